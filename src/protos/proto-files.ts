@@ -1,0 +1,19 @@
+// The single list of .proto files Spillway loads; shared by type generation (scripts/gen-types.ts)
+// and run-time loading (load-protos.ts) so the two can never disagree.
+
+/** Envoy's protos, relative to the envoy-api tree bundled in @grpc/grpc-js-xds. */
+export const ENVOY_PROTO_FILES: readonly string[] = [
+  'envoy/service/discovery/v3/ads.proto',
+  'envoy/service/load_stats/v3/lrs.proto',
+  'envoy/config/cluster/v3/cluster.proto',
+  'envoy/config/endpoint/v3/endpoint.proto',
+  'envoy/config/listener/v3/listener.proto',
+  'envoy/config/route/v3/route.proto',
+  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
+  'envoy/extensions/filters/http/router/v3/router.proto',
+  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+];
+
+/** The project's own protos, relative to proto/. */
+export const OWN_PROTO_FILES: readonly string[] = [];
