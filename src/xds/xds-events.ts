@@ -1,0 +1,35 @@
+import type { TypeUrl } from './type-urls.js';
+
+/**
+ * What the ADS/LRS servers tell the rest of Spillway (sync status, metrics, logs). Read-only
+ * observers subscribe; nothing in the xDS path waits on them.
+ */
+export type XdsEvent =
+  | { kind: 'stream-opened'; streamId: number; nodeId: string; cluster: string; protocol: 'sotw' | 'delta'; atMs: number }
+  | { kind: 'stream-closed'; streamId: number; nodeId: string; atMs: number }
+  | { kind: 'sent'; streamId: number; nodeId: string; typeUrl: TypeUrl; version: string; nonce: string; resources: number; bytes: number; atMs: number }
+  | { kind: 'ack'; streamId: number; nodeId: string; typeUrl: TypeUrl; version: string; nonce: string; atMs: number }
+  | { kind: 'nack'; streamId: number; nodeId: string; typeUrl: TypeUrl; version: string; nonce: string; detail: string; atMs: number }
+  | { kind: 'stale-nonce'; streamId: number; nodeId: string; typeUrl: TypeUrl; nonce: string; atMs: number };
+
+export type XdsEventListener = (event: XdsEvent) => void;
+
+/** A tiny typed fan-out; a throwing listener is isolated from the others and from the stream. */
+export class XdsEvents {
+  private readonly listeners = new Set<XdsEventListener>();
+
+  on(listener: XdsEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event: XdsEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        // An observer's bug must never break an xDS stream.
+      }
+    }
+  }
+}
