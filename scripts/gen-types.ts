@@ -5,7 +5,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ENVOY_PROTO_FILES, OWN_PROTO_FILES } from '../src/protos/proto-files.js';
+import { ENVOY_PROTO_FILES, MODAL_PROTO_FILES, OWN_PROTO_FILES } from '../src/protos/proto-files.js';
 import { envoyIncludeDirs, ownProtoDir } from '../src/protos/proto-paths.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,6 +24,7 @@ execFileSync(
     '-O', out,
     ...ENVOY_PROTO_FILES,
     ...OWN_PROTO_FILES,
+    ...MODAL_PROTO_FILES,
   ],
   { stdio: 'inherit' },
 );

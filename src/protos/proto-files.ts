@@ -17,3 +17,9 @@ export const ENVOY_PROTO_FILES: readonly string[] = [
 
 /** The project's own protos, relative to proto/. */
 export const OWN_PROTO_FILES: readonly string[] = [];
+
+/**
+ * The slice of Modal's API the fake Modal serves, relative to proto/. Kept out of OWN_PROTO_FILES so the
+ * control plane's package definition never carries Modal's service; types are still generated for it.
+ */
+export const MODAL_PROTO_FILES: readonly string[] = ['modal/client/v1/modal_api.proto'];
