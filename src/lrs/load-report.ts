@@ -1,0 +1,198 @@
+// Turns the ClusterStats Envoy sends over LRS into per-service rates, rejecting whatever cannot be
+// trusted. Envoy's counters are deltas over the report's own window (load_report_interval), except
+// total_requests_in_progress, which is a gauge.
+import type { ClusterStats__Output } from '../generated/envoy/config/endpoint/v3/ClusterStats.js';
+import type { Duration__Output } from '../generated/google/protobuf/Duration.js';
+import { LOCALITY_KINDS, localityKindOf } from '../inputs/localities.js';
+import type { LocalityKind } from '../inputs/types.js';
+
+/** Why (part of) a load report was ignored. Counted, never thrown. */
+export type RejectReason =
+  | 'missing-node'
+  | 'superseded-stream'
+  | 'unknown-cluster'
+  | 'unknown-locality'
+  | 'bad-interval'
+  | 'bad-counter';
+
+export const REJECT_REASONS: readonly RejectReason[] = [
+  'missing-node',
+  'superseded-stream',
+  'unknown-cluster',
+  'unknown-locality',
+  'bad-interval',
+  'bad-counter',
+];
+
+/**
+ * Drops Envoy counts in total_dropped_requests but not under a dropped_requests category. In Envoy
+ * that is circuit breaking (drop_overloads always come with their category).
+ */
+export const UNCATEGORIZED_DROP_CATEGORY = 'circuit_breaking';
+
+export interface LocalityRates {
+  /** Gauge: requests in flight when the report was taken. */
+  inProgress: number;
+  issuedRps: number;
+  successRps: number;
+  errorRps: number;
+}
+
+/** One service's load as one Envoy reported it in one report. */
+export interface ServiceLoadReport {
+  service: string;
+  /** The measured window the rates were computed over. */
+  windowMs: number;
+  /** Both localities always present: Envoy omits a locality that was idle, which means zero. */
+  localities: Record<LocalityKind, LocalityRates>;
+  /** Dropped requests per second, by category. */
+  dropsRps: Record<string, number>;
+}
+
+export interface ReportLimits {
+  /** Windows outside [minWindowMs, maxWindowMs] are absurd: the rates they give cannot be trusted. */
+  minWindowMs: number;
+  maxWindowMs: number;
+}
+
+export const DEFAULT_REPORT_LIMITS: ReportLimits = { minWindowMs: 1, maxWindowMs: 10 * 60_000 };
+
+export interface NormalizedReport {
+  services: ServiceLoadReport[];
+  rejected: RejectReason[];
+}
+
+/**
+ * Validates and converts one LoadStatsRequest's cluster_stats. A bad cluster entry is rejected on
+ * its own; a bad locality is rejected without losing the rest of its cluster. Several entries for
+ * the same service (clusters sharing an EDS service name) are summed.
+ */
+export function normalizeClusterStats(
+  stats: readonly ClusterStats__Output[],
+  isKnownService: (name: string) => boolean,
+  limits: ReportLimits = DEFAULT_REPORT_LIMITS,
+): NormalizedReport {
+  const rejected: RejectReason[] = [];
+  const byService = new Map<string, ServiceLoadReport>();
+
+  for (const cluster of stats) {
+    const service = serviceOf(cluster, isKnownService);
+    if (service === undefined) {
+      rejected.push('unknown-cluster');
+      continue;
+    }
+    const windowMs = durationMs(cluster.load_report_interval);
+    if (windowMs === undefined || windowMs < limits.minWindowMs || windowMs > limits.maxWindowMs) {
+      rejected.push('bad-interval');
+      continue;
+    }
+    const perSecond = 1000 / windowMs;
+
+    const localities = zeroLocalities();
+    let badCounter = false;
+    for (const ls of cluster.upstream_locality_stats) {
+      const kind = localityKindOf(ls.locality);
+      if (kind === undefined) {
+        rejected.push('unknown-locality');
+        continue;
+      }
+      const inProgress = parseCount(ls.total_requests_in_progress);
+      const issued = parseCount(ls.total_issued_requests);
+      const successful = parseCount(ls.total_successful_requests);
+      const errors = parseCount(ls.total_error_requests);
+      if (inProgress === undefined || issued === undefined || successful === undefined || errors === undefined) {
+        badCounter = true;
+        break;
+      }
+      // One entry per (locality, priority): sum the priorities.
+      const into = localities[kind];
+      into.inProgress += inProgress;
+      into.issuedRps += issued * perSecond;
+      into.successRps += successful * perSecond;
+      into.errorRps += errors * perSecond;
+    }
+    const drops = dropCounts(cluster);
+    if (badCounter || drops === undefined) {
+      rejected.push('bad-counter');
+      continue;
+    }
+    const dropsRps: Record<string, number> = {};
+    for (const [category, count] of Object.entries(drops)) dropsRps[category] = count * perSecond;
+
+    const report: ServiceLoadReport = { service, windowMs, localities, dropsRps };
+    const previous = byService.get(service);
+    byService.set(service, previous ? sumReports(previous, report) : report);
+  }
+  return { services: [...byService.values()], rejected };
+}
+
+/** The cluster name is the service name; fall back on the EDS service name if only that is known. */
+function serviceOf(cluster: ClusterStats__Output, isKnownService: (name: string) => boolean): string | undefined {
+  if (cluster.cluster_name && isKnownService(cluster.cluster_name)) return cluster.cluster_name;
+  if (cluster.cluster_service_name && isKnownService(cluster.cluster_service_name)) return cluster.cluster_service_name;
+  return undefined;
+}
+
+/** A protobuf Duration in ms, or undefined when it is missing or malformed (negative, nanos out of range). */
+export function durationMs(d: Duration__Output | null | undefined): number | undefined {
+  if (!d) return undefined;
+  const seconds = Number(d.seconds);
+  const nanos = Number(d.nanos);
+  if (!Number.isSafeInteger(seconds) || !Number.isInteger(nanos)) return undefined;
+  if (seconds < 0 || nanos < 0 || nanos >= 1e9) return undefined;
+  return seconds * 1000 + nanos / 1e6;
+}
+
+/** A uint64 as protobuf-loader hands it over (decimal string), if it is a sane count. */
+function parseCount(value: string | number | null | undefined): number | undefined {
+  if (value === undefined || value === null || value === '') return 0;
+  const n = Number(value);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+function dropCounts(cluster: ClusterStats__Output): Record<string, number> | undefined {
+  const byCategory: Record<string, number> = {};
+  let categorized = 0;
+  for (const d of cluster.dropped_requests) {
+    const count = parseCount(d.dropped_count);
+    if (count === undefined) return undefined;
+    if (count === 0) continue;
+    const category = d.category || UNCATEGORIZED_DROP_CATEGORY;
+    byCategory[category] = (byCategory[category] ?? 0) + count;
+    categorized += count;
+  }
+  const total = parseCount(cluster.total_dropped_requests);
+  if (total === undefined) return undefined;
+  // The total covers drop_overloads and circuit breaking; the remainder has no category of its own.
+  const uncategorized = total - categorized;
+  if (uncategorized > 0) {
+    byCategory[UNCATEGORIZED_DROP_CATEGORY] = (byCategory[UNCATEGORIZED_DROP_CATEGORY] ?? 0) + uncategorized;
+  }
+  return byCategory;
+}
+
+export function zeroRates(): LocalityRates {
+  return { inProgress: 0, issuedRps: 0, successRps: 0, errorRps: 0 };
+}
+
+function zeroLocalities(): Record<LocalityKind, LocalityRates> {
+  return { 'in-house': zeroRates(), modal: zeroRates() };
+}
+
+export function addRates(into: LocalityRates, from: LocalityRates): void {
+  into.inProgress += from.inProgress;
+  into.issuedRps += from.issuedRps;
+  into.successRps += from.successRps;
+  into.errorRps += from.errorRps;
+}
+
+function sumReports(a: ServiceLoadReport, b: ServiceLoadReport): ServiceLoadReport {
+  const localities = zeroLocalities();
+  for (const kind of LOCALITY_KINDS) {
+    addRates(localities[kind], a.localities[kind]);
+    addRates(localities[kind], b.localities[kind]);
+  }
+  const dropsRps: Record<string, number> = { ...a.dropsRps };
+  for (const [category, rps] of Object.entries(b.dropsRps)) dropsRps[category] = (dropsRps[category] ?? 0) + rps;
+  return { service: a.service, windowMs: Math.max(a.windowMs, b.windowMs), localities, dropsRps };
+}

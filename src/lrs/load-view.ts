@@ -1,0 +1,64 @@
+// The read side of LRS: the demand signal the capacity controller consumes. Readers get snapshots
+// and change notifications; only the LRS server writes (through the aggregator it owns).
+import type { Clock } from '../core/clock.js';
+import type { LoadAggregator, LoadSnapshot, LocalityLoadReading, ServiceDropsReading, ServiceLoad } from './load-aggregator.js';
+
+export type { LoadSnapshot, LocalityLoadReading, ServiceDropsReading, ServiceLoad } from './load-aggregator.js';
+export type { RejectReason } from './load-report.js';
+
+export type LoadListener = (snapshot: LoadSnapshot) => void;
+
+export interface LoadView {
+  /** Aggregate load now: per service, both localities and drops, each with its age. */
+  snapshot(): LoadSnapshot;
+  /** One service's load now, or undefined when no Envoy has a live report for it. */
+  service(name: string): ServiceLoad | undefined;
+  /** Every live locality figure, flattened (two per service). */
+  localityLoads(): LocalityLoadReading[];
+  serviceDrops(): ServiceDropsReading[];
+  /** Called with a fresh snapshot after each accepted report and each expiry. Returns unsubscribe. */
+  subscribe(listener: LoadListener): () => void;
+}
+
+export class AggregatedLoadView implements LoadView {
+  private readonly listeners = new Set<LoadListener>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly aggregator: LoadAggregator,
+  ) {}
+
+  snapshot(): LoadSnapshot {
+    return this.aggregator.snapshot(this.clock.nowMs());
+  }
+
+  service(name: string): ServiceLoad | undefined {
+    return this.snapshot().services.find((s) => s.service === name);
+  }
+
+  localityLoads(): LocalityLoadReading[] {
+    return this.snapshot().services.flatMap((s) => [s.localities['in-house'], s.localities.modal]);
+  }
+
+  serviceDrops(): ServiceDropsReading[] {
+    return this.snapshot().services.map((s) => s.drops);
+  }
+
+  subscribe(listener: LoadListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Tells subscribers the aggregate changed. Called by the LRS server only. */
+  notifyChanged(): void {
+    if (this.listeners.size === 0) return;
+    const snapshot = this.snapshot();
+    for (const listener of this.listeners) {
+      try {
+        listener(snapshot);
+      } catch {
+        // A reader's bug must not break report ingestion.
+      }
+    }
+  }
+}

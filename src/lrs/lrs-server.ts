@@ -1,0 +1,197 @@
+// gRPC glue for envoy.service.load_stats.v3.LoadReportingService/StreamLoadStats.
+// Envoy opens the stream and sends its node; Spillway answers with the clusters to report and the
+// interval; from then on Envoy sends one report per interval without waiting for replies. A new
+// reply (cluster set or interval changed) starts a new reporting epoch on that Envoy.
+import * as grpc from '@grpc/grpc-js';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import { every, type Cancel, type Scheduler } from '../core/scheduler.js';
+import type { LoadReportingServiceHandlers } from '../generated/envoy/service/load_stats/v3/LoadReportingService.js';
+import type { LoadStatsRequest__Output } from '../generated/envoy/service/load_stats/v3/LoadStatsRequest.js';
+import type { LoadStatsResponse } from '../generated/envoy/service/load_stats/v3/LoadStatsResponse.js';
+import { loadProtos } from '../protos/load-protos.js';
+import { LoadAggregator } from './load-aggregator.js';
+import type { ReportLimits } from './load-report.js';
+import { AggregatedLoadView, type LoadView } from './load-view.js';
+
+export const DEFAULT_LRS_INTERVAL_MS = 1000;
+
+export interface LrsServiceOptions {
+  clock: Clock;
+  scheduler: Scheduler;
+  logger: Logger;
+  /** Services (= cluster names) Envoys should report on. Re-read on every refresh and sweep. */
+  clusters: () => readonly string[];
+  /** load_reporting_interval sent to Envoy. Default 1 s. */
+  intervalMs?: number;
+  /** Silence after which an Envoy's report stops counting. Default 3 intervals. */
+  expireAfterMs?: number;
+  /** How long a disconnected Envoy's last report still counts. Default 1 interval. */
+  disconnectGraceMs?: number;
+  limits?: ReportLimits;
+}
+
+export interface LrsService {
+  /** Pass to grpc.Server#addService, or use addLrsService(). */
+  readonly handlers: LoadReportingServiceHandlers;
+  readonly view: LoadView;
+  /** Re-reads clusters() and re-instructs every Envoy whose cluster set or interval is out of date. */
+  refresh(): void;
+  /** Changes the reporting interval and re-instructs every Envoy. */
+  setIntervalMs(ms: number): void;
+  /** Node ids with an open LRS stream. */
+  connectedNodes(): string[];
+  /** Stops the expiry sweep and ends every open stream. */
+  close(): void;
+}
+
+type LrsCall = grpc.ServerDuplexStream<LoadStatsRequest__Output, LoadStatsResponse>;
+
+interface StreamState {
+  id: number;
+  call: LrsCall;
+  nodeId?: string;
+  /** What this Envoy was last told, to re-send only on change. */
+  instructedKey?: string;
+  closed: boolean;
+}
+
+export function createLrsService(options: LrsServiceOptions): LrsService {
+  const { clock, scheduler } = options;
+  const logger = options.logger.child({ component: 'lrs' });
+  let intervalMs = validInterval(options.intervalMs ?? DEFAULT_LRS_INTERVAL_MS);
+  const expiryFor = (ms: number): { expireAfterMs: number; disconnectGraceMs: number } => ({
+    expireAfterMs: options.expireAfterMs ?? 3 * ms,
+    disconnectGraceMs: options.disconnectGraceMs ?? ms,
+  });
+  const aggregator = new LoadAggregator({
+    ...expiryFor(intervalMs),
+    ...(options.limits ? { limits: options.limits } : {}),
+  });
+  const view = new AggregatedLoadView(clock, aggregator);
+  const streams = new Set<StreamState>();
+  let nextStreamId = 1;
+  let clusters: string[] = [];
+
+  /** Reads the configured clusters; true when the set changed. */
+  const readClusters = (): boolean => {
+    const next = [...new Set(options.clusters())].sort();
+    if (next.length === clusters.length && next.every((c, i) => c === clusters[i])) return false;
+    clusters = next;
+    if (aggregator.setKnownServices(clusters)) view.notifyChanged();
+    return true;
+  };
+  readClusters();
+
+  const instruct = (stream: StreamState): void => {
+    if (stream.closed) return;
+    const key = `${intervalMs}|${clusters.join(',')}`;
+    if (stream.instructedKey === key) return;
+    stream.instructedKey = key;
+    const response: LoadStatsResponse = {
+      clusters,
+      send_all_clusters: false,
+      load_reporting_interval: { seconds: Math.floor(intervalMs / 1000), nanos: (intervalMs % 1000) * 1e6 },
+      report_endpoint_granularity: false,
+    };
+    stream.call.write(response);
+  };
+
+  const finish = (stream: StreamState): void => {
+    if (stream.closed) return;
+    stream.closed = true;
+    streams.delete(stream);
+    if (stream.nodeId !== undefined) {
+      aggregator.streamClosed(stream.nodeId, stream.id, clock.nowMs());
+      logger.debug({ nodeId: stream.nodeId, streamId: stream.id }, 'LRS stream closed');
+    }
+  };
+
+  const onRequest = (stream: StreamState, request: LoadStatsRequest__Output): void => {
+    if (stream.nodeId === undefined) {
+      // Only the first request is guaranteed to carry the node; without it reports cannot be deduplicated.
+      const nodeId = request.node?.id;
+      if (!nodeId) {
+        aggregator.noteRejected('missing-node');
+        logger.warn({ streamId: stream.id }, 'LRS stream without node id; closing');
+        stream.call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: 'first LoadStatsRequest must carry node.id' });
+        finish(stream);
+        return;
+      }
+      stream.nodeId = nodeId;
+      aggregator.streamOpened(nodeId, stream.id);
+      logger.debug({ nodeId, streamId: stream.id }, 'LRS stream opened');
+      instruct(stream);
+    }
+    if (request.cluster_stats.length === 0) return;
+    const result = aggregator.ingest(stream.nodeId, stream.id, request.cluster_stats, clock.nowMs());
+    if (result.rejected.length > 0) {
+      logger.debug({ nodeId: stream.nodeId, rejected: result.rejected }, 'LRS report partly ignored');
+    }
+    if (result.accepted > 0) view.notifyChanged();
+  };
+
+  const StreamLoadStats = (call: LrsCall): void => {
+    const stream: StreamState = { id: nextStreamId++, call, closed: false };
+    streams.add(stream);
+    call.on('data', (request: LoadStatsRequest__Output) => {
+      try {
+        onRequest(stream, request);
+      } catch (err) {
+        // Whatever a report contains, the server keeps serving.
+        logger.error({ err, streamId: stream.id }, 'LRS request handling failed');
+      }
+    });
+    call.on('end', () => {
+      finish(stream);
+      call.end();
+    });
+    call.on('cancelled', () => finish(stream));
+    call.on('error', () => finish(stream));
+    call.on('close', () => finish(stream));
+  };
+
+  const refresh = (): void => {
+    readClusters();
+    for (const stream of streams) if (stream.nodeId !== undefined) instruct(stream);
+  };
+
+  // Sweeping once per interval bounds how late an expiry is noticed to one interval.
+  const sweep = (): void => {
+    if (aggregator.expire(clock.nowMs())) view.notifyChanged();
+    if (readClusters()) refresh();
+  };
+  let cancelSweep: Cancel = every(scheduler, intervalMs, sweep);
+
+  return {
+    handlers: { StreamLoadStats },
+    view,
+    refresh,
+    setIntervalMs(ms: number): void {
+      intervalMs = validInterval(ms);
+      aggregator.setExpiry(expiryFor(intervalMs));
+      cancelSweep();
+      cancelSweep = every(scheduler, intervalMs, sweep);
+      refresh();
+    },
+    connectedNodes: () => [...new Set([...streams].flatMap((s) => (s.nodeId === undefined ? [] : [s.nodeId])))].sort(),
+    close(): void {
+      cancelSweep();
+      for (const stream of [...streams]) {
+        finish(stream);
+        stream.call.end();
+      }
+    },
+  };
+}
+
+/** Registers the LRS service on a gRPC server (protos are loaded once per process). */
+export function addLrsService(server: grpc.Server, lrs: Pick<LrsService, 'handlers'>): void {
+  const { protos } = loadProtos();
+  server.addService(protos.envoy.service.load_stats.v3.LoadReportingService.service, lrs.handlers);
+}
+
+function validInterval(ms: number): number {
+  if (!Number.isFinite(ms) || ms < 1) throw new RangeError(`LRS interval must be at least 1 ms, got ${ms}`);
+  return Math.round(ms);
+}

@@ -1,0 +1,294 @@
+// Per-Envoy, per-type xDS sync status (what Envoy's CSDS and Istio's /debug/syncz report), built
+// only from XdsEvents so the ADS server never waits on it. Also measures publish-to-ACK latency:
+// the time from the snapshot cache publishing a version to each Envoy ACKing it.
+import type { Clock } from '../core/clock.js';
+import { ADS_ORDER, shortType, type TypeUrl } from './type-urls.js';
+import type { XdsEvent, XdsEvents } from './xds-events.js';
+
+/** Envoy admin's CSDS ConfigStatus vocabulary (also Istio syncz's). */
+export type SyncState = 'SYNCED' | 'STALE' | 'NOT_SENT' | 'ERROR';
+
+export interface SentResponse {
+  version: string;
+  nonce: string;
+  atMs: number;
+  resources: number;
+  bytes: number;
+}
+
+export interface AckedResponse {
+  version: string;
+  nonce: string;
+  atMs: number;
+}
+
+export interface NackedResponse {
+  /** The version Envoy still runs (a NACK carries the last accepted version). */
+  version: string;
+  nonce: string;
+  detail: string;
+  atMs: number;
+}
+
+export interface SyncStatusRow {
+  nodeId: string;
+  /** Envoy's node.cluster (its service-cluster label), not an xDS cluster. */
+  nodeCluster: string;
+  streamId: number;
+  typeUrl: TypeUrl;
+  type: ReturnType<typeof shortType>;
+  status: SyncState;
+  /** What the snapshot cache holds now for this type, if it said. */
+  currentVersion?: string;
+  sent?: SentResponse;
+  acked?: AckedResponse;
+  /** The latest NACK on this stream, kept after later ACKs for debugging. */
+  lastNack?: NackedResponse;
+  staleNonces: number;
+  /** Publish-to-ACK time of the latest version this node ACKed, when the publish time is known. */
+  lastPublishToAckMs?: number;
+}
+
+export interface SyncStatusSnapshot {
+  atMs: number;
+  /** Connected nodes × tracked types, sorted by node id then ADS order. */
+  rows: readonly SyncStatusRow[];
+}
+
+export interface AckLatencySample {
+  nodeId: string;
+  typeUrl: TypeUrl;
+  version: string;
+  /** From notePublished(typeUrl, version) to this node's ACK of that version. */
+  latencyMs: number;
+  ackedAtMs: number;
+}
+
+export interface SyncStatusOptions {
+  clock: Clock;
+  events: XdsEvents;
+  /** The version the snapshot cache currently holds for a type (undefined: unknown / none). */
+  currentVersion: (typeUrl: TypeUrl) => string | undefined;
+  /** Types each connected node gets a row for. Default: every type Spillway serves. */
+  types?: readonly TypeUrl[];
+  /** Publish times remembered per type; older versions are forgotten. Default 64. */
+  publishHistory?: number;
+}
+
+interface TypeState {
+  sent?: SentResponse;
+  acked?: AckedResponse;
+  lastNack?: NackedResponse;
+  /** True when the last response sent was NACKed (a later send clears it). */
+  lastResponseNacked: boolean;
+  staleNonces: number;
+  lastPublishToAckMs?: number;
+}
+
+interface NodeState {
+  nodeCluster: string;
+  streamId: number;
+  types: Map<TypeUrl, TypeState>;
+}
+
+/** Bound on how many disconnected nodes' acked versions are remembered (see `ackedBefore`). */
+const MAX_REMEMBERED_NODES = 10_000;
+
+export class SyncStatus {
+  private readonly clock: Clock;
+  private readonly currentVersion: (typeUrl: TypeUrl) => string | undefined;
+  private readonly types: readonly TypeUrl[];
+  private readonly publishHistory: number;
+  private readonly nodes = new Map<string, NodeState>();
+  /** Per type: version → publish time, in publish order. */
+  private readonly published = new Map<TypeUrl, Map<string, number>>();
+  /**
+   * Per node and type, the last version a latency sample was taken for. Survives reconnects so an
+   * Envoy re-ACKing what it already had is not measured as a slow rollout.
+   */
+  private readonly ackedBefore = new Map<string, Map<TypeUrl, string>>();
+  private readonly listeners = new Set<(snapshot: SyncStatusSnapshot) => void>();
+  private readonly latencyListeners = new Set<(sample: AckLatencySample) => void>();
+  private readonly unsubscribe: () => void;
+
+  constructor(options: SyncStatusOptions) {
+    this.clock = options.clock;
+    this.currentVersion = options.currentVersion;
+    this.types = options.types ?? ADS_ORDER;
+    this.publishHistory = options.publishHistory ?? 64;
+    this.unsubscribe = options.events.on((event) => this.apply(event));
+  }
+
+  /** The snapshot cache calls this when it makes `version` the current one for a type. */
+  notePublished(typeUrl: TypeUrl, version: string, atMs: number): void {
+    const versions = this.published.get(typeUrl) ?? new Map<string, number>();
+    if (!versions.has(version)) versions.set(version, atMs);
+    while (versions.size > this.publishHistory) {
+      const oldest = versions.keys().next().value;
+      if (oldest === undefined) break;
+      versions.delete(oldest);
+    }
+    this.published.set(typeUrl, versions);
+    // A publish can turn SYNCED rows STALE.
+    this.notify();
+  }
+
+  snapshot(): SyncStatusSnapshot {
+    const rows: SyncStatusRow[] = [];
+    const nodeIds = [...this.nodes.keys()].sort();
+    for (const nodeId of nodeIds) {
+      const node = this.nodes.get(nodeId);
+      if (!node) continue;
+      for (const typeUrl of this.types) rows.push(this.row(nodeId, node, typeUrl));
+    }
+    return { atMs: this.clock.nowMs(), rows };
+  }
+
+  /** Rows for one node, or an empty list if it is not connected. */
+  node(nodeId: string): SyncStatusRow[] {
+    const node = this.nodes.get(nodeId);
+    return node ? this.types.map((t) => this.row(nodeId, node, t)) : [];
+  }
+
+  /** Called with a fresh snapshot after every event that can change a row. Returns unsubscribe. */
+  subscribe(listener: (snapshot: SyncStatusSnapshot) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Called once per (node, type, version) ACK whose publish time is known: feed a histogram. */
+  onAckLatency(listener: (sample: AckLatencySample) => void): () => void {
+    this.latencyListeners.add(listener);
+    return () => this.latencyListeners.delete(listener);
+  }
+
+  /** Stops listening to XdsEvents. */
+  close(): void {
+    this.unsubscribe();
+    this.listeners.clear();
+    this.latencyListeners.clear();
+  }
+
+  private apply(event: XdsEvent): void {
+    if (event.kind === 'stream-opened') {
+      // A new stream starts from scratch: Envoy drops nonces on reconnect and re-requests everything.
+      this.nodes.set(event.nodeId, { nodeCluster: event.cluster, streamId: event.streamId, types: new Map() });
+      this.notify();
+      return;
+    }
+    const node = this.nodes.get(event.nodeId);
+    // Events of a stream the node has since replaced say nothing about its current state.
+    if (!node || node.streamId !== event.streamId) return;
+
+    switch (event.kind) {
+      case 'stream-closed':
+        this.nodes.delete(event.nodeId);
+        this.rememberBounded();
+        break;
+      case 'sent': {
+        const state = this.typeState(node, event.typeUrl);
+        const { version, nonce, resources, bytes, atMs } = event;
+        state.sent = { version, nonce, resources, bytes, atMs };
+        state.lastResponseNacked = false;
+        break;
+      }
+      case 'ack': {
+        const state = this.typeState(node, event.typeUrl);
+        state.acked = { version: event.version, nonce: event.nonce, atMs: event.atMs };
+        if (state.sent?.nonce === event.nonce) state.lastResponseNacked = false;
+        this.sampleLatency(event.nodeId, state, event.typeUrl, event.version, event.atMs);
+        break;
+      }
+      case 'nack': {
+        const state = this.typeState(node, event.typeUrl);
+        state.lastNack = { version: event.version, nonce: event.nonce, detail: event.detail, atMs: event.atMs };
+        if (state.sent === undefined || state.sent.nonce === event.nonce) state.lastResponseNacked = true;
+        break;
+      }
+      case 'stale-nonce':
+        this.typeState(node, event.typeUrl).staleNonces++;
+        break;
+    }
+    this.notify();
+  }
+
+  private row(nodeId: string, node: NodeState, typeUrl: TypeUrl): SyncStatusRow {
+    const state = node.types.get(typeUrl);
+    const currentVersion = this.currentVersion(typeUrl);
+    const row: SyncStatusRow = {
+      nodeId,
+      nodeCluster: node.nodeCluster,
+      streamId: node.streamId,
+      typeUrl,
+      type: shortType(typeUrl),
+      status: statusOf(state, currentVersion),
+      staleNonces: state?.staleNonces ?? 0,
+    };
+    if (currentVersion !== undefined) row.currentVersion = currentVersion;
+    if (state?.sent) row.sent = state.sent;
+    if (state?.acked) row.acked = state.acked;
+    if (state?.lastNack) row.lastNack = state.lastNack;
+    if (state?.lastPublishToAckMs !== undefined) row.lastPublishToAckMs = state.lastPublishToAckMs;
+    return row;
+  }
+
+  private typeState(node: NodeState, typeUrl: TypeUrl): TypeState {
+    let state = node.types.get(typeUrl);
+    if (!state) {
+      state = { lastResponseNacked: false, staleNonces: 0 };
+      node.types.set(typeUrl, state);
+    }
+    return state;
+  }
+
+  private sampleLatency(nodeId: string, state: TypeState, typeUrl: TypeUrl, version: string, ackedAtMs: number): void {
+    const publishedAtMs = this.published.get(typeUrl)?.get(version);
+    if (publishedAtMs === undefined) return;
+    const seen = this.ackedBefore.get(nodeId) ?? new Map<TypeUrl, string>();
+    if (seen.get(typeUrl) === version) return;
+    seen.set(typeUrl, version);
+    this.ackedBefore.set(nodeId, seen);
+    const latencyMs = Math.max(0, ackedAtMs - publishedAtMs);
+    state.lastPublishToAckMs = latencyMs;
+    const sample: AckLatencySample = { nodeId, typeUrl, version, latencyMs, ackedAtMs };
+    for (const listener of this.latencyListeners) {
+      try {
+        listener(sample);
+      } catch {
+        // A metrics bug must not break status tracking.
+      }
+    }
+  }
+
+  /** Forgets the oldest disconnected nodes' ACK history once it grows past the bound. */
+  private rememberBounded(): void {
+    for (const nodeId of this.ackedBefore.keys()) {
+      if (this.ackedBefore.size <= MAX_REMEMBERED_NODES) break;
+      if (!this.nodes.has(nodeId)) this.ackedBefore.delete(nodeId);
+    }
+  }
+
+  private notify(): void {
+    if (this.listeners.size === 0) return;
+    const snapshot = this.snapshot();
+    for (const listener of this.listeners) {
+      try {
+        listener(snapshot);
+      } catch {
+        // Observers never break the event flow.
+      }
+    }
+  }
+}
+
+/**
+ * NOT_SENT: nothing sent on this stream. ERROR: the last response was NACKed. STALE: the last
+ * response is not ACKed yet, or the ACKed version is older than the cache's current one. SYNCED otherwise.
+ */
+function statusOf(state: TypeState | undefined, currentVersion: string | undefined): SyncState {
+  if (!state?.sent) return 'NOT_SENT';
+  if (state.lastResponseNacked) return 'ERROR';
+  if (state.acked?.nonce !== state.sent.nonce) return 'STALE';
+  if (currentVersion !== undefined && state.acked.version !== currentVersion) return 'STALE';
+  return 'SYNCED';
+}
