@@ -1,0 +1,232 @@
+// The default policy: feed-forward on offered demand (Little's law), capped by what Modal can
+// serve now, fast up / slow down with a hold window and dead band, pre-warm ahead of the cold
+// start, soft-cordon on the way down, deliberate shedding when both tiers are full.
+// See /work/shared/notes/overflow-control.md §4 for the derivation; deviations are commented.
+import type { CapacityPolicy } from './policy-config.js';
+import type { PolicyOutcome } from './seed-policy.js';
+import { clamp, modalWarmInputs, offeredDemand, pct, planFor, shareOf } from './signals.js';
+import type { AutoscalerIntent, ControllerInputs, DefaultState, InputReading } from './types.js';
+import type { TrafficPlan } from '../resources/traffic-plan.js';
+
+export interface DefaultOutcome extends PolicyOutcome<DefaultState> {
+  autoscaler?: AutoscalerIntent;
+  readings: Record<string, InputReading>;
+}
+
+export function initialDefaultState(): DefaultState {
+  return {
+    kind: 'default', lambdaFast: 0, lambdaSlow: 0, lambdaTrend: 0, trim: 0, share: 0, recentTargets: [],
+    verifiedModalInputs: 0, verifiedAtMs: null, drainStartedAtMs: null, prewarmMin: 0, prewarmRaisedAtMs: null,
+    containerSeconds: 0,
+  };
+}
+
+const HOUR_MS = 3_600_000;
+const ewma = (prev: number, x: number, dtMs: number, tauMs: number): number =>
+  prev + (1 - Math.exp(-dtMs / tauMs)) * (x - prev);
+
+/** Modal capacity in inputs the policy may rely on now, and why. */
+interface ModalView {
+  inputs: number;
+  observable: boolean;
+  /** Modal cannot grow further (at max_containers): excess must be shed. */
+  atCeiling: boolean;
+  note: string;
+}
+
+function viewModal(s: DefaultState, inputs: ControllerInputs, nowMs: number, policy: CapacityPolicy): ModalView {
+  const cfg = policy.default;
+  const st = inputs.modalStats;
+  const sample = st.last;
+  const age = sample ? nowMs - sample.observedAtMs : Infinity;
+  const fresh = sample !== undefined && age <= policy.staleAfterMs && st.consecutiveFailures < policy.failAfterErrors;
+  if (fresh) {
+    const warm = modalWarmInputs(sample, inputs.modalMaxInputs, inputs.modalMaxContainers, inputs.modal?.inProgress ?? 0);
+    const atCeiling = sample.runners >= inputs.modalMaxContainers;
+    const head = sample.inputHeadroom !== undefined ? `headroom ${sample.inputHeadroom}` : `${sample.runners} runners, backlog ${sample.backlog}`;
+    return { inputs: warm, observable: true, atCeiling, note: `Modal warm capacity ${Math.round(warm)} inputs (${head})` };
+  }
+  const why = st.consecutiveFailures >= policy.failAfterErrors
+    ? `${st.consecutiveFailures} failed polls`
+    : sample ? `last sample ${Math.round(age / 1000)} s old` : 'no sample yet';
+  const m = inputs.modal;
+  const issued = m ? m.successRps + m.errorRps : 0;
+  const lrsFresh = m !== undefined && nowMs - m.observedAtMs <= policy.staleAfterMs;
+  const answeringWell = lrsFresh && issued > 0 && m.errorRps / issued <= cfg.maxModalErrorRatio;
+  if (cfg.unobservable === 'decay' && answeringWell && s.verifiedAtMs !== null) {
+    // Keep spilling at the last verified capacity, decaying, while the data plane says Modal is fine.
+    const decayed = s.verifiedModalInputs * Math.exp(-(nowMs - s.verifiedAtMs) / cfg.decayTauMs);
+    return { inputs: decayed, observable: false, atCeiling: true, note: `Modal stats unobservable (${why}); decaying trusted capacity to ${Math.round(decayed)} inputs while LRS shows Modal answering` };
+  }
+  return { inputs: 0, observable: false, atCeiling: true, note: `Modal stats unobservable (${why})` };
+}
+
+export function decideDefault(
+  prev: DefaultState,
+  prevPlan: TrafficPlan | undefined,
+  prevAtMs: number | undefined,
+  inputs: ControllerInputs,
+  nowMs: number,
+  policy: CapacityPolicy,
+): DefaultOutcome {
+  const cfg = policy.default;
+  const first = prevAtMs === undefined;
+  const dtMs = first ? 0 : clamp(nowMs - prevAtMs, 0, 60_000);
+  const dtS = dtMs / 1000;
+
+  // 1. Offered demand, fast and slow (KPA-like panic/stable windows), plus a trend for pre-warm.
+  const lambda = offeredDemand(inputs);
+  const lambdaFast = first ? lambda : ewma(prev.lambdaFast, lambda, dtMs, cfg.fastWindowMs);
+  const lambdaSlow = first ? lambda : ewma(prev.lambdaSlow, lambda, dtMs, cfg.slowWindowMs);
+  const slope = dtS > 0 ? (lambdaFast - prev.lambdaFast) / dtS : 0;
+  const lambdaTrend = first ? 0 : ewma(prev.lambdaTrend, slope, dtMs, cfg.fastWindowMs * 2);
+  const lambdaUp = Math.max(lambdaFast, lambdaSlow);
+
+  // 2. In-house budget by Little's law (slots / service time), with the trim learnt from L_in.
+  const wIn = policy.inHouseServiceTimeMs / 1000;
+  const wM = policy.modalServiceTimeMs / 1000;
+  const cIn = Math.max(0, inputs.inHouseCapacity);
+  const muFull = cIn / wIn;
+  const muTarget = cfg.targetUtilization * muFull * (1 + prev.trim);
+
+  // 3. What Modal can serve now (+ a bounded probe to wake a cold tier), and cost so far.
+  const modal = viewModal(prev, inputs, nowMs, policy);
+  const sample = inputs.modalStats.last;
+  const runnersNow = modal.observable && sample ? sample.runners : 0;
+  const containerSeconds = prev.containerSeconds * Math.exp(-dtMs / HOUR_MS) + runnersNow * dtS;
+  const costCapped = cfg.costCapContainerSecondsPerHour !== null && containerSeconds >= cfg.costCapContainerSecondsPerHour;
+  const cold = modal.observable && modal.inputs === 0 && !modal.atCeiling;
+  const probe = cold ? cfg.probeInputs : 0;
+  const modalRps = costCapped ? 0 : (modal.inputs + probe) / wM;
+  const cap = lambdaUp > 0 ? clamp(modalRps / lambdaUp, 0, 1) : 0;
+
+  // 4. Target share from the excess over the in-house target; down uses the slow signal and the
+  //    max of recent targets (HPA-style stabilisation), and the Modal cap always wins.
+  const upRaw = lambdaUp > 0 ? Math.max(0, lambdaUp - muTarget) / lambdaUp : 0;
+  const dnRaw = lambdaSlow > 0 ? Math.max(0, lambdaSlow - muTarget) / lambdaSlow : 0;
+  const recentTargets = [...prev.recentTargets.filter((t) => nowMs - t.atMs < cfg.holdMs), { atMs: nowMs, share: dnRaw }];
+  const held = Math.max(...recentTargets.map((t) => t.share));
+  const stepS = first ? 1 : dtS;
+  let share = prev.share;
+  let movement: 'up' | 'hold' | 'down' | 'cap' | 'steady' = 'steady';
+  if (Math.min(upRaw, cap) > share) {
+    share = Math.min(Math.min(upRaw, cap), share + cfg.slewUpPerS * stepS);
+    movement = 'up';
+  } else if (cap < share) {
+    share = cap;
+    movement = 'cap';
+  } else {
+    const down = Math.min(held, cap);
+    if (down < share) {
+      share = Math.max(down, share - cfg.slewDownPerS * stepS);
+      movement = 'down';
+    } else if (dnRaw < share) movement = 'hold';
+  }
+  if (share < 1e-4) share = 0;
+
+  // 5. Trim μ*_in on measured concurrency, only when the fleet is at or over target and the
+  //    share is not pinned by the Modal cap (anti-windup).
+  const lIn = inputs.inHouse?.inProgress ?? 0;
+  const err = cIn > 0 ? (lIn - cfg.targetUtilization * cIn) / cIn : 0;
+  const pinned = upRaw > cap + 1e-9;
+  const trim = (share > 0 || err > 0) && !pinned && !first
+    ? clamp(prev.trim - cfg.trimGain * err * dtS, -cfg.trimLimit, cfg.trimLimit)
+    : prev.trim;
+
+  // 6. Shed deliberately when both tiers are full: excess over in-house max + Modal at its ceiling.
+  const modalFull = modal.atCeiling || costCapped;
+  const inMax = cfg.maxUtilization * muFull * (1 + prev.trim);
+  const excess = lambdaUp - inMax - modalRps;
+  const drop = cfg.shed && modalFull && lambdaUp > 0 && excess > 0 ? (100 * excess) / lambdaUp : 0;
+
+  // 7. Publish: dead band, soft-cordon on the way down, fail-safe removes at once.
+  const published = shareOf(prevPlan);
+  const failSafe = !modal.observable && modal.inputs === 0;
+  let drainStartedAtMs = prev.drainStartedAtMs;
+  let plan: TrafficPlan;
+  let mode: DefaultOutcome['mode'];
+  let why: string;
+  const need = `offered ${Math.round(lambdaUp)} rps over in-house target ${Math.round(muTarget)} rps`;
+  if (failSafe && published + share > 0 && cfg.unobservable === 'zero') {
+    share = 0;
+  }
+  if (share > 0) {
+    drainStartedAtMs = null;
+    const keep = published > 0 && prevPlan?.modalHealth === 'HEALTHY' && Math.abs(share - published) < cfg.deadBand && movement !== 'cap';
+    plan = keep && prevPlan ? { ...prevPlan, dropPercent: planFor(0, 'HEALTHY', drop).dropPercent } : planFor(share, 'HEALTHY', drop);
+    mode = 'spilling';
+    const capNote = pinned ? `; capped by Modal (needs ${pct(upRaw)})` : '';
+    const mv = movement === 'hold' ? `; holding (demand eased, hold ${Math.round(cfg.holdMs / 1000)} s)` : movement === 'down' ? '; stepping down slowly' : '';
+    why = `spilling ${pct(shareOf(plan))}: ${need}; ${modal.note}${capNote}${mv}${keep ? ' (inside dead band, not republished)' : ''}`;
+  } else if (published > 0 || (prevPlan?.modalWeight ?? 0) > 0) {
+    // Soft-cordon: DEGRADED keeps Modal only as a fallback while its in-flight work drains.
+    drainStartedAtMs ??= nowMs;
+    const inFlight = inputs.modal?.inProgress ?? 0;
+    const drainedFor = nowMs - drainStartedAtMs;
+    const done = failSafe || (drainedFor >= cfg.drainMs && (inFlight === 0 || drainedFor >= cfg.drainMaxMs));
+    if (done) {
+      plan = planFor(0, 'HEALTHY', drop);
+      drainStartedAtMs = null;
+      mode = failSafe ? 'fail-safe' : 'in-house';
+      why = failSafe ? `fail-safe: ${modal.note}; Modal locality removed` : `drained: Modal locality removed after ${Math.round(drainedFor / 1000)} s (${inFlight} in flight)`;
+    } else {
+      plan = { ...planFor(Math.max(published, 1e-3), 'DEGRADED', drop), modalHealth: 'DEGRADED' };
+      mode = 'draining';
+      why = `draining: Modal soft-cordoned (DEGRADED) ${Math.round(drainedFor / 1000)} s of ${Math.round(cfg.drainMs / 1000)} s, ${inFlight} in flight; no excess (${Math.round(lambdaUp)} rps vs in-house target ${Math.round(muTarget)} rps)`;
+    }
+  } else {
+    plan = planFor(0, 'HEALTHY', drop);
+    mode = failSafe && upRaw > 0 ? 'fail-safe' : 'in-house';
+    why = mode === 'fail-safe'
+      ? `fail-safe: ${need} but ${modal.note}; not spilling`
+      : upRaw > 0
+        ? `in-house: ${need} but Modal has no warm capacity yet (${modal.note})`
+        : `in-house: offered ${Math.round(lambdaUp)} rps within in-house target ${Math.round(muTarget)} rps`;
+  }
+  if (plan.dropPercent > 0) {
+    mode = 'shedding';
+    why = `shedding ${plan.dropPercent} %: offered ${Math.round(lambdaUp)} rps over in-house max ${Math.round(inMax)} rps + Modal ${costCapped ? 'cost-capped' : 'full'} ${Math.round(modalRps)} rps; ${why}`;
+  }
+
+  // 8. Pre-warm: min_containers for the excess predicted one cold start ahead; release after cool-down.
+  let autoscaler: AutoscalerIntent | undefined;
+  let prewarmMin = prev.prewarmMin;
+  let prewarmRaisedAtMs = prev.prewarmRaisedAtMs;
+  if (cfg.prewarm.enabled) {
+    const base = cfg.prewarm.baseMinContainers;
+    const predicted = Math.max(0, lambdaFast + Math.max(0, lambdaTrend) * (cfg.prewarm.horizonMs / 1000));
+    const excessRps = Math.max(0, Math.max(predicted, lambdaUp) - muTarget);
+    const target = inputs.modalTargetInputs ?? inputs.modalMaxInputs;
+    const budget = cfg.costCapContainerSecondsPerHour === null ? Infinity : (costCapped ? base : inputs.modalMaxContainers);
+    const nNeed = Math.min(inputs.modalMaxContainers, budget, Math.ceil((excessRps * wM) / Math.max(1, target)));
+    if (nNeed >= prewarmMin && nNeed > base) {
+      prewarmMin = nNeed;
+      prewarmRaisedAtMs = nowMs;
+    } else if (prewarmRaisedAtMs !== null && nowMs - prewarmRaisedAtMs >= cfg.prewarm.cooldownMs) {
+      // Released in one step to what is needed now (or the base).
+      prewarmMin = Math.max(base, nNeed);
+      prewarmRaisedAtMs = prewarmMin > base ? nowMs : null;
+    }
+    prewarmMin = Math.max(prewarmMin, base);
+    autoscaler = {
+      minContainers: prewarmMin,
+      reason: prewarmMin > base
+        ? `pre-warm: ${prewarmMin} containers for ${Math.round(excessRps)} rps excess predicted ${Math.round(cfg.prewarm.horizonMs / 1000)} s ahead`
+        : `base: ${base} containers (no predicted excess)`,
+    };
+  }
+
+  const state: DefaultState = {
+    kind: 'default', lambdaFast, lambdaSlow, lambdaTrend, trim, share, recentTargets,
+    verifiedModalInputs: modal.observable ? modal.inputs : prev.verifiedModalInputs,
+    verifiedAtMs: modal.observable && sample ? sample.observedAtMs : prev.verifiedAtMs,
+    drainStartedAtMs, prewarmMin, prewarmRaisedAtMs, containerSeconds,
+  };
+  const readings: Record<string, InputReading> = {
+    lambda_fast_rps: { value: Math.round(lambdaFast), ageMs: 0 },
+    lambda_slow_rps: { value: Math.round(lambdaSlow), ageMs: 0 },
+    in_house_target_rps: { value: Math.round(muTarget), ageMs: 0 },
+    modal_capacity_rps: { value: Math.round(modalRps), ageMs: sample ? nowMs - sample.observedAtMs : null },
+  };
+  return { plan, mode, reason: why, state, readings, ...(autoscaler ? { autoscaler } : {}) };
+}

@@ -1,0 +1,95 @@
+// The seed policy: the gateway sidecar of seed 000, implemented faithfully as the baseline.
+// Hysteresis on in-house utilisation (start 0.85 / stop 0.60); Modal weight sized to Modal's free
+// slots (runners × max_inputs − running) plus one container's warm-up allowance when cold; EWMA
+// towards the target, snapped to 0 when the target is 0; full → 0 and shed; N poll errors → 0.
+import type { TrafficPlan } from '../resources/traffic-plan.js';
+import type { CapacityPolicy } from './policy-config.js';
+import { clamp, pct, planFor } from './signals.js';
+import type { ControllerInputs, Mode, SeedState } from './types.js';
+
+export interface PolicyOutcome<S> {
+  plan: TrafficPlan;
+  mode: Mode;
+  reason: string;
+  state: S;
+  pollBackoffMs?: number;
+}
+
+export function initialSeedState(): SeedState {
+  return { kind: 'seed', spilling: false, share: 0, lastBacklog: null, lastSampleAtMs: null, backoffMs: 0 };
+}
+
+/** Free Modal slots as the seed computes them, with the warm-up allowance when Modal is cold. */
+export function seedFreeSlots(runners: number, runningInputs: number, maxInputs: number, warmupContainers: number): number {
+  const free = Math.max(0, runners * maxInputs - runningInputs);
+  return runners === 0 ? free + warmupContainers * maxInputs : free;
+}
+
+export function decideSeed(
+  prev: SeedState,
+  inputs: ControllerInputs,
+  policy: CapacityPolicy,
+): PolicyOutcome<SeedState> {
+  const cfg = policy.seed;
+  const capacity = Math.max(1, inputs.inHouseCapacity);
+  const util = (inputs.inHouse?.inProgress ?? 0) / capacity;
+  const utilTxt = `in-house utilisation ${pct(util)}`;
+
+  // Fail-safe: the seed will not route to a tier it cannot observe.
+  const failures = inputs.modalStats.consecutiveFailures;
+  if (failures >= policy.failAfterErrors) {
+    const backoffMs = Math.min(cfg.backoffMaxMs, cfg.backoffBaseMs * 2 ** (failures - policy.failAfterErrors));
+    return {
+      plan: planFor(0, 'HEALTHY', 0),
+      mode: 'fail-safe',
+      reason: `fail-safe: ${failures} consecutive Modal stats poll errors (limit ${policy.failAfterErrors}); Modal weight forced to 0, next poll in ${Math.round(backoffMs / 1000)} s`,
+      state: { ...prev, share: 0, spilling: false, backoffMs },
+      pollBackoffMs: backoffMs,
+    };
+  }
+
+  // Hysteresis on utilisation after diversion (the seed's control variable).
+  let spilling = prev.spilling;
+  if (!spilling && util >= cfg.startUtilization) spilling = true;
+  else if (spilling && util < cfg.stopUtilization) spilling = false;
+
+  const s = inputs.modalStats.last;
+  const runners = s?.runners ?? 0;
+  const running = s?.runningInputs ?? inputs.modal?.inProgress ?? 0;
+  const backlog = s?.backlog ?? 0;
+  const newSample = s !== undefined && s.observedAtMs !== prev.lastSampleAtMs;
+  const backlogRising = newSample && prev.lastBacklog !== null && backlog > prev.lastBacklog && backlog > 0;
+  const free = seedFreeSlots(runners, running, inputs.modalMaxInputs, cfg.warmupContainers);
+  const atCeiling = runners >= inputs.modalMaxContainers && runners * inputs.modalMaxInputs - running <= 0;
+  const full = atCeiling || backlogRising;
+  const base = {
+    ...prev,
+    spilling,
+    backoffMs: 0,
+    lastBacklog: s ? backlog : prev.lastBacklog,
+    lastSampleAtMs: s ? s.observedAtMs : prev.lastSampleAtMs,
+  };
+
+  if (spilling && full) {
+    // Shed what in-house cannot hold: the excess of in-flight over its slots.
+    const drop = util > 1 ? 100 * (1 - 1 / util) : 0;
+    const why = atCeiling ? `Modal at its ceiling (${runners}/${inputs.modalMaxContainers} containers, no free slot)` : `Modal backlog rising (${prev.lastBacklog} → ${backlog})`;
+    return {
+      plan: planFor(0, 'HEALTHY', drop),
+      mode: 'shedding',
+      reason: `Modal full: ${why}; weight 0, shedding ${Math.round(drop)} % (${utilTxt})`,
+      state: { ...base, share: 0 },
+    };
+  }
+
+  // Weight ∝ slots: Modal's free slots against the in-house fleet's slots.
+  const target = spilling ? free / (capacity + free) : 0;
+  // Snap to 0 when the target is 0 (no lingering sliver); otherwise EWMA towards it.
+  const share = target === 0 ? 0 : prev.share + cfg.smoothing * (target - prev.share);
+  const plan = planFor(clamp(share, 0, 1), 'HEALTHY', 0);
+  const reason = !spilling
+    ? `in-house: ${utilTxt} (${prev.spilling ? `fell below stop ${cfg.stopUtilization}` : `below start ${cfg.startUtilization}`})`
+    : `spilling ${pct(share)}: ${utilTxt} ≥ hysteresis band; Modal free ${free} slots` +
+      (runners === 0 ? ` (cold: warm-up allowance ${cfg.warmupContainers} container)` : ` (${runners} runners, ${running} running)`);
+  return { plan, mode: plan.modalWeight > 0 ? 'spilling' : 'in-house', reason, state: { ...base, share } };
+}

@@ -1,0 +1,94 @@
+// Pure helpers both policies use: input ages, offered demand, Modal capacity, plan quantisation.
+import type { ModalStatsSample } from '../inputs/types.js';
+import { WEIGHT_TOTAL, type TrafficPlan } from '../resources/traffic-plan.js';
+import type { ControllerInputs, InputReading } from './types.js';
+
+export function ageMs(observedAtMs: number | undefined, nowMs: number): number | null {
+  return observedAtMs === undefined ? null : Math.max(0, nowMs - observedAtMs);
+}
+
+/**
+ * Offered demand, rps: everything issued to both localities plus what Envoy dropped. It does not
+ * move when the split moves, which is what makes it a sound control input (unlike in-house
+ * utilisation after diversion).
+ */
+export function offeredDemand(inputs: ControllerInputs): number {
+  return (inputs.inHouse?.issuedRps ?? 0) + (inputs.modal?.issuedRps ?? 0) + (inputs.drops?.droppedRps ?? 0);
+}
+
+/** Readings common to both policies, for the decision's `inputs`. */
+export function baseReadings(inputs: ControllerInputs, nowMs: number): Record<string, InputReading> {
+  const h = inputs.inHouse;
+  const m = inputs.modal;
+  const s = inputs.modalStats.last;
+  const hAge = ageMs(h?.observedAtMs, nowMs);
+  const mAge = ageMs(m?.observedAtMs, nowMs);
+  const sAge = ageMs(s?.observedAtMs, nowMs);
+  const r: Record<string, InputReading> = {
+    offered_rps: { value: round1(offeredDemand(inputs)), ageMs: maxAge(hAge, mAge, ageMs(inputs.drops?.observedAtMs, nowMs)) },
+    in_house_in_progress: { value: h?.inProgress ?? 0, ageMs: hAge },
+    in_house_issued_rps: { value: round1(h?.issuedRps ?? 0), ageMs: hAge },
+    in_house_capacity: { value: inputs.inHouseCapacity, ageMs: 0 },
+    modal_in_progress: { value: m?.inProgress ?? 0, ageMs: mAge },
+    modal_issued_rps: { value: round1(m?.issuedRps ?? 0), ageMs: mAge },
+    modal_error_rps: { value: round1(m?.errorRps ?? 0), ageMs: mAge },
+    dropped_rps: { value: round1(inputs.drops?.droppedRps ?? 0), ageMs: ageMs(inputs.drops?.observedAtMs, nowMs) },
+    modal_runners: { value: s?.runners ?? 0, ageMs: sAge },
+    modal_backlog: { value: s?.backlog ?? 0, ageMs: sAge },
+    modal_poll_failures: { value: inputs.modalStats.consecutiveFailures, ageMs: ageMs(inputs.modalStats.lastAttemptAtMs, nowMs) },
+  };
+  if (s?.runningInputs !== undefined) r['modal_running_inputs'] = { value: s.runningInputs, ageMs: sAge };
+  if (s?.inputHeadroom !== undefined) r['modal_input_headroom'] = { value: s.inputHeadroom, ageMs: sAge };
+  return r;
+}
+
+function maxAge(...ages: (number | null)[]): number | null {
+  const known = ages.filter((a): a is number => a !== null);
+  return known.length === 0 ? null : Math.max(...known);
+}
+
+/**
+ * Inputs Modal can hold right now (running + free), from the stats sample. Prefers Modal's own
+ * input_headroom; otherwise live slots minus the backlog already waiting for them.
+ */
+export function modalWarmInputs(s: ModalStatsSample, maxInputs: number, maxContainers: number, modalInFlight: number): number {
+  const ceiling = maxContainers * maxInputs;
+  if (s.inputHeadroom !== undefined) {
+    const running = s.runningInputs ?? modalInFlight;
+    return clamp(running + s.inputHeadroom, 0, ceiling);
+  }
+  return clamp(s.runners * maxInputs - s.backlog, 0, ceiling);
+}
+
+/** Quantises a Modal share on WEIGHT_TOTAL, never publishing a weight of 0 for a present locality. */
+export function planFor(share: number, health: TrafficPlan['modalHealth'], dropPercent: number): TrafficPlan {
+  const s = clamp(Number.isFinite(share) ? share : 0, 0, 1);
+  let modalWeight = Math.round(s * WEIGHT_TOTAL);
+  if (s > 0 && modalWeight === 0) modalWeight = 1;
+  modalWeight = Math.min(modalWeight, WEIGHT_TOTAL - 1);
+  return {
+    inHouseWeight: WEIGHT_TOTAL - modalWeight,
+    modalWeight,
+    modalHealth: modalWeight === 0 ? 'HEALTHY' : health,
+    dropPercent: round1(clamp(dropPercent, 0, 100)),
+  };
+}
+
+export function shareOf(plan: TrafficPlan | undefined): number {
+  if (!plan || plan.modalWeight === 0) return 0;
+  return plan.modalWeight / (plan.modalWeight + plan.inHouseWeight);
+}
+
+export function samePlan(a: TrafficPlan | undefined, b: TrafficPlan): boolean {
+  return (
+    a !== undefined &&
+    a.inHouseWeight === b.inHouseWeight &&
+    a.modalWeight === b.modalWeight &&
+    a.modalHealth === b.modalHealth &&
+    a.dropPercent === b.dropPercent
+  );
+}
+
+export const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
+export const round1 = (v: number): number => Math.round(v * 10) / 10;
+export const pct = (share: number): string => `${Math.round(share * 1000) / 10} %`;

@@ -1,0 +1,109 @@
+// Types shared by the capacity model (pure), its policies and the controller loop around it.
+import type { LocalityLoad, ModalStatsStatus, ServiceDrops } from '../inputs/types.js';
+import type { TrafficPlan } from '../resources/traffic-plan.js';
+import type { CapacityPolicy } from './policy-config.js';
+
+/** Modal autoscaler settings as last read back from Modal (after an apply, or by a poller). */
+export interface AutoscalerSettings {
+  minContainers: number;
+  bufferContainers?: number;
+  maxContainers?: number;
+  scaledownWindowMs?: number;
+}
+
+/** Everything decide() reads for one service. Producers fill it; the model only reads it. */
+export interface ControllerInputs {
+  service: string;
+  /** LRS load on the in-house locality (summed over Envoys); absent until the first report. */
+  inHouse?: LocalityLoad;
+  /** LRS load on the Modal locality; absent when no Envoy has reported it yet. */
+  modal?: LocalityLoad;
+  /** Requests Envoy dropped for the service (drop_overloads + breakers), per second. */
+  drops?: ServiceDrops;
+  /** Modal stats feed: last good sample plus how polling is going. */
+  modalStats: ModalStatsStatus;
+  /** Sum of max concurrent requests over the healthy in-house endpoints. */
+  inHouseCapacity: number;
+  /** Modal concurrency per container (`@modal.concurrent(max_inputs)`). */
+  modalMaxInputs: number;
+  /** Modal autoscaler target per container; defaults to max_inputs. */
+  modalTargetInputs?: number;
+  /** Modal's container ceiling. */
+  modalMaxContainers: number;
+  /** Autoscaler settings as Modal reports them now (used to re-apply after a deploy reset them). */
+  modalAutoscaler?: AutoscalerSettings & { observedAtMs: number };
+}
+
+export type Mode = 'in-house' | 'spilling' | 'draining' | 'shedding' | 'fail-safe';
+
+/** One input the decision used: its value and how old it was (null when the input was absent). */
+export interface InputReading {
+  value: number;
+  ageMs: number | null;
+}
+
+/** What the pre-warm logic wants Modal's autoscaler to be; the controller reconciles it. */
+export interface AutoscalerIntent {
+  minContainers: number;
+  reason: string;
+}
+
+/** State the seed policy carries between ticks. */
+export interface SeedState {
+  kind: 'seed';
+  spilling: boolean;
+  /** EWMA-smoothed Modal weight share (0–1), snapped to 0 when the target is 0. */
+  share: number;
+  lastBacklog: number | null;
+  lastSampleAtMs: number | null;
+  /** Fail-safe: poll retry delay advised to the poller (exponential back-off). */
+  backoffMs: number;
+}
+
+/** State the default policy carries between ticks. */
+export interface DefaultState {
+  kind: 'default';
+  /** Fast and slow EWMAs of offered demand, rps. */
+  lambdaFast: number;
+  lambdaSlow: number;
+  /** Previous raw offered-demand sample and when it was taken, for the trend. */
+  lambdaTrend: number;
+  /** Integral trim on in-house capacity (fraction of μ*_in), learnt from measured concurrency. */
+  trim: number;
+  /** Unquantised Modal share the slew limiter is at. */
+  share: number;
+  /** Recent targets (for "max over the hold window" on the way down). */
+  recentTargets: { atMs: number; share: number }[];
+  /** Last verified Modal capacity in inputs and when it was verified (for `decay`). */
+  verifiedModalInputs: number;
+  verifiedAtMs: number | null;
+  /** Soft-cordon: when the current drain began; null when not draining. */
+  drainStartedAtMs: number | null;
+  /** Pre-warm: desired min_containers and when it was last raised. */
+  prewarmMin: number;
+  prewarmRaisedAtMs: number | null;
+  /** Decayed Modal container-seconds over roughly the last hour (cost cap). */
+  containerSeconds: number;
+}
+
+export type PolicyState = SeedState | DefaultState;
+
+/** The model's output for one service at one instant. */
+export interface Decision {
+  service: string;
+  atMs: number;
+  policy: CapacityPolicy['policy'];
+  mode: Mode;
+  plan: TrafficPlan;
+  /** Human-readable explanation of the plan. */
+  reason: string;
+  /** The inputs used, with ages. */
+  inputs: Record<string, InputReading>;
+  /** True when plan differs from the previous decision's plan (the xDS layer needs a push). */
+  changed: boolean;
+  /** Desired Modal autoscaler settings (default policy with pre-warm); absent when not managed. */
+  autoscaler?: AutoscalerIntent;
+  /** Advice for the stats poller while stats are failing (seed fail-safe back-off). */
+  pollBackoffMs?: number;
+  state: PolicyState;
+}
