@@ -16,7 +16,7 @@ export interface LoadView {
   /** Every live locality figure, flattened (two per service). */
   localityLoads(): LocalityLoadReading[];
   serviceDrops(): ServiceDropsReading[];
-  /** Called with a fresh snapshot after each accepted report and each expiry. Returns unsubscribe. */
+  /** Called with a fresh snapshot after each accepted report, expiry, and Envoy connect/disconnect. Returns unsubscribe. */
   subscribe(listener: LoadListener): () => void;
 }
 

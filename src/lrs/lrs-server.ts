@@ -103,6 +103,7 @@ export function createLrsService(options: LrsServiceOptions): LrsService {
     streams.delete(stream);
     if (stream.nodeId !== undefined) {
       aggregator.streamClosed(stream.nodeId, stream.id, clock.nowMs());
+      view.notifyChanged();
       logger.debug({ nodeId: stream.nodeId, streamId: stream.id }, 'LRS stream closed');
     }
   };
@@ -120,6 +121,7 @@ export function createLrsService(options: LrsServiceOptions): LrsService {
       }
       stream.nodeId = nodeId;
       aggregator.streamOpened(nodeId, stream.id);
+      view.notifyChanged();
       logger.debug({ nodeId, streamId: stream.id }, 'LRS stream opened');
       instruct(stream);
     }
