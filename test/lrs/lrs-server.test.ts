@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
+import type { UpstreamLocalityStats } from '../../src/generated/envoy/config/endpoint/v3/UpstreamLocalityStats.js';
 import type { LoadReportingServiceClient } from '../../src/generated/envoy/service/load_stats/v3/LoadReportingService.js';
 import type { LoadStatsRequest } from '../../src/generated/envoy/service/load_stats/v3/LoadStatsRequest.js';
 import type { LoadStatsResponse__Output } from '../../src/generated/envoy/service/load_stats/v3/LoadStatsResponse.js';
@@ -40,7 +41,7 @@ class ReportingEnvoy {
 }
 
 function report(cluster: string, windowMs: number, inHouse: { inProgress: number; issued: number }, modalIssued = 0): LoadStatsRequest {
-  const localities = [
+  const localities: UpstreamLocalityStats[] = [
     { locality: IN_HOUSE_LOCALITY, total_requests_in_progress: inHouse.inProgress, total_issued_requests: inHouse.issued, total_successful_requests: inHouse.issued },
   ];
   if (modalIssued > 0) localities.push({ locality: MODAL_LOCALITY, total_requests_in_progress: 0, total_issued_requests: modalIssued, total_successful_requests: modalIssued });
