@@ -124,12 +124,15 @@ export function decideDefault(
   }
   if (share < 1e-4) share = 0;
 
-  // 5. Trim μ*_in on measured concurrency, only when the fleet is at or over target and the
-  //    share is not pinned by the Modal cap (anti-windup).
+  // 5. Trim μ*_in on measured concurrency. It only learns when the model says in-house should sit
+  //    at target (spilling at the target share) or when in-house is over target; never while the
+  //    share is held above target on the way down (in-house under target by design) nor while the
+  //    Modal cap pins the share (anti-windup).
   const lIn = inputs.inHouse?.inProgress ?? 0;
   const err = cIn > 0 ? (lIn - cfg.targetUtilization * cIn) / cIn : 0;
   const pinned = upRaw > cap + 1e-9;
-  const trim = (share > 0 || err > 0) && !pinned && !first
+  const atTarget = upRaw > 0 && Math.abs(share - upRaw) <= cfg.deadBand;
+  const trim = (atTarget || err > 0) && !pinned && !first
     ? clamp(prev.trim - cfg.trimGain * err * dtS, -cfg.trimLimit, cfg.trimLimit)
     : prev.trim;
 
@@ -172,7 +175,7 @@ export function decideDefault(
     } else {
       plan = { ...planFor(Math.max(published, 1e-3), 'DEGRADED', drop), modalHealth: 'DEGRADED' };
       mode = 'draining';
-      why = `draining: Modal soft-cordoned (DEGRADED) ${Math.round(drainedFor / 1000)} s of ${Math.round(cfg.drainMs / 1000)} s, ${inFlight} in flight; no excess (${Math.round(lambdaUp)} rps vs in-house target ${Math.round(muTarget)} rps)`;
+      why = `draining: Modal soft-cordoned (DEGRADED) for ${Math.round(drainedFor / 1000)} s (window ${Math.round(cfg.drainMs / 1000)} s), ${inFlight} in flight; no excess (${Math.round(lambdaUp)} rps vs in-house target ${Math.round(muTarget)} rps)`;
     }
   } else {
     plan = planFor(0, 'HEALTHY', drop);
@@ -183,7 +186,9 @@ export function decideDefault(
         ? `in-house: ${need} but Modal has no warm capacity yet (${modal.note})`
         : `in-house: offered ${Math.round(lambdaUp)} rps within in-house target ${Math.round(muTarget)} rps`;
   }
-  if (plan.dropPercent > 0) {
+  if (plan.dropPercent > 0 && mode === 'fail-safe') {
+    why = `${why}; shedding ${plan.dropPercent} % over in-house max ${Math.round(inMax)} rps`;
+  } else if (plan.dropPercent > 0) {
     mode = 'shedding';
     why = `shedding ${plan.dropPercent} %: offered ${Math.round(lambdaUp)} rps over in-house max ${Math.round(inMax)} rps + Modal ${costCapped ? 'cost-capped' : 'full'} ${Math.round(modalRps)} rps; ${why}`;
   }

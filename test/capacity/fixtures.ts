@@ -1,0 +1,55 @@
+import type { ControllerInputs } from '../../src/capacity/types.js';
+
+export const T0 = 1_700_000_000_000;
+
+export interface Scenario {
+  /** Offered rps, split by share to Modal (default: all in-house). */
+  offered?: number;
+  modalShare?: number;
+  inHouseInProgress?: number;
+  modalInProgress?: number;
+  modalErrorRps?: number;
+  dropped?: number;
+  runners?: number;
+  backlog?: number;
+  runningInputs?: number;
+  inputHeadroom?: number;
+  failures?: number;
+  /** Age of the Modal stats sample (ms) at `now`. */
+  statsAgeMs?: number;
+  capacity?: number;
+  maxInputs?: number;
+  maxContainers?: number;
+  noStats?: boolean;
+}
+
+/** Builds ControllerInputs observed `now`, with fresh LRS and a Modal sample of the given age. */
+export function inputs(now: number, s: Scenario = {}): ControllerInputs {
+  const offered = s.offered ?? 0;
+  const share = s.modalShare ?? 0;
+  const modalRps = offered * share;
+  const inRps = offered - modalRps;
+  const modalErr = s.modalErrorRps ?? 0;
+  const base: ControllerInputs = {
+    service: 'svc',
+    inHouse: { service: 'svc', locality: 'in-house', inProgress: s.inHouseInProgress ?? inRps * 0.1, issuedRps: inRps, successRps: inRps, errorRps: 0, observedAtMs: now },
+    modal: { service: 'svc', locality: 'modal', inProgress: s.modalInProgress ?? modalRps * 0.13, issuedRps: modalRps, successRps: modalRps - modalErr, errorRps: modalErr, observedAtMs: now },
+    drops: { service: 'svc', droppedRps: s.dropped ?? 0, byCategory: {}, observedAtMs: now },
+    modalStats: { service: 'svc', consecutiveFailures: s.failures ?? 0 },
+    inHouseCapacity: s.capacity ?? 80,
+    modalMaxInputs: s.maxInputs ?? 10,
+    modalTargetInputs: 8,
+    modalMaxContainers: s.maxContainers ?? 40,
+  };
+  if (!s.noStats) {
+    base.modalStats.last = {
+      service: 'svc',
+      runners: s.runners ?? 0,
+      backlog: s.backlog ?? 0,
+      ...(s.runningInputs !== undefined ? { runningInputs: s.runningInputs } : {}),
+      ...(s.inputHeadroom !== undefined ? { inputHeadroom: s.inputHeadroom } : {}),
+      observedAtMs: now - (s.statsAgeMs ?? 500),
+    };
+  }
+  return base;
+}
