@@ -15,6 +15,13 @@ export interface ModalStatsSample {
   inputHeadroom?: number;
   /** When Spillway received the reply (ms since epoch, from the injected clock). */
   observedAtMs: number;
+  /** How long the stats call took: the reply describes Modal somewhere in this window before observedAtMs. */
+  latencyMs?: number;
+  /**
+   * observedAtMs of the first of the consecutive identical replies ending with this one. A busy function
+   * whose stats never change for long is probably serving frozen (stale) stats.
+   */
+  unchangedSinceMs?: number;
 }
 
 /** State of the stats feed for one service: the last good sample and how polling is going. */

@@ -1,0 +1,166 @@
+// Pre-warming Modal: the capacity controller states the autoscaler settings it wants per service and
+// this actuator gets them to Modal at a bounded rate, reads back what Modal reports, and puts them back
+// when they drift (a deploy resets the autoscaler to the app's static configuration).
+import type { Clock } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import type { Cancel, Scheduler } from '../core/scheduler.js';
+import type { AutoscalerSettings, ModalFunctionHandle } from './types.js';
+
+export interface AutoscalerActuatorOptions {
+  clock: Clock;
+  scheduler: Scheduler;
+  logger?: Logger;
+  /** At most one update per service per this interval; later intents are coalesced. Default 10 s. */
+  minIntervalMs?: number;
+}
+
+export type ActuationOutcome =
+  /** Sent to Modal; `current` is what Modal reported back. */
+  | 'applied'
+  /** Modal already reports the intended settings: nothing sent. */
+  | 'unchanged'
+  /** Too soon after the last update: the latest intent will be sent at `deferredUntilMs`. */
+  | 'deferred'
+  | 'failed';
+
+export interface ActuationResult {
+  service: string;
+  outcome: ActuationOutcome;
+  intended: AutoscalerSettings;
+  current?: AutoscalerSettings;
+  deferredUntilMs?: number;
+  error?: string;
+}
+
+interface ServiceActuation {
+  handle: ModalFunctionHandle;
+  intended?: AutoscalerSettings;
+  current?: AutoscalerSettings;
+  lastSentAtMs?: number;
+  cancelDeferred?: Cancel;
+  lastResult?: ActuationResult;
+}
+
+export class ModalAutoscalerActuator {
+  private readonly services = new Map<string, ServiceActuation>();
+  private readonly log: Logger;
+  private readonly minIntervalMs: number;
+
+  constructor(handles: readonly ModalFunctionHandle[], private readonly opts: AutoscalerActuatorOptions) {
+    this.log = (opts.logger ?? silentLogger).child({ component: 'modal-autoscaler' });
+    this.minIntervalMs = opts.minIntervalMs ?? 10_000;
+    for (const handle of handles) this.services.set(handle.ref.service, { handle });
+  }
+
+  /**
+   * Declares the settings the controller wants for a service and sends them unless Modal already has them
+   * or the rate limit defers them. Only the fields given are managed; the rest stay as Modal has them.
+   */
+  async apply(service: string, intended: AutoscalerSettings): Promise<ActuationResult> {
+    const s = this.get(service);
+    s.intended = normalise(intended);
+    return this.send(s, false);
+  }
+
+  /**
+   * Reads Modal's current settings (an update with no fields changes nothing and returns them) and
+   * re-applies the intended settings if they differ. Call it periodically or after a deploy.
+   */
+  async reconcile(service: string): Promise<ActuationResult> {
+    const s = this.get(service);
+    const read = await this.readBack(service);
+    if (read.outcome === 'failed' || !s.intended) return read;
+    if (matches(s.intended, s.current)) return this.record(s, { service, outcome: 'unchanged', intended: s.intended, ...cur(s) });
+    this.log.info({ service, intended: s.intended, current: s.current }, 'modal autoscaler drifted; re-applying');
+    return this.send(s, true);
+  }
+
+  /** Asks Modal for the current settings without changing them. */
+  async readBack(service: string): Promise<ActuationResult> {
+    const s = this.get(service);
+    try {
+      s.current = await s.handle.updateAutoscaler({});
+      return { service, outcome: 'unchanged', intended: s.intended ?? {}, current: s.current };
+    } catch (err) {
+      return this.record(s, { service, outcome: 'failed', intended: s.intended ?? {}, error: errorMessage(err) });
+    }
+  }
+
+  intended(service: string): AutoscalerSettings | undefined {
+    return this.get(service).intended;
+  }
+
+  /** The settings Modal last reported for the service. */
+  current(service: string): AutoscalerSettings | undefined {
+    return this.get(service).current;
+  }
+
+  lastResult(service: string): ActuationResult | undefined {
+    return this.get(service).lastResult;
+  }
+
+  close(): void {
+    for (const s of this.services.values()) s.cancelDeferred?.();
+  }
+
+  private async send(s: ServiceActuation, force: boolean): Promise<ActuationResult> {
+    const service = s.handle.ref.service;
+    const intended = s.intended ?? {};
+    if (!force && matches(intended, s.current)) {
+      return this.record(s, { service, outcome: 'unchanged', intended, ...cur(s) });
+    }
+    const now = this.opts.clock.nowMs();
+    const allowedAt = s.lastSentAtMs === undefined ? now : s.lastSentAtMs + this.minIntervalMs;
+    if (allowedAt > now) {
+      // Coalesce: one timer per service, and it sends whatever is intended when it fires.
+      if (!s.cancelDeferred) {
+        s.cancelDeferred = this.opts.scheduler.after(allowedAt - now, () => {
+          s.cancelDeferred = undefined;
+          void this.send(s, false);
+        });
+      }
+      return this.record(s, { service, outcome: 'deferred', intended, deferredUntilMs: allowedAt, ...cur(s) });
+    }
+    s.lastSentAtMs = now;
+    try {
+      s.current = await s.handle.updateAutoscaler(intended);
+      this.log.info({ service, intended, current: s.current }, 'modal autoscaler updated');
+      return this.record(s, { service, outcome: 'applied', intended, current: s.current });
+    } catch (err) {
+      const error = errorMessage(err);
+      this.log.warn({ service, error }, 'modal autoscaler update failed');
+      return this.record(s, { service, outcome: 'failed', intended, error, ...cur(s) });
+    }
+  }
+
+  private record(s: ServiceActuation, r: ActuationResult): ActuationResult {
+    s.lastResult = r;
+    return r;
+  }
+
+  private get(service: string): ServiceActuation {
+    const s = this.services.get(service);
+    if (!s) throw new Error(`modal autoscaler: unknown service '${service}'`);
+    return s;
+  }
+}
+
+function cur(s: ServiceActuation): { current?: AutoscalerSettings } {
+  return s.current ? { current: s.current } : {};
+}
+
+/** Modal keeps the scaledown window in whole seconds: compare what it can actually hold. */
+function normalise(s: AutoscalerSettings): AutoscalerSettings {
+  const out: AutoscalerSettings = { ...s };
+  if (out.scaledownWindowMs !== undefined) out.scaledownWindowMs = Math.trunc(out.scaledownWindowMs / 1000) * 1000;
+  return out;
+}
+
+/** True when every field the controller manages has the intended value in Modal's current settings. */
+export function matches(intended: AutoscalerSettings, current: AutoscalerSettings | undefined): boolean {
+  if (!current) return false;
+  return (Object.keys(intended) as (keyof AutoscalerSettings)[]).every(
+    (k) => intended[k] === undefined || intended[k] === current[k],
+  );
+}

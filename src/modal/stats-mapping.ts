@@ -1,0 +1,42 @@
+import type { ModalStatsSample } from '../inputs/types.js';
+import type { RawFunctionStats } from './types.js';
+
+/**
+ * Turns a stats reply into a sample. num_running_inputs and input_headroom are plain proto3 scalars,
+ * so "not sent" and 0 look the same on the wire. Live runners with nothing running and no headroom is
+ * impossible, so that combination means a server that does not fill the fields: report them absent
+ * rather than tell the capacity model Modal is full.
+ */
+export function toModalStatsSample(
+  service: string,
+  raw: RawFunctionStats,
+  observedAtMs: number,
+  latencyMs: number,
+  previous: ModalStatsSample | undefined,
+): ModalStatsSample {
+  const sample: ModalStatsSample = {
+    service,
+    runners: raw.numTotalRunners,
+    backlog: raw.backlog,
+    observedAtMs,
+    latencyMs,
+  };
+  const unfilled = raw.numTotalRunners > 0 && raw.numRunningInputs === 0 && raw.inputHeadroom === 0;
+  if (!unfilled) {
+    if (raw.numRunningInputs !== undefined) sample.runningInputs = raw.numRunningInputs;
+    if (raw.inputHeadroom !== undefined) sample.inputHeadroom = raw.inputHeadroom;
+  }
+  sample.unchangedSinceMs =
+    previous && sameStats(previous, sample) ? (previous.unchangedSinceMs ?? previous.observedAtMs) : observedAtMs;
+  return sample;
+}
+
+function sameStats(a: ModalStatsSample, b: ModalStatsSample): boolean {
+  return a.runners === b.runners && a.backlog === b.backlog && a.runningInputs === b.runningInputs &&
+    a.inputHeadroom === b.inputHeadroom;
+}
+
+/** How old a sample is at nowMs. */
+export function sampleAgeMs(sample: ModalStatsSample, nowMs: number): number {
+  return Math.max(0, nowMs - sample.observedAtMs);
+}

@@ -1,0 +1,325 @@
+// A pure simulation of one Modal function's containers and autoscaler, driven only by an injected
+// Clock and Scheduler so tests can run it in virtual time. The HTTP and gRPC glue sit on top of it.
+// Behaviour follows Modal's docs (guide/scale, guide/concurrent-inputs, guide/cold-start,
+// examples/http_server): containers start after a cold start, take up to max_inputs concurrent inputs,
+// the autoscaler aims at target_inputs per container, keeps buffer_containers idle while the function
+// is active, never goes below min_containers or above max_containers, and stops a container once it
+// has been idle for scaledown_window.
+import type { Clock } from '../../src/core/clock.js';
+import type { Cancel, Scheduler } from '../../src/core/scheduler.js';
+
+/** How the endpoint behaves with no live container: a Function web endpoint queues, an HTTP Server 503s. */
+export type EndpointMode = 'function' | 'http-server';
+
+export interface SimSettings {
+  minContainers: number;
+  maxContainers: number;
+  bufferContainers: number;
+  scaledownWindowMs: number;
+}
+
+export interface FunctionSimConfig extends SimSettings {
+  mode: EndpointMode;
+  /** @modal.concurrent(max_inputs): hard per-container limit. */
+  maxInputs: number;
+  /** @modal.concurrent(target_inputs): what the autoscaler sizes for. */
+  targetInputs: number;
+  coldStartMs: number;
+}
+
+export interface SubmitRequest {
+  serviceMs: number;
+  /** Modal-Session-Id: biases routing to one container while the replica set is stable. */
+  sessionId?: string;
+}
+
+export type InputOutcome =
+  | { kind: 'done'; inputId: string; containerId: string; enqueuedAtMs: number; startedAtMs: number; finishedAtMs: number }
+  | { kind: 'rejected'; inputId: string; reason: 'no-live-replica' }
+  | { kind: 'cancelled'; inputId: string };
+
+export interface InputTicket {
+  id: string;
+  done: Promise<InputOutcome>;
+}
+
+export interface SimStats {
+  backlog: number;
+  /** Containers that exist (starting or live): Modal's num_total_tasks. */
+  runners: number;
+  runningInputs: number;
+  /** Inputs the live containers can still take before reaching max_inputs. */
+  inputHeadroom: number;
+}
+
+export interface ContainerView {
+  id: string;
+  state: 'starting' | 'live';
+  startedAtMs: number;
+  liveAtMs: number;
+  running: number;
+  idleSinceMs?: number;
+}
+
+export interface BillingView {
+  /** Exact container lifetime, cold start included, summed over every container ever started. */
+  containerMs: number;
+  /** Billed container-seconds: each container's lifetime rounded up to a whole second. */
+  containerSeconds: number;
+  containersStarted: number;
+  containersStopped: number;
+}
+
+interface Container {
+  id: string;
+  startedAtMs: number;
+  liveAtMs: number;
+  live: boolean;
+  running: number;
+  idleSinceMs?: number;
+  cancelTimer: Cancel;
+}
+
+interface PendingInput {
+  id: string;
+  serviceMs: number;
+  sessionId?: string;
+  enqueuedAtMs: number;
+  resolve: (o: InputOutcome) => void;
+}
+
+export class AutoscalerSim {
+  private readonly containers = new Map<string, Container>();
+  private readonly backlog: PendingInput[] = [];
+  private readonly inFlight = new Map<string, { input: PendingInput; cancel: Cancel }>();
+  private settings: SimSettings;
+  private coldStartOverrideMs: number | undefined;
+  private inputSeq = 0;
+  private containerSeq = 0;
+  private closedMs = 0;
+  private closedBilledSeconds = 0;
+  private started = 0;
+  private stopped = 0;
+  private closed = false;
+
+  constructor(
+    readonly config: FunctionSimConfig,
+    private readonly clock: Clock,
+    private readonly scheduler: Scheduler,
+    private readonly idPrefix = 'ta-',
+  ) {
+    this.settings = {
+      minContainers: config.minContainers,
+      maxContainers: config.maxContainers,
+      bufferContainers: config.bufferContainers,
+      scaledownWindowMs: config.scaledownWindowMs,
+    };
+    this.reconcile(0);
+  }
+
+  /** Sends one input. With no live replica an HTTP Server rejects it at once, but still scales up. */
+  submit(req: SubmitRequest): InputTicket {
+    const id = `in-${++this.inputSeq}`;
+    if (this.closed) return { id, done: Promise.resolve({ kind: 'cancelled', inputId: id }) };
+    if (this.config.mode === 'http-server' && this.liveContainers().length === 0) {
+      this.reconcile(1);
+      return { id, done: Promise.resolve({ kind: 'rejected', inputId: id, reason: 'no-live-replica' }) };
+    }
+    let resolve!: (o: InputOutcome) => void;
+    const done = new Promise<InputOutcome>((r) => (resolve = r));
+    const input: PendingInput = { id, serviceMs: Math.max(0, req.serviceMs), enqueuedAtMs: this.clock.nowMs(), resolve };
+    if (req.sessionId !== undefined) input.sessionId = req.sessionId;
+    this.backlog.push(input);
+    this.dispatch();
+    this.reconcile(0);
+    return { id, done };
+  }
+
+  /** Function.update_autoscaler: unspecified fields keep their current value. */
+  updateSettings(patch: Partial<SimSettings>): SimSettings {
+    const next = { ...this.settings };
+    for (const k of Object.keys(patch) as (keyof SimSettings)[]) {
+      const v = patch[k];
+      if (v !== undefined) next[k] = v;
+    }
+    this.settings = next;
+    this.reconcile(0);
+    return this.currentSettings();
+  }
+
+  currentSettings(): SimSettings {
+    return { ...this.settings };
+  }
+
+  /** Fault hook: cold starts take this long until cleared with undefined. */
+  setColdStartOverride(ms: number | undefined): void {
+    this.coldStartOverrideMs = ms;
+  }
+
+  stats(): SimStats {
+    let runningInputs = 0;
+    let inputHeadroom = 0;
+    for (const c of this.containers.values()) {
+      runningInputs += c.running;
+      if (c.live) inputHeadroom += this.config.maxInputs - c.running;
+    }
+    return { backlog: this.backlog.length, runners: this.containers.size, runningInputs, inputHeadroom };
+  }
+
+  containerViews(): ContainerView[] {
+    return [...this.containers.values()].map((c) => {
+      const v: ContainerView = { id: c.id, state: c.live ? 'live' : 'starting', startedAtMs: c.startedAtMs, liveAtMs: c.liveAtMs, running: c.running };
+      if (c.idleSinceMs !== undefined) v.idleSinceMs = c.idleSinceMs;
+      return v;
+    });
+  }
+
+  billing(): BillingView {
+    const now = this.clock.nowMs();
+    let ms = this.closedMs;
+    let secs = this.closedBilledSeconds;
+    for (const c of this.containers.values()) {
+      ms += now - c.startedAtMs;
+      secs += billedSeconds(now - c.startedAtMs);
+    }
+    return { containerMs: ms, containerSeconds: secs, containersStarted: this.started, containersStopped: this.stopped };
+  }
+
+  /** Stops everything; inputs not yet finished resolve as cancelled. */
+  close(): void {
+    this.closed = true;
+    for (const { input, cancel } of this.inFlight.values()) {
+      cancel();
+      input.resolve({ kind: 'cancelled', inputId: input.id });
+    }
+    this.inFlight.clear();
+    for (const input of this.backlog.splice(0)) input.resolve({ kind: 'cancelled', inputId: input.id });
+    for (const c of [...this.containers.values()]) this.stop(c);
+  }
+
+  /** Containers the current load calls for, within min/max. extraDemand counts rejected requests. */
+  private desiredContainers(extraDemand: number): number {
+    const { minContainers, maxContainers, bufferContainers } = this.settings;
+    const demand = this.stats().runningInputs + this.backlog.length + extraDemand;
+    const forLoad = demand > 0 ? Math.ceil(demand / Math.max(1, this.config.targetInputs)) + bufferContainers : 0;
+    return Math.min(maxContainers, Math.max(minContainers, forLoad));
+  }
+
+  private reconcile(extraDemand: number): void {
+    if (this.closed) return;
+    const desired = this.desiredContainers(extraDemand);
+    for (let n = this.containers.size; n < desired; n++) this.startContainer();
+    const now = this.clock.nowMs();
+    let excess = this.containers.size - desired;
+    const idle = this.liveContainers()
+      .filter((c) => c.running === 0 && c.idleSinceMs !== undefined)
+      .sort((a, b) => (a.idleSinceMs as number) - (b.idleSinceMs as number));
+    for (const c of idle) {
+      const expiresAt = (c.idleSinceMs as number) + this.settings.scaledownWindowMs;
+      if (excess > 0 && expiresAt <= now) {
+        this.stop(c);
+        excess--;
+      } else {
+        // Re-check when this container's idle window ends; the load may have dropped by then.
+        c.cancelTimer();
+        c.cancelTimer = this.scheduler.after(Math.max(0, expiresAt - now), () => this.reconcile(0));
+      }
+    }
+  }
+
+  private startContainer(): void {
+    const now = this.clock.nowMs();
+    const coldStartMs = this.coldStartOverrideMs ?? this.config.coldStartMs;
+    const c: Container = {
+      id: `${this.idPrefix}${++this.containerSeq}`,
+      startedAtMs: now,
+      liveAtMs: now + coldStartMs,
+      live: false,
+      running: 0,
+      cancelTimer: () => {},
+    };
+    c.cancelTimer = this.scheduler.after(coldStartMs, () => {
+      c.live = true;
+      c.idleSinceMs = this.clock.nowMs();
+      this.dispatch();
+      this.reconcile(0);
+    });
+    this.containers.set(c.id, c);
+    this.started++;
+  }
+
+  private stop(c: Container): void {
+    c.cancelTimer();
+    this.containers.delete(c.id);
+    const lifetime = this.clock.nowMs() - c.startedAtMs;
+    this.closedMs += lifetime;
+    this.closedBilledSeconds += billedSeconds(lifetime);
+    this.stopped++;
+  }
+
+  private liveContainers(): Container[] {
+    return [...this.containers.values()].filter((c) => c.live);
+  }
+
+  /** Moves inputs from the backlog onto containers, in arrival order. */
+  private dispatch(): void {
+    while (this.backlog.length > 0) {
+      const input = this.backlog[0] as PendingInput;
+      const c = this.pickContainer(input.sessionId);
+      if (!c) return;
+      this.backlog.shift();
+      this.run(input, c);
+    }
+  }
+
+  private pickContainer(sessionId: string | undefined): Container | undefined {
+    const live = this.liveContainers();
+    if (sessionId !== undefined && live.length > 0) {
+      // Rendezvous hashing: each session's favourite container only changes when the set does.
+      const favourite = live.reduce((best, c) => (hashOf(sessionId, c.id) > hashOf(sessionId, best.id) ? c : best));
+      if (favourite.running < this.config.maxInputs) return favourite;
+    }
+    const byLoad = live.slice().sort((a, b) => a.running - b.running || a.startedAtMs - b.startedAtMs);
+    // Fill to target first; burst towards max_inputs only when every container is at target.
+    return byLoad.find((c) => c.running < this.config.targetInputs) ?? byLoad.find((c) => c.running < this.config.maxInputs);
+  }
+
+  private run(input: PendingInput, c: Container): void {
+    const startedAtMs = this.clock.nowMs();
+    c.running++;
+    delete c.idleSinceMs;
+    c.cancelTimer();
+    const cancel = this.scheduler.after(input.serviceMs, () => {
+      this.inFlight.delete(input.id);
+      c.running--;
+      if (c.running === 0) c.idleSinceMs = this.clock.nowMs();
+      input.resolve({
+        kind: 'done',
+        inputId: input.id,
+        containerId: c.id,
+        enqueuedAtMs: input.enqueuedAtMs,
+        startedAtMs,
+        finishedAtMs: this.clock.nowMs(),
+      });
+      this.dispatch();
+      this.reconcile(0);
+    });
+    this.inFlight.set(input.id, { input, cancel });
+  }
+}
+
+/** Modal bills container time per second: a started second counts whole. */
+export function billedSeconds(lifetimeMs: number): number {
+  return Math.ceil(Math.max(0, lifetimeMs) / 1000);
+}
+
+/** FNV-1a over "session|container": cheap, stable, well spread for rendezvous hashing. */
+function hashOf(sessionId: string, containerId: string): number {
+  let h = 0x811c9dc5;
+  const s = `${sessionId}|${containerId}`;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
