@@ -1,0 +1,199 @@
+// The unmodified modal@0.11.1 SDK, through Spillway's adapter, against the fake Modal over real gRPC.
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/core/clock.js';
+import { createLogger } from '../../src/core/logger.js';
+import { realScheduler } from '../../src/core/scheduler.js';
+import { ModalConfigError } from '../../src/modal/errors.js';
+import { connectModalSdk } from '../../src/modal/modal-sdk.js';
+import { startModalSide } from '../../src/modal/start-modal-side.js';
+import type { ModalApi, ModalFunctionHandle } from '../../src/modal/types.js';
+import { startFakeModal, type FakeModal } from '../fake-modal/start-fake-modal.js';
+
+const TOKEN_ID = 'ak-SpillwayTestTokenId42';
+const TOKEN_SECRET = 'as-SpillwayTestTokenSecret99';
+const credentials = { tokenId: TOKEN_ID, tokenSecret: TOKEN_SECRET };
+const shop = { service: 'shop', appName: 'shop-app', functionName: 'web' };
+
+let fake: FakeModal;
+let api: ModalApi;
+let handle: ModalFunctionHandle;
+
+beforeAll(async () => {
+  fake = await startFakeModal({
+    credentials,
+    functions: [{ appName: 'shop-app', functionName: 'web', coldStartMs: 30, maxInputs: 2, targetInputs: 1, scaledownWindowMs: 60_000 }],
+  });
+  // Keep the developer's own Modal profile out, and point the SDK at the fake (pitfalls 4 and 5 of the note).
+  for (const k of ['MODAL_PROFILE', 'MODAL_ENVIRONMENT', 'MODAL_TOKEN_ID', 'MODAL_TOKEN_SECRET']) delete process.env[k];
+  process.env['MODAL_CONFIG_PATH'] = '/dev/null';
+  process.env['MODAL_SERVER_URL'] = fake.controlUrl;
+  api = await connectModalSdk({ credentials });
+  handle = await api.lookup(shop);
+});
+
+afterAll(async () => {
+  api?.close();
+  await fake?.close();
+});
+
+beforeEach(() => fake.setFaults({}));
+
+async function waitFor(cond: () => boolean, timeoutMs = 3000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('function lookup', () => {
+  it('finds a deployed function and its web URL', () => {
+    expect(handle.functionId).toBe(fake.state().functions[0]?.functionId);
+    expect(handle.webUrl).toBe(fake.httpsUrl);
+  });
+
+  it('reports an unknown function as a start-up error naming the service', async () => {
+    const err = await api.lookup({ service: 'cart', appName: 'shop-app', functionName: 'nope' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModalConfigError);
+    expect((err as ModalConfigError).service).toBe('cart');
+    expect((err as Error).message).toBe("modal[cart]: Modal function 'shop-app/nope' not found");
+  });
+
+  it('reports missing credentials before any RPC, naming the service', async () => {
+    const bare = await connectModalSdk();
+    const calls = fake.state().rpcCalls['FunctionGet'];
+    const err = await bare.lookup({ ...shop, service: 'checkout' }).catch((e: unknown) => e);
+    bare.close();
+    expect(err).toBeInstanceOf(ModalConfigError);
+    expect((err as Error).message).toMatch(/^modal\[checkout\]: no Modal credentials: set MODAL_TOKEN_ID/);
+    expect(fake.state().rpcCalls['FunctionGet']).toBe(calls);
+  });
+
+  it('takes credentials from MODAL_TOKEN_ID / MODAL_TOKEN_SECRET like Modal tools do', async () => {
+    process.env['MODAL_TOKEN_ID'] = TOKEN_ID;
+    process.env['MODAL_TOKEN_SECRET'] = TOKEN_SECRET;
+    try {
+      const fromEnv = await connectModalSdk();
+      const h = await fromEnv.lookup(shop);
+      fromEnv.close();
+      expect(h.functionId).toBe(handle.functionId);
+    } finally {
+      delete process.env['MODAL_TOKEN_ID'];
+      delete process.env['MODAL_TOKEN_SECRET'];
+    }
+  });
+});
+
+describe('current stats', () => {
+  it('follow the fake state, including running inputs and headroom', async () => {
+    const idle = await handle.currentStats(new AbortController().signal);
+    expect(idle).toEqual({ backlog: 0, numTotalRunners: 0, numRunningInputs: 0, inputHeadroom: 0 });
+
+    // Three long requests, target_inputs=1: three containers, one input each, one slot of headroom each.
+    const requests = [1, 2, 3].map(() => fetch(`${fake.httpUrl}/?ms=600`));
+    await waitFor(() => fake.state().functions[0]?.stats.runningInputs === 3);
+    const busy = await handle.currentStats(new AbortController().signal);
+    const truth = fake.state().functions[0]?.stats;
+    expect(busy).toEqual({ backlog: truth?.backlog, numTotalRunners: truth?.runners, numRunningInputs: 3, inputHeadroom: truth?.inputHeadroom });
+    expect(busy.numTotalRunners).toBe(3);
+    expect(busy.inputHeadroom).toBe(3);
+    for (const r of await Promise.all(requests)) expect(r.status).toBe(200);
+  });
+});
+
+describe('autoscaler updates', () => {
+  it('change the fake behaviour and read back what it holds', async () => {
+    const current = await handle.updateAutoscaler({ minContainers: 2, scaledownWindowMs: 30_500 });
+    expect(current).toEqual({ minContainers: 2, maxContainers: 10, bufferContainers: 0, scaledownWindowMs: 30_000 });
+    await waitFor(() => (fake.state().functions[0]?.containers.length ?? 0) >= 2);
+    const stats = await handle.currentStats(new AbortController().signal);
+    expect(stats.numTotalRunners).toBeGreaterThanOrEqual(2);
+    // Unset fields are left alone (proto3 optional presence survives the round trip).
+    expect(await handle.updateAutoscaler({})).toEqual(current);
+    await handle.updateAutoscaler({ minContainers: 0, scaledownWindowMs: 60_000 });
+  });
+});
+
+describe('credentials stay out of logs and errors', () => {
+  it('never writes a token to pino output or error messages, whatever fails', async () => {
+    const out = new PassThrough();
+    let captured = '';
+    out.on('data', (c: Buffer) => (captured += c.toString('utf8')));
+    const logger = createLogger({ level: 'debug', destination: out });
+
+    const errors: string[] = [];
+    const wrong = await connectModalSdk({ credentials: { tokenId: TOKEN_ID, tokenSecret: 'as-WrongSecretValue123' }, logger });
+    errors.push(String(await wrong.lookup(shop).catch((e: unknown) => (e as Error).message)));
+    wrong.close();
+
+    const side = await startModalSide({
+      functions: [shop],
+      clock: systemClock,
+      scheduler: realScheduler,
+      logger,
+      sdk: { credentials },
+      poll: { intervalMs: 20, timeoutMs: 500, backoff: { baseMs: 5, maxMs: 20 } },
+    });
+    fake.setFaults({ statsError: 'UNAUTHENTICATED' });
+    await waitFor(() => (side.poller.status('shop')?.consecutiveFailures ?? 0) >= 2);
+    errors.push(side.poller.status('shop')?.lastError ?? '');
+    side.close();
+
+    expect(errors[0]).toMatch(/UNAUTHENTICATED/);
+    expect(errors[1]).toMatch(/UNAUTHENTICATED/);
+    expect(captured).toMatch(/modal stats poll failed/);
+    for (const text of [captured, ...errors]) {
+      expect(text).not.toContain(TOKEN_SECRET);
+      expect(text).not.toContain(TOKEN_ID);
+      expect(text).not.toContain('as-WrongSecretValue123');
+    }
+  });
+});
+
+describe('poller over the real SDK under faults', () => {
+  it('counts failures, backs off, recovers, and cuts a hung call', async () => {
+    const side = await startModalSide({
+      functions: [shop],
+      clock: systemClock,
+      scheduler: realScheduler,
+      sdk: { credentials },
+      poll: { intervalMs: 20, timeoutMs: 150, backoff: { baseMs: 10, maxMs: 40 } },
+    });
+    const status = () => side.poller.status('shop');
+    try {
+      await waitFor(() => status()?.last !== undefined);
+
+      fake.setFaults({ statsError: 'UNAVAILABLE' });
+      await waitFor(() => (status()?.consecutiveFailures ?? 0) >= 3);
+      expect(status()?.lastError).toMatch(/UNAVAILABLE/);
+
+      fake.setFaults({ statsMalformed: true });
+      const before = status()?.consecutiveFailures ?? 0;
+      await waitFor(() => (status()?.consecutiveFailures ?? 0) > before && /parsing/.test(status()?.lastError ?? ''));
+
+      fake.setFaults({});
+      await waitFor(() => status()?.consecutiveFailures === 0);
+      expect(status()?.lastError).toBeUndefined();
+
+      fake.setFaults({ statsDelayMs: 2000 });
+      await waitFor(() => /timed out after 150 ms/.test(status()?.lastError ?? ''));
+
+      // Frozen stats keep answering, but nothing in them changes while the real state does.
+      fake.setFaults({ statsFrozen: true });
+      await waitFor(() => status()?.consecutiveFailures === 0);
+      const frozenAt = status()?.last?.unchangedSinceMs;
+      const frozen = fake.state().functions[0]?.reportedStats;
+      const work = fetch(`${fake.httpUrl}/?ms=400`);
+      await waitFor(() => (fake.state().functions[0]?.stats.runningInputs ?? 0) >= 1);
+      const seen = status()?.last?.observedAtMs ?? 0;
+      await waitFor(() => (status()?.last?.observedAtMs ?? 0) > seen);
+      expect(status()?.last?.runningInputs).toBe(frozen?.runningInputs);
+      expect(status()?.last?.runningInputs).not.toBe(fake.state().functions[0]?.stats.runningInputs);
+      expect(status()?.last?.unchangedSinceMs).toBe(frozenAt);
+      expect((await work).status).toBe(200);
+    } finally {
+      side.close();
+    }
+  });
+});
