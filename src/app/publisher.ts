@@ -1,0 +1,132 @@
+import type { ServiceConfig } from '../config/config-types.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import type { SpillwayProtos } from '../protos/load-protos.js';
+import { buildDesiredState } from '../resources/desired-state.js';
+import type { CordonState } from '../resources/endpoints.js';
+import type { TrafficPlan } from '../resources/traffic-plan.js';
+import { validateDesiredState } from '../resources/validate.js';
+import { makeSnapshot } from '../xds/snapshot.js';
+import type { SnapshotCache } from '../xds/snapshot-cache.js';
+import type { TypeUrl } from '../xds/type-urls.js';
+
+export interface PublishResult {
+  ok: boolean;
+  changed: ReadonlySet<TypeUrl>;
+  errors: string[];
+}
+
+/**
+ * Owns the desired-state inputs (services, traffic plans, resolved Modal IPs, cordons) and turns
+ * every change into a validated snapshot. An invalid result is refused, counted and logged, and
+ * the last good snapshot keeps serving.
+ */
+export class Publisher {
+  private services: readonly ServiceConfig[];
+  private readonly plans = new Map<string, TrafficPlan>();
+  private readonly modalIps = new Map<string, string>();
+  private readonly cordons = new Map<string, Map<string, CordonState>>();
+  private readonly log: Logger;
+  readonly stats = { published: 0, unchanged: 0, rejected: 0, lastErrors: [] as string[] };
+  private readonly listeners = new Set<(r: PublishResult) => void>();
+
+  constructor(
+    private readonly cache: SnapshotCache,
+    private readonly protos: SpillwayProtos,
+    services: readonly ServiceConfig[],
+    logger: Logger = silentLogger,
+  ) {
+    this.services = services;
+    this.log = logger.child({ component: 'publisher' });
+  }
+
+  currentServices(): readonly ServiceConfig[] {
+    return this.services;
+  }
+
+  plan(service: string): TrafficPlan | undefined {
+    return this.plans.get(service);
+  }
+
+  onPublish(fn: (r: PublishResult) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  setServices(services: readonly ServiceConfig[]): PublishResult {
+    const prev = this.services;
+    this.services = services;
+    const r = this.publish();
+    if (!r.ok) this.services = prev;
+    return r;
+  }
+
+  setPlan(service: string, plan: TrafficPlan): PublishResult {
+    const prev = this.plans.get(service);
+    this.plans.set(service, plan);
+    const r = this.publish();
+    if (!r.ok) {
+      if (prev) this.plans.set(service, prev);
+      else this.plans.delete(service);
+    }
+    return r;
+  }
+
+  setModalIp(service: string, ip: string): PublishResult {
+    if (this.modalIps.get(service) === ip) return { ok: true, changed: new Set(), errors: [] };
+    this.modalIps.set(service, ip);
+    return this.publish();
+  }
+
+  setCordon(service: string, endpoint: string, state: CordonState | undefined): PublishResult {
+    const m = this.cordons.get(service) ?? new Map<string, CordonState>();
+    const prev = m.get(endpoint);
+    if (state) m.set(endpoint, state);
+    else m.delete(endpoint);
+    this.cordons.set(service, m);
+    const r = this.publish();
+    if (!r.ok) {
+      if (prev) m.set(endpoint, prev);
+      else m.delete(endpoint);
+    }
+    return r;
+  }
+
+  cordonsOf(service: string): ReadonlyMap<string, CordonState> {
+    return this.cordons.get(service) ?? new Map();
+  }
+
+  /** Builds, validates and (if valid) installs a snapshot of the current inputs. */
+  publish(): PublishResult {
+    const desired = buildDesiredState(
+      { services: this.services, plans: this.plans, modalIps: this.modalIps, cordons: this.cordons },
+      this.protos,
+    );
+    const errors = validateDesiredState(desired, this.protos);
+    if (errors.length > 0) {
+      this.stats.rejected++;
+      this.stats.lastErrors = errors;
+      this.log.error({ errors }, 'refused to publish an invalid configuration; the last good snapshot keeps serving');
+      const r = { ok: false, changed: new Set<TypeUrl>(), errors };
+      this.notify(r);
+      return r;
+    }
+    const changed = this.cache.set(makeSnapshot(desired, this.protos));
+    if (changed.size > 0) {
+      this.stats.published++;
+      const snap = this.cache.current();
+      this.log.info(
+        { versions: snap && Object.fromEntries(Object.entries(snap.types).map(([t, s]) => [t.split('.').pop(), s.version])) },
+        'published snapshot',
+      );
+    } else {
+      this.stats.unchanged++;
+    }
+    const r = { ok: true, changed, errors: [] };
+    this.notify(r);
+    return r;
+  }
+
+  private notify(r: PublishResult): void {
+    for (const l of this.listeners) l(r);
+  }
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { startSpillway } from './app/spillway-app.js';
+import { loadConfig } from './config/load-config.js';
+import { ConfigError } from './config/parse-config.js';
+import { errorMessage } from './core/errors.js';
+import { createLogger } from './core/logger.js';
+
+const HELP = `spillway — Envoy xDS control plane: in-house first, overflow to Modal
+
+Usage:
+  spillway serve [--config FILE]      serve ADS (and LRS, admin) until SIGTERM/SIGINT; SIGHUP reloads FILE
+  spillway validate --config FILE     check a config file; prints every problem and exits 1 if any
+  spillway --help                     this text
+
+With no --config, serve uses the built-in local demo topology.
+Environment: SPILLWAY_LOG_LEVEL (debug|info|warn|error), MODAL_TOKEN_ID / MODAL_TOKEN_SECRET, MODAL_SERVER_URL.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+  });
+  const command = positionals[0];
+  if (values.help || !command) {
+    process.stdout.write(HELP);
+    return values.help ? 0 : 2;
+  }
+  if (command === 'validate') {
+    if (!values.config) {
+      process.stderr.write('spillway validate: --config FILE is required\n');
+      return 2;
+    }
+    try {
+      const cfg = loadConfig(values.config);
+      process.stdout.write(`${values.config}: valid (${cfg.services.length} service${cfg.services.length === 1 ? '' : 's'}: ${cfg.services.map((s) => s.name).join(', ')})\n`);
+      return 0;
+    } catch (err) {
+      process.stderr.write(`${errorMessage(err)}\n`);
+      return 1;
+    }
+  }
+  if (command === 'serve') {
+    const logger = createLogger();
+    const config = loadConfig(values.config);
+    const app = await startSpillway(config, { logger });
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string): void => {
+        logger.info({ component: 'app', signal }, 'shutting down');
+        void app.stop().then(resolve);
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.on('SIGHUP', () => {
+        if (!values.config) return;
+        try {
+          const next = loadConfig(values.config);
+          const r = app.publisher.setServices(next.services);
+          if (r.ok) logger.info({ component: 'app' }, 'configuration reloaded (listen addresses take effect on restart)');
+        } catch (err) {
+          logger.error({ component: 'app', error: errorMessage(err) }, 'reload refused; the last good configuration keeps serving');
+        }
+      });
+    });
+    return 0;
+  }
+  process.stderr.write(`spillway: unknown command "${command}"\n\n${HELP}`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`spillway: ${err instanceof ConfigError ? err.message : errorMessage(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,77 @@
+// The validated, fully-defaulted configuration Spillway runs on. The YAML schema (snake_case) is
+// documented in README.md; parse-config.ts maps it here and names every problem by field path.
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface RetryConfig {
+  /** Envoy retry_on conditions, e.g. ['connect-failure', 'refused-stream']. Empty list: no retries. */
+  retryOn: string[];
+  numRetries: number;
+  /** 0 = no per-try timeout. */
+  perTryTimeoutMs: number;
+}
+
+export interface RouteConfig {
+  /** Whole-request timeout; 0 disables it so long requests (Modal answers after up to 150 s) are not cut. */
+  timeoutMs: number;
+  /** Stream idle timeout: a request with no bytes moving for this long is reset. */
+  idleTimeoutMs: number;
+  websocket: boolean;
+  retry: RetryConfig;
+}
+
+export interface InHouseEndpoint {
+  address: string;
+  port: number;
+  /** Max concurrent requests this endpoint serves well. */
+  capacity: number;
+}
+
+export interface ModalEndpointConfig {
+  /** The Modal web endpoint, e.g. https://workspace--app-fn.modal.run */
+  url: string;
+  /** Host part of url: SNI, certificate name and Host header. */
+  hostname: string;
+  /** Port Envoy connects to (443 unless the URL says otherwise). */
+  port: number;
+  app: string;
+  function: string;
+  /** Modal environment for lookups; undefined = the profile's default. */
+  environment?: string;
+  maxInputs: number;
+  maxContainers: number;
+  /** CA bundle Envoy verifies Modal's certificate against. */
+  caBundle: string;
+  /**
+   * Connect to this IP instead of resolving hostname (like curl --resolve). For private links,
+   * tests and demos; SNI and Host still use hostname.
+   */
+  connectAddress?: string;
+  /** Static Modal share (0–1) used when no controller drives the service. */
+  staticShare: number;
+}
+
+export interface ServiceConfig {
+  name: string;
+  listener: HostPort;
+  route: RouteConfig;
+  inHouse: InHouseEndpoint[];
+  modal?: ModalEndpointConfig;
+}
+
+export interface SpillwayConfig {
+  xds: {
+    listen: HostPort;
+    /** Streams older than this are closed so Envoys spread over replicas; 0 disables. */
+    maxConnectionAgeMs: number;
+  };
+  lrs: { intervalMs: number };
+  admin: { listen: HostPort };
+  services: ServiceConfig[];
+}
+
+/** The system CA bundle Envoy uses for Modal when the config names none (Debian/Ubuntu path). */
+export const SYSTEM_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';

@@ -1,0 +1,316 @@
+import { isIP } from 'node:net';
+import { parse as parseYaml } from 'yaml';
+import {
+  SYSTEM_CA_BUNDLE,
+  type HostPort,
+  type InHouseEndpoint,
+  type ModalEndpointConfig,
+  type RetryConfig,
+  type RouteConfig,
+  type ServiceConfig,
+  type SpillwayConfig,
+} from './config-types.js';
+
+/** Every problem found in a configuration, each naming its field path. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type ParseResult = { ok: true; config: SpillwayConfig } | { ok: false; errors: string[] };
+
+type Obj = Record<string, unknown>;
+
+const NAME_RE = /^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?$/;
+const RETRY_ON = new Set([
+  '5xx', 'gateway-error', 'reset', 'reset-before-request', 'connect-failure', 'envoy-ratelimited',
+  'retriable-4xx', 'refused-stream', 'retriable-status-codes', 'retriable-headers', 'http3-post-connect-failure',
+]);
+
+/** Collects problems with their paths while reading an untyped tree. */
+class Reader {
+  readonly errors: string[] = [];
+
+  fail(path: string, problem: string): void {
+    this.errors.push(`${path}: ${problem}`);
+  }
+
+  obj(v: unknown, path: string, known: readonly string[]): Obj | undefined {
+    if (v === undefined || v === null) return {};
+    if (typeof v !== 'object' || Array.isArray(v)) {
+      this.fail(path, 'must be a mapping');
+      return undefined;
+    }
+    for (const k of Object.keys(v)) {
+      if (!known.includes(k)) this.fail(join(path, k), `unknown field (expected one of: ${known.join(', ')})`);
+    }
+    return v as Obj;
+  }
+
+  int(o: Obj, key: string, path: string, def: number | undefined, min: number, max: number): number {
+    const v = o[key];
+    const p = join(path, key);
+    if (v === undefined || v === null) {
+      if (def === undefined) {
+        this.fail(p, 'is required');
+        return min;
+      }
+      return def;
+    }
+    if (typeof v !== 'number' || !Number.isInteger(v)) {
+      this.fail(p, `must be an integer, got ${describe(v)}`);
+      return def ?? min;
+    }
+    if (v < min || v > max) {
+      this.fail(p, `must be between ${min} and ${max}, got ${v}`);
+      return def ?? min;
+    }
+    return v;
+  }
+
+  num(o: Obj, key: string, path: string, def: number, min: number, max: number): number {
+    const v = o[key];
+    const p = join(path, key);
+    if (v === undefined || v === null) return def;
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      this.fail(p, `must be a number, got ${describe(v)}`);
+      return def;
+    }
+    if (v < min || v > max) {
+      this.fail(p, `must be between ${min} and ${max}, got ${v}`);
+      return def;
+    }
+    return v;
+  }
+
+  str(o: Obj, key: string, path: string, def?: string): string {
+    const v = o[key];
+    const p = join(path, key);
+    if (v === undefined || v === null) {
+      if (def === undefined) {
+        this.fail(p, 'is required');
+        return '';
+      }
+      return def;
+    }
+    if (typeof v !== 'string' || v.length === 0) {
+      this.fail(p, `must be a non-empty string, got ${describe(v)}`);
+      return def ?? '';
+    }
+    return v;
+  }
+
+  optStr(o: Obj, key: string, path: string): string | undefined {
+    return o[key] === undefined || o[key] === null ? undefined : this.str(o, key, path);
+  }
+
+  bool(o: Obj, key: string, path: string, def: boolean): boolean {
+    const v = o[key];
+    if (v === undefined || v === null) return def;
+    if (typeof v !== 'boolean') {
+      this.fail(join(path, key), `must be true or false, got ${describe(v)}`);
+      return def;
+    }
+    return v;
+  }
+
+  list(o: Obj, key: string, path: string, required: boolean): unknown[] {
+    const v = o[key];
+    const p = join(path, key);
+    if (v === undefined || v === null) {
+      if (required) this.fail(p, 'is required');
+      return [];
+    }
+    if (!Array.isArray(v)) {
+      this.fail(p, 'must be a list');
+      return [];
+    }
+    return v;
+  }
+
+  hostPort(v: unknown, path: string, def: HostPort): HostPort {
+    if (v === undefined || v === null) return def;
+    if (typeof v !== 'string') {
+      this.fail(path, `must be "host:port", got ${describe(v)}`);
+      return def;
+    }
+    const m = /^(\[[0-9a-fA-F:]+\]|[^:]+):(\d{1,5})$/.exec(v);
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || !m[1] || port > 65535) {
+      this.fail(path, `must be "host:port" with a port from 0 to 65535, got "${v}"`);
+      return def;
+    }
+    return { host: m[1].replace(/^\[|\]$/g, ''), port };
+  }
+}
+
+function join(path: string, key: string | number): string {
+  if (typeof key === 'number') return `${path}[${key}]`;
+  return path ? `${path}.${key}` : key;
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return `"${v}"`;
+  if (Array.isArray(v)) return 'a list';
+  if (v === null) return 'null';
+  return typeof v === 'object' ? 'a mapping' : `${typeof v} ${String(v)}`;
+}
+
+const MAX_MS = 24 * 3600 * 1000;
+
+function parseRetry(r: Reader, v: unknown, path: string): RetryConfig {
+  const o = r.obj(v, path, ['retry_on', 'num_retries', 'per_try_timeout_ms']) ?? {};
+  const retryOn = r.list(o, 'retry_on', path, false).flatMap((c, i) => {
+    if (typeof c !== 'string' || !RETRY_ON.has(c)) {
+      r.fail(join(join(path, 'retry_on'), i), `unknown retry condition ${describe(c)} (expected one of: ${[...RETRY_ON].join(', ')})`);
+      return [];
+    }
+    return [c];
+  });
+  const defaults = o['retry_on'] === undefined ? ['connect-failure', 'refused-stream', 'reset-before-request'] : retryOn;
+  return {
+    retryOn: defaults,
+    numRetries: r.int(o, 'num_retries', path, 1, 0, 10),
+    perTryTimeoutMs: r.int(o, 'per_try_timeout_ms', path, 0, 0, MAX_MS),
+  };
+}
+
+function parseRoute(r: Reader, v: unknown, path: string): RouteConfig {
+  const o = r.obj(v, path, ['timeout_ms', 'idle_timeout_ms', 'websocket', 'retry']) ?? {};
+  return {
+    timeoutMs: r.int(o, 'timeout_ms', path, 0, 0, MAX_MS),
+    idleTimeoutMs: r.int(o, 'idle_timeout_ms', path, 300_000, 0, MAX_MS),
+    websocket: r.bool(o, 'websocket', path, true),
+    retry: parseRetry(r, o['retry'], join(path, 'retry')),
+  };
+}
+
+function parseEndpoint(r: Reader, v: unknown, path: string): InHouseEndpoint | undefined {
+  const o = r.obj(v, path, ['address', 'port', 'capacity']);
+  if (!o) return undefined;
+  const address = r.str(o, 'address', path);
+  if (address && isIP(address) === 0) r.fail(join(path, 'address'), `must be an IP address (EDS endpoints are IPs), got "${address}"`);
+  return {
+    address,
+    port: r.int(o, 'port', path, undefined, 1, 65535),
+    capacity: r.int(o, 'capacity', path, undefined, 1, 1_000_000),
+  };
+}
+
+function parseModal(r: Reader, v: unknown, path: string): ModalEndpointConfig | undefined {
+  if (v === undefined || v === null) return undefined;
+  const o = r.obj(v, path, [
+    'url', 'app', 'function', 'environment', 'max_inputs', 'max_containers', 'ca_bundle', 'connect_address', 'share',
+  ]);
+  if (!o) return undefined;
+  const url = r.str(o, 'url', path);
+  let hostname = '';
+  let port = 443;
+  if (url) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      r.fail(join(path, 'url'), `must be an https:// URL, got "${url}"`);
+    }
+    if (parsed) {
+      if (parsed.protocol !== 'https:') r.fail(join(path, 'url'), `must use https (Envoy reaches Modal over TLS), got "${parsed.protocol}"`);
+      if (parsed.pathname !== '/' || parsed.search) r.fail(join(path, 'url'), 'must not have a path or query (the route forwards paths as they come)');
+      hostname = parsed.hostname;
+      if (isIP(hostname)) r.fail(join(path, 'url'), 'must name a host, not an IP (it is the TLS SNI and Host)');
+      port = parsed.port ? Number(parsed.port) : 443;
+    }
+  }
+  const connectAddress = r.optStr(o, 'connect_address', path);
+  if (connectAddress && isIP(connectAddress) === 0) r.fail(join(path, 'connect_address'), `must be an IP address, got "${connectAddress}"`);
+  const environment = r.optStr(o, 'environment', path);
+  return {
+    url,
+    hostname,
+    port,
+    app: r.str(o, 'app', path),
+    function: r.str(o, 'function', path),
+    ...(environment ? { environment } : {}),
+    maxInputs: r.int(o, 'max_inputs', path, 1, 1, 10_000),
+    maxContainers: r.int(o, 'max_containers', path, undefined, 1, 100_000),
+    caBundle: r.str(o, 'ca_bundle', path, SYSTEM_CA_BUNDLE),
+    ...(connectAddress ? { connectAddress } : {}),
+    staticShare: r.num(o, 'share', path, 0, 0, 1),
+  };
+}
+
+function parseService(r: Reader, v: unknown, path: string): ServiceConfig | undefined {
+  const o = r.obj(v, path, ['name', 'listener', 'route', 'in_house', 'modal']);
+  if (!o) return undefined;
+  const name = r.str(o, 'name', path);
+  if (name && !NAME_RE.test(name)) r.fail(join(path, 'name'), `must be lowercase letters, digits, - or _ (at most 63), got "${name}"`);
+  const inHouseObj = r.obj(o['in_house'], join(path, 'in_house'), ['endpoints']) ?? {};
+  const endpointsPath = join(join(path, 'in_house'), 'endpoints');
+  const endpoints = r.list(inHouseObj, 'endpoints', join(path, 'in_house'), true);
+  if (Array.isArray(inHouseObj['endpoints']) && endpoints.length === 0) r.fail(endpointsPath, 'must list at least one endpoint');
+  const inHouse = endpoints.flatMap((e, i) => parseEndpoint(r, e, join(endpointsPath, i)) ?? []);
+  const seen = new Set<string>();
+  inHouse.forEach((e, i) => {
+    const key = `${e.address}:${e.port}`;
+    if (seen.has(key)) r.fail(join(endpointsPath, i), `duplicate endpoint ${key}`);
+    seen.add(key);
+  });
+  const modal = parseModal(r, o['modal'], join(path, 'modal'));
+  return {
+    name,
+    listener: r.hostPort(o['listener'], join(path, 'listener'), { host: '0.0.0.0', port: 0 }),
+    route: parseRoute(r, o['route'], join(path, 'route')),
+    inHouse,
+    ...(modal ? { modal } : {}),
+  };
+}
+
+/** Validates an already-parsed YAML/JSON tree. Never throws: every problem is returned with its path. */
+export function parseConfigObject(raw: unknown): ParseResult {
+  const r = new Reader();
+  const top = r.obj(raw, '', ['xds', 'lrs', 'admin', 'services']) ?? {};
+  const xds = r.obj(top['xds'], 'xds', ['listen', 'max_connection_age_ms']) ?? {};
+  const lrs = r.obj(top['lrs'], 'lrs', ['interval_ms']) ?? {};
+  const admin = r.obj(top['admin'], 'admin', ['listen']) ?? {};
+  const rawServices = r.list(top, 'services', '', true);
+  if (Array.isArray(top['services']) && rawServices.length === 0) r.fail('services', 'must list at least one service');
+  const services = rawServices.flatMap((s, i) => parseService(r, s, join('services', i)) ?? []);
+
+  const names = new Map<string, number>();
+  const ports = new Map<string, number>();
+  services.forEach((s, i) => {
+    const prev = names.get(s.name);
+    if (prev !== undefined) r.fail(`services[${i}].name`, `duplicate service name "${s.name}" (also services[${prev}])`);
+    names.set(s.name, i);
+    if (s.listener.port === 0) r.fail(`services[${i}].listener`, 'is required ("host:port" Envoy listens on)');
+    const key = `${s.listener.host}:${s.listener.port}`;
+    const other = ports.get(key);
+    if (s.listener.port !== 0 && other !== undefined) r.fail(`services[${i}].listener`, `port ${key} is already used by services[${other}]`);
+    ports.set(key, i);
+  });
+
+  const config: SpillwayConfig = {
+    xds: {
+      listen: r.hostPort(xds['listen'], 'xds.listen', { host: '127.0.0.1', port: 18000 }),
+      maxConnectionAgeMs: r.int(xds, 'max_connection_age_ms', 'xds', 30 * 60_000, 0, MAX_MS),
+    },
+    lrs: { intervalMs: r.int(lrs, 'interval_ms', 'lrs', 1000, 100, 3_600_000) },
+    admin: { listen: r.hostPort(admin['listen'], 'admin.listen', { host: '127.0.0.1', port: 18081 }) },
+    services,
+  };
+  return r.errors.length > 0 ? { ok: false, errors: r.errors } : { ok: true, config };
+}
+
+/** Parses YAML text; a YAML syntax error is reported with its line like any other problem. */
+export function parseConfigText(text: string, source = 'config'): ParseResult {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    return { ok: false, errors: [`${source}: not valid YAML: ${msg}`] };
+  }
+  return parseConfigObject(raw);
+}

@@ -1,0 +1,75 @@
+import type { ClusterLoadAssignment } from '../generated/envoy/config/endpoint/v3/ClusterLoadAssignment.js';
+import type { LocalityLbEndpoints } from '../generated/envoy/config/endpoint/v3/LocalityLbEndpoints.js';
+import type { ServiceConfig } from '../config/config-types.js';
+import { IN_HOUSE_LOCALITY, MODAL_LOCALITY, TLS_MATCH_KEY } from './localities.js';
+import type { TrafficPlan } from './traffic-plan.js';
+
+/** Operator cordons on in-house endpoints, keyed "address:port". */
+export type CordonState = 'DRAINING' | 'DEGRADED';
+export type Cordons = ReadonlyMap<string, CordonState>;
+
+export const endpointKey = (address: string, port: number): string => `${address}:${port}`;
+
+/** Category Envoy reports drops under in LRS when Spillway sheds deliberately. */
+export const SHED_CATEGORY = 'spillway_shed';
+
+export interface EndpointInputs {
+  service: ServiceConfig;
+  plan: TrafficPlan;
+  /** Resolved IP of the Modal hostname; undefined until resolved (the Modal locality is then left out). */
+  modalIp: string | undefined;
+  cordons: Cordons;
+}
+
+/**
+ * The service's ClusterLoadAssignment: the in-house locality (endpoint weights follow capacity) and,
+ * when its weight is above zero, the Modal locality. Envoy rejects weight 0, so the locality is omitted.
+ */
+export function buildLoadAssignment({ service, plan, modalIp, cordons }: EndpointInputs): ClusterLoadAssignment {
+  const localities: LocalityLbEndpoints[] = [
+    {
+      locality: { ...IN_HOUSE_LOCALITY },
+      priority: 0,
+      load_balancing_weight: { value: plan.inHouseWeight },
+      lb_endpoints: [...service.inHouse]
+        .sort((a, b) => endpointKey(a.address, a.port).localeCompare(endpointKey(b.address, b.port)))
+        .map((e) => ({
+          endpoint: { address: { socket_address: { address: e.address, port_value: e.port } } },
+          health_status: cordons.get(endpointKey(e.address, e.port)) ?? 'HEALTHY',
+          load_balancing_weight: { value: e.capacity },
+        })),
+    },
+  ];
+  const m = service.modal;
+  if (m && plan.modalWeight > 0 && modalIp) {
+    localities.push({
+      locality: { ...MODAL_LOCALITY },
+      priority: 0,
+      load_balancing_weight: { value: plan.modalWeight },
+      lb_endpoints: [
+        {
+          endpoint: {
+            address: { socket_address: { address: modalIp, port_value: m.port } },
+            // Used for SNI-independent host rewrite (auto_host_rewrite) and for stats/admin output.
+            hostname: m.hostname,
+          },
+          health_status: plan.modalHealth,
+          metadata: { filter_metadata: { [TLS_MATCH_KEY]: { fields: { tls: { stringValue: 'modal' } } } } },
+        },
+      ],
+    });
+  }
+  const cla: ClusterLoadAssignment = { cluster_name: service.name, endpoints: localities };
+  if (plan.dropPercent > 0) {
+    // Parts per million keeps fractional percentages exact.
+    cla.policy = {
+      drop_overloads: [
+        {
+          category: SHED_CATEGORY,
+          drop_percentage: { numerator: Math.round(plan.dropPercent * 10_000), denominator: 'MILLION' },
+        },
+      ],
+    };
+  }
+  return cla;
+}

@@ -1,0 +1,35 @@
+import type { Listener } from '../generated/envoy/config/listener/v3/Listener.js';
+import type { ServiceConfig } from '../config/config-types.js';
+import type { SpillwayProtos } from '../protos/load-protos.js';
+import { duration, packAny } from './any.js';
+
+/** Route configuration name for a service: RDS resources are named after the service. */
+export const routeNameFor = (service: ServiceConfig): string => service.name;
+
+/**
+ * An HTTP listener per service: HTTP connection manager with routes over ADS and the router filter.
+ * WebSocket upgrades pass through when enabled.
+ */
+export function buildListener(service: ServiceConfig, protos: SpillwayProtos): Listener {
+  const hcmDef = protos.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+  const routerDef = protos.envoy.extensions.filters.http.router.v3.Router;
+  const hcm = packAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', hcmDef, {
+    stat_prefix: service.name,
+    codec_type: 'AUTO',
+    rds: { route_config_name: routeNameFor(service), config_source: { ads: {}, resource_api_version: 'V3' } },
+    upgrade_configs: service.route.websocket ? [{ upgrade_type: 'websocket' }] : [],
+    // Stream idle timeout guards dead streams; the whole-request timeout lives on the route.
+    stream_idle_timeout: duration(service.route.idleTimeoutMs),
+    http_filters: [
+      {
+        name: 'envoy.filters.http.router',
+        typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', routerDef, {}),
+      },
+    ],
+  });
+  return {
+    name: service.name,
+    address: { socket_address: { address: service.listener.host, port_value: service.listener.port } },
+    filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }],
+  };
+}

