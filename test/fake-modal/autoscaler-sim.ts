@@ -216,13 +216,16 @@ export class AutoscalerSim {
       .sort((a, b) => (a.idleSinceMs as number) - (b.idleSinceMs as number));
     for (const c of idle) {
       const expiresAt = (c.idleSinceMs as number) + this.settings.scaledownWindowMs;
-      if (excess > 0 && expiresAt <= now) {
-        this.stop(c);
-        excess--;
+      if (expiresAt <= now) {
+        // Expired but still wanted (min_containers, buffer): any later event re-evaluates it.
+        if (excess > 0) {
+          this.stop(c);
+          excess--;
+        }
       } else {
         // Re-check when this container's idle window ends; the load may have dropped by then.
         c.cancelTimer();
-        c.cancelTimer = this.scheduler.after(Math.max(0, expiresAt - now), () => this.reconcile(0));
+        c.cancelTimer = this.scheduler.after(expiresAt - now, () => this.reconcile(0));
       }
     }
   }
