@@ -7,6 +7,7 @@ import { HostnameWatcher, type ResolveFn } from '../inputs/modal-dns.js';
 import { loadProtos } from '../protos/load-protos.js';
 import { AdsServer } from '../xds/ads-server.js';
 import { SnapshotCache } from '../xds/snapshot-cache.js';
+import { SyncStatus } from '../xds/sync-status.js';
 import { bindServer, createXdsGrpcServer, shutdownServer } from '../xds/xds-grpc-server.js';
 import { XdsEvents } from '../xds/xds-events.js';
 import { Publisher } from './publisher.js';
@@ -25,6 +26,7 @@ export interface SpillwayApp {
   readonly events: XdsEvents;
   readonly ads: AdsServer;
   readonly publisher: Publisher;
+  readonly syncStatus: SyncStatus;
   stop(): Promise<void>;
 }
 
@@ -41,6 +43,12 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   const cache = new SnapshotCache();
   const events = new XdsEvents();
   const publisher = new Publisher(cache, protos, config.services, logger);
+  const syncStatus = new SyncStatus({ clock, events, currentVersion: (t) => cache.current()?.types[t].version });
+  publisher.onPublish((r) => {
+    const snap = cache.current();
+    if (!snap) return;
+    for (const t of r.changed) syncStatus.notePublished(t, snap.types[t].version, clock.nowMs());
+  });
   const first = publisher.publish();
   if (!first.ok) throw new Error(`initial configuration does not validate:\n  ${first.errors.join('\n  ')}`);
 
@@ -74,7 +82,9 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     events,
     ads,
     publisher,
+    syncStatus,
     async stop() {
+      syncStatus.close();
       for (const w of watchers) w.stop();
       ads.closeAll();
       await shutdownServer(server);

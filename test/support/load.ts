@@ -47,3 +47,25 @@ export async function sendRequests(url: string, total: number, concurrency: numb
   agent.destroy();
   return result;
 }
+
+/** Keeps `concurrency` request loops running until stop() is called; resolves with the totals. */
+export function startContinuousLoad(url: string, concurrency: number): { stop(): Promise<LoadResult> } {
+  let running = true;
+  const totals: LoadResult = { ok: 0, failed: 0, byServer: {}, errors: [] };
+  const loops = Array.from({ length: concurrency }, async () => {
+    while (running) {
+      const r = await sendRequests(url, 10, 1);
+      totals.ok += r.ok;
+      totals.failed += r.failed;
+      for (const [k, v] of Object.entries(r.byServer)) totals.byServer[k] = (totals.byServer[k] ?? 0) + v;
+      totals.errors.push(...r.errors.slice(0, Math.max(0, 20 - totals.errors.length)));
+    }
+  });
+  return {
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+      return totals;
+    },
+  };
+}

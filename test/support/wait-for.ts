@@ -1,11 +1,13 @@
 /** Polls cond until it returns truthy (or throws to abort); rejects after timeoutMs naming what it waited for. */
-export async function waitFor<T>(cond: () => T | Promise<T>, timeoutMs: number, what: string, everyMs = 50): Promise<T> {
+type Truthy<T> = Exclude<T, undefined | null | false | 0 | ''>;
+
+export async function waitFor<T>(cond: () => T | Promise<T>, timeoutMs: number, what: string, everyMs = 50): Promise<Truthy<T>> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
   for (;;) {
     try {
       const v = await cond();
-      if (v) return v;
+      if (v) return v as Truthy<T>;
     } catch (err) {
       if (err instanceof Error && err.message.startsWith('envoy exited')) throw err;
       lastErr = err;

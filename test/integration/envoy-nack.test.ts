@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SpillwayApp } from '../../src/app/spillway-app.js';
+import { parseConfigObject } from '../../src/config/parse-config.js';
+import { TypeUrl } from '../../src/xds/type-urls.js';
+import type { XdsEvent } from '../../src/xds/xds-events.js';
+import { dumpSection, startEnvoy, type EnvoyHandle } from '../support/envoy.js';
+import { sendRequests } from '../support/load.js';
+import { waitFor } from '../support/wait-for.js';
+import { startApp, startTopology, type Topology } from './harness.js';
+
+describe('a resource Envoy rejects', () => {
+  let topo: Topology;
+  let app: SpillwayApp;
+  let envoy: EnvoyHandle;
+  const events: XdsEvent[] = [];
+
+  beforeAll(async () => {
+    topo = await startTopology({ share: 0.5 });
+    app = await startApp(topo.config);
+    app.events.on((e) => events.push(e));
+    envoy = await startEnvoy({ xdsPort: app.xdsPort, nodeId: 'envoy-nack-1' });
+    await waitFor(() => events.some((e) => e.kind === 'ack' && e.typeUrl === TypeUrl.Route), 20_000, 'initial ACKs');
+  });
+  afterAll(async () => {
+    await envoy?.stop();
+    await app?.stop();
+    await topo?.close();
+  });
+
+  const clusterVersion = async (): Promise<string> => {
+    const dump = await envoy.configDump();
+    return dumpSection(dump, 'ClustersConfigDump')?.['dynamic_active_clusters']?.[0]?.version_info;
+  };
+
+  it('is NACKed once, the last good config keeps serving, and the fix is accepted', async () => {
+    const goodVersion = app.cache.current()!.types[TypeUrl.Cluster].version;
+    expect(await clusterVersion()).toBe(goodVersion);
+
+    // Spillway cannot see Envoy's filesystem: a CA bundle path that does not exist there is valid
+    // to Spillway and rejected by Envoy.
+    const bad = structuredClone(topo.rawConfig);
+    bad['services'][0].modal.ca_bundle = '/nonexistent/spillway-ca.pem';
+    const parsed = parseConfigObject(bad);
+    if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
+    expect(app.publisher.setServices(parsed.config.services).ok).toBe(true);
+    const badVersion = app.cache.current()!.types[TypeUrl.Cluster].version;
+    expect(badVersion).not.toBe(goodVersion);
+
+    const nack = await waitFor(
+      () => events.find((e) => e.kind === 'nack' && e.typeUrl === TypeUrl.Cluster),
+      15_000,
+      'CDS NACK',
+    );
+    expect(nack.kind === 'nack' && nack.detail).toContain('/nonexistent/spillway-ca.pem');
+    const status = app.syncStatus.node('envoy-nack-1').find((r) => r.typeUrl === TypeUrl.Cluster);
+    expect(status?.status).toBe('ERROR');
+    expect(status?.lastNack?.detail).toContain('nonexistent');
+
+    // Envoy still runs the last good clusters and serves both localities.
+    expect(await clusterVersion()).toBe(goodVersion);
+    const r = await sendRequests(`http://127.0.0.1:${topo.listenerPort}/`, 400, 8);
+    expect(r.failed, r.errors.join(', ')).toBe(0);
+    expect(r.byServer['modal'] ?? 0).toBeGreaterThan(100);
+
+    // Other pushes and Envoy's requests in the meantime never bring the rejected version back.
+    await new Promise((res) => setTimeout(res, 2500));
+    const sentBad = events.filter((e) => e.kind === 'sent' && e.typeUrl === TypeUrl.Cluster && e.version === badVersion);
+    expect(sentBad).toHaveLength(1);
+
+    // The fix is published, sent and ACKed.
+    expect(app.publisher.setServices(topo.config.services).ok).toBe(true);
+    await waitFor(
+      () => events.some((e) => e.kind === 'ack' && e.typeUrl === TypeUrl.Cluster && e.version === goodVersion && e.atMs >= nack.atMs),
+      15_000,
+      'ACK of the fixed config',
+    );
+    await waitFor(
+      () => app.syncStatus.node('envoy-nack-1').find((row) => row.typeUrl === TypeUrl.Cluster)?.status === 'SYNCED',
+      5_000,
+      'CDS back to SYNCED',
+    );
+  });
+
+  it('refuses a desired state that fails validation and keeps the last good snapshot', async () => {
+    const before = app.cache.current();
+    const r = app.publisher.setPlan('echo', { inHouseWeight: 0, modalWeight: 10, modalHealth: 'HEALTHY', dropPercent: 0 });
+    expect(r.ok).toBe(false);
+    expect(r.errors.join('\n')).toMatch(/EDS echo: endpoints\[0\] locality weight must be an integer ≥ 1, got 0/);
+    expect(app.cache.current()).toBe(before);
+    expect(app.publisher.stats.rejected).toBeGreaterThanOrEqual(1);
+    const res = await sendRequests(`http://127.0.0.1:${topo.listenerPort}/`, 50, 4);
+    expect(res.failed).toBe(0);
+  });
+});
