@@ -42,7 +42,9 @@ function viewModal(s: DefaultState, inputs: ControllerInputs, nowMs: number, pol
   const fresh = sample !== undefined && age <= policy.staleAfterMs && st.consecutiveFailures < policy.failAfterErrors;
   if (fresh) {
     const warm = modalWarmInputs(sample, inputs.modalMaxInputs, inputs.modalMaxContainers, inputs.modal?.inProgress ?? 0);
-    const atCeiling = sample.runners >= inputs.modalMaxContainers;
+    // Full only when every container Modal may run is up and warm: runners alone reach the
+    // ceiling early in a scale-up while most are still cold-starting (a false "full").
+    const atCeiling = sample.runners >= inputs.modalMaxContainers && warm >= (inputs.modalMaxContainers - 1) * inputs.modalMaxInputs;
     const head = sample.inputHeadroom !== undefined ? `headroom ${sample.inputHeadroom}` : `${sample.runners} runners, backlog ${sample.backlog}`;
     return { inputs: warm, observable: true, atCeiling, note: `Modal warm capacity ${Math.round(warm)} inputs (${head})` };
   }
@@ -109,7 +111,9 @@ export function decideDefault(
   const stepS = first ? 1 : dtS;
   let share = prev.share;
   let movement: 'up' | 'hold' | 'down' | 'cap' | 'steady' = 'steady';
-  if (Math.min(upRaw, cap) > share) {
+  // Moves must clear the dead band, or LRS noise would ratchet the share up (fast) and walk it
+  // back down (slow) forever.
+  if (Math.min(upRaw, cap) > share + (share > 0 ? cfg.deadBand : 0)) {
     share = Math.min(Math.min(upRaw, cap), share + cfg.slewUpPerS * stepS);
     movement = 'up';
   } else if (cap < share) {
@@ -117,7 +121,7 @@ export function decideDefault(
     movement = 'cap';
   } else {
     const down = Math.min(held, cap);
-    if (down < share) {
+    if (down < share - cfg.deadBand || (down === 0 && share > 0)) {
       share = Math.max(down, share - cfg.slewDownPerS * stepS);
       movement = 'down';
     } else if (dnRaw < share) movement = 'hold';
@@ -199,7 +203,9 @@ export function decideDefault(
   let prewarmRaisedAtMs = prev.prewarmRaisedAtMs;
   if (cfg.prewarm.enabled) {
     const base = cfg.prewarm.baseMinContainers;
-    const predicted = Math.max(0, lambdaFast + Math.max(0, lambdaTrend) * (cfg.prewarm.horizonMs / 1000));
+    // The trend extrapolation is bounded: a step makes the slope huge for a moment, and
+    // min_containers is a floor Modal keeps (and bills) for the whole cool-down.
+    const predicted = Math.min(1.1 * lambdaUp, Math.max(0, lambdaFast + Math.max(0, lambdaTrend) * (cfg.prewarm.horizonMs / 1000)));
     const excessRps = Math.max(0, Math.max(predicted, lambdaUp) - muTarget);
     const target = inputs.modalTargetInputs ?? inputs.modalMaxInputs;
     const budget = cfg.costCapContainerSecondsPerHour === null ? Infinity : (costCapped ? base : inputs.modalMaxContainers);
