@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load-config.js';
+import { loadProtos } from '../../src/protos/load-protos.js';
+import { buildDesiredState, type DesiredStateInputs } from '../../src/resources/desired-state.js';
+import { planForModalShare } from '../../src/resources/traffic-plan.js';
+import { validateDesiredState } from '../../src/resources/validate.js';
+import { makeSnapshot } from '../../src/xds/snapshot.js';
+import { TypeUrl } from '../../src/xds/type-urls.js';
+
+const { protos } = loadProtos();
+const service = loadConfig().services[0]!;
+const inputs = (share: number, extra: Partial<DesiredStateInputs> = {}): DesiredStateInputs => ({
+  services: [service],
+  plans: new Map([['echo', planForModalShare(share)]]),
+  modalIps: new Map(),
+  cordons: new Map(),
+  ...extra,
+});
+
+describe('resource builders', () => {
+  it('CDS: EDS over ADS, locality-weighted LB, panic mode off, TLS only for endpoints tagged modal', () => {
+    const [cluster] = buildDesiredState(inputs(0), protos)[TypeUrl.Cluster];
+    expect(cluster!.type).toBe('EDS');
+    expect(cluster!.eds_cluster_config?.eds_config?.ads).toEqual({});
+    expect(cluster!.common_lb_config?.locality_weighted_lb_config).toEqual({});
+    expect(cluster!.common_lb_config?.healthy_panic_threshold).toEqual({ value: 0 });
+    const match = cluster!.transport_socket_matches?.[0];
+    expect(match?.match).toEqual({ fields: { tls: { stringValue: 'modal' } } });
+    const any = match?.transport_socket?.typed_config;
+    const tls = protos.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.deserialize(Buffer.from((any as { value: Buffer }).value));
+    expect(tls.sni).toBe('spillway-demo--echo.modal.run');
+    expect(tls.common_tls_context?.validation_context?.trusted_ca?.filename).toBe('.tmp/demo-pki/ca.pem');
+    expect(tls.common_tls_context?.validation_context?.match_typed_subject_alt_names?.[0]?.matcher?.exact).toBe('spillway-demo--echo.modal.run');
+  });
+
+  it('EDS: share 0 omits the Modal locality (never a weight of 0); a share adds it with hostname and TLS tag', () => {
+    const [none] = buildDesiredState(inputs(0), protos)[TypeUrl.Endpoint];
+    expect(none!.endpoints).toHaveLength(1);
+    expect(none!.endpoints![0]!.locality).toEqual({ region: 'spillway', zone: 'in-house' });
+    expect(none!.endpoints![0]!.lb_endpoints!.map((e) => e.load_balancing_weight?.value)).toEqual([8, 8, 8]);
+
+    const [some] = buildDesiredState(inputs(0.25), protos)[TypeUrl.Endpoint];
+    expect(some!.endpoints!.map((l) => [l.locality?.zone, l.load_balancing_weight?.value])).toEqual([
+      ['in-house', 750],
+      ['modal', 250],
+    ]);
+    const modal = some!.endpoints![1]!.lb_endpoints![0]!;
+    expect(modal.endpoint?.hostname).toBe('spillway-demo--echo.modal.run');
+    expect(modal.endpoint?.address?.socket_address).toEqual({ address: '127.0.0.1', port_value: 18443 });
+    expect(modal.metadata?.filter_metadata?.['envoy.transport_socket_match']).toEqual({ fields: { tls: { stringValue: 'modal' } } });
+  });
+
+  it('EDS: cordons become health status; shedding becomes drop_overloads in parts per million', () => {
+    const d = buildDesiredState(
+      {
+        ...inputs(0),
+        plans: new Map([['echo', { inHouseWeight: 1000, modalWeight: 0, modalHealth: 'HEALTHY', dropPercent: 12.5 }]]),
+        cordons: new Map([['echo', new Map([['127.0.0.1:18102', 'DRAINING' as const]])]]),
+      },
+      protos,
+    );
+    const cla = d[TypeUrl.Endpoint][0]!;
+    expect(cla.endpoints![0]!.lb_endpoints!.map((e) => e.health_status)).toEqual(['HEALTHY', 'DRAINING', 'HEALTHY']);
+    expect(cla.policy?.drop_overloads).toEqual([{ category: 'spillway_shed', drop_percentage: { numerator: 125_000, denominator: 'MILLION' } }]);
+  });
+
+  it('a Modal hostname not yet resolved leaves the Modal locality out rather than publishing a bad address', () => {
+    const svc = { ...service, modal: { ...service.modal!, connectAddress: undefined } };
+    const [cla] = buildDesiredState({ ...inputs(0.5), services: [svc] }, protos)[TypeUrl.Endpoint];
+    expect(cla!.endpoints).toHaveLength(1);
+    const [resolved] = buildDesiredState({ ...inputs(0.5), services: [svc], modalIps: new Map([['echo', '203.0.113.7']]) }, protos)[TypeUrl.Endpoint];
+    expect(resolved!.endpoints![1]!.lb_endpoints![0]!.endpoint?.address?.socket_address?.address).toBe('203.0.113.7');
+  });
+
+  it('RDS: auto_host_rewrite, no route timeout by default, retry policy from config', () => {
+    const [rc] = buildDesiredState(inputs(0), protos)[TypeUrl.Route];
+    const route = rc!.virtual_hosts![0]!.routes![0]!.route!;
+    expect(route.cluster).toBe('echo');
+    expect(route.auto_host_rewrite).toEqual({ value: true });
+    expect(route.timeout).toEqual({ seconds: '0', nanos: 0 });
+    expect(route.retry_policy?.retry_on).toBe('connect-failure,refused-stream,reset-before-request');
+  });
+
+  it('is deterministic: identical inputs give identical versions; any change gives a new one', () => {
+    const a = makeSnapshot(buildDesiredState(inputs(0.3), protos), protos);
+    const b = makeSnapshot(buildDesiredState(inputs(0.3), protos), protos);
+    const c = makeSnapshot(buildDesiredState(inputs(0.31), protos), protos);
+    for (const t of Object.values(TypeUrl)) expect(a.types[t].version).toBe(b.types[t].version);
+    expect(c.types[TypeUrl.Endpoint].version).not.toBe(a.types[TypeUrl.Endpoint].version);
+    expect(c.types[TypeUrl.Cluster].version).toBe(a.types[TypeUrl.Cluster].version);
+    // Service order in the config does not matter.
+    const other = { ...service, name: 'zeta', listener: { host: '127.0.0.1', port: 10001 } };
+    const x = makeSnapshot(buildDesiredState({ ...inputs(0), services: [service, other] }, protos), protos);
+    const y = makeSnapshot(buildDesiredState({ ...inputs(0), services: [other, service] }, protos), protos);
+    expect(x.types[TypeUrl.Listener].version).toBe(y.types[TypeUrl.Listener].version);
+  });
+
+  it('validation refuses zero weights, dangling references, duplicate localities and uint32 overflow', () => {
+    const good = buildDesiredState(inputs(0.5), protos);
+    expect(validateDesiredState(good, protos)).toEqual([]);
+    const cla = structuredClone(good[TypeUrl.Endpoint][0]!);
+    cla.endpoints![0]!.load_balancing_weight = { value: 0 };
+    cla.endpoints![1]!.locality = { region: 'spillway', zone: 'in-house' };
+    const overflow = structuredClone(good[TypeUrl.Endpoint][0]!);
+    overflow.cluster_name = 'other';
+    overflow.endpoints![0]!.load_balancing_weight = { value: 0xffff_ffff };
+    const route = structuredClone(good[TypeUrl.Route][0]!);
+    route.virtual_hosts![0]!.routes![0]!.route!.cluster = 'missing';
+    const errors = validateDesiredState({ ...good, [TypeUrl.Endpoint]: [cla, overflow], [TypeUrl.Route]: [route] }, protos);
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        'EDS echo: endpoints[0] locality weight must be an integer ≥ 1, got 0',
+        'EDS echo: endpoints[1] duplicate locality 0/spillway/in-house/',
+        'EDS other: locality weights at priority 0 sum to 4294967795, over uint32',
+        'RDS echo: route references cluster "missing" that does not exist',
+      ]),
+    );
+    const noRoutes = validateDesiredState({ ...good, [TypeUrl.Route]: [] }, protos);
+    expect(noRoutes).toContain('LDS echo: references route configuration "echo" that does not exist');
+  });
+});

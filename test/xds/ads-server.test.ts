@@ -1,0 +1,192 @@
+import { EventEmitter } from 'node:events';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
+import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
+import { systemClock } from '../../src/core/clock.js';
+import { parseConfigObject } from '../../src/config/parse-config.js';
+import { planForModalShare } from '../../src/resources/traffic-plan.js';
+import { AdsServer } from '../../src/xds/ads-server.js';
+import { TypeUrl } from '../../src/xds/type-urls.js';
+import { XdsEvents } from '../../src/xds/xds-events.js';
+import { AdsTestClient } from '../support/ads-client.js';
+
+const rawConfig = {
+  xds: { listen: '127.0.0.1:0' },
+  services: [
+    {
+      name: 'alpha',
+      listener: '127.0.0.1:20001',
+      in_house: { endpoints: [{ address: '10.0.0.1', port: 80, capacity: 4 }] },
+      modal: { url: 'https://ws--alpha.modal.run', connect_address: '192.0.2.1', app: 'a', function: 'f', max_containers: 2, share: 0.2 },
+    },
+    { name: 'beta', listener: '127.0.0.1:20002', in_house: { endpoints: [{ address: '10.0.0.2', port: 80, capacity: 4 }] } },
+  ],
+};
+const config = (): ReturnType<typeof parseConfigObject> & { ok: true } => {
+  const r = parseConfigObject(rawConfig);
+  if (!r.ok) throw new Error(r.errors.join('\n'));
+  return r;
+};
+const node = { id: 'test-node', cluster: 'test' };
+
+describe('ADS server (SotW) over gRPC', () => {
+  let app: SpillwayApp;
+  const clients: AdsTestClient[] = [];
+  const client = (): AdsTestClient => {
+    const c = new AdsTestClient(`127.0.0.1:${app.xdsPort}`);
+    clients.push(c);
+    return c;
+  };
+  beforeEach(async () => {
+    app = await startSpillway(config().config);
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await app.stop();
+  });
+
+  /** Subscribes like Envoy does and ACKs the first response of every type. */
+  async function subscribeAll(c: AdsTestClient): Promise<void> {
+    c.send({ node, type_url: TypeUrl.Cluster });
+    const [cds] = await c.waitForResponses(1, TypeUrl.Cluster);
+    c.send({ type_url: TypeUrl.Cluster, version_info: cds!.version_info, response_nonce: cds!.nonce });
+    c.send({ type_url: TypeUrl.Endpoint, resource_names: ['alpha', 'beta'] });
+    const [eds] = await c.waitForResponses(1, TypeUrl.Endpoint);
+    c.send({ type_url: TypeUrl.Endpoint, version_info: eds!.version_info, response_nonce: eds!.nonce, resource_names: ['alpha', 'beta'] });
+    c.send({ type_url: TypeUrl.Listener });
+    const [lds] = await c.waitForResponses(1, TypeUrl.Listener);
+    c.send({ type_url: TypeUrl.Listener, version_info: lds!.version_info, response_nonce: lds!.nonce });
+    c.send({ type_url: TypeUrl.Route, resource_names: ['alpha', 'beta'] });
+    const [rds] = await c.waitForResponses(1, TypeUrl.Route);
+    c.send({ type_url: TypeUrl.Route, version_info: rds!.version_info, response_nonce: rds!.nonce, resource_names: ['alpha', 'beta'] });
+    await c.settle(100);
+  }
+
+  it('serves every type, each resource packed with the response type URL', async () => {
+    const c = client();
+    await subscribeAll(c);
+    expect(c.responses.map((r) => r.type_url)).toEqual([TypeUrl.Cluster, TypeUrl.Endpoint, TypeUrl.Listener, TypeUrl.Route]);
+    for (const r of c.responses) {
+      expect(r.resources).toHaveLength(2);
+      for (const any of r.resources) expect('type_url' in any && any.type_url).toBe(r.type_url);
+      expect(r.nonce).not.toBe('');
+    }
+    expect(new Set(c.responses.map((r) => r.nonce)).size).toBe(4);
+  });
+
+  it('a weight change pushes only EDS, only the changed content; an identical state pushes nothing', async () => {
+    const c = client();
+    await subscribeAll(c);
+    const before = c.responses.length;
+    app.publisher.setPlan('alpha', planForModalShare(0.5));
+    const eds = await c.waitForResponses(2, TypeUrl.Endpoint);
+    expect(c.responses.length).toBe(before + 1);
+    expect(eds[1]!.version_info).not.toBe(eds[0]!.version_info);
+    const cla = app.cache.current()!.types[TypeUrl.Endpoint].resources.get('alpha');
+    expect(cla).toBeDefined();
+    // Identical state: no new version, no push.
+    expect(app.publisher.setPlan('alpha', planForModalShare(0.5)).changed.size).toBe(0);
+    expect(await c.settle(200)).toBe(before + 1);
+  });
+
+  it('after any CDS change the CLA is sent again even if endpoints are unchanged', async () => {
+    const c = client();
+    await subscribeAll(c);
+    const r = config();
+    r.config.services[0]!.route.timeoutMs = 30_000; // changes RDS only
+    r.config.services[1]!.modal = undefined;
+    const svc = { ...r.config.services[0]!, modal: { ...r.config.services[0]!.modal!, caBundle: '/etc/other-ca.pem' } };
+    app.publisher.setServices([svc, r.config.services[1]!]);
+    const [, cds] = await c.waitForResponses(2, TypeUrl.Cluster);
+    const edsCount = c.responses.filter((x) => x.type_url === TypeUrl.Endpoint).length;
+    // Envoy's re-request for the changed cluster's CLA looks exactly like an ACK.
+    const lastEds = c.responses.filter((x) => x.type_url === TypeUrl.Endpoint).at(-1)!;
+    c.send({ type_url: TypeUrl.Cluster, version_info: cds!.version_info, response_nonce: cds!.nonce });
+    c.send({ type_url: TypeUrl.Endpoint, version_info: lastEds.version_info, response_nonce: lastEds.nonce, resource_names: ['alpha', 'beta'] });
+    await c.waitForResponses(edsCount + 1, TypeUrl.Endpoint);
+  });
+
+  it('pushes in ADS order CDS → EDS → LDS → RDS when every type changes at once', async () => {
+    const c = client();
+    await subscribeAll(c);
+    const before = c.responses.length;
+    const [alpha, beta] = config().config.services;
+    const changed = {
+      ...alpha!,
+      listener: { ...alpha!.listener, port: 20101 }, // LDS
+      route: { ...alpha!.route, timeoutMs: 60_000 }, // RDS
+      modal: { ...alpha!.modal!, caBundle: '/etc/other-ca.pem', staticShare: 0.6 }, // CDS and EDS
+    };
+    app.publisher.setServices([changed, beta!]);
+    await c.waitForResponses(before + 4);
+    expect(c.responses.slice(before).map((x) => x.type_url)).toEqual([TypeUrl.Cluster, TypeUrl.Endpoint, TypeUrl.Listener, TypeUrl.Route]);
+  });
+
+  it('missing type_url gets INVALID_ARGUMENT naming the problem; other streams are undisturbed', async () => {
+    const good = client();
+    await subscribeAll(good);
+    const bad = client();
+    bad.send({ node, type_url: '' });
+    const status = await bad.waitForStatus();
+    expect(status.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(status.details).toMatch(/type_url is required/);
+    app.publisher.setPlan('alpha', planForModalShare(0.9));
+    await good.waitForResponses(2, TypeUrl.Endpoint);
+  });
+
+  it('an unknown type URL and a missing node id are refused with a clear status', async () => {
+    const a = client();
+    a.send({ node, type_url: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret' });
+    const sa = await a.waitForStatus();
+    expect(sa.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(sa.details).toMatch(/unsupported type_url .*Secret/);
+    const b = client();
+    b.send({ type_url: TypeUrl.Cluster });
+    const sb = await b.waitForStatus();
+    expect(sb.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(sb.details).toMatch(/node\.id/);
+  });
+
+  it('a stale nonce gets no response', async () => {
+    const c = client();
+    await subscribeAll(c);
+    const n = c.responses.length;
+    c.send({ type_url: TypeUrl.Cluster, version_info: 'x', response_nonce: 'not-a-nonce-we-sent' });
+    expect(await c.settle(200)).toBe(n);
+    expect(app.syncStatus.node('test-node').find((r) => r.typeUrl === TypeUrl.Cluster)?.staleNonces).toBe(1);
+  });
+});
+
+/** A stand-in for a grpc duplex call whose transport is slow: write() reports backpressure. */
+class SlowCall extends EventEmitter {
+  written: Array<{ type_url?: string; version_info?: string }> = [];
+  blocked = false;
+  write(msg: { type_url?: string; version_info?: string }): boolean {
+    this.written.push(msg);
+    return !this.blocked;
+  }
+  end(): void {}
+}
+
+describe('ADS server backpressure', () => {
+  it('a slow stream gets the latest state per type, never a queue of every version', async () => {
+    const app = await startSpillway(config().config);
+    try {
+      const ads = new AdsServer({ cache: app.cache, events: new XdsEvents(), clock: systemClock });
+      const call = new SlowCall();
+      ads.streamAggregatedResources(call as never);
+      call.emit('data', { node, type_url: TypeUrl.Endpoint, version_info: '', response_nonce: '', resource_names: ['alpha'], error_detail: null });
+      expect(call.written).toHaveLength(1);
+      call.blocked = true;
+      // The first push fills the buffer; the next 49 must coalesce.
+      for (let i = 1; i <= 50; i++) app.publisher.setPlan('alpha', planForModalShare(i / 100));
+      expect(call.written).toHaveLength(2);
+      call.blocked = false;
+      call.emit('drain');
+      expect(call.written).toHaveLength(3);
+      expect(call.written.at(-1)!.version_info).toBe(app.cache.current()!.types[TypeUrl.Endpoint].version);
+    } finally {
+      await app.stop();
+    }
+  });
+});

@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import type { EncodedResource, TypeSnapshot } from '../../src/xds/snapshot.js';
+import { afterSend, onSotwRequest, pendingResponse, type SotwTypeState } from '../../src/xds/sotw-state.js';
+import { TypeUrl } from '../../src/xds/type-urls.js';
+
+const res = (typeUrl: TypeUrl, name: string, version: string): EncodedResource => ({ name, version, typeUrl, value: Buffer.from(version) });
+const snap = (typeUrl: TypeUrl, items: Array<[string, string]>, version = 'v'): TypeSnapshot => ({
+  version,
+  resources: new Map(items.map(([n, v]) => [n, res(typeUrl, n, v)])),
+});
+const req = (typeUrl: TypeUrl, over: Partial<{ versionInfo: string; nonce: string; names: string[]; errorDetail: string }> = {}) => ({
+  typeUrl,
+  versionInfo: over.versionInfo ?? '',
+  nonce: over.nonce ?? '',
+  names: over.names ?? [],
+  ...(over.errorDetail !== undefined ? { errorDetail: over.errorDetail } : {}),
+});
+
+/** Runs INIT then one send, returning the state as the client saw it (nonce n1). */
+function initAndSend(typeUrl: TypeUrl, names: string[], s: TypeSnapshot): SotwTypeState {
+  const init = onSotwRequest(undefined, req(typeUrl, { names }));
+  const out = pendingResponse(init.state, s, true) ?? [];
+  return afterSend(init.state, out, s.version, 'n1');
+}
+
+describe('SotW decision table', () => {
+  const cds = snap(TypeUrl.Cluster, [['a', '1'], ['b', '1']], 'c1');
+  const eds = snap(TypeUrl.Endpoint, [['a', '1'], ['b', '1']], 'e1');
+
+  it('INIT: an empty CDS list is the legacy wildcard and gets every cluster', () => {
+    const o = onSotwRequest(undefined, req(TypeUrl.Cluster));
+    expect(o.kind).toBe('init');
+    expect(o.state.wildcard).toBe(true);
+    expect(pendingResponse(o.state, cds, o.namesAdded)?.map((r) => r.name)).toEqual(['a', 'b']);
+  });
+
+  it('INIT on EDS is by name; names that do not exist yet are remembered and sent when they appear', () => {
+    const st = initAndSend(TypeUrl.Endpoint, ['a', 'zz'], eds);
+    expect([...st.sent.keys()]).toEqual(['a']);
+    expect(st.names.has('zz')).toBe(true);
+    const later = snap(TypeUrl.Endpoint, [['a', '1'], ['b', '1'], ['zz', '1']], 'e2');
+    expect(pendingResponse(st, later, false)?.map((r) => r.name)).toEqual(['a', 'zz']);
+  });
+
+  it('a reconnect (empty nonce, last accepted version) is answered in full', () => {
+    const o = onSotwRequest(undefined, req(TypeUrl.Cluster, { versionInfo: 'c1' }));
+    expect(o.kind).toBe('init');
+    expect(o.respond).toBe(true);
+    expect(pendingResponse(o.state, cds, o.namesAdded)).toHaveLength(2);
+  });
+
+  it('ACK with unchanged names: recorded, nothing resent for identical content', () => {
+    const st = initAndSend(TypeUrl.Cluster, [], cds);
+    const o = onSotwRequest(st, req(TypeUrl.Cluster, { versionInfo: 'c1', nonce: 'n1' }));
+    expect(o.kind).toBe('ack');
+    expect(o.state.ackedVersion).toBe('c1');
+    expect(o.respond).toBe(false);
+    expect(pendingResponse(o.state, cds, false)).toBeUndefined();
+  });
+
+  it('NACK is recognised by error_detail, not by version, and is never answered', () => {
+    const st = initAndSend(TypeUrl.Cluster, [], cds);
+    const o = onSotwRequest(st, req(TypeUrl.Cluster, { versionInfo: '', nonce: 'n1', errorDetail: 'bad cluster' }));
+    expect(o.kind).toBe('nack');
+    expect(o.respond).toBe(false);
+    expect(o.state.lastNack).toEqual({ version: 'c1', nonce: 'n1', detail: 'bad cluster' });
+    // The rejected content is what the stream was sent: unchanged state produces no resend.
+    expect(pendingResponse(o.state, cds, false)).toBeUndefined();
+    // New content is sent.
+    expect(pendingResponse(o.state, snap(TypeUrl.Cluster, [['a', '2'], ['b', '1']], 'c2'), false)).toHaveLength(2);
+  });
+
+  it('a stale nonce gets no response but its names are recorded', () => {
+    const st = initAndSend(TypeUrl.Endpoint, ['a'], eds);
+    const o = onSotwRequest(st, req(TypeUrl.Endpoint, { nonce: 'old', names: ['a', 'b'] }));
+    expect(o.kind).toBe('stale');
+    expect(o.respond).toBe(false);
+    expect([...o.state.names].sort()).toEqual(['a', 'b']);
+    // The next in-order ACK answers with the grown set.
+    const ack = onSotwRequest(o.state, req(TypeUrl.Endpoint, { nonce: 'n1', names: ['a', 'b'] }));
+    expect(ack.respond).toBe(true);
+    expect(pendingResponse(ack.state, eds, ack.namesAdded)?.map((r) => r.name)).toEqual(['a', 'b']);
+  });
+
+  it('names added on an ACK are sent even though unchanged; names removed need nothing', () => {
+    const st = initAndSend(TypeUrl.Endpoint, ['a'], eds);
+    const grow = onSotwRequest(st, req(TypeUrl.Endpoint, { nonce: 'n1', names: ['a', 'b'] }));
+    expect(grow.respond).toBe(true);
+    const shrink = onSotwRequest(st, req(TypeUrl.Endpoint, { nonce: 'n1', names: [] }));
+    expect(shrink.kind).toBe('unsubscribe');
+    expect(shrink.respond).toBe(false);
+    expect(pendingResponse(shrink.state, eds, false)).toBeUndefined();
+  });
+
+  it('after naming resources, an empty list means none, not wildcard', () => {
+    const st = initAndSend(TypeUrl.Cluster, ['a'], cds);
+    expect(st.wildcard).toBe(false);
+    const o = onSotwRequest(st, req(TypeUrl.Cluster, { nonce: 'n1', names: [] }));
+    expect(o.state.wildcard).toBe(false);
+    expect(o.kind).toBe('unsubscribe');
+  });
+
+  it("explicit '*' is wildcard and coexists with names", () => {
+    const o = onSotwRequest(undefined, req(TypeUrl.Listener, { names: ['*', 'x'] }));
+    expect(o.state.wildcard).toBe(true);
+    expect([...o.state.names]).toEqual(['x']);
+  });
+
+  it('a removal on a wildcard type needs a response; on EDS omission is not deletion', () => {
+    const c = initAndSend(TypeUrl.Cluster, [], cds);
+    expect(pendingResponse(c, snap(TypeUrl.Cluster, [['a', '1']], 'c2'), false)?.map((r) => r.name)).toEqual(['a']);
+    const e = initAndSend(TypeUrl.Endpoint, ['a', 'b'], eds);
+    expect(pendingResponse(e, snap(TypeUrl.Endpoint, [['a', '1']], 'e2'), false)).toBeUndefined();
+  });
+
+  it('forceRespond (EDS after a CDS push) answers the next in-order request in full', () => {
+    const st = { ...initAndSend(TypeUrl.Endpoint, ['a'], eds), forceRespond: true };
+    const o = onSotwRequest(st, req(TypeUrl.Endpoint, { nonce: 'n1', names: ['a'] }));
+    expect(o.respond).toBe(true);
+    expect(pendingResponse(o.state, eds, o.namesAdded)?.map((r) => r.name)).toEqual(['a']);
+  });
+});
