@@ -1,6 +1,7 @@
 // Autoscaler actuation: rate limit, read-back and re-apply after drift, over a handle backed by the sim.
 import { describe, expect, it } from 'vitest';
 import { ModalAutoscalerActuator } from '../../src/modal/autoscaler-actuator.js';
+import { capacityActuatorFor } from '../../src/modal/capacity-actuator.js';
 import type { AutoscalerSettings, ModalFunctionHandle } from '../../src/modal/types.js';
 import { AutoscalerSim } from '../fake-modal/autoscaler-sim.js';
 import { VirtualTime } from '../support/virtual-time.js';
@@ -80,5 +81,13 @@ describe('ModalAutoscalerActuator', () => {
     handle.updateAutoscaler = () => Promise.reject(new Error('UNAVAILABLE: down'));
     const r = await act.apply('shop', { minContainers: 1 });
     expect(r).toMatchObject({ outcome: 'failed', error: 'UNAVAILABLE: down' });
+  });
+
+  it('serves the capacity controller through its AutoscalerActuator port', async () => {
+    const { sim, act } = setup();
+    const port = capacityActuatorFor(act);
+    expect(await port.apply({ service: 'shop', minContainers: 3 })).toEqual({ minContainers: 3, maxContainers: 5, bufferContainers: 0, scaledownWindowMs: 60_000 });
+    expect(sim.stats().runners).toBe(3);
+    await expect(port.apply({ service: 'shop', minContainers: 1 })).rejects.toThrow(/deferred until 10000/);
   });
 });
