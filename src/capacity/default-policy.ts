@@ -116,7 +116,7 @@ export function decideDefault(
   if (Math.min(upRaw, cap) > share + (share > 0 ? cfg.deadBand : 0)) {
     share = Math.min(Math.min(upRaw, cap), share + cfg.slewUpPerS * stepS);
     movement = 'up';
-  } else if (cap < share) {
+  } else if (cap < share - (cap > 0 ? cfg.deadBand : 0)) {
     share = cap;
     movement = 'cap';
   } else {
@@ -129,14 +129,16 @@ export function decideDefault(
   if (share < 1e-4) share = 0;
 
   // 5. Trim μ*_in on measured concurrency. It only learns when the model says in-house should sit
-  //    at target (spilling at the target share) or when in-house is over target; never while the
+  //    at target (spilling at the target share) or when in-house is over target unexpectedly; never while the
   //    share is held above target on the way down (in-house under target by design) nor while the
   //    Modal cap pins the share (anti-windup).
   const lIn = inputs.inHouse?.inProgress ?? 0;
   const err = cIn > 0 ? (lIn - cfg.targetUtilization * cIn) / cIn : 0;
   const pinned = upRaw > cap + 1e-9;
   const atTarget = upRaw > 0 && Math.abs(share - upRaw) <= cfg.deadBand;
-  const trim = (atTarget || err > 0) && !pinned && !first
+  // Over target with no modelled excess means the model overrates in-house; over target while
+  // an excess is modelled is a transient the feed-forward already covers.
+  const trim = (atTarget || (err > 0 && upRaw === 0)) && !pinned && !first
     ? clamp(prev.trim - cfg.trimGain * err * dtS, -cfg.trimLimit, cfg.trimLimit)
     : prev.trim;
 
@@ -144,7 +146,10 @@ export function decideDefault(
   const modalFull = modal.atCeiling || costCapped;
   const inMax = cfg.maxUtilization * muFull * (1 + prev.trim);
   const excess = lambdaUp - inMax - modalRps;
-  const drop = cfg.shed && modalFull && lambdaUp > 0 && excess > 0 ? (100 * excess) / lambdaUp : 0;
+  let drop = cfg.shed && modalFull && lambdaUp > 0 && excess > 0 ? Math.ceil((100 * excess) / lambdaUp) : 0;
+  // Whole percents with a 2-point dead band: each change is an EDS push.
+  const prevDrop = prevPlan?.dropPercent ?? 0;
+  if (drop > 0 && prevDrop > 0 && Math.abs(drop - prevDrop) < 2) drop = prevDrop;
 
   // 7. Publish: dead band, soft-cordon on the way down, fail-safe removes at once.
   const published = shareOf(prevPlan);
@@ -205,7 +210,7 @@ export function decideDefault(
     const base = cfg.prewarm.baseMinContainers;
     // The trend extrapolation is bounded: a step makes the slope huge for a moment, and
     // min_containers is a floor Modal keeps (and bills) for the whole cool-down.
-    const predicted = Math.min(1.1 * lambdaUp, Math.max(0, lambdaFast + Math.max(0, lambdaTrend) * (cfg.prewarm.horizonMs / 1000)));
+    const predicted = Math.min(1.2 * lambdaUp, Math.max(0, lambdaFast + Math.max(0, lambdaTrend) * (cfg.prewarm.horizonMs / 1000)));
     const excessRps = Math.max(0, Math.max(predicted, lambdaUp) - muTarget);
     const target = inputs.modalTargetInputs ?? inputs.modalMaxInputs;
     const budget = cfg.costCapContainerSecondsPerHour === null ? Infinity : (costCapped ? base : inputs.modalMaxContainers);

@@ -63,9 +63,13 @@ describe('default policy', () => {
     const down = run(60, () => ({ offered: 500, ...warm }), policy, last(up));
     // Inside the 30 s hold window nothing moves.
     expect(down.slice(0, 25).every((d) => d.plan.modalWeight === peak)).toBe(true);
-    // Then it steps down by at most slew_down_per_s (0.02 → 20 weight units) per tick.
+    // Then it steps down at slew_down_per_s (0.02/s → 20 weight units a tick); a published step
+    // may bunch up to the dead band (30 units) of those.
     const weights = down.map((d) => d.plan.modalWeight);
-    for (let i = 1; i < weights.length; i++) expect(weights[i - 1]! - weights[i]!).toBeLessThanOrEqual(20 + 1);
+    for (let i = 1; i < weights.length; i++) expect(weights[i - 1]! - weights[i]!).toBeLessThanOrEqual(20 + 30 + 1);
+    const firstMove = weights.findIndex((w) => w < peak);
+    const fell = peak - weights[firstMove + 10]!;
+    expect(fell).toBeLessThanOrEqual(10 * 20 + 30);
     expect(down.some((d) => d.mode === 'draining')).toBe(true);
   });
 
@@ -91,8 +95,8 @@ describe('default policy', () => {
     expect(down[firstDrain]!.plan.modalWeight).toBeGreaterThanOrEqual(1);
     // Modal still has work in flight: stays cordoned rather than removed.
     expect(last(down).mode).toBe('draining');
-    // Demand comes back: the fast window (3 s) notices within a few ticks.
-    const back = run(4, () => ({ offered: 900, ...warm }), policy, last(down));
+    // Demand comes back: the fast window (5 s) notices within a few ticks.
+    const back = run(8, () => ({ offered: 900, ...warm }), policy, last(down));
     expect(last(back).plan.modalHealth).toBe('HEALTHY');
     expect(last(back).mode).toBe('spilling');
     const empty = run(40, () => ({ offered: 300, ...warm, modalInProgress: 0 }), policy, last(down));
@@ -105,7 +109,7 @@ describe('default policy', () => {
     const d = last(run(3, () => ({ offered: 5000, ...full })));
     // in-house max 0.95 × 800 = 760 rps; Modal 400 inputs / 0.13 s ≈ 3077 rps.
     expect(d.mode).toBe('shedding');
-    expect(d.plan.dropPercent).toBeCloseTo((100 * (5000 - 760 - 3077)) / 5000, 0);
+    expect(d.plan.dropPercent).toBe(Math.ceil((100 * (5000 - 760 - 3077)) / 5000));
     expect(d.reason).toMatch(/^shedding/);
   });
 
@@ -123,8 +127,9 @@ describe('default policy', () => {
   });
 
   it('unobservable Modal, mode decay: keeps spilling at decaying capacity while LRS says Modal answers well', () => {
-    const up = run(10, () => ({ offered: 1000, modalShare: 0.36, ...warm }));
-    const out = run(60, (t) => ({ offered: 1000, modalShare: 0.36, ...warm, statsAgeMs: 20_000 + t * 1000 }), policy, last(up));
+    const p = makePolicy({ default: { decayTauMs: 60_000 } });
+    const up = run(10, () => ({ offered: 1000, modalShare: 0.36, ...warm }), p);
+    const out = run(60, (t) => ({ offered: 1000, modalShare: 0.36, ...warm, statsAgeMs: 20_000 + t * 1000 }), p, last(up));
     expect(out[0]!.plan.modalWeight).toBeGreaterThan(0);
     expect(out[0]!.reason).toMatch(/decaying trusted capacity/);
     // Trusted capacity decays (τ 60 s) from the last verified 100 inputs, verified ~60 s earlier:
@@ -133,14 +138,14 @@ describe('default policy', () => {
     expect(last(out).plan.modalWeight).toBeGreaterThan(250);
     expect(last(out).plan.modalWeight).toBeLessThan(300);
     // Modal errors on the data plane: give up at once.
-    const bad = last(run(1, () => ({ offered: 1000, modalShare: 0.3, modalErrorRps: 100, ...warm, statsAgeMs: 90_000 }), policy, last(out)));
+    const bad = last(run(1, () => ({ offered: 1000, modalShare: 0.3, modalErrorRps: 100, ...warm, statsAgeMs: 90_000 }), p, last(out)));
     expect(bad.plan.modalWeight).toBe(0);
     expect(bad.mode).toBe('fail-safe');
   });
 
   it('pre-warm: raises min_containers ahead of the crossing, releases after the cool-down', () => {
-    // Demand ramps 400 → 620 rps in 22 s: still below the 640 rps target when pre-warm fires.
-    const ramp = run(22, (t) => ({ offered: 400 + 10 * t }));
+    // Demand ramps 400 → 634 rps in 40 s: still below the 640 rps target when pre-warm fires.
+    const ramp = run(40, (t) => ({ offered: 400 + 6 * t }));
     const fired = ramp.findIndex((d) => (d.autoscaler?.minContainers ?? 0) > 0);
     expect(fired).toBeGreaterThanOrEqual(0);
     expect(ramp[fired]!.plan.modalWeight).toBe(0);

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_SIM, simulate } from '../../src/sim/engine.js';
+import { defaultController, oracle, seedController, staticSplit } from '../../src/sim/policies.js';
+import { replaceSection } from '../../src/sim/report.js';
+import type { Trace } from '../../src/sim/traces.js';
+
+// A short trace keeps the suite fast: 300 rps, step to 1100 rps at 20 s for 40 s.
+const step: Trace = {
+  name: 'mini-step', description: 'test', durationS: 90,
+  rate: (t) => (t >= 20 && t < 60 ? 1100 : 300), hosts: () => 10, stepAtS: 20,
+};
+
+describe('trace simulator', () => {
+  it('is deterministic for a seed', () => {
+    const a = simulate(step, defaultController());
+    const b = simulate(step, defaultController());
+    expect(a).toEqual(b);
+    const c = simulate(step, defaultController(), { ...DEFAULT_SIM, seed: 7 });
+    expect(c.requests).not.toBe(a.requests);
+  });
+
+  it('offers the trace demand and conserves requests', () => {
+    const r = simulate(step, staticSplit(0));
+    const expected = 300 * 50 + 1100 * 40;
+    expect(Math.abs(r.requests - expected) / expected).toBeLessThan(0.02);
+    // Without Modal, the step beyond 800 rps is shed by the in-house breaker.
+    expect(r.shed / r.requests).toBeGreaterThan(0.1);
+    expect(r.modalServed).toBe(0);
+    expect(r.modalContainerSeconds).toBe(0);
+  });
+
+  it('spills on a step: default sheds less than no spill, oracle spills at once and sheds nothing', () => {
+    const none = simulate(step, staticSplit(0));
+    const d = simulate(step, defaultController());
+    const o = simulate(step, oracle());
+    expect(d.shed).toBeLessThan(none.shed / 2);
+    expect(d.modalServed).toBeGreaterThan(0);
+    expect(d.timeToSpillS).not.toBeNull();
+    expect(o.shed).toBe(0);
+    expect(o.timeToSpillS).toBeLessThan(1);
+    expect(o.modalContainerSeconds).toBeGreaterThan(0);
+  });
+
+  it('seed pushes weights more often than default on the same trace', () => {
+    const s = simulate(step, seedController());
+    const d = simulate(step, defaultController());
+    expect(d.weightVariation).toBeLessThan(s.weightVariation);
+  });
+
+  it('replaces only its own section of BENCHMARKS.md', () => {
+    const doc = '# Benchmarks\n\n## xDS\nfast\n\n## Trace simulator\nold\n\n## LRS\nkeep\n';
+    const out = replaceSection(doc, '## Trace simulator\nnew\n');
+    expect(out).toBe('# Benchmarks\n\n## xDS\nfast\n\n## Trace simulator\nnew\n\n## LRS\nkeep\n');
+    expect(replaceSection('# Benchmarks\n', '## Trace simulator\nx\n')).toBe('# Benchmarks\n\n## Trace simulator\nx\n');
+  });
+});
