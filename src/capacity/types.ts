@@ -66,7 +66,7 @@ export interface DefaultState {
   /** Fast and slow EWMAs of offered demand, rps. */
   lambdaFast: number;
   lambdaSlow: number;
-  /** Previous raw offered-demand sample and when it was taken, for the trend. */
+  /** Smoothed slope of the fast demand signal, rps per second (pre-warm look-ahead). */
   lambdaTrend: number;
   /** Integral trim on in-house capacity (fraction of μ*_in), learnt from measured concurrency. */
   trim: number;
