@@ -69,8 +69,7 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   const server: grpc.Server = createXdsGrpcServer({ maxConnectionAgeMs: config.xds.maxConnectionAgeMs });
   server.addService(loadProtos().protos.envoy.service.discovery.v3.AggregatedDiscoveryService.service, {
     StreamAggregatedResources: ads.streamAggregatedResources,
-    DeltaAggregatedResources: (call: grpc.ServerDuplexStream<unknown, unknown>) =>
-      call.emit('error', { code: 12, details: 'delta xDS is not enabled on this server yet; use GRPC (state of the world)' }),
+    DeltaAggregatedResources: ads.deltaAggregatedResources,
   });
   const xdsPort = await bindServer(server, config.xds.listen);
   logger.child({ component: 'app' }).info({ xds: `${config.xds.listen.host}:${xdsPort}`, services: config.services.map((s) => s.name) }, 'Spillway serving ADS');

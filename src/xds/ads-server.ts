@@ -1,10 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import type { DeltaDiscoveryRequest__Output } from '../generated/envoy/service/discovery/v3/DeltaDiscoveryRequest.js';
+import type { DeltaDiscoveryResponse } from '../generated/envoy/service/discovery/v3/DeltaDiscoveryResponse.js';
 import type { DiscoveryRequest__Output } from '../generated/envoy/service/discovery/v3/DiscoveryRequest.js';
 import type { DiscoveryResponse } from '../generated/envoy/service/discovery/v3/DiscoveryResponse.js';
+import type { Status__Output } from '../generated/google/rpc/Status.js';
 import type { Clock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import type { Cancel } from '../core/scheduler.js';
+import { AdsStream } from './ads-stream.js';
+import { afterDeltaSend, onDeltaRequest, pendingDelta, type DeltaTypeState } from './delta-state.js';
 import type { Snapshot } from './snapshot.js';
 import type { SnapshotCache } from './snapshot-cache.js';
 import { afterSend, onSotwRequest, pendingResponse, type SotwTypeState } from './sotw-state.js';
@@ -12,6 +15,7 @@ import { ADS_ORDER, TypeUrl, isKnownTypeUrl, shortType } from './type-urls.js';
 import type { XdsEvents } from './xds-events.js';
 
 type SotwCall = grpc.ServerDuplexStream<DiscoveryRequest__Output, DiscoveryResponse>;
+type DeltaCall = grpc.ServerDuplexStream<DeltaDiscoveryRequest__Output, DeltaDiscoveryResponse>;
 
 export interface AdsServerOptions {
   cache: SnapshotCache;
@@ -20,28 +24,16 @@ export interface AdsServerOptions {
   logger?: Logger;
 }
 
-/** Per-stream state: one sub-state per type URL, a single ordered writer. */
-class SotwStream {
-  nodeId = '';
-  cluster = '';
-  readonly types = new Map<TypeUrl, SotwTypeState>();
-  /** Types that must be (re)considered on the next flush, with whether to send even if unchanged. */
-  readonly dirty = new Map<TypeUrl, boolean>();
-  blocked = false;
-  closed = false;
-  nonceSeq = 0;
-  cancelWatch: Cancel = () => {};
-  constructor(
-    readonly id: number,
-    readonly call: SotwCall,
-    readonly noncePrefix: string,
-  ) {}
+interface RequestHead {
+  node?: { id?: string; cluster?: string } | null;
+  type_url: string;
+  error_detail: Status__Output | null;
 }
 
 /**
- * StreamAggregatedResources (state of the world). Each stream keeps per-type protocol state
- * (sotw-state.ts) and writes through one ordered flush (CDS → EDS → LDS → RDS), computed from the
- * latest snapshot at write time, so a slow stream gets the newest state per type instead of a queue.
+ * StreamAggregatedResources (state of the world) and DeltaAggregatedResources (incremental) over
+ * the same snapshot cache. The protocol decisions are pure (sotw-state.ts, delta-state.ts); this
+ * class is the glue: stream lifecycle, node identity, events, logging and the ordered writer.
  */
 export class AdsServer {
   private readonly cache: SnapshotCache;
@@ -49,9 +41,9 @@ export class AdsServer {
   private readonly clock: Clock;
   private readonly log: Logger;
   private nextStreamId = 1;
-  private readonly streams = new Set<SotwStream>();
-  /** Last NACK per node and type, kept across reconnects so a rejected version is not re-sent on INIT. */
-  private readonly nodeNacks = new Map<string, { version: string; detail: string }>();
+  private readonly streams = new Set<AdsStream<unknown>>();
+  /** Last NACKed version per node and type, kept across reconnects (SotW INIT must not resend it). */
+  private readonly nodeNacks = new Map<string, string>();
 
   constructor(opts: AdsServerOptions) {
     this.cache = opts.cache;
@@ -64,14 +56,155 @@ export class AdsServer {
     return this.streams.size;
   }
 
+  /** Ends every stream (used on shutdown). */
+  closeAll(): void {
+    for (const s of [...this.streams]) {
+      s.call.end();
+      this.close(s);
+    }
+  }
+
   readonly streamAggregatedResources = (call: SotwCall): void => {
-    const stream = new SotwStream(this.nextStreamId++, call, randomBytes(4).toString('hex'));
-    this.streams.add(stream);
-    stream.cancelWatch = this.cache.watch(new Set(ADS_ORDER), (snap, changed) => this.onSnapshot(stream, snap, changed));
-    call.on('data', (req: DiscoveryRequest__Output) => this.onRequest(stream, req));
+    const stream = new AdsStream<DiscoveryResponse>(this.nextStreamId++, call);
+    const types = new Map<TypeUrl, SotwTypeState>();
+    const build = (typeUrl: TypeUrl, snap: Snapshot, force: boolean): DiscoveryResponse | undefined => {
+      const state = types.get(typeUrl);
+      const resources = state && pendingResponse(state, snap.types[typeUrl], force);
+      if (!state || !resources) return undefined;
+      const version = snap.types[typeUrl].version;
+      const nonce = stream.nextNonce();
+      types.set(typeUrl, afterSend(state, resources, version, nonce));
+      if (typeUrl === TypeUrl.Cluster) {
+        // Envoy re-requests a changed cluster's CLA with a request that looks like an ACK; answer it.
+        const eds = types.get(TypeUrl.Endpoint);
+        if (eds) types.set(TypeUrl.Endpoint, { ...eds, forceRespond: true });
+      }
+      this.noteSent(stream, typeUrl, version, nonce, resources);
+      return { version_info: version, type_url: typeUrl, nonce, resources: resources.map((r) => ({ type_url: typeUrl, value: r.value })) };
+    };
+    this.attach(stream, call, 'sotw', build, (req: DiscoveryRequest__Output, typeUrl, errorDetail) => {
+      const outcome = onSotwRequest(types.get(typeUrl), {
+        typeUrl,
+        versionInfo: req.version_info,
+        nonce: req.response_nonce,
+        names: req.resource_names,
+        ...(errorDetail !== undefined ? { errorDetail } : {}),
+      });
+      types.set(typeUrl, outcome.state);
+      const nackKey = `${stream.nodeId}\u0000${typeUrl}`;
+      const at = { streamId: stream.id, nodeId: stream.nodeId, typeUrl, nonce: req.response_nonce, atMs: this.clock.nowMs() };
+      switch (outcome.kind) {
+        case 'nack': {
+          const version = outcome.state.lastNack?.version ?? '';
+          this.nodeNacks.set(nackKey, version);
+          this.noteNack(stream, typeUrl, version, req.response_nonce, errorDetail ?? '');
+          return;
+        }
+        case 'ack':
+          this.events.emit({ ...at, kind: 'ack', version: req.version_info });
+          if (req.version_info === outcome.state.lastVersionSent) this.nodeNacks.delete(nackKey);
+          break;
+        case 'stale':
+          this.events.emit({ ...at, kind: 'stale-nonce' });
+          return;
+        case 'unsubscribe':
+          return;
+        case 'init': {
+          // A reconnecting Envoy that rejected exactly this version keeps its old config; the same
+          // content would only be NACKed again.
+          const current = this.cache.current()?.types[typeUrl].version;
+          if (req.version_info && current !== undefined && this.nodeNacks.get(nackKey) === current) {
+            types.set(typeUrl, { ...outcome.state, lastVersionSent: current });
+            return;
+          }
+          break;
+        }
+      }
+      if (outcome.respond) {
+        stream.markDirty(typeUrl, outcome.namesAdded);
+        stream.flush(this.cache.current(), build);
+      }
+    });
+  };
+
+  readonly deltaAggregatedResources = (call: DeltaCall): void => {
+    const stream = new AdsStream<DeltaDiscoveryResponse>(this.nextStreamId++, call);
+    const types = new Map<TypeUrl, DeltaTypeState>();
+    /** nonce → system version sent, so an ACK can be reported with the version it accepted. */
+    const sentVersions = new Map<string, string>();
+    const build = (typeUrl: TypeUrl, snap: Snapshot): DeltaDiscoveryResponse | undefined => {
+      const state = types.get(typeUrl);
+      const body = state && pendingDelta(state, snap.types[typeUrl]);
+      if (!state || !body) return undefined;
+      const version = snap.types[typeUrl].version;
+      const nonce = stream.nextNonce();
+      types.set(typeUrl, afterDeltaSend(state, body));
+      sentVersions.set(nonce, version);
+      if (sentVersions.size > 64) sentVersions.delete(sentVersions.keys().next().value as string);
+      this.noteSent(stream, typeUrl, version, nonce, body.resources);
+      return {
+        system_version_info: version,
+        type_url: typeUrl,
+        nonce,
+        resources: body.resources.map((r) => ({ name: r.name, version: r.version, resource: { type_url: typeUrl, value: r.value } })),
+        removed_resources: body.removed,
+      };
+    };
+    this.attach(stream, call, 'delta', build, (req: DeltaDiscoveryRequest__Output, typeUrl, errorDetail) => {
+      const outcome = onDeltaRequest(types.get(typeUrl), {
+        typeUrl,
+        subscribe: req.resource_names_subscribe,
+        unsubscribe: req.resource_names_unsubscribe,
+        initialVersions: req.initial_resource_versions,
+        nonce: req.response_nonce,
+        ...(errorDetail !== undefined ? { errorDetail } : {}),
+      });
+      types.set(typeUrl, outcome.state);
+      const version = sentVersions.get(req.response_nonce) ?? '';
+      if (outcome.kind === 'nack') {
+        this.noteNack(stream, typeUrl, version, req.response_nonce, errorDetail ?? '');
+      } else if (req.response_nonce) {
+        this.events.emit({ kind: 'ack', streamId: stream.id, nodeId: stream.nodeId, typeUrl, version, nonce: req.response_nonce, atMs: this.clock.nowMs() });
+      }
+      // Subscription changes ride on any request, ACK, NACK or stale: always reconsider the type.
+      stream.markDirty(typeUrl, false);
+      stream.flush(this.cache.current(), build);
+    });
+  };
+
+  /** Stream lifecycle shared by both protocols: node identity, validation, snapshot watch, close. */
+  private attach<Req extends RequestHead, Resp>(
+    stream: AdsStream<Resp>,
+    call: grpc.ServerDuplexStream<Req, Resp>,
+    protocol: 'sotw' | 'delta',
+    build: (typeUrl: TypeUrl, snap: Snapshot, force: boolean) => Resp | undefined,
+    handle: (req: Req, typeUrl: TypeUrl, errorDetail: string | undefined) => void,
+  ): void {
+    this.streams.add(stream as AdsStream<unknown>);
+    stream.cancelWatch = this.cache.watch(new Set(ADS_ORDER), (snap, changed) => {
+      for (const t of changed) stream.markDirty(t, false);
+      stream.flush(snap, build);
+    });
+    call.on('data', (req: Req) => {
+      if (stream.closed) return;
+      if (!stream.nodeId) {
+        const id = req.node?.id ?? '';
+        if (!id) return this.reject(stream, 'the first request on an ADS stream must carry node.id');
+        stream.nodeId = id;
+        stream.nodeCluster = req.node?.cluster ?? '';
+        this.events.emit({ kind: 'stream-opened', streamId: stream.id, nodeId: id, cluster: stream.nodeCluster, protocol, atMs: this.clock.nowMs() });
+        this.log.info({ streamId: stream.id, nodeId: id, cluster: stream.nodeCluster, protocol }, 'ADS stream opened');
+      }
+      if (!req.type_url) return this.reject(stream, 'type_url is required on every ADS request');
+      if (!isKnownTypeUrl(req.type_url)) {
+        return this.reject(stream, `unsupported type_url "${req.type_url}"; Spillway serves ${ADS_ORDER.join(', ')}`);
+      }
+      const e = req.error_detail;
+      handle(req, req.type_url, e ? e.message || `code ${e.code}` : undefined);
+    });
     call.on('drain', () => {
       stream.blocked = false;
-      this.flush(stream);
+      stream.flush(this.cache.current(), build);
     });
     const close = (): void => this.close(stream);
     call.on('end', () => {
@@ -81,17 +214,29 @@ export class AdsServer {
     call.on('cancelled', close);
     call.on('error', close);
     call.on('close', close);
-  };
-
-  /** Ends every stream (used on shutdown). */
-  closeAll(): void {
-    for (const s of [...this.streams]) {
-      s.call.end();
-      this.close(s);
-    }
   }
 
-  private close(stream: SotwStream): void {
+  private noteSent(stream: AdsStream<unknown>, typeUrl: TypeUrl, version: string, nonce: string, resources: ReadonlyArray<{ value: Buffer }>): void {
+    const bytes = resources.reduce((n, r) => n + r.value.length, 0);
+    this.events.emit({ kind: 'sent', streamId: stream.id, nodeId: stream.nodeId, typeUrl, version, nonce, resources: resources.length, bytes, atMs: this.clock.nowMs() });
+    this.log.debug({ streamId: stream.id, nodeId: stream.nodeId, type: shortType(typeUrl), version, nonce, resources: resources.length }, 'sent');
+  }
+
+  private noteNack(stream: AdsStream<unknown>, typeUrl: TypeUrl, version: string, nonce: string, detail: string): void {
+    this.events.emit({ kind: 'nack', streamId: stream.id, nodeId: stream.nodeId, typeUrl, version, nonce, detail, atMs: this.clock.nowMs() });
+    this.log.warn(
+      { streamId: stream.id, nodeId: stream.nodeId, type: shortType(typeUrl), rejectedVersion: version, detail },
+      'Envoy NACKed; it keeps its last good config and this version is not resent',
+    );
+  }
+
+  private reject(stream: AdsStream<unknown>, details: string): void {
+    this.log.warn({ streamId: stream.id, nodeId: stream.nodeId, problem: details }, 'malformed ADS request; closing stream');
+    stream.call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details });
+    this.close(stream);
+  }
+
+  private close(stream: AdsStream<unknown>): void {
     if (stream.closed) return;
     stream.closed = true;
     stream.cancelWatch();
@@ -99,110 +244,5 @@ export class AdsServer {
     if (stream.nodeId) this.events.emit({ kind: 'stream-closed', streamId: stream.id, nodeId: stream.nodeId, atMs: this.clock.nowMs() });
     this.log.debug({ streamId: stream.id, nodeId: stream.nodeId }, 'ADS stream closed');
   }
-
-  private reject(stream: SotwStream, details: string): void {
-    this.log.warn({ streamId: stream.id, nodeId: stream.nodeId, problem: details }, 'malformed ADS request; closing stream');
-    stream.call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details });
-    this.close(stream);
-  }
-
-  private onRequest(stream: SotwStream, req: DiscoveryRequest__Output): void {
-    if (stream.closed) return;
-    if (!stream.nodeId) {
-      const id = req.node?.id ?? '';
-      if (!id) return this.reject(stream, 'the first DiscoveryRequest on a stream must carry node.id');
-      stream.nodeId = id;
-      stream.cluster = req.node?.cluster ?? '';
-      this.events.emit({ kind: 'stream-opened', streamId: stream.id, nodeId: id, cluster: stream.cluster, protocol: 'sotw', atMs: this.clock.nowMs() });
-      this.log.info({ streamId: stream.id, nodeId: id, cluster: stream.cluster }, 'ADS stream opened');
-    }
-    if (!req.type_url) return this.reject(stream, 'type_url is required on every ADS DiscoveryRequest');
-    if (!isKnownTypeUrl(req.type_url)) {
-      return this.reject(stream, `unsupported type_url "${req.type_url}"; Spillway serves ${ADS_ORDER.join(', ')}`);
-    }
-    const typeUrl = req.type_url;
-    const errorDetail = req.error_detail ? req.error_detail.message || `code ${req.error_detail.code}` : undefined;
-    const prev = stream.types.get(typeUrl);
-    const outcome = onSotwRequest(prev, {
-      typeUrl,
-      versionInfo: req.version_info,
-      nonce: req.response_nonce,
-      names: req.resource_names,
-      ...(errorDetail !== undefined ? { errorDetail } : {}),
-    });
-    stream.types.set(typeUrl, outcome.state);
-    const base = { streamId: stream.id, nodeId: stream.nodeId, typeUrl, nonce: req.response_nonce, atMs: this.clock.nowMs() };
-    const nackKey = `${stream.nodeId}\u0000${typeUrl}`;
-    switch (outcome.kind) {
-      case 'nack': {
-        const version = outcome.state.lastNack?.version ?? '';
-        this.nodeNacks.set(nackKey, { version, detail: errorDetail ?? '' });
-        this.events.emit({ ...base, kind: 'nack', version, detail: errorDetail ?? '' });
-        this.log.warn({ ...base, type: shortType(typeUrl), rejectedVersion: version, detail: errorDetail }, 'Envoy NACKed; keeping its last good config, not resending');
-        return;
-      }
-      case 'ack':
-        this.events.emit({ ...base, kind: 'ack', version: req.version_info });
-        if (req.version_info === outcome.state.lastVersionSent) this.nodeNacks.delete(nackKey);
-        break;
-      case 'stale':
-        this.events.emit({ ...base, kind: 'stale-nonce' });
-        return;
-      case 'unsubscribe':
-        return;
-      case 'init': {
-        // A reconnecting Envoy that already rejected exactly this version keeps its old config;
-        // sending the same content again would only be NACKed again.
-        const nack = this.nodeNacks.get(nackKey);
-        const snap = this.cache.current();
-        if (nack && req.version_info && snap && snap.types[typeUrl].version === nack.version) {
-          stream.types.set(typeUrl, { ...outcome.state, lastVersionSent: nack.version });
-          return;
-        }
-        break;
-      }
-    }
-    if (outcome.respond) {
-      stream.dirty.set(typeUrl, outcome.namesAdded || (stream.dirty.get(typeUrl) ?? false));
-      this.flush(stream);
-    }
-  }
-
-  private onSnapshot(stream: SotwStream, _snap: Snapshot, changed: ReadonlySet<TypeUrl>): void {
-    for (const t of changed) if (stream.types.has(t) && !stream.dirty.has(t)) stream.dirty.set(t, false);
-    this.flush(stream);
-  }
-
-  private flush(stream: SotwStream): void {
-    const snap = this.cache.current();
-    if (!snap || stream.blocked || stream.closed) return;
-    for (const typeUrl of ADS_ORDER) {
-      if (stream.blocked) return;
-      const force = stream.dirty.get(typeUrl);
-      if (force === undefined) continue;
-      stream.dirty.delete(typeUrl);
-      const state = stream.types.get(typeUrl);
-      if (!state) continue;
-      const resources = pendingResponse(state, snap.types[typeUrl], force);
-      if (!resources) continue;
-      const version = snap.types[typeUrl].version;
-      const nonce = `${stream.noncePrefix}-${++stream.nonceSeq}`;
-      const response: DiscoveryResponse = {
-        version_info: version,
-        type_url: typeUrl,
-        nonce,
-        resources: resources.map((r) => ({ type_url: typeUrl, value: r.value })),
-      };
-      stream.types.set(typeUrl, afterSend(state, resources, version, nonce));
-      if (typeUrl === TypeUrl.Cluster) {
-        // Envoy re-requests a changed cluster's CLA with a request that looks like an ACK; answer it.
-        const eds = stream.types.get(TypeUrl.Endpoint);
-        if (eds) stream.types.set(TypeUrl.Endpoint, { ...eds, forceRespond: true });
-      }
-      const bytes = resources.reduce((n, r) => n + r.value.length, 0);
-      this.events.emit({ kind: 'sent', streamId: stream.id, nodeId: stream.nodeId, typeUrl, version, nonce, resources: resources.length, bytes, atMs: this.clock.nowMs() });
-      this.log.debug({ streamId: stream.id, nodeId: stream.nodeId, type: shortType(typeUrl), version, nonce, resources: resources.length }, 'sent');
-      if (!stream.call.write(response)) stream.blocked = true;
-    }
-  }
 }
+

@@ -8,7 +8,7 @@ import { sendRequests } from '../support/load.js';
 import { waitFor } from '../support/wait-for.js';
 import { MODAL_HOST, startApp, startTopology, type Topology } from './harness.js';
 
-describe('real Envoy on state-of-the-world ADS', () => {
+describe.each(['GRPC', 'DELTA_GRPC'] as const)('real Envoy on state-of-the-world ADS (Envoy api_type %s)', (apiType) => {
   let topo: Topology;
   let app: SpillwayApp;
   let envoy: EnvoyHandle;
@@ -18,7 +18,7 @@ describe('real Envoy on state-of-the-world ADS', () => {
     topo = await startTopology();
     app = await startApp(topo.config);
     app.events.on((e) => events.push(e));
-    envoy = await startEnvoy({ xdsPort: app.xdsPort, nodeId: 'envoy-sotw-1' });
+    envoy = await startEnvoy({ xdsPort: app.xdsPort, nodeId: `envoy-sotw-1-${apiType}`, apiType });
   });
   afterAll(async () => {
     await envoy?.stop();

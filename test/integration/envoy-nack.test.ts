@@ -8,7 +8,7 @@ import { sendRequests } from '../support/load.js';
 import { waitFor } from '../support/wait-for.js';
 import { startApp, startTopology, type Topology } from './harness.js';
 
-describe('a resource Envoy rejects', () => {
+describe.each(['GRPC', 'DELTA_GRPC'] as const)('a resource Envoy rejects (Envoy api_type %s)', (apiType) => {
   let topo: Topology;
   let app: SpillwayApp;
   let envoy: EnvoyHandle;
@@ -18,7 +18,7 @@ describe('a resource Envoy rejects', () => {
     topo = await startTopology({ share: 0.5 });
     app = await startApp(topo.config);
     app.events.on((e) => events.push(e));
-    envoy = await startEnvoy({ xdsPort: app.xdsPort, nodeId: 'envoy-nack-1' });
+    envoy = await startEnvoy({ xdsPort: app.xdsPort, nodeId: `envoy-nack-1-${apiType}`, apiType });
     await waitFor(() => events.some((e) => e.kind === 'ack' && e.typeUrl === TypeUrl.Route), 20_000, 'initial ACKs');
   });
   afterAll(async () => {
@@ -34,7 +34,10 @@ describe('a resource Envoy rejects', () => {
 
   it('is NACKed once, the last good config keeps serving, and the fix is accepted', async () => {
     const goodVersion = app.cache.current()!.types[TypeUrl.Cluster].version;
-    expect(await clusterVersion()).toBe(goodVersion);
+    // SotW Envoy reports the type's version; delta Envoy the resource's own version.
+    const goodClusterVersion =
+      apiType === 'GRPC' ? goodVersion : app.cache.current()!.types[TypeUrl.Cluster].resources.get('echo')!.version;
+    expect(await clusterVersion()).toBe(goodClusterVersion);
 
     // Spillway cannot see Envoy's filesystem: a CA bundle path that does not exist there is valid
     // to Spillway and rejected by Envoy.
@@ -52,12 +55,12 @@ describe('a resource Envoy rejects', () => {
       'CDS NACK',
     );
     expect(nack.kind === 'nack' && nack.detail).toContain('/nonexistent/spillway-ca.pem');
-    const status = app.syncStatus.node('envoy-nack-1').find((r) => r.typeUrl === TypeUrl.Cluster);
+    const status = app.syncStatus.node(`envoy-nack-1-${apiType}`).find((r) => r.typeUrl === TypeUrl.Cluster);
     expect(status?.status).toBe('ERROR');
     expect(status?.lastNack?.detail).toContain('nonexistent');
 
     // Envoy still runs the last good clusters and serves both localities.
-    expect(await clusterVersion()).toBe(goodVersion);
+    expect(await clusterVersion()).toBe(goodClusterVersion);
     const r = await sendRequests(`http://127.0.0.1:${topo.listenerPort}/`, 400, 8);
     expect(r.failed, r.errors.join(', ')).toBe(0);
     expect(r.byServer['modal'] ?? 0).toBeGreaterThan(100);
@@ -75,7 +78,7 @@ describe('a resource Envoy rejects', () => {
       'ACK of the fixed config',
     );
     await waitFor(
-      () => app.syncStatus.node('envoy-nack-1').find((row) => row.typeUrl === TypeUrl.Cluster)?.status === 'SYNCED',
+      () => app.syncStatus.node(`envoy-nack-1-${apiType}`).find((row) => row.typeUrl === TypeUrl.Cluster)?.status === 'SYNCED',
       5_000,
       'CDS back to SYNCED',
     );

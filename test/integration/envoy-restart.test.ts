@@ -22,7 +22,7 @@ function spawnSpillway(configPath: string): { child: ChildProcess; output: () =>
   return { child, output: () => out };
 }
 
-describe('Spillway restarts under load', () => {
+describe.each(['GRPC', 'DELTA_GRPC'] as const)('Spillway restarts under load (Envoy api_type %s)', (apiType) => {
   let topo: Topology;
   let envoy: EnvoyHandle;
   let dir: string;
@@ -35,7 +35,7 @@ describe('Spillway restarts under load', () => {
     dir = mkdtempSync(join(tmpdir(), 'spillway-restart-'));
     configPath = join(dir, 'spillway.yaml');
     writeFileSync(configPath, stringify(topo.rawConfig));
-    envoy = await startEnvoy({ xdsPort, nodeId: 'envoy-restart-1' });
+    envoy = await startEnvoy({ xdsPort, nodeId: `envoy-restart-1-${apiType}`, apiType });
   });
   afterAll(async () => {
     for (const c of children) c.kill('SIGKILL');
