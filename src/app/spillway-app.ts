@@ -1,15 +1,24 @@
 import type * as grpc from '@grpc/grpc-js';
+import { CapacityController } from '../capacity/controller.js';
+import type { Decision } from '../capacity/types.js';
 import type { SpillwayConfig } from '../config/config-types.js';
 import { systemClock, type Clock } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import { realScheduler, type Scheduler } from '../core/scheduler.js';
+import { every, realScheduler, type Cancel, type Scheduler } from '../core/scheduler.js';
 import { HostnameWatcher, type ResolveFn } from '../inputs/modal-dns.js';
+import { addLrsService, createLrsService, type LrsService } from '../lrs/lrs-server.js';
+import { capacityActuatorFor } from '../modal/capacity-actuator.js';
+import type { ModalSdkOptions } from '../modal/modal-sdk.js';
+import { startModalSide, type ModalSide } from '../modal/start-modal-side.js';
+import type { ModalApi } from '../modal/types.js';
 import { loadProtos } from '../protos/load-protos.js';
 import { AdsServer } from '../xds/ads-server.js';
 import { SnapshotCache } from '../xds/snapshot-cache.js';
 import { SyncStatus } from '../xds/sync-status.js';
 import { bindServer, createXdsGrpcServer, shutdownServer } from '../xds/xds-grpc-server.js';
 import { XdsEvents } from '../xds/xds-events.js';
+import { controllerInputsFor } from './controller-inputs.js';
 import { Publisher } from './publisher.js';
 
 export interface AppDeps {
@@ -17,6 +26,9 @@ export interface AppDeps {
   scheduler?: Scheduler;
   logger?: Logger;
   resolve?: ResolveFn;
+  /** Modal API override (tests); default: the official SDK. */
+  modalApi?: ModalApi;
+  modalSdk?: ModalSdkOptions;
 }
 
 export interface SpillwayApp {
@@ -27,17 +39,25 @@ export interface SpillwayApp {
   readonly ads: AdsServer;
   readonly publisher: Publisher;
   readonly syncStatus: SyncStatus;
+  readonly lrs: LrsService;
+  /** Present when at least one service is driven by the capacity controller. */
+  readonly controller: CapacityController | undefined;
+  readonly modal: ModalSide | undefined;
+  /** Every decision the controller publishes (and its first per service), for admin and metrics. */
+  onDecision(fn: (service: string, d: Decision) => void): () => void;
   stop(): Promise<void>;
 }
 
 /**
- * Composition root: builds the object graph from a validated config and starts serving.
- * Data flows one way: inputs → publisher (build, validate) → snapshot cache → ADS streams.
+ * Composition root: builds the object graph from a validated config and starts serving. Data flows
+ * one way: inputs (config, Modal stats, LRS load) → capacity controller → publisher (build,
+ * validate) → snapshot cache → ADS streams → Envoy. Everything else reads from the side.
  */
 export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}): Promise<SpillwayApp> {
   const clock = deps.clock ?? systemClock;
   const scheduler = deps.scheduler ?? realScheduler;
   const logger = deps.logger ?? silentLogger;
+  const log = logger.child({ component: 'app' });
   const { protos } = loadProtos();
 
   const cache = new SnapshotCache();
@@ -52,6 +72,7 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   const first = publisher.publish();
   if (!first.ok) throw new Error(`initial configuration does not validate:\n  ${first.errors.join('\n  ')}`);
 
+  const cancels: Cancel[] = [];
   const watchers: HostnameWatcher[] = [];
   for (const s of config.services) {
     if (!s.modal || s.modal.connectAddress) continue;
@@ -65,14 +86,90 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     await w.start();
   }
 
+  // Modal is looked up before anything listens: a missing credential or unknown function stops
+  // start-up with a message naming the service.
+  const driven = config.services.filter((s) => s.modal && s.capacity);
+  let modal: ModalSide | undefined;
+  if (driven.length > 0) {
+    modal = await startModalSide({
+      functions: driven.map((s) => ({
+        service: s.name,
+        appName: s.modal!.app,
+        functionName: s.modal!.function,
+        ...(s.modal!.environment ? { environment: s.modal!.environment } : {}),
+      })),
+      clock,
+      scheduler,
+      logger,
+      ...(deps.modalApi ? { api: deps.modalApi } : {}),
+      ...(deps.modalSdk ? { sdk: deps.modalSdk } : {}),
+      poll: { intervalMs: config.modalApi.pollIntervalMs, timeoutMs: config.modalApi.timeoutMs },
+      autoscaler: { minIntervalMs: 5_000 },
+    });
+  }
+
+  const lrs = createLrsService({
+    clock,
+    scheduler,
+    logger,
+    clusters: () => publisher.currentServices().map((s) => s.name),
+    intervalMs: config.lrs.intervalMs,
+  });
+
+  const decisionListeners = new Set<(service: string, d: Decision) => void>();
+  let controller: CapacityController | undefined;
+  if (modal && driven.length > 0) {
+    const side = modal;
+    controller = new CapacityController({
+      clock,
+      scheduler,
+      logger,
+      tickMs: config.controller.tickMs,
+      services: driven.map((s) => ({ service: s.name, policy: s.capacity! })),
+      readInputs: (service) => {
+        const s = publisher.currentServices().find((x) => x.name === service);
+        return s
+          ? controllerInputsFor(s, {
+              load: lrs.view,
+              modalStatus: (name) => side.poller.status(name),
+              modalAutoscaler: () => undefined,
+              cordons: (name) => publisher.cordonsOf(name),
+            })
+          : undefined;
+      },
+      onDecision: (service, decision) => {
+        const r = publisher.setPlan(service, decision.plan);
+        if (!r.ok) log.error({ service, errors: r.errors }, 'controller plan refused by validation');
+        for (const l of decisionListeners) l(service, decision);
+      },
+      actuator: capacityActuatorFor(side.actuator),
+      actuatorMinIntervalMs: 10_000,
+    });
+    controller.start();
+    // A deploy resets Modal's autoscaler settings: read them back and re-apply Spillway's intent.
+    cancels.push(
+      every(scheduler, 30_000, async () => {
+        for (const s of driven) {
+          if (!side.actuator.intended(s.name)) continue;
+          const r = await side.actuator.reconcile(s.name).catch((err: unknown) => ({ outcome: 'failed', error: errorMessage(err) }));
+          if (r.outcome === 'applied') log.warn({ service: s.name }, 'Modal autoscaler settings had drifted (deploy?); re-applied');
+        }
+      }),
+    );
+  }
+
   const ads = new AdsServer({ cache, events, clock, logger });
   const server: grpc.Server = createXdsGrpcServer({ maxConnectionAgeMs: config.xds.maxConnectionAgeMs });
-  server.addService(loadProtos().protos.envoy.service.discovery.v3.AggregatedDiscoveryService.service, {
+  server.addService(protos.envoy.service.discovery.v3.AggregatedDiscoveryService.service, {
     StreamAggregatedResources: ads.streamAggregatedResources,
     DeltaAggregatedResources: ads.deltaAggregatedResources,
   });
+  addLrsService(server, lrs);
   const xdsPort = await bindServer(server, config.xds.listen);
-  logger.child({ component: 'app' }).info({ xds: `${config.xds.listen.host}:${xdsPort}`, services: config.services.map((s) => s.name) }, 'Spillway serving ADS');
+  log.info(
+    { xds: `${config.xds.listen.host}:${xdsPort}`, services: config.services.map((s) => s.name), controlled: driven.map((s) => s.name) },
+    'Spillway serving ADS and LRS',
+  );
 
   return {
     config,
@@ -82,9 +179,20 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     ads,
     publisher,
     syncStatus,
+    lrs,
+    controller,
+    modal,
+    onDecision(fn) {
+      decisionListeners.add(fn);
+      return () => decisionListeners.delete(fn);
+    },
     async stop() {
+      controller?.stop();
+      for (const c of cancels) c();
+      modal?.close();
       syncStatus.close();
       for (const w of watchers) w.stop();
+      lrs.close();
       ads.closeAll();
       await shutdownServer(server);
     },

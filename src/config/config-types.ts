@@ -1,6 +1,8 @@
 // The validated, fully-defaulted configuration Spillway runs on. The YAML schema (snake_case) is
 // documented in README.md; parse-config.ts maps it here and names every problem by field path.
 
+import type { CapacityPolicy } from '../capacity/policy-config.js';
+
 export interface HostPort {
   host: string;
   port: number;
@@ -60,6 +62,11 @@ export interface ServiceConfig {
   route: RouteConfig;
   inHouse: InHouseEndpoint[];
   modal?: ModalEndpointConfig;
+  /**
+   * How the Modal share is decided. Undefined: static (`modal.share`, or set by an operator
+   * override). Set: the capacity controller drives it live from LRS load and Modal stats.
+   */
+  capacity?: CapacityPolicy;
 }
 
 export interface SpillwayConfig {
@@ -69,7 +76,10 @@ export interface SpillwayConfig {
     maxConnectionAgeMs: number;
   };
   lrs: { intervalMs: number };
-  admin: { listen: HostPort };
+  admin: { listen: HostPort; token?: string };
+  metrics: { listen: HostPort };
+  controller: { tickMs: number };
+  modalApi: { pollIntervalMs: number; timeoutMs: number };
   services: ServiceConfig[];
 }
 

@@ -27,4 +27,6 @@ services:
       max_inputs: 4
       max_containers: 5
       ca_bundle: .tmp/demo-pki/ca.pem
+    capacity:
+      policy: default
 `;

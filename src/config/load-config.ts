@@ -16,7 +16,7 @@ export function loadConfig(path?: string): SpillwayConfig {
       throw new ConfigError([`${path}: cannot read config file (${code})`]);
     }
   }
-  const result = parseConfigText(text, source);
+  const result = parseConfigText(text, source, process.env);
   if (!result.ok) throw new ConfigError(result.errors);
   return result.config;
 }

@@ -1,5 +1,7 @@
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
+import { validateCapacityConfig } from '../capacity/policy-config.js';
+import type { CapacityPolicy } from '../capacity/policy-config.js';
 import {
   SYSTEM_CA_BUNDLE,
   type HostPort,
@@ -242,7 +244,7 @@ function parseModal(r: Reader, v: unknown, path: string): ModalEndpointConfig | 
 }
 
 function parseService(r: Reader, v: unknown, path: string): ServiceConfig | undefined {
-  const o = r.obj(v, path, ['name', 'listener', 'route', 'in_house', 'modal']);
+  const o = r.obj(v, path, ['name', 'listener', 'route', 'in_house', 'modal', 'capacity']);
   if (!o) return undefined;
   const name = r.str(o, 'name', path);
   if (name && !NAME_RE.test(name)) r.fail(join(path, 'name'), `must be lowercase letters, digits, - or _ (at most 63), got "${name}"`);
@@ -258,22 +260,50 @@ function parseService(r: Reader, v: unknown, path: string): ServiceConfig | unde
     seen.add(key);
   });
   const modal = parseModal(r, o['modal'], join(path, 'modal'));
+  const capacity = parseCapacity(r, o['capacity'], join(path, 'capacity'), modal !== undefined);
   return {
     name,
     listener: r.hostPort(o['listener'], join(path, 'listener'), { host: '0.0.0.0', port: 0 }),
     route: parseRoute(r, o['route'], join(path, 'route')),
     inHouse,
     ...(modal ? { modal } : {}),
+    ...(capacity ? { capacity } : {}),
   };
 }
 
+/** `policy: static` (or no Modal endpoint) means no controller; otherwise the capacity model's schema. */
+function parseCapacity(r: Reader, v: unknown, path: string, hasModal: boolean): CapacityPolicy | undefined {
+  const raw = v as Record<string, unknown> | undefined | null;
+  if (raw && typeof raw === 'object' && raw['policy'] === 'static') {
+    if (Object.keys(raw).length > 1) r.fail(path, 'policy static takes no other fields (the share is modal.share)');
+    return undefined;
+  }
+  if (!hasModal) {
+    if (v !== undefined && v !== null) r.fail(path, 'needs a modal endpoint to drive (remove it, or add modal)');
+    return undefined;
+  }
+  const result = validateCapacityConfig(v ?? undefined, path);
+  if (!result.ok) {
+    for (const e of result.errors) r.errors.push(e);
+    return undefined;
+  }
+  return result.value;
+}
+
 /** Validates an already-parsed YAML/JSON tree. Never throws: every problem is returned with its path. */
-export function parseConfigObject(raw: unknown): ParseResult {
+export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = {}): ParseResult {
   const r = new Reader();
-  const top = r.obj(raw, '', ['xds', 'lrs', 'admin', 'services']) ?? {};
+  const top = r.obj(raw, '', ['xds', 'lrs', 'admin', 'metrics', 'controller', 'modal_api', 'services']) ?? {};
   const xds = r.obj(top['xds'], 'xds', ['listen', 'max_connection_age_ms']) ?? {};
   const lrs = r.obj(top['lrs'], 'lrs', ['interval_ms']) ?? {};
-  const admin = r.obj(top['admin'], 'admin', ['listen']) ?? {};
+  const admin = r.obj(top['admin'], 'admin', ['listen', 'token_env']) ?? {};
+  const metrics = r.obj(top['metrics'], 'metrics', ['listen']) ?? {};
+  const controller = r.obj(top['controller'], 'controller', ['tick_ms']) ?? {};
+  const modalApi = r.obj(top['modal_api'], 'modal_api', ['poll_interval_ms', 'timeout_ms']) ?? {};
+  // The admin token itself never sits in the config file: the file names the variable holding it.
+  const tokenEnv = r.optStr(admin, 'token_env', 'admin');
+  const token = tokenEnv ? env[tokenEnv] : undefined;
+  if (tokenEnv && !token) r.fail('admin.token_env', `names ${tokenEnv}, which is not set or empty`);
   const rawServices = r.list(top, 'services', '', true);
   if (Array.isArray(top['services']) && rawServices.length === 0) r.fail('services', 'must list at least one service');
   const services = rawServices.flatMap((s, i) => parseService(r, s, join('services', i)) ?? []);
@@ -297,14 +327,23 @@ export function parseConfigObject(raw: unknown): ParseResult {
       maxConnectionAgeMs: r.int(xds, 'max_connection_age_ms', 'xds', 30 * 60_000, 0, MAX_MS),
     },
     lrs: { intervalMs: r.int(lrs, 'interval_ms', 'lrs', 1000, 100, 3_600_000) },
-    admin: { listen: r.hostPort(admin['listen'], 'admin.listen', { host: '127.0.0.1', port: 18081 }) },
+    admin: {
+      listen: r.hostPort(admin['listen'], 'admin.listen', { host: '127.0.0.1', port: 18081 }),
+      ...(token ? { token } : {}),
+    },
+    metrics: { listen: r.hostPort(metrics['listen'], 'metrics.listen', { host: '127.0.0.1', port: 18082 }) },
+    controller: { tickMs: r.int(controller, 'tick_ms', 'controller', 1000, 50, 60_000) },
+    modalApi: {
+      pollIntervalMs: r.int(modalApi, 'poll_interval_ms', 'modal_api', 2000, 100, 600_000),
+      timeoutMs: r.int(modalApi, 'timeout_ms', 'modal_api', 5000, 100, 600_000),
+    },
     services,
   };
   return r.errors.length > 0 ? { ok: false, errors: r.errors } : { ok: true, config };
 }
 
 /** Parses YAML text; a YAML syntax error is reported with its line like any other problem. */
-export function parseConfigText(text: string, source = 'config'): ParseResult {
+export function parseConfigText(text: string, source = 'config', env: NodeJS.ProcessEnv = {}): ParseResult {
   let raw: unknown;
   try {
     raw = parseYaml(text);
@@ -312,5 +351,5 @@ export function parseConfigText(text: string, source = 'config'): ParseResult {
     const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
     return { ok: false, errors: [`${source}: not valid YAML: ${msg}`] };
   }
-  return parseConfigObject(raw);
+  return parseConfigObject(raw, env);
 }

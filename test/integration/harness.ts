@@ -41,6 +41,8 @@ export async function startTopology(opts: { xdsPort?: number; share?: number } =
           ca_bundle: pki.caPath,
           share: opts.share ?? 0,
         },
+        // These suites drive the shares themselves; the controller has its own suite.
+        capacity: { policy: 'static' },
       },
     ],
   };

@@ -18,6 +18,7 @@ const rawConfig = {
       listener: '127.0.0.1:20001',
       in_house: { endpoints: [{ address: '10.0.0.1', port: 80, capacity: 4 }] },
       modal: { url: 'https://ws--alpha.modal.run', connect_address: '192.0.2.1', app: 'a', function: 'f', max_containers: 2, share: 0.2 },
+      capacity: { policy: 'static' },
     },
     { name: 'beta', listener: '127.0.0.1:20002', in_house: { endpoints: [{ address: '10.0.0.2', port: 80, capacity: 4 }] } },
   ],

@@ -1,0 +1,40 @@
+import type { ControllerInputs } from '../capacity/types.js';
+import type { ServiceConfig } from '../config/config-types.js';
+import type { ModalStatsStatus } from '../inputs/types.js';
+import type { LoadView } from '../lrs/load-view.js';
+import { endpointKey, type CordonState } from '../resources/endpoints.js';
+
+export interface InputSources {
+  load: LoadView;
+  modalStatus: (service: string) => ModalStatsStatus | undefined;
+  modalAutoscaler: (service: string) => ControllerInputs['modalAutoscaler'];
+  cordons: (service: string) => ReadonlyMap<string, CordonState>;
+}
+
+/**
+ * Gathers one service's controller inputs from the read models (LRS load, Modal stats, cordons).
+ * Capacity counts only endpoints that take new traffic: a cordoned host serves no new requests.
+ */
+export function controllerInputsFor(service: ServiceConfig, src: InputSources): ControllerInputs | undefined {
+  const modal = service.modal;
+  if (!modal) return undefined;
+  const load = src.load.service(service.name);
+  const cordons = src.cordons(service.name);
+  const inHouseCapacity = service.inHouse
+    .filter((e) => !cordons.has(endpointKey(e.address, e.port)))
+    .reduce((n, e) => n + e.capacity, 0);
+  const inHouse = load && load.localities['in-house'].reporters > 0 ? load.localities['in-house'] : undefined;
+  const modalLoad = load && load.localities.modal.reporters > 0 ? load.localities.modal : undefined;
+  const autoscaler = src.modalAutoscaler(service.name);
+  return {
+    service: service.name,
+    ...(inHouse ? { inHouse } : {}),
+    ...(modalLoad ? { modal: modalLoad } : {}),
+    ...(load && load.reporters > 0 ? { drops: load.drops } : {}),
+    modalStats: src.modalStatus(service.name) ?? { service: service.name, consecutiveFailures: 0 },
+    inHouseCapacity,
+    modalMaxInputs: modal.maxInputs,
+    modalMaxContainers: modal.maxContainers,
+    ...(autoscaler ? { modalAutoscaler: autoscaler } : {}),
+  };
+}
