@@ -5,8 +5,8 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ENVOY_PROTO_FILES, MODAL_PROTO_FILES, OWN_PROTO_FILES } from '../src/protos/proto-files.js';
-import { envoyIncludeDirs, ownProtoDir } from '../src/protos/proto-paths.js';
+import { ADMIN_PROTO_FILES, ENVOY_PROTO_FILES, HEALTH_PROTO_FILES, MODAL_PROTO_FILES, OWN_PROTO_FILES } from '../src/protos/proto-files.js';
+import { envoyIncludeDirs, healthProtoDir, ownProtoDir } from '../src/protos/proto-paths.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -20,11 +20,13 @@ execFileSync(
     bin,
     ...['--keepCase', '--longs', 'String', '--enums', 'String', '--defaults', '--oneofs'],
     ...['--importFileExtension', '.js', '--grpcLib', '@grpc/grpc-js'],
-    '-I', ...envoyIncludeDirs(), ownProtoDir(),
+    '-I', ...envoyIncludeDirs(), ownProtoDir(), healthProtoDir(),
     '-O', out,
     ...ENVOY_PROTO_FILES,
     ...OWN_PROTO_FILES,
     ...MODAL_PROTO_FILES,
+    ...ADMIN_PROTO_FILES,
+    ...HEALTH_PROTO_FILES,
   ],
   { stdio: 'inherit' },
 );

@@ -23,3 +23,12 @@ export const OWN_PROTO_FILES: readonly string[] = [];
  * control plane's package definition never carries Modal's service; types are still generated for it.
  */
 export const MODAL_PROTO_FILES: readonly string[] = ['modal/client/v1/modal_api.proto'];
+
+/**
+ * The admin API, relative to proto/. Loaded into its own package definition (src/admin/admin-protos.ts)
+ * with gRPC's health.proto, so reflection on the admin port describes exactly what that port serves.
+ */
+export const ADMIN_PROTO_FILES: readonly string[] = ['spillway/admin/v1/admin.proto'];
+
+/** gRPC's health service, relative to healthProtoDir() (the copy grpc-health-check ships). */
+export const HEALTH_PROTO_FILES: readonly string[] = ['health/v1/health.proto'];

@@ -24,3 +24,8 @@ export function ownProtoDir(): string {
   }
   throw new Error('cannot locate the Spillway package root (proto/ directory)');
 }
+
+/** Where grpc-health-check keeps gRPC's health.proto: the package's copy, never one in this repo. */
+export function healthProtoDir(): string {
+  return join(dirname(require.resolve('grpc-health-check/package.json')), 'proto');
+}
