@@ -55,8 +55,10 @@ export function onDeltaRequest(prev: DeltaTypeState | undefined, req: DeltaReque
     // reconnect request and the client already reports the current version (initialVersions).
     if (!(first && n in req.initialVersions)) clientHas.delete(n);
   }
+  let leftWildcard = false;
   for (const n of req.unsubscribe) {
     if (n === '*') {
+      leftWildcard = wildcard;
       wildcard = false;
       continue;
     }
@@ -64,6 +66,9 @@ export function onDeltaRequest(prev: DeltaTypeState | undefined, req: DeltaReque
     // Forget it: if '*' still covers it, the next diff sends it back (spec: wildcard + explicit).
     clientHas.delete(n);
   }
+  // Leaving wildcard, the client drops what only '*' covered: forget it, so that a later '*' (or
+  // name) subscribe is answered in full rather than assumed held.
+  if (leftWildcard && !wildcard) for (const n of [...clientHas.keys()]) if (!names.has(n)) clientHas.delete(n);
   const base: DeltaTypeState = {
     typeUrl: req.typeUrl,
     wildcard,
