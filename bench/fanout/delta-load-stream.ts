@@ -1,0 +1,93 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { AggregatedDiscoveryServiceClient } from '../../src/generated/envoy/service/discovery/v3/AggregatedDiscoveryService.js';
+import type { DeltaDiscoveryRequest } from '../../src/generated/envoy/service/discovery/v3/DeltaDiscoveryRequest.js';
+import type { DeltaDiscoveryResponse__Output } from '../../src/generated/envoy/service/discovery/v3/DeltaDiscoveryResponse.js';
+import { TypeUrl } from '../../src/xds/type-urls.js';
+import { wireBytesOf } from './ads-channel.js';
+import { clusterInfo, listenerInfo } from './resource-names.js';
+import { diffNames, LoadStream } from './load-stream.js';
+import { wallMs } from './wall-clock.js';
+
+/**
+ * An incremental (delta) ADS stream behaving like Envoy: legacy wildcard for CDS and LDS, explicit
+ * subscribe/unsubscribe for EDS and RDS as clusters and listeners come and go, every response ACKed
+ * by echoing its nonce. The client keeps the per-resource state a delta server does not resend.
+ */
+export class DeltaLoadStream extends LoadStream {
+  private call: grpc.ClientDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse__Output> | undefined;
+  /** cluster name → EDS name; listener name → its route names. */
+  private readonly clusters = new Map<string, string | undefined>();
+  private readonly listeners = new Map<string, string[]>();
+
+  start(client: AggregatedDiscoveryServiceClient): void {
+    const call = client.DeltaAggregatedResources();
+    this.call = call;
+    call.on('data', (r: DeltaDiscoveryResponse__Output) => this.onResponse(r));
+    call.on('error', (e: Error) => this.end(`error: ${e.message}`));
+    call.on('end', () => this.end('server ended the stream'));
+    call.write({ node: this.node, type_url: TypeUrl.Cluster });
+  }
+
+  close(): void {
+    this.ended = true;
+    this.call?.cancel();
+  }
+
+  private send(req: DeltaDiscoveryRequest): void {
+    if (!this.ended) this.call?.write(req);
+  }
+
+  private ack(r: DeltaDiscoveryResponse__Output): void {
+    this.send({ type_url: r.type_url, response_nonce: r.nonce });
+  }
+
+  private resubscribe(typeUrl: string, prev: ReadonlySet<string>, next: ReadonlySet<string>): void {
+    const { added, removed } = diffNames(prev, next);
+    if (added.length + removed.length === 0) return;
+    this.send({ type_url: typeUrl, resource_names_subscribe: added, resource_names_unsubscribe: removed });
+  }
+
+  private onResponse(r: DeltaDiscoveryResponse__Output): void {
+    const receivedAtMs = wallMs();
+    const bytes = wireBytesOf(r);
+    this.noteResponse(bytes);
+    switch (r.type_url) {
+      case TypeUrl.Cluster: {
+        for (const res of r.resources) this.clusters.set(res.name, clusterInfo(res.resource)?.edsName);
+        for (const n of r.removed_resources) this.clusters.delete(n);
+        this.ack(r);
+        this.noteAck(r.type_url);
+        const prev = this.edsNames;
+        this.edsNames = new Set([...this.clusters.values()].filter((n): n is string => n !== undefined));
+        this.resubscribe(TypeUrl.Endpoint, prev, this.edsNames);
+        if (this.edsNames.size === 0) this.requestLds();
+        return;
+      }
+      case TypeUrl.Endpoint:
+        this.ack(r);
+        this.recordEds({ version: r.system_version_info || r.nonce, receivedAtMs, ackedAtMs: wallMs(), bytes });
+        this.noteAck(r.type_url);
+        this.requestLds();
+        return;
+      case TypeUrl.Listener: {
+        for (const res of r.resources) this.listeners.set(res.name, listenerInfo(res.resource)?.routeNames ?? [res.name]);
+        for (const n of r.removed_resources) this.listeners.delete(n);
+        this.ack(r);
+        const prev = this.routeNames;
+        this.routeNames = new Set([...this.listeners.values()].flat());
+        this.noteAck(r.type_url);
+        this.resubscribe(TypeUrl.Route, prev, this.routeNames);
+        return;
+      }
+      default:
+        this.ack(r);
+        if (r.type_url === TypeUrl.Route) this.noteAck(r.type_url);
+    }
+  }
+
+  private requestLds(): void {
+    if (this.ldsRequested) return;
+    this.ldsRequested = true;
+    this.send({ type_url: TypeUrl.Listener });
+  }
+}

@@ -1,0 +1,160 @@
+// One benchmark run: a fresh Spillway child, N load streams, then P weight changes, each measured
+// from the publish call inside Spillway to every stream's ACK of the new EDS version.
+import { AdsLoadClient, type Protocol } from './ads-load-client.js';
+import { SpillwayChild } from './child-handle.js';
+import { serviceName } from './fanout-config.js';
+import { distribution, median, quantile, round } from './stats.js';
+
+export interface RunOptions {
+  streams: number;
+  protocol: Protocol;
+  pushes: number;
+  services: number;
+  streamsPerChannel: number;
+  openPerSecond: number;
+  /** Offset so every push of the whole benchmark sets a share no run has set before. */
+  pushSeed: number;
+  cpuProfDir?: string;
+  cpuProfName?: string;
+}
+
+export interface PushResult {
+  service: string;
+  edsVersion: string;
+  /** Publish call duration inside Spillway: build + encode + synchronous write to every stream. */
+  publishMs: number;
+  /** Per stream: publish → ACK written by the stream (client clock; same machine). */
+  ackMs: Record<string, number>;
+  /** Per stream: publish → response received. */
+  receiveMs: Record<string, number>;
+  /** Per stream: publish → ACK processed by Spillway's ADS server (server-side view). */
+  serverAckMs: Record<string, number>;
+  serverAcks: number;
+  /** Spillway CPU time (user + system) from before the publish until the last ACK was processed. */
+  cpuMs: number;
+  /** Resource payload bytes Spillway reported sending ('sent' events) for this push. */
+  sentBytes: number;
+  sentResponses: number;
+  /** Serialized DiscoveryResponse bytes the load client received for this push. */
+  receivedBytes: number;
+}
+
+export interface RunResult {
+  streams: number;
+  protocol: Protocol;
+  syncMs: number;
+  rssIdle: number;
+  rssConnected: number;
+  rssPerStream: number;
+  heapPerStream: number;
+  /** Streams that ended before the run was over (should be 0). */
+  streamsLost: number;
+  pushes: PushResult[];
+  /** Over this run's pushes: median of per-push p50/p99, max of per-push max, medians of the rest. */
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  serverP99Ms: number;
+  cpuMsPerPush: number;
+  publishMs: number;
+  sentBytesPerPush: number;
+  receivedBytesPerPush: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const cpuMs = (s: { cpuUserUs?: number; cpuSystemUs?: number }): number => ((s.cpuUserUs ?? 0) + (s.cpuSystemUs ?? 0)) / 1000;
+
+export async function runOnce(o: RunOptions): Promise<RunResult> {
+  const child = await SpillwayChild.start({
+    services: o.services,
+    ...(o.cpuProfDir ? { cpuProfDir: o.cpuProfDir } : {}),
+    ...(o.cpuProfName ? { cpuProfName: o.cpuProfName } : {}),
+  });
+  const client = new AdsLoadClient({
+    target: `127.0.0.1:${child.xdsPort}`,
+    streams: o.streams,
+    protocol: o.protocol,
+    streamsPerChannel: o.streamsPerChannel,
+    openPerSecond: o.openPerSecond,
+  });
+  try {
+    const idle = await child.request({ cmd: 'stats', gc: true });
+    const t0 = performance.now();
+    await client.open();
+    await client.waitSynced(30_000 + o.streams * 20);
+    const syncMs = performance.now() - t0;
+    await sleep(500);
+    const connected = await child.request({ cmd: 'stats', gc: true });
+    if (connected.streams !== o.streams) throw new Error(`Spillway reports ${connected.streams} streams, expected ${o.streams}`);
+
+    const pushes: PushResult[] = [];
+    for (let k = 0; k < o.pushes; k++) {
+      await sleep(300);
+      const service = serviceName(k % o.services);
+      const share = 0.2 + 0.005 * ((o.pushSeed + k) % 150);
+      const before = await child.request({ cmd: 'stats' });
+      const receivedBefore = client.stats().bytesReceived;
+      const set = await child.request({ cmd: 'set-share', service, share });
+      const version = set.edsVersion ?? '';
+      if (!set.ok || !version) throw new Error(`set-share ${service}=${share} published no EDS change`);
+      await client.waitEdsVersion(version, 60_000);
+      // The last ACK is written; wait (bounded) until Spillway has processed them all.
+      let acks = await child.request({ cmd: 'acks', version });
+      for (let i = 0; i < 250 && (acks.count ?? 0) < o.streams; i++) {
+        await sleep(20);
+        acks = await child.request({ cmd: 'acks', version });
+      }
+      const after = await child.request({ cmd: 'stats' });
+      const publishAt = set.publishAtMs ?? 0;
+      const recs = client.edsRecords(version).filter((r) => r !== undefined);
+      pushes.push({
+        service,
+        edsVersion: version,
+        publishMs: round((set.publishReturnedAtMs ?? 0) - publishAt, 3),
+        ackMs: distribution(recs.map((r) => r.ackedAtMs - publishAt)),
+        receiveMs: distribution(recs.map((r) => r.receivedAtMs - publishAt)),
+        serverAckMs: distribution(acks.latenciesMs ?? []),
+        serverAcks: acks.count ?? 0,
+        // The polling above costs the child a few stats/acks replies: microseconds each.
+        cpuMs: round(cpuMs(after) - cpuMs(before), 2),
+        sentBytes: (after.sentBytes ?? 0) - (before.sentBytes ?? 0),
+        sentResponses: (after.sentResponses ?? 0) - (before.sentResponses ?? 0),
+        receivedBytes: client.stats().bytesReceived - receivedBefore,
+      });
+    }
+    const rssIdle = idle.rss ?? 0;
+    const rssConnected = connected.rss ?? 0;
+    const at = (p: PushResult, k: string): number => p.ackMs[k] ?? Number.NaN;
+    return {
+      streams: o.streams,
+      protocol: o.protocol,
+      syncMs: round(syncMs),
+      rssIdle,
+      rssConnected,
+      rssPerStream: round((rssConnected - rssIdle) / o.streams),
+      heapPerStream: round(((connected.heapUsed ?? 0) - (idle.heapUsed ?? 0)) / o.streams),
+      streamsLost: client.stats().ended,
+      pushes,
+      p50Ms: round(median(pushes.map((p) => at(p, 'p50'))), 2),
+      p99Ms: round(median(pushes.map((p) => at(p, 'p99'))), 2),
+      maxMs: round(Math.max(...pushes.map((p) => at(p, 'max'))), 2),
+      serverP99Ms: round(median(pushes.map((p) => p.serverAckMs['p99'] ?? Number.NaN)), 2),
+      cpuMsPerPush: round(median(pushes.map((p) => p.cpuMs)), 2),
+      publishMs: round(median(pushes.map((p) => p.publishMs)), 2),
+      sentBytesPerPush: median(pushes.map((p) => p.sentBytes)),
+      receivedBytesPerPush: median(pushes.map((p) => p.receivedBytes)),
+    };
+  } finally {
+    client.close();
+    await child.stop();
+  }
+}
+
+/** For the console: one line per run. */
+export function describeRun(r: RunResult): string {
+  return (
+    `N=${r.streams} ${r.protocol}: sync ${r.syncMs} ms; ACK p50 ${r.p50Ms} p99 ${r.p99Ms} max ${r.maxMs} ms (server p99 ${r.serverP99Ms}); ` +
+    `publish ${r.publishMs} ms; CPU ${r.cpuMsPerPush} ms/push; RSS ${round(r.rssPerStream / 1024)} KiB/stream; ` +
+    `${r.sentBytesPerPush} B sent/push; lost ${r.streamsLost}; p99 spread over pushes ${round(quantile(r.pushes.map((p) => p.ackMs['p99'] ?? 0), 0))}–${round(quantile(r.pushes.map((p) => p.ackMs['p99'] ?? 0), 1))}`
+  );
+}

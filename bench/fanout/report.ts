@@ -1,0 +1,126 @@
+// The "xDS fan-out" section of BENCHMARKS.md, regenerated from a results file. Only this section
+// is rewritten; other sections (owned by others) are left byte for byte.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Protocol } from './ads-load-client.js';
+import type { RunResult } from './fanout-run.js';
+import { round, spread, type Spread } from './stats.js';
+
+export const SECTION_TITLE = '## xDS fan-out';
+
+export interface Machine {
+  nproc: number;
+  cpuModel: string;
+  node: string;
+  loadAvgStart: number[];
+  loadAvgEnd: number[];
+}
+
+export interface ConfigSummary {
+  streams: number;
+  protocol: Protocol;
+  runs: number;
+  p50Ms: Spread;
+  p99Ms: Spread;
+  maxMs: Spread;
+  serverP99Ms: Spread;
+  cpuMsPerPush: Spread;
+  publishMs: Spread;
+  rssPerStreamKiB: Spread;
+  sentBytesPerPush: Spread;
+  receivedBytesPerPush: Spread;
+  syncMs: Spread;
+  streamsLost: number;
+}
+
+export function summarize(streams: number, protocol: Protocol, runs: readonly RunResult[]): ConfigSummary {
+  const s = (f: (r: RunResult) => number): Spread => spread(runs.map(f));
+  return {
+    streams,
+    protocol,
+    runs: runs.length,
+    p50Ms: s((r) => r.p50Ms),
+    p99Ms: s((r) => r.p99Ms),
+    maxMs: s((r) => r.maxMs),
+    serverP99Ms: s((r) => r.serverP99Ms),
+    cpuMsPerPush: s((r) => r.cpuMsPerPush),
+    publishMs: s((r) => r.publishMs),
+    rssPerStreamKiB: s((r) => r.rssPerStream / 1024),
+    sentBytesPerPush: s((r) => r.sentBytesPerPush),
+    receivedBytesPerPush: s((r) => r.receivedBytesPerPush),
+    syncMs: s((r) => r.syncMs),
+    streamsLost: runs.reduce((n, r) => n + r.streamsLost, 0),
+  };
+}
+
+const fmt = (x: Spread, digits = 1): string =>
+  `${round(x.median, digits)} (${round(x.min, digits)}–${round(x.max, digits)})`;
+const kib = (x: Spread): Spread => ({ median: x.median / 1024, min: x.min / 1024, max: x.max / 1024 });
+
+export function renderSection(opts: {
+  machine: Machine;
+  command: string;
+  resultsFile: string;
+  pushes: number;
+  services: number;
+  streamsPerChannel: number;
+  summaries: readonly ConfigSummary[];
+  notes: readonly string[];
+}): string {
+  const m = opts.machine;
+  const rows = opts.summaries.map(
+    (c) =>
+      `| ${c.streams.toLocaleString('en-US')} | ${c.protocol} | ${fmt(c.p50Ms)} | ${fmt(c.p99Ms)} | ${fmt(c.maxMs)} | ${fmt(c.serverP99Ms)} | ${fmt(c.publishMs)} | ${fmt(c.cpuMsPerPush)} | ${fmt(c.rssPerStreamKiB)} | ${fmt(kib(c.sentBytesPerPush))} | ${fmt(kib(c.receivedBytesPerPush))} | ${fmt({ median: c.syncMs.median / 1000, min: c.syncMs.min / 1000, max: c.syncMs.max / 1000 })} |`,
+  );
+  const k1 = opts.summaries.filter((c) => c.streams === 1000);
+  const targetLines = [
+    ...k1.map((c) => `- 1,000 streams converged within 100 ms p99 (${c.protocol}): **${c.p99Ms.median <= 100 ? 'met' : 'missed'}** — p99 ${fmt(c.p99Ms)} ms, last ACK ${fmt(c.maxMs)} ms.`),
+    ...opts.summaries.map(
+      (c) => `- < 64 KiB RSS per connected stream (N=${c.streams.toLocaleString('en-US')} ${c.protocol}): **${c.rssPerStreamKiB.median < 64 ? 'met' : 'missed'}** — ${fmt(c.rssPerStreamKiB)} KiB.`,
+    ),
+  ];
+  return [
+    SECTION_TITLE,
+    '',
+    `Produced by \`${opts.command}\`; raw results in \`${opts.resultsFile}\`.`,
+    '',
+    `Machine: ${m.nproc} cores (\`nproc\`), ${m.cpuModel}, Node ${m.node}; load average ${m.loadAvgStart.map((x) => round(x, 2)).join('/')} at start, ${m.loadAvgEnd.map((x) => round(x, 2)).join('/')} at end.`,
+    '',
+    `Setup: Spillway runs alone in a child process (\`node --import tsx bench/fanout/spillway-child.ts\`, ${opts.services} services, 4 in-house endpoints + 1 Modal endpoint each, log level info written to /dev/null). ` +
+      `The load tool (\`bench/fanout/ads-load-client.ts\`) runs in the benchmark process and opens N Envoy-like ADS streams (${opts.streamsPerChannel} per HTTP/2 connection): wildcard CDS → EDS by cluster → LDS → RDS by the HCM's route name, every response ACKed. ` +
+      `**The load tool shares the same 2 cores with Spillway**, so latencies include the client's own decode/ACK work for N streams. ` +
+      `Each run: start Spillway, open and sync N streams, then ${opts.pushes} times change one service's Modal share (\`publisher.setPlan\`, EDS only) and wait until every stream has ACKed the new EDS version.`,
+    '',
+    'Columns (each: median over runs, range in parentheses; a run\'s value is the median over its pushes, "last ACK" the worst push):',
+    '- **ACK p50 / p99**: per-stream time from the publish call inside Spillway (wall clock stamped by the child) to the stream writing its ACK; **last ACK**: the slowest stream (convergence of all N).',
+    '- **server p99**: same, but until Spillway\'s ADS server processed the ACK (its own view of convergence).',
+    '- **publish**: duration of the synchronous publish call (build, validate, encode once, write to all N streams).',
+    '- **CPU/push**: Spillway\'s user+system CPU from before the publish until it processed the last ACK.',
+    '- **RSS/stream**: (RSS with N synced streams − RSS with none) / N, both after a full GC.',
+    '- **sent/push**: resource payload bytes from Spillway\'s `sent` events; **recv/push**: serialized DiscoveryResponse bytes the load client decoded.',
+    '',
+    '| streams | protocol | ACK p50 ms | ACK p99 ms | last ACK ms | server p99 ms | publish ms | CPU/push ms | RSS/stream KiB | sent/push KiB | recv/push KiB | sync N s |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+    'Targets (2-core machine):',
+    ...targetLines,
+    '',
+    ...opts.notes.map((n) => `- ${n}`),
+    '',
+  ].join('\n');
+}
+
+/** Replaces the fan-out section (up to the next "## " heading) or appends it; creates the file if absent. */
+export function writeSection(path: string, section: string): void {
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => l.trim() === SECTION_TITLE);
+  if (start < 0) {
+    writeFileSync(path, `${text.replace(/\n*$/, '\n\n')}${section.replace(/\n*$/, '\n')}`);
+    return;
+  }
+  let end = lines.findIndex((l, i) => i > start && /^## /.test(l));
+  if (end < 0) end = lines.length;
+  const out = [...lines.slice(0, start), ...section.replace(/\n*$/, '').split('\n'), ...(end < lines.length ? ['', ...lines.slice(end)] : [''])];
+  writeFileSync(path, out.join('\n'));
+}
