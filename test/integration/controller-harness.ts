@@ -1,0 +1,107 @@
+import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
+import type { Decision } from '../../src/capacity/types.js';
+import { parseConfigObject } from '../../src/config/parse-config.js';
+import { startFakeModal, type FakeModal } from '../fake-modal/start-fake-modal.js';
+import type { FakeFunctionSpec } from '../fake-modal/fake-modal-state.js';
+import { startHttpBackend, type BackendHandle } from '../support/backends.js';
+import { startEnvoy, type EnvoyHandle } from '../support/envoy.js';
+import { freePort } from '../support/ports.js';
+import { waitFor } from '../support/wait-for.js';
+
+export const MODAL_HOST = 'spillway-ctl--echo.modal.run';
+const credentials = { tokenId: 'ak-spillwaytest', tokenSecret: 'as-spillwaytestsecret' };
+
+export interface ControllerRig {
+  app: SpillwayApp;
+  envoy: EnvoyHandle;
+  fake: FakeModal;
+  inHouse: BackendHandle[];
+  url: (ms: number) => string;
+  decisions: Decision[];
+  close(): Promise<void>;
+}
+
+/**
+ * Spillway with the capacity controller on, a real Envoy, two in-house backends (4 slots each)
+ * and the fake Modal over TLS, all tuned for seconds-long scenarios (fast ticks, short hold and drain).
+ */
+export async function startControllerRig(opts: {
+  modal?: Partial<FakeFunctionSpec>;
+  capacity?: Record<string, unknown>;
+  maxContainers?: number;
+}): Promise<ControllerRig> {
+  const fake = await startFakeModal({
+    functions: [{ appName: 'spillway-ctl', functionName: 'echo', coldStartMs: 300, scaledownWindowMs: 4000, ...opts.modal }],
+    tlsNames: [MODAL_HOST],
+  });
+  process.env['MODAL_SERVER_URL'] = fake.controlUrl;
+  const inHouse = await Promise.all([startHttpBackend('inhouse-a'), startHttpBackend('inhouse-b')]);
+  const listenerPort = await freePort();
+  const raw = {
+    xds: { listen: '127.0.0.1:0' },
+    lrs: { interval_ms: 500 },
+    controller: { tick_ms: 250 },
+    modal_api: { poll_interval_ms: 300, timeout_ms: 1000 },
+    services: [
+      {
+        name: 'echo',
+        listener: `127.0.0.1:${listenerPort}`,
+        in_house: { endpoints: inHouse.map((b) => ({ address: '127.0.0.1', port: b.port, capacity: 4 })) },
+        modal: {
+          url: `https://${MODAL_HOST}:${new URL(fake.httpsUrl).port}`,
+          connect_address: '127.0.0.1',
+          app: 'spillway-ctl',
+          function: 'echo',
+          max_inputs: opts.modal?.maxInputs ?? 4,
+          max_containers: opts.maxContainers ?? opts.modal?.maxContainers ?? 10,
+          ca_bundle: fake.caPath,
+        },
+        capacity: {
+          policy: 'default',
+          in_house_service_time_ms: 200,
+          modal_service_time_ms: 220,
+          stale_after_ms: 2000,
+          fast_window_ms: 1000,
+          slow_window_ms: 3000,
+          hold_ms: 1500,
+          slew_down_per_s: 0.5,
+          drain_ms: 1500,
+          drain_max_ms: 8000,
+          prewarm: { enabled: false },
+          ...opts.capacity,
+        },
+      },
+    ],
+  };
+  const parsed = parseConfigObject(raw);
+  if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
+  const app = await startSpillway(parsed.config, { modalSdk: { credentials } });
+  const decisions: Decision[] = [];
+  app.onDecision((_s, d) => decisions.push(d));
+  const envoy = await startEnvoy({ xdsPort: app.xdsPort, nodeId: `envoy-ctl-${listenerPort}` });
+  const base = `http://127.0.0.1:${listenerPort}`;
+  await waitFor(async () => (await fetch(`${base}/?ms=1`)).ok, 20_000, 'traffic through Envoy');
+  return {
+    app,
+    envoy,
+    fake,
+    inHouse,
+    url: (ms) => `${base}/work?ms=${ms}`,
+    decisions,
+    close: async () => {
+      await envoy.stop();
+      await app.stop();
+      await Promise.all(inHouse.map((b) => b.close()));
+      await fake.close();
+    },
+  };
+}
+
+/** The Modal locality weight Envoy runs now (0 = absent), from its config dump. */
+export async function envoyModalLocality(envoy: EnvoyHandle): Promise<{ weight: number; health?: string }> {
+  const dump = await envoy.configDump('?include_eds');
+  const eds = dump.configs.find((c) => c['@type'].endsWith('EndpointsConfigDump')) as Record<string, any> | undefined;
+  const cla = eds?.['dynamic_endpoint_configs']?.find((c: any) => c.endpoint_config?.cluster_name === 'echo')?.endpoint_config;
+  const modal = (cla?.endpoints ?? []).find((l: any) => l.locality?.zone === 'modal');
+  return modal ? { weight: modal.load_balancing_weight ?? 0, health: modal.lb_endpoints?.[0]?.health_status } : { weight: 0 };
+}
