@@ -132,11 +132,18 @@ export class AdsServer {
     const types = new Map<TypeUrl, DeltaTypeState>();
     /** nonce → system version sent, so an ACK can be reported with the version it accepted. */
     const sentVersions = new Map<string, string>();
+    /** Per type, the system version the client was last brought to (by a response or by having nothing to get). */
+    const versionReached = new Map<TypeUrl, string>();
     const build = (typeUrl: TypeUrl, snap: Snapshot): DeltaDiscoveryResponse | undefined => {
       const state = types.get(typeUrl);
       const body = state && pendingDelta(state, snap.types[typeUrl]);
-      if (!state || !body) return undefined;
       const version = snap.types[typeUrl].version;
+      if (state && !body && versionReached.has(typeUrl) && versionReached.get(typeUrl) !== version) {
+        versionReached.set(typeUrl, version);
+        this.events.emit({ kind: 'up-to-date', streamId: stream.id, nodeId: stream.nodeId, typeUrl, version, atMs: this.clock.nowMs() });
+      }
+      if (!state || !body) return undefined;
+      versionReached.set(typeUrl, version);
       const nonce = stream.nextNonce();
       types.set(typeUrl, afterDeltaSend(state, body));
       sentVersions.set(nonce, version);

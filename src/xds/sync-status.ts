@@ -81,6 +81,8 @@ interface TypeState {
   lastNack?: NackedResponse;
   /** True when the last response sent was NACKed (a later send clears it). */
   lastResponseNacked: boolean;
+  /** Delta: a newer version had nothing for this stream; holds once the response `nonce` is ACKed. */
+  upToDate?: { version: string; nonce: string };
   staleNonces: number;
   lastPublishToAckMs?: number;
 }
@@ -205,6 +207,11 @@ export class SyncStatus {
         if (state.sent === undefined || state.sent.nonce === event.nonce) state.lastResponseNacked = true;
         break;
       }
+      case 'up-to-date': {
+        const state = this.typeState(node, event.typeUrl);
+        if (state.sent) state.upToDate = { version: event.version, nonce: state.sent.nonce };
+        break;
+      }
       case 'stale-nonce':
         this.typeState(node, event.typeUrl).staleNonces++;
         break;
@@ -283,12 +290,16 @@ export class SyncStatus {
 
 /**
  * NOT_SENT: nothing sent on this stream. ERROR: the last response was NACKed. STALE: the last
- * response is not ACKed yet, or the ACKed version is older than the cache's current one. SYNCED otherwise.
+ * response is not ACKed yet, or the ACKed version is older than the cache's current one (unless,
+ * on delta, that version had nothing for this stream). SYNCED otherwise.
  */
 function statusOf(state: TypeState | undefined, currentVersion: string | undefined): SyncState {
   if (!state?.sent) return 'NOT_SENT';
   if (state.lastResponseNacked) return 'ERROR';
   if (state.acked?.nonce !== state.sent.nonce) return 'STALE';
-  if (currentVersion !== undefined && state.acked.version !== currentVersion) return 'STALE';
+  if (currentVersion !== undefined && state.acked.version !== currentVersion) {
+    const upToDate = state.upToDate?.nonce === state.sent.nonce && state.upToDate.version === currentVersion;
+    if (!upToDate) return 'STALE';
+  }
   return 'SYNCED';
 }

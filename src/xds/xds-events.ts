@@ -10,7 +10,13 @@ export type XdsEvent =
   | { kind: 'sent'; streamId: number; nodeId: string; typeUrl: TypeUrl; version: string; nonce: string; resources: number; bytes: number; atMs: number }
   | { kind: 'ack'; streamId: number; nodeId: string; typeUrl: TypeUrl; version: string; nonce: string; atMs: number }
   | { kind: 'nack'; streamId: number; nodeId: string; typeUrl: TypeUrl; version: string; nonce: string; detail: string; atMs: number }
-  | { kind: 'stale-nonce'; streamId: number; nodeId: string; typeUrl: TypeUrl; nonce: string; atMs: number };
+  | { kind: 'stale-nonce'; streamId: number; nodeId: string; typeUrl: TypeUrl; nonce: string; atMs: number }
+  /**
+   * Delta only: the type's version changed but nothing in it concerns this stream (e.g. a CLA it
+   * is not subscribed to, or an EDS/RDS resource removed with its parent), so nothing was sent:
+   * once the last response is ACKed, the client runs `version`'s content.
+   */
+  | { kind: 'up-to-date'; streamId: number; nodeId: string; typeUrl: TypeUrl; version: string; atMs: number };
 
 export type XdsEventListener = (event: XdsEvent) => void;
 
