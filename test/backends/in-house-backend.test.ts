@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/wait-for.js';
 import { startInHouseBackend, STATE_PATH, type InHouseBackend, type InHouseBackendState } from './in-house-backend.js';
 import { SlotGate } from './slot-gate.js';
 
@@ -22,14 +23,12 @@ async function stateOf(b: InHouseBackend): Promise<InHouseBackendState> {
   return (await get(`${b.url}${STATE_PATH}`)).body as InHouseBackendState;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 describe('in-house backend', () => {
   it('serves at most `slots` requests at once and queues the rest in order', async () => {
     const b = await start({ name: 'in-house-a', slots: 2, queue: 10 });
     const t0 = performance.now();
     const all = Promise.all(Array.from({ length: 6 }, () => get(`${b.url}/work?ms=150`)));
-    await sleep(60);
+    await waitFor(() => b.state().queued === 4, 2000, 'four queued requests', 5);
     const mid = await stateOf(b);
     expect(mid).toMatchObject({ inFlight: 2, queued: 4, served: 0, rejected: 0 });
     const results = await all;
@@ -63,16 +62,15 @@ describe('in-house backend', () => {
 
   it('gives a queued place back when its client hangs up', async () => {
     const b = await start({ slots: 1, queue: 1 });
-    const busy = get(`${b.url}/?ms=250`);
-    await sleep(30);
+    const busy = get(`${b.url}/?ms=1000`);
+    await waitFor(() => b.state().inFlight === 1, 2000, 'the busy request', 5);
     const ac = new AbortController();
     const gone = fetch(`${b.url}/?ms=10`, { signal: ac.signal }).catch(() => 'aborted');
-    await sleep(30);
-    expect(b.state().queued).toBe(1);
+    await waitFor(() => b.state().queued === 1, 2000, 'a queued request', 5);
     ac.abort();
     expect(await gone).toBe('aborted');
-    await sleep(30);
-    expect(b.state()).toMatchObject({ queued: 0, abandoned: 1 });
+    await waitFor(() => b.state().abandoned === 1, 2000, 'the queued request to be abandoned', 5);
+    expect(b.state()).toMatchObject({ queued: 0, inFlight: 1 });
     // The freed place takes a new request instead of a 503.
     const next = get(`${b.url}/?ms=10`);
     expect((await busy).status).toBe(200);

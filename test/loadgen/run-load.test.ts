@@ -136,8 +136,8 @@ describe('runLoad against in-process backends', () => {
 
   it('refuses targets that are not test targets and runs too big to be a test', async () => {
     const scenario = steady(1, 1);
-    expect(() => runLoad({ url: 'http://example.com/', scenario })).toThrow(/refusing/);
-    expect(() => runLoad({ url: 'http://127.0.0.1:1/', scenario: steady(10, 1000), maxRequests: 5000 })).toThrow(/maxRequests/);
-    expect(() => runLoad({ url: 'http://127.0.0.1:1/', scenario: steady(7200, 1) })).toThrow(/duration/);
+    await expect(runLoad({ url: 'http://example.com/', scenario })).rejects.toThrow(/refusing/);
+    await expect(runLoad({ url: 'http://127.0.0.1:1/', scenario: steady(10, 1000), maxRequests: 5000 })).rejects.toThrow(/maxRequests/);
+    await expect(runLoad({ url: 'http://127.0.0.1:1/', scenario: steady(7200, 1) })).rejects.toThrow(/duration/);
   });
 });

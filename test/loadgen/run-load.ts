@@ -38,7 +38,8 @@ export interface LoadHooks {
 
 export const LIMITS = { maxDurationS: 3600, maxConcurrency: 10_000, maxRequests: 1_000_000 } as const;
 
-export function runLoad(opts: LoadOptions, hooks: LoadHooks = {}): Promise<LoadSummary> {
+/** Rejects (never throws) on options that are invalid or not a test target. */
+export async function runLoad(opts: LoadOptions, hooks: LoadHooks = {}): Promise<LoadSummary> {
   const target = new URL(opts.path ?? opts.url, opts.url);
   assertTestTarget(target, opts.allowHosts);
   const durationS = scenarioDurationS(opts.scenario);
