@@ -1,0 +1,81 @@
+// grpc.health.v1.Health for the admin port, served by grpc-health-check's implementation. One health
+// name per service plus "" for the whole control plane. SERVING needs a consistent snapshot and fresh
+// inputs: a controller-driven service is NOT_SERVING until its controller has decided from Modal stats
+// that are recent, and again whenever those stats go stale (the controller is then flying blind).
+import type * as grpc from '@grpc/grpc-js';
+import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
+import type { Mode } from '../capacity/types.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+
+export type Health = Extract<ServingStatus, 'SERVING' | 'NOT_SERVING'>;
+
+export interface ServiceHealthInputs {
+  name: string;
+  /** True when the capacity controller drives this service. */
+  controlled: boolean;
+  /** The controller's latest mode; undefined before its first decision. */
+  mode: Mode | undefined;
+  /** Age of the last good Modal stats sample; undefined when there has been none. */
+  modalStatsAgeMs: number | undefined;
+}
+
+export interface HealthInputs {
+  /** A validated snapshot is in the cache and contains every configured service. */
+  consistentSnapshot: boolean;
+  services: readonly ServiceHealthInputs[];
+  /** Older Modal stats than this are stale. */
+  maxInputAgeMs: number;
+}
+
+/** The overall name is "": clients that check without a service name get the control plane's health. */
+export const OVERALL = '';
+
+export function healthStatuses(inputs: HealthInputs): Map<string, Health> {
+  const out = new Map<string, Health>();
+  let all = inputs.consistentSnapshot;
+  for (const s of inputs.services) {
+    const fresh =
+      !s.controlled ||
+      (s.mode !== undefined &&
+        s.mode !== 'fail-safe' &&
+        s.modalStatsAgeMs !== undefined &&
+        s.modalStatsAgeMs <= inputs.maxInputAgeMs);
+    const ok = inputs.consistentSnapshot && fresh;
+    out.set(s.name, ok ? 'SERVING' : 'NOT_SERVING');
+    all &&= ok;
+  }
+  out.set(OVERALL, all ? 'SERVING' : 'NOT_SERVING');
+  return out;
+}
+
+export class AdminHealth {
+  private readonly impl = new HealthImplementation({ [OVERALL]: 'NOT_SERVING' });
+  private readonly current = new Map<string, Health>([[OVERALL, 'NOT_SERVING']]);
+  private readonly log: Logger;
+
+  constructor(
+    private readonly read: () => HealthInputs,
+    logger: Logger = silentLogger,
+  ) {
+    this.log = logger.child({ component: 'health' });
+  }
+
+  addToServer(server: grpc.Server): void {
+    this.impl.addToServer(server);
+  }
+
+  /** Recomputes every status; only changes reach Watch streams (and the log). */
+  refresh(): void {
+    for (const [name, status] of healthStatuses(this.read())) {
+      if (this.current.get(name) === status) continue;
+      const first = !this.current.has(name);
+      this.current.set(name, status);
+      this.impl.setStatus(name, status);
+      if (!first || status === 'NOT_SERVING') this.log.info({ service: name || '(overall)', status }, 'health changed');
+    }
+  }
+
+  status(name: string): Health | undefined {
+    return this.current.get(name);
+  }
+}

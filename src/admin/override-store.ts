@@ -1,0 +1,78 @@
+// Operator overrides of a service's Modal share, each bounded in time. The store only keeps them and
+// fires on expiry; what gets published is the plan router's business.
+import type { Clock } from '../core/clock.js';
+import type { Cancel, Scheduler } from '../core/scheduler.js';
+
+/** Longest override an operator may set: long enough for an incident, short enough not to be forgotten. */
+export const MAX_OVERRIDE_MS = 24 * 60 * 60 * 1000;
+
+export interface ActiveOverride {
+  service: string;
+  /** Modal share, 0–1. */
+  share: number;
+  reason: string;
+  setAtMs: number;
+  expiresAtMs: number;
+}
+
+export type OverrideListener = (service: string, override: ActiveOverride | undefined, why: 'set' | 'cleared' | 'expired') => void;
+
+export class OverrideStore {
+  private readonly active = new Map<string, { override: ActiveOverride; cancel: Cancel }>();
+  private readonly listeners = new Set<OverrideListener>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly scheduler: Scheduler,
+  ) {}
+
+  get(service: string): ActiveOverride | undefined {
+    return this.active.get(service)?.override;
+  }
+
+  /** Replaces any override the service had. The caller validated share and duration. */
+  set(service: string, share: number, durationMs: number, reason: string): ActiveOverride {
+    this.active.get(service)?.cancel();
+    const now = this.clock.nowMs();
+    const override: ActiveOverride = { service, share, reason, setAtMs: now, expiresAtMs: now + durationMs };
+    const cancel = this.scheduler.after(durationMs, () => {
+      if (this.active.get(service)?.override !== override) return;
+      this.active.delete(service);
+      this.notify(service, undefined, 'expired');
+    });
+    this.active.set(service, { override, cancel });
+    this.notify(service, override, 'set');
+    return override;
+  }
+
+  /** True when there was an override to clear. */
+  clear(service: string): boolean {
+    const entry = this.active.get(service);
+    if (!entry) return false;
+    entry.cancel();
+    this.active.delete(service);
+    this.notify(service, undefined, 'cleared');
+    return true;
+  }
+
+  onChange(fn: OverrideListener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  close(): void {
+    for (const { cancel } of this.active.values()) cancel();
+    this.active.clear();
+    this.listeners.clear();
+  }
+
+  private notify(service: string, override: ActiveOverride | undefined, why: 'set' | 'cleared' | 'expired'): void {
+    for (const l of this.listeners) {
+      try {
+        l(service, override, why);
+      } catch {
+        // A listener's bug must not keep an override alive or stop the others hearing of it.
+      }
+    }
+  }
+}

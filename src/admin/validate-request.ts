@@ -1,0 +1,39 @@
+// Argument checks for admin calls. Each failure names the field, so the operator sees exactly which
+// argument to fix (INVALID_ARGUMENT: `endpoint: "10.0.0.9:80" is not an in-house endpoint of service "echo"`).
+import type { ServiceConfig } from '../config/config-types.js';
+import type { Duration__Output } from '../generated/google/protobuf/Duration.js';
+import { endpointKey } from '../resources/endpoints.js';
+import { MAX_OVERRIDE_MS } from './override-store.js';
+
+export class InvalidArgument extends Error {}
+
+export function requireService(services: readonly ServiceConfig[], name: string): ServiceConfig {
+  if (!name) throw new InvalidArgument('service: required');
+  const s = services.find((x) => x.name === name);
+  if (!s) throw new InvalidArgument(`service: "${name}" is not a configured service (have: ${services.map((x) => x.name).join(', ')})`);
+  return s;
+}
+
+export function requireInHouseEndpoint(service: ServiceConfig, endpoint: string): string {
+  if (!endpoint) throw new InvalidArgument('endpoint: required ("address:port" of an in-house endpoint)');
+  const known = service.inHouse.map((e) => endpointKey(e.address, e.port));
+  if (!known.includes(endpoint)) {
+    throw new InvalidArgument(`endpoint: "${endpoint}" is not an in-house endpoint of service "${service.name}" (have: ${known.join(', ')})`);
+  }
+  return endpoint;
+}
+
+export function requireShare(service: ServiceConfig, share: number): number {
+  if (!Number.isFinite(share) || share < 0 || share > 1) throw new InvalidArgument('share: must be between 0 and 1');
+  if (share > 0 && !service.modal) throw new InvalidArgument(`share: service "${service.name}" has no Modal endpoint; only 0 can be set`);
+  return share;
+}
+
+/** The override's duration in ms: required, positive, at most MAX_OVERRIDE_MS. */
+export function requireDuration(d: Duration__Output | null | undefined): number {
+  if (!d) throw new InvalidArgument('duration: required (e.g. "600s"); overrides always expire');
+  const ms = Number(d.seconds) * 1000 + d.nanos / 1e6;
+  if (!Number.isFinite(ms) || ms <= 0) throw new InvalidArgument('duration: must be positive');
+  if (ms > MAX_OVERRIDE_MS) throw new InvalidArgument(`duration: must be at most ${MAX_OVERRIDE_MS / 3_600_000}h`);
+  return ms;
+}

@@ -1,0 +1,44 @@
+// Serves GET /metrics (Prometheus text format) on metrics.listen.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { HostPort } from '../config/config-types.js';
+import { errorMessage } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import type { SpillwayMetrics } from './spillway-metrics.js';
+
+export interface MetricsServer {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export async function startMetricsServer(listen: HostPort, metrics: SpillwayMetrics, logger: Logger = silentLogger): Promise<MetricsServer> {
+  const log = logger.child({ component: 'metrics' });
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' || path !== '/metrics') {
+      res.writeHead(path === '/metrics' ? 405 : 404, { 'content-type': 'text/plain' }).end('see /metrics\n');
+      return;
+    }
+    metrics.scrape().then(
+      (body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
+      (err: unknown) => {
+        log.error({ err: errorMessage(err) }, 'metrics scrape failed');
+        res.writeHead(500, { 'content-type': 'text/plain' }).end('scrape failed\n');
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new Error(`cannot listen on ${listen.host}:${listen.port}: ${err.message}`)));
+    server.listen(listen.port, listen.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info({ metrics: `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port}/metrics` }, 'Prometheus metrics serving');
+  return {
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,163 @@
+// Prometheus metrics. Counters and the latency histogram are fed by event subscriptions (an O(1)
+// increment, nothing else, on the xDS path); every gauge is computed from the read models at scrape
+// time, so an idle scraper costs nothing and a busy one never delays a push.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Decision } from '../capacity/types.js';
+import type { StateSources } from '../admin/state-view.js';
+import { buildState } from '../admin/state-view.js';
+import type { Publisher } from '../app/publisher.js';
+import type { LrsService } from '../lrs/lrs-server.js';
+import type { ModalStatsPoller } from '../modal/stats-poller.js';
+import type { SyncStatus } from '../xds/sync-status.js';
+import { shortType } from '../xds/type-urls.js';
+import type { XdsEvents } from '../xds/xds-events.js';
+
+export interface MetricsSources {
+  state: StateSources;
+  events: XdsEvents;
+  syncStatus: SyncStatus;
+  publisher: Publisher;
+  lrs: LrsService;
+  poller: ModalStatsPoller | undefined;
+  onDecision(fn: (service: string, d: Decision) => void): () => void;
+}
+
+export interface SpillwayMetrics {
+  readonly registry: Registry;
+  /** Refreshes the gauges from the read models and renders the exposition text. */
+  scrape(): Promise<string>;
+  close(): void;
+}
+
+/** Publish-to-ACK is milliseconds on loopback and seconds across a fleet under load. */
+const ACK_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const reg = { registers: [registry] };
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]): Gauge<L> =>
+    new Gauge<L>({ name, help, labelNames, ...reg });
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> =>
+    new Counter<L>({ name, help, labelNames, ...reg });
+
+  // Read at scrape time.
+  const share = gauge('spillway_share_ratio', 'Fraction of requests the published plan sends each way (tier: in-house, modal, dropped)', ['service', 'tier']);
+  const weight = gauge('spillway_locality_weight', 'Published EDS locality weight', ['service', 'locality']);
+  const mode = gauge('spillway_mode', 'Current mode of the service (1 for the active one)', ['service', 'mode']);
+  const override = gauge('spillway_override_active', '1 while an operator override is published for the service', ['service']);
+  const utilisation = gauge('spillway_in_house_utilisation_ratio', 'In-flight in-house requests over healthy in-house capacity (LRS)', ['service']);
+  const capacity = gauge('spillway_in_house_capacity', 'Max concurrent requests over healthy in-house endpoints', ['service']);
+  const offered = gauge('spillway_offered_demand_rps', 'Requests per second Envoy offered the service (issued + dropped, LRS)', ['service']);
+  const inProgress = gauge('spillway_locality_in_progress', 'Requests in flight per locality (LRS)', ['service', 'locality']);
+  const runners = gauge('spillway_modal_runners', 'Live Modal containers (stats API)', ['service']);
+  const backlog = gauge('spillway_modal_backlog', 'Inputs waiting for a Modal container (stats API)', ['service']);
+  const statsAge = gauge('spillway_modal_stats_age_seconds', 'Age of the last good Modal stats sample', ['service']);
+  const pollFailing = gauge('spillway_modal_poll_consecutive_failures', 'Consecutive failed Modal stats polls', ['service']);
+  const reportAge = gauge('spillway_lrs_report_age_seconds', 'Age of the newest LRS report per locality', ['service', 'locality']);
+  const lrsEnvoys = gauge('spillway_lrs_connected_envoys', 'Envoys with an open LRS stream', []);
+  const byType = gauge('spillway_xds_streams_by_type', 'Connected Envoys that have been sent each xDS type', ['type']);
+  const sync = gauge('spillway_xds_sync_status', 'Connected Envoys per xDS type and sync status', ['type', 'status']);
+  const streams = gauge('spillway_xds_connected_streams', 'Open ADS streams by protocol', ['protocol']);
+
+  // Fed by subscriptions.
+  const pushes = counter('spillway_xds_pushes_total', 'xDS responses sent, by type', ['type']);
+  const acks = counter('spillway_xds_acks_total', 'xDS ACKs received, by type', ['type']);
+  const nacks = counter('spillway_xds_nacks_total', 'xDS NACKs received, by type', ['type']);
+  const pollErrors = counter('spillway_modal_poll_errors_total', 'Failed Modal stats polls', ['service']);
+  const decisions = counter('spillway_decisions_total', 'Capacity decisions that changed the plan, by resulting mode', ['service', 'mode']);
+  const publishes = counter('spillway_snapshot_publishes_total', 'Snapshots published (content changed)', []);
+  const rejected = counter('spillway_snapshot_rejected_total', 'Configurations refused by validation (last good kept serving)', []);
+  const ackLatency = new Histogram<'type'>({
+    name: 'spillway_xds_publish_to_ack_seconds',
+    help: 'From publishing a version to an Envoy ACKing it',
+    labelNames: ['type'],
+    buckets: ACK_BUCKETS,
+    ...reg,
+  });
+
+  const openStreams = new Map<number, 'sotw' | 'delta'>();
+  const unsubscribes: Array<() => void> = [
+    src.events.on((e) => {
+      switch (e.kind) {
+        case 'stream-opened':
+          openStreams.set(e.streamId, e.protocol);
+          break;
+        case 'stream-closed':
+          openStreams.delete(e.streamId);
+          break;
+        case 'sent':
+          pushes.inc({ type: shortType(e.typeUrl) });
+          break;
+        case 'ack':
+          acks.inc({ type: shortType(e.typeUrl) });
+          break;
+        case 'nack':
+          nacks.inc({ type: shortType(e.typeUrl) });
+          break;
+        case 'stale-nonce':
+          break;
+      }
+    }),
+    src.syncStatus.onAckLatency((s) => ackLatency.observe({ type: shortType(s.typeUrl) }, s.latencyMs / 1000)),
+    src.publisher.onPublish((r) => {
+      if (!r.ok) rejected.inc();
+      else if (r.changed.size > 0) publishes.inc();
+    }),
+    src.onDecision((service, d) => decisions.inc({ service, mode: d.mode })),
+    src.poller?.onStatus((s) => {
+      if (s.consecutiveFailures > 0) pollErrors.inc({ service: s.service });
+    }) ?? (() => {}),
+  ];
+
+  const refresh = (): void => {
+    for (const g of [share, weight, mode, override, utilisation, capacity, offered, inProgress, runners, backlog, statsAge, pollFailing, reportAge, lrsEnvoys, byType, sync, streams]) g.reset();
+    const state = buildState(src.state, 'poll');
+    for (const s of state.services ?? []) {
+      const service = s.name ?? '';
+      share.set({ service, tier: 'in-house' }, Number(s.shares?.in_house ?? 0));
+      share.set({ service, tier: 'modal' }, Number(s.shares?.modal ?? 0));
+      share.set({ service, tier: 'dropped' }, Number(s.shares?.dropped ?? 0));
+      weight.set({ service, locality: 'in-house' }, s.weights?.in_house ?? 0);
+      weight.set({ service, locality: 'modal' }, s.weights?.modal ?? 0);
+      mode.set({ service, mode: s.mode ?? 'static' }, 1);
+      override.set({ service }, s.override ? 1 : 0);
+      utilisation.set({ service }, Number(s.in_house_utilisation ?? 0));
+      capacity.set({ service }, s.in_house_capacity ?? 0);
+      offered.set({ service }, Number(s.offered_rps ?? 0));
+      const m = s.modal_stats;
+      if (m?.observed) {
+        runners.set({ service }, m.runners ?? 0);
+        backlog.set({ service }, m.backlog ?? 0);
+        if (m.age_ms !== undefined) statsAge.set({ service }, Number(m.age_ms) / 1000);
+      }
+      if (m && s.controlled) pollFailing.set({ service }, m.consecutive_failures ?? 0);
+      const load = s.load;
+      if (load?.reported) {
+        for (const [locality, l] of [['in-house', load.in_house], ['modal', load.modal]] as const) {
+          if (!l) continue;
+          inProgress.set({ service, locality }, Number(l.in_progress ?? 0));
+          if ((l.reporters ?? 0) > 0) reportAge.set({ service, locality }, Number(l.age_ms ?? 0) / 1000);
+        }
+      }
+    }
+    lrsEnvoys.set(src.lrs.view.snapshot().connectedEnvoys);
+    for (const protocol of ['sotw', 'delta'] as const) streams.set({ protocol }, 0);
+    for (const p of openStreams.values()) streams.inc({ protocol: p });
+    for (const r of src.state.syncRows()) {
+      sync.inc({ type: r.type, status: r.status });
+      byType.inc({ type: r.type }, r.status === 'NOT_SENT' ? 0 : 1);
+    }
+  };
+
+  return {
+    registry,
+    async scrape() {
+      refresh();
+      return registry.metrics();
+    },
+    close() {
+      for (const u of unsubscribes) u();
+    },
+  };
+}
