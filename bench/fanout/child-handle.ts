@@ -9,7 +9,6 @@ export interface ChildOptions {
   services: number;
   /** Directory for a V8 CPU profile of the child (node --cpu-prof); none when undefined. */
   cpuProfDir?: string;
-  cpuProfName?: string;
 }
 
 /** The benchmark's side of a Spillway child process: spawn, request/reply, exit. */
@@ -29,7 +28,6 @@ export class SpillwayChild {
   static async start(opts: ChildOptions): Promise<SpillwayChild> {
     const entry = fileURLToPath(new URL('./spillway-child.ts', import.meta.url));
     const args = ['--expose-gc', '--import', 'tsx'];
-    if (opts.cpuProfDir) args.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`, ...(opts.cpuProfName ? [`--cpu-prof-name=${opts.cpuProfName}`] : []));
     const proc = spawn(process.execPath, [...args, entry, String(opts.services)], {
       stdio: ['pipe', 'pipe', 'pipe'],
       // `--import tsx` resolves from the working directory: the repository root.

@@ -15,7 +15,6 @@ export interface RunOptions {
   /** Offset so every push of the whole benchmark sets a share no run has set before. */
   pushSeed: number;
   cpuProfDir?: string;
-  cpuProfName?: string;
 }
 
 export interface PushResult {
@@ -68,7 +67,6 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
   const child = await SpillwayChild.start({
     services: o.services,
     ...(o.cpuProfDir ? { cpuProfDir: o.cpuProfDir } : {}),
-    ...(o.cpuProfName ? { cpuProfName: o.cpuProfName } : {}),
   });
   const client = new AdsLoadClient({
     target: `127.0.0.1:${child.xdsPort}`,

@@ -49,11 +49,11 @@ if (values.profile) {
   mkdirSync(values.profile, { recursive: true });
   for (const protocol of protocols) {
     const streams = Number(values['profile-streams']);
-    const r = await runOnce({ ...base, streams, protocol, pushes: Number(values['profile-pushes']), pushSeed, cpuProfDir: values.profile, cpuProfName: `spillway-${protocol}-${streams}.cpuprofile` });
+    const r = await runOnce({ ...base, streams, protocol, pushes: Number(values['profile-pushes']), pushSeed, cpuProfDir: `${values.profile}/${protocol}-${streams}` });
     pushSeed += r.pushes.length;
     process.stdout.write(`[profile] ${describeRun(r)}\n`);
   }
-  process.stdout.write(`profiles in ${values.profile} (summarize: npx tsx bench/fanout/profile-summary.ts FILE)\n`);
+  process.stdout.write(`profiles in ${values.profile}/<protocol>-<N>/ (one per thread: the largest is the main thread; summarize: npx tsx bench/fanout/profile-summary.ts FILE)\n`);
   process.exit(0);
 }
 
