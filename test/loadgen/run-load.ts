@@ -58,7 +58,7 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks = {}): Promise
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
   const recorder = new LoadRecorder();
   const arrivals = poissonArrivals(opts.scenario, mulberry32(seed));
-  const live = new Set<ClientRequest>();
+  const live = new Map<ClientRequest, NodeJS.Timeout>(); // in flight, with its deadline timer
   const startedAt = performance.now();
   const nowS = (): number => (performance.now() - startedAt) / 1000;
 
@@ -87,7 +87,6 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks = {}): Promise
       inFlight++;
       const t0 = performance.now();
       const req = request(target, { agent, method: 'GET', headers: opts.headers });
-      live.add(req);
       let settled = false;
       const settle = (record: (second: number) => void): void => {
         if (settled || finished) return;
@@ -99,6 +98,7 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks = {}): Promise
         if (arrivalsDoneAtS !== undefined && inFlight === 0) wakeNow();
       };
       const deadline = setTimeout(() => req.destroy(Object.assign(new Error('request timed out'), { code: 'TIMEOUT' })), timeoutMs);
+      live.set(req, deadline);
       req.on('response', (res) => {
         res.resume();
         res.on('end', () => settle((s) => recorder.response(s, performance.now() - t0, res.statusCode ?? 0, attributeResponse(res.statusCode ?? 0, res.headers, rules))));
@@ -122,7 +122,11 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks = {}): Promise
       const elapsedS = nowS();
       emitThrough(Math.ceil(elapsedS)); // the last, partial second too
       const cancelled = inFlight;
-      for (const req of live) req.destroy();
+      // Cleared, not left to fire: a pending deadline would keep a CLI run alive after an early stop.
+      for (const [req, deadline] of live) {
+        clearTimeout(deadline);
+        req.destroy();
+      }
       agent.destroy();
       resolve(recorder.summary({ scenario: opts.scenario.name, url: target.toString(), seed, durationS, elapsedS, expectedArrivals: expected, cancelled, stoppedEarly }));
     };
