@@ -5,12 +5,17 @@ import { loadConfig } from './config/load-config.js';
 import { ConfigError } from './config/parse-config.js';
 import { errorMessage } from './core/errors.js';
 import { createLogger } from './core/logger.js';
+import { runWatch } from './cli/watch.js';
 
 const HELP = `spillway — Envoy xDS control plane: in-house first, overflow to Modal
 
 Usage:
   spillway serve [--config FILE]      serve ADS (and LRS, admin) until SIGTERM/SIGINT; SIGHUP reloads FILE
   spillway validate --config FILE     check a config file; prints every problem and exits 1 if any
+  spillway watch [--admin HOST:PORT] [--service NAME] [--plain]
+                                      live view of shares, weights, mode and reason per service, from
+                                      the admin API (default 127.0.0.1:18081); --plain (automatic when
+                                      stdout is not a terminal) prints one line per service per update
   spillway --help                     this text
 
 With no --config, serve uses the built-in local demo topology.
@@ -20,7 +25,13 @@ Environment: SPILLWAY_LOG_LEVEL (debug|info|warn|error), MODAL_TOKEN_ID / MODAL_
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      config: { type: 'string', short: 'c' },
+      help: { type: 'boolean', short: 'h' },
+      admin: { type: 'string' },
+      service: { type: 'string' },
+      plain: { type: 'boolean' },
+    },
     allowPositionals: true,
   });
   const command = positionals[0];
@@ -41,6 +52,18 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${errorMessage(err)}\n`);
       return 1;
     }
+  }
+  if (command === 'watch') {
+    const stop = new AbortController();
+    process.once('SIGINT', () => stop.abort());
+    process.once('SIGTERM', () => stop.abort());
+    return runWatch({
+      admin: values.admin ?? '127.0.0.1:18081',
+      plain: values.plain === true || !process.stdout.isTTY,
+      ...(values.service ? { service: values.service } : {}),
+      out: process.stdout,
+      signal: stop.signal,
+    });
   }
   if (command === 'serve') {
     const logger = createLogger();

@@ -1,4 +1,8 @@
 import type * as grpc from '@grpc/grpc-js';
+import { stateSourcesFor } from '../admin/app-sources.js';
+import { OverrideStore } from '../admin/override-store.js';
+import { PlanRouter } from '../admin/plan-router.js';
+import { startAdmin, type AdminEndpoint } from '../admin/start-admin.js';
 import { CapacityController } from '../capacity/controller.js';
 import type { Decision } from '../capacity/types.js';
 import type { SpillwayConfig } from '../config/config-types.js';
@@ -7,6 +11,8 @@ import { errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { every, realScheduler, type Cancel, type Scheduler } from '../core/scheduler.js';
 import { HostnameWatcher, type ResolveFn } from '../inputs/modal-dns.js';
+import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
+import { createSpillwayMetrics } from '../metrics/spillway-metrics.js';
 import { addLrsService, createLrsService, type LrsService } from '../lrs/lrs-server.js';
 import { capacityActuatorFor } from '../modal/capacity-actuator.js';
 import type { ModalSdkOptions } from '../modal/modal-sdk.js';
@@ -17,6 +23,7 @@ import { AdsServer } from '../xds/ads-server.js';
 import { SnapshotCache } from '../xds/snapshot-cache.js';
 import { SyncStatus } from '../xds/sync-status.js';
 import { bindServer, createXdsGrpcServer, shutdownServer } from '../xds/xds-grpc-server.js';
+import { withPreEncodedResponses } from '../xds/response-bodies.js';
 import { XdsEvents } from '../xds/xds-events.js';
 import { controllerInputsFor } from './controller-inputs.js';
 import { Publisher } from './publisher.js';
@@ -43,6 +50,15 @@ export interface SpillwayApp {
   /** Present when at least one service is driven by the capacity controller. */
   readonly controller: CapacityController | undefined;
   readonly modal: ModalSide | undefined;
+  /** Operator overrides of Modal shares (set through the admin API). */
+  readonly overrides: OverrideStore;
+  /** Routes controller decisions and overrides to the publisher. */
+  readonly router: PlanRouter;
+  /** The admin gRPC port; undefined when it could not be bound (logged; the xDS path serves regardless). */
+  readonly adminPort: number | undefined;
+  readonly admin: AdminEndpoint | undefined;
+  /** The Prometheus port; undefined when it could not be bound (logged). */
+  readonly metricsPort: number | undefined;
   /** Every decision the controller publishes (and its first per service), for admin and metrics. */
   onDecision(fn: (service: string, d: Decision) => void): () => void;
   stop(): Promise<void>;
@@ -117,6 +133,9 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   });
 
   const decisionListeners = new Set<(service: string, d: Decision) => void>();
+  // Decisions reach the publisher through the router, so an operator override can hold them back.
+  const overrides = new OverrideStore(clock, scheduler);
+  const router = new PlanRouter(publisher, overrides, logger);
   let controller: CapacityController | undefined;
   if (modal && driven.length > 0) {
     const side = modal;
@@ -138,8 +157,8 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
           : undefined;
       },
       onDecision: (service, decision) => {
-        const r = publisher.setPlan(service, decision.plan);
-        if (!r.ok) log.error({ service, errors: r.errors }, 'controller plan refused by validation');
+        const r = router.decision(service, decision);
+        if (r && !r.ok) log.error({ service, errors: r.errors }, 'controller plan refused by validation');
         for (const l of decisionListeners) l(service, decision);
       },
       actuator: capacityActuatorFor(side.actuator),
@@ -160,7 +179,8 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
 
   const ads = new AdsServer({ cache, events, clock, logger });
   const server: grpc.Server = createXdsGrpcServer({ maxConnectionAgeMs: config.xds.maxConnectionAgeMs });
-  server.addService(protos.envoy.service.discovery.v3.AggregatedDiscoveryService.service, {
+  // Resources are encoded once per version and shared by every stream's response (response-bodies.ts).
+  server.addService(withPreEncodedResponses(protos.envoy.service.discovery.v3.AggregatedDiscoveryService.service), {
     StreamAggregatedResources: ads.streamAggregatedResources,
     DeltaAggregatedResources: ads.deltaAggregatedResources,
   });
@@ -170,6 +190,35 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     { xds: `${config.xds.listen.host}:${xdsPort}`, services: config.services.map((s) => s.name), controlled: driven.map((s) => s.name) },
     'Spillway serving ADS and LRS',
   );
+
+  // Admin and metrics only read from the side. Failing to bind them is logged, not fatal: steering
+  // traffic matters more than watching it (a readiness probe on the admin port still notices).
+  const onDecision = (fn: (service: string, d: Decision) => void): (() => void) => {
+    decisionListeners.add(fn);
+    return () => decisionListeners.delete(fn);
+  };
+  const readModels = { clock, publisher, router, overrides, cache, syncStatus, lrs, modal, controller, ads };
+  let admin: AdminEndpoint | undefined;
+  try {
+    admin = await startAdmin({ ...readModels, config, scheduler, logger, onDecision });
+  } catch (err) {
+    log.error({ err: errorMessage(err) }, 'admin endpoint not started');
+  }
+  const metrics = createSpillwayMetrics({
+    state: stateSourcesFor(readModels),
+    events,
+    syncStatus,
+    publisher,
+    lrs,
+    poller: modal?.poller,
+    onDecision,
+  });
+  let metricsServer: MetricsServer | undefined;
+  try {
+    metricsServer = await startMetricsServer(config.metrics.listen, metrics, logger);
+  } catch (err) {
+    log.error({ err: errorMessage(err) }, 'metrics endpoint not started');
+  }
 
   return {
     config,
@@ -182,12 +231,18 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     lrs,
     controller,
     modal,
-    onDecision(fn) {
-      decisionListeners.add(fn);
-      return () => decisionListeners.delete(fn);
-    },
+    overrides,
+    router,
+    adminPort: admin?.port,
+    admin,
+    metricsPort: metricsServer?.port,
+    onDecision,
     async stop() {
       controller?.stop();
+      overrides.close();
+      router.close();
+      metrics.close();
+      await Promise.all([admin?.stop(), metricsServer?.stop()]);
       for (const c of cancels) c();
       modal?.close();
       syncStatus.close();

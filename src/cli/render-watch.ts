@@ -1,0 +1,149 @@
+// Pure rendering for `spillway watch`: State → lines. The terminal view draws bars per service; the
+// plain view writes one line per service per update (for pipes, logs and `grep`).
+import type { ServiceState__Output } from '../generated/spillway/admin/v1/ServiceState.js';
+import type { State__Output } from '../generated/spillway/admin/v1/State.js';
+
+export interface RenderOptions {
+  /** Terminal width in columns; bars shrink to fit. */
+  width: number;
+  /** Where the state came from, for the header. */
+  admin: string;
+  /** ANSI colours (bars and mode). */
+  color: boolean;
+}
+
+const ESC = '\x1b[';
+const paint = (on: boolean, code: string, s: string): string => (on ? `${ESC}${code}m${s}${ESC}0m` : s);
+
+export const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+
+export function fmtAge(ms: number | undefined): string {
+  if (ms === undefined) return 'never';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const m = Math.floor(ms / 60_000);
+  const s = Math.floor((ms % 60_000) / 1000);
+  return m < 60 ? `${m}m${String(s).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** A bar of `width` cells, filled in proportion to fraction (clamped to 0–1), with eighth-cell resolution. */
+export function bar(fraction: number, width: number): string {
+  const f = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
+  const eighths = Math.round(f * width * 8);
+  const full = Math.floor(eighths / 8);
+  const part = eighths % 8;
+  const partial = part > 0 ? ' ▏▎▍▌▋▊▉'[part] ?? '' : '';
+  return ('█'.repeat(full) + partial).padEnd(width, '·');
+}
+
+const MODE_COLOR: Record<string, string> = {
+  'in-house': '32',
+  spilling: '33',
+  draining: '36',
+  shedding: '31',
+  'fail-safe': '35',
+  override: '1;35',
+  static: '2',
+};
+
+function syncSummary(state: State__Output): string {
+  const counts = new Map<string, number>();
+  for (const e of state.envoys) {
+    const worst = e.types.some((t) => t.status === 'ERROR') ? 'ERROR' : e.types.some((t) => t.status === 'STALE') ? 'STALE' : e.types.every((t) => t.status === 'SYNCED') ? 'SYNCED' : 'NOT_SENT';
+    counts.set(worst, (counts.get(worst) ?? 0) + 1);
+  }
+  const parts = [...counts.entries()].sort().map(([k, n]) => `${k} ${n}`);
+  return `${state.envoys.length} envoy${state.envoys.length === 1 ? '' : 's'}${parts.length ? ` (${parts.join(', ')})` : ''}`;
+}
+
+function serviceLines(s: ServiceState__Output, opts: RenderOptions, nowMs: number): string[] {
+  const c = opts.color;
+  const barWidth = Math.max(10, Math.min(50, opts.width - 34));
+  const shares = s.shares ?? { in_house: 1, modal: 0, dropped: 0 };
+  const w = s.weights;
+  const mode = paint(c, MODE_COLOR[s.mode] ?? '0', s.mode);
+  const lines = [`${paint(c, '1', s.name)}  ${mode}  (${s.source.toLowerCase()})`];
+  const row = (label: string, frac: number, color: string, extra: string): string =>
+    `  ${label.padEnd(8)} ${paint(c, color, bar(frac, barWidth))} ${pct(frac).padStart(6)}${extra}`;
+  lines.push(row('in-house', shares.in_house, '32', w ? `  w=${w.in_house}` : ''));
+  lines.push(row('modal', shares.modal, '33', w ? `  w=${w.modal}${w.modal_health === 'DEGRADED' ? ' DEGRADED' : ''}` : ''));
+  if (shares.dropped > 0) lines.push(row('dropped', shares.dropped, '31', ''));
+  lines.push(`  reason: ${s.reason}`);
+  if (s.override) {
+    const d = s.decision;
+    lines.push(
+      `  override: ${pct(s.override.share)} Modal, ${fmtAge(Math.max(0, s.override.expires_at_unix_ms - nowMs))} left` +
+        (d ? `; controller wants ${pct(d.shares?.modal ?? 0)} (${d.mode})` : ''),
+    );
+  }
+  const m = s.modal_stats;
+  const modal = !m?.observed
+    ? m && m.consecutive_failures > 0
+      ? `modal stats failing ×${m.consecutive_failures}: ${m.last_error}`
+      : 'modal stats: none'
+    : `modal runners ${m.runners} backlog ${m.backlog} (${fmtAge(m.age_ms)} old${m.consecutive_failures > 0 ? `, failing ×${m.consecutive_failures}` : ''})`;
+  const cordoned = s.in_house.filter((e) => e.health !== 'HEALTHY').map((e) => `${e.endpoint} ${e.health}`);
+  lines.push(
+    `  in-house util ${pct(s.in_house_utilisation)} of ${s.in_house_capacity} · offered ${s.offered_rps.toFixed(1)} rps · ${modal}`,
+  );
+  if (cordoned.length > 0) lines.push(`  cordoned: ${cordoned.join(', ')}`);
+  return lines;
+}
+
+/** The terminal view: a header, then a block per service. */
+export function renderState(state: State__Output, opts: RenderOptions): string[] {
+  const at = new Date(state.at_unix_ms).toISOString().slice(11, 19);
+  const lines = [
+    `spillway watch · ${opts.admin} · ${at} · ${state.cause} · ${state.connected_streams} ADS stream${state.connected_streams === 1 ? '' : 's'} · ${syncSummary(state)}`,
+    '',
+  ];
+  for (const s of state.services) lines.push(...serviceLines(s, opts, state.at_unix_ms), '');
+  if (state.publisher && state.publisher.rejected > 0) lines.push(`publisher: ${state.publisher.rejected} refused; last: ${state.publisher.last_errors[0] ?? ''}`);
+  return lines.map((l) => truncate(l, opts.width));
+}
+
+/** The plain view: one line per service. */
+export function renderPlain(state: State__Output): string[] {
+  const at = new Date(state.at_unix_ms).toISOString();
+  return state.services.map((s) => {
+    const sh = s.shares ?? { in_house: 1, modal: 0, dropped: 0 };
+    const m = s.modal_stats;
+    const fields = [
+      at,
+      state.cause,
+      s.name,
+      `mode=${s.mode}`,
+      `source=${s.source}`,
+      `in_house=${pct(sh.in_house)}`,
+      `modal=${pct(sh.modal)}`,
+      `dropped=${pct(sh.dropped)}`,
+      `weights=${s.weights?.in_house ?? 0}/${s.weights?.modal ?? 0}`,
+      `util=${pct(s.in_house_utilisation)}`,
+      `offered_rps=${s.offered_rps.toFixed(1)}`,
+      `runners=${m?.observed ? m.runners : '-'}`,
+      `backlog=${m?.observed ? m.backlog : '-'}`,
+      `reason=${JSON.stringify(s.reason)}`,
+    ];
+    return fields.join(' ');
+  });
+}
+
+/** Cuts a line to width visible columns, leaving ANSI sequences whole. */
+export function truncate(line: string, width: number): string {
+  let visible = 0;
+  let out = '';
+  for (let i = 0; i < line.length; i++) {
+    if (line[i] === '\x1b') {
+      const end = line.indexOf('m', i);
+      if (end > i) {
+        out += line.slice(i, end + 1);
+        i = end;
+        continue;
+      }
+    }
+    if (visible >= width) continue;
+    out += line[i];
+    visible++;
+  }
+  return out;
+}
