@@ -15,7 +15,7 @@ describe('capacity controller when Modal cannot be observed', () => {
     const load = startOpenLoad(rig.url(200), 60);
     try {
       await waitFor(async () => (await envoyModalLocality(rig!.envoy)).weight > 0, 20_000, 'spilling to Modal');
-      rig.fake.setFaults({ statsError: true });
+      rig.fake.setFaults({ statsError: 'UNAVAILABLE' });
       await waitFor(() => rig!.app.controller!.current('echo')?.mode === 'fail-safe', 10_000, 'fail-safe mode');
       await waitFor(async () => (await envoyModalLocality(rig!.envoy)).weight === 0, 10_000, 'Modal locality removed');
       const failSafe = rig.app.controller!.current('echo')!;
@@ -41,7 +41,7 @@ describe('capacity controller when Modal cannot be observed', () => {
         20_000,
         'Modal verified serving',
       );
-      rig.fake.setFaults({ statsError: true });
+      rig.fake.setFaults({ statsError: 'UNAVAILABLE' });
       await waitFor(() => (rig!.app.modal!.poller.status('echo')?.consecutiveFailures ?? 0) >= 3, 10_000, 'stats failing');
       await new Promise((r) => setTimeout(r, 1500));
       const d = rig.app.controller!.current('echo')!;
