@@ -10,11 +10,16 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/load-config.js';
 import { renderChart, type ChartPoint } from './demo/chart.js';
 import { startProcess, stopAll } from './demo/processes.js';
+import { BACKEND_FLAGS, FAKE_MODAL_CONTROL_PORT, FAKE_MODAL_FLAGS, FAKE_MODAL_HTTP_PORT, LOADGEN_DEFAULTS, LOADGEN_FLAGS } from './demo/topology.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, '.tmp/demo');
 const { values } = parseArgs({
-  options: { duration: { type: 'string', default: '90' }, 'peak-rps': { type: 'string', default: '220' }, 'base-rps': { type: 'string', default: '40' } },
+  options: {
+    duration: { type: 'string', default: String(LOADGEN_DEFAULTS.durationS) },
+    'peak-rps': { type: 'string', default: String(LOADGEN_DEFAULTS.peakRps) },
+    'base-rps': { type: 'string', default: String(LOADGEN_DEFAULTS.baseRps) },
+  },
 });
 const durationS = Number(values.duration);
 
@@ -23,7 +28,6 @@ const config = loadConfig();
 const service = config.services[0]!;
 const modal = service.modal!;
 const ENVOY_ADMIN = 'http://127.0.0.1:9901';
-const MODAL_CONTROL_PORT = 18444;
 
 function envoyBin(): string {
   execFileSync('bash', [join(root, 'scripts/setup-envoy.sh')], { stdio: 'inherit' });
@@ -52,7 +56,7 @@ async function modalShareInEnvoy(): Promise<number> {
 }
 
 async function fakeModalState(): Promise<{ containers: number; containerSeconds: number; started: number }> {
-  const s = (await (await fetch(`http://127.0.0.1:${MODAL_CONTROL_PORT + 1}/_fake/state`)).json()) as {
+  const s = (await (await fetch(`http://127.0.0.1:${FAKE_MODAL_HTTP_PORT}/_fake/state`)).json()) as {
     functions: Array<{ stats: { runners: number }; billing: { containerSeconds: number; containersStarted: number } }>;
   };
   const f = s.functions[0]!;
@@ -67,22 +71,21 @@ async function main(): Promise<void> {
   console.log('demo: starting fake Modal, 3 in-house backends, Spillway and Envoy (logs in .tmp/demo/)');
 
   const fake = startProcess('fake-modal', node, [...tsx, 'test/fake-modal/main.ts',
-    '--function', `${modal.app}/${modal.function}`, '--https-port', String(modal.port), '--control-port', String(MODAL_CONTROL_PORT),
-    '--http-port', String(MODAL_CONTROL_PORT + 1), '--pki-dir', dirname(join(root, modal.caBundle)), '--tls-names', modal.hostname,
-    '--cold-start-ms', '3000', '--max-inputs', String(modal.maxInputs), '--target-inputs', '3',
-    '--max-containers', String(modal.maxContainers), '--scaledown-window-s', '20'], { cwd: root, logPath: join(out, 'fake-modal.log') });
+    '--function', `${modal.app}/${modal.function}`, '--https-port', String(modal.port), '--control-port', String(FAKE_MODAL_CONTROL_PORT),
+    '--http-port', String(FAKE_MODAL_HTTP_PORT), '--pki-dir', dirname(join(root, modal.caBundle)), '--tls-names', modal.hostname,
+    '--max-inputs', String(modal.maxInputs), '--max-containers', String(modal.maxContainers), ...FAKE_MODAL_FLAGS], { cwd: root, logPath: join(out, 'fake-modal.log') });
   if (!(await fake.ready)) throw new Error('demo: fake Modal did not start (see .tmp/demo/fake-modal.log)');
 
   const first = service.inHouse[0]!;
   const backends = startProcess('backends', node, [...tsx, 'test/backends/main.ts', '--count', String(service.inHouse.length),
-    '--base-port', String(first.port), '--slots', String(first.capacity), '--queue', '64', '--service-ms', '200', '--service-cv', '0.3'],
+    '--base-port', String(first.port), '--slots', String(first.capacity), ...BACKEND_FLAGS],
     { cwd: root, logPath: join(out, 'backends.log') });
   await backends.ready;
 
   startProcess('spillway', node, [...tsx, 'src/cli.ts', 'serve'], {
     cwd: root,
     logPath: join(out, 'spillway.log'),
-    env: { MODAL_SERVER_URL: `http://127.0.0.1:${MODAL_CONTROL_PORT}`, MODAL_TOKEN_ID: 'ak-spillway-demo', MODAL_TOKEN_SECRET: 'as-spillway-demo' },
+    env: { MODAL_SERVER_URL: `http://127.0.0.1:${FAKE_MODAL_CONTROL_PORT}`, MODAL_TOKEN_ID: 'ak-spillway-demo', MODAL_TOKEN_SECRET: 'as-spillway-demo' },
   });
   startProcess('envoy', bin, ['-c', 'envoy/envoy.yaml', '--disable-hot-restart', '--concurrency', '2', '-l', 'warning'], {
     cwd: root,
@@ -93,9 +96,8 @@ async function main(): Promise<void> {
   console.log(`demo: Envoy serving on ${url}; admin gRPC on ${config.admin.listen.host}:${config.admin.listen.port}. Load: ramp → burst → drain for ${durationS} s\n`);
 
   const loadOut = join(out, 'load.jsonl');
-  const load = startProcess('loadgen', node, [...tsx, 'test/loadgen/main.ts', '--url', url, '--path', '/work?ms=200',
-    '--scenario', 'ramp-burst-drain', '--duration', String(durationS), '--base-rps', values['base-rps']!, '--peak-rps', values['peak-rps']!,
-    '--seed', '7', '--out', loadOut], { cwd: root, logPath: join(out, 'loadgen.log') });
+  const load = startProcess('loadgen', node, [...tsx, 'test/loadgen/main.ts', '--url', url, ...LOADGEN_FLAGS,
+    '--duration', String(durationS), '--base-rps', values['base-rps']!, '--peak-rps', values['peak-rps']!, '--out', loadOut], { cwd: root, logPath: join(out, 'loadgen.log') });
   const loadDone = new Promise<void>((r) => load.child.on('exit', () => r()));
 
   const points: ChartPoint[] = [];
