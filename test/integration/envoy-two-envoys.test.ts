@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SpillwayApp } from '../../src/app/spillway-app.js';
 import { parseConfigObject } from '../../src/config/parse-config.js';
-import { ADS_ORDER, TypeUrl } from '../../src/xds/type-urls.js';
+import { ADS_ORDER, TypeUrl, shortType } from '../../src/xds/type-urls.js';
 import { startEnvoy, type EnvoyHandle } from '../support/envoy.js';
 import { freePort } from '../support/ports.js';
 import { sendRequests } from '../support/load.js';
@@ -56,7 +56,7 @@ describe('two real Envoys (GRPC and DELTA_GRPC) against one Spillway', () => {
   let blockedPort: number;
 
   const statuses = (node: string): string[] => app.syncStatus.node(node).map((r) => `${r.type}:${r.status}`);
-  const allSynced = ADS_ORDER.map((t) => `${t === TypeUrl.Cluster ? 'CDS' : t === TypeUrl.Endpoint ? 'EDS' : t === TypeUrl.Listener ? 'LDS' : 'RDS'}:SYNCED`);
+  const allSynced = ADS_ORDER.map((t) => `${shortType(t)}:SYNCED`);
 
   beforeAll(async () => {
     topo = await startTopology({ share: 0.3 });
