@@ -76,6 +76,10 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
     ...reg,
   });
 
+  // The first snapshot is published before metrics exist: start from the publisher's own counts.
+  publishes.inc(src.publisher.stats.published);
+  rejected.inc(src.publisher.stats.rejected);
+
   const openStreams = new Map<number, 'sotw' | 'delta'>();
   const unsubscribes: Array<() => void> = [
     src.events.on((e) => {
