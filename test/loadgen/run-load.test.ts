@@ -87,8 +87,8 @@ describe('runLoad against in-process backends', () => {
     expect(s.dropped_by_client).toBeGreaterThan(s.arrivals / 2);
     expect(s.sent + s.dropped_by_client).toBe(s.arrivals);
     expect(s.completed).toBe(s.sent);
-    // Nothing waited client-side: every latency is about one service time.
-    expect(s.latency_ms!.max).toBeLessThan(700);
+    // Nothing waited client-side: a client queue at 40 rps into 7.5 rps of capacity would reach seconds.
+    expect(s.latency_ms!.max).toBeLessThan(1500);
   });
 
   it('reports consistent latency percentiles that include the service time', async () => {
@@ -120,7 +120,7 @@ describe('runLoad against in-process backends', () => {
     const s = await runLoad({ url: b.url, path: '/?ms=2000', scenario: steady(0.5, 20), seed: 2, timeoutMs: 200 });
     expect(s.errors).toBe(s.sent);
     expect(s.error_kinds).toEqual({ TIMEOUT: s.sent });
-    expect(s.elapsed_s).toBeLessThan(1.5);
+    expect(s.elapsed_s).toBeLessThan(2); // the 2 s service time was not waited for
   });
 
   it('stops early on abort, abandoning what is in flight', async () => {
@@ -129,7 +129,7 @@ describe('runLoad against in-process backends', () => {
     setTimeout(() => ac.abort(), 300);
     const s = await runLoad({ url: b.url, path: '/?ms=5000', scenario: steady(60, 20), seed: 4, signal: ac.signal });
     expect(s.stopped_early).toBe(true);
-    expect(s.elapsed_s).toBeLessThan(1);
+    expect(s.elapsed_s).toBeLessThan(2);
     expect(s.cancelled).toBe(s.sent);
     expect(s.arrivals).toBeLessThan(30);
   });
