@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { sharesOf } from '../../src/admin/state-view.js';
+import { planForModalShare } from '../../src/resources/traffic-plan.js';
+
+describe('shares from a plan', () => {
+  it('splits by locality weight after the up-front drop', () => {
+    expect(sharesOf(planForModalShare(0.25))).toEqual({ in_house: 0.75, modal: 0.25, dropped: 0 });
+    const s = sharesOf({ ...planForModalShare(0.5), dropPercent: 20 });
+    expect(s.dropped).toBeCloseTo(0.2);
+    expect(s.modal).toBeCloseTo(0.4);
+    expect(s.in_house).toBeCloseTo(0.4);
+  });
+  it('a DEGRADED Modal endpoint (soft-cordon while draining) takes no steady-state share', () => {
+    expect(sharesOf({ ...planForModalShare(0.3), modalHealth: 'DEGRADED' }).modal).toBe(0);
+  });
+  it('a service without Modal sends everything in-house whatever the weights say', () => {
+    expect(sharesOf(planForModalShare(0.3), false)).toEqual({ in_house: 1, modal: 0, dropped: 0 });
+  });
+});

@@ -1,0 +1,126 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { bar, fmtAge, renderPlain, renderState, truncate } from '../../src/cli/render-watch.js';
+import { runWatch } from '../../src/cli/watch.js';
+import type { ServiceState__Output } from '../../src/generated/spillway/admin/v1/ServiceState.js';
+import type { State__Output } from '../../src/generated/spillway/admin/v1/State.js';
+import { planForModalShare } from '../../src/resources/traffic-plan.js';
+import { startAdminRig } from '../admin/harness.js';
+
+const service = (over: Partial<ServiceState__Output> = {}): ServiceState__Output => ({
+  name: 'echo',
+  source: 'CONTROLLER',
+  weights: { in_house: 700, modal: 300, modal_health: 'HEALTHY', drop_percent: 0 },
+  shares: { in_house: 0.7, modal: 0.3, dropped: 0 },
+  mode: 'spilling',
+  reason: 'in-house at 95% of capacity; spilling the overflow',
+  decision: null,
+  override: null,
+  modal_stats: { observed: true, runners: 3, backlog: 2, consecutive_failures: 0, last_error: '', age_ms: 1200 },
+  load: { reported: true, in_house: null, modal: null, dropped_rps: 0, reporters: 1 },
+  in_house: [
+    { endpoint: '10.0.0.1:80', capacity: 8, health: 'HEALTHY' },
+    { endpoint: '10.0.0.2:80', capacity: 8, health: 'DRAINING' },
+  ],
+  in_house_capacity: 8,
+  in_house_utilisation: 0.95,
+  offered_rps: 42.5,
+  controlled: true,
+  ...over,
+});
+
+const state = (services: ServiceState__Output[]): State__Output => ({
+  at_unix_ms: Date.UTC(2025, 0, 1, 12, 0, 5),
+  cause: 'decision',
+  services,
+  envoys: [{ node_id: 'e1', node_cluster: 'c', stream_id: 1, types: [{ type: 'CDS', status: 'SYNCED', current_version: 'v', sent_version: 'v', acked_version: 'v', last_nack: null }] }],
+  publisher: { published: 3, unchanged: 0, rejected: 0, last_errors: [] },
+  connected_streams: 1,
+});
+
+describe('watch rendering (pure)', () => {
+  it('bars fill in proportion with eighth-cell resolution and clamp', () => {
+    expect(bar(0, 10)).toBe('··········');
+    expect(bar(1, 10)).toBe('██████████');
+    expect(bar(0.5, 10)).toBe('█████·····');
+    expect(bar(0.05, 10)).toBe('▌·········'); // half a cell
+    expect(bar(0.0125, 10)).toBe('▏·········');
+    expect(bar(2, 4)).toBe('████');
+    expect(bar(Number.NaN, 4)).toBe('····');
+  });
+
+  it('the terminal view shows per service: bars with shares and weights, mode, reason, Modal runners/backlog, utilisation, cordons', () => {
+    const lines = renderState(state([service()]), { width: 120, admin: '127.0.0.1:18081', color: false });
+    expect(lines[0]).toBe('spillway watch · 127.0.0.1:18081 · 12:00:05 · decision · 1 ADS stream · 1 envoy (SYNCED 1)');
+    expect(lines).toContain('echo  spilling  (controller)');
+    expect(lines.find((l) => l.startsWith('  in-house'))).toMatch(/█+·* +70\.0%  w=700$/);
+    expect(lines.find((l) => l.startsWith('  modal'))).toMatch(/ 30\.0%  w=300$/);
+    expect(lines).toContain('  reason: in-house at 95% of capacity; spilling the overflow');
+    expect(lines).toContain('  in-house util 95.0% of 8 · offered 42.5 rps · modal runners 3 backlog 2 (1.2s old)');
+    expect(lines).toContain('  cordoned: 10.0.0.2:80 DRAINING');
+    expect(lines.some((l) => l.includes('dropped'))).toBe(false);
+  });
+
+  it('shows an override with the time left and what the controller would do', () => {
+    const s = service({
+      source: 'OVERRIDE',
+      mode: 'override',
+      override: { share: 0.5, reason: 'x', set_at_unix_ms: 0, expires_at_unix_ms: Date.UTC(2025, 0, 1, 12, 10, 5), remaining_ms: 600_000 },
+      decision: { policy: 'default', mode: 'in-house', reason: 'r', weights: null, shares: { in_house: 1, modal: 0, dropped: 0 }, at_unix_ms: 0, inputs: [] },
+    });
+    const lines = renderState(state([s]), { width: 120, admin: 'a', color: false });
+    expect(lines).toContain('  override: 50.0% Modal, 10m00s left; controller wants 0.0% (in-house)');
+  });
+
+  it('colour codes never count towards the width', () => {
+    const lines = renderState(state([service()]), { width: 40, admin: 'a', color: true });
+    for (const l of lines) expect(l.replace(/\x1b\[[0-9;]*m/g, '').length).toBeLessThanOrEqual(40);
+    expect(truncate('\x1b[1mabcdef\x1b[0m', 3)).toBe('\x1b[1mabc\x1b[0m');
+  });
+
+  it('the plain view is one greppable line per service', () => {
+    const lines = renderPlain(state([service(), service({ name: 'plain', mode: 'static', source: 'STATIC', modal_stats: null })]));
+    expect(lines).toEqual([
+      '2025-01-01T12:00:05.000Z decision echo mode=spilling source=CONTROLLER in_house=70.0% modal=30.0% dropped=0.0% weights=700/300 util=95.0% offered_rps=42.5 runners=3 backlog=2 reason="in-house at 95% of capacity; spilling the overflow"',
+      '2025-01-01T12:00:05.000Z decision plain mode=static source=STATIC in_house=70.0% modal=30.0% dropped=0.0% weights=700/300 util=95.0% offered_rps=42.5 runners=- backlog=- reason="in-house at 95% of capacity; spilling the overflow"',
+    ]);
+  });
+
+  it('ages read naturally', () => {
+    expect(fmtAge(undefined)).toBe('never');
+    expect(fmtAge(250)).toBe('250ms');
+    expect(fmtAge(12_345)).toBe('12.3s');
+    expect(fmtAge(185_000)).toBe('3m05s');
+    expect(fmtAge(2 * 3_600_000 + 60_000)).toBe('2h01m');
+  });
+});
+
+describe('spillway watch against a live admin port', () => {
+  it('--plain prints the current state, then a line per update', async () => {
+    const rig = await startAdminRig();
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (b: Buffer) => (text += b.toString()));
+    const stop = new AbortController();
+    const done = runWatch({ admin: `127.0.0.1:${rig.app.adminPort}`, plain: true, service: 'echo', out, signal: stop.signal });
+    try {
+      const waitFor = async (pred: () => boolean): Promise<void> => {
+        const deadline = Date.now() + 3000;
+        while (!pred()) {
+          if (Date.now() > deadline) throw new Error(`timed out; output so far:\n${text}`);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      };
+      await waitFor(() => text.includes(' initial echo '));
+      expect(text).toMatch(/ initial echo mode=static source=STATIC in_house=80\.0% modal=20\.0% /);
+      rig.app.publisher.setPlan('echo', planForModalShare(0.4));
+      await waitFor(() => text.includes(' publish echo '));
+      expect(text).toMatch(/ publish echo .* modal=40\.0% dropped=0\.0% weights=600\/400 /);
+      expect(text).not.toContain('\x1b[');
+    } finally {
+      stop.abort();
+      expect(await done).toBe(0);
+      await rig.close();
+    }
+  });
+});
