@@ -8,6 +8,7 @@ import type { Clock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { AdsStream } from './ads-stream.js';
 import { afterDeltaSend, onDeltaRequest, pendingDelta, type DeltaTypeState } from './delta-state.js';
+import { ResponseBodies } from './response-bodies.js';
 import type { Snapshot } from './snapshot.js';
 import type { SnapshotCache } from './snapshot-cache.js';
 import { afterSend, onSotwRequest, pendingResponse, type SotwTypeState } from './sotw-state.js';
@@ -44,6 +45,8 @@ export class AdsServer {
   private readonly streams = new Set<AdsStream<unknown>>();
   /** Last NACKed version per node and type, kept across reconnects (SotW INIT must not resend it). */
   private readonly nodeNacks = new Map<string, string>();
+  /** Resources encoded once per distinct list, not once per stream (see response-bodies.ts). */
+  private readonly bodies = new ResponseBodies();
 
   constructor(opts: AdsServerOptions) {
     this.cache = opts.cache;
@@ -80,7 +83,12 @@ export class AdsServer {
         if (eds) types.set(TypeUrl.Endpoint, { ...eds, forceRespond: true });
       }
       this.noteSent(stream, typeUrl, version, nonce, resources);
-      return { version_info: version, type_url: typeUrl, nonce, resources: resources.map((r) => ({ type_url: typeUrl, value: r.value })) };
+      return this.bodies.sotwResponse(typeUrl, resources, {
+        version_info: version,
+        type_url: typeUrl,
+        nonce,
+        resources: resources.map((r) => ({ type_url: typeUrl, value: r.value })),
+      });
     };
     this.attach(stream, call, 'sotw', build, (req: DiscoveryRequest__Output, typeUrl, errorDetail) => {
       const outcome = onSotwRequest(types.get(typeUrl), {
@@ -149,13 +157,13 @@ export class AdsServer {
       sentVersions.set(nonce, version);
       if (sentVersions.size > 64) sentVersions.delete(sentVersions.keys().next().value as string);
       this.noteSent(stream, typeUrl, version, nonce, body.resources);
-      return {
+      return this.bodies.deltaResponse(typeUrl, body.resources, {
         system_version_info: version,
         type_url: typeUrl,
         nonce,
         resources: body.resources.map((r) => ({ name: r.name, version: r.version, resource: { type_url: typeUrl, value: r.value } })),
         removed_resources: body.removed,
-      };
+      });
     };
     this.attach(stream, call, 'delta', build, (req: DeltaDiscoveryRequest__Output, typeUrl, errorDetail) => {
       const outcome = onDeltaRequest(types.get(typeUrl), {

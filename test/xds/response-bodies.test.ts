@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { loadProtos } from '../../src/protos/load-protos.js';
+import { ResponseBodies, withPreEncodedResponses } from '../../src/xds/response-bodies.js';
+import type { EncodedResource } from '../../src/xds/snapshot.js';
+import { TypeUrl } from '../../src/xds/type-urls.js';
+
+const { protos } = loadProtos();
+const service = protos.envoy.service.discovery.v3.AggregatedDiscoveryService.service;
+const res = (name: string, value: string): EncodedResource => ({ name, version: `v-${value}`, typeUrl: TypeUrl.Endpoint, value: Buffer.from(value) });
+
+describe('pre-encoded response bodies', () => {
+  it('envelope + shared resources decodes to the same SotW response as a full encoding', () => {
+    const resources = [res('a', 'alpha-bytes'), res('b', 'beta-bytes')];
+    const msg = { version_info: 'v1', type_url: TypeUrl.Endpoint, nonce: 'n-1', resources: resources.map((r) => ({ type_url: TypeUrl.Endpoint, value: r.value })) };
+    const plain = service.StreamAggregatedResources.responseSerialize(msg);
+    const fast = withPreEncodedResponses(service).StreamAggregatedResources.responseSerialize(new ResponseBodies().sotwResponse(TypeUrl.Endpoint, resources, { ...msg }));
+    const decode = service.StreamAggregatedResources.responseDeserialize;
+    expect(decode(fast)).toEqual(decode(plain));
+  });
+
+  it('delta: resources with names and versions, removals and the envelope survive', () => {
+    const resources = [res('a', 'alpha-bytes')];
+    const msg = {
+      system_version_info: 'sv',
+      type_url: TypeUrl.Endpoint,
+      nonce: 'n-2',
+      removed_resources: ['gone'],
+      resources: resources.map((r) => ({ name: r.name, version: r.version, resource: { type_url: TypeUrl.Endpoint, value: r.value } })),
+    };
+    const plain = service.DeltaAggregatedResources.responseSerialize(msg);
+    const fast = withPreEncodedResponses(service).DeltaAggregatedResources.responseSerialize(new ResponseBodies().deltaResponse(TypeUrl.Endpoint, resources, { ...msg }));
+    const decode = service.DeltaAggregatedResources.responseDeserialize;
+    expect(decode(fast)).toEqual(decode(plain));
+  });
+
+  it('streams getting the same list share one buffer; a different list gets its own', () => {
+    const bodies = new ResponseBodies();
+    const body = (m: object): unknown => Object.getOwnPropertySymbols(m).map((s) => (m as Record<symbol, unknown>)[s])[0];
+    const a = bodies.sotwResponse(TypeUrl.Endpoint, [res('a', 'x')], { nonce: '1' });
+    const b = bodies.sotwResponse(TypeUrl.Endpoint, [res('a', 'x')], { nonce: '2' });
+    const c = bodies.sotwResponse(TypeUrl.Endpoint, [res('a', 'y')], { nonce: '3' });
+    expect(body(a)).toBe(body(b));
+    expect(body(c)).not.toBe(body(a));
+  });
+});
