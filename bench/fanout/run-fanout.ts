@@ -7,7 +7,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Protocol } from './ads-load-client.js';
 import { describeRun, runOnce, type RunResult } from './fanout-run.js';
-import { renderSection, summarize, writeSection, type Machine } from './report.js';
+import { renderSection, STANDING_NOTES, summarize, writeSection, type Machine } from './report.js';
 
 const { values } = parseArgs({
   options: {
@@ -87,7 +87,7 @@ for (const s of summaries) {
   process.stdout.write(`N=${s.streams} ${s.protocol}: p99 ${s.p99Ms.median} (${s.p99Ms.min}–${s.p99Ms.max}) ms, last ${s.maxMs.median} ms, RSS ${s.rssPerStreamKiB.median.toFixed(1)} KiB/stream, CPU ${s.cpuMsPerPush.median} ms/push\n`);
 }
 if (!values['no-md']) {
-  const section = renderSection({ machine, command, resultsFile, pushes, services, streamsPerChannel, summaries, notes: values.note });
+  const section = renderSection({ machine, command, resultsFile, pushes, services, streamsPerChannel, summaries, notes: [...STANDING_NOTES, ...values.note] });
   writeSection('BENCHMARKS.md', section);
   process.stdout.write('BENCHMARKS.md: "xDS fan-out" section updated\n');
 }
