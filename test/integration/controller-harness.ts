@@ -39,6 +39,8 @@ export async function startControllerRig(opts: {
   const listenerPort = await freePort();
   const raw = {
     xds: { listen: '127.0.0.1:0' },
+    admin: { listen: '127.0.0.1:0' },
+    metrics: { listen: '127.0.0.1:0' },
     lrs: { interval_ms: 500 },
     controller: { tick_ms: 250 },
     modal_api: { poll_interval_ms: 300, timeout_ms: 1000 },

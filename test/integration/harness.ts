@@ -26,6 +26,7 @@ export async function startTopology(opts: { xdsPort?: number; share?: number } =
   const rawConfig = {
     xds: { listen: `127.0.0.1:${opts.xdsPort ?? 0}` },
     admin: { listen: '127.0.0.1:0' },
+    metrics: { listen: '127.0.0.1:0' },
     services: [
       {
         name: 'echo',

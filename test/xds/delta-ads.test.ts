@@ -9,6 +9,8 @@ import { DeltaAdsTestClient } from '../support/delta-ads-client.js';
 
 const rawConfig = {
   xds: { listen: '127.0.0.1:0' },
+  admin: { listen: '127.0.0.1:0' },
+  metrics: { listen: '127.0.0.1:0' },
   services: [
     {
       name: 'alpha',
