@@ -28,6 +28,7 @@ export class SpillwayChild {
   static async start(opts: ChildOptions): Promise<SpillwayChild> {
     const entry = fileURLToPath(new URL('./spillway-child.ts', import.meta.url));
     const args = ['--expose-gc', '--import', 'tsx'];
+    if (opts.cpuProfDir) args.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`);
     const proc = spawn(process.execPath, [...args, entry, String(opts.services)], {
       stdio: ['pipe', 'pipe', 'pipe'],
       // `--import tsx` resolves from the working directory: the repository root.
