@@ -46,6 +46,10 @@ export function initialTypeState(typeUrl: TypeUrl): SotwTypeState {
 }
 
 function applyNames(state: SotwTypeState, names: readonly string[]): { state: SotwTypeState; added: boolean } {
+  // Fast path for the common ACK: the same explicit names as before, nothing to rebuild.
+  if (names.length > 0 && names.length === state.names.size && !names.includes('*') && names.every((n) => state.names.has(n))) {
+    return { state, added: false };
+  }
   const explicit = names.filter((n) => n !== '*');
   const explicitEver = state.explicitEver || explicit.length > 0;
   // Legacy wildcard: an empty list means '*' only until the client ever names something.
@@ -102,25 +106,26 @@ export function wantedResources(state: SotwTypeState, snap: TypeSnapshot): Encod
 /**
  * What to send, or undefined when the client already has it. Wildcard types (CDS/LDS) carry the
  * full set, so any difference—including a removal—needs a response. For EDS/RDS only resources
- * the client lacks or holds at another version matter (omission is not deletion there).
+ * the client lacks or holds at another version are sent (omission is not deletion there), so a
+ * weight change on one service costs one CLA per stream, not all of them. `force` sends every
+ * wanted resource (a grown subscription, or EDS after a CDS push).
  */
 export function pendingResponse(state: SotwTypeState, snap: TypeSnapshot, force: boolean): EncodedResource[] | undefined {
   if (!state.wildcard && state.names.size === 0) return undefined;
   const wanted = wantedResources(state, snap);
   if (force) return wanted;
-  const changed =
-    wanted.some((r) => state.sent.get(r.name) !== r.version) ||
-    (state.wildcard && state.sent.size !== wanted.length);
-  return changed ? wanted : undefined;
+  if (state.wildcard) {
+    const changed = state.sent.size !== wanted.length || wanted.some((r) => state.sent.get(r.name) !== r.version);
+    return changed ? wanted : undefined;
+  }
+  const changed = wanted.filter((r) => state.sent.get(r.name) !== r.version);
+  return changed.length > 0 ? changed : undefined;
 }
 
 /** The state after a response was written. */
 export function afterSend(state: SotwTypeState, sent: readonly EncodedResource[], version: string, nonce: string): SotwTypeState {
-  return {
-    ...state,
-    lastNonceSent: nonce,
-    lastVersionSent: version,
-    sent: new Map(sent.map((r) => [r.name, r.version])),
-    forceRespond: false,
-  };
+  // Wildcard responses are the whole set; named ones add to what the client holds.
+  const held = state.wildcard ? new Map<string, string>() : new Map(state.sent);
+  for (const r of sent) held.set(r.name, r.version);
+  return { ...state, lastNonceSent: nonce, lastVersionSent: version, sent: held, forceRespond: false };
 }

@@ -39,7 +39,18 @@ describe('SotW decision table', () => {
     expect([...st.sent.keys()]).toEqual(['a']);
     expect(st.names.has('zz')).toBe(true);
     const later = snap(TypeUrl.Endpoint, [['a', '1'], ['b', '1'], ['zz', '1']], 'e2');
-    expect(pendingResponse(st, later, false)?.map((r) => r.name)).toEqual(['a', 'zz']);
+    // Only what the client lacks: 'a' is unchanged and need not travel again.
+    expect(pendingResponse(st, later, false)?.map((r) => r.name)).toEqual(['zz']);
+  });
+
+  it('EDS pushes carry only the changed CLAs, and the client is then known to hold all of them', () => {
+    const st = initAndSend(TypeUrl.Endpoint, ['a', 'b'], eds);
+    const next = snap(TypeUrl.Endpoint, [['a', '1'], ['b', '2']], 'e2');
+    const out = pendingResponse(st, next, false)!;
+    expect(out.map((r) => [r.name, r.version])).toEqual([['b', '2']]);
+    const after = afterSend(st, out, 'e2', 'n2');
+    expect([...after.sent.entries()].sort()).toEqual([['a', '1'], ['b', '2']]);
+    expect(pendingResponse(after, next, false)).toBeUndefined();
   });
 
   it('a reconnect (empty nonce, last accepted version) is answered in full', () => {
