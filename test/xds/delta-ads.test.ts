@@ -1,32 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
-import { parseConfigObject } from '../../src/config/parse-config.js';
+import type { SpillwayConfig } from '../../src/config/config-types.js';
 import type { DeltaDiscoveryResponse__Output } from '../../src/generated/envoy/service/discovery/v3/DeltaDiscoveryResponse.js';
 import { planForModalShare } from '../../src/resources/traffic-plan.js';
 import { ADS_ORDER, TypeUrl } from '../../src/xds/type-urls.js';
-import { DeltaAdsTestClient } from '../support/delta-ads-client.js';
+import { DeltaAdsTestClient } from '../support/ads-client.js';
+import { protocolTestConfig } from './fixtures.js';
 
-const rawConfig = {
-  xds: { listen: '127.0.0.1:0' },
-  admin: { listen: '127.0.0.1:0' },
-  metrics: { listen: '127.0.0.1:0' },
-  services: [
-    {
-      name: 'alpha',
-      listener: '127.0.0.1:20001',
-      in_house: { endpoints: [{ address: '10.0.0.1', port: 80, capacity: 4 }] },
-      modal: { url: 'https://ws--alpha.modal.run', connect_address: '192.0.2.1', app: 'a', function: 'f', max_containers: 2, share: 0.2 },
-      capacity: { policy: 'static' },
-    },
-    { name: 'beta', listener: '127.0.0.1:20002', in_house: { endpoints: [{ address: '10.0.0.2', port: 80, capacity: 4 }] } },
-  ],
-};
-const config = (): ReturnType<typeof parseConfigObject> & { ok: true } => {
-  const r = parseConfigObject(rawConfig);
-  if (!r.ok) throw new Error(r.errors.join('\n'));
-  return r;
-};
+const config = (): { config: SpillwayConfig } => ({ config: protocolTestConfig() });
 const node = { id: 'delta-node', cluster: 'test' };
 
 describe('ADS server (delta) over gRPC', () => {

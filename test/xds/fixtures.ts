@@ -1,0 +1,25 @@
+import { parseConfigObject } from '../../src/config/parse-config.js';
+import type { SpillwayConfig } from '../../src/config/config-types.js';
+
+/** Two services (one with a static Modal share), every port free: for protocol tests without Envoy. */
+export const PROTOCOL_TEST_CONFIG = {
+  xds: { listen: '127.0.0.1:0' },
+  admin: { listen: '127.0.0.1:0' },
+  metrics: { listen: '127.0.0.1:0' },
+  services: [
+    {
+      name: 'alpha',
+      listener: '127.0.0.1:20001',
+      in_house: { endpoints: [{ address: '10.0.0.1', port: 80, capacity: 4 }] },
+      modal: { url: 'https://ws--alpha.modal.run', connect_address: '192.0.2.1', app: 'a', function: 'f', max_containers: 2, share: 0.2 },
+      capacity: { policy: 'static' },
+    },
+    { name: 'beta', listener: '127.0.0.1:20002', in_house: { endpoints: [{ address: '10.0.0.2', port: 80, capacity: 4 }] } },
+  ],
+};
+
+export function protocolTestConfig(): SpillwayConfig {
+  const r = parseConfigObject(PROTOCOL_TEST_CONFIG);
+  if (!r.ok) throw new Error(r.errors.join('\n'));
+  return r.config;
+}
