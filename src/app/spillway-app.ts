@@ -167,7 +167,7 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     controller.start();
     // A deploy resets Modal's autoscaler settings: read them back and re-apply Spillway's intent.
     cancels.push(
-      every(scheduler, 30_000, async () => {
+      every(scheduler, config.modalApi.reconcileIntervalMs, async () => {
         for (const s of driven) {
           if (!side.actuator.intended(s.name)) continue;
           const r = await side.actuator.reconcile(s.name).catch((err: unknown) => ({ outcome: 'failed', error: errorMessage(err) }));

@@ -79,7 +79,8 @@ export interface SpillwayConfig {
   admin: { listen: HostPort; token?: string };
   metrics: { listen: HostPort };
   controller: { tickMs: number };
-  modalApi: { pollIntervalMs: number; timeoutMs: number };
+  /** reconcileIntervalMs: how often Spillway reads Modal's autoscaler back and re-applies its intent (a deploy resets it). */
+  modalApi: { pollIntervalMs: number; timeoutMs: number; reconcileIntervalMs: number };
   services: ServiceConfig[];
 }
 

@@ -299,7 +299,7 @@ export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = {}): Pa
   const admin = r.obj(top['admin'], 'admin', ['listen', 'token_env']) ?? {};
   const metrics = r.obj(top['metrics'], 'metrics', ['listen']) ?? {};
   const controller = r.obj(top['controller'], 'controller', ['tick_ms']) ?? {};
-  const modalApi = r.obj(top['modal_api'], 'modal_api', ['poll_interval_ms', 'timeout_ms']) ?? {};
+  const modalApi = r.obj(top['modal_api'], 'modal_api', ['poll_interval_ms', 'timeout_ms', 'reconcile_interval_ms']) ?? {};
   // The admin token itself never sits in the config file: the file names the variable holding it.
   const tokenEnv = r.optStr(admin, 'token_env', 'admin');
   const token = tokenEnv ? env[tokenEnv] : undefined;
@@ -336,6 +336,7 @@ export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = {}): Pa
     modalApi: {
       pollIntervalMs: r.int(modalApi, 'poll_interval_ms', 'modal_api', 2000, 100, 600_000),
       timeoutMs: r.int(modalApi, 'timeout_ms', 'modal_api', 5000, 100, 600_000),
+      reconcileIntervalMs: r.int(modalApi, 'reconcile_interval_ms', 'modal_api', 30_000, 1000, 3_600_000),
     },
     services,
   };

@@ -43,7 +43,7 @@ export async function startControllerRig(opts: {
     metrics: { listen: '127.0.0.1:0' },
     lrs: { interval_ms: 500 },
     controller: { tick_ms: 250 },
-    modal_api: { poll_interval_ms: 300, timeout_ms: 1000 },
+    modal_api: { poll_interval_ms: 300, timeout_ms: 1000, reconcile_interval_ms: 1000 },
     services: [
       {
         name: 'echo',

@@ -19,7 +19,7 @@ describe('capacity controller pre-warms Modal through the real SDK', () => {
 
   const minContainers = (): number => rig.fake.state().functions[0]!.settings.minContainers;
 
-  it('raises min_containers on Modal as demand trends toward the in-house limit, then releases it', async () => {
+  it('raises min_containers on Modal as demand trends toward the in-house limit, survives a deploy, then releases it', async () => {
     expect(minContainers()).toBe(0);
     const load = startOpenLoad(rig.url(200), 10);
     try {
@@ -33,6 +33,12 @@ describe('capacity controller pre-warms Modal through the real SDK', () => {
       expect(decision.autoscaler?.reason ?? '').toMatch(/pre-warm/);
       // Containers start before any spill needs them.
       await waitFor(() => rig.fake.state().functions[0]!.stats.runners > 0, 10_000, 'Modal containers starting');
+
+      // A deploy resets Modal's autoscaler; Spillway reads it back and re-applies its intent.
+      const raised = minContainers();
+      rig.fake.redeploy();
+      expect(minContainers()).toBe(0);
+      await waitFor(() => minContainers() === raised, 10_000, 'pre-warm re-applied after the deploy');
 
       // Demand falls away: after the cool-down the intent returns to the base.
       load.setRate(5);
