@@ -15,6 +15,9 @@ import { afterSend, onSotwRequest, pendingResponse, type SotwTypeState } from '.
 import { ADS_ORDER, TypeUrl, isKnownTypeUrl, shortType } from './type-urls.js';
 import type { XdsEvents } from './xds-events.js';
 
+/** Rejected versions remembered across reconnects (node × type). */
+const MAX_REMEMBERED_NACKS = 10_000;
+
 type SotwCall = grpc.ServerDuplexStream<DiscoveryRequest__Output, DiscoveryResponse>;
 type DeltaCall = grpc.ServerDuplexStream<DeltaDiscoveryRequest__Output, DeltaDiscoveryResponse>;
 
@@ -78,9 +81,14 @@ export class AdsServer {
       const nonce = stream.nextNonce();
       types.set(typeUrl, afterSend(state, resources, version, nonce));
       if (typeUrl === TypeUrl.Cluster) {
-        // Envoy re-requests a changed cluster's CLA with a request that looks like an ACK; answer it.
+        // A changed cluster warms until its CLA arrives, even when the CLA itself did not change:
+        // send every subscribed CLA right after CDS (same flush), and answer Envoy's re-request too,
+        // which looks exactly like an ACK.
         const eds = types.get(TypeUrl.Endpoint);
-        if (eds) types.set(TypeUrl.Endpoint, { ...eds, forceRespond: true });
+        if (eds) {
+          types.set(TypeUrl.Endpoint, { ...eds, forceRespond: true });
+          stream.markDirty(TypeUrl.Endpoint, true);
+        }
       }
       this.noteSent(stream, typeUrl, version, nonce, resources);
       return this.bodies.sotwResponse(typeUrl, resources, {
@@ -104,7 +112,10 @@ export class AdsServer {
       switch (outcome.kind) {
         case 'nack': {
           const version = outcome.state.lastNack?.version ?? '';
+          this.nodeNacks.delete(nackKey);
           this.nodeNacks.set(nackKey, version);
+          // Bounded: nodes that NACK and never return must not grow this forever (oldest first out).
+          if (this.nodeNacks.size > MAX_REMEMBERED_NACKS) this.nodeNacks.delete(this.nodeNacks.keys().next().value as string);
           this.noteNack(stream, typeUrl, version, req.response_nonce, errorDetail ?? '');
           return;
         }
@@ -154,6 +165,17 @@ export class AdsServer {
       versionReached.set(typeUrl, version);
       const nonce = stream.nextNonce();
       types.set(typeUrl, afterDeltaSend(state, body));
+      if (typeUrl === TypeUrl.Cluster && body.resources.length > 0) {
+        // A changed cluster warms until its CLA arrives, and Envoy need not re-subscribe a name it
+        // already watches: treat those CLAs as not held so they follow in this flush.
+        const eds = types.get(TypeUrl.Endpoint);
+        if (eds) {
+          const clientHas = new Map(eds.clientHas);
+          for (const r of body.resources) clientHas.delete(r.name);
+          types.set(TypeUrl.Endpoint, { ...eds, clientHas });
+          stream.markDirty(TypeUrl.Endpoint, false);
+        }
+      }
       sentVersions.set(nonce, version);
       if (sentVersions.size > 64) sentVersions.delete(sentVersions.keys().next().value as string);
       this.noteSent(stream, typeUrl, version, nonce, body.resources);

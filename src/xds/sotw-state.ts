@@ -14,6 +14,8 @@ export interface SotwTypeState {
   readonly explicitEver: boolean;
   readonly lastNonceSent?: string;
   readonly lastVersionSent?: string;
+  /** The last few nonces sent with their versions, so a NACK names the version it rejected. */
+  readonly recentSends: ReadonlyArray<readonly [nonce: string, version: string]>;
   /** name → version of what the last response carried (what the client was given). */
   readonly sent: ReadonlyMap<string, string>;
   readonly ackedVersion?: string;
@@ -42,12 +44,12 @@ export interface RequestOutcome {
 }
 
 export function initialTypeState(typeUrl: TypeUrl): SotwTypeState {
-  return { typeUrl, names: new Set(), wildcard: false, explicitEver: false, sent: new Map(), forceRespond: false };
+  return { typeUrl, names: new Set(), wildcard: false, explicitEver: false, recentSends: [], sent: new Map(), forceRespond: false };
 }
 
 function applyNames(state: SotwTypeState, names: readonly string[]): { state: SotwTypeState; added: boolean } {
   // Fast path for the common ACK: the same explicit names as before, nothing to rebuild.
-  if (names.length > 0 && names.length === state.names.size && !names.includes('*') && names.every((n) => state.names.has(n))) {
+  if (!state.wildcard && names.length > 0 && names.length === state.names.size && !names.includes('*') && names.every((n) => state.names.has(n))) {
     return { state, added: false };
   }
   const explicit = names.filter((n) => n !== '*');
@@ -65,9 +67,12 @@ export function onSotwRequest(prev: SotwTypeState | undefined, req: SotwRequest)
   if (req.errorDetail !== undefined) {
     // NACK: keep what the client still runs, record why, and send nothing (no NACK loop). The names
     // are still recorded so a subscription change riding on a NACK is not lost.
-    const { state } = applyNames(base, req.names);
+    // The rejected version is the one sent with the NACKed nonce (an older response may be NACKed
+    // after a newer one went out). Names it adds are answered on the next in-order request.
+    const { state, added } = applyNames(base, req.names);
+    const version = base.recentSends.find(([n]) => n === req.nonce)?.[1] ?? '';
     return {
-      state: { ...state, lastNack: { version: base.lastVersionSent ?? '', nonce: req.nonce, detail: req.errorDetail } },
+      state: { ...state, forceRespond: state.forceRespond || added, lastNack: { version, nonce: req.nonce, detail: req.errorDetail } },
       kind: 'nack',
       respond: false,
       namesAdded: false,
@@ -127,5 +132,6 @@ export function afterSend(state: SotwTypeState, sent: readonly EncodedResource[]
   // Wildcard responses are the whole set; named ones add to what the client holds.
   const held = state.wildcard ? new Map<string, string>() : new Map(state.sent);
   for (const r of sent) held.set(r.name, r.version);
-  return { ...state, lastNonceSent: nonce, lastVersionSent: version, sent: held, forceRespond: false };
+  const recentSends = [...state.recentSends.slice(-7), [nonce, version] as const];
+  return { ...state, lastNonceSent: nonce, lastVersionSent: version, recentSends, sent: held, forceRespond: false };
 }

@@ -4,6 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
 import { systemClock } from '../../src/core/clock.js';
 import type { SpillwayConfig } from '../../src/config/config-types.js';
+import { loadProtos } from '../../src/protos/load-protos.js';
 import { planForModalShare } from '../../src/resources/traffic-plan.js';
 import { AdsServer } from '../../src/xds/ads-server.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
@@ -89,6 +90,25 @@ describe('ADS server (SotW) over gRPC', () => {
     c.send({ type_url: TypeUrl.Cluster, version_info: cds!.version_info, response_nonce: cds!.nonce });
     c.send({ type_url: TypeUrl.Endpoint, version_info: lastEds.version_info, response_nonce: lastEds.nonce, resource_names: ['alpha', 'beta'] });
     await c.waitForResponses(edsCount + 1, TypeUrl.Endpoint);
+  });
+
+  it('a cluster that changed while its CLA did not gets that CLA in the same flush (it would warm otherwise)', async () => {
+    const c = client();
+    await subscribeAll(c);
+    const before = c.responses.length;
+    const [alpha, beta] = config().config.services;
+    // One publish: alpha's cluster changes (CA bundle) but not its CLA; beta's CLA changes (capacity).
+    const changedAlpha = { ...alpha!, modal: { ...alpha!.modal!, caBundle: '/etc/other-ca.pem' } };
+    const changedBeta = { ...beta!, inHouse: beta!.inHouse.map((e) => ({ ...e, capacity: e.capacity + 1 })) };
+    app.publisher.setServices([changedAlpha, changedBeta]);
+    await c.waitForResponses(before + 2);
+    await c.settle(100);
+    const pushed = c.responses.slice(before);
+    expect(pushed.map((r) => r.type_url)).toEqual([TypeUrl.Cluster, TypeUrl.Endpoint]);
+    const { protos } = loadProtos();
+    const Cla = protos.envoy.config.endpoint.v3.ClusterLoadAssignment;
+    const names = pushed[1]!.resources.map((a) => Cla.deserialize(Buffer.from((a as { value: Buffer }).value)).cluster_name).sort();
+    expect(names).toEqual(['alpha', 'beta']);
   });
 
   it('pushes in ADS order CDS → EDS → LDS → RDS when every type changes at once', async () => {

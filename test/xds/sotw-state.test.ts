@@ -130,4 +130,23 @@ describe('SotW decision table', () => {
     expect(o.respond).toBe(true);
     expect(pendingResponse(o.state, eds, o.namesAdded)?.map((r) => r.name)).toEqual(['a']);
   });
+
+  it('a NACK of an older response names the version that response carried, and answers names it adds', () => {
+    const st1 = initAndSend(TypeUrl.Endpoint, ['a'], eds); // n1 carries e1
+    const e2 = snap(TypeUrl.Endpoint, [['a', '2'], ['b', '1']], 'e2');
+    const st2 = afterSend(st1, pendingResponse(st1, e2, false)!, 'e2', 'n2');
+    const o = onSotwRequest(st2, req(TypeUrl.Endpoint, { nonce: 'n1', names: ['a', 'b'], errorDetail: 'bad' }));
+    expect(o.state.lastNack?.version).toBe('e1');
+    expect(o.state.forceRespond).toBe(true);
+    const next = onSotwRequest(o.state, req(TypeUrl.Endpoint, { nonce: 'n2', names: ['a', 'b'] }));
+    expect(next.respond).toBe(true);
+  });
+
+  it("leaving '*' while keeping the same explicit names ends the wildcard", () => {
+    const o = onSotwRequest(undefined, req(TypeUrl.Cluster, { names: ['*', 'a'] }));
+    const st = afterSend(o.state, pendingResponse(o.state, cds, true)!, 'c1', 'n1');
+    const next = onSotwRequest(st, req(TypeUrl.Cluster, { nonce: 'n1', names: ['a'] }));
+    expect(next.state.wildcard).toBe(false);
+    expect([...next.state.names]).toEqual(['a']);
+  });
 });
