@@ -13,6 +13,9 @@ export const endpointKey = (address: string, port: number): string => `${address
 /** Category Envoy reports drops under in LRS when Spillway sheds deliberately. */
 export const SHED_CATEGORY = 'spillway_shed';
 
+/** Overprovisioning factor (percent) while Modal is soft-cordoned: 1000× Envoy's 1.4 default. */
+const SOFT_CORDON_OVERPROVISIONING = 140_000;
+
 export interface EndpointInputs {
   service: ServiceConfig;
   plan: TrafficPlan;
@@ -60,16 +63,19 @@ export function buildLoadAssignment({ service, plan, modalIp, cordons }: Endpoin
     });
   }
   const cla: ClusterLoadAssignment = { cluster_name: service.name, endpoints: localities };
+  const policy: NonNullable<ClusterLoadAssignment['policy']> = {};
   if (plan.dropPercent > 0) {
     // Parts per million keeps fractional percentages exact.
-    cla.policy = {
-      drop_overloads: [
-        {
-          category: SHED_CATEGORY,
-          drop_percentage: { numerator: Math.round(plan.dropPercent * 10_000), denominator: 'MILLION' },
-        },
-      ],
-    };
+    policy.drop_overloads = [
+      { category: SHED_CATEGORY, drop_percentage: { numerator: Math.round(plan.dropPercent * 10_000), denominator: 'MILLION' } },
+    ];
   }
+  if (localities.length > 1 && plan.modalHealth === 'DEGRADED') {
+    // Envoy moves load to degraded hosts in proportion to the healthy host count × the
+    // overprovisioning factor (default 1.4): with one or two in-house hosts a soft-cordoned Modal
+    // would still get 7–30 %. A huge factor makes DEGRADED mean "only if no in-house host is healthy".
+    policy.overprovisioning_factor = { value: SOFT_CORDON_OVERPROVISIONING };
+  }
+  if (Object.keys(policy).length > 0) cla.policy = policy;
   return cla;
 }

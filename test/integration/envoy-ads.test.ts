@@ -83,4 +83,17 @@ describe.each(['GRPC', 'DELTA_GRPC'] as const)('real Envoy on state-of-the-world
       }
     });
   }
+
+  it('a soft-cordoned (DEGRADED) Modal gets no traffic while in-house hosts are healthy, even with only two of them', async () => {
+    expect(app.publisher.setPlan('echo', { inHouseWeight: 500, modalWeight: 500, modalHealth: 'DEGRADED', dropPercent: 0 }).ok).toBe(true);
+    await waitFor(async () => {
+      const dump = await envoy.configDump('?include_eds');
+      const eds = dumpSection(dump, 'EndpointsConfigDump');
+      const cla = eds?.['dynamic_endpoint_configs']?.find((c: any) => c.endpoint_config?.cluster_name === 'echo')?.endpoint_config;
+      return (cla?.endpoints ?? []).find((l: any) => l.locality?.zone === 'modal')?.lb_endpoints?.[0]?.health_status === 'DEGRADED';
+    }, 15_000, 'Envoy running a DEGRADED Modal endpoint');
+    const r = await sendRequests(url(), 1000, 16);
+    expect(r.failed, r.errors.join(', ')).toBe(0);
+    expect(r.byServer['modal'] ?? 0).toBe(0);
+  });
 });
