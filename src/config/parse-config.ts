@@ -148,6 +148,10 @@ class Reader {
   }
 }
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
 function join(path: string, key: string | number): string {
   if (typeof key === 'number') return `${path}[${key}]`;
   return path ? `${path}.${key}` : key;
@@ -223,6 +227,7 @@ function parseModal(r: Reader, v: unknown, path: string): ModalEndpointConfig | 
       hostname = parsed.hostname;
       if (isIP(hostname)) r.fail(join(path, 'url'), 'must name a host, not an IP (it is the TLS SNI and Host)');
       port = parsed.port ? Number(parsed.port) : 443;
+      if (port === 0) r.fail(join(path, 'url'), 'must not use port 0');
     }
   }
   const connectAddress = r.optStr(o, 'connect_address', path);
@@ -314,12 +319,26 @@ export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = {}): Pa
     const prev = names.get(s.name);
     if (prev !== undefined) r.fail(`services[${i}].name`, `duplicate service name "${s.name}" (also services[${prev}])`);
     names.set(s.name, i);
-    if (s.listener.port === 0) r.fail(`services[${i}].listener`, 'is required ("host:port" Envoy listens on)');
-    const key = `${s.listener.host}:${s.listener.port}`;
-    const other = ports.get(key);
-    if (s.listener.port !== 0 && other !== undefined) r.fail(`services[${i}].listener`, `port ${key} is already used by services[${other}]`);
-    ports.set(key, i);
+    const where = `services[${i}].listener`;
+    if (s.listener.port === 0) r.fail(where, 'is required ("host:port" Envoy listens on)');
+    // Envoy listener addresses are IPs; a name would be NACKed.
+    if (s.listener.port !== 0 && isIP(s.listener.host) === 0) r.fail(where, `must be an IP address and port, got host "${s.listener.host}"`);
+    // A wildcard address takes the port on every address, so it collides with any other use of it.
+    const wildcard = s.listener.host === '0.0.0.0' || s.listener.host === '::';
+    for (const [key, other] of ports) {
+      const [host, port] = [key.slice(0, key.lastIndexOf(':')), Number(key.slice(key.lastIndexOf(':') + 1))];
+      const otherWildcard = host === '0.0.0.0' || host === '::';
+      if (s.listener.port !== 0 && port === s.listener.port && (host === s.listener.host || wildcard || otherWildcard)) {
+        r.fail(where, `port ${s.listener.host}:${s.listener.port} collides with services[${other}] (${key})`);
+      }
+    }
+    ports.set(`${s.listener.host}:${s.listener.port}`, i);
   });
+
+  const adminListen = r.hostPort(admin['listen'], 'admin.listen', { host: '127.0.0.1', port: 18081 });
+  if (!isLoopback(adminListen.host) && !tokenEnv) {
+    r.fail('admin.listen', `${adminListen.host} is reachable off this host: set admin.token_env so mutating admin calls need a token`);
+  }
 
   const config: SpillwayConfig = {
     xds: {
@@ -328,7 +347,7 @@ export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = {}): Pa
     },
     lrs: { intervalMs: r.int(lrs, 'interval_ms', 'lrs', 1000, 100, 3_600_000) },
     admin: {
-      listen: r.hostPort(admin['listen'], 'admin.listen', { host: '127.0.0.1', port: 18081 }),
+      listen: adminListen,
       ...(token ? { token } : {}),
     },
     metrics: { listen: r.hostPort(metrics['listen'], 'metrics.listen', { host: '127.0.0.1', port: 18082 }) },

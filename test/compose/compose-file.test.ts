@@ -15,7 +15,11 @@ const containsRun = (cmd: readonly string[], run: readonly string[]): boolean =>
 
 describe('docker-compose.yml agrees with the native demo', () => {
   const native = loadConfig().services[0]!;
-  const parsed = parseConfigObject(read('compose/spillway.yaml'));
+  // Compose interpolates ${VAR:-default}; the test uses the default, as `docker compose up` would.
+  const env = Object.fromEntries(
+    Object.entries(compose.services.spillway.environment as Record<string, string>).map(([k, v]) => [k, v.replace(/^\$\{[A-Z_]+:-(.*)\}$/, '$1')]),
+  );
+  const parsed = parseConfigObject(read('compose/spillway.yaml'), env);
   if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
   const composed = parsed.config.services[0]!;
 

@@ -73,7 +73,32 @@ services:
         'services[0].modal.max_containers: must be between 1 and 100000, got 0',
         'services[0].modal.share: must be between 0 and 1, got 2',
         'services[1].in_house.endpoints: must list at least one endpoint',
-        'services[1].listener: port 127.0.0.1:8080 is already used by services[0]',
+        'services[1].listener: port 127.0.0.1:8080 collides with services[0] (127.0.0.1:8080)',
+      ]),
+    );
+  });
+
+  it('refuses listener names, wildcard port collisions, port 0 for Modal and an unauthenticated remote admin', () => {
+    const errors = errorsOf(`
+admin: { listen: 0.0.0.0:18081 }
+services:
+  - name: a
+    listener: localhost:8080
+    in_house: { endpoints: [{ address: 10.0.0.1, port: 80, capacity: 1 }] }
+  - name: b
+    listener: 0.0.0.0:9090
+    in_house: { endpoints: [{ address: 10.0.0.1, port: 80, capacity: 1 }] }
+  - name: c
+    listener: 127.0.0.1:9090
+    in_house: { endpoints: [{ address: 10.0.0.1, port: 80, capacity: 1 }] }
+    modal: { url: "https://x.modal.run:0", app: a, function: f, max_containers: 1 }
+`);
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        'services[0].listener: must be an IP address and port, got host "localhost"',
+        'services[2].listener: port 127.0.0.1:9090 collides with services[1] (0.0.0.0:9090)',
+        'services[2].modal.url: must not use port 0',
+        'admin.listen: 0.0.0.0 is reachable off this host: set admin.token_env so mutating admin calls need a token',
       ]),
     );
   });
