@@ -107,7 +107,7 @@ export function decideDefault(
   const upRaw = lambdaUp > 0 ? Math.max(0, lambdaUp - muTarget) / lambdaUp : 0;
   const dnRaw = lambdaSlow > 0 ? Math.max(0, lambdaSlow - muTarget) / lambdaSlow : 0;
   const recentTargets = [...prev.recentTargets.filter((t) => nowMs - t.atMs < cfg.holdMs), { atMs: nowMs, share: dnRaw }];
-  const held = Math.max(...recentTargets.map((t) => t.share));
+  const held = recentTargets.reduce((m, t) => Math.max(m, t.share), 0);
   const stepS = first ? 1 : dtS;
   let share = prev.share;
   let movement: 'up' | 'hold' | 'down' | 'cap' | 'steady' = 'steady';

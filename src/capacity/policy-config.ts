@@ -131,11 +131,11 @@ class Reader {
     const v = this.raw[key];
     if (v === undefined) return dflt;
     if (typeof v !== 'number' || !Number.isFinite(v)) {
-      this.errors.push(`${this.path}.${key}: must be a number`);
+      this.errors.push(`${this.path}.${key}: must be a number, got ${JSON.stringify(v)}`);
       return dflt;
     }
     const msg = check(v);
-    if (msg) this.errors.push(`${this.path}.${key}: ${msg}`);
+    if (msg) this.errors.push(`${this.path}.${key}: ${msg}, got ${v}`);
     return v;
   }
 
@@ -223,7 +223,8 @@ export function validateCapacityConfig(raw: unknown, path = 'capacity'): Validat
     slowWindowMs: r.num('slow_window_ms', d.default.slowWindowMs, positive),
     slewUpPerS: r.num('slew_up_per_s', d.default.slewUpPerS, positive),
     slewDownPerS: r.num('slew_down_per_s', d.default.slewDownPerS, positive),
-    holdMs: r.num('hold_ms', d.default.holdMs, nonNegative),
+    // Bounded: the hold keeps one target per tick for this long.
+    holdMs: r.num('hold_ms', d.default.holdMs, (v) => (v < 0 || v > 3_600_000 ? 'must be between 0 and 3600000 (one hour)' : null)),
     deadBand: r.num('dead_band', d.default.deadBand, (v) => (v >= 0 && v < 0.5 ? null : 'must be between 0 and 0.5')),
     trimGain: r.num('trim_gain', d.default.trimGain, nonNegative),
     trimLimit: r.num('trim_limit', d.default.trimLimit, fraction),

@@ -22,15 +22,16 @@ describe('capacity policy config', () => {
   });
 
   it.each([
-    [{ start_utilization: 1.5 }, 'services[0].capacity.start_utilization: must be > 0 and ≤ 1'],
-    [{ stop_utilization: -0.1 }, 'services[0].capacity.stop_utilization: must be between 0 and 1'],
+    [{ start_utilization: 1.5 }, 'services[0].capacity.start_utilization: must be > 0 and ≤ 1, got 1.5'],
+    [{ stop_utilization: -0.1 }, 'services[0].capacity.stop_utilization: must be between 0 and 1, got -0.1'],
     [{ start_utilization: 0.5, stop_utilization: 0.6 }, 'services[0].capacity.stop_utilization: must be below start_utilization'],
     [{ policy: 'magic' }, 'services[0].capacity.policy: must be one of seed, default'],
-    [{ hold_ms: 'long' }, 'services[0].capacity.hold_ms: must be a number'],
-    [{ prewarm: { horizon_ms: -1 } }, 'services[0].capacity.prewarm.horizon_ms: must be ≥ 0'],
+    [{ hold_ms: 'long' }, 'services[0].capacity.hold_ms: must be a number, got "long"'],
+    [{ prewarm: { horizon_ms: -1 } }, 'services[0].capacity.prewarm.horizon_ms: must be ≥ 0, got -1'],
     [{ prewarm: { colour: 1 } }, 'services[0].capacity.prewarm.colour: unknown field'],
     [{ prewarm: 3 }, 'services[0].capacity.prewarm: must be a mapping'],
-    [{ fail_after_errors: 1.5 }, 'services[0].capacity.fail_after_errors: must be an integer ≥ 1'],
+    [{ fail_after_errors: 1.5 }, 'services[0].capacity.fail_after_errors: must be an integer ≥ 1, got 1.5'],
+    [{ hold_ms: 86_400_000 }, 'services[0].capacity.hold_ms: must be between 0 and 3600000 (one hour), got 86400000'],
     [{ targt_utilization: 0.7 }, 'services[0].capacity.targt_utilization: unknown field'],
     [{ target_utilization: 0.9, max_utilization: 0.8 }, 'services[0].capacity.max_utilization: must be ≥ target_utilization'],
   ])('rejects %j naming the field path', (raw, message) => {
