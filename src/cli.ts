@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { startSpillway } from './app/spillway-app.js';
 import { loadConfig } from './config/load-config.js';
+import { changesNeedingRestart } from './config/reload-check.js';
 import { ConfigError } from './config/parse-config.js';
 import { errorMessage } from './core/errors.js';
 import { createLogger } from './core/logger.js';
@@ -76,12 +77,21 @@ async function main(argv: string[]): Promise<number> {
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
+      let active = config;
       process.on('SIGHUP', () => {
         if (!values.config) return;
         try {
           const next = loadConfig(values.config);
+          const needRestart = changesNeedingRestart(active, next);
+          if (needRestart.length > 0) {
+            logger.error({ component: 'app', problems: needRestart }, 'reload refused: these changes need a restart; the last good configuration keeps serving');
+            return;
+          }
           const r = app.publisher.setServices(next.services);
-          if (r.ok) logger.info({ component: 'app' }, 'configuration reloaded (listen addresses take effect on restart)');
+          if (r.ok) {
+            active = next;
+            logger.info({ component: 'app' }, 'configuration reloaded');
+          }
         } catch (err) {
           logger.error({ component: 'app', error: errorMessage(err) }, 'reload refused; the last good configuration keeps serving');
         }

@@ -127,6 +127,13 @@ export class Publisher {
   }
 
   private notify(r: PublishResult): void {
-    for (const l of this.listeners) l(r);
+    for (const l of this.listeners) {
+      try {
+        l(r);
+      } catch (err) {
+        // The snapshot is already installed: an observer's bug must not make the caller think otherwise.
+        this.log.error({ error: err instanceof Error ? err.message : String(err) }, 'publish listener failed');
+      }
+    }
   }
 }

@@ -90,6 +90,19 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
 
   const cancels: Cancel[] = [];
   const watchers: HostnameWatcher[] = [];
+  // What a failed start-up must undo, so an embedder (or a test) that catches the error is not left
+  // with pollers and timers running.
+  const undo: Array<() => void> = [() => syncStatus.close(), () => watchers.forEach((w) => w.stop())];
+  const failStart = (err: unknown): never => {
+    for (const u of undo.reverse()) {
+      try {
+        u();
+      } catch {
+        // Best effort: the original error is what matters.
+      }
+    }
+    throw err;
+  };
   for (const s of config.services) {
     if (!s.modal || s.modal.connectAddress) continue;
     const w = new HostnameWatcher(s.modal.hostname, (ip) => publisher.setModalIp(s.name, ip), {
@@ -121,7 +134,9 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
       ...(deps.modalSdk ? { sdk: deps.modalSdk } : {}),
       poll: { intervalMs: config.modalApi.pollIntervalMs, timeoutMs: config.modalApi.timeoutMs },
       autoscaler: { minIntervalMs: 5_000 },
-    });
+    }).catch(failStart);
+    const side = modal;
+    undo.push(() => side.close());
   }
 
   const lrs = createLrsService({
@@ -131,11 +146,13 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     clusters: () => publisher.currentServices().map((s) => s.name),
     intervalMs: config.lrs.intervalMs,
   });
+  undo.push(() => lrs.close());
 
   const decisionListeners = new Set<(service: string, d: Decision) => void>();
   // Decisions reach the publisher through the router, so an operator override can hold them back.
   const overrides = new OverrideStore(clock, scheduler);
   const router = new PlanRouter(publisher, overrides, logger);
+  undo.push(() => overrides.close(), () => router.close(), () => cancels.forEach((c) => c()));
   let controller: CapacityController | undefined;
   if (modal && driven.length > 0) {
     const side = modal;
@@ -165,6 +182,8 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
       actuatorMinIntervalMs: 10_000,
     });
     controller.start();
+    const started = controller;
+    undo.push(() => started.stop());
     // A deploy resets Modal's autoscaler settings: read them back and re-apply Spillway's intent.
     cancels.push(
       every(scheduler, config.modalApi.reconcileIntervalMs, async () => {
@@ -185,7 +204,8 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     DeltaAggregatedResources: ads.deltaAggregatedResources,
   });
   addLrsService(server, lrs);
-  const xdsPort = await bindServer(server, config.xds.listen);
+  undo.push(() => server.forceShutdown());
+  const xdsPort = await bindServer(server, config.xds.listen).catch(failStart);
   log.info(
     { xds: `${config.xds.listen.host}:${xdsPort}`, services: config.services.map((s) => s.name), controlled: driven.map((s) => s.name) },
     'Spillway serving ADS and LRS',

@@ -1,0 +1,44 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { ModalEndpointConfig, SpillwayConfig } from './config-types.js';
+
+/**
+ * What a SIGHUP reload cannot apply to a running Spillway, as field paths with the reason. Live:
+ * listeners, routes, in-house endpoints, services without Modal, and a Modal endpoint's static share
+ * and CA bundle (they only change resources). Anything that started a server, a poller, a DNS
+ * watcher or a controller needs a restart; a reload that touches it is refused whole.
+ */
+export function changesNeedingRestart(current: SpillwayConfig, next: SpillwayConfig): string[] {
+  const problems: string[] = [];
+  const sections = ['xds', 'lrs', 'admin', 'metrics', 'controller', 'modalApi'] as const;
+  const yamlName: Record<(typeof sections)[number], string> = {
+    xds: 'xds', lrs: 'lrs', admin: 'admin', metrics: 'metrics', controller: 'controller', modalApi: 'modal_api',
+  };
+  for (const s of sections) {
+    if (!isDeepStrictEqual(current[s], next[s])) problems.push(`${yamlName[s]}: changed (takes effect on restart)`);
+  }
+  const before = new Map(current.services.map((s) => [s.name, s]));
+  const after = new Map(next.services.map((s) => [s.name, s]));
+  for (const [name, svc] of after) {
+    const old = before.get(name);
+    if (!old) {
+      if (svc.modal) problems.push(`services.${name}: a new service with a Modal endpoint needs a restart`);
+      continue;
+    }
+    if (!isDeepStrictEqual(restartBound(old.modal), restartBound(svc.modal))) {
+      problems.push(`services.${name}.modal: url, app, function, environment, limits or connect_address changed (takes effect on restart)`);
+    }
+    if (!isDeepStrictEqual(old.capacity, svc.capacity)) problems.push(`services.${name}.capacity: changed (takes effect on restart)`);
+  }
+  for (const [name, svc] of before) {
+    if (!after.has(name) && svc.modal) problems.push(`services.${name}: removing a service with a Modal endpoint needs a restart`);
+  }
+  return problems;
+}
+
+/** The Modal fields that something long-lived (DNS watcher, poller, controller) was started from. */
+function restartBound(m: ModalEndpointConfig | undefined): Omit<ModalEndpointConfig, 'staticShare' | 'caBundle'> | undefined {
+  if (!m) return undefined;
+  const { staticShare: _share, caBundle: _ca, ...rest } = m;
+  return rest;
+}
+
