@@ -15,7 +15,7 @@ import type { ServiceState } from '../generated/spillway/admin/v1/ServiceState.j
 import type { State } from '../generated/spillway/admin/v1/State.js';
 import type { CordonState } from '../resources/endpoints.js';
 import type { BearerAuth } from './auth.js';
-import type { PlanRouter } from './plan-router.js';
+import type { PlanRouter } from '../app/plan-router.js';
 import type { StateFeed } from './state-feed.js';
 import type { StateCause } from './state-view.js';
 import { InvalidArgument, requireDuration, requireInHouseEndpoint, requireService, requireShare } from './validate-request.js';

@@ -10,8 +10,8 @@ import type { AdsServer } from '../xds/ads-server.js';
 import type { SnapshotCache } from '../xds/snapshot-cache.js';
 import type { SyncStatus } from '../xds/sync-status.js';
 import { TypeUrl } from '../xds/type-urls.js';
-import type { OverrideStore } from './override-store.js';
-import type { PlanRouter } from './plan-router.js';
+import type { OverrideStore } from '../app/override-store.js';
+import type { PlanRouter } from '../app/plan-router.js';
 import type { StateSources } from './state-view.js';
 
 export interface AppReadModels {

@@ -19,8 +19,8 @@ import type { ModalPollerStatus } from '../modal/stats-poller.js';
 import { endpointKey, type CordonState } from '../resources/endpoints.js';
 import type { TrafficPlan } from '../resources/traffic-plan.js';
 import type { SyncStatusRow } from '../xds/sync-status.js';
-import type { ActiveOverride } from './override-store.js';
-import type { PlanSource } from './plan-router.js';
+import type { ActiveOverride } from '../app/override-store.js';
+import type { PlanSource } from '../app/plan-router.js';
 
 /** What happened to make a new State: shown by `spillway watch --plain`. */
 export type StateCause = 'initial' | 'decision' | 'publish' | 'override' | 'cordon' | 'poll';

@@ -3,7 +3,7 @@
 import type { ServiceConfig } from '../config/config-types.js';
 import type { Duration__Output } from '../generated/google/protobuf/Duration.js';
 import { endpointKey } from '../resources/endpoints.js';
-import { MAX_OVERRIDE_MS } from './override-store.js';
+import { MAX_OVERRIDE_MS } from '../app/override-store.js';
 
 export class InvalidArgument extends Error {}
 

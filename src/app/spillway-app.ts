@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { stateSourcesFor } from '../admin/app-sources.js';
-import { OverrideStore } from '../admin/override-store.js';
-import { PlanRouter } from '../admin/plan-router.js';
+import { OverrideStore } from './override-store.js';
+import { PlanRouter } from './plan-router.js';
 import { startAdmin, type AdminEndpoint } from '../admin/start-admin.js';
 import { CapacityController } from '../capacity/controller.js';
 import type { Decision } from '../capacity/types.js';

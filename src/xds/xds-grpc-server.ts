@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { HostPort } from '../config/config-types.js';
+import { realScheduler, type Scheduler } from '../core/scheduler.js';
 
 /**
  * The gRPC server Envoys connect to (ADS, LRS). Keepalive detects dead peers behind middleboxes;
@@ -31,15 +32,14 @@ export function bindServer(server: grpc.Server, listen: HostPort): Promise<numbe
   });
 }
 
-export function shutdownServer(server: grpc.Server, graceMs = 2000): Promise<void> {
+export function shutdownServer(server: grpc.Server, graceMs = 2000, scheduler: Scheduler = realScheduler): Promise<void> {
   return new Promise((resolve) => {
-    const t = setTimeout(() => {
+    const cancel = scheduler.after(graceMs, () => {
       server.forceShutdown();
       resolve();
-    }, graceMs);
-    t.unref();
+    });
     server.tryShutdown(() => {
-      clearTimeout(t);
+      cancel();
       resolve();
     });
   });

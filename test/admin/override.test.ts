@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { OverrideStore } from '../../src/admin/override-store.js';
-import { PlanRouter } from '../../src/admin/plan-router.js';
+import { OverrideStore } from '../../src/app/override-store.js';
+import { PlanRouter } from '../../src/app/plan-router.js';
 import type { Publisher } from '../../src/app/publisher.js';
 import type { Decision } from '../../src/capacity/types.js';
 import type { ServiceConfig } from '../../src/config/config-types.js';

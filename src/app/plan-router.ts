@@ -4,7 +4,7 @@
 import type { Decision } from '../capacity/types.js';
 import type { ServiceConfig } from '../config/config-types.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import type { Publisher, PublishResult } from '../app/publisher.js';
+import type { Publisher, PublishResult } from './publisher.js';
 import { planForModalShare, type TrafficPlan } from '../resources/traffic-plan.js';
 import type { ActiveOverride, OverrideStore } from './override-store.js';
 
