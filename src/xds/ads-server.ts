@@ -237,7 +237,14 @@ export class AdsServer {
         return this.reject(stream, `unsupported type_url "${req.type_url}"; Spillway serves ${ADS_ORDER.join(', ')}`);
       }
       const e = req.error_detail;
-      handle(req, req.type_url, e ? e.message || `code ${e.code}` : undefined);
+      try {
+        handle(req, req.type_url, e ? e.message || `code ${e.code}` : undefined);
+      } catch (err) {
+        // A bug handling one request ends that stream (Envoy reconnects), never the process.
+        this.log.error({ streamId: stream.id, nodeId: stream.nodeId, error: err instanceof Error ? err.message : String(err) }, 'ADS request handling failed');
+        stream.call.emit('error', { code: grpc.status.INTERNAL, details: 'internal error handling the request' });
+        this.close(stream);
+      }
     });
     call.on('drain', () => {
       stream.blocked = false;
