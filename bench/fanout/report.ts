@@ -10,7 +10,7 @@ export const SECTION_TITLE = '## xDS fan-out';
 /** What a reader needs to interpret the table, true for every run of this benchmark. */
 export const STANDING_NOTES: readonly string[] = [
   'Latency columns are end-to-end on one shared 2-core box: the load tool decodes and ACKs all N streams on the same cores, so at N = 5,000 much of the time is the client\'s own queue. CPU/push and RSS/stream are Spillway\'s alone and are the steadier numbers.',
-  'SotW EDS responses carry every subscribed CLA (all 10), not just the changed one, so SotW sends ~10× the bytes of delta per push; delta sends only the changed CLA.',
+  'Both protocols send only the changed CLA per push (SotW EDS may omit unchanged CLAs; omission is not deletion there). Before that change SotW sent all 10 CLAs per push: 2,670 KiB at N = 1,000 and p99 217 ms (bench/results/fanout-2026-11-23T18-48-44-778Z.json).',
   'The load tool sends node identity on the first request only (Envoy\'s `set_node_on_first_message_only`); an Envoy resending its full Node on every ACK costs the server more decode per ACK.',
   'RSS/stream at N = 100 is mostly fixed cost (first connections, JIT code, allocator arenas) spread over few streams; N ≥ 1,000 is the meaningful per-stream figure.',
   'Compare (shared/notes/xds-protocol.md §4): Istio reports convergence p90 of 1.5–4.5 s in production and ≈0.75 MB istiod RSS per connected sidecar (1.5 GB / 2,000, config included); go-control-plane publishes no numbers.',
