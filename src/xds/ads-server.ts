@@ -263,7 +263,10 @@ export class AdsServer {
   private noteSent(stream: AdsStream<unknown>, typeUrl: TypeUrl, version: string, nonce: string, resources: ReadonlyArray<{ value: Buffer }>): void {
     const bytes = resources.reduce((n, r) => n + r.value.length, 0);
     this.events.emit({ kind: 'sent', streamId: stream.id, nodeId: stream.nodeId, typeUrl, version, nonce, resources: resources.length, bytes, atMs: this.clock.nowMs() });
-    this.log.debug({ streamId: stream.id, nodeId: stream.nodeId, type: shortType(typeUrl), version, nonce, resources: resources.length }, 'sent');
+    // Hot path (once per stream per push): build the log object only when it will be written.
+    if (this.log.isLevelEnabled('debug')) {
+      this.log.debug({ streamId: stream.id, nodeId: stream.nodeId, type: shortType(typeUrl), version, nonce, resources: resources.length }, 'sent');
+    }
   }
 
   private noteNack(stream: AdsStream<unknown>, typeUrl: TypeUrl, version: string, nonce: string, detail: string): void {
