@@ -3,19 +3,11 @@ import { decide } from '../../src/capacity/decide.js';
 import { makePolicy, type CapacityPolicy } from '../../src/capacity/policy-config.js';
 import type { Decision } from '../../src/capacity/types.js';
 import { WEIGHT_TOTAL } from '../../src/resources/traffic-plan.js';
+import { mulberry32 } from '../../src/sim/prng.js';
 import { inputs, T0, type Scenario } from './fixtures.js';
 
-/** Small deterministic PRNG (mulberry32) so every run explores the same cases. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The simulator's seeded PRNG, so every run explores the same cases. */
+const rng = mulberry32;
 
 function randomWalk(seed: number, p: CapacityPolicy, ticks: number): { d: Decision; sc: Scenario }[] {
   const r = rng(seed);

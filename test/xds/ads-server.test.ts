@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
 import { systemClock } from '../../src/core/clock.js';
@@ -10,25 +10,17 @@ import { AdsServer } from '../../src/xds/ads-server.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
 import { XdsEvents } from '../../src/xds/xds-events.js';
 import { AdsTestClient } from '../support/ads-client.js';
-import { protocolTestConfig } from './fixtures.js';
+import { protocolTestConfig, useProtocolTestApp } from './fixtures.js';
 
 const config = (): { config: SpillwayConfig } => ({ config: protocolTestConfig() });
 const node = { id: 'test-node', cluster: 'test' };
 
 describe('ADS server (SotW) over gRPC', () => {
+  const harness = useProtocolTestApp((address) => new AdsTestClient(address));
+  const client = harness.client;
   let app: SpillwayApp;
-  const clients: AdsTestClient[] = [];
-  const client = (): AdsTestClient => {
-    const c = new AdsTestClient(`127.0.0.1:${app.xdsPort}`);
-    clients.push(c);
-    return c;
-  };
-  beforeEach(async () => {
-    app = await startSpillway(config().config);
-  });
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
-    await app.stop();
+  beforeEach(() => {
+    app = harness.app();
   });
 
   /** Subscribes like Envoy does and ACKs the first response of every type. */

@@ -1,30 +1,22 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
+import type { SpillwayApp } from '../../src/app/spillway-app.js';
 import type { SpillwayConfig } from '../../src/config/config-types.js';
 import type { DeltaDiscoveryResponse__Output } from '../../src/generated/envoy/service/discovery/v3/DeltaDiscoveryResponse.js';
 import { planForModalShare } from '../../src/resources/traffic-plan.js';
 import { ADS_ORDER, TypeUrl } from '../../src/xds/type-urls.js';
 import { DeltaAdsTestClient } from '../support/ads-client.js';
-import { protocolTestConfig } from './fixtures.js';
+import { protocolTestConfig, useProtocolTestApp } from './fixtures.js';
 
 const config = (): { config: SpillwayConfig } => ({ config: protocolTestConfig() });
 const node = { id: 'delta-node', cluster: 'test' };
 
 describe('ADS server (delta) over gRPC', () => {
+  const harness = useProtocolTestApp((address) => new DeltaAdsTestClient(address));
+  const client = harness.client;
   let app: SpillwayApp;
-  const clients: DeltaAdsTestClient[] = [];
-  const client = (): DeltaAdsTestClient => {
-    const c = new DeltaAdsTestClient(`127.0.0.1:${app.xdsPort}`);
-    clients.push(c);
-    return c;
-  };
-  beforeEach(async () => {
-    app = await startSpillway(config().config);
-  });
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
-    await app.stop();
+  beforeEach(() => {
+    app = harness.app();
   });
 
   const cached = (t: TypeUrl, name: string): string | undefined => app.cache.current()!.types[t].resources.get(name)?.version;

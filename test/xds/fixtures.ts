@@ -1,3 +1,5 @@
+import { afterEach, beforeEach } from 'vitest';
+import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
 import { parseConfigObject } from '../../src/config/parse-config.js';
 import type { SpillwayConfig } from '../../src/config/config-types.js';
 
@@ -22,4 +24,31 @@ export function protocolTestConfig(): SpillwayConfig {
   const r = parseConfigObject(PROTOCOL_TEST_CONFIG);
   if (!r.ok) throw new Error(r.errors.join('\n'));
   return r.config;
+}
+
+/**
+ * A fresh Spillway on the protocol-test config for every test, and a factory for ADS clients that
+ * are closed after it. Call inside a describe block.
+ */
+export function useProtocolTestApp<C extends { close(): void }>(makeClient: (address: string) => C): {
+  app: () => SpillwayApp;
+  client: () => C;
+} {
+  let app: SpillwayApp | undefined;
+  const clients: C[] = [];
+  beforeEach(async () => {
+    app = await startSpillway(protocolTestConfig());
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await app?.stop();
+  });
+  return {
+    app: () => app!,
+    client: () => {
+      const c = makeClient(`127.0.0.1:${app!.xdsPort}`);
+      clients.push(c);
+      return c;
+    },
+  };
 }
