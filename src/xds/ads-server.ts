@@ -112,10 +112,7 @@ export class AdsServer {
       switch (outcome.kind) {
         case 'nack': {
           const version = outcome.state.lastNack?.version ?? '';
-          this.nodeNacks.delete(nackKey);
-          this.nodeNacks.set(nackKey, version);
-          // Bounded: nodes that NACK and never return must not grow this forever (oldest first out).
-          if (this.nodeNacks.size > MAX_REMEMBERED_NACKS) this.nodeNacks.delete(this.nodeNacks.keys().next().value as string);
+          this.rememberNack(nackKey, version);
           this.noteNack(stream, typeUrl, version, req.response_nonce, errorDetail ?? '');
           return;
         }
@@ -198,9 +195,22 @@ export class AdsServer {
       });
       types.set(typeUrl, outcome.state);
       const version = sentVersions.get(req.response_nonce) ?? '';
+      const nackKey = `${stream.nodeId}\u0000${typeUrl}`;
+      const snap = this.cache.current();
+      if (outcome.kind === 'init' && snap && this.nodeNacks.get(nackKey) === snap.types[typeUrl].version) {
+        // A reconnecting Envoy that rejected exactly this content keeps its old config; resending it
+        // would only be NACKed again. Treat it as held until the content changes.
+        const clientHas = new Map(outcome.state.clientHas);
+        for (const r of snap.types[typeUrl].resources.values()) {
+          if (outcome.state.wildcard || outcome.state.names.has(r.name)) clientHas.set(r.name, r.version);
+        }
+        types.set(typeUrl, { ...outcome.state, clientHas });
+      }
       if (outcome.kind === 'nack') {
+        this.rememberNack(nackKey, version);
         this.noteNack(stream, typeUrl, version, req.response_nonce, errorDetail ?? '');
       } else if (req.response_nonce) {
+        if (version && version === snap?.types[typeUrl].version) this.nodeNacks.delete(nackKey);
         this.events.emit({ kind: 'ack', streamId: stream.id, nodeId: stream.nodeId, typeUrl, version, nonce: req.response_nonce, atMs: this.clock.nowMs() });
       }
       // Subscription changes ride on any request, ACK, NACK or stale: always reconsider the type.
@@ -267,6 +277,13 @@ export class AdsServer {
     if (this.log.isLevelEnabled('debug')) {
       this.log.debug({ streamId: stream.id, nodeId: stream.nodeId, type: shortType(typeUrl), version, nonce, resources: resources.length }, 'sent');
     }
+  }
+
+  /** Bounded: nodes that NACK and never return must not grow this forever (oldest out first). */
+  private rememberNack(key: string, version: string): void {
+    this.nodeNacks.delete(key);
+    this.nodeNacks.set(key, version);
+    if (this.nodeNacks.size > MAX_REMEMBERED_NACKS) this.nodeNacks.delete(this.nodeNacks.keys().next().value as string);
   }
 
   private noteNack(stream: AdsStream<unknown>, typeUrl: TypeUrl, version: string, nonce: string, detail: string): void {

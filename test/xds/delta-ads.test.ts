@@ -138,6 +138,31 @@ describe('ADS server (delta) over gRPC', () => {
     expect(names(eds[2]!)).toEqual(['alpha']);
   });
 
+  it('a node that NACKed and reconnects is not sent the rejected content again', async () => {
+    const c = client();
+    await subscribeAll(c);
+    const accepted = c.of(TypeUrl.Endpoint)[0]!.resources.map((r) => [r.name, r.version] as const);
+    app.publisher.setPlan('alpha', planForModalShare(0.7));
+    const [, bad] = await c.waitForResponses(2, TypeUrl.Endpoint);
+    c.send({ type_url: TypeUrl.Endpoint, response_nonce: bad!.nonce, error_detail: { code: 3, message: 'rejected CLA alpha' } });
+    await expect.poll(() => app.syncStatus.node('delta-node').find((r) => r.typeUrl === TypeUrl.Endpoint)?.status).toBe('ERROR');
+    c.close();
+
+    // Envoy reconnects holding what it accepted before the NACK.
+    const again = client();
+    again.send({
+      node,
+      type_url: TypeUrl.Endpoint,
+      resource_names_subscribe: ['alpha', 'beta'],
+      initial_resource_versions: Object.fromEntries(accepted),
+    });
+    expect(await again.settle(300)).toBe(0);
+    // Fixed content is sent.
+    app.publisher.setPlan('alpha', planForModalShare(0.2));
+    const [fixed] = await again.waitForResponses(1, TypeUrl.Endpoint);
+    expect(names(fixed!)).toEqual(['alpha']);
+  });
+
   it('missing type_url gets INVALID_ARGUMENT naming the problem; other streams are undisturbed', async () => {
     const good = client();
     await subscribeAll(good);
