@@ -184,6 +184,10 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     controller.start();
     const started = controller;
     undo.push(() => started.stop());
+    // Decide when an input arrives, not only on the tick: reaction is then bounded by the inputs.
+    const offSample = side.poller.onSample(() => started.nudge());
+    const offLoad = lrs.view.subscribe(() => started.nudge());
+    cancels.push(offSample, () => void offLoad());
     // A deploy resets Modal's autoscaler settings: read them back and re-apply Spillway's intent.
     cancels.push(
       every(scheduler, config.modalApi.reconcileIntervalMs, async () => {

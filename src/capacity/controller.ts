@@ -10,6 +10,9 @@ import type { CapacityPolicy } from './policy-config.js';
 import type { AutoscalerSettings, ControllerInputs, Decision } from './types.js';
 
 /** What the controller asks Modal's autoscaler for (the Modal side owns the real implementation). */
+/** How long a nudge waits, so inputs arriving together (poll + LRS) make one decision. */
+const NUDGE_DELAY_MS = 20;
+
 export interface AutoscalerUpdate {
   service: string;
   minContainers: number;
@@ -54,6 +57,7 @@ export class CapacityController {
   private readonly decisions = new Map<string, Decision>();
   private readonly actuation = new Map<string, ActuatorTrack>();
   private cancel: Cancel | undefined;
+  private nudgePending: Cancel | undefined;
 
   constructor(private readonly opts: CapacityControllerOptions) {
     this.tickMs = opts.tickMs ?? 1_000;
@@ -69,15 +73,31 @@ export class CapacityController {
   stop(): void {
     this.cancel?.();
     this.cancel = undefined;
+    this.nudgePending?.();
+    this.nudgePending = undefined;
   }
 
   current(service: string): Decision | undefined {
     return this.decisions.get(service);
   }
 
-  /** One pass over every service; public so an integration layer can force a tick. */
-  tick(): void {
+  /**
+   * A new input arrived (a Modal sample, an LRS report): decide soon instead of waiting up to a whole
+   * tick. Coalesced, so a burst of inputs costs one extra decision. Only the default policy reacts:
+   * it is dt-aware, while the seed policy is defined per poll tick and keeps that cadence.
+   */
+  nudge(): void {
+    if (this.nudgePending) return;
+    this.nudgePending = this.opts.scheduler.after(NUDGE_DELAY_MS, () => {
+      this.nudgePending = undefined;
+      this.tick((svc) => svc.policy.policy === 'default');
+    });
+  }
+
+  /** One pass over every service (or those selected); public so an integration layer can force a tick. */
+  tick(select: (svc: ServiceCapacityConfig) => boolean = () => true): void {
     for (const svc of this.opts.services) {
+      if (!select(svc)) continue;
       try {
         this.tickService(svc);
       } catch (err) {

@@ -99,4 +99,36 @@ describe('CapacityController in virtual time', () => {
     expect(seen).toEqual(['svc:seed']);
     ctl.stop();
   });
+
+  it('a nudge (new input) decides within milliseconds instead of waiting for the next tick, coalescing bursts', async () => {
+    const vt = new VirtualTime();
+    const start = vt.nowMs();
+    let runners = 12;
+    const published: Decision[] = [];
+    const ctl = new CapacityController({
+      clock: vt,
+      scheduler: vt,
+      services: [{ service: 'svc', policy: makePolicy({}) }],
+      readInputs: () => {
+        const d = ctl.current('svc');
+        const share = d && d.plan.modalHealth === 'HEALTHY' ? d.plan.modalWeight / 1000 : 0;
+        return inputs(vt.nowMs(), { offered: 1500, modalShare: share, runners, runningInputs: runners * 2, inputHeadroom: runners * 8 });
+      },
+      onDecision: (_s, d) => published.push(d),
+      tickMs: 1000,
+    });
+    ctl.start();
+    await vt.advance(30_000); // settled, spilling
+    expect(ctl.current('svc')?.mode).toBe('spilling');
+    const before = published.length;
+    runners = 2; // Modal loses most of its containers right after a tick
+    await vt.advance(10);
+    for (let i = 0; i < 5; i++) ctl.nudge(); // several inputs arrive together
+    await vt.advance(50);
+    expect(published.length).toBe(before + 1); // one decision for the burst, within 60 ms
+    expect(published.at(-1)!.atMs - start).toBeLessThan(30_100);
+    expect(published.at(-1)!.plan.modalWeight).toBeLessThan(published[before - 1]!.plan.modalWeight);
+    ctl.stop();
+    expect(vt.pending()).toBe(0);
+  });
 });
