@@ -110,8 +110,8 @@ describe('CapacityController in virtual time', () => {
       scheduler: vt,
       services: [{ service: 'svc', policy: makePolicy({}) }],
       readInputs: () => {
-        const d = ctl.current('svc');
-        const share = d && d.plan.modalHealth === 'HEALTHY' ? d.plan.modalWeight / 1000 : 0;
+        const d: Decision | undefined = ctl.current('svc');
+        const share: number = d && d.plan.modalHealth === 'HEALTHY' ? d.plan.modalWeight / 1000 : 0;
         return inputs(vt.nowMs(), { offered: 1500, modalShare: share, runners, runningInputs: runners * 2, inputHeadroom: runners * 8 });
       },
       onDecision: (_s, d) => published.push(d),
