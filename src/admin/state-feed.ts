@@ -1,13 +1,14 @@
 // Fan-out of State to WatchWeights streams (and anything else watching). Change notifications arrive
 // synchronously from the publisher and the controller; the State is built later, once per burst, so
 // the xDS path never waits on admin work and a burst of publishes costs one build.
+import { Listeners } from '../core/listeners.js';
 import type { State } from '../generated/spillway/admin/v1/State.js';
 import type { StateCause } from './state-view.js';
 
 export type StateListener = (state: State) => void;
 
 export class StateFeed {
-  private readonly listeners = new Set<StateListener>();
+  private readonly listeners = new Listeners<[State]>();
   private pending: StateCause | undefined;
   private closed = false;
 
@@ -26,8 +27,7 @@ export class StateFeed {
   }
 
   subscribe(fn: StateListener): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+    return this.listeners.add(fn);
   }
 
   get size(): number {
@@ -43,13 +43,6 @@ export class StateFeed {
     const cause = this.pending;
     this.pending = undefined;
     if (cause === undefined || this.closed || this.listeners.size === 0) return;
-    const state = this.build(cause);
-    for (const l of this.listeners) {
-      try {
-        l(state);
-      } catch {
-        // One broken watcher must not starve the others.
-      }
-    }
+    this.listeners.emit(this.build(cause));
   }
 }

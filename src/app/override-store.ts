@@ -1,5 +1,6 @@
 // Operator overrides of a service's Modal share, each bounded in time. The store only keeps them and
 // fires on expiry; what gets published is the plan router's business.
+import { Listeners } from '../core/listeners.js';
 import type { Clock } from '../core/clock.js';
 import type { Cancel, Scheduler } from '../core/scheduler.js';
 
@@ -19,7 +20,7 @@ export type OverrideListener = (service: string, override: ActiveOverride | unde
 
 export class OverrideStore {
   private readonly active = new Map<string, { override: ActiveOverride; cancel: Cancel }>();
-  private readonly listeners = new Set<OverrideListener>();
+  private readonly listeners = new Listeners<Parameters<OverrideListener>>();
 
   constructor(
     private readonly clock: Clock,
@@ -56,8 +57,7 @@ export class OverrideStore {
   }
 
   onChange(fn: OverrideListener): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+    return this.listeners.add(fn);
   }
 
   close(): void {
@@ -67,12 +67,7 @@ export class OverrideStore {
   }
 
   private notify(service: string, override: ActiveOverride | undefined, why: 'set' | 'cleared' | 'expired'): void {
-    for (const l of this.listeners) {
-      try {
-        l(service, override, why);
-      } catch {
-        // A listener's bug must not keep an override alive or stop the others hearing of it.
-      }
-    }
+    // A listener's bug must not keep an override alive or stop the others hearing of it.
+    this.listeners.emit(service, override, why);
   }
 }

@@ -1,3 +1,4 @@
+import { Listeners } from '../core/listeners.js';
 import type { ServiceConfig } from '../config/config-types.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { SpillwayProtos } from '../protos/load-protos.js';
@@ -27,7 +28,10 @@ export class Publisher {
   private readonly cordons = new Map<string, Map<string, CordonState>>();
   private readonly log: Logger;
   readonly stats = { published: 0, unchanged: 0, rejected: 0, lastErrors: [] as string[] };
-  private readonly listeners = new Set<(r: PublishResult) => void>();
+  /** The snapshot is already installed when listeners run: an observer's bug must not make the caller think otherwise. */
+  private readonly listeners = new Listeners<[PublishResult]>((err) =>
+    this.log.error({ error: err instanceof Error ? err.message : String(err) }, 'publish listener failed'),
+  );
 
   constructor(
     private readonly cache: SnapshotCache,
@@ -48,8 +52,7 @@ export class Publisher {
   }
 
   onPublish(fn: (r: PublishResult) => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+    return this.listeners.add(fn);
   }
 
   setServices(services: readonly ServiceConfig[]): PublishResult {
@@ -127,13 +130,6 @@ export class Publisher {
   }
 
   private notify(r: PublishResult): void {
-    for (const l of this.listeners) {
-      try {
-        l(r);
-      } catch (err) {
-        // The snapshot is already installed: an observer's bug must not make the caller think otherwise.
-        this.log.error({ error: err instanceof Error ? err.message : String(err) }, 'publish listener failed');
-      }
-    }
+    this.listeners.emit(r);
   }
 }

@@ -1,3 +1,4 @@
+import { Listeners } from '../core/listeners.js';
 import type * as grpc from '@grpc/grpc-js';
 import { stateSourcesFor } from '../admin/app-sources.js';
 import { OverrideStore } from './override-store.js';
@@ -148,7 +149,8 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   });
   undo.push(() => lrs.close());
 
-  const decisionListeners = new Set<(service: string, d: Decision) => void>();
+  // Isolated: a reader's bug (admin feed, metrics) must not fail the controller's tick.
+  const decisionListeners = new Listeners<[string, Decision]>((err) => log.error({ error: errorMessage(err) }, 'decision listener failed'));
   // Decisions reach the publisher through the router, so an operator override can hold them back.
   const overrides = new OverrideStore(clock, scheduler);
   const router = new PlanRouter(publisher, overrides, logger);
@@ -176,7 +178,7 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
       onDecision: (service, decision) => {
         const r = router.decision(service, decision);
         if (r && !r.ok) log.error({ service, errors: r.errors }, 'controller plan refused by validation');
-        for (const l of decisionListeners) l(service, decision);
+        decisionListeners.emit(service, decision);
       },
       actuator: capacityActuatorFor(side.actuator),
       actuatorMinIntervalMs: 10_000,
@@ -217,10 +219,7 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
 
   // Admin and metrics only read from the side. Failing to bind them is logged, not fatal: steering
   // traffic matters more than watching it (a readiness probe on the admin port still notices).
-  const onDecision = (fn: (service: string, d: Decision) => void): (() => void) => {
-    decisionListeners.add(fn);
-    return () => decisionListeners.delete(fn);
-  };
+  const onDecision = (fn: (service: string, d: Decision) => void): (() => void) => decisionListeners.add(fn);
   const readModels = { clock, publisher, router, overrides, cache, syncStatus, lrs, modal, controller, ads };
   let admin: AdminEndpoint | undefined;
   try {

@@ -1,5 +1,6 @@
 // The read side of LRS: the demand signal the capacity controller consumes. Readers get snapshots
 // and change notifications; only the LRS server writes (through the aggregator it owns).
+import { Listeners } from '../core/listeners.js';
 import type { Clock } from '../core/clock.js';
 import type { LoadAggregator, LoadSnapshot, LocalityLoadReading, ServiceDropsReading, ServiceLoad } from './load-aggregator.js';
 
@@ -21,7 +22,7 @@ export interface LoadView {
 }
 
 export class AggregatedLoadView implements LoadView {
-  private readonly listeners = new Set<LoadListener>();
+  private readonly listeners = new Listeners<[LoadSnapshot]>();
 
   constructor(
     private readonly clock: Clock,
@@ -45,20 +46,12 @@ export class AggregatedLoadView implements LoadView {
   }
 
   subscribe(listener: LoadListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   /** Tells subscribers the aggregate changed. Called by the LRS server only. */
   notifyChanged(): void {
     if (this.listeners.size === 0) return;
-    const snapshot = this.snapshot();
-    for (const listener of this.listeners) {
-      try {
-        listener(snapshot);
-      } catch {
-        // A reader's bug must not break report ingestion.
-      }
-    }
+    this.listeners.emit(this.snapshot());
   }
 }

@@ -1,5 +1,6 @@
 // Polls each Modal function's current stats on its own timer. Failures are data: they bump the
 // service's consecutive-failure count and stretch its next poll, and never throw out of the poller.
+import { Listeners } from '../core/listeners.js';
 import type { Clock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { Cancel, Scheduler } from '../core/scheduler.js';
@@ -49,8 +50,9 @@ interface ServiceFeed {
 
 export class ModalStatsPoller {
   private readonly feeds = new Map<string, ServiceFeed>();
-  private readonly sampleListeners = new Set<SampleListener>();
-  private readonly statusListeners = new Set<StatusListener>();
+  private readonly onListenerError = (err: unknown): void => this.log.error({ error: errorMessage(err) }, 'modal stats listener threw');
+  private readonly sampleListeners = new Listeners<[ModalStatsSample]>(this.onListenerError);
+  private readonly statusListeners = new Listeners<[ModalStatsStatus]>(this.onListenerError);
   private readonly log: Logger;
   private readonly intervalMs: number;
   private readonly timeoutMs: number;
@@ -94,14 +96,12 @@ export class ModalStatsPoller {
 
   /** Called with every good sample, in arrival order. */
   onSample(listener: SampleListener): Cancel {
-    this.sampleListeners.add(listener);
-    return () => this.sampleListeners.delete(listener);
+    return this.sampleListeners.add(listener);
   }
 
   /** Called after every attempt, good or bad. */
   onStatus(listener: StatusListener): Cancel {
-    this.statusListeners.add(listener);
-    return () => this.statusListeners.delete(listener);
+    return this.statusListeners.add(listener);
   }
 
   services(): string[] {
@@ -154,7 +154,7 @@ export class ModalStatsPoller {
       feed.status = { service, last: sample, consecutiveFailures: 0, lastAttemptAtMs: startedAt };
       feed.backoffCeilingMs = 0;
       feed.nextDelayMs = this.intervalMs;
-      this.emit(this.sampleListeners, sample);
+      this.sampleListeners.emit(sample);
     } catch (err) {
       const failures = feed.status.consecutiveFailures + 1;
       const message = errorMessage(err);
@@ -165,7 +165,7 @@ export class ModalStatsPoller {
       const level = failures === 1 ? 'warn' : 'debug';
       this.log[level]({ service, failures, error: message, retryInMs: Math.round(feed.nextDelayMs) }, 'modal stats poll failed');
     }
-    this.emit(this.statusListeners, feed.status);
+    this.statusListeners.emit(feed.status);
   }
 
   /** Races the call against a scheduler timer, so a hung call is cut even in virtual time. */
@@ -192,13 +192,4 @@ export class ModalStatsPoller {
     });
   }
 
-  private emit<T>(listeners: Set<(v: T) => void>, value: T): void {
-    for (const l of listeners) {
-      try {
-        l(value);
-      } catch (err) {
-        this.log.error({ error: errorMessage(err) }, 'modal stats listener threw');
-      }
-    }
-  }
 }

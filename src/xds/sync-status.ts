@@ -1,6 +1,7 @@
 // Per-Envoy, per-type xDS sync status (what Envoy's CSDS and Istio's /debug/syncz report), built
 // only from XdsEvents so the ADS server never waits on it. Also measures publish-to-ACK latency:
 // the time from the snapshot cache publishing a version to each Envoy ACKing it.
+import { Listeners } from '../core/listeners.js';
 import type { Clock } from '../core/clock.js';
 import { ADS_ORDER, shortType, type TypeUrl } from './type-urls.js';
 import type { XdsEvent, XdsEvents } from './xds-events.js';
@@ -109,8 +110,8 @@ export class SyncStatus {
    * Envoy re-ACKing what it already had is not measured as a slow rollout.
    */
   private readonly ackedBefore = new Map<string, Map<TypeUrl, string>>();
-  private readonly listeners = new Set<(snapshot: SyncStatusSnapshot) => void>();
-  private readonly latencyListeners = new Set<(sample: AckLatencySample) => void>();
+  private readonly listeners = new Listeners<[SyncStatusSnapshot]>();
+  private readonly latencyListeners = new Listeners<[AckLatencySample]>();
   private readonly unsubscribe: () => void;
 
   constructor(options: SyncStatusOptions) {
@@ -154,14 +155,12 @@ export class SyncStatus {
 
   /** Called with a fresh snapshot after every event that can change a row. Returns unsubscribe. */
   subscribe(listener: (snapshot: SyncStatusSnapshot) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   /** Called once per (node, type, version) ACK whose publish time is known: feed a histogram. */
   onAckLatency(listener: (sample: AckLatencySample) => void): () => void {
-    this.latencyListeners.add(listener);
-    return () => this.latencyListeners.delete(listener);
+    return this.latencyListeners.add(listener);
   }
 
   /** Stops listening to XdsEvents. */
@@ -257,14 +256,7 @@ export class SyncStatus {
     this.ackedBefore.set(nodeId, seen);
     const latencyMs = Math.max(0, ackedAtMs - publishedAtMs);
     state.lastPublishToAckMs = latencyMs;
-    const sample: AckLatencySample = { nodeId, typeUrl, version, latencyMs, ackedAtMs };
-    for (const listener of this.latencyListeners) {
-      try {
-        listener(sample);
-      } catch {
-        // A metrics bug must not break status tracking.
-      }
-    }
+    this.latencyListeners.emit({ nodeId, typeUrl, version, latencyMs, ackedAtMs });
   }
 
   /** Forgets the oldest disconnected nodes' ACK history once it grows past the bound. */
@@ -277,14 +269,7 @@ export class SyncStatus {
 
   private notify(): void {
     if (this.listeners.size === 0) return;
-    const snapshot = this.snapshot();
-    for (const listener of this.listeners) {
-      try {
-        listener(snapshot);
-      } catch {
-        // Observers never break the event flow.
-      }
-    }
+    this.listeners.emit(this.snapshot());
   }
 }
 

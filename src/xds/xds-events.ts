@@ -1,3 +1,4 @@
+import { Listeners } from '../core/listeners.js';
 import type { TypeUrl } from './type-urls.js';
 
 /**
@@ -20,22 +21,15 @@ export type XdsEvent =
 
 export type XdsEventListener = (event: XdsEvent) => void;
 
-/** A tiny typed fan-out; a throwing listener is isolated from the others and from the stream. */
+/** A typed fan-out; a throwing listener is isolated from the others and from the stream. */
 export class XdsEvents {
-  private readonly listeners = new Set<XdsEventListener>();
+  private readonly listeners = new Listeners<[XdsEvent]>();
 
   on(listener: XdsEventListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   emit(event: XdsEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(event);
-      } catch {
-        // An observer's bug must never break an xDS stream.
-      }
-    }
+    this.listeners.emit(event);
   }
 }
