@@ -16,7 +16,7 @@ import type { TypeSync } from '../generated/spillway/admin/v1/TypeSync.js';
 import type { Weights } from '../generated/spillway/admin/v1/Weights.js';
 import type { LocalityLoadReading, ServiceLoad } from '../lrs/load-view.js';
 import type { ModalPollerStatus } from '../modal/stats-poller.js';
-import { endpointKey, type CordonState } from '../resources/endpoints.js';
+import { endpointKey, servingCapacity, type CordonState } from '../resources/endpoints.js';
 import type { TrafficPlan } from '../resources/traffic-plan.js';
 import type { SyncStatusRow } from '../xds/sync-status.js';
 import type { ActiveOverride } from '../app/override-store.js';
@@ -70,7 +70,7 @@ export function buildServiceState(src: StateSources, svc: ServiceConfig): Servic
       return { endpoint: key, capacity: e.capacity, health: cordons.get(key) ?? ('HEALTHY' as const) };
     })
     .sort((a, b) => a.endpoint.localeCompare(b.endpoint));
-  const capacity = inHouse.filter((e) => e.health === 'HEALTHY').reduce((n, e) => n + e.capacity, 0);
+  const capacity = servingCapacity(svc.inHouse, cordons);
   const inProgress = load?.localities['in-house'].inProgress ?? 0;
   const offered = load
     ? load.localities['in-house'].issuedRps + load.localities.modal.issuedRps + load.drops.droppedRps

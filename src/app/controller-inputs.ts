@@ -2,7 +2,7 @@ import type { ControllerInputs } from '../capacity/types.js';
 import type { ServiceConfig } from '../config/config-types.js';
 import type { ModalStatsStatus } from '../inputs/types.js';
 import type { LoadView } from '../lrs/load-view.js';
-import { endpointKey, type CordonState } from '../resources/endpoints.js';
+import { servingCapacity, type CordonState } from '../resources/endpoints.js';
 
 export interface InputSources {
   load: LoadView;
@@ -20,9 +20,7 @@ export function controllerInputsFor(service: ServiceConfig, src: InputSources): 
   if (!modal) return undefined;
   const load = src.load.service(service.name);
   const cordons = src.cordons(service.name);
-  const inHouseCapacity = service.inHouse
-    .filter((e) => !cordons.has(endpointKey(e.address, e.port)))
-    .reduce((n, e) => n + e.capacity, 0);
+  const inHouseCapacity = servingCapacity(service.inHouse, cordons);
   const inHouse = load && load.localities['in-house'].reporters > 0 ? load.localities['in-house'] : undefined;
   const modalLoad = load && load.localities.modal.reporters > 0 ? load.localities.modal : undefined;
   const autoscaler = src.modalAutoscaler(service.name);

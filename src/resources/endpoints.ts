@@ -1,6 +1,6 @@
 import type { ClusterLoadAssignment } from '../generated/envoy/config/endpoint/v3/ClusterLoadAssignment.js';
 import type { LocalityLbEndpoints } from '../generated/envoy/config/endpoint/v3/LocalityLbEndpoints.js';
-import type { ServiceConfig } from '../config/config-types.js';
+import type { InHouseEndpoint, ServiceConfig } from '../config/config-types.js';
 import { IN_HOUSE_LOCALITY, MODAL_LOCALITY, TLS_MATCH_KEY } from './localities.js';
 import type { TrafficPlan } from './traffic-plan.js';
 
@@ -9,6 +9,11 @@ export type CordonState = 'DRAINING' | 'DEGRADED';
 export type Cordons = ReadonlyMap<string, CordonState>;
 
 export const endpointKey = (address: string, port: number): string => `${address}:${port}`;
+
+/** Max concurrent requests the fleet takes now: a cordoned endpoint takes no new requests. */
+export function servingCapacity(endpoints: readonly InHouseEndpoint[], cordons: Cordons): number {
+  return endpoints.filter((e) => !cordons.has(endpointKey(e.address, e.port))).reduce((n, e) => n + e.capacity, 0);
+}
 
 /** Category Envoy reports drops under in LRS when Spillway sheds deliberately. */
 export const SHED_CATEGORY = 'spillway_shed';
