@@ -1,5 +1,6 @@
 // Argument checks for admin calls. Each failure names the field, so the operator sees exactly which
 // argument to fix (INVALID_ARGUMENT: `endpoint: "10.0.0.9:80" is not an in-house endpoint of service "echo"`).
+import { durationMs } from '../core/duration.js';
 import type { ServiceConfig } from '../config/config-types.js';
 import type { Duration__Output } from '../generated/google/protobuf/Duration.js';
 import { endpointKey } from '../resources/endpoints.js';
@@ -32,8 +33,8 @@ export function requireShare(service: ServiceConfig, share: number): number {
 /** The override's duration in ms: required, positive, at most MAX_OVERRIDE_MS. */
 export function requireDuration(d: Duration__Output | null | undefined): number {
   if (!d) throw new InvalidArgument('duration: required (e.g. "600s"); overrides always expire');
-  const ms = Number(d.seconds) * 1000 + d.nanos / 1e6;
-  if (!Number.isFinite(ms) || ms <= 0) throw new InvalidArgument('duration: must be positive');
+  const ms = durationMs(d);
+  if (ms === undefined || ms <= 0) throw new InvalidArgument('duration: must be positive');
   if (ms > MAX_OVERRIDE_MS) throw new InvalidArgument(`duration: must be at most ${MAX_OVERRIDE_MS / 3_600_000}h`);
   return ms;
 }

@@ -1,8 +1,8 @@
 // Turns the ClusterStats Envoy sends over LRS into per-service rates, rejecting whatever cannot be
 // trusted. Envoy's counters are deltas over the report's own window (load_report_interval), except
 // total_requests_in_progress, which is a gauge.
+import { durationMs } from '../core/duration.js';
 import type { ClusterStats__Output } from '../generated/envoy/config/endpoint/v3/ClusterStats.js';
-import type { Duration__Output } from '../generated/google/protobuf/Duration.js';
 import { LOCALITY_KINDS, localityKindOf } from '../inputs/localities.js';
 import type { LocalityKind } from '../inputs/types.js';
 
@@ -133,15 +133,6 @@ function serviceOf(cluster: ClusterStats__Output, isKnownService: (name: string)
   return undefined;
 }
 
-/** A protobuf Duration in ms, or undefined when it is missing or malformed (negative, nanos out of range). */
-export function durationMs(d: Duration__Output | null | undefined): number | undefined {
-  if (!d) return undefined;
-  const seconds = Number(d.seconds);
-  const nanos = Number(d.nanos);
-  if (!Number.isSafeInteger(seconds) || !Number.isInteger(nanos)) return undefined;
-  if (seconds < 0 || nanos < 0 || nanos >= 1e9) return undefined;
-  return seconds * 1000 + nanos / 1e6;
-}
 
 /** A uint64 as protobuf-loader hands it over (decimal string), if it is a sane count. */
 function parseCount(value: string | number | null | undefined): number | undefined {

@@ -2,6 +2,7 @@
 // Envoy opens the stream and sends its node; Spillway answers with the clusters to report and the
 // interval; from then on Envoy sends one report per interval without waiting for replies. A new
 // reply (cluster set or interval changed) starts a new reporting epoch on that Envoy.
+import { durationFromMs } from '../core/duration.js';
 import * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
@@ -91,7 +92,7 @@ export function createLrsService(options: LrsServiceOptions): LrsService {
     const response: LoadStatsResponse = {
       clusters,
       send_all_clusters: false,
-      load_reporting_interval: { seconds: Math.floor(intervalMs / 1000), nanos: (intervalMs % 1000) * 1e6 },
+      load_reporting_interval: durationFromMs(intervalMs),
       report_endpoint_granularity: false,
     };
     stream.call.write(response);

@@ -9,12 +9,6 @@ export function packAny<I>(typeName: string, def: MessageTypeDefinition<I, unkno
   return { type_url: `type.googleapis.com/${typeName}`, value: def.serialize(message) };
 }
 
-/** Duration from milliseconds, as the generated input types want it. */
-export function duration(ms: number): { seconds: string; nanos: number } {
-  const seconds = Math.floor(ms / 1000);
-  return { seconds: String(seconds), nanos: (ms - seconds * 1000) * 1_000_000 };
-}
-
 /** The type URL and bytes of a packed Any (Spillway never builds the '@type' JSON form). */
 export function unpackAnyBytes(any: Any | null | undefined): { typeUrl: string; value: Buffer } | undefined {
   if (!any || !('type_url' in any) || !any.type_url || any.value === undefined) return undefined;

@@ -1,7 +1,8 @@
 import type { Cluster } from '../generated/envoy/config/cluster/v3/Cluster.js';
 import type { ServiceConfig } from '../config/config-types.js';
 import type { SpillwayProtos } from '../protos/load-protos.js';
-import { duration, packAny } from './any.js';
+import { durationFromMs as duration } from '../core/duration.js';
+import { packAny } from './any.js';
 
 /** Generous limits: Envoy's defaults (1024 requests) would shed silently; Spillway sheds deliberately. */
 const CIRCUIT_LIMIT = 1_000_000;

@@ -1,7 +1,8 @@
 import type { Listener } from '../generated/envoy/config/listener/v3/Listener.js';
 import type { ServiceConfig } from '../config/config-types.js';
 import type { SpillwayProtos } from '../protos/load-protos.js';
-import { duration, packAny } from './any.js';
+import { durationFromMs as duration } from '../core/duration.js';
+import { packAny } from './any.js';
 
 /** Route configuration name for a service: RDS resources are named after the service. */
 export const routeNameFor = (service: ServiceConfig): string => service.name;

@@ -1,7 +1,7 @@
 import type { RouteConfiguration } from '../generated/envoy/config/route/v3/RouteConfiguration.js';
 import type { RetryPolicy } from '../generated/envoy/config/route/v3/RetryPolicy.js';
 import type { ServiceConfig } from '../config/config-types.js';
-import { duration } from './any.js';
+import { durationFromMs as duration } from '../core/duration.js';
 import { routeNameFor } from './listeners.js';
 
 /**
