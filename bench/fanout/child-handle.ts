@@ -7,8 +7,6 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 export interface ChildOptions {
   services: number;
-  /** Directory for a V8 CPU profile of the child (node --cpu-prof); none when undefined. */
-  cpuProfDir?: string;
 }
 
 /** The benchmark's side of a Spillway child process: spawn, request/reply, exit. */
@@ -28,7 +26,6 @@ export class SpillwayChild {
   static async start(opts: ChildOptions): Promise<SpillwayChild> {
     const entry = fileURLToPath(new URL('./spillway-child.ts', import.meta.url));
     const args = ['--expose-gc', '--import', 'tsx'];
-    if (opts.cpuProfDir) args.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`);
     const proc = spawn(process.execPath, [...args, entry, String(opts.services)], {
       stdio: ['pipe', 'pipe', 'pipe'],
       // `--import tsx` resolves from the working directory: the repository root.

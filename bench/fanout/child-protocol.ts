@@ -5,6 +5,9 @@ export type ChildCommand =
   | { id: number; cmd: 'stats'; gc?: boolean }
   | { id: number; cmd: 'set-share'; service: string; share: number }
   | { id: number; cmd: 'acks'; version: string }
+  /** CPU profile of the push phase only (not start-up or stream sync), written to `path` on stop. */
+  | { id: number; cmd: 'profile-start' }
+  | { id: number; cmd: 'profile-stop'; path: string }
   | { id: number; cmd: 'exit' };
 
 export interface ChildStats {
@@ -31,6 +34,8 @@ export interface SetShareReply {
 export interface AckReply {
   count: number;
   latenciesMs: number[];
+  /** Per stream: ms after the publish call at which the new CLA was written to it. */
+  sentMs: number[];
 }
 
 export type ChildReply = { id: number; error?: string } & Partial<ChildStats & SetShareReply & AckReply>;

@@ -1,7 +1,9 @@
 // One benchmark run: a fresh Spillway child, N load streams, then P weight changes, each measured
 // from the publish call inside Spillway to every stream's ACK of the new EDS version.
+import { mkdirSync } from 'node:fs';
 import { AdsLoadClient, type Protocol } from './ads-load-client.js';
 import { SpillwayChild } from './child-handle.js';
+import { CpuProfiler } from './cpu-profiler.js';
 import { serviceName } from './fanout-config.js';
 import { distribution, median, quantile, round } from './stats.js';
 
@@ -14,6 +16,7 @@ export interface RunOptions {
   openPerSecond: number;
   /** Offset so every push of the whole benchmark sets a share no run has set before. */
   pushSeed: number;
+  /** Directory for CPU profiles of the push phase: spillway.cpuprofile and load-client.cpuprofile. */
   cpuProfDir?: string;
 }
 
@@ -24,6 +27,8 @@ export interface PushResult {
   publishMs: number;
   /** Per stream: publish → ACK written by the stream (client clock; same machine). */
   ackMs: Record<string, number>;
+  /** Per stream: publish → response written by Spillway. */
+  sentMs: Record<string, number>;
   /** Per stream: publish → response received. */
   receiveMs: Record<string, number>;
   /** Per stream: publish → ACK processed by Spillway's ADS server (server-side view). */
@@ -64,10 +69,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const cpuMs = (s: { cpuUserUs?: number; cpuSystemUs?: number }): number => ((s.cpuUserUs ?? 0) + (s.cpuSystemUs ?? 0)) / 1000;
 
 export async function runOnce(o: RunOptions): Promise<RunResult> {
-  const child = await SpillwayChild.start({
-    services: o.services,
-    ...(o.cpuProfDir ? { cpuProfDir: o.cpuProfDir } : {}),
-  });
+  const child = await SpillwayChild.start({ services: o.services });
+  const clientProfiler = new CpuProfiler();
   const client = new AdsLoadClient({
     target: `127.0.0.1:${child.xdsPort}`,
     streams: o.streams,
@@ -86,6 +89,11 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     if (connected.streams !== o.streams) throw new Error(`Spillway reports ${connected.streams} streams, expected ${o.streams}`);
 
     const pushes: PushResult[] = [];
+    if (o.cpuProfDir) {
+      mkdirSync(o.cpuProfDir, { recursive: true });
+      await child.request({ cmd: 'profile-start' });
+      await clientProfiler.start();
+    }
     for (let k = 0; k < o.pushes; k++) {
       await sleep(300);
       const service = serviceName(k % o.services);
@@ -110,6 +118,7 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
         edsVersion: version,
         publishMs: round((set.publishReturnedAtMs ?? 0) - publishAt, 3),
         ackMs: distribution(recs.map((r) => r.ackedAtMs - publishAt)),
+        sentMs: distribution(acks.sentMs ?? []),
         receiveMs: distribution(recs.map((r) => r.receivedAtMs - publishAt)),
         serverAckMs: distribution(acks.latenciesMs ?? []),
         serverAcks: acks.count ?? 0,
@@ -119,6 +128,10 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
         sentResponses: (after.sentResponses ?? 0) - (before.sentResponses ?? 0),
         receivedBytes: client.stats().bytesReceived - receivedBefore,
       });
+    }
+    if (o.cpuProfDir) {
+      await child.request({ cmd: 'profile-stop', path: `${o.cpuProfDir}/spillway.cpuprofile` });
+      await clientProfiler.stop(`${o.cpuProfDir}/load-client.cpuprofile`);
     }
     const rssIdle = idle.rss ?? 0;
     const rssConnected = connected.rss ?? 0;
@@ -148,11 +161,13 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
   }
 }
 
+const med = (r: RunResult, k: 'sentMs' | 'receiveMs'): number => round(median(r.pushes.map((p) => p[k]['p99'] ?? Number.NaN)), 1);
+
 /** For the console: one line per run. */
 export function describeRun(r: RunResult): string {
   return (
     `N=${r.streams} ${r.protocol}: sync ${r.syncMs} ms; ACK p50 ${r.p50Ms} p99 ${r.p99Ms} max ${r.maxMs} ms (server p99 ${r.serverP99Ms}); ` +
     `publish ${r.publishMs} ms; CPU ${r.cpuMsPerPush} ms/push; RSS ${round(r.rssPerStream / 1024)} KiB/stream; ` +
-    `${r.sentBytesPerPush} B sent/push; lost ${r.streamsLost}; p99 spread over pushes ${round(quantile(r.pushes.map((p) => p.ackMs['p99'] ?? 0), 0))}–${round(quantile(r.pushes.map((p) => p.ackMs['p99'] ?? 0), 1))}`
+    `${r.sentBytesPerPush} B sent/push; lost ${r.streamsLost}; stages p99 sent ${med(r, 'sentMs')} received ${med(r, 'receiveMs')} acked ${r.p99Ms}; p99 spread over pushes ${round(quantile(r.pushes.map((p) => p.ackMs['p99'] ?? 0), 0))}–${round(quantile(r.pushes.map((p) => p.ackMs['p99'] ?? 0), 1))}`
   );
 }

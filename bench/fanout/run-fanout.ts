@@ -1,6 +1,6 @@
 // npm run bench:fanout — the xDS fan-out benchmark (BENCHMARKS.md "xDS fan-out").
 //   --sizes 100,1000,5000 --protocols sotw,delta --runs 3 --pushes 5
-//   --profile DIR   one extra profiling run per protocol (node --cpu-prof on the Spillway child)
+//   --profile DIR   one extra profiling run per protocol: CPU profiles of the push phase only
 //   --no-md         do not rewrite BENCHMARKS.md
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -53,7 +53,7 @@ if (values.profile) {
     pushSeed += r.pushes.length;
     process.stdout.write(`[profile] ${describeRun(r)}\n`);
   }
-  process.stdout.write(`profiles in ${values.profile}/<protocol>-<N>/ (one per thread: the largest is the main thread; summarize: npx tsx bench/fanout/profile-summary.ts FILE)\n`);
+  process.stdout.write(`profiles in ${values.profile}/<protocol>-<N>/{spillway,load-client}.cpuprofile (summarize: npx tsx bench/fanout/profile-summary.ts FILE)\n`);
   process.exit(0);
 }
 

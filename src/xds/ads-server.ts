@@ -7,6 +7,7 @@ import type { Status__Output } from '../generated/google/rpc/Status.js';
 import type { Clock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { AdsStream } from './ads-stream.js';
+import { FlushQueue } from './flush-queue.js';
 import { afterDeltaSend, onDeltaRequest, pendingDelta, type DeltaTypeState } from './delta-state.js';
 import { ResponseBodies } from './response-bodies.js';
 import type { Snapshot } from './snapshot.js';
@@ -26,6 +27,8 @@ export interface AdsServerOptions {
   events: XdsEvents;
   clock: Clock;
   logger?: Logger;
+  /** Streams written per event-loop turn when a snapshot change wakes them all (see flush-queue.ts). Default 100. */
+  pushBatch?: number;
 }
 
 interface RequestHead {
@@ -50,12 +53,15 @@ export class AdsServer {
   private readonly nodeNacks = new Map<string, string>();
   /** Resources encoded once per distinct list, not once per stream (see response-bodies.ts). */
   private readonly bodies = new ResponseBodies();
+  /** A push reaches every stream through this queue: a bounded number of streams per loop turn. */
+  private readonly pushes: FlushQueue<() => void>;
 
   constructor(opts: AdsServerOptions) {
     this.cache = opts.cache;
     this.events = opts.events;
     this.clock = opts.clock;
     this.log = (opts.logger ?? silentLogger).child({ component: 'ads' });
+    this.pushes = new FlushQueue((flushStream) => flushStream(), opts.pushBatch ?? 100);
   }
 
   connectedStreams(): number {
@@ -228,10 +234,22 @@ export class AdsServer {
     handle: (req: Req, typeUrl: TypeUrl, errorDetail: string | undefined) => void,
   ): void {
     this.streams.add(stream as AdsStream<unknown>);
-    stream.cancelWatch = this.cache.watch(new Set(ADS_ORDER), (snap, changed) => {
+    // Queued streams are written from the snapshot current when their turn comes: never older.
+    const flushLatest = (): void => {
+      try {
+        stream.flush(this.cache.current(), build);
+      } catch (err) {
+        this.failStream(stream, err);
+      }
+    };
+    const unwatch = this.cache.watch(new Set(ADS_ORDER), (_snap, changed) => {
       for (const t of changed) stream.markDirty(t, false);
-      stream.flush(snap, build);
+      this.pushes.add(flushLatest);
     });
+    stream.cancelWatch = () => {
+      unwatch();
+      this.pushes.delete(flushLatest);
+    };
     call.on('data', (req: Req) => {
       if (stream.closed) return;
       if (!stream.nodeId) {
@@ -250,10 +268,7 @@ export class AdsServer {
       try {
         handle(req, req.type_url, e ? e.message || `code ${e.code}` : undefined);
       } catch (err) {
-        // A bug handling one request ends that stream (Envoy reconnects), never the process.
-        this.log.error({ streamId: stream.id, nodeId: stream.nodeId, error: err instanceof Error ? err.message : String(err) }, 'ADS request handling failed');
-        stream.call.emit('error', { code: grpc.status.INTERNAL, details: 'internal error handling the request' });
-        this.close(stream);
+        this.failStream(stream, err);
       }
     });
     call.on('drain', () => {
@@ -268,6 +283,13 @@ export class AdsServer {
     call.on('cancelled', close);
     call.on('error', close);
     call.on('close', close);
+  }
+
+  /** A bug handling one stream ends that stream (Envoy reconnects), never the process or a push. */
+  private failStream(stream: AdsStream<unknown>, err: unknown): void {
+    this.log.error({ streamId: stream.id, nodeId: stream.nodeId, error: err instanceof Error ? err.message : String(err) }, 'ADS stream handling failed');
+    stream.call.emit('error', { code: grpc.status.INTERNAL, details: 'internal error handling the request' });
+    this.close(stream);
   }
 
   private noteSent(stream: AdsStream<unknown>, typeUrl: TypeUrl, version: string, nonce: string, resources: ReadonlyArray<{ value: Buffer }>): void {

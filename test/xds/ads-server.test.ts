@@ -187,3 +187,29 @@ describe('ADS server backpressure', () => {
     }
   });
 });
+
+describe('ADS server fan-out over several event-loop turns', () => {
+  it('a push wider than one turn reaches every stream, each written from the newest snapshot', async () => {
+    const app = await startSpillway(config().config);
+    try {
+      const ads = new AdsServer({ cache: app.cache, events: new XdsEvents(), clock: systemClock, pushBatch: 2 });
+      const calls = Array.from({ length: 5 }, () => new SlowCall());
+      for (const call of calls) {
+        ads.streamAggregatedResources(call as never);
+        call.emit('data', { node, type_url: TypeUrl.Endpoint, version_info: '', response_nonce: '', resource_names: ['alpha'], error_detail: null });
+      }
+      expect(calls.map((c) => c.written.length)).toEqual([1, 1, 1, 1, 1]);
+      app.publisher.setPlan('alpha', planForModalShare(0.31));
+      // Two streams in this turn, the other three wait for later turns.
+      expect(calls.map((c) => c.written.length)).toEqual([2, 2, 1, 1, 1]);
+      // A newer publish before their turn: they get only the newest version, never the one in between.
+      app.publisher.setPlan('alpha', planForModalShare(0.47));
+      for (let turn = 0; turn < 5; turn++) await new Promise((r) => setImmediate(r));
+      const newest = app.cache.current()!.types[TypeUrl.Endpoint].version;
+      expect(calls.map((c) => c.written.length)).toEqual([3, 3, 2, 2, 2]);
+      for (const c of calls) expect(c.written.at(-1)!.version_info).toBe(newest);
+    } finally {
+      await app.stop();
+    }
+  });
+});
