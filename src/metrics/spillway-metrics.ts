@@ -1,7 +1,7 @@
 // Prometheus metrics. Counters and the latency histogram are fed by event subscriptions (an O(1)
 // increment, nothing else, on the xDS path); every gauge is computed from the read models at scrape
 // time, so an idle scraper costs nothing and a busy one never delays a push.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Decision } from '../capacity/types.js';
 import type { StateSources } from '../admin/state-view.js';
 import { buildState } from '../admin/state-view.js';
@@ -10,6 +10,7 @@ import type { LrsService } from '../lrs/lrs-server.js';
 import type { ModalStatsPoller } from '../modal/stats-poller.js';
 import type { SyncStatus } from '../xds/sync-status.js';
 import { shortType } from '../xds/type-urls.js';
+import { TallyHistogram } from './tally-histogram.js';
 import type { XdsEvents } from '../xds/xds-events.js';
 
 export interface MetricsSources {
@@ -60,21 +61,29 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
   const sync = gauge('spillway_xds_sync_status', 'Connected Envoys per xDS type and sync status', ['type', 'status']);
   const streams = gauge('spillway_xds_connected_streams', 'Open ADS streams by protocol', ['protocol']);
 
-  // Fed by subscriptions.
-  const pushes = counter('spillway_xds_pushes_total', 'xDS responses sent, by type', ['type']);
-  const acks = counter('spillway_xds_acks_total', 'xDS ACKs received, by type', ['type']);
-  const nacks = counter('spillway_xds_nacks_total', 'xDS NACKs received, by type', ['type']);
+  // Fed by subscriptions. Per-response and per-ACK counts are plain tallies (once per stream per
+  // push: prom-client hashes labels on every inc), copied into the counters at scrape time.
+  const tally = { sent: new Map<string, number>(), ack: new Map<string, number>(), nack: new Map<string, number>() };
+  const tallied = (name: string, help: string, counts: Map<string, number>): Counter<'type'> =>
+    new Counter<'type'>({
+      name,
+      help,
+      labelNames: ['type'],
+      ...reg,
+      collect() {
+        this.reset();
+        for (const [type, n] of counts) this.inc({ type }, n);
+      },
+    });
+  tallied('spillway_xds_pushes_total', 'xDS responses sent, by type', tally.sent);
+  tallied('spillway_xds_acks_total', 'xDS ACKs received, by type', tally.ack);
+  tallied('spillway_xds_nacks_total', 'xDS NACKs received, by type', tally.nack);
+  const count = (counts: Map<string, number>, type: string): void => void counts.set(type, (counts.get(type) ?? 0) + 1);
   const pollErrors = counter('spillway_modal_poll_errors_total', 'Failed Modal stats polls', ['service']);
   const decisions = counter('spillway_decisions_total', 'Capacity decisions that changed the plan, by resulting mode', ['service', 'mode']);
   const publishes = counter('spillway_snapshot_publishes_total', 'Snapshots published (content changed)', []);
   const rejected = counter('spillway_snapshot_rejected_total', 'Configurations refused by validation (last good kept serving)', []);
-  const ackLatency = new Histogram<'type'>({
-    name: 'spillway_xds_publish_to_ack_seconds',
-    help: 'From publishing a version to an Envoy ACKing it',
-    labelNames: ['type'],
-    buckets: ACK_BUCKETS,
-    ...reg,
-  });
+  const ackLatency = new TallyHistogram('spillway_xds_publish_to_ack_seconds', 'From publishing a version to an Envoy ACKing it', 'type', ACK_BUCKETS, registry);
 
   // The first snapshot is published before metrics exist: start from the publisher's own counts.
   publishes.inc(src.publisher.stats.published);
@@ -91,19 +100,19 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
           openStreams.delete(e.streamId);
           break;
         case 'sent':
-          pushes.inc({ type: shortType(e.typeUrl) });
+          count(tally.sent, shortType(e.typeUrl));
           break;
         case 'ack':
-          acks.inc({ type: shortType(e.typeUrl) });
+          count(tally.ack, shortType(e.typeUrl));
           break;
         case 'nack':
-          nacks.inc({ type: shortType(e.typeUrl) });
+          count(tally.nack, shortType(e.typeUrl));
           break;
         case 'stale-nonce':
           break;
       }
     }),
-    src.syncStatus.onAckLatency((s) => ackLatency.observe({ type: shortType(s.typeUrl) }, s.latencyMs / 1000)),
+    src.syncStatus.onAckLatency((s) => ackLatency.observe(shortType(s.typeUrl), s.latencyMs / 1000)),
     src.publisher.onPublish((r) => {
       if (!r.ok) rejected.inc();
       else if (r.changed.size > 0) publishes.inc();

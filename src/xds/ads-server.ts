@@ -19,6 +19,9 @@ import type { XdsEvents } from './xds-events.js';
 /** Rejected versions remembered across reconnects (node × type). */
 const MAX_REMEMBERED_NACKS = 10_000;
 
+/** Key of nodeNacks: a node's rejection outlives its stream. */
+const nackKey = (stream: AdsStream<unknown>, typeUrl: TypeUrl): string => `${stream.nodeId}\u0000${typeUrl}`;
+
 type SotwCall = grpc.ServerDuplexStream<DiscoveryRequest__Output, DiscoveryResponse>;
 type DeltaCall = grpc.ServerDuplexStream<DeltaDiscoveryRequest__Output, DeltaDiscoveryResponse>;
 
@@ -97,12 +100,7 @@ export class AdsServer {
         }
       }
       this.noteSent(stream, typeUrl, version, nonce, resources);
-      return this.bodies.sotwResponse(typeUrl, resources, {
-        version_info: version,
-        type_url: typeUrl,
-        nonce,
-        resources: resources.map((r) => ({ type_url: typeUrl, value: r.value })),
-      });
+      return this.bodies.sotwResponse(typeUrl, resources, { version_info: version, type_url: typeUrl, nonce });
     };
     this.attach(stream, call, 'sotw', build, (req: DiscoveryRequest__Output, typeUrl, errorDetail) => {
       const outcome = onSotwRequest(types.get(typeUrl), {
@@ -113,21 +111,21 @@ export class AdsServer {
         ...(errorDetail !== undefined ? { errorDetail } : {}),
       });
       types.set(typeUrl, outcome.state);
-      const nackKey = `${stream.nodeId}\u0000${typeUrl}`;
-      const at = { streamId: stream.id, nodeId: stream.nodeId, typeUrl, nonce: req.response_nonce, atMs: this.clock.nowMs() };
+      const nonce = req.response_nonce;
       switch (outcome.kind) {
         case 'nack': {
           const version = outcome.state.lastNack?.version ?? '';
-          this.rememberNack(nackKey, version);
-          this.noteNack(stream, typeUrl, version, req.response_nonce, errorDetail ?? '');
+          this.rememberNack(nackKey(stream, typeUrl), version);
+          this.noteNack(stream, typeUrl, version, nonce, errorDetail ?? '');
           return;
         }
         case 'ack':
-          this.events.emit({ ...at, kind: 'ack', version: req.version_info });
-          if (req.version_info === outcome.state.lastVersionSent) this.nodeNacks.delete(nackKey);
+          this.events.emit({ kind: 'ack', streamId: stream.id, nodeId: stream.nodeId, typeUrl, version: req.version_info, nonce, atMs: this.clock.nowMs() });
+          // Once per ACK per stream: skip building the key when no node has a NACK on record.
+          if (this.nodeNacks.size > 0 && req.version_info === outcome.state.lastVersionSent) this.nodeNacks.delete(nackKey(stream, typeUrl));
           break;
         case 'stale':
-          this.events.emit({ ...at, kind: 'stale-nonce' });
+          this.events.emit({ kind: 'stale-nonce', streamId: stream.id, nodeId: stream.nodeId, typeUrl, nonce, atMs: this.clock.nowMs() });
           return;
         case 'unsubscribe':
           return;
@@ -135,7 +133,7 @@ export class AdsServer {
           // A reconnecting Envoy that rejected exactly this version keeps its old config; the same
           // content would only be NACKed again.
           const current = this.cache.current()?.types[typeUrl].version;
-          if (req.version_info && current !== undefined && this.nodeNacks.get(nackKey) === current) {
+          if (req.version_info && current !== undefined && this.nodeNacks.get(nackKey(stream, typeUrl)) === current) {
             types.set(typeUrl, { ...outcome.state, lastVersionSent: current });
             return;
           }
@@ -182,13 +180,7 @@ export class AdsServer {
       sentVersions.set(nonce, version);
       if (sentVersions.size > 64) sentVersions.delete(sentVersions.keys().next().value as string);
       this.noteSent(stream, typeUrl, version, nonce, body.resources);
-      return this.bodies.deltaResponse(typeUrl, body.resources, {
-        system_version_info: version,
-        type_url: typeUrl,
-        nonce,
-        resources: body.resources.map((r) => ({ name: r.name, version: r.version, resource: { type_url: typeUrl, value: r.value } })),
-        removed_resources: body.removed,
-      });
+      return this.bodies.deltaResponse(typeUrl, body.resources, { system_version_info: version, type_url: typeUrl, nonce, removed_resources: body.removed });
     };
     this.attach(stream, call, 'delta', build, (req: DeltaDiscoveryRequest__Output, typeUrl, errorDetail) => {
       const outcome = onDeltaRequest(types.get(typeUrl), {
@@ -201,9 +193,8 @@ export class AdsServer {
       });
       types.set(typeUrl, outcome.state);
       const version = sentVersions.get(req.response_nonce) ?? '';
-      const nackKey = `${stream.nodeId}\u0000${typeUrl}`;
       const snap = this.cache.current();
-      if (outcome.kind === 'init' && snap && this.nodeNacks.get(nackKey) === snap.types[typeUrl].version) {
+      if (outcome.kind === 'init' && snap && this.nodeNacks.get(nackKey(stream, typeUrl)) === snap.types[typeUrl].version) {
         // A reconnecting Envoy that rejected exactly this content keeps its old config; resending it
         // would only be NACKed again. Treat it as held until the content changes.
         const clientHas = new Map(outcome.state.clientHas);
@@ -213,10 +204,10 @@ export class AdsServer {
         types.set(typeUrl, { ...outcome.state, clientHas });
       }
       if (outcome.kind === 'nack') {
-        this.rememberNack(nackKey, version);
+        this.rememberNack(nackKey(stream, typeUrl), version);
         this.noteNack(stream, typeUrl, version, req.response_nonce, errorDetail ?? '');
       } else if (req.response_nonce) {
-        if (version && version === snap?.types[typeUrl].version) this.nodeNacks.delete(nackKey);
+        if (this.nodeNacks.size > 0 && version && version === snap?.types[typeUrl].version) this.nodeNacks.delete(nackKey(stream, typeUrl));
         this.events.emit({ kind: 'ack', streamId: stream.id, nodeId: stream.nodeId, typeUrl, version, nonce: req.response_nonce, atMs: this.clock.nowMs() });
       }
       // Subscription changes ride on any request, ACK, NACK or stale: always reconsider the type.

@@ -13,7 +13,9 @@ describe('pre-encoded response bodies', () => {
     const resources = [res('a', 'alpha-bytes'), res('b', 'beta-bytes')];
     const msg = { version_info: 'v1', type_url: TypeUrl.Endpoint, nonce: 'n-1', resources: resources.map((r) => ({ type_url: TypeUrl.Endpoint, value: r.value })) };
     const plain = service.StreamAggregatedResources.responseSerialize(msg);
-    const fast = withPreEncodedResponses(service).StreamAggregatedResources.responseSerialize(new ResponseBodies().sotwResponse(TypeUrl.Endpoint, resources, { ...msg }));
+    const fast = withPreEncodedResponses(service).StreamAggregatedResources.responseSerialize(
+      new ResponseBodies().sotwResponse(TypeUrl.Endpoint, resources, { version_info: 'v1', type_url: TypeUrl.Endpoint, nonce: 'n-1' }),
+    );
     const decode = service.StreamAggregatedResources.responseDeserialize;
     expect(decode(fast)).toEqual(decode(plain));
   });
@@ -28,18 +30,41 @@ describe('pre-encoded response bodies', () => {
       resources: resources.map((r) => ({ name: r.name, version: r.version, resource: { type_url: TypeUrl.Endpoint, value: r.value } })),
     };
     const plain = service.DeltaAggregatedResources.responseSerialize(msg);
-    const fast = withPreEncodedResponses(service).DeltaAggregatedResources.responseSerialize(new ResponseBodies().deltaResponse(TypeUrl.Endpoint, resources, { ...msg }));
+    const fast = withPreEncodedResponses(service).DeltaAggregatedResources.responseSerialize(
+      new ResponseBodies().deltaResponse(TypeUrl.Endpoint, resources, { system_version_info: 'sv', type_url: TypeUrl.Endpoint, nonce: 'n-2', removed_resources: ['gone'] }),
+    );
     const decode = service.DeltaAggregatedResources.responseDeserialize;
     expect(decode(fast)).toEqual(decode(plain));
   });
 
   it('streams getting the same list share one buffer; a different list gets its own', () => {
     const bodies = new ResponseBodies();
-    const body = (m: object): unknown => Object.getOwnPropertySymbols(m).map((s) => (m as Record<symbol, unknown>)[s])[0];
-    const a = bodies.sotwResponse(TypeUrl.Endpoint, [res('a', 'x')], { nonce: '1' });
-    const b = bodies.sotwResponse(TypeUrl.Endpoint, [res('a', 'x')], { nonce: '2' });
-    const c = bodies.sotwResponse(TypeUrl.Endpoint, [res('a', 'y')], { nonce: '3' });
+    const body = (m: object): unknown => Object.getOwnPropertySymbols(m).map((s) => (m as Record<symbol, { body: Buffer }>)[s]!.body)[0];
+    const envelope = (nonce: string) => ({ version_info: 'v', type_url: TypeUrl.Endpoint, nonce });
+    const a = bodies.sotwResponse(TypeUrl.Endpoint, [res('a', 'x')], envelope('1'));
+    const b = bodies.sotwResponse(TypeUrl.Endpoint, [res('a', 'x')], envelope('2'));
+    const c = bodies.sotwResponse(TypeUrl.Endpoint, [res('a', 'y')], envelope('3'));
+    expect(body(a)).toBeInstanceOf(Buffer);
     expect(body(a)).toBe(body(b));
     expect(body(c)).not.toBe(body(a));
+  });
+
+  it('envelopes with non-ASCII, empty and long (multi-byte length) strings encode like protobufjs', () => {
+    const resources = [res('a', 'x'.repeat(300))];
+    for (const [version, nonce] of [['', 'n'], ['v-é漢字', ''], ['v'.repeat(200), 'n'.repeat(20_000)]] as const) {
+      const plain = service.StreamAggregatedResources.responseSerialize({
+        version_info: version,
+        type_url: TypeUrl.Endpoint,
+        nonce,
+        resources: resources.map((r) => ({ type_url: TypeUrl.Endpoint, value: r.value })),
+      });
+      const fast = withPreEncodedResponses(service).StreamAggregatedResources.responseSerialize(
+        new ResponseBodies().sotwResponse(TypeUrl.Endpoint, resources, { version_info: version, type_url: TypeUrl.Endpoint, nonce }),
+      );
+      const decode = service.StreamAggregatedResources.responseDeserialize;
+      expect(decode(fast)).toEqual(decode(plain));
+      // protobufjs writes an empty string that is set; proto3 lets an encoder omit it.
+      if (version && nonce) expect(fast.length).toBe(plain.length);
+    }
   });
 });
