@@ -210,7 +210,9 @@ export class AdsServer {
         if (this.nodeNacks.size > 0 && version && version === snap?.types[typeUrl].version) this.nodeNacks.delete(nackKey(stream, typeUrl));
         this.events.emit({ kind: 'ack', streamId: stream.id, nodeId: stream.nodeId, typeUrl, version, nonce: req.response_nonce, atMs: this.clock.nowMs() });
       }
-      // Subscription changes ride on any request, ACK, NACK or stale: always reconsider the type.
+      // Subscription changes ride on any request, ACK, NACK or stale: reconsider the type unless
+      // the request was a plain ACK (it changed nothing, and pushes do not wait for ACKs).
+      if (outcome.kind === 'ack') return;
       stream.markDirty(typeUrl, false);
       stream.flush(this.cache.current(), build);
     });

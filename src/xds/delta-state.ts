@@ -3,6 +3,7 @@
 // the server tracks what the client holds, per resource, and sends only the difference.
 // shared/notes/xds-protocol.md §2.8 (items 36–42).
 import type { EncodedResource, TypeSnapshot } from './snapshot.js';
+import { sortedNames } from './sorted-names.js';
 import { isWildcardType, type TypeUrl } from './type-urls.js';
 
 export interface DeltaTypeState {
@@ -38,6 +39,10 @@ export interface DeltaResponseBody {
 
 /** Interprets one DeltaDiscoveryRequest for a type. */
 export function onDeltaRequest(prev: DeltaTypeState | undefined, req: DeltaRequest): DeltaOutcome {
+  // The common case, once per stream per push: a plain ACK changes nothing the server tracks.
+  if (prev && req.errorDetail === undefined && req.nonce !== '' && req.subscribe.length === 0 && req.unsubscribe.length === 0) {
+    return { state: prev, kind: 'ack' };
+  }
   const first = prev === undefined;
   const clientHas = new Map(prev?.clientHas ?? []);
   if (first) for (const [n, v] of Object.entries(req.initialVersions)) clientHas.set(n, v);
@@ -96,9 +101,13 @@ function covers(state: DeltaTypeState, name: string): boolean {
  */
 export function pendingDelta(state: DeltaTypeState, snap: TypeSnapshot): DeltaResponseBody | undefined {
   const resources: EncodedResource[] = [];
-  const candidates = state.wildcard ? snap.resources.values() : [...state.names].sort().flatMap((n) => snap.resources.get(n) ?? []);
-  for (const r of candidates) {
-    if (state.clientHas.get(r.name) !== r.version) resources.push(r);
+  if (state.wildcard) {
+    for (const r of snap.resources.values()) if (state.clientHas.get(r.name) !== r.version) resources.push(r);
+  } else {
+    for (const n of sortedNames(state.names)) {
+      const r = snap.resources.get(n);
+      if (r && state.clientHas.get(n) !== r.version) resources.push(r);
+    }
   }
   const removed: string[] = [];
   if (isWildcardType(state.typeUrl)) {

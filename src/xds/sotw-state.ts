@@ -2,6 +2,7 @@
 // what a request means (INIT, ACK, NACK, stale, subscription change) and what, if anything, to
 // send. Follows the decision table in shared/notes/xds-protocol.md §2.11. No I/O here.
 import type { EncodedResource, TypeSnapshot } from './snapshot.js';
+import { sortedNames } from './sorted-names.js';
 import { isWildcardType, type TypeUrl } from './type-urls.js';
 
 export interface SotwTypeState {
@@ -90,18 +91,18 @@ export function onSotwRequest(prev: SotwTypeState | undefined, req: SotwRequest)
     return { state: { ...state, forceRespond: state.forceRespond || added }, kind: 'stale', respond: false, namesAdded: false };
   }
   const { state, added } = applyNames(base, req.names);
-  const acked = { ...state, ackedVersion: req.versionInfo };
-  if (!acked.wildcard && acked.names.size === 0) {
-    return { state: acked, kind: 'unsubscribe', respond: false, namesAdded: false };
+  if (!state.wildcard && state.names.size === 0) {
+    return { state: { ...state, ackedVersion: req.versionInfo }, kind: 'unsubscribe', respond: false, namesAdded: false };
   }
-  return { state: { ...acked, forceRespond: false }, kind: 'ack', respond: added || base.forceRespond, namesAdded: added || base.forceRespond };
+  const respond = added || base.forceRespond;
+  return { state: { ...state, ackedVersion: req.versionInfo, forceRespond: false }, kind: 'ack', respond, namesAdded: respond };
 }
 
 /** The resources a stream should hold for a type right now: all for wildcard, else those named that exist. */
 export function wantedResources(state: SotwTypeState, snap: TypeSnapshot): EncodedResource[] {
   if (state.wildcard) return [...snap.resources.values()];
   const out: EncodedResource[] = [];
-  for (const n of [...state.names].sort()) {
+  for (const n of sortedNames(state.names)) {
     const r = snap.resources.get(n);
     if (r) out.push(r);
   }

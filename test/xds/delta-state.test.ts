@@ -227,3 +227,18 @@ describe('delta xDS: subscriptions, removals, NACK and nonces', () => {
     expect(send(unsub.state, snap(TypeUrl.Endpoint, [['a', '3'], ['b', '1'], ['c', '1']])).sent).toEqual([]);
   });
 });
+
+describe('delta xDS: plain ACKs', () => {
+  it('a plain ACK keeps the state as it is and has nothing new to send; a NACK or a subscription change still counts', () => {
+    const init = step(undefined, req(TypeUrl.Endpoint, { subscribe: ['a', 'b'] }), eds1);
+    expect(init.sent).toEqual(['a@1', 'b@1']);
+    const ack = onDeltaRequest(init.state, req(TypeUrl.Endpoint, { nonce: 'n1' }));
+    expect(ack.kind).toBe('ack');
+    expect(ack.state).toBe(init.state);
+    expect(pendingDelta(ack.state, eds1)).toBeUndefined();
+    expect(onDeltaRequest(init.state, req(TypeUrl.Endpoint, { nonce: 'n1', errorDetail: 'bad' })).kind).toBe('nack');
+    const sub = onDeltaRequest(init.state, req(TypeUrl.Endpoint, { nonce: 'n1', unsubscribe: ['b'] }));
+    expect(sub.kind).toBe('subscription');
+    expect([...sub.state.names]).toEqual(['a']);
+  });
+});
