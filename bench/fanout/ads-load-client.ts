@@ -1,5 +1,4 @@
-import type { AggregatedDiscoveryServiceClient } from '../../src/generated/envoy/service/discovery/v3/AggregatedDiscoveryService.js';
-import { openAdsChannel } from './ads-channel.js';
+import { GrpcH2Connection } from './grpc-h2.js';
 import { DeltaLoadStream } from './delta-load-stream.js';
 import type { EdsVersionRecord, LoadStream, Protocol, StreamHooks } from './load-stream.js';
 import { SotwLoadStream } from './sotw-load-stream.js';
@@ -11,7 +10,7 @@ export interface LoadOptions {
   target: string;
   streams: number;
   protocol: Protocol;
-  /** Streams multiplexed on one HTTP/2 connection (grpc-js channel). */
+  /** Streams multiplexed on one HTTP/2 connection. */
   streamsPerChannel?: number;
   /** Upper bound on stream opens per second, so the server sees a ramp rather than a SYN flood. */
   openPerSecond?: number;
@@ -42,7 +41,7 @@ interface VersionWaiter {
  */
 export class AdsLoadClient {
   readonly streams: LoadStream[] = [];
-  private readonly channels: AggregatedDiscoveryServiceClient[] = [];
+  private readonly channels: GrpcH2Connection[] = [];
   private readonly opts: Required<LoadOptions>;
   private syncedCount = 0;
   private endedCount = 0;
@@ -77,7 +76,7 @@ export class AdsLoadClient {
     for (let i = 0; i < streams && !this.closed; i++) {
       if (i > 0 && i % perTick === 0) await sleep(10);
       const channelIndex = Math.floor(i / streamsPerChannel);
-      const channel = this.channels[channelIndex] ?? openAdsChannel(this.opts.target);
+      const channel = this.channels[channelIndex] ?? new GrpcH2Connection(this.opts.target);
       this.channels[channelIndex] = channel;
       const nodeId = `${this.opts.nodePrefix}-${String(i).padStart(5, '0')}`;
       const stream =

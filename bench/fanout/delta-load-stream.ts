@@ -1,12 +1,12 @@
-import type * as grpc from '@grpc/grpc-js';
-import type { AggregatedDiscoveryServiceClient } from '../../src/generated/envoy/service/discovery/v3/AggregatedDiscoveryService.js';
 import type { DeltaDiscoveryRequest } from '../../src/generated/envoy/service/discovery/v3/DeltaDiscoveryRequest.js';
-import type { DeltaDiscoveryResponse__Output } from '../../src/generated/envoy/service/discovery/v3/DeltaDiscoveryResponse.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
-import { wireBytesOf } from './ads-channel.js';
+import { adsCodec, type DeltaResponseView } from './ads-codec.js';
+import type { GrpcH2Call, GrpcH2Connection } from './grpc-h2.js';
 import { clusterInfo, listenerInfo } from './resource-names.js';
 import { diffNames, LoadStream } from './load-stream.js';
 import { wallMs } from './wall-clock.js';
+
+const DELTA_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources';
 
 /**
  * An incremental (delta) ADS stream behaving like Envoy: legacy wildcard for CDS and LDS, explicit
@@ -14,18 +14,18 @@ import { wallMs } from './wall-clock.js';
  * by echoing its nonce. The client keeps the per-resource state a delta server does not resend.
  */
 export class DeltaLoadStream extends LoadStream {
-  private call: grpc.ClientDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse__Output> | undefined;
+  private call: GrpcH2Call | undefined;
+  private readonly codec = adsCodec();
   /** cluster name → EDS name; listener name → its route names. */
   private readonly clusters = new Map<string, string | undefined>();
   private readonly listeners = new Map<string, string[]>();
 
-  start(client: AggregatedDiscoveryServiceClient): void {
-    const call = client.DeltaAggregatedResources();
-    this.call = call;
-    call.on('data', (r: DeltaDiscoveryResponse__Output) => this.onResponse(r));
-    call.on('error', (e: Error) => this.end(`error: ${e.message}`));
-    call.on('end', () => this.end('server ended the stream'));
-    call.write({ node: this.node, type_url: TypeUrl.Cluster });
+  start(connection: GrpcH2Connection): void {
+    this.call = connection.open(DELTA_PATH, {
+      message: (bytes) => this.onResponse(this.codec.decodeDeltaResponse(bytes), bytes.length),
+      end: (reason) => this.end(reason),
+    });
+    this.send({ node: this.node, type_url: TypeUrl.Cluster });
   }
 
   close(): void {
@@ -34,10 +34,10 @@ export class DeltaLoadStream extends LoadStream {
   }
 
   private send(req: DeltaDiscoveryRequest): void {
-    if (!this.ended) this.call?.write(req);
+    if (!this.ended) this.call?.write(this.codec.encodeDeltaRequest(req));
   }
 
-  private ack(r: DeltaDiscoveryResponse__Output): void {
+  private ack(r: DeltaResponseView): void {
     this.send({ type_url: r.type_url, response_nonce: r.nonce });
   }
 
@@ -47,9 +47,8 @@ export class DeltaLoadStream extends LoadStream {
     this.send({ type_url: typeUrl, resource_names_subscribe: added, resource_names_unsubscribe: removed });
   }
 
-  private onResponse(r: DeltaDiscoveryResponse__Output): void {
+  private onResponse(r: DeltaResponseView, bytes: number): void {
     const receivedAtMs = wallMs();
-    const bytes = wireBytesOf(r);
     this.noteResponse(bytes);
     switch (r.type_url) {
       case TypeUrl.Cluster: {

@@ -1,4 +1,4 @@
-import type { AggregatedDiscoveryServiceClient } from '../../src/generated/envoy/service/discovery/v3/AggregatedDiscoveryService.js';
+import type { GrpcH2Connection } from './grpc-h2.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
 
 export type Protocol = 'sotw' | 'delta';
@@ -46,7 +46,7 @@ export abstract class LoadStream {
     private readonly historyLimit: number,
   ) {}
 
-  abstract start(client: AggregatedDiscoveryServiceClient): void;
+  abstract start(connection: GrpcH2Connection): void;
   abstract close(): void;
 
   protected get node(): { id: string; cluster: string; user_agent_name: string } {

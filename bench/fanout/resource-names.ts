@@ -1,12 +1,12 @@
 // What an Envoy reads from CDS and LDS to decide its next subscriptions: the EDS service names of
 // EDS clusters and the RDS route names of HTTP connection managers.
-import type { Any__Output } from '../../src/generated/google/protobuf/Any.js';
 import { loadProtos } from '../../src/protos/load-protos.js';
+import type { AnyView } from './ads-codec.js';
 
 const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 
 /** Anything carrying a packed resource: a SotW Any, or a delta Resource's `resource`. */
-export type PackedResource = Any__Output | null | undefined;
+export type PackedResource = AnyView | null | undefined;
 
 const bytesOf = (any: PackedResource): Buffer | undefined => (any && any.value ? Buffer.from(any.value) : undefined);
 

@@ -1,12 +1,12 @@
-import type * as grpc from '@grpc/grpc-js';
-import type { AggregatedDiscoveryServiceClient } from '../../src/generated/envoy/service/discovery/v3/AggregatedDiscoveryService.js';
 import type { DiscoveryRequest } from '../../src/generated/envoy/service/discovery/v3/DiscoveryRequest.js';
-import type { DiscoveryResponse__Output } from '../../src/generated/envoy/service/discovery/v3/DiscoveryResponse.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
-import { wireBytesOf } from './ads-channel.js';
+import { adsCodec, type SotwResponseView } from './ads-codec.js';
+import type { GrpcH2Call, GrpcH2Connection } from './grpc-h2.js';
 import { clusterInfo, listenerInfo } from './resource-names.js';
 import { LoadStream } from './load-stream.js';
 import { wallMs } from './wall-clock.js';
+
+const SOTW_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
 
 /** Last version and nonce seen per type: what every SotW request for that type echoes. */
 interface Seen {
@@ -20,16 +20,16 @@ interface Seen {
  * the first request only (Envoy's set_node_on_first_message_only).
  */
 export class SotwLoadStream extends LoadStream {
-  private call: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse__Output> | undefined;
+  private call: GrpcH2Call | undefined;
   private readonly seen = new Map<string, Seen>();
+  private readonly codec = adsCodec();
 
-  start(client: AggregatedDiscoveryServiceClient): void {
-    const call = client.StreamAggregatedResources();
-    this.call = call;
-    call.on('data', (r: DiscoveryResponse__Output) => this.onResponse(r));
-    call.on('error', (e: Error) => this.end(`error: ${e.message}`));
-    call.on('end', () => this.end('server ended the stream'));
-    call.write({ node: this.node, type_url: TypeUrl.Cluster, resource_names: [] });
+  start(connection: GrpcH2Connection): void {
+    this.call = connection.open(SOTW_PATH, {
+      message: (bytes) => this.onResponse(this.codec.decodeSotwResponse(bytes), bytes.length),
+      end: (reason) => this.end(reason),
+    });
+    this.send({ node: this.node, type_url: TypeUrl.Cluster, resource_names: [] });
   }
 
   close(): void {
@@ -38,10 +38,10 @@ export class SotwLoadStream extends LoadStream {
   }
 
   private send(req: DiscoveryRequest): void {
-    if (!this.ended) this.call?.write(req);
+    if (!this.ended) this.call?.write(this.codec.encodeSotwRequest(req));
   }
 
-  private ack(r: DiscoveryResponse__Output, names: readonly string[]): void {
+  private ack(r: SotwResponseView, names: readonly string[]): void {
     this.seen.set(r.type_url, { version: r.version_info, nonce: r.nonce });
     this.send({ type_url: r.type_url, version_info: r.version_info, response_nonce: r.nonce, resource_names: [...names] });
   }
@@ -52,9 +52,8 @@ export class SotwLoadStream extends LoadStream {
     this.send({ type_url: typeUrl, version_info: s?.version ?? '', response_nonce: s?.nonce ?? '', resource_names: [...names].sort() });
   }
 
-  private onResponse(r: DiscoveryResponse__Output): void {
+  private onResponse(r: SotwResponseView, bytes: number): void {
     const receivedAtMs = wallMs();
-    const bytes = wireBytesOf(r);
     this.noteResponse(bytes);
     switch (r.type_url) {
       case TypeUrl.Cluster: {
