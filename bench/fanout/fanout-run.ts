@@ -11,6 +11,8 @@ export interface RunOptions {
   streams: number;
   protocol: Protocol;
   pushes: number;
+  /** Pushes before the measured ones (JIT and allocator warm-up); recorded, not in the medians. */
+  warmup: number;
   services: number;
   streamsPerChannel: number;
   openPerSecond: number;
@@ -21,6 +23,8 @@ export interface RunOptions {
 }
 
 export interface PushResult {
+  /** A warm-up push: kept in the results, left out of the run's medians. */
+  warmup: boolean;
   service: string;
   edsVersion: string;
   /** Publish call duration inside Spillway: build + encode + synchronous write to every stream. */
@@ -54,7 +58,10 @@ export interface RunResult {
   /** Streams that ended before the run was over (should be 0). */
   streamsLost: number;
   pushes: PushResult[];
-  /** Over this run's pushes: median of per-push p50/p99, max of per-push max, medians of the rest. */
+  /** The run's first push (a cold process): its p99 and CPU. */
+  firstPushP99Ms: number;
+  firstPushCpuMs: number;
+  /** Over this run's measured pushes: median of per-push p50/p99, max of per-push max, medians of the rest. */
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
@@ -89,12 +96,13 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     if (connected.streams !== o.streams) throw new Error(`Spillway reports ${connected.streams} streams, expected ${o.streams}`);
 
     const pushes: PushResult[] = [];
-    if (o.cpuProfDir) {
-      mkdirSync(o.cpuProfDir, { recursive: true });
-      await child.request({ cmd: 'profile-start' });
-      await clientProfiler.start();
-    }
-    for (let k = 0; k < o.pushes; k++) {
+    for (let k = 0; k < o.warmup + o.pushes; k++) {
+      if (k === o.warmup && o.cpuProfDir) {
+        // Profiles cover the measured pushes only.
+        mkdirSync(o.cpuProfDir, { recursive: true });
+        await child.request({ cmd: 'profile-start' });
+        await clientProfiler.start();
+      }
       await sleep(300);
       const service = serviceName(k % o.services);
       const share = 0.2 + 0.005 * ((o.pushSeed + k) % 150);
@@ -114,6 +122,7 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       const publishAt = set.publishAtMs ?? 0;
       const recs = client.edsRecords(version).filter((r) => r !== undefined);
       pushes.push({
+        warmup: k < o.warmup,
         service,
         edsVersion: version,
         publishMs: round((set.publishReturnedAtMs ?? 0) - publishAt, 3),
@@ -136,6 +145,7 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     const rssIdle = idle.rss ?? 0;
     const rssConnected = connected.rss ?? 0;
     const at = (p: PushResult, k: string): number => p.ackMs[k] ?? Number.NaN;
+    const measured = pushes.filter((p) => !p.warmup);
     return {
       streams: o.streams,
       protocol: o.protocol,
@@ -146,14 +156,16 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       heapPerStream: round(((connected.heapUsed ?? 0) - (idle.heapUsed ?? 0)) / o.streams),
       streamsLost: client.stats().ended,
       pushes,
-      p50Ms: round(median(pushes.map((p) => at(p, 'p50'))), 2),
-      p99Ms: round(median(pushes.map((p) => at(p, 'p99'))), 2),
-      maxMs: round(Math.max(...pushes.map((p) => at(p, 'max'))), 2),
-      serverP99Ms: round(median(pushes.map((p) => p.serverAckMs['p99'] ?? Number.NaN)), 2),
-      cpuMsPerPush: round(median(pushes.map((p) => p.cpuMs)), 2),
-      publishMs: round(median(pushes.map((p) => p.publishMs)), 2),
-      sentBytesPerPush: median(pushes.map((p) => p.sentBytes)),
-      receivedBytesPerPush: median(pushes.map((p) => p.receivedBytes)),
+      firstPushP99Ms: round(at(pushes[0]!, 'p99'), 2),
+      firstPushCpuMs: pushes[0]!.cpuMs,
+      p50Ms: round(median(measured.map((p) => at(p, 'p50'))), 2),
+      p99Ms: round(median(measured.map((p) => at(p, 'p99'))), 2),
+      maxMs: round(Math.max(...measured.map((p) => at(p, 'max'))), 2),
+      serverP99Ms: round(median(measured.map((p) => p.serverAckMs['p99'] ?? Number.NaN)), 2),
+      cpuMsPerPush: round(median(measured.map((p) => p.cpuMs)), 2),
+      publishMs: round(median(measured.map((p) => p.publishMs)), 2),
+      sentBytesPerPush: median(measured.map((p) => p.sentBytes)),
+      receivedBytesPerPush: median(measured.map((p) => p.receivedBytes)),
     };
   } finally {
     client.close();
@@ -161,13 +173,13 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
   }
 }
 
-const med = (r: RunResult, k: 'sentMs' | 'receiveMs'): number => round(median(r.pushes.map((p) => p[k]['p99'] ?? Number.NaN)), 1);
+const med = (r: RunResult, k: 'sentMs' | 'receiveMs'): number => round(median(r.pushes.filter((p) => !p.warmup).map((p) => p[k]['p99'] ?? Number.NaN)), 1);
 
 /** For the console: one line per run. */
 export function describeRun(r: RunResult): string {
   return (
     `N=${r.streams} ${r.protocol}: sync ${r.syncMs} ms; ACK p50 ${r.p50Ms} p99 ${r.p99Ms} max ${r.maxMs} ms (server p99 ${r.serverP99Ms}); ` +
     `publish ${r.publishMs} ms; CPU ${r.cpuMsPerPush} ms/push; RSS ${round(r.rssPerStream / 1024)} KiB/stream; ` +
-    `${r.sentBytesPerPush} B sent/push; lost ${r.streamsLost}; stages p99 sent ${med(r, 'sentMs')} received ${med(r, 'receiveMs')} acked ${r.p99Ms}; p99 spread over pushes ${round(quantile(r.pushes.map((p) => p.ackMs['p99'] ?? 0), 0))}–${round(quantile(r.pushes.map((p) => p.ackMs['p99'] ?? 0), 1))}`
+    `${r.sentBytesPerPush} B sent/push; lost ${r.streamsLost}; stages p99 sent ${med(r, 'sentMs')} received ${med(r, 'receiveMs')} acked ${r.p99Ms}; p99 spread over measured pushes ${round(quantile(r.pushes.filter((p) => !p.warmup).map((p) => p.ackMs['p99'] ?? 0), 0))}–${round(quantile(r.pushes.filter((p) => !p.warmup).map((p) => p.ackMs['p99'] ?? 0), 1))}; first push p99 ${r.firstPushP99Ms} ms, CPU ${r.firstPushCpuMs} ms`
   );
 }

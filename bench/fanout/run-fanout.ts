@@ -1,5 +1,5 @@
 // npm run bench:fanout — the xDS fan-out benchmark (BENCHMARKS.md "xDS fan-out").
-//   --sizes 100,1000,5000 --protocols sotw,delta --runs 3 --pushes 5
+//   --sizes 100,1000,5000 --protocols sotw,delta --runs 3 --warmup 5 --pushes 10
 //   --profile DIR   one extra profiling run per protocol: CPU profiles of the push phase only
 //   --no-md         do not rewrite BENCHMARKS.md
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,8 @@ const { values } = parseArgs({
     sizes: { type: 'string', default: '100,1000,5000' },
     protocols: { type: 'string', default: 'sotw,delta' },
     runs: { type: 'string', default: '3' },
-    pushes: { type: 'string', default: '5' },
+    pushes: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '5' },
     services: { type: 'string', default: '10' },
     'per-channel': { type: 'string', default: '100' },
     'open-rate': { type: 'string', default: '1000' },
@@ -30,6 +31,7 @@ const sizes = values.sizes.split(',').map(Number);
 const protocols = values.protocols.split(',') as Protocol[];
 const runs = Number(values.runs);
 const pushes = Number(values.pushes);
+const warmup = Number(values.warmup);
 const services = Number(values.services);
 const streamsPerChannel = Number(values['per-channel']);
 const openPerSecond = Number(values['open-rate']);
@@ -42,7 +44,7 @@ function cpuModel(): string {
 const machine: Machine = { nproc: availableParallelism(), cpuModel: cpuModel(), node: process.version, loadAvgStart: loadavg(), loadAvgEnd: [] };
 const started = new Date();
 let pushSeed = 0;
-const base = { services, streamsPerChannel, openPerSecond };
+const base = { services, streamsPerChannel, openPerSecond, warmup };
 
 if (values.profile) {
   // Profiling runs are separate: the profiler slows Spillway down, so their timings are not reported.
@@ -63,7 +65,7 @@ for (let run = 1; run <= runs; run++) {
   for (const streams of sizes) {
     for (const protocol of protocols) {
       const r = await runOnce({ ...base, streams, protocol, pushes, pushSeed });
-      pushSeed += pushes;
+      pushSeed += warmup + pushes;
       const key = `${streams}/${protocol}`;
       results.set(key, [...(results.get(key) ?? []), r]);
       process.stdout.write(`[run ${run}/${runs}] ${describeRun(r)}\n`);

@@ -88,7 +88,7 @@ export class AdsServer {
       if (!state || !resources) return undefined;
       const version = snap.types[typeUrl].version;
       const nonce = stream.nextNonce();
-      types.set(typeUrl, afterSend(state, resources, version, nonce));
+      types.set(typeUrl, afterSend(state, snap.types[typeUrl], nonce));
       if (typeUrl === TypeUrl.Cluster) {
         // A changed cluster warms until its CLA arrives, even when the CLA itself did not change:
         // send every subscribed CLA right after CDS (same flush), and answer Envoy's re-request too,

@@ -13,7 +13,7 @@ export interface DeltaTypeState {
   readonly names: ReadonlySet<string>;
   /** name → version the client holds (from initial_resource_versions, then from what was sent). */
   readonly clientHas: ReadonlyMap<string, string>;
-  readonly lastNack?: { nonce: string; detail: string };
+  readonly lastNack: { nonce: string; detail: string } | undefined;
 }
 
 export interface DeltaRequest {
@@ -74,13 +74,8 @@ export function onDeltaRequest(prev: DeltaTypeState | undefined, req: DeltaReque
   // Leaving wildcard, the client drops what only '*' covered: forget it, so that a later '*' (or
   // name) subscribe is answered in full rather than assumed held.
   if (leftWildcard && !wildcard) for (const n of [...clientHas.keys()]) if (!names.has(n)) clientHas.delete(n);
-  const base: DeltaTypeState = {
-    typeUrl: req.typeUrl,
-    wildcard,
-    names,
-    clientHas,
-    ...(prev?.lastNack ? { lastNack: prev.lastNack } : {}),
-  };
+  // Every field present, always in this order: one object shape for V8.
+  const base: DeltaTypeState = { typeUrl: req.typeUrl, wildcard, names, clientHas, lastNack: prev?.lastNack };
   if (req.errorDetail !== undefined) {
     // What was sent stays recorded as held, so the rejected content is not resent (no NACK loop).
     return { state: { ...base, lastNack: { nonce: req.nonce, detail: req.errorDetail } }, kind: 'nack' };

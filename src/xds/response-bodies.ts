@@ -17,9 +17,9 @@ const PRE_ENCODED = Symbol('preEncoded');
 const SOTW = { version_info: 1, type_url: 4, nonce: 5 } as const;
 const DELTA = { system_version_info: 1, type_url: 4, nonce: 5, removed_resources: 6 } as const;
 
-/** Length-delimited string fields (field number, value) followed by the shared resources field. */
+/** Length-delimited string fields (field number, value, field number, value, …) followed by the shared resources field. */
 interface PreEncoded {
-  head: ReadonlyArray<readonly [field: number, value: string]>;
+  head: ReadonlyArray<number | string>;
   body: Buffer;
 }
 
@@ -56,12 +56,13 @@ export class ResponseBodies {
         resources: resources.map((r) => ({ type_url: typeUrl, value: r.value })),
       }),
     );
-    const head: Array<readonly [number, string]> = [
-      [SOTW.version_info, envelope.version_info],
-      [SOTW.type_url, envelope.type_url],
-      [SOTW.nonce, envelope.nonce],
-    ];
-    const response: WithPreEncoded<DiscoveryResponse> = { ...envelope, [PRE_ENCODED]: { head, body } };
+    const head = [SOTW.version_info, envelope.version_info, SOTW.type_url, envelope.type_url, SOTW.nonce, envelope.nonce];
+    const response: WithPreEncoded<DiscoveryResponse> = {
+      version_info: envelope.version_info,
+      type_url: envelope.type_url,
+      nonce: envelope.nonce,
+      [PRE_ENCODED]: { head, body },
+    };
     return response;
   }
 
@@ -71,13 +72,15 @@ export class ResponseBodies {
         resources: resources.map((r) => ({ name: r.name, version: r.version, resource: { type_url: typeUrl, value: r.value } })),
       }),
     );
-    const head: Array<readonly [number, string]> = [
-      [DELTA.system_version_info, envelope.system_version_info],
-      [DELTA.type_url, envelope.type_url],
-      [DELTA.nonce, envelope.nonce],
-    ];
-    for (const name of envelope.removed_resources) head.push([DELTA.removed_resources, name]);
-    const response: WithPreEncoded<DeltaDiscoveryResponse> = { ...envelope, removed_resources: [...envelope.removed_resources], [PRE_ENCODED]: { head, body } };
+    const head: Array<number | string> = [DELTA.system_version_info, envelope.system_version_info, DELTA.type_url, envelope.type_url, DELTA.nonce, envelope.nonce];
+    for (const name of envelope.removed_resources) head.push(DELTA.removed_resources, name);
+    const response: WithPreEncoded<DeltaDiscoveryResponse> = {
+      system_version_info: envelope.system_version_info,
+      type_url: envelope.type_url,
+      nonce: envelope.nonce,
+      removed_resources: [...envelope.removed_resources],
+      [PRE_ENCODED]: { head, body },
+    };
     return response;
   }
 }
@@ -115,7 +118,9 @@ function varintSize(n: number): number {
 export function encodePreEncoded({ head, body }: PreEncoded): Buffer {
   let size = body.length;
   const lengths: number[] = [];
-  for (const [field, value] of head) {
+  for (let i = 0; i < head.length; i += 2) {
+    const field = head[i] as number;
+    const value = head[i + 1] as string;
     if (field < 1 || field > 15) throw new Error(`field ${field} needs a multi-byte tag`);
     const n = value ? Buffer.byteLength(value, 'utf8') : 0;
     lengths.push(n);
@@ -123,10 +128,10 @@ export function encodePreEncoded({ head, body }: PreEncoded): Buffer {
   }
   const out = Buffer.allocUnsafe(size);
   let at = 0;
-  head.forEach(([field, value], i) => {
-    const n = lengths[i] ?? 0;
-    if (n === 0) return;
-    out[at++] = (field << 3) | 2;
+  for (let i = 0; i < head.length; i += 2) {
+    const n = lengths[i / 2] ?? 0;
+    if (n === 0) continue;
+    out[at++] = ((head[i] as number) << 3) | 2;
     for (let v = n; ; ) {
       if (v < 0x80) {
         out[at++] = v;
@@ -135,8 +140,8 @@ export function encodePreEncoded({ head, body }: PreEncoded): Buffer {
       out[at++] = (v & 0x7f) | 0x80;
       v >>>= 7;
     }
-    at += out.write(value, at, 'utf8');
-  });
+    at += out.write(head[i + 1] as string, at, 'utf8');
+  }
   body.copy(out, at);
   return out;
 }

@@ -13,14 +13,19 @@ export interface SotwTypeState {
   readonly wildcard: boolean;
   /** The client has sent a non-empty name list: from then on an empty list means "none". */
   readonly explicitEver: boolean;
-  readonly lastNonceSent?: string;
-  readonly lastVersionSent?: string;
+  readonly lastNonceSent: string | undefined;
+  readonly lastVersionSent: string | undefined;
   /** The last few nonces sent with their versions, so a NACK names the version it rejected. */
   readonly recentSends: ReadonlyArray<readonly [nonce: string, version: string]>;
-  /** name → version of what the last response carried (what the client was given). */
-  readonly sent: ReadonlyMap<string, string>;
-  readonly ackedVersion?: string;
-  readonly lastNack?: { version: string; nonce: string; detail: string };
+  /**
+   * The snapshot the last response brought the client to: a response carries every wanted
+   * resource that differs from what the client holds, so afterwards the client holds this
+   * snapshot's version of every wanted resource in it (all of it, for wildcard). One reference
+   * instead of a per-stream name → version copy on every push.
+   */
+  readonly heldFrom: TypeSnapshot | undefined;
+  readonly ackedVersion: string | undefined;
+  readonly lastNack: { version: string; nonce: string; detail: string } | undefined;
   /** Answer the next in-order request even if nothing changed (EDS after a CDS push). */
   readonly forceRespond: boolean;
 }
@@ -45,7 +50,20 @@ export interface RequestOutcome {
 }
 
 export function initialTypeState(typeUrl: TypeUrl): SotwTypeState {
-  return { typeUrl, names: new Set(), wildcard: false, explicitEver: false, recentSends: [], sent: new Map(), forceRespond: false };
+  // Every field present, always in this order: one object shape for V8 on the per-ACK path.
+  return {
+    typeUrl,
+    names: new Set(),
+    wildcard: false,
+    explicitEver: false,
+    lastNonceSent: undefined,
+    lastVersionSent: undefined,
+    recentSends: [],
+    heldFrom: undefined,
+    ackedVersion: undefined,
+    lastNack: undefined,
+    forceRespond: false,
+  };
 }
 
 function applyNames(state: SotwTypeState, names: readonly string[]): { state: SotwTypeState; added: boolean } {
@@ -81,7 +99,7 @@ export function onSotwRequest(prev: SotwTypeState | undefined, req: SotwRequest)
   }
   if (!prev || req.nonce === '') {
     // First request for this type on this stream, or a reconnect: always answer.
-    const { state } = applyNames({ ...base, sent: new Map(), lastNonceSent: undefined }, req.names);
+    const { state } = applyNames({ ...base, heldFrom: undefined, lastNonceSent: undefined }, req.names);
     return { state, kind: 'init', respond: true, namesAdded: true };
   }
   if (req.nonce !== base.lastNonceSent) {
@@ -98,41 +116,42 @@ export function onSotwRequest(prev: SotwTypeState | undefined, req: SotwRequest)
   return { state: { ...state, ackedVersion: req.versionInfo, forceRespond: false }, kind: 'ack', respond, namesAdded: respond };
 }
 
-/** The resources a stream should hold for a type right now: all for wildcard, else those named that exist. */
-export function wantedResources(state: SotwTypeState, snap: TypeSnapshot): EncodedResource[] {
-  if (state.wildcard) return [...snap.resources.values()];
-  const out: EncodedResource[] = [];
-  for (const n of sortedNames(state.names)) {
-    const r = snap.resources.get(n);
-    if (r) out.push(r);
+/** What the client holds for a type: name → version (for logs and tests). */
+export function heldVersions(state: SotwTypeState): Map<string, string> {
+  const held = new Map<string, string>();
+  for (const r of state.heldFrom?.resources.values() ?? []) {
+    if (state.wildcard || state.names.has(r.name)) held.set(r.name, r.version);
   }
-  return out;
+  return held;
 }
 
 /**
  * What to send, or undefined when the client already has it. Wildcard types (CDS/LDS) carry the
- * full set, so any difference—including a removal—needs a response. For EDS/RDS only resources
- * the client lacks or holds at another version are sent (omission is not deletion there), so a
- * weight change on one service costs one CLA per stream, not all of them. `force` sends every
- * wanted resource (a grown subscription, or EDS after a CDS push).
+ * full set, so any difference—including a removal—needs a response (type versions are content
+ * hashes: equal versions, equal sets). For EDS/RDS only resources the client lacks or holds at
+ * another version are sent (omission is not deletion there), so a weight change on one service
+ * costs one CLA per stream, not all of them. `force` sends every wanted resource (a grown
+ * subscription, or EDS after a CDS push).
  */
 export function pendingResponse(state: SotwTypeState, snap: TypeSnapshot, force: boolean): EncodedResource[] | undefined {
-  if (!state.wildcard && state.names.size === 0) return undefined;
-  const wanted = wantedResources(state, snap);
-  if (force) return wanted;
   if (state.wildcard) {
-    const changed = state.sent.size !== wanted.length || wanted.some((r) => state.sent.get(r.name) !== r.version);
-    return changed ? wanted : undefined;
+    if (!force && state.heldFrom !== undefined && state.heldFrom.version === snap.version) return undefined;
+    return [...snap.resources.values()];
   }
-  const changed = wanted.filter((r) => state.sent.get(r.name) !== r.version);
-  return changed.length > 0 ? changed : undefined;
+  if (state.names.size === 0) return undefined;
+  const held = state.heldFrom?.resources;
+  const out: EncodedResource[] = [];
+  for (const n of sortedNames(state.names)) {
+    const r = snap.resources.get(n);
+    if (r && (force || held?.get(n)?.version !== r.version)) out.push(r);
+  }
+  return out.length > 0 ? out : undefined;
 }
 
-/** The state after a response was written. */
-export function afterSend(state: SotwTypeState, sent: readonly EncodedResource[], version: string, nonce: string): SotwTypeState {
-  // Wildcard responses are the whole set; named ones add to what the client holds.
-  const held = state.wildcard ? new Map<string, string>() : new Map(state.sent);
-  for (const r of sent) held.set(r.name, r.version);
-  const recentSends = [...state.recentSends.slice(-7), [nonce, version] as const];
-  return { ...state, lastNonceSent: nonce, lastVersionSent: version, recentSends, sent: held, forceRespond: false };
+/** The state after pendingResponse(state, snap, …) was written with this nonce. */
+export function afterSend(state: SotwTypeState, snap: TypeSnapshot, nonce: string): SotwTypeState {
+  const recent = state.recentSends;
+  const sent = [nonce, snap.version] as const;
+  const recentSends = recent.length < 8 ? [...recent, sent] : [...recent.slice(1), sent];
+  return { ...state, lastNonceSent: nonce, lastVersionSent: snap.version, recentSends, heldFrom: snap, forceRespond: false };
 }

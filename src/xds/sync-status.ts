@@ -76,22 +76,27 @@ export interface SyncStatusOptions {
   publishHistory?: number;
 }
 
+/** Every field is always present (one object shape: updated once per stream per push). */
 interface TypeState {
-  sent?: SentResponse;
-  acked?: AckedResponse;
-  lastNack?: NackedResponse;
+  sent: SentResponse | undefined;
+  acked: AckedResponse | undefined;
+  lastNack: NackedResponse | undefined;
   /** True when the last response sent was NACKed (a later send clears it). */
   lastResponseNacked: boolean;
   /** Delta: a newer version had nothing for this stream; holds once the response `nonce` is ACKed. */
-  upToDate?: { version: string; nonce: string };
+  upToDate: { version: string; nonce: string } | undefined;
   staleNonces: number;
-  lastPublishToAckMs?: number;
+  lastPublishToAckMs: number | undefined;
+  /** The last version a latency sample was taken for (carried over a reconnect, see ackedBefore). */
+  sampledVersion: string | undefined;
 }
 
 interface NodeState {
   nodeCluster: string;
   streamId: number;
   types: Map<TypeUrl, TypeState>;
+  /** What this node's previous stream had sampled, if it reconnected (see ackedBefore). */
+  sampledBefore: ReadonlyMap<TypeUrl, string> | undefined;
 }
 
 /** Bound on how many disconnected nodes' acked versions are remembered (see `ackedBefore`). */
@@ -106,8 +111,9 @@ export class SyncStatus {
   /** Per type: version → publish time, in publish order. */
   private readonly published = new Map<TypeUrl, Map<string, number>>();
   /**
-   * Per node and type, the last version a latency sample was taken for. Survives reconnects so an
-   * Envoy re-ACKing what it already had is not measured as a slow rollout.
+   * Per disconnected node and type, the last version a latency sample was taken for, so an Envoy
+   * that reconnects and re-ACKs what it already had is not measured as a slow rollout. Connected
+   * nodes keep this in their TypeState.
    */
   private readonly ackedBefore = new Map<string, Map<TypeUrl, string>>();
   private readonly listeners = new Listeners<[SyncStatusSnapshot]>();
@@ -173,7 +179,10 @@ export class SyncStatus {
   private apply(event: XdsEvent): void {
     if (event.kind === 'stream-opened') {
       // A new stream starts from scratch: Envoy drops nonces on reconnect and re-requests everything.
-      this.nodes.set(event.nodeId, { nodeCluster: event.cluster, streamId: event.streamId, types: new Map() });
+      // A node replacing a stream it still had open carries that stream's samples over too.
+      const replaced = this.nodes.get(event.nodeId);
+      const sampledBefore = replaced ? new Map([...replaced.types].flatMap(([t, st]) => (st.sampledVersion !== undefined ? [[t, st.sampledVersion] as const] : []))) : this.ackedBefore.get(event.nodeId);
+      this.nodes.set(event.nodeId, { nodeCluster: event.cluster, streamId: event.streamId, types: new Map(), sampledBefore });
       this.notify();
       return;
     }
@@ -182,10 +191,15 @@ export class SyncStatus {
     if (!node || node.streamId !== event.streamId) return;
 
     switch (event.kind) {
-      case 'stream-closed':
+      case 'stream-closed': {
         this.nodes.delete(event.nodeId);
+        const sampled = new Map<TypeUrl, string>();
+        for (const [t, st] of node.types) if (st.sampledVersion !== undefined) sampled.set(t, st.sampledVersion);
+        this.ackedBefore.delete(event.nodeId);
+        if (sampled.size > 0) this.ackedBefore.set(event.nodeId, sampled);
         this.rememberBounded();
         break;
+      }
       case 'sent': {
         const state = this.typeState(node, event.typeUrl);
         const { version, nonce, resources, bytes, atMs } = event;
@@ -241,19 +255,26 @@ export class SyncStatus {
   private typeState(node: NodeState, typeUrl: TypeUrl): TypeState {
     let state = node.types.get(typeUrl);
     if (!state) {
-      state = { lastResponseNacked: false, staleNonces: 0 };
+      state = {
+        sent: undefined,
+        acked: undefined,
+        lastNack: undefined,
+        lastResponseNacked: false,
+        upToDate: undefined,
+        staleNonces: 0,
+        lastPublishToAckMs: undefined,
+        sampledVersion: node.sampledBefore?.get(typeUrl),
+      };
       node.types.set(typeUrl, state);
     }
     return state;
   }
 
   private sampleLatency(nodeId: string, state: TypeState, typeUrl: TypeUrl, version: string, ackedAtMs: number): void {
+    if (state.sampledVersion === version) return;
     const publishedAtMs = this.published.get(typeUrl)?.get(version);
     if (publishedAtMs === undefined) return;
-    const seen = this.ackedBefore.get(nodeId) ?? new Map<TypeUrl, string>();
-    if (seen.get(typeUrl) === version) return;
-    seen.set(typeUrl, version);
-    this.ackedBefore.set(nodeId, seen);
+    state.sampledVersion = version;
     const latencyMs = Math.max(0, ackedAtMs - publishedAtMs);
     state.lastPublishToAckMs = latencyMs;
     this.latencyListeners.emit({ nodeId, typeUrl, version, latencyMs, ackedAtMs });

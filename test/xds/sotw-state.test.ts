@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EncodedResource, TypeSnapshot } from '../../src/xds/snapshot.js';
-import { afterSend, onSotwRequest, pendingResponse, type SotwTypeState } from '../../src/xds/sotw-state.js';
+import { afterSend, heldVersions, onSotwRequest, pendingResponse, type SotwTypeState } from '../../src/xds/sotw-state.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
 
 const res = (typeUrl: TypeUrl, name: string, version: string): EncodedResource => ({ name, version, typeUrl, value: Buffer.from(version) });
@@ -19,8 +19,7 @@ const req = (typeUrl: TypeUrl, over: Partial<{ versionInfo: string; nonce: strin
 /** Runs INIT then one send, returning the state as the client saw it (nonce n1). */
 function initAndSend(typeUrl: TypeUrl, names: string[], s: TypeSnapshot): SotwTypeState {
   const init = onSotwRequest(undefined, req(typeUrl, { names }));
-  const out = pendingResponse(init.state, s, true) ?? [];
-  return afterSend(init.state, out, s.version, 'n1');
+  return afterSend(init.state, s, 'n1');
 }
 
 describe('SotW decision table', () => {
@@ -36,7 +35,7 @@ describe('SotW decision table', () => {
 
   it('INIT on EDS is by name; names that do not exist yet are remembered and sent when they appear', () => {
     const st = initAndSend(TypeUrl.Endpoint, ['a', 'zz'], eds);
-    expect([...st.sent.keys()]).toEqual(['a']);
+    expect([...heldVersions(st).keys()]).toEqual(['a']);
     expect(st.names.has('zz')).toBe(true);
     const later = snap(TypeUrl.Endpoint, [['a', '1'], ['b', '1'], ['zz', '1']], 'e2');
     // Only what the client lacks: 'a' is unchanged and need not travel again.
@@ -48,8 +47,8 @@ describe('SotW decision table', () => {
     const next = snap(TypeUrl.Endpoint, [['a', '1'], ['b', '2']], 'e2');
     const out = pendingResponse(st, next, false)!;
     expect(out.map((r) => [r.name, r.version])).toEqual([['b', '2']]);
-    const after = afterSend(st, out, 'e2', 'n2');
-    expect([...after.sent.entries()].sort()).toEqual([['a', '1'], ['b', '2']]);
+    const after = afterSend(st, next, 'n2');
+    expect([...heldVersions(after).entries()].sort()).toEqual([['a', '1'], ['b', '2']]);
     expect(pendingResponse(after, next, false)).toBeUndefined();
   });
 
@@ -134,7 +133,7 @@ describe('SotW decision table', () => {
   it('a NACK of an older response names the version that response carried, and answers names it adds', () => {
     const st1 = initAndSend(TypeUrl.Endpoint, ['a'], eds); // n1 carries e1
     const e2 = snap(TypeUrl.Endpoint, [['a', '2'], ['b', '1']], 'e2');
-    const st2 = afterSend(st1, pendingResponse(st1, e2, false)!, 'e2', 'n2');
+    const st2 = afterSend(st1, e2, 'n2');
     const o = onSotwRequest(st2, req(TypeUrl.Endpoint, { nonce: 'n1', names: ['a', 'b'], errorDetail: 'bad' }));
     expect(o.state.lastNack?.version).toBe('e1');
     expect(o.state.forceRespond).toBe(true);
@@ -144,7 +143,7 @@ describe('SotW decision table', () => {
 
   it("leaving '*' while keeping the same explicit names ends the wildcard", () => {
     const o = onSotwRequest(undefined, req(TypeUrl.Cluster, { names: ['*', 'a'] }));
-    const st = afterSend(o.state, pendingResponse(o.state, cds, true)!, 'c1', 'n1');
+    const st = afterSend(o.state, cds, 'n1');
     const next = onSotwRequest(st, req(TypeUrl.Cluster, { nonce: 'n1', names: ['a'] }));
     expect(next.state.wildcard).toBe(false);
     expect([...next.state.names]).toEqual(['a']);

@@ -146,10 +146,19 @@ describe('SyncStatus', () => {
     await time.advance(5000);
     ack('envoy-a', 3, EDS, 'v1', send('envoy-a', 3, EDS, 'v1'));
     expect(samples).toHaveLength(2);
-
     // Unknown publish time (e.g. a version published before SyncStatus existed): no sample.
     ack('envoy-b', 2, EDS, 'v0', send('envoy-b', 2, EDS, 'v0'));
     expect(samples).toHaveLength(2);
+    // The same after the old stream closed first.
+    events.emit({ kind: 'stream-closed', streamId: 3, nodeId: 'envoy-a', atMs: time.nowMs() });
+    open('envoy-a', 4);
+    ack('envoy-a', 4, EDS, 'v1', send('envoy-a', 4, EDS, 'v1'));
+    expect(samples).toHaveLength(2);
+    // A new version after the reconnect is measured.
+    status.notePublished(EDS, 'v2', time.nowMs());
+    await time.advance(7);
+    ack('envoy-a', 4, EDS, 'v2', send('envoy-a', 4, EDS, 'v2'));
+    expect(samples.at(-1)).toMatchObject({ nodeId: 'envoy-a', version: 'v2', latencyMs: 7 });
   });
 
   it('notifies subscribers on events and publishes, and stops after close', () => {
