@@ -8,11 +8,11 @@ import type { Clock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { AdsStream } from './ads-stream.js';
 import { FlushQueue } from './flush-queue.js';
-import { afterDeltaSend, onDeltaRequest, pendingDelta, type DeltaTypeState } from './delta-state.js';
+import { afterDeltaSend, onDeltaRequest, pendingDelta, withClientHas, type DeltaTypeState } from './delta-state.js';
 import { ResponseBodies } from './response-bodies.js';
 import type { Snapshot } from './snapshot.js';
 import type { SnapshotCache } from './snapshot-cache.js';
-import { afterSend, onSotwRequest, pendingResponse, type SotwTypeState } from './sotw-state.js';
+import { afterSend, onSotwRequest, pendingResponse, withFields, type SotwTypeState } from './sotw-state.js';
 import { ADS_ORDER, TypeUrl, isKnownTypeUrl, shortType } from './type-urls.js';
 import type { XdsEvents } from './xds-events.js';
 
@@ -95,7 +95,7 @@ export class AdsServer {
         // which looks exactly like an ACK.
         const eds = types.get(TypeUrl.Endpoint);
         if (eds) {
-          types.set(TypeUrl.Endpoint, { ...eds, forceRespond: true });
+          types.set(TypeUrl.Endpoint, withFields(eds, { forceRespond: true }));
           stream.markDirty(TypeUrl.Endpoint, true);
         }
       }
@@ -134,7 +134,7 @@ export class AdsServer {
           // content would only be NACKed again.
           const current = this.cache.current()?.types[typeUrl].version;
           if (req.version_info && current !== undefined && this.nodeNacks.get(nackKey(stream, typeUrl)) === current) {
-            types.set(typeUrl, { ...outcome.state, lastVersionSent: current });
+            types.set(typeUrl, withFields(outcome.state, { lastVersionSent: current }));
             return;
           }
           break;
@@ -173,7 +173,7 @@ export class AdsServer {
         if (eds) {
           const clientHas = new Map(eds.clientHas);
           for (const r of body.resources) clientHas.delete(r.name);
-          types.set(TypeUrl.Endpoint, { ...eds, clientHas });
+          types.set(TypeUrl.Endpoint, withClientHas(eds, clientHas));
           stream.markDirty(TypeUrl.Endpoint, false);
         }
       }
@@ -201,7 +201,7 @@ export class AdsServer {
         for (const r of snap.types[typeUrl].resources.values()) {
           if (outcome.state.wildcard || outcome.state.names.has(r.name)) clientHas.set(r.name, r.version);
         }
-        types.set(typeUrl, { ...outcome.state, clientHas });
+        types.set(typeUrl, withClientHas(outcome.state, clientHas));
       }
       if (outcome.kind === 'nack') {
         this.rememberNack(nackKey(stream, typeUrl), version);

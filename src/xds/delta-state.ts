@@ -78,7 +78,7 @@ export function onDeltaRequest(prev: DeltaTypeState | undefined, req: DeltaReque
   const base: DeltaTypeState = { typeUrl: req.typeUrl, wildcard, names, clientHas, lastNack: prev?.lastNack };
   if (req.errorDetail !== undefined) {
     // What was sent stays recorded as held, so the rejected content is not resent (no NACK loop).
-    return { state: { ...base, lastNack: { nonce: req.nonce, detail: req.errorDetail } }, kind: 'nack' };
+    return { state: withClientHas(base, base.clientHas, { nonce: req.nonce, detail: req.errorDetail }), kind: 'nack' };
   }
   if (first) return { state: base, kind: 'init' };
   if (req.nonce !== '' && req.subscribe.length === 0 && req.unsubscribe.length === 0) return { state: base, kind: 'ack' };
@@ -117,5 +117,10 @@ export function afterDeltaSend(state: DeltaTypeState, body: DeltaResponseBody): 
   const clientHas = new Map(state.clientHas);
   for (const r of body.resources) clientHas.set(r.name, r.version);
   for (const n of body.removed) clientHas.delete(n);
-  return { ...state, clientHas };
+  return withClientHas(state, clientHas);
+}
+
+/** A copy with another clientHas (and lastNack): one object literal, fields in a fixed order (see sotw-state's withFields). */
+export function withClientHas(s: DeltaTypeState, clientHas: ReadonlyMap<string, string>, lastNack = s.lastNack): DeltaTypeState {
+  return { typeUrl: s.typeUrl, wildcard: s.wildcard, names: s.names, clientHas, lastNack };
 }

@@ -50,19 +50,42 @@ export interface RequestOutcome {
 }
 
 export function initialTypeState(typeUrl: TypeUrl): SotwTypeState {
-  // Every field present, always in this order: one object shape for V8 on the per-ACK path.
+  return withFields(
+    {
+      typeUrl,
+      names: new Set(),
+      wildcard: false,
+      explicitEver: false,
+      lastNonceSent: undefined,
+      lastVersionSent: undefined,
+      recentSends: [],
+      heldFrom: undefined,
+      ackedVersion: undefined,
+      lastNack: undefined,
+      forceRespond: false,
+    },
+    {},
+  );
+}
+
+/**
+ * A copy of `s` with `o` applied. Written out as one object literal, every field in the same
+ * order: this runs for every stream on every push and ACK, and V8 copies an object spread of
+ * these states several times slower than it builds a literal.
+ */
+export function withFields(s: SotwTypeState, o: Partial<SotwTypeState>): SotwTypeState {
   return {
-    typeUrl,
-    names: new Set(),
-    wildcard: false,
-    explicitEver: false,
-    lastNonceSent: undefined,
-    lastVersionSent: undefined,
-    recentSends: [],
-    heldFrom: undefined,
-    ackedVersion: undefined,
-    lastNack: undefined,
-    forceRespond: false,
+    typeUrl: s.typeUrl,
+    names: o.names ?? s.names,
+    wildcard: o.wildcard ?? s.wildcard,
+    explicitEver: o.explicitEver ?? s.explicitEver,
+    lastNonceSent: 'lastNonceSent' in o ? o.lastNonceSent : s.lastNonceSent,
+    lastVersionSent: 'lastVersionSent' in o ? o.lastVersionSent : s.lastVersionSent,
+    recentSends: o.recentSends ?? s.recentSends,
+    heldFrom: 'heldFrom' in o ? o.heldFrom : s.heldFrom,
+    ackedVersion: 'ackedVersion' in o ? o.ackedVersion : s.ackedVersion,
+    lastNack: 'lastNack' in o ? o.lastNack : s.lastNack,
+    forceRespond: o.forceRespond ?? s.forceRespond,
   };
 }
 
@@ -77,7 +100,7 @@ function applyNames(state: SotwTypeState, names: readonly string[]): { state: So
   const wildcard = names.includes('*') || (names.length === 0 && !explicitEver && isWildcardType(state.typeUrl));
   const next = new Set(explicit);
   const added = explicit.some((n) => !state.names.has(n)) || (wildcard && !state.wildcard);
-  return { state: { ...state, names: next, wildcard, explicitEver }, added };
+  return { state: withFields(state, { names: next, wildcard, explicitEver }), added };
 }
 
 /** Interprets one DiscoveryRequest for a type. */
@@ -91,7 +114,7 @@ export function onSotwRequest(prev: SotwTypeState | undefined, req: SotwRequest)
     const { state, added } = applyNames(base, req.names);
     const version = base.recentSends.find(([n]) => n === req.nonce)?.[1] ?? '';
     return {
-      state: { ...state, forceRespond: state.forceRespond || added, lastNack: { version, nonce: req.nonce, detail: req.errorDetail } },
+      state: withFields(state, { forceRespond: state.forceRespond || added, lastNack: { version, nonce: req.nonce, detail: req.errorDetail } }),
       kind: 'nack',
       respond: false,
       namesAdded: false,
@@ -99,21 +122,21 @@ export function onSotwRequest(prev: SotwTypeState | undefined, req: SotwRequest)
   }
   if (!prev || req.nonce === '') {
     // First request for this type on this stream, or a reconnect: always answer.
-    const { state } = applyNames({ ...base, heldFrom: undefined, lastNonceSent: undefined }, req.names);
+    const { state } = applyNames(withFields(base, { heldFrom: undefined, lastNonceSent: undefined }), req.names);
     return { state, kind: 'init', respond: true, namesAdded: true };
   }
   if (req.nonce !== base.lastNonceSent) {
     // Stale: a newer response is in flight. Record the names anyway (they may be the client's
     // only statement of a subscription change); answer nothing.
     const { state, added } = applyNames(base, req.names);
-    return { state: { ...state, forceRespond: state.forceRespond || added }, kind: 'stale', respond: false, namesAdded: false };
+    return { state: withFields(state, { forceRespond: state.forceRespond || added }), kind: 'stale', respond: false, namesAdded: false };
   }
   const { state, added } = applyNames(base, req.names);
   if (!state.wildcard && state.names.size === 0) {
-    return { state: { ...state, ackedVersion: req.versionInfo }, kind: 'unsubscribe', respond: false, namesAdded: false };
+    return { state: withFields(state, { ackedVersion: req.versionInfo }), kind: 'unsubscribe', respond: false, namesAdded: false };
   }
   const respond = added || base.forceRespond;
-  return { state: { ...state, ackedVersion: req.versionInfo, forceRespond: false }, kind: 'ack', respond, namesAdded: respond };
+  return { state: withFields(state, { ackedVersion: req.versionInfo, forceRespond: false }), kind: 'ack', respond, namesAdded: respond };
 }
 
 /** What the client holds for a type: name → version (for logs and tests). */
@@ -153,5 +176,5 @@ export function afterSend(state: SotwTypeState, snap: TypeSnapshot, nonce: strin
   const recent = state.recentSends;
   const sent = [nonce, snap.version] as const;
   const recentSends = recent.length < 8 ? [...recent, sent] : [...recent.slice(1), sent];
-  return { ...state, lastNonceSent: nonce, lastVersionSent: snap.version, recentSends, heldFrom: snap, forceRespond: false };
+  return withFields(state, { lastNonceSent: nonce, lastVersionSent: snap.version, recentSends, heldFrom: snap, forceRespond: false });
 }
