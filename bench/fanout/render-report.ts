@@ -9,7 +9,7 @@ if (!file) throw new Error('usage: render-report.ts RESULTS.json');
 const r = JSON.parse(readFileSync(file, 'utf8')) as {
   command: string;
   machine: Machine;
-  options: { pushes: number; services: number; streamsPerChannel: number };
+  options: { pushes: number; warmup?: number; services: number; streamsPerChannel: number };
   summaries: ConfigSummary[];
 };
 writeSection(
@@ -19,6 +19,7 @@ writeSection(
     command: r.command,
     resultsFile: file,
     pushes: r.options.pushes,
+    warmup: r.options.warmup ?? 0,
     services: r.options.services,
     streamsPerChannel: r.options.streamsPerChannel,
     summaries: r.summaries,

@@ -3,14 +3,15 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Protocol } from './ads-load-client.js';
 import type { RunResult } from './fanout-run.js';
-import { round, spread, type Spread } from './stats.js';
+import { median, round, spread, type Spread } from './stats.js';
 
 export const SECTION_TITLE = '## xDS fan-out';
 
 /** What a reader needs to interpret the table, true for every run of this benchmark. */
 export const STANDING_NOTES: readonly string[] = [
-  'Latency columns are end-to-end on one shared 2-core box: the load tool decodes and ACKs all N streams on the same cores, so at N = 5,000 much of the time is the client\'s own queue. CPU/push and RSS/stream are Spillway\'s alone and are the steadier numbers.',
-  'Both protocols send only the changed CLA per push (SotW EDS may omit unchanged CLAs; omission is not deletion there). Before that change SotW sent all 10 CLAs per push: 2,670 KiB at N = 1,000 and p99 217 ms (bench/results/fanout-2026-11-23T18-48-44-778Z.json).',
+  'Latency columns are end-to-end on one shared 2-core box: Spillway and the load tool each get about one core, and the latency includes the load tool\'s own receive/decode/ACK work. The load tool speaks gRPC over raw HTTP/2 (bench/fanout/grpc-h2.ts) because grpc-js\'s client stack cost it as much CPU per message as Spillway spent serving it; the stage columns show what is left of the client\'s share (written → received).',
+  'Warm-up: each run\'s first pushes run while V8 is still compiling the push path (the first push after start costs 2–4× the CPU of a steady-state push). They are recorded in the results file and summarised in the first-push columns; the other columns are steady state.',
+  'Both protocols send only the changed CLA per push (SotW EDS may omit unchanged CLAs; omission is not deletion there).',
   'The load tool sends node identity on the first request only (Envoy\'s `set_node_on_first_message_only`); an Envoy resending its full Node on every ACK costs the server more decode per ACK.',
   'RSS/stream at N = 100 is mostly fixed cost (first connections, JIT code, allocator arenas) spread over few streams; N ≥ 1,000 is the meaningful per-stream figure.',
   'Compare (shared/notes/xds-protocol.md §4): Istio reports convergence p90 of 1.5–4.5 s in production and ≈0.75 MB istiod RSS per connected sidecar (1.5 GB / 2,000, config included); go-control-plane publishes no numbers.',
@@ -31,6 +32,11 @@ export interface ConfigSummary {
   p50Ms: Spread;
   p99Ms: Spread;
   maxMs: Spread;
+  /** Stages at p99: publish → CLA written by Spillway, → received by the load tool. */
+  sentP99Ms: Spread;
+  receivedP99Ms: Spread;
+  firstPushP99Ms: Spread;
+  firstPushCpuMs: Spread;
   serverP99Ms: Spread;
   cpuMsPerPush: Spread;
   publishMs: Spread;
@@ -39,6 +45,11 @@ export interface ConfigSummary {
   receivedBytesPerPush: Spread;
   syncMs: Spread;
   streamsLost: number;
+}
+
+/** A run's median over its measured pushes of one stage's per-push p99. */
+function stageP99(r: RunResult, stage: 'sentMs' | 'receiveMs'): number {
+  return median(r.pushes.filter((p) => !p.warmup).map((p) => p[stage]['p99'] ?? Number.NaN));
 }
 
 export function summarize(streams: number, protocol: Protocol, runs: readonly RunResult[]): ConfigSummary {
@@ -50,6 +61,10 @@ export function summarize(streams: number, protocol: Protocol, runs: readonly Ru
     p50Ms: s((r) => r.p50Ms),
     p99Ms: s((r) => r.p99Ms),
     maxMs: s((r) => r.maxMs),
+    sentP99Ms: s((r) => stageP99(r, 'sentMs')),
+    receivedP99Ms: s((r) => stageP99(r, 'receiveMs')),
+    firstPushP99Ms: s((r) => r.firstPushP99Ms),
+    firstPushCpuMs: s((r) => r.firstPushCpuMs),
     serverP99Ms: s((r) => r.serverP99Ms),
     cpuMsPerPush: s((r) => r.cpuMsPerPush),
     publishMs: s((r) => r.publishMs),
@@ -70,6 +85,7 @@ export function renderSection(opts: {
   command: string;
   resultsFile: string;
   pushes: number;
+  warmup: number;
   services: number;
   streamsPerChannel: number;
   summaries: readonly ConfigSummary[];
@@ -79,11 +95,17 @@ export function renderSection(opts: {
   const m = opts.machine;
   const rows = opts.summaries.map(
     (c) =>
-      `| ${c.streams.toLocaleString('en-US')} | ${c.protocol} | ${fmt(c.p50Ms)} | ${fmt(c.p99Ms)} | ${fmt(c.maxMs)} | ${fmt(c.serverP99Ms)} | ${fmt(c.publishMs)} | ${fmt(c.cpuMsPerPush)} | ${fmt(c.rssPerStreamKiB)} | ${fmt(kib(c.sentBytesPerPush))} | ${fmt(kib(c.receivedBytesPerPush))} | ${fmt({ median: c.syncMs.median / 1000, min: c.syncMs.min / 1000, max: c.syncMs.max / 1000 })} |`,
+      `| ${c.streams.toLocaleString('en-US')} | ${c.protocol} | ${fmt(c.p50Ms)} | ${fmt(c.p99Ms)} | ${fmt(c.maxMs)} | ${fmt(c.serverP99Ms)} | ${fmt(c.cpuMsPerPush)} | ${fmt(c.firstPushP99Ms)} | ${fmt(c.firstPushCpuMs)} | ${fmt(c.rssPerStreamKiB)} | ${fmt(kib(c.sentBytesPerPush))} | ${fmt(kib(c.receivedBytesPerPush))} | ${fmt({ median: c.syncMs.median / 1000, min: c.syncMs.min / 1000, max: c.syncMs.max / 1000 })} |`,
+  );
+  const stageRows = opts.summaries.map(
+    (c) => `| ${c.streams.toLocaleString('en-US')} | ${c.protocol} | ${fmt(c.publishMs)} | ${fmt(c.sentP99Ms)} | ${fmt(c.receivedP99Ms)} | ${fmt(c.p99Ms)} | ${fmt(c.serverP99Ms)} |`,
   );
   const k1 = opts.summaries.filter((c) => c.streams === 1000);
   const targetLines = [
-    ...k1.map((c) => `- 1,000 streams converged within 100 ms p99 (${c.protocol}): **${c.p99Ms.median <= 100 ? 'met' : 'missed'}** — p99 ${fmt(c.p99Ms)} ms, last ACK ${fmt(c.maxMs)} ms.`),
+    ...k1.map(
+      (c) =>
+        `- 1,000 streams converged within 100 ms p99 (${c.protocol}): **${c.p99Ms.median <= 100 ? 'met' : 'missed'}** in steady state — p99 ${fmt(c.p99Ms)} ms, last ACK ${fmt(c.maxMs)} ms; the first push after start: p99 ${fmt(c.firstPushP99Ms)} ms (**${c.firstPushP99Ms.median <= 100 ? 'met' : 'missed'}**).`,
+    ),
     ...opts.summaries.map(
       (c) => `- < 64 KiB RSS per connected stream (N=${c.streams.toLocaleString('en-US')} ${c.protocol}): **${c.rssPerStreamKiB.median < 64 ? 'met' : 'missed'}** — ${fmt(c.rssPerStreamKiB)} KiB.`,
     ),
@@ -97,20 +119,25 @@ export function renderSection(opts: {
     '',
     `Setup: Spillway runs alone in a child process (\`node --import tsx bench/fanout/spillway-child.ts\`, ${opts.services} services, 4 in-house endpoints + 1 Modal endpoint each, log level info written to /dev/null). ` +
       `The load tool (\`bench/fanout/ads-load-client.ts\`) runs in the benchmark process and opens N Envoy-like ADS streams (${opts.streamsPerChannel} per HTTP/2 connection): wildcard CDS → EDS by cluster → LDS → RDS by the HCM's route name, every response ACKed. ` +
-      `**The load tool shares the same 2 cores with Spillway**, so latencies include the client's own decode/ACK work for N streams. ` +
-      `Each run: start Spillway, open and sync N streams, then ${opts.pushes} times change one service's Modal share (\`publisher.setPlan\`, EDS only) and wait until every stream has ACKed the new EDS version.`,
+      `Each run: start Spillway, open and sync N streams, then change one service's Modal share (\`publisher.setPlan\`, EDS only) ${opts.warmup} times to warm up and ${opts.pushes} times measured, each time waiting until every stream has ACKed the new EDS version.`,
     '',
-    'Columns (each: median over runs, range in parentheses; a run\'s value is the median over its pushes, "last ACK" the worst push):',
+    'Columns (each: median over runs, range in parentheses; a run\'s value is the median over its measured pushes, "last ACK" the worst measured push):',
     '- **ACK p50 / p99**: per-stream time from the publish call inside Spillway (wall clock stamped by the child) to the stream writing its ACK; **last ACK**: the slowest stream (convergence of all N).',
     '- **server p99**: same, but until Spillway\'s ADS server processed the ACK (its own view of convergence).',
-    '- **publish**: duration of the synchronous publish call (build, validate, encode once, write to all N streams).',
     '- **CPU/push**: Spillway\'s user+system CPU from before the publish until it processed the last ACK.',
+    '- **first push**: the run\'s first push after start (cold JIT), p99 and CPU.',
     '- **RSS/stream**: (RSS with N synced streams − RSS with none) / N, both after a full GC.',
     '- **sent/push**: resource payload bytes from Spillway\'s `sent` events; **recv/push**: serialized DiscoveryResponse bytes the load client decoded.',
     '',
-    '| streams | protocol | ACK p50 ms | ACK p99 ms | last ACK ms | server p99 ms | publish ms | CPU/push ms | RSS/stream KiB | sent/push KiB | recv/push KiB | sync N s |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| streams | protocol | ACK p50 ms | ACK p99 ms | last ACK ms | server p99 ms | CPU/push ms | first push p99 ms | first push CPU ms | RSS/stream KiB | sent/push KiB | recv/push KiB | sync N s |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
+    '',
+    'Where the time goes (p99 of each stage, ms after the publish call; steady state). **publish** is the synchronous call (build, validate, encode once, write to the first streams); Spillway writes at most 100 streams per event-loop turn, so **written** is when the p99 stream\'s CLA was handed to its HTTP/2 stream, **received** when the load tool decoded it, **ACKed** when it wrote the ACK, **server** when Spillway processed that ACK.',
+    '',
+    '| streams | protocol | publish | written | received | ACKed | server |',
+    '|---:|---|---:|---:|---:|---:|---:|',
+    ...stageRows,
     '',
     'Targets (2-core machine):',
     ...targetLines,

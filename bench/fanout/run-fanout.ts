@@ -89,7 +89,7 @@ for (const s of summaries) {
   process.stdout.write(`N=${s.streams} ${s.protocol}: p99 ${s.p99Ms.median} (${s.p99Ms.min}–${s.p99Ms.max}) ms, last ${s.maxMs.median} ms, RSS ${s.rssPerStreamKiB.median.toFixed(1)} KiB/stream, CPU ${s.cpuMsPerPush.median} ms/push\n`);
 }
 if (!values['no-md']) {
-  const section = renderSection({ machine, command, resultsFile, pushes, services, streamsPerChannel, summaries, notes: [...STANDING_NOTES, ...values.note] });
+  const section = renderSection({ machine, command, resultsFile, pushes, warmup, services, streamsPerChannel, summaries, notes: [...STANDING_NOTES, ...values.note] });
   writeSection('BENCHMARKS.md', section);
   process.stdout.write('BENCHMARKS.md: "xDS fan-out" section updated\n');
 }
