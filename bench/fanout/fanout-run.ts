@@ -86,6 +86,14 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     openPerSecond: o.openPerSecond,
   });
   try {
+    // The idle baseline is taken after a few streams have come and gone, so that one-off costs
+    // (the serving path's compiled code, connection and allocator pools) are not charged to the
+    // per-stream figure, which at N = 100 they would dominate.
+    const primer = new AdsLoadClient({ target: `127.0.0.1:${child.xdsPort}`, streams: 10, protocol: o.protocol, streamsPerChannel: 10, openPerSecond: o.openPerSecond, nodePrefix: 'primer' });
+    await primer.open();
+    await primer.waitSynced(30_000);
+    primer.close();
+    for (let i = 0; i < 100 && (await child.request({ cmd: 'stats' })).streams !== 0; i++) await sleep(20);
     const idle = await child.request({ cmd: 'stats', gc: true });
     const t0 = performance.now();
     await client.open();

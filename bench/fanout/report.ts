@@ -13,7 +13,7 @@ export const STANDING_NOTES: readonly string[] = [
   'Warm-up: each run\'s first pushes run while V8 is still compiling the push path (the first push after start costs 2–4× the CPU of a steady-state push). They are recorded in the results file and summarised in the first-push columns; the other columns are steady state.',
   'Both protocols send only the changed CLA per push (SotW EDS may omit unchanged CLAs; omission is not deletion there).',
   'The load tool sends node identity on the first request only (Envoy\'s `set_node_on_first_message_only`); an Envoy resending its full Node on every ACK costs the server more decode per ACK.',
-  'RSS/stream at N = 100 is mostly fixed cost (first connections, JIT code, allocator arenas) spread over few streams; N ≥ 1,000 is the meaningful per-stream figure.',
+  'RSS/stream at N = 100 still carries some fixed cost (allocator arenas, HTTP/2 session buffers) spread over few streams; N ≥ 1,000 is the steadier per-stream figure.',
   'Compare (shared/notes/xds-protocol.md §4): Istio reports convergence p90 of 1.5–4.5 s in production and ≈0.75 MB istiod RSS per connected sidecar (1.5 GB / 2,000, config included); go-control-plane publishes no numbers.',
 ];
 
@@ -126,7 +126,7 @@ export function renderSection(opts: {
     '- **server p99**: same, but until Spillway\'s ADS server processed the ACK (its own view of convergence).',
     '- **CPU/push**: Spillway\'s user+system CPU from before the publish until it processed the last ACK.',
     '- **first push**: the run\'s first push after start (cold JIT), p99 and CPU.',
-    '- **RSS/stream**: (RSS with N synced streams − RSS with none) / N, both after a full GC.',
+    '- **RSS/stream**: (RSS with N synced streams − RSS with none) / N, both after a full GC; the baseline is taken after 10 streams connected, synced and left, so one-off costs are not charged per stream.',
     '- **sent/push**: resource payload bytes from Spillway\'s `sent` events; **recv/push**: serialized DiscoveryResponse bytes the load client decoded.',
     '',
     '| streams | protocol | ACK p50 ms | ACK p99 ms | last ACK ms | server p99 ms | CPU/push ms | first push p99 ms | first push CPU ms | RSS/stream KiB | sent/push KiB | recv/push KiB | sync N s |',
