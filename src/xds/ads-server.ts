@@ -266,7 +266,7 @@ export class AdsServer {
     });
     call.on('drain', () => {
       stream.blocked = false;
-      stream.flush(this.cache.current(), build);
+      flushLatest();
     });
     const close = (): void => this.close(stream);
     call.on('end', () => {

@@ -54,7 +54,13 @@ export class FlushQueue<T> {
       if (this.usedThisTurn >= this.perTurn) break;
       this.queue.delete(item);
       this.usedThisTurn++;
-      this.flush(item);
+      try {
+        this.flush(item);
+      } catch (err) {
+        // The rest of the queue still gets its turns.
+        this.scheduleTurn();
+        throw err;
+      }
     }
     if (this.usedThisTurn > 0) this.scheduleTurn();
   }

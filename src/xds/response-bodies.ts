@@ -112,8 +112,9 @@ function varintSize(n: number): number {
 }
 
 /**
- * The head's string fields then the body, in one buffer. proto3 omits empty strings. Field
- * numbers below 16 keep every tag one byte (wire type 2: length-delimited).
+ * The head's string fields then the body, in one buffer. Every field is written, empty strings
+ * too (as protobufjs does; a repeated field's empty entry must not vanish). Field numbers below 16
+ * keep every tag one byte (wire type 2: length-delimited).
  */
 export function encodePreEncoded({ head, body }: PreEncoded): Buffer {
   let size = body.length;
@@ -122,15 +123,14 @@ export function encodePreEncoded({ head, body }: PreEncoded): Buffer {
     const field = head[i] as number;
     const value = head[i + 1] as string;
     if (field < 1 || field > 15) throw new Error(`field ${field} needs a multi-byte tag`);
-    const n = value ? Buffer.byteLength(value, 'utf8') : 0;
+    const n = Buffer.byteLength(value, 'utf8');
     lengths.push(n);
-    if (n > 0) size += 1 + varintSize(n) + n;
+    size += 1 + varintSize(n) + n;
   }
   const out = Buffer.allocUnsafe(size);
   let at = 0;
   for (let i = 0; i < head.length; i += 2) {
     const n = lengths[i / 2] ?? 0;
-    if (n === 0) continue;
     out[at++] = ((head[i] as number) << 3) | 2;
     for (let v = n; ; ) {
       if (v < 0x80) {

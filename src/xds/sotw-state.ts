@@ -21,7 +21,9 @@ export interface SotwTypeState {
    * The snapshot the last response brought the client to: a response carries every wanted
    * resource that differs from what the client holds, so afterwards the client holds this
    * snapshot's version of every wanted resource in it (all of it, for wildcard). One reference
-   * instead of a per-stream name → version copy on every push.
+   * instead of a per-stream name → version copy on every push. This holds because the wanted set
+   * only grows with a forced response: on init and ACK directly, on a stale request or NACK
+   * through forceRespond, which the next response honours whatever triggers it.
    */
   readonly heldFrom: TypeSnapshot | undefined;
   readonly ackedVersion: string | undefined;
@@ -50,22 +52,21 @@ export interface RequestOutcome {
 }
 
 export function initialTypeState(typeUrl: TypeUrl): SotwTypeState {
-  return withFields(
-    {
-      typeUrl,
-      names: new Set(),
-      wildcard: false,
-      explicitEver: false,
-      lastNonceSent: undefined,
-      lastVersionSent: undefined,
-      recentSends: [],
-      heldFrom: undefined,
-      ackedVersion: undefined,
-      lastNack: undefined,
-      forceRespond: false,
-    },
-    {},
-  );
+  // Built through withFields so every state has the same fields in the same order (one V8 shape).
+  const empty: SotwTypeState = {
+    typeUrl,
+    names: new Set(),
+    wildcard: false,
+    explicitEver: false,
+    lastNonceSent: undefined,
+    lastVersionSent: undefined,
+    recentSends: [],
+    heldFrom: undefined,
+    ackedVersion: undefined,
+    lastNack: undefined,
+    forceRespond: false,
+  };
+  return withFields(empty, {});
 }
 
 /**
@@ -153,12 +154,15 @@ export function heldVersions(state: SotwTypeState): Map<string, string> {
  * full set, so any difference—including a removal—needs a response (type versions are content
  * hashes: equal versions, equal sets). For EDS/RDS only resources the client lacks or holds at
  * another version are sent (omission is not deletion there), so a weight change on one service
- * costs one CLA per stream, not all of them. `force` sends every wanted resource (a grown
- * subscription, or EDS after a CDS push).
+ * costs one CLA per stream, not all of them. `force` (or a pending forceRespond) sends every
+ * wanted resource (a grown subscription, or EDS after a CDS push).
  */
 export function pendingResponse(state: SotwTypeState, snap: TypeSnapshot, force: boolean): EncodedResource[] | undefined {
+  // A subscription that grew on a stale request or a NACK is only marked forceRespond; its new
+  // names may be in heldFrom without ever having been sent, so the next response must carry all.
+  const all = force || state.forceRespond;
   if (state.wildcard) {
-    if (!force && state.heldFrom !== undefined && state.heldFrom.version === snap.version) return undefined;
+    if (!all && state.heldFrom !== undefined && state.heldFrom.version === snap.version) return undefined;
     return [...snap.resources.values()];
   }
   if (state.names.size === 0) return undefined;
@@ -166,7 +170,7 @@ export function pendingResponse(state: SotwTypeState, snap: TypeSnapshot, force:
   const out: EncodedResource[] = [];
   for (const n of sortedNames(state.names)) {
     const r = snap.resources.get(n);
-    if (r && (force || held?.get(n)?.version !== r.version)) out.push(r);
+    if (r && (all || held?.get(n)?.version !== r.version)) out.push(r);
   }
   return out.length > 0 ? out : undefined;
 }

@@ -181,7 +181,7 @@ export class SyncStatus {
       // A new stream starts from scratch: Envoy drops nonces on reconnect and re-requests everything.
       // A node replacing a stream it still had open carries that stream's samples over too.
       const replaced = this.nodes.get(event.nodeId);
-      const sampledBefore = replaced ? new Map([...replaced.types].flatMap(([t, st]) => (st.sampledVersion !== undefined ? [[t, st.sampledVersion] as const] : []))) : this.ackedBefore.get(event.nodeId);
+      const sampledBefore = replaced ? sampledVersions(replaced) : this.ackedBefore.get(event.nodeId);
       this.nodes.set(event.nodeId, { nodeCluster: event.cluster, streamId: event.streamId, types: new Map(), sampledBefore });
       this.notify();
       return;
@@ -193,8 +193,7 @@ export class SyncStatus {
     switch (event.kind) {
       case 'stream-closed': {
         this.nodes.delete(event.nodeId);
-        const sampled = new Map<TypeUrl, string>();
-        for (const [t, st] of node.types) if (st.sampledVersion !== undefined) sampled.set(t, st.sampledVersion);
+        const sampled = sampledVersions(node);
         this.ackedBefore.delete(event.nodeId);
         if (sampled.size > 0) this.ackedBefore.set(event.nodeId, sampled);
         this.rememberBounded();
@@ -292,6 +291,13 @@ export class SyncStatus {
     if (this.listeners.size === 0) return;
     this.listeners.emit(this.snapshot());
   }
+}
+
+/** Per type, the last sampled version: this stream's, else what its predecessors had sampled. */
+function sampledVersions(node: NodeState): Map<TypeUrl, string> {
+  const sampled = new Map(node.sampledBefore ?? []);
+  for (const [t, st] of node.types) if (st.sampledVersion !== undefined) sampled.set(t, st.sampledVersion);
+  return sampled;
 }
 
 /**

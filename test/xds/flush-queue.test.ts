@@ -65,6 +65,23 @@ describe('FlushQueue', () => {
     expect(h.flushed).toEqual(['a', 'b']);
   });
 
+  it('an item whose flush throws does not strand the items queued behind it', () => {
+    const flushed: string[] = [];
+    const turns: Array<() => void> = [];
+    const q = new FlushQueue<string>(
+      (s) => {
+        if (s === 'b') throw new Error('boom');
+        flushed.push(s);
+      },
+      1,
+      (fn) => turns.push(fn),
+    );
+    for (const s of ['a', 'b', 'c']) q.add(s);
+    expect(() => turns.shift()?.()).toThrow('boom');
+    turns.shift()?.();
+    expect(flushed).toEqual(['a', 'c']);
+  });
+
   it('rejects a batch size below 1', () => {
     expect(() => new FlushQueue(() => {}, 0)).toThrow(/perTurn must be ≥ 1, got 0/);
   });

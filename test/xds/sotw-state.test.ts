@@ -148,4 +148,27 @@ describe('SotW decision table', () => {
     expect(next.state.wildcard).toBe(false);
     expect([...next.state.names]).toEqual(['a']);
   });
+
+  it('a name added on a stale request is sent by the next push even when that push changes something else', () => {
+    // Envoy asks for a new cluster's CLA while responses are in flight; the push that follows must carry it.
+    const s1 = snap(TypeUrl.Endpoint, [['a', '1'], ['b', '1']], 'e1');
+    const s2 = snap(TypeUrl.Endpoint, [['a', '2'], ['b', '1']], 'e2');
+    const s3 = snap(TypeUrl.Endpoint, [['a', '3'], ['b', '1']], 'e3');
+    const st1 = initAndSend(TypeUrl.Endpoint, ['a'], s1); // n1
+    const st2 = afterSend(st1, s2, 'n2');
+    const stale = onSotwRequest(st2, req(TypeUrl.Endpoint, { nonce: 'n1', names: ['a', 'b'] }));
+    expect(stale.kind).toBe('stale');
+    expect(pendingResponse(stale.state, s3, false)?.map((r) => r.name)).toEqual(['a', 'b']);
+    // Once sent, the client holds both: the next unchanged push has nothing to send.
+    const st3 = afterSend(stale.state, s3, 'n3');
+    expect(pendingResponse(st3, s3, false)).toBeUndefined();
+  });
+
+  it('a name added on a NACK is sent by the next push', () => {
+    const s1 = snap(TypeUrl.Endpoint, [['a', '1'], ['b', '1']], 'e1');
+    const s2 = snap(TypeUrl.Endpoint, [['a', '2'], ['b', '1']], 'e2');
+    const st1 = initAndSend(TypeUrl.Endpoint, ['a'], s1);
+    const nack = onSotwRequest(st1, req(TypeUrl.Endpoint, { nonce: 'n1', names: ['a', 'b'], errorDetail: 'bad' }));
+    expect(pendingResponse(nack.state, s2, false)?.map((r) => r.name)).toEqual(['a', 'b']);
+  });
 });

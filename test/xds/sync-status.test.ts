@@ -154,10 +154,19 @@ describe('SyncStatus', () => {
     open('envoy-a', 4);
     ack('envoy-a', 4, EDS, 'v1', send('envoy-a', 4, EDS, 'v1'));
     expect(samples).toHaveLength(2);
+    // A stream that comes and goes without a word does not wipe that memory (nor does a replace).
+    events.emit({ kind: 'stream-closed', streamId: 4, nodeId: 'envoy-a', atMs: time.nowMs() });
+    open('envoy-a', 5);
+    events.emit({ kind: 'stream-closed', streamId: 5, nodeId: 'envoy-a', atMs: time.nowMs() });
+    open('envoy-a', 6);
+    open('envoy-a', 7);
+    await time.advance(300_000);
+    ack('envoy-a', 7, EDS, 'v1', send('envoy-a', 7, EDS, 'v1'));
+    expect(samples).toHaveLength(2);
     // A new version after the reconnect is measured.
     status.notePublished(EDS, 'v2', time.nowMs());
     await time.advance(7);
-    ack('envoy-a', 4, EDS, 'v2', send('envoy-a', 4, EDS, 'v2'));
+    ack('envoy-a', 7, EDS, 'v2', send('envoy-a', 7, EDS, 'v2'));
     expect(samples.at(-1)).toMatchObject({ nodeId: 'envoy-a', version: 'v2', latencyMs: 7 });
   });
 
