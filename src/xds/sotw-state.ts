@@ -150,9 +150,9 @@ export function heldVersions(state: SotwTypeState): Map<string, string> {
 }
 
 /**
- * What to send, or undefined when the client already has it. Wildcard types (CDS/LDS) carry the
- * full set, so any difference—including a removal—needs a response (type versions are content
- * hashes: equal versions, equal sets). For EDS/RDS only resources the client lacks or holds at
+ * What to send, or undefined when the client already has it. CDS/LDS responses carry the full set
+ * (all of it for wildcard, every named one otherwise), so any difference—including a removal—needs
+ * a response (type versions are content hashes: equal versions, equal sets). For EDS/RDS only resources the client lacks or holds at
  * another version are sent (omission is not deletion there), so a weight change on one service
  * costs one CLA per stream, not all of them. `force` (or a pending forceRespond) sends every
  * wanted resource (a grown subscription, or EDS after a CDS push).
@@ -167,6 +167,18 @@ export function pendingResponse(state: SotwTypeState, snap: TypeSnapshot, force:
   }
   if (state.names.size === 0) return undefined;
   const held = state.heldFrom?.resources;
+  if (isWildcardType(state.typeUrl)) {
+    // CDS/LDS by name: a SotW response is still the complete set of what was asked for (a name
+    // left out is deleted), so any difference, a removal included, resends every named resource.
+    const wanted: EncodedResource[] = [];
+    let changed = all;
+    for (const n of sortedNames(state.names)) {
+      const r = snap.resources.get(n);
+      if (r) wanted.push(r);
+      if (r?.version !== held?.get(n)?.version) changed = true;
+    }
+    return changed ? wanted : undefined;
+  }
   const out: EncodedResource[] = [];
   for (const n of sortedNames(state.names)) {
     const r = snap.resources.get(n);

@@ -171,4 +171,18 @@ describe('SotW decision table', () => {
     const nack = onSotwRequest(st1, req(TypeUrl.Endpoint, { nonce: 'n1', names: ['a', 'b'], errorDetail: 'bad' }));
     expect(pendingResponse(nack.state, s2, false)?.map((r) => r.name)).toEqual(['a', 'b']);
   });
+
+  it('CDS/LDS by name: every named resource in each response, and a removal is a response without it', () => {
+    for (const t of [TypeUrl.Cluster, TypeUrl.Listener]) {
+      const s1 = snap(t, [['a', '1'], ['b', '1'], ['c', '1']], 'x1');
+      const st = initAndSend(t, ['a', 'b'], s1);
+      expect(st.wildcard).toBe(false);
+      // b changed: a must travel too, or Envoy would delete it.
+      expect(pendingResponse(st, snap(t, [['a', '1'], ['b', '2'], ['c', '1']], 'x2'), false)?.map((r) => r.name)).toEqual(['a', 'b']);
+      // b removed: a response with a alone deletes b.
+      expect(pendingResponse(st, snap(t, [['a', '1'], ['c', '1']], 'x3'), false)?.map((r) => r.name)).toEqual(['a']);
+      // Only an unrequested resource changed: nothing to send.
+      expect(pendingResponse(st, snap(t, [['a', '1'], ['b', '1'], ['c', '2']], 'x4'), false)).toBeUndefined();
+    }
+  });
 });
