@@ -49,7 +49,9 @@ export class AdsLoadClient {
   /** EDS version → number of streams that ACKed it (bounded to recent versions). */
   private readonly ackCounts = new Map<string, number>();
   private versionWaiters: VersionWaiter[] = [];
-  private syncWaiters: Array<() => void> = [];
+  private syncWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  /** Streams that ended before they synced: they never will. */
+  private endedUnsynced = 0;
   private closed = false;
 
   constructor(options: LoadOptions) {
@@ -71,7 +73,7 @@ export class AdsLoadClient {
     const hooks: StreamHooks = {
       synced: () => this.onSynced(),
       edsAcked: (_s, record) => this.onEdsAck(record),
-      ended: (_s, reason) => this.onEnded(reason),
+      ended: (s, reason) => this.onEnded(reason, s.synced),
     };
     for (let i = 0; i < streams && !this.closed; i++) {
       if (i > 0 && i % perTick === 0) await sleep(10);
@@ -91,7 +93,8 @@ export class AdsLoadClient {
   /** Resolves once every stream has ACKed CDS, EDS, LDS and RDS at least once. */
   async waitSynced(timeoutMs: number): Promise<void> {
     if (this.allSynced()) return;
-    await withTimeout(new Promise<void>((r) => this.syncWaiters.push(r)), timeoutMs, () => `streams not synced: ${JSON.stringify(this.stats())}`);
+    this.failIfSyncImpossible();
+    await withTimeout(new Promise<void>((resolve, reject) => this.syncWaiters.push({ resolve, reject })), timeoutMs, () => `streams not synced: ${JSON.stringify(this.stats())}`);
   }
 
   /** Resolves once every live stream has ACKed this EDS version. */
@@ -154,7 +157,16 @@ export class AdsLoadClient {
     if (!this.allSynced()) return;
     const w = this.syncWaiters;
     this.syncWaiters = [];
-    for (const f of w) f();
+    for (const { resolve } of w) resolve();
+  }
+
+  /** Once a stream has ended unsynced, "all synced" can never happen: say why instead of timing out. */
+  private failIfSyncImpossible(): void {
+    if (this.endedUnsynced === 0 || this.syncWaiters.length === 0) return;
+    const w = this.syncWaiters;
+    this.syncWaiters = [];
+    const err = new Error(`${this.endedUnsynced} stream(s) ended before syncing: ${JSON.stringify(this.stats().endReasons)}`);
+    for (const { reject } of w) reject(err);
   }
 
   private onEdsAck(record: EdsVersionRecord): void {
@@ -165,10 +177,12 @@ export class AdsLoadClient {
     for (const w of this.versionWaiters) if (w.version === record.version && this.versionDone(w.version)) w.resolve();
   }
 
-  private onEnded(reason: string): void {
+  private onEnded(reason: string, synced: boolean): void {
     if (this.closed) return;
     this.endedCount++;
+    if (!synced) this.endedUnsynced++;
     this.endReasons.set(reason, (this.endReasons.get(reason) ?? 0) + 1);
+    this.failIfSyncImpossible();
     // A stream that died no longer counts towards "all": let waiters re-check.
     for (const w of this.versionWaiters) if (this.versionDone(w.version)) w.resolve();
   }

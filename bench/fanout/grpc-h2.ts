@@ -16,17 +16,25 @@ export interface CallHandlers {
 /** One HTTP/2 connection carrying many calls. */
 export class GrpcH2Connection {
   private readonly session: http2.ClientHttp2Session;
+  private error = '';
 
   constructor(target: string) {
     // Large windows: a stream's first CDS/LDS responses should never wait for WINDOW_UPDATEs.
     this.session = http2.connect(`http://${target}`, { settings: { initialWindowSize: 4 << 20 } });
     this.session.on('connect', () => this.session.setLocalWindowSize(64 << 20));
-    // Every call on the session reports its own end; without a listener an error would throw.
-    this.session.on('error', () => {});
+    // Every call on the session reports its own end; the session's error is kept for calls
+    // opened after it died.
+    this.session.on('error', (err: Error) => {
+      this.error = err.message;
+    });
   }
 
   /** Opens a bidirectional streaming call to `path` (/package.Service/Method). */
-  open(path: string, handlers: CallHandlers): GrpcH2Call {
+  open(path: string, handlers: CallHandlers): GrpcH2Call | undefined {
+    if (this.session.destroyed || this.session.closed) {
+      handlers.end(`connection closed${this.error ? `: ${this.error}` : ''}`);
+      return undefined;
+    }
     const stream = this.session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' }, { endStream: false });
     return new GrpcH2Call(stream, handlers);
   }

@@ -43,8 +43,14 @@ const client = new AdsLoadClient({
   nodePrefix: values['node-prefix'],
 });
 const t0 = performance.now();
-await client.open();
-await client.waitSynced(120_000);
+try {
+  await client.open();
+  await client.waitSynced(120_000);
+} catch (err) {
+  process.stderr.write(`ads-load: ${err instanceof Error ? err.message : String(err)}\n`);
+  client.close();
+  process.exit(1);
+}
 process.stdout.write(`${streams} ${values.protocol} streams synced in ${round(performance.now() - t0)} ms\n`);
 
 // Report each EDS version once most streams have it; stop after --duration seconds.

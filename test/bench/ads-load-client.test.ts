@@ -4,6 +4,7 @@ import { fanoutConfig } from '../../bench/fanout/fanout-config.js';
 import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
 import { planForModalShare } from '../../src/resources/traffic-plan.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
+import { freePort } from '../support/ports.js';
 
 // Correctness of the load tool, not timing: every simulated Envoy syncs all four types and sees a
 // weight change. Streams are spread over several connections to cover channel handling too.
@@ -38,5 +39,18 @@ describe.each<Protocol>(['sotw', 'delta'])('fan-out load client (%s)', (protocol
     const records = client.edsRecords(version);
     expect(records.every((r) => r !== undefined && r.ackedAtMs >= r.receivedAtMs && r.bytes > 0)).toBe(true);
     await expect.poll(() => new Set(acks).size, { timeout: 5_000 }).toBe(20);
+  });
+});
+
+describe('fan-out load client against nothing', () => {
+  it('fails fast, naming the transport error, when no server listens', async () => {
+    const port = await freePort();
+    const client = new AdsLoadClient({ target: `127.0.0.1:${port}`, streams: 3, protocol: 'sotw', streamsPerChannel: 2 });
+    try {
+      await client.open();
+      await expect(client.waitSynced(20_000)).rejects.toThrow(/ended before syncing: .*ECONNREFUSED/);
+    } finally {
+      client.close();
+    }
   });
 });
