@@ -181,13 +181,17 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
   }
 }
 
-const med = (r: RunResult, k: 'sentMs' | 'receiveMs'): number => round(median(r.pushes.filter((p) => !p.warmup).map((p) => p[k]['p99'] ?? Number.NaN)), 1);
+/** A run's median, over its measured pushes, of one per-stream stage's per-push p99. */
+export function stageP99(r: RunResult, stage: 'sentMs' | 'receiveMs' | 'ackMs'): number {
+  return median(r.pushes.filter((p) => !p.warmup).map((p) => p[stage]['p99'] ?? Number.NaN));
+}
 
 /** For the console: one line per run. */
 export function describeRun(r: RunResult): string {
+  const measuredP99 = r.pushes.filter((p) => !p.warmup).map((p) => p.ackMs['p99'] ?? 0);
   return (
     `N=${r.streams} ${r.protocol}: sync ${r.syncMs} ms; ACK p50 ${r.p50Ms} p99 ${r.p99Ms} max ${r.maxMs} ms (server p99 ${r.serverP99Ms}); ` +
     `publish ${r.publishMs} ms; CPU ${r.cpuMsPerPush} ms/push; RSS ${round(r.rssPerStream / 1024)} KiB/stream; ` +
-    `${r.sentBytesPerPush} B sent/push; lost ${r.streamsLost}; stages p99 sent ${med(r, 'sentMs')} received ${med(r, 'receiveMs')} acked ${r.p99Ms}; p99 spread over measured pushes ${round(quantile(r.pushes.filter((p) => !p.warmup).map((p) => p.ackMs['p99'] ?? 0), 0))}–${round(quantile(r.pushes.filter((p) => !p.warmup).map((p) => p.ackMs['p99'] ?? 0), 1))}; first push p99 ${r.firstPushP99Ms} ms, CPU ${r.firstPushCpuMs} ms`
+    `${r.sentBytesPerPush} B sent/push; lost ${r.streamsLost}; stages p99 sent ${round(stageP99(r, 'sentMs'))} received ${round(stageP99(r, 'receiveMs'))} acked ${r.p99Ms}; p99 spread over measured pushes ${round(quantile(measuredP99, 0))}–${round(quantile(measuredP99, 1))}; first push p99 ${r.firstPushP99Ms} ms, CPU ${r.firstPushCpuMs} ms`
   );
 }

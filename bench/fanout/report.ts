@@ -2,8 +2,8 @@
 // is rewritten; other sections (owned by others) are left byte for byte.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Protocol } from './ads-load-client.js';
-import type { RunResult } from './fanout-run.js';
-import { median, round, spread, type Spread } from './stats.js';
+import { stageP99, type RunResult } from './fanout-run.js';
+import { round, spread, type Spread } from './stats.js';
 
 export const SECTION_TITLE = '## xDS fan-out';
 
@@ -47,11 +47,6 @@ export interface ConfigSummary {
   receivedBytesPerPush: Spread;
   syncMs: Spread;
   streamsLost: number;
-}
-
-/** A run's median over its measured pushes of one stage's per-push p99. */
-function stageP99(r: RunResult, stage: 'sentMs' | 'receiveMs'): number {
-  return median(r.pushes.filter((p) => !p.warmup).map((p) => p[stage]['p99'] ?? Number.NaN));
 }
 
 export function summarize(streams: number, protocol: Protocol, runs: readonly RunResult[]): ConfigSummary {
