@@ -5,11 +5,11 @@ WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends openssl ca-certificates && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY proto ./proto
 COPY src ./src
-COPY test ./test
+COPY tools ./tools
 COPY envoy ./envoy
 COPY compose ./compose
 RUN npm run build

@@ -70,14 +70,14 @@ async function main(): Promise<void> {
   const node = process.execPath;
   console.log('demo: starting fake Modal, 3 in-house backends, Spillway and Envoy (logs in .tmp/demo/)');
 
-  const fake = startProcess('fake-modal', node, [...tsx, 'test/fake-modal/main.ts',
+  const fake = startProcess('fake-modal', node, [...tsx, 'tools/fake-modal/main.ts',
     '--function', `${modal.app}/${modal.function}`, '--https-port', String(modal.port), '--control-port', String(FAKE_MODAL_CONTROL_PORT),
     '--http-port', String(FAKE_MODAL_HTTP_PORT), '--pki-dir', dirname(join(root, modal.caBundle)), '--tls-names', modal.hostname,
     '--max-inputs', String(modal.maxInputs), '--max-containers', String(modal.maxContainers), ...FAKE_MODAL_FLAGS], { cwd: root, logPath: join(out, 'fake-modal.log') });
   if (!(await fake.ready)) throw new Error('demo: fake Modal did not start (see .tmp/demo/fake-modal.log)');
 
   const first = service.inHouse[0]!;
-  const backends = startProcess('backends', node, [...tsx, 'test/backends/main.ts', '--count', String(service.inHouse.length),
+  const backends = startProcess('backends', node, [...tsx, 'tools/backends/main.ts', '--count', String(service.inHouse.length),
     '--base-port', String(first.port), '--slots', String(first.capacity), ...BACKEND_FLAGS],
     { cwd: root, logPath: join(out, 'backends.log') });
   await backends.ready;
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   console.log(`demo: Envoy serving on ${url}; admin gRPC on ${config.admin.listen.host}:${config.admin.listen.port}. Load: ramp → burst → drain for ${durationS} s\n`);
 
   const loadOut = join(out, 'load.jsonl');
-  const load = startProcess('loadgen', node, [...tsx, 'test/loadgen/main.ts', '--url', url, ...LOADGEN_FLAGS,
+  const load = startProcess('loadgen', node, [...tsx, 'tools/loadgen/main.ts', '--url', url, ...LOADGEN_FLAGS,
     '--duration', String(durationS), '--base-rps', values['base-rps']!, '--peak-rps', values['peak-rps']!, '--out', loadOut], { cwd: root, logPath: join(out, 'loadgen.log') });
   const loadDone = new Promise<void>((r) => load.child.on('exit', () => r()));
 

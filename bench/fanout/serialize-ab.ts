@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { startSpillway } from '../../src/app/spillway-app.js';
 import { systemClock } from '../../src/core/clock.js';
 import { loadProtos } from '../../src/protos/load-protos.js';
-import { planForModalShare } from '../../src/resources/traffic-plan.js';
+import { planForShare } from '../../src/model/traffic-plan.js';
 import { AdsServer } from '../../src/xds/ads-server.js';
 import { withPreEncodedResponses } from '../../src/xds/response-bodies.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
@@ -38,7 +38,7 @@ const names = Array.from({ length: services }, (_, i) => serviceName(i));
 let seq = 0;
 
 function phase(protocol: 'sotw' | 'delta', mode: 'plain' | 'pre-encoded'): number {
-  const ads = new AdsServer({ cache: app.cache, events: new XdsEvents(), clock: systemClock });
+  const ads = new AdsServer({ cache: app.cache, events: new XdsEvents(), clock: systemClock, protos: loadProtos().protos });
   const method = protocol === 'sotw' ? 'StreamAggregatedResources' : 'DeltaAggregatedResources';
   const serialize = (mode === 'plain' ? service[method].responseSerialize : wrapped[method].responseSerialize) as Serialize;
   const calls = Array.from({ length: streams }, () => new FakeCall(serialize));
@@ -51,7 +51,7 @@ function phase(protocol: 'sotw' | 'delta', mode: 'plain' | 'pre-encoded'): numbe
   const perPublishUs: number[] = [];
   for (let k = 0; k < publishes; k++) {
     const before = process.cpuUsage();
-    app.publisher.setPlan(serviceName(k % services), planForModalShare(0.2 + 0.001 * ++seq));
+    app.publisher.setPlan(serviceName(k % services), planForShare(0.2 + 0.001 * ++seq));
     const d = process.cpuUsage(before);
     perPublishUs.push(d.user + d.system);
   }

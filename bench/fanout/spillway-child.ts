@@ -5,7 +5,7 @@ import { createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { startSpillway } from '../../src/app/spillway-app.js';
 import { createLogger } from '../../src/core/logger.js';
-import { planForModalShare } from '../../src/resources/traffic-plan.js';
+import { planForShare } from '../../src/model/traffic-plan.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
 import type { ChildCommand, ChildReady, ChildReply } from './child-protocol.js';
 import { CpuProfiler } from './cpu-profiler.js';
@@ -60,7 +60,7 @@ function handle(c: ChildCommand): ChildReply | Promise<ChildReply> {
       // (the first streams' 'sent' events) is recorded too.
       const entry = { publishAtMs, latenciesMs: [] as number[], sentMs: [] as number[] };
       pending = entry;
-      const r = app.publisher.setPlan(c.service, planForModalShare(c.share));
+      const r = app.publisher.setPlan(c.service, planForShare(c.share));
       pending = undefined;
       const publishReturnedAtMs = wallMs();
       const edsVersion = app.cache.current()?.types[TypeUrl.Endpoint].version ?? '';

@@ -3,7 +3,7 @@
 // target_inputs 3, up to 10 containers, 3 s cold start, 10 s scaledown window. Every number here
 // feeds both the real run and the simulator, so the two are compared on the same parameters.
 import type { RigOptions } from '../reaction/rig.js';
-import { buildScenario, type Scenario } from '../../test/loadgen/scenarios.js';
+import { buildScenario, type Scenario } from '../../tools/loadgen/scenarios.js';
 
 export const DURATION_S = 60;
 export const SERVICE_MS = 200;

@@ -1,7 +1,7 @@
 // Counts Modal inputs that waited for a container, from the fake's own simulation: every input's
 // enqueue → start time. The fake exposes no per-input hook, so the benchmark wraps
 // AutoscalerSim.prototype.submit for the process (bench-only instrumentation; the fake is unchanged).
-import { AutoscalerSim } from '../../test/fake-modal/autoscaler-sim.js';
+import { AutoscalerSim } from '../../tools/fake-modal/autoscaler-sim.js';
 
 export interface ColdHitCounts {
   inputs: number;

@@ -1,6 +1,6 @@
 // One real overflow run: the rig, open-loop load from the scenario, and the outcome in the
 // simulator's terms (shed/5xx %, p99, Modal container-seconds, cold hits, EDS pushes).
-import { runLoad } from '../../test/loadgen/run-load.js';
+import { runLoad } from '../../tools/loadgen/run-load.js';
 import { startRig } from '../reaction/rig.js';
 import { COLD_START_MS, rigFor, SHAPES, SERVICE_MS, type PolicyName, type ShapeName } from './cells.js';
 import { countColdHits } from './cold-hits.js';

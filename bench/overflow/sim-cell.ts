@@ -1,11 +1,11 @@
 // The simulator's prediction for a cell: src/sim's engine with the real run's parameters (slots,
 // service time, Modal knobs, LRS/poll/tick intervals, the same arrival shape) and the real pure
 // decide() of the same policy config, averaged over a few seeds.
-import { validateCapacityConfig } from '../../src/capacity/policy-config.js';
+import { validateCapacityConfig } from '../../src/config/capacity-policy.js';
 import { DEFAULT_SIM, simulate, type SimParams, type SimResult } from '../../src/sim/engine.js';
 import { modelController } from '../../src/sim/policies.js';
 import type { Trace } from '../../src/sim/traces.js';
-import { rateAt } from '../../test/loadgen/scenarios.js';
+import { rateAt } from '../../tools/loadgen/scenarios.js';
 import { COLD_START_MS, DURATION_S, POLICIES, rigFor, SERVICE_MS, SHAPES, STEP_AT_S, type PolicyName, type ShapeName } from './cells.js';
 
 export interface SimPrediction {

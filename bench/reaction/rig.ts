@@ -4,9 +4,9 @@
 // with every knob the benchmarks vary exposed.
 import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
 import { parseConfigObject } from '../../src/config/parse-config.js';
-import { startInHouseBackend, type InHouseBackend } from '../../test/backends/in-house-backend.js';
-import type { FakeFunctionSpec } from '../../test/fake-modal/fake-modal-state.js';
-import { startFakeModal, type FakeModal } from '../../test/fake-modal/start-fake-modal.js';
+import { startInHouseBackend, type InHouseBackend } from '../../tools/backends/in-house-backend.js';
+import type { FakeFunctionSpec } from '../../tools/fake-modal/fake-modal-state.js';
+import { startFakeModal, type FakeModal } from '../../tools/fake-modal/start-fake-modal.js';
 import { startEnvoy, type EnvoyHandle } from '../../test/support/envoy.js';
 import { freePort } from '../../test/support/ports.js';
 import { waitFor } from '../../test/support/wait-for.js';

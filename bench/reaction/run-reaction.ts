@@ -3,8 +3,8 @@
 // containers (update_autoscaler through the official SDK, cold start 0), so each flip is an input
 // change only the stats poll can see, and stamps every stage until Envoy's workers run the new weight.
 import { mulberry32 } from '../../src/sim/prng.js';
-import { runLoad } from '../../test/loadgen/run-load.js';
-import { buildScenario } from '../../test/loadgen/scenarios.js';
+import { runLoad } from '../../tools/loadgen/run-load.js';
+import { buildScenario } from '../../tools/loadgen/scenarios.js';
 import { AdminPoller } from './admin-poller.js';
 import { attribute, type Reaction } from './attribute.js';
 import { nowMs, sleep } from './clock.js';

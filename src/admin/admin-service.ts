@@ -2,7 +2,7 @@
 // validated (INVALID_ARGUMENT naming the field), logged without credentials, then applied through
 // the publisher or the plan router.
 import * as grpc from '@grpc/grpc-js';
-import type { Publisher } from '../app/publisher.js';
+import type { Publisher } from '../control/publisher.js';
 import { errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { AdminHandlers } from '../generated/spillway/admin/v1/Admin.js';
@@ -13,11 +13,11 @@ import type { CordonResponse } from '../generated/spillway/admin/v1/CordonRespon
 import type { OverrideRequest__Output } from '../generated/spillway/admin/v1/OverrideRequest.js';
 import type { ServiceState } from '../generated/spillway/admin/v1/ServiceState.js';
 import type { State } from '../generated/spillway/admin/v1/State.js';
-import type { CordonState } from '../resources/endpoints.js';
+import { CordonState } from '../model/cordons.js';
 import type { BearerAuth } from './auth.js';
-import type { PlanRouter } from '../app/plan-router.js';
+import type { PlanRouter } from '../control/plan-router.js';
 import type { StateFeed } from './state-feed.js';
-import type { StateCause } from './state-view.js';
+import { StateCause } from './state-view.js';
 import { InvalidArgument, requireDuration, requireInHouseEndpoint, requireService, requireShare } from './validate-request.js';
 
 export interface AdminServiceDeps {
@@ -80,7 +80,7 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
         const endpoint = requireInHouseEndpoint(svc, req.endpoint);
         const r = deps.publisher.setCordon(svc.name, endpoint, state);
         if (!r.ok) throw new InvalidArgument(`endpoint: the resulting configuration does not validate: ${r.errors.join('; ')}`);
-        deps.changed('cordon');
+        deps.changed(StateCause.Cordon);
         const health: EndpointHealth = state ?? 'HEALTHY';
         return {
           response: {
@@ -97,7 +97,7 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
     GetState(call, callback) {
       try {
         if (call.request.service) requireService(services(), call.request.service);
-        callback(null, deps.buildState('initial', call.request.service || undefined));
+        callback(null, deps.buildState(StateCause.Initial, call.request.service || undefined));
       } catch (err) {
         callback(fail(grpc.status.INVALID_ARGUMENT, errorMessage(err)));
       }
@@ -133,11 +133,11 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
       call.on('cancelled', unsubscribe);
       call.on('close', unsubscribe);
       call.on('error', unsubscribe);
-      send(deps.buildState('initial', only));
+      send(deps.buildState(StateCause.Initial, only));
     },
 
-    Cordon: cordon('Cordon', 'DRAINING'),
-    SoftCordon: cordon('SoftCordon', 'DEGRADED'),
+    Cordon: cordon('Cordon', CordonState.Draining),
+    SoftCordon: cordon('SoftCordon', CordonState.Degraded),
     Uncordon: cordon('Uncordon', undefined),
 
     Override(call: UnaryCall<OverrideRequest__Output>, callback: grpc.sendUnaryData<ServiceState>) {
@@ -147,7 +147,7 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
         const durationMs = requireDuration(req.duration);
         const r = deps.router.override(svc.name, share, durationMs, req.reason);
         if (!r.ok) throw new InvalidArgument(`share: the resulting configuration does not validate: ${r.errors.join('; ')}`);
-        deps.changed('override');
+        deps.changed(StateCause.Override);
         return {
           response: deps.buildServiceState(svc.name),
           log: { service: svc.name, share, durationMs, reason: req.reason },
@@ -159,7 +159,7 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
       mutate('ClearOverride', call, callback, (req) => {
         const svc = requireService(services(), req.service);
         const had = deps.router.clear(svc.name);
-        deps.changed('override');
+        deps.changed(StateCause.Override);
         return { response: deps.buildServiceState(svc.name), log: { service: svc.name, hadOverride: had } };
       });
     },

@@ -4,7 +4,7 @@
 // that are recent, and again whenever those stats go stale (the controller is then flying blind).
 import type * as grpc from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
-import type { Mode } from '../capacity/types.js';
+import { Mode } from '../capacity/types.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 
 export type Health = Extract<ServingStatus, 'SERVING' | 'NOT_SERVING'>;
@@ -37,7 +37,7 @@ export function healthStatuses(inputs: HealthInputs): Map<string, Health> {
     const fresh =
       !s.controlled ||
       (s.mode !== undefined &&
-        s.mode !== 'fail-safe' &&
+        s.mode !== Mode.FailSafe &&
         s.modalStatsAgeMs !== undefined &&
         s.modalStatsAgeMs <= inputs.maxInputAgeMs);
     const ok = inputs.consistentSnapshot && fresh;

@@ -1,26 +1,32 @@
 // Starts the admin gRPC port: spillway.admin.v1.Admin, grpc.health.v1.Health and server reflection.
-// Everything it shows is read from the side; it subscribes to change notifications and never sits
-// in the xDS path.
+// Reads come from the domain read model; mutations go to the write side (publisher, plan router).
+// It hears of changes through notifications and never sits in the xDS path.
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import type { Decision } from '../capacity/types.js';
 import type { SpillwayConfig } from '../config/config-types.js';
+import type { PlanRouter } from '../control/plan-router.js';
+import type { Publisher } from '../control/publisher.js';
+import type { ReadModel } from '../control/read-model.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import { every, type Cancel, type Scheduler } from '../core/scheduler.js';
-import { bindServer, shutdownServer } from '../xds/xds-grpc-server.js';
+import { every, type Scheduler } from '../core/scheduler.js';
+import { bindServer, shutdownServer } from '../xds/grpc-server.js';
 import { loadAdminProtos } from './admin-protos.js';
 import { createAdminHandlers } from './admin-service.js';
-import { edsVersionOf, hasConsistentSnapshot, stateSourcesFor, type AppReadModels } from './app-sources.js';
 import { BearerAuth } from './auth.js';
 import { AdminHealth } from './health-service.js';
 import { StateFeed } from './state-feed.js';
-import { buildServiceState, buildState, type StateCause } from './state-view.js';
+import { buildServiceState, buildState, StateCause } from './state-view.js';
 
-export interface AdminOptions extends AppReadModels {
+export interface AdminOptions {
   config: SpillwayConfig;
+  read: ReadModel;
+  /** The write side the mutating calls go through. */
+  publisher: Publisher;
+  router: PlanRouter;
+  /** Subscribes to everything that can change the State (publishes, decisions, overrides); returns unsubscribe. */
+  onChange(fn: (cause: StateCause) => void): () => void;
   scheduler: Scheduler;
   logger?: Logger;
-  onDecision(fn: (service: string, d: Decision) => void): () => void;
   /** How often health is re-judged (input staleness is a matter of time passing). Default 1 s. */
   healthIntervalMs?: number;
 }
@@ -34,18 +40,18 @@ export interface AdminEndpoint {
 
 export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
   const logger = opts.logger ?? silentLogger;
-  const sources = stateSourcesFor(opts);
-  const feed = new StateFeed((cause) => buildState(sources, cause));
+  const { read } = opts;
+  const feed = new StateFeed((cause) => buildState(read, cause));
   const poll = opts.config.modalApi;
   const health = new AdminHealth(
     () => ({
-      consistentSnapshot: hasConsistentSnapshot(opts),
+      consistentSnapshot: read.consistentSnapshot(),
       maxInputAgeMs: Math.max(5_000, 3 * poll.pollIntervalMs + poll.timeoutMs),
-      services: opts.publisher.currentServices().map((s) => ({
-        name: s.name,
-        controlled: opts.controller !== undefined && s.capacity !== undefined && s.modal !== undefined,
-        mode: opts.controller?.current(s.name)?.mode,
-        modalStatsAgeMs: opts.modal?.poller.status(s.name)?.ageMs,
+      services: read.services().map((v) => ({
+        name: v.name,
+        controlled: v.config.capacity !== undefined && v.config.modal !== undefined,
+        mode: v.decision?.mode,
+        modalStatsAgeMs: v.modalStats?.ageMs,
       })),
     }),
     logger,
@@ -56,14 +62,8 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
     feed.notify(cause);
     health.refresh();
   };
-  const unsubscribes: Array<() => void> = [
-    opts.publisher.onPublish((r) => {
-      if (r.changed.size > 0) changed('publish');
-    }),
-    opts.onDecision(() => changed('decision')),
-    opts.overrides.onChange(() => changed('override')),
-  ];
-  const healthTimer: Cancel = every(opts.scheduler, opts.healthIntervalMs ?? 1_000, () => health.refresh());
+  const unsubscribe = opts.onChange(changed);
+  const healthTimer = every(opts.scheduler, opts.healthIntervalMs ?? 1_000, () => health.refresh());
 
   const { definition, protos } = loadAdminProtos();
   const server = new grpc.Server();
@@ -74,13 +74,13 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
       router: opts.router,
       auth: new BearerAuth(opts.config.admin.token),
       feed,
-      buildState: (cause, only) => buildState(sources, cause, only),
+      buildState: (cause, only) => buildState(read, cause, only),
       buildServiceState: (name) => {
-        const svc = opts.publisher.currentServices().find((s) => s.name === name);
-        if (!svc) throw new Error(`unknown service ${name}`);
-        return buildServiceState(sources, svc);
+        const v = read.service(name);
+        if (!v) throw new Error(`unknown service ${name}`);
+        return buildServiceState(v, read.nowMs());
       },
-      edsVersion: () => edsVersionOf(opts.cache),
+      edsVersion: () => read.edsVersion(),
       changed,
       logger,
     }),
@@ -90,7 +90,7 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
 
   const stopAll = (): void => {
     healthTimer();
-    for (const u of unsubscribes) u();
+    unsubscribe();
     feed.close();
   };
   let port: number;

@@ -1,141 +1,119 @@
-// Builds the admin API's State message from Spillway's read models. Pure: everything it reads comes
-// through StateSources, so tests can hand it plain values and the same code serves GetState,
-// WatchWeights and `spillway watch`.
-import type { Decision as CapacityDecision, InputReading as CapacityInput } from '../capacity/types.js';
-import type { ServiceConfig } from '../config/config-types.js';
+// The admin API's State message, mapped from the domain read model. Pure mapping: the same code
+// serves GetState, WatchWeights and `spillway watch`.
+import type { InputReading as CapacityInput, Decision as CapacityDecision } from '../capacity/types.js';
+import type { ReadModel, ServiceMode, ServiceView } from '../control/read-model.js';
 import type { Decision } from '../generated/spillway/admin/v1/Decision.js';
 import type { EnvoyNode } from '../generated/spillway/admin/v1/EnvoyNode.js';
 import type { InputReading } from '../generated/spillway/admin/v1/InputReading.js';
 import type { LocalityLoad } from '../generated/spillway/admin/v1/LocalityLoad.js';
+import type { Mode } from '../generated/spillway/admin/v1/Mode.js';
+import type { Policy } from '../generated/spillway/admin/v1/Policy.js';
+import type { PolicyName } from '../config/capacity-policy.js';
 import type { ModalStats } from '../generated/spillway/admin/v1/ModalStats.js';
 import type { ServiceLoad as ServiceLoadMsg } from '../generated/spillway/admin/v1/ServiceLoad.js';
 import type { ServiceState } from '../generated/spillway/admin/v1/ServiceState.js';
 import type { Shares } from '../generated/spillway/admin/v1/Shares.js';
 import type { State } from '../generated/spillway/admin/v1/State.js';
+import type { StateCause as StateCauseMsg } from '../generated/spillway/admin/v1/StateCause.js';
 import type { TypeSync } from '../generated/spillway/admin/v1/TypeSync.js';
 import type { Weights } from '../generated/spillway/admin/v1/Weights.js';
 import type { LocalityLoadReading, ServiceLoad } from '../lrs/load-view.js';
 import type { ModalPollerStatus } from '../modal/stats-poller.js';
-import { endpointKey, servingCapacity, type CordonState } from '../resources/endpoints.js';
-import type { TrafficPlan } from '../resources/traffic-plan.js';
+import { tierShares, type TierShares, type TrafficPlan } from '../model/traffic-plan.js';
 import type { SyncStatusRow } from '../xds/sync-status.js';
-import type { ActiveOverride } from '../app/override-store.js';
-import type { PlanSource } from '../app/plan-router.js';
 
 /** What happened to make a new State: shown by `spillway watch --plain`. */
-export type StateCause = 'initial' | 'decision' | 'publish' | 'override' | 'cordon' | 'poll';
+export const StateCause = {
+  Initial: 'initial',
+  Decision: 'decision',
+  Publish: 'publish',
+  Override: 'override',
+  Cordon: 'cordon',
+  Poll: 'poll',
+} as const;
+export type StateCause = (typeof StateCause)[keyof typeof StateCause];
 
-export interface StateSources {
-  nowMs(): number;
-  services(): readonly ServiceConfig[];
-  /** The plan being published for the service now. */
-  publishedPlan(service: string): TrafficPlan;
-  source(service: string): PlanSource;
-  /** The controller's latest decision (also while an override is published); undefined if uncontrolled. */
-  decision(service: string): CapacityDecision | undefined;
-  override(service: string): ActiveOverride | undefined;
-  cordons(service: string): ReadonlyMap<string, CordonState>;
-  modalStatus(service: string): ModalPollerStatus | undefined;
-  load(service: string): ServiceLoad | undefined;
-  syncRows(): readonly SyncStatusRow[];
-  connectedStreams(): number;
-  publisherStats(): { published: number; unchanged: number; rejected: number; lastErrors: readonly string[] };
-}
+const CAUSE: Record<StateCause, StateCauseMsg> = {
+  initial: 'CAUSE_INITIAL',
+  decision: 'CAUSE_DECISION',
+  publish: 'CAUSE_PUBLISH',
+  override: 'CAUSE_OVERRIDE',
+  cordon: 'CAUSE_CORDON',
+  poll: 'CAUSE_POLL',
+};
 
-export function buildState(src: StateSources, cause: StateCause, only?: string): State {
-  const services = src.services().filter((s) => !only || s.name === only);
-  const s = src.publisherStats();
+const MODE: Record<ServiceMode, Mode> = {
+  'in-house': 'MODE_IN_HOUSE',
+  spilling: 'MODE_SPILLING',
+  draining: 'MODE_DRAINING',
+  shedding: 'MODE_SHEDDING',
+  'fail-safe': 'MODE_FAIL_SAFE',
+  static: 'MODE_STATIC',
+  override: 'MODE_OVERRIDE',
+};
+
+const POLICY: Record<PolicyName, Policy> = { seed: 'POLICY_SEED', default: 'POLICY_DEFAULT' };
+
+export function buildState(read: ReadModel, cause: StateCause, only?: string): State {
+  const s = read.publisherStats();
   return {
-    at_unix_ms: src.nowMs(),
-    cause,
-    services: services.map((svc) => buildServiceState(src, svc)),
-    envoys: envoysOf(src.syncRows()),
+    at_unix_ms: read.nowMs(),
+    state_cause: CAUSE[cause],
+    services: read
+      .services()
+      .filter((v) => !only || v.name === only)
+      .map((v) => buildServiceState(v, read.nowMs())),
+    envoys: envoysOf(read.syncRows()),
     publisher: { published: s.published, unchanged: s.unchanged, rejected: s.rejected, last_errors: [...s.lastErrors] },
-    connected_streams: src.connectedStreams(),
+    connected_streams: read.connectedStreams(),
   };
 }
 
-export function buildServiceState(src: StateSources, svc: ServiceConfig): ServiceState {
-  const now = src.nowMs();
-  const plan = src.publishedPlan(svc.name);
-  const source = src.source(svc.name);
-  const decision = src.decision(svc.name);
-  const override = src.override(svc.name);
-  const cordons = src.cordons(svc.name);
-  const load = src.load(svc.name);
-
-  const inHouse = [...svc.inHouse]
-    .map((e) => {
-      const key = endpointKey(e.address, e.port);
-      return { endpoint: key, capacity: e.capacity, health: cordons.get(key) ?? ('HEALTHY' as const) };
-    })
-    .sort((a, b) => a.endpoint.localeCompare(b.endpoint));
-  const capacity = servingCapacity(svc.inHouse, cordons);
-  const inProgress = load?.localities['in-house'].inProgress ?? 0;
-  const offered = load
-    ? load.localities['in-house'].issuedRps + load.localities.modal.issuedRps + load.drops.droppedRps
-    : 0;
-
+export function buildServiceState(v: ServiceView, nowMs: number): ServiceState {
+  const hasModal = v.config.modal !== undefined;
   const state: ServiceState = {
-    name: svc.name,
-    source,
-    weights: weightsOf(plan),
-    shares: sharesOf(plan, svc.modal !== undefined),
-    mode: source === 'OVERRIDE' ? 'override' : (decision?.mode ?? 'static'),
-    reason: reasonOf(source, decision, override, now),
-    modal_stats: modalStatsOf(src.modalStatus(svc.name)),
-    load: loadOf(load),
-    in_house: inHouse,
-    in_house_capacity: capacity,
-    in_house_utilisation: capacity > 0 ? inProgress / capacity : 0,
-    offered_rps: offered,
-    controlled: decision !== undefined || svc.capacity !== undefined,
+    name: v.name,
+    source: v.source,
+    weights: weightsOf(v.plan),
+    shares: sharesMsg(v.shares),
+    service_mode: MODE[v.mode],
+    reason: v.reason,
+    modal_stats: modalStatsOf(v.modalStats),
+    load: loadOf(v.load),
+    in_house: v.inHouse,
+    in_house_capacity: v.inHouseCapacity,
+    in_house_utilization: v.inHouseUtilization,
+    offered_rps: v.offeredRps,
+    controlled: v.controlled,
   };
-  if (decision) state.decision = decisionOf(decision, svc.modal !== undefined);
-  if (override) {
+  if (v.decision) state.decision = decisionOf(v.decision, hasModal);
+  if (v.override) {
     state.override = {
-      share: override.share,
-      reason: override.reason,
-      set_at_unix_ms: override.setAtMs,
-      expires_at_unix_ms: override.expiresAtMs,
-      remaining_ms: Math.max(0, override.expiresAtMs - now),
+      share: v.override.share,
+      reason: v.override.reason,
+      set_at_unix_ms: v.override.setAtMs,
+      expires_at_unix_ms: v.override.expiresAtMs,
+      remaining_ms: Math.max(0, v.override.expiresAtMs - nowMs),
     };
   }
   return state;
 }
 
-export function weightsOf(plan: TrafficPlan): Weights {
-  return { in_house: plan.inHouseWeight, modal: plan.modalWeight, modal_health: plan.modalHealth, drop_percent: plan.dropPercent };
+function weightsOf(plan: TrafficPlan): Weights {
+  return { in_house: plan.inHouseWeight, modal: plan.modalWeight, modal_endpoint_health: plan.modalHealth, drop_percent: plan.dropPercent };
 }
 
-/**
- * Fractions of requests the plan sends each way. A DEGRADED Modal endpoint gets traffic only when the
- * in-house locality cannot serve, so its share in steady state is 0 whatever its weight.
- */
-export function sharesOf(plan: TrafficPlan, hasModal = true): Shares {
-  const dropped = Math.min(1, Math.max(0, plan.dropPercent / 100));
-  const modalWeight = hasModal && plan.modalHealth === 'HEALTHY' ? plan.modalWeight : 0;
-  const total = plan.inHouseWeight + modalWeight;
-  const modal = total > 0 ? ((1 - dropped) * modalWeight) / total : 0;
-  return { in_house: 1 - dropped - modal, modal, dropped };
-}
-
-function reasonOf(source: PlanSource, decision: CapacityDecision | undefined, override: ActiveOverride | undefined, now: number): string {
-  if (source === 'OVERRIDE' && override) {
-    const mins = Math.ceil(Math.max(0, override.expiresAtMs - now) / 60_000);
-    return `operator override to ${(override.share * 100).toFixed(1)}% Modal for ${mins} more min${override.reason ? `: ${override.reason}` : ''}`;
-  }
-  if (decision) return decision.reason;
-  return 'static share from the configuration';
+function sharesMsg(s: TierShares): Shares {
+  return { in_house: s.inHouse, modal: s.modal, dropped: s.dropped };
 }
 
 function decisionOf(d: CapacityDecision, hasModal: boolean): Decision {
   return {
-    policy: d.policy,
-    mode: d.mode,
+    decision_policy: POLICY[d.policy],
+    decision_mode: MODE[d.mode],
     reason: d.reason,
     weights: weightsOf(d.plan),
-    shares: sharesOf(d.plan, hasModal),
+    shares: sharesMsg(tierShares(d.plan, hasModal)),
     at_unix_ms: d.atMs,
     inputs: inputsOf(d.inputs),
   };
@@ -192,7 +170,7 @@ function envoysOf(rows: readonly SyncStatusRow[]): EnvoyNode[] {
       byNode.set(r.nodeId, node);
     }
     const t: TypeSync = {
-      type: r.type,
+      xds_type: r.type,
       status: r.status,
       current_version: r.currentVersion ?? '',
       sent_version: r.sent?.version ?? '',

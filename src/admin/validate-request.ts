@@ -3,8 +3,8 @@
 import { durationMs } from '../core/duration.js';
 import type { ServiceConfig } from '../config/config-types.js';
 import type { Duration__Output } from '../generated/google/protobuf/Duration.js';
-import { endpointKey } from '../resources/endpoints.js';
-import { MAX_OVERRIDE_MS } from '../app/override-store.js';
+import { endpointKey } from '../model/cordons.js';
+import { MAX_OVERRIDE_MS } from '../control/override-store.js';
 
 export class InvalidArgument extends Error {}
 

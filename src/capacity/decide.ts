@@ -1,8 +1,9 @@
 // decide(previous, inputs, nowMs, policy) → Decision. Pure: no clock, no timers, no I/O.
 import { decideDefault, initialDefaultState } from './default-policy.js';
-import type { CapacityPolicy } from './policy-config.js';
+import { PolicyName, type CapacityPolicy } from '../config/capacity-policy.js';
+import { samePlan } from '../model/traffic-plan.js';
 import { decideSeed, initialSeedState } from './seed-policy.js';
-import { baseReadings, samePlan } from './signals.js';
+import { baseReadings } from './signals.js';
 import type { ControllerInputs, Decision } from './types.js';
 
 export function decide(
@@ -12,10 +13,10 @@ export function decide(
   policy: CapacityPolicy,
 ): Decision {
   // A policy switch (config reload) starts the new policy from a clean state.
-  const prev = previous && previous.policy === policy.policy ? previous : undefined;
+  const prev = previous && previous.policy === policy.name ? previous : undefined;
   const readings = baseReadings(inputs, nowMs);
-  const common = { service: inputs.service, atMs: nowMs, policy: policy.policy };
-  if (policy.policy === 'seed') {
+  const common = { service: inputs.service, atMs: nowMs, policy: policy.name };
+  if (policy.name === PolicyName.Seed) {
     const prevState = prev?.state.kind === 'seed' ? prev.state : initialSeedState();
     const out = decideSeed(prevState, inputs, policy);
     return {
@@ -25,7 +26,6 @@ export function decide(
       reason: out.reason,
       inputs: readings,
       changed: !samePlan(previous?.plan, out.plan),
-      ...(out.pollBackoffMs !== undefined ? { pollBackoffMs: out.pollBackoffMs } : {}),
       state: out.state,
     };
   }

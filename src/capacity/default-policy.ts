@@ -1,12 +1,13 @@
 // The default policy: feed-forward on offered demand (Little's law), capped by what Modal can
 // serve now, fast up / slow down with a hold window and dead band, pre-warm ahead of the cold
 // start, soft-cordon on the way down, deliberate shedding when both tiers are full.
-// See /work/shared/notes/overflow-control.md §4 for the derivation; deviations are commented.
-import type { CapacityPolicy } from './policy-config.js';
+// docs/capacity-model.md explains the control law and its terms.
+import { UnobservableMode, type CapacityPolicy } from '../config/capacity-policy.js';
+import { offeredRps } from '../model/inputs.js';
+import { ModalHealth, planForShare, shareOf, type TrafficPlan } from '../model/traffic-plan.js';
 import type { PolicyOutcome } from './seed-policy.js';
-import { clamp, modalWarmInputs, offeredDemand, pct, planFor, shareOf } from './signals.js';
-import type { AutoscalerIntent, ControllerInputs, DefaultState, InputReading } from './types.js';
-import type { TrafficPlan } from '../resources/traffic-plan.js';
+import { clamp, modalWarmInputs, pct } from './signals.js';
+import { Mode, type AutoscalerIntent, type ControllerInputs, type DefaultState, type InputReading } from './types.js';
 
 export interface DefaultOutcome extends PolicyOutcome<DefaultState> {
   autoscaler?: AutoscalerIntent;
@@ -55,7 +56,7 @@ function viewModal(s: DefaultState, inputs: ControllerInputs, nowMs: number, pol
   const issued = m ? m.successRps + m.errorRps : 0;
   const lrsFresh = m !== undefined && nowMs - m.observedAtMs <= policy.staleAfterMs;
   const answeringWell = lrsFresh && issued > 0 && m.errorRps / issued <= cfg.maxModalErrorRatio;
-  if (cfg.unobservable === 'decay' && answeringWell && s.verifiedAtMs !== null) {
+  if (cfg.unobservable === UnobservableMode.Decay && answeringWell && s.verifiedAtMs !== null) {
     // Keep spilling at the last verified capacity, decaying, while the data plane says Modal is fine.
     const decayed = s.verifiedModalInputs * Math.exp(-(nowMs - s.verifiedAtMs) / cfg.decayTauMs);
     return { inputs: decayed, observable: false, atCeiling: true, note: `Modal stats unobservable (${why}); decaying trusted capacity to ${Math.round(decayed)} inputs while LRS shows Modal answering` };
@@ -77,7 +78,7 @@ export function decideDefault(
   const dtS = dtMs / 1000;
 
   // 1. Offered demand, fast and slow (KPA-like panic/stable windows), plus a trend for pre-warm.
-  const lambda = offeredDemand(inputs);
+  const lambda = offeredRps(inputs);
   const lambdaFast = first ? lambda : ewma(prev.lambdaFast, lambda, dtMs, cfg.fastWindowMs);
   const lambdaSlow = first ? lambda : ewma(prev.lambdaSlow, lambda, dtMs, cfg.slowWindowMs);
   const slope = dtS > 0 ? (lambdaFast - prev.lambdaFast) / dtS : 0;
@@ -159,14 +160,14 @@ export function decideDefault(
   let mode: DefaultOutcome['mode'];
   let why: string;
   const need = `offered ${Math.round(lambdaUp)} rps over in-house target ${Math.round(muTarget)} rps`;
-  if (failSafe && published + share > 0 && cfg.unobservable === 'zero') {
+  if (failSafe && published + share > 0 && cfg.unobservable === UnobservableMode.Zero) {
     share = 0;
   }
   if (share > 0) {
     drainStartedAtMs = null;
-    const keep = published > 0 && prevPlan?.modalHealth === 'HEALTHY' && Math.abs(share - published) < cfg.deadBand && movement !== 'cap';
-    plan = keep && prevPlan ? { ...prevPlan, dropPercent: planFor(0, 'HEALTHY', drop).dropPercent } : planFor(share, 'HEALTHY', drop);
-    mode = 'spilling';
+    const keep = published > 0 && prevPlan?.modalHealth === ModalHealth.Healthy && Math.abs(share - published) < cfg.deadBand && movement !== 'cap';
+    plan = keep && prevPlan ? { ...prevPlan, dropPercent: planForShare(0, ModalHealth.Healthy, drop).dropPercent } : planForShare(share, ModalHealth.Healthy, drop);
+    mode = Mode.Spilling;
     const capNote = pinned ? `; capped by Modal (needs ${pct(upRaw)})` : '';
     const mv = movement === 'hold' ? `; holding (demand eased, hold ${Math.round(cfg.holdMs / 1000)} s)` : movement === 'down' ? '; stepping down slowly' : '';
     why = `spilling ${pct(shareOf(plan))}: ${need}; ${modal.note}${capNote}${mv}${keep ? ' (inside dead band, not republished)' : ''}`;
@@ -177,28 +178,28 @@ export function decideDefault(
     const drainedFor = nowMs - drainStartedAtMs;
     const done = failSafe || (drainedFor >= cfg.drainMs && (inFlight === 0 || drainedFor >= cfg.drainMaxMs));
     if (done) {
-      plan = planFor(0, 'HEALTHY', drop);
+      plan = planForShare(0, ModalHealth.Healthy, drop);
       drainStartedAtMs = null;
-      mode = failSafe ? 'fail-safe' : 'in-house';
+      mode = failSafe ? Mode.FailSafe : Mode.InHouse;
       why = failSafe ? `fail-safe: ${modal.note}; Modal locality removed` : `drained: Modal locality removed after ${Math.round(drainedFor / 1000)} s (${inFlight} in flight)`;
     } else {
-      plan = { ...planFor(Math.max(published, 1e-3), 'DEGRADED', drop), modalHealth: 'DEGRADED' };
-      mode = 'draining';
+      plan = { ...planForShare(Math.max(published, 1e-3), ModalHealth.Degraded, drop), modalHealth: ModalHealth.Degraded };
+      mode = Mode.Draining;
       why = `draining: Modal soft-cordoned (DEGRADED) for ${Math.round(drainedFor / 1000)} s (window ${Math.round(cfg.drainMs / 1000)} s), ${inFlight} in flight; no excess (${Math.round(lambdaUp)} rps vs in-house target ${Math.round(muTarget)} rps)`;
     }
   } else {
-    plan = planFor(0, 'HEALTHY', drop);
-    mode = failSafe && upRaw > 0 ? 'fail-safe' : 'in-house';
-    why = mode === 'fail-safe'
+    plan = planForShare(0, ModalHealth.Healthy, drop);
+    mode = failSafe && upRaw > 0 ? Mode.FailSafe : Mode.InHouse;
+    why = mode === Mode.FailSafe
       ? `fail-safe: ${need} but ${modal.note}; not spilling`
       : upRaw > 0
         ? `in-house: ${need} but Modal has no warm capacity yet (${modal.note})`
         : `in-house: offered ${Math.round(lambdaUp)} rps within in-house target ${Math.round(muTarget)} rps`;
   }
-  if (plan.dropPercent > 0 && mode === 'fail-safe') {
+  if (plan.dropPercent > 0 && mode === Mode.FailSafe) {
     why = `${why}; shedding ${plan.dropPercent} % over in-house max ${Math.round(inMax)} rps`;
   } else if (plan.dropPercent > 0) {
-    mode = 'shedding';
+    mode = Mode.Shedding;
     why = `shedding ${plan.dropPercent} %: offered ${Math.round(lambdaUp)} rps over in-house max ${Math.round(inMax)} rps + Modal ${costCapped ? 'cost-capped' : 'full'} ${Math.round(modalRps)} rps; ${why}`;
   }
 

@@ -1,22 +1,22 @@
 // The seed policy: the gateway sidecar of seed 000, implemented faithfully as the baseline.
 // Hysteresis on in-house utilisation (start 0.85 / stop 0.60); Modal weight sized to Modal's free
 // slots (runners × max_inputs − running) plus one container's warm-up allowance when cold; EWMA
-// towards the target, snapped to 0 when the target is 0; full → 0 and shed; N poll errors → 0.
-import type { TrafficPlan } from '../resources/traffic-plan.js';
-import type { CapacityPolicy } from './policy-config.js';
-import { clamp, pct, planFor } from './signals.js';
-import type { ControllerInputs, Mode, SeedState } from './types.js';
+// towards the target, snapped to 0 when the target is 0; full → 0 and shed; N poll errors → 0 (the
+// stats poller owns retrying, with its own jittered backoff).
+import { ModalHealth, planForShare, type TrafficPlan } from '../model/traffic-plan.js';
+import type { CapacityPolicy } from '../config/capacity-policy.js';
+import { clamp, pct } from './signals.js';
+import { Mode, type ControllerInputs, type SeedState } from './types.js';
 
 export interface PolicyOutcome<S> {
   plan: TrafficPlan;
   mode: Mode;
   reason: string;
   state: S;
-  pollBackoffMs?: number;
 }
 
 export function initialSeedState(): SeedState {
-  return { kind: 'seed', spilling: false, share: 0, lastBacklog: null, lastSampleAtMs: null, backoffMs: 0 };
+  return { kind: 'seed', spilling: false, share: 0, lastBacklog: null, lastSampleAtMs: null };
 }
 
 /** Free Modal slots as the seed computes them, with the warm-up allowance when Modal is cold. */
@@ -38,13 +38,11 @@ export function decideSeed(
   // Fail-safe: the seed will not route to a tier it cannot observe.
   const failures = inputs.modalStats.consecutiveFailures;
   if (failures >= policy.failAfterErrors) {
-    const backoffMs = Math.min(cfg.backoffMaxMs, cfg.backoffBaseMs * 2 ** (failures - policy.failAfterErrors));
     return {
-      plan: planFor(0, 'HEALTHY', 0),
-      mode: 'fail-safe',
-      reason: `fail-safe: ${failures} consecutive Modal stats poll errors (limit ${policy.failAfterErrors}); Modal weight forced to 0, next poll in ${Math.round(backoffMs / 1000)} s`,
-      state: { ...prev, share: 0, spilling: false, backoffMs },
-      pollBackoffMs: backoffMs,
+      plan: planForShare(0, ModalHealth.Healthy, 0),
+      mode: Mode.FailSafe,
+      reason: `fail-safe: ${failures} consecutive Modal stats poll errors (limit ${policy.failAfterErrors}); Modal weight forced to 0 (the poller keeps retrying with backoff)`,
+      state: { ...prev, share: 0, spilling: false },
     };
   }
 
@@ -65,7 +63,6 @@ export function decideSeed(
   const base = {
     ...prev,
     spilling,
-    backoffMs: 0,
     lastBacklog: s ? backlog : prev.lastBacklog,
     lastSampleAtMs: s ? s.observedAtMs : prev.lastSampleAtMs,
   };
@@ -75,8 +72,8 @@ export function decideSeed(
     const drop = util > 1 ? 100 * (1 - 1 / util) : 0;
     const why = atCeiling ? `Modal at its ceiling (${runners}/${inputs.modalMaxContainers} containers, no free slot)` : `Modal backlog rising (${prev.lastBacklog} → ${backlog})`;
     return {
-      plan: planFor(0, 'HEALTHY', drop),
-      mode: 'shedding',
+      plan: planForShare(0, ModalHealth.Healthy, drop),
+      mode: Mode.Shedding,
       reason: `Modal full: ${why}; weight 0, shedding ${Math.round(drop)} % (${utilTxt})`,
       state: { ...base, share: 0 },
     };
@@ -86,10 +83,10 @@ export function decideSeed(
   const target = spilling ? free / (capacity + free) : 0;
   // Snap to 0 when the target is 0 (no lingering sliver); otherwise EWMA towards it.
   const share = target === 0 ? 0 : prev.share + cfg.smoothing * (target - prev.share);
-  const plan = planFor(clamp(share, 0, 1), 'HEALTHY', 0);
+  const plan = planForShare(clamp(share, 0, 1), ModalHealth.Healthy, 0);
   const reason = !spilling
     ? `in-house: ${utilTxt} (${prev.spilling ? `fell below stop ${cfg.stopUtilization}` : `below start ${cfg.startUtilization}`})`
     : `spilling ${pct(share)}: ${utilTxt} ≥ hysteresis band; Modal free ${free} slots` +
       (runners === 0 ? ` (cold: warm-up allowance ${cfg.warmupContainers} container)` : ` (${runners} runners, ${running} running)`);
-  return { plan, mode: plan.modalWeight > 0 ? 'spilling' : 'in-house', reason, state: { ...base, share } };
+  return { plan, mode: plan.modalWeight > 0 ? Mode.Spilling : Mode.InHouse, reason, state: { ...base, share } };
 }

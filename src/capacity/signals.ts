@@ -1,19 +1,9 @@
-// Pure helpers both policies use: input ages, offered demand, Modal capacity, plan quantisation.
-import type { ModalStatsSample } from '../inputs/types.js';
-import { WEIGHT_TOTAL, type TrafficPlan } from '../resources/traffic-plan.js';
+// Pure helpers both policies use: input ages, the readings a decision shows, Modal's warm capacity.
+import { offeredRps, type ModalStatsSample } from '../model/inputs.js';
 import type { ControllerInputs, InputReading } from './types.js';
 
 export function ageMs(observedAtMs: number | undefined, nowMs: number): number | null {
   return observedAtMs === undefined ? null : Math.max(0, nowMs - observedAtMs);
-}
-
-/**
- * Offered demand, rps: everything issued to both localities plus what Envoy dropped. It does not
- * move when the split moves, which is what makes it a sound control input (unlike in-house
- * utilisation after diversion).
- */
-export function offeredDemand(inputs: ControllerInputs): number {
-  return (inputs.inHouse?.issuedRps ?? 0) + (inputs.modal?.issuedRps ?? 0) + (inputs.drops?.droppedRps ?? 0);
 }
 
 /** Readings common to both policies, for the decision's `inputs`. */
@@ -25,7 +15,7 @@ export function baseReadings(inputs: ControllerInputs, nowMs: number): Record<st
   const mAge = ageMs(m?.observedAtMs, nowMs);
   const sAge = ageMs(s?.observedAtMs, nowMs);
   const r: Record<string, InputReading> = {
-    offered_rps: { value: round1(offeredDemand(inputs)), ageMs: maxAge(hAge, mAge, ageMs(inputs.drops?.observedAtMs, nowMs)) },
+    offered_rps: { value: round1(offeredRps(inputs)), ageMs: maxAge(hAge, mAge, ageMs(inputs.drops?.observedAtMs, nowMs)) },
     in_house_in_progress: { value: h?.inProgress ?? 0, ageMs: hAge },
     in_house_issued_rps: { value: round1(h?.issuedRps ?? 0), ageMs: hAge },
     in_house_capacity: { value: inputs.inHouseCapacity, ageMs: 0 },
@@ -58,35 +48,6 @@ export function modalWarmInputs(s: ModalStatsSample, maxInputs: number, maxConta
     return clamp(running + s.inputHeadroom, 0, ceiling);
   }
   return clamp(s.runners * maxInputs - s.backlog, 0, ceiling);
-}
-
-/** Quantises a Modal share on WEIGHT_TOTAL, never publishing a weight of 0 for a present locality. */
-export function planFor(share: number, health: TrafficPlan['modalHealth'], dropPercent: number): TrafficPlan {
-  const s = clamp(Number.isFinite(share) ? share : 0, 0, 1);
-  let modalWeight = Math.round(s * WEIGHT_TOTAL);
-  if (s > 0 && modalWeight === 0) modalWeight = 1;
-  modalWeight = Math.min(modalWeight, WEIGHT_TOTAL - 1);
-  return {
-    inHouseWeight: WEIGHT_TOTAL - modalWeight,
-    modalWeight,
-    modalHealth: modalWeight === 0 ? 'HEALTHY' : health,
-    dropPercent: round1(clamp(dropPercent, 0, 100)),
-  };
-}
-
-export function shareOf(plan: TrafficPlan | undefined): number {
-  if (!plan || plan.modalWeight === 0) return 0;
-  return plan.modalWeight / (plan.modalWeight + plan.inHouseWeight);
-}
-
-export function samePlan(a: TrafficPlan | undefined, b: TrafficPlan): boolean {
-  return (
-    a !== undefined &&
-    a.inHouseWeight === b.inHouseWeight &&
-    a.modalWeight === b.modalWeight &&
-    a.modalHealth === b.modalHealth &&
-    a.dropPercent === b.dropPercent
-  );
 }
 
 export const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));

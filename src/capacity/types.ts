@@ -1,15 +1,7 @@
 // Types shared by the capacity model (pure), its policies and the controller loop around it.
-import type { LocalityLoad, ModalStatsStatus, ServiceDrops } from '../inputs/types.js';
-import type { TrafficPlan } from '../resources/traffic-plan.js';
-import type { CapacityPolicy } from './policy-config.js';
-
-/** Modal autoscaler settings as last read back from Modal (after an apply, or by a poller). */
-export interface AutoscalerSettings {
-  minContainers: number;
-  bufferContainers?: number;
-  maxContainers?: number;
-  scaledownWindowMs?: number;
-}
+import type { LocalityLoad, ModalStatsStatus, ServiceDrops } from '../model/inputs.js';
+import type { TrafficPlan } from '../model/traffic-plan.js';
+import type { PolicyName } from '../config/capacity-policy.js';
 
 /** Everything decide() reads for one service. Producers fill it; the model only reads it. */
 export interface ControllerInputs {
@@ -30,11 +22,22 @@ export interface ControllerInputs {
   modalTargetInputs?: number;
   /** Modal's container ceiling. */
   modalMaxContainers: number;
-  /** Autoscaler settings as Modal reports them now (used to re-apply after a deploy reset them). */
-  modalAutoscaler?: AutoscalerSettings & { observedAtMs: number };
 }
 
-export type Mode = 'in-house' | 'spilling' | 'draining' | 'shedding' | 'fail-safe';
+/** What a decision does with a service's traffic. */
+export const Mode = {
+  /** Everything in-house (Modal locality absent). */
+  InHouse: 'in-house',
+  /** Part of the traffic goes to Modal. */
+  Spilling: 'spilling',
+  /** Modal is soft-cordoned (DEGRADED) while its in-flight work drains. */
+  Draining: 'draining',
+  /** Both tiers are full: the excess is dropped at the edge with fast 503s. */
+  Shedding: 'shedding',
+  /** Modal cannot be observed: the configured fail-safe applies. */
+  FailSafe: 'fail-safe',
+} as const;
+export type Mode = (typeof Mode)[keyof typeof Mode];
 
 /** One input the decision used: its value and how old it was (null when the input was absent). */
 export interface InputReading {
@@ -56,8 +59,6 @@ export interface SeedState {
   share: number;
   lastBacklog: number | null;
   lastSampleAtMs: number | null;
-  /** Fail-safe: poll retry delay advised to the poller (exponential back-off). */
-  backoffMs: number;
 }
 
 /** State the default policy carries between ticks. */
@@ -92,7 +93,7 @@ export type PolicyState = SeedState | DefaultState;
 export interface Decision {
   service: string;
   atMs: number;
-  policy: CapacityPolicy['policy'];
+  policy: PolicyName;
   mode: Mode;
   plan: TrafficPlan;
   /** Human-readable explanation of the plan. */
@@ -103,7 +104,5 @@ export interface Decision {
   changed: boolean;
   /** Desired Modal autoscaler settings (default policy with pre-warm); absent when not managed. */
   autoscaler?: AutoscalerIntent;
-  /** Advice for the stats poller while stats are failing (seed fail-safe back-off). */
-  pollBackoffMs?: number;
   state: PolicyState;
 }

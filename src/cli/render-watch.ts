@@ -36,6 +36,10 @@ export function bar(fraction: number, width: number): string {
   return ('█'.repeat(full) + partial).padEnd(width, '·');
 }
 
+/** The admin API's enum names in the words the rest of Spillway uses: MODE_FAIL_SAFE → fail-safe. */
+export const modeText = (mode: string): string => mode.replace(/^MODE_/, '').toLowerCase().replace(/_/g, '-');
+const causeText = (cause: string): string => cause.replace(/^CAUSE_/, '').toLowerCase();
+
 const MODE_COLOR: Record<string, string> = {
   'in-house': '32',
   spilling: '33',
@@ -61,19 +65,19 @@ function serviceLines(s: ServiceState__Output, opts: RenderOptions, nowMs: numbe
   const barWidth = Math.max(10, Math.min(50, opts.width - 34));
   const shares = s.shares ?? { in_house: 1, modal: 0, dropped: 0 };
   const w = s.weights;
-  const mode = paint(c, MODE_COLOR[s.mode] ?? '0', s.mode);
+  const mode = paint(c, MODE_COLOR[modeText(s.service_mode)] ?? '0', modeText(s.service_mode));
   const lines = [`${paint(c, '1', s.name)}  ${mode}  (${s.source.toLowerCase()})`];
   const row = (label: string, frac: number, color: string, extra: string): string =>
     `  ${label.padEnd(8)} ${paint(c, color, bar(frac, barWidth))} ${pct(frac).padStart(6)}${extra}`;
   lines.push(row('in-house', shares.in_house, '32', w ? `  w=${w.in_house}` : ''));
-  lines.push(row('modal', shares.modal, '33', w ? `  w=${w.modal}${w.modal_health === 'DEGRADED' ? ' DEGRADED' : ''}` : ''));
+  lines.push(row('modal', shares.modal, '33', w ? `  w=${w.modal}${w.modal_endpoint_health === 'DEGRADED' ? ' DEGRADED' : ''}` : ''));
   if (shares.dropped > 0) lines.push(row('dropped', shares.dropped, '31', ''));
   lines.push(`  reason: ${s.reason}`);
   if (s.override) {
     const d = s.decision;
     lines.push(
       `  override: ${pct(s.override.share)} Modal, ${fmtAge(Math.max(0, s.override.expires_at_unix_ms - nowMs))} left` +
-        (d ? `; controller wants ${pct(d.shares?.modal ?? 0)} (${d.mode})` : ''),
+        (d ? `; controller wants ${pct(d.shares?.modal ?? 0)} (${modeText(d.decision_mode)})` : ''),
     );
   }
   const m = s.modal_stats;
@@ -84,7 +88,7 @@ function serviceLines(s: ServiceState__Output, opts: RenderOptions, nowMs: numbe
     : `modal runners ${m.runners} backlog ${m.backlog} (${fmtAge(m.age_ms)} old${m.consecutive_failures > 0 ? `, failing ×${m.consecutive_failures}` : ''})`;
   const cordoned = s.in_house.filter((e) => e.health !== 'HEALTHY').map((e) => `${e.endpoint} ${e.health}`);
   lines.push(
-    `  in-house util ${pct(s.in_house_utilisation)} of ${s.in_house_capacity} · offered ${s.offered_rps.toFixed(1)} rps · ${modal}`,
+    `  in-house util ${pct(s.in_house_utilization)} of ${s.in_house_capacity} · offered ${s.offered_rps.toFixed(1)} rps · ${modal}`,
   );
   if (cordoned.length > 0) lines.push(`  cordoned: ${cordoned.join(', ')}`);
   return lines;
@@ -94,7 +98,7 @@ function serviceLines(s: ServiceState__Output, opts: RenderOptions, nowMs: numbe
 export function renderState(state: State__Output, opts: RenderOptions): string[] {
   const at = new Date(state.at_unix_ms).toISOString().slice(11, 19);
   const lines = [
-    `spillway watch · ${opts.admin} · ${at} · ${state.cause} · ${state.connected_streams} ADS stream${state.connected_streams === 1 ? '' : 's'} · ${syncSummary(state)}`,
+    `spillway watch · ${opts.admin} · ${at} · ${causeText(state.state_cause)} · ${state.connected_streams} ADS stream${state.connected_streams === 1 ? '' : 's'} · ${syncSummary(state)}`,
     '',
   ];
   for (const s of state.services) lines.push(...serviceLines(s, opts, state.at_unix_ms), '');
@@ -110,15 +114,15 @@ export function renderPlain(state: State__Output): string[] {
     const m = s.modal_stats;
     const fields = [
       at,
-      state.cause,
+      causeText(state.state_cause),
       s.name,
-      `mode=${s.mode}`,
+      `mode=${modeText(s.service_mode)}`,
       `source=${s.source}`,
       `in_house=${pct(sh.in_house)}`,
       `modal=${pct(sh.modal)}`,
       `dropped=${pct(sh.dropped)}`,
       `weights=${s.weights?.in_house ?? 0}/${s.weights?.modal ?? 0}`,
-      `util=${pct(s.in_house_utilisation)}`,
+      `util=${pct(s.in_house_utilization)}`,
       `offered_rps=${s.offered_rps.toFixed(1)}`,
       `runners=${m?.observed ? m.runners : '-'}`,
       `backlog=${m?.observed ? m.backlog : '-'}`,

@@ -34,7 +34,7 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
   let backoffMs = 500;
   try {
     while (!opts.signal.aborted) {
-      const outcome = await new Promise<{ error?: string }>((resolve) => {
+      const outcome = await new Promise<{ error?: string; code?: grpc.status }>((resolve) => {
         const call = client.WatchWeights({ service: opts.service ?? '' });
         const abort = (): void => call.cancel();
         opts.signal.addEventListener('abort', abort, { once: true });
@@ -44,7 +44,7 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
         });
         call.on('error', (err: grpc.ServiceError) => {
           opts.signal.removeEventListener('abort', abort);
-          resolve({ error: err.code === grpc.status.CANCELLED ? undefined : err.details || err.message });
+          resolve(err.code === grpc.status.CANCELLED ? {} : { error: err.details || err.message, code: err.code });
         });
         call.on('end', () => {
           opts.signal.removeEventListener('abort', abort);
@@ -52,7 +52,8 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
         });
       });
       if (opts.signal.aborted) break;
-      if (outcome.error?.startsWith('service:')) {
+      // A bad argument (unknown service) will not get better by retrying.
+      if (outcome.code === grpc.status.INVALID_ARGUMENT) {
         process.stderr.write(`spillway watch: ${outcome.error}\n`);
         return 2;
       }

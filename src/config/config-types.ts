@@ -1,7 +1,7 @@
 // The validated, fully-defaulted configuration Spillway runs on. The YAML schema (snake_case) is
 // documented in README.md; parse-config.ts maps it here and names every problem by field path.
 
-import type { CapacityPolicy } from '../capacity/policy-config.js';
+import type { CapacityPolicy } from './capacity-policy.js';
 
 export interface HostPort {
   host: string;
@@ -79,8 +79,14 @@ export interface SpillwayConfig {
   admin: { listen: HostPort; token?: string };
   metrics: { listen: HostPort };
   controller: { tickMs: number };
-  /** reconcileIntervalMs: how often Spillway reads Modal's autoscaler back and re-applies its intent (a deploy resets it). */
-  modalApi: { pollIntervalMs: number; timeoutMs: number; reconcileIntervalMs: number };
+  modalApi: {
+    pollIntervalMs: number;
+    timeoutMs: number;
+    /** How often Spillway reads Modal's autoscaler back and re-applies its intent (a deploy resets it). */
+    reconcileIntervalMs: number;
+    /** At most one autoscaler update per service per this interval (Modal rate-limits them). */
+    autoscalerMinIntervalMs: number;
+  };
   services: ServiceConfig[];
 }
 

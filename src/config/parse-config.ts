@@ -1,10 +1,8 @@
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
-import { validateCapacityConfig } from '../capacity/policy-config.js';
-import type { CapacityPolicy } from '../capacity/policy-config.js';
+import { readCapacityPolicy, type CapacityPolicy } from './capacity-policy.js';
 import {
   SYSTEM_CA_BUNDLE,
-  type HostPort,
   type InHouseEndpoint,
   type ModalEndpointConfig,
   type RetryConfig,
@@ -12,6 +10,7 @@ import {
   type ServiceConfig,
   type SpillwayConfig,
 } from './config-types.js';
+import { Reader, describe, join } from './reader.js';
 
 /** Every problem found in a configuration, each naming its field path. */
 export class ConfigError extends Error {
@@ -23,145 +22,14 @@ export class ConfigError extends Error {
 
 export type ParseResult = { ok: true; config: SpillwayConfig } | { ok: false; errors: string[] };
 
-type Obj = Record<string, unknown>;
-
 const NAME_RE = /^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?$/;
 const RETRY_ON = new Set([
   '5xx', 'gateway-error', 'reset', 'reset-before-request', 'connect-failure', 'envoy-ratelimited',
   'retriable-4xx', 'refused-stream', 'retriable-status-codes', 'retriable-headers', 'http3-post-connect-failure',
 ]);
 
-/** Collects problems with their paths while reading an untyped tree. */
-class Reader {
-  readonly errors: string[] = [];
-
-  fail(path: string, problem: string): void {
-    this.errors.push(`${path}: ${problem}`);
-  }
-
-  obj(v: unknown, path: string, known: readonly string[]): Obj | undefined {
-    if (v === undefined || v === null) return {};
-    if (typeof v !== 'object' || Array.isArray(v)) {
-      this.fail(path, 'must be a mapping');
-      return undefined;
-    }
-    for (const k of Object.keys(v)) {
-      if (!known.includes(k)) this.fail(join(path, k), `unknown field (expected one of: ${known.join(', ')})`);
-    }
-    return v as Obj;
-  }
-
-  int(o: Obj, key: string, path: string, def: number | undefined, min: number, max: number): number {
-    const v = o[key];
-    const p = join(path, key);
-    if (v === undefined || v === null) {
-      if (def === undefined) {
-        this.fail(p, 'is required');
-        return min;
-      }
-      return def;
-    }
-    if (typeof v !== 'number' || !Number.isInteger(v)) {
-      this.fail(p, `must be an integer, got ${describe(v)}`);
-      return def ?? min;
-    }
-    if (v < min || v > max) {
-      this.fail(p, `must be between ${min} and ${max}, got ${v}`);
-      return def ?? min;
-    }
-    return v;
-  }
-
-  num(o: Obj, key: string, path: string, def: number, min: number, max: number): number {
-    const v = o[key];
-    const p = join(path, key);
-    if (v === undefined || v === null) return def;
-    if (typeof v !== 'number' || !Number.isFinite(v)) {
-      this.fail(p, `must be a number, got ${describe(v)}`);
-      return def;
-    }
-    if (v < min || v > max) {
-      this.fail(p, `must be between ${min} and ${max}, got ${v}`);
-      return def;
-    }
-    return v;
-  }
-
-  str(o: Obj, key: string, path: string, def?: string): string {
-    const v = o[key];
-    const p = join(path, key);
-    if (v === undefined || v === null) {
-      if (def === undefined) {
-        this.fail(p, 'is required');
-        return '';
-      }
-      return def;
-    }
-    if (typeof v !== 'string' || v.length === 0) {
-      this.fail(p, `must be a non-empty string, got ${describe(v)}`);
-      return def ?? '';
-    }
-    return v;
-  }
-
-  optStr(o: Obj, key: string, path: string): string | undefined {
-    return o[key] === undefined || o[key] === null ? undefined : this.str(o, key, path);
-  }
-
-  bool(o: Obj, key: string, path: string, def: boolean): boolean {
-    const v = o[key];
-    if (v === undefined || v === null) return def;
-    if (typeof v !== 'boolean') {
-      this.fail(join(path, key), `must be true or false, got ${describe(v)}`);
-      return def;
-    }
-    return v;
-  }
-
-  list(o: Obj, key: string, path: string, required: boolean): unknown[] {
-    const v = o[key];
-    const p = join(path, key);
-    if (v === undefined || v === null) {
-      if (required) this.fail(p, 'is required');
-      return [];
-    }
-    if (!Array.isArray(v)) {
-      this.fail(p, 'must be a list');
-      return [];
-    }
-    return v;
-  }
-
-  hostPort(v: unknown, path: string, def: HostPort): HostPort {
-    if (v === undefined || v === null) return def;
-    if (typeof v !== 'string') {
-      this.fail(path, `must be "host:port", got ${describe(v)}`);
-      return def;
-    }
-    const m = /^(\[[0-9a-fA-F:]+\]|[^:]+):(\d{1,5})$/.exec(v);
-    const port = m ? Number(m[2]) : NaN;
-    if (!m || !m[1] || port > 65535) {
-      this.fail(path, `must be "host:port" with a port from 0 to 65535, got "${v}"`);
-      return def;
-    }
-    return { host: m[1].replace(/^\[|\]$/g, ''), port };
-  }
-}
-
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
-}
-
-function join(path: string, key: string | number): string {
-  if (typeof key === 'number') return `${path}[${key}]`;
-  return path ? `${path}.${key}` : key;
-}
-
-function describe(v: unknown): string {
-  if (typeof v === 'string') return `"${v}"`;
-  if (Array.isArray(v)) return 'a list';
-  if (v === null) return 'null';
-  return typeof v === 'object' ? 'a mapping' : `${typeof v} ${String(v)}`;
 }
 
 const MAX_MS = 24 * 3600 * 1000;
@@ -287,12 +155,7 @@ function parseCapacity(r: Reader, v: unknown, path: string, hasModal: boolean): 
     if (v !== undefined && v !== null) r.fail(path, 'needs a modal endpoint to drive (remove it, or add modal)');
     return undefined;
   }
-  const result = validateCapacityConfig(v ?? undefined, path);
-  if (!result.ok) {
-    for (const e of result.errors) r.errors.push(e);
-    return undefined;
-  }
-  return result.value;
+  return readCapacityPolicy(r, v, path);
 }
 
 /** Validates an already-parsed YAML/JSON tree. Never throws: every problem is returned with its path. */
@@ -304,7 +167,7 @@ export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = {}): Pa
   const admin = r.obj(top['admin'], 'admin', ['listen', 'token_env']) ?? {};
   const metrics = r.obj(top['metrics'], 'metrics', ['listen']) ?? {};
   const controller = r.obj(top['controller'], 'controller', ['tick_ms']) ?? {};
-  const modalApi = r.obj(top['modal_api'], 'modal_api', ['poll_interval_ms', 'timeout_ms', 'reconcile_interval_ms']) ?? {};
+  const modalApi = r.obj(top['modal_api'], 'modal_api', ['poll_interval_ms', 'timeout_ms', 'reconcile_interval_ms', 'autoscaler_min_interval_ms']) ?? {};
   // The admin token itself never sits in the config file: the file names the variable holding it.
   const tokenEnv = r.optStr(admin, 'token_env', 'admin');
   const token = tokenEnv ? env[tokenEnv] : undefined;
@@ -356,6 +219,7 @@ export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = {}): Pa
       pollIntervalMs: r.int(modalApi, 'poll_interval_ms', 'modal_api', 2000, 100, 600_000),
       timeoutMs: r.int(modalApi, 'timeout_ms', 'modal_api', 5000, 100, 600_000),
       reconcileIntervalMs: r.int(modalApi, 'reconcile_interval_ms', 'modal_api', 30_000, 1000, 3_600_000),
+      autoscalerMinIntervalMs: r.int(modalApi, 'autoscaler_min_interval_ms', 'modal_api', 10_000, 0, 3_600_000),
     },
     services,
   };

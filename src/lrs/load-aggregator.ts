@@ -5,8 +5,8 @@
 // Each Envoy (node id) contributes its latest report per service; the aggregate is the sum over
 // Envoys. Keying by node id, not by stream, is what keeps a reconnecting Envoy from being counted twice.
 import type { ClusterStats__Output } from '../generated/envoy/config/endpoint/v3/ClusterStats.js';
-import { LOCALITY_KINDS } from '../inputs/localities.js';
-import type { LocalityKind, LocalityLoad, ServiceDrops } from '../inputs/types.js';
+import { LOCALITY_KINDS } from '../model/localities.js';
+import type { LocalityKind, LocalityLoad, ServiceDrops } from '../model/inputs.js';
 import {
   DEFAULT_REPORT_LIMITS,
   REJECT_REASONS,

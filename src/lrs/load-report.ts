@@ -3,8 +3,8 @@
 // total_requests_in_progress, which is a gauge.
 import { durationMs } from '../core/duration.js';
 import type { ClusterStats__Output } from '../generated/envoy/config/endpoint/v3/ClusterStats.js';
-import { LOCALITY_KINDS, localityKindOf } from '../inputs/localities.js';
-import type { LocalityKind } from '../inputs/types.js';
+import { LOCALITY_KINDS, localityKindOf } from '../model/localities.js';
+import type { LocalityKind } from '../model/inputs.js';
 
 /** Why (part of) a load report was ignored. Counted, never thrown. */
 export type RejectReason =

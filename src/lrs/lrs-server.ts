@@ -10,7 +10,7 @@ import { every, type Cancel, type Scheduler } from '../core/scheduler.js';
 import type { LoadReportingServiceHandlers } from '../generated/envoy/service/load_stats/v3/LoadReportingService.js';
 import type { LoadStatsRequest__Output } from '../generated/envoy/service/load_stats/v3/LoadStatsRequest.js';
 import type { LoadStatsResponse } from '../generated/envoy/service/load_stats/v3/LoadStatsResponse.js';
-import { loadProtos } from '../protos/load-protos.js';
+import type { SpillwayProtos } from '../protos/load-protos.js';
 import { LoadAggregator } from './load-aggregator.js';
 import type { ReportLimits } from './load-report.js';
 import { AggregatedLoadView, type LoadView } from './load-view.js';
@@ -189,8 +189,7 @@ export function createLrsService(options: LrsServiceOptions): LrsService {
 }
 
 /** Registers the LRS service on a gRPC server (protos are loaded once per process). */
-export function addLrsService(server: grpc.Server, lrs: Pick<LrsService, 'handlers'>): void {
-  const { protos } = loadProtos();
+export function addLrsService(server: grpc.Server, lrs: Pick<LrsService, 'handlers'>, protos: SpillwayProtos): void {
   server.addService(protos.envoy.service.load_stats.v3.LoadReportingService.service, lrs.handlers);
 }
 

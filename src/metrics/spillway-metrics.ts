@@ -1,12 +1,10 @@
 // Prometheus metrics. Counters and the latency histogram are fed by event subscriptions (an O(1)
 // increment, nothing else, on the xDS path); every gauge is computed from the read models at scrape
-// time, so an idle scraper costs nothing and a busy one never delays a push.
+// time from the domain read model, so an idle scraper costs nothing and a busy one never delays a push.
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Decision } from '../capacity/types.js';
-import type { StateSources } from '../admin/state-view.js';
-import { buildState } from '../admin/state-view.js';
-import type { Publisher } from '../app/publisher.js';
-import type { LrsService } from '../lrs/lrs-server.js';
+import type { Publisher } from '../control/publisher.js';
+import type { ReadModel } from '../control/read-model.js';
 import type { ModalStatsPoller } from '../modal/stats-poller.js';
 import type { SyncStatus } from '../xds/sync-status.js';
 import { shortType } from '../xds/type-urls.js';
@@ -14,11 +12,10 @@ import { TallyHistogram } from './tally-histogram.js';
 import type { XdsEvents } from '../xds/xds-events.js';
 
 export interface MetricsSources {
-  state: StateSources;
+  read: ReadModel;
   events: XdsEvents;
   syncStatus: SyncStatus;
   publisher: Publisher;
-  lrs: LrsService;
   poller: ModalStatsPoller | undefined;
   onDecision(fn: (service: string, d: Decision) => void): () => void;
 }
@@ -47,7 +44,7 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
   const weight = gauge('spillway_locality_weight', 'Published EDS locality weight', ['service', 'locality']);
   const mode = gauge('spillway_mode', 'Current mode of the service (1 for the active one)', ['service', 'mode']);
   const override = gauge('spillway_override_active', '1 while an operator override is published for the service', ['service']);
-  const utilisation = gauge('spillway_in_house_utilisation_ratio', 'In-flight in-house requests over healthy in-house capacity (LRS)', ['service']);
+  const utilization = gauge('spillway_in_house_utilization_ratio', 'In-flight in-house requests over healthy in-house capacity (LRS)', ['service']);
   const capacity = gauge('spillway_in_house_capacity', 'Max concurrent requests over healthy in-house endpoints', ['service']);
   const offered = gauge('spillway_offered_demand_rps', 'Requests per second Envoy offered the service (issued + dropped, LRS)', ['service']);
   const inProgress = gauge('spillway_locality_in_progress', 'Requests in flight per locality (LRS)', ['service', 'locality']);
@@ -124,40 +121,38 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
   ];
 
   const refresh = (): void => {
-    for (const g of [share, weight, mode, override, utilisation, capacity, offered, inProgress, runners, backlog, statsAge, pollFailing, reportAge, lrsEnvoys, byType, sync, streams]) g.reset();
-    const state = buildState(src.state, 'poll');
-    for (const s of state.services ?? []) {
-      const service = s.name ?? '';
-      share.set({ service, tier: 'in-house' }, Number(s.shares?.in_house ?? 0));
-      share.set({ service, tier: 'modal' }, Number(s.shares?.modal ?? 0));
-      share.set({ service, tier: 'dropped' }, Number(s.shares?.dropped ?? 0));
-      weight.set({ service, locality: 'in-house' }, s.weights?.in_house ?? 0);
-      weight.set({ service, locality: 'modal' }, s.weights?.modal ?? 0);
-      mode.set({ service, mode: s.mode ?? 'static' }, 1);
-      override.set({ service }, s.override ? 1 : 0);
-      utilisation.set({ service }, Number(s.in_house_utilisation ?? 0));
-      capacity.set({ service }, s.in_house_capacity ?? 0);
-      offered.set({ service }, Number(s.offered_rps ?? 0));
-      const m = s.modal_stats;
-      if (m?.observed) {
-        runners.set({ service }, m.runners ?? 0);
-        backlog.set({ service }, m.backlog ?? 0);
-        if (m.age_ms !== undefined) statsAge.set({ service }, Number(m.age_ms) / 1000);
+    for (const g of [share, weight, mode, override, utilization, capacity, offered, inProgress, runners, backlog, statsAge, pollFailing, reportAge, lrsEnvoys, byType, sync, streams]) g.reset();
+    for (const v of src.read.services()) {
+      const service = v.name;
+      share.set({ service, tier: 'in-house' }, v.shares.inHouse);
+      share.set({ service, tier: 'modal' }, v.shares.modal);
+      share.set({ service, tier: 'dropped' }, v.shares.dropped);
+      weight.set({ service, locality: 'in-house' }, v.plan.inHouseWeight);
+      weight.set({ service, locality: 'modal' }, v.plan.modalWeight);
+      mode.set({ service, mode: v.mode }, 1);
+      override.set({ service }, v.override ? 1 : 0);
+      utilization.set({ service }, v.inHouseUtilization);
+      capacity.set({ service }, v.inHouseCapacity);
+      offered.set({ service }, v.offeredRps);
+      const m = v.modalStats;
+      if (m?.last) {
+        runners.set({ service }, m.last.runners);
+        backlog.set({ service }, m.last.backlog);
+        if (m.ageMs !== undefined) statsAge.set({ service }, m.ageMs / 1000);
       }
-      if (m && s.controlled) pollFailing.set({ service }, m.consecutive_failures ?? 0);
-      const load = s.load;
-      if (load?.reported) {
-        for (const [locality, l] of [['in-house', load.in_house], ['modal', load.modal]] as const) {
-          if (!l) continue;
-          inProgress.set({ service, locality }, Number(l.in_progress ?? 0));
-          if ((l.reporters ?? 0) > 0) reportAge.set({ service, locality }, Number(l.age_ms ?? 0) / 1000);
+      if (v.controlled) pollFailing.set({ service }, m?.consecutiveFailures ?? 0);
+      if (v.load) {
+        for (const locality of ['in-house', 'modal'] as const) {
+          const l = v.load.localities[locality];
+          inProgress.set({ service, locality }, l.inProgress);
+          if (l.reporters > 0) reportAge.set({ service, locality }, l.ageMs / 1000);
         }
       }
     }
-    lrsEnvoys.set(src.lrs.view.snapshot().connectedEnvoys);
+    lrsEnvoys.set(src.read.lrsConnectedEnvoys());
     for (const protocol of ['sotw', 'delta'] as const) streams.set({ protocol }, 0);
     for (const p of openStreams.values()) streams.inc({ protocol: p });
-    for (const r of src.state.syncRows()) {
+    for (const r of src.read.syncRows()) {
       sync.inc({ type: r.type, status: r.status });
       byType.inc({ type: r.type }, r.status === 'NOT_SENT' ? 0 : 1);
     }

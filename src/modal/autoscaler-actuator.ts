@@ -4,7 +4,7 @@
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import type { Cancel, Scheduler } from '../core/scheduler.js';
+import { every, type Cancel, type Scheduler } from '../core/scheduler.js';
 import type { AutoscalerSettings, ModalFunctionHandle } from './types.js';
 
 export interface AutoscalerActuatorOptions {
@@ -13,6 +13,8 @@ export interface AutoscalerActuatorOptions {
   logger?: Logger;
   /** At most one update per service per this interval; later intents are coalesced. Default 10 s. */
   minIntervalMs?: number;
+  /** How often Modal is read back and a drifted intent re-applied (a deploy resets it). Default 30 s. */
+  reconcileIntervalMs?: number;
 }
 
 export type ActuationOutcome =
@@ -46,11 +48,20 @@ export class ModalAutoscalerActuator {
   private readonly services = new Map<string, ServiceActuation>();
   private readonly log: Logger;
   private readonly minIntervalMs: number;
+  private stopReconciling: Cancel = () => {};
 
   constructor(handles: readonly ModalFunctionHandle[], private readonly opts: AutoscalerActuatorOptions) {
     this.log = (opts.logger ?? silentLogger).child({ component: 'modal-autoscaler' });
     this.minIntervalMs = opts.minIntervalMs ?? 10_000;
     for (const handle of handles) this.services.set(handle.ref.service, { handle });
+  }
+
+  /** Reads Modal back on a timer and re-applies any intent a deploy has reset. */
+  startReconciling(): void {
+    this.stopReconciling();
+    this.stopReconciling = every(this.opts.scheduler, this.opts.reconcileIntervalMs ?? 30_000, async () => {
+      for (const [service, s] of this.services) if (s.intended) await this.reconcile(service);
+    });
   }
 
   /**
@@ -72,7 +83,7 @@ export class ModalAutoscalerActuator {
     const read = await this.readBack(service);
     if (read.outcome === 'failed' || !s.intended) return read;
     if (matches(s.intended, s.current)) return this.record(s, { service, outcome: 'unchanged', intended: s.intended, ...cur(s) });
-    this.log.info({ service, intended: s.intended, current: s.current }, 'modal autoscaler drifted; re-applying');
+    this.log.warn({ service, intended: s.intended, current: s.current }, 'Modal autoscaler settings drifted (a deploy?); re-applying');
     return this.send(s, true);
   }
 
@@ -101,6 +112,7 @@ export class ModalAutoscalerActuator {
   }
 
   close(): void {
+    this.stopReconciling();
     for (const s of this.services.values()) s.cancelDeferred?.();
   }
 

@@ -20,7 +20,7 @@ export interface ModalSideOptions {
   api?: ModalApi;
   sdk?: ModalSdkOptions;
   poll?: { intervalMs?: number; timeoutMs?: number; backoff?: BackoffPolicy; random?: () => number };
-  autoscaler?: { minIntervalMs?: number };
+  autoscaler?: { minIntervalMs?: number; reconcileIntervalMs?: number };
 }
 
 export interface ModalSide {
@@ -57,6 +57,7 @@ export async function startModalSide(opts: ModalSideOptions): Promise<ModalSide>
     ...opts.autoscaler,
   });
   poller.start();
+  actuator.startReconciling();
   logger.info({ component: 'modal', services: handles.map((h) => h.ref.service) }, 'modal stats polling started');
   return {
     poller,

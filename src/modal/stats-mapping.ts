@@ -1,4 +1,4 @@
-import type { ModalStatsSample } from '../inputs/types.js';
+import type { ModalStatsSample } from '../model/inputs.js';
 import type { RawFunctionStats } from './types.js';
 
 /**
@@ -11,29 +11,19 @@ export function toModalStatsSample(
   service: string,
   raw: RawFunctionStats,
   observedAtMs: number,
-  latencyMs: number,
-  previous: ModalStatsSample | undefined,
 ): ModalStatsSample {
   const sample: ModalStatsSample = {
     service,
     runners: raw.numTotalRunners,
     backlog: raw.backlog,
     observedAtMs,
-    latencyMs,
   };
   const unfilled = raw.numTotalRunners > 0 && raw.numRunningInputs === 0 && raw.inputHeadroom === 0;
   if (!unfilled) {
     if (raw.numRunningInputs !== undefined) sample.runningInputs = raw.numRunningInputs;
     if (raw.inputHeadroom !== undefined) sample.inputHeadroom = raw.inputHeadroom;
   }
-  sample.unchangedSinceMs =
-    previous && sameStats(previous, sample) ? (previous.unchangedSinceMs ?? previous.observedAtMs) : observedAtMs;
   return sample;
-}
-
-function sameStats(a: ModalStatsSample, b: ModalStatsSample): boolean {
-  return a.runners === b.runners && a.backlog === b.backlog && a.runningInputs === b.runningInputs &&
-    a.inputHeadroom === b.inputHeadroom;
 }
 
 /** How old a sample is at nowMs. */

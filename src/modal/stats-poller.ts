@@ -5,7 +5,7 @@ import type { Clock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { Cancel, Scheduler } from '../core/scheduler.js';
 import { errorMessage } from '../core/errors.js';
-import type { ModalStatsSample, ModalStatsStatus } from '../inputs/types.js';
+import type { ModalStatsSample, ModalStatsStatus } from '../model/inputs.js';
 import { backoffCeilingMs, fullJitterDelayMs, type BackoffPolicy } from './backoff.js';
 import { ModalTimeoutError } from './errors.js';
 import { sampleAgeMs, toModalStatsSample } from './stats-mapping.js';
@@ -121,14 +121,6 @@ export class ModalStatsPoller {
     return this.services().map((s) => this.status(s)).filter((s): s is ModalPollerStatus => s !== undefined);
   }
 
-  /** One poll of one service outside the timer (tests, admin "refresh"). Never throws. */
-  async pollNow(service: string): Promise<ModalStatsStatus> {
-    const feed = this.feeds.get(service);
-    if (!feed) throw new Error(`modal stats: unknown service '${service}'`);
-    await this.poll(feed);
-    return feed.status;
-  }
-
   private schedule(feed: ServiceFeed, delayMs: number): void {
     feed.cancelTimer();
     if (!this.running) return;
@@ -147,7 +139,7 @@ export class ModalStatsPoller {
     try {
       const raw = await this.callWithTimeout(feed);
       const now = clock.nowMs();
-      const sample = toModalStatsSample(service, raw, now, now - startedAt, feed.status.last);
+      const sample = toModalStatsSample(service, raw, now);
       if (feed.status.consecutiveFailures > 0) {
         this.log.info({ service, failures: feed.status.consecutiveFailures }, 'modal stats recovered');
       }

@@ -2,7 +2,8 @@ import type { Cluster } from '../generated/envoy/config/cluster/v3/Cluster.js';
 import type { ServiceConfig } from '../config/config-types.js';
 import type { SpillwayProtos } from '../protos/load-protos.js';
 import { durationFromMs as duration } from '../core/duration.js';
-import { packAny } from './any.js';
+import { packAny } from '../protos/any.js';
+import { MODAL_TLS_MATCH } from './modal-tls.js';
 
 /** Generous limits: Envoy's defaults (1024 requests) would shed silently; Spillway sheds deliberately. */
 const CIRCUIT_LIMIT = 1_000_000;
@@ -39,15 +40,14 @@ export function buildCluster(service: ServiceConfig, protos: SpillwayProtos): Cl
   };
   if (service.modal) {
     const m = service.modal;
-    const tls = protos.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
     // Only endpoints tagged {tls: modal} match; in-house endpoints fall through to plaintext.
     cluster.transport_socket_matches = [
       {
         name: 'modal-tls',
-        match: { fields: { tls: { stringValue: 'modal' } } },
+        match: MODAL_TLS_MATCH,
         transport_socket: {
           name: 'envoy.transport_sockets.tls',
-          typed_config: packAny('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', tls, {
+          typed_config: packAny(protos, 'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', {
             sni: m.hostname,
             common_tls_context: {
               alpn_protocols: ['http/1.1'],

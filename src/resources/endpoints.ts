@@ -1,19 +1,10 @@
 import type { ClusterLoadAssignment } from '../generated/envoy/config/endpoint/v3/ClusterLoadAssignment.js';
 import type { LocalityLbEndpoints } from '../generated/envoy/config/endpoint/v3/LocalityLbEndpoints.js';
-import type { InHouseEndpoint, ServiceConfig } from '../config/config-types.js';
-import { IN_HOUSE_LOCALITY, MODAL_LOCALITY, TLS_MATCH_KEY } from './localities.js';
-import type { TrafficPlan } from './traffic-plan.js';
-
-/** Operator cordons on in-house endpoints, keyed "address:port". */
-export type CordonState = 'DRAINING' | 'DEGRADED';
-export type Cordons = ReadonlyMap<string, CordonState>;
-
-export const endpointKey = (address: string, port: number): string => `${address}:${port}`;
-
-/** Max concurrent requests the fleet takes now: a cordoned endpoint takes no new requests. */
-export function servingCapacity(endpoints: readonly InHouseEndpoint[], cordons: Cordons): number {
-  return endpoints.filter((e) => !cordons.has(endpointKey(e.address, e.port))).reduce((n, e) => n + e.capacity, 0);
-}
+import type { ServiceConfig } from '../config/config-types.js';
+import { endpointKey, type Cordons } from '../model/cordons.js';
+import { IN_HOUSE_LOCALITY, MODAL_LOCALITY } from '../model/localities.js';
+import { ModalHealth, type TrafficPlan } from '../model/traffic-plan.js';
+import { MODAL_TLS_MATCH, TLS_MATCH_KEY } from './modal-tls.js';
 
 /** Category Envoy reports drops under in LRS when Spillway sheds deliberately. */
 export const SHED_CATEGORY = 'spillway_shed';
@@ -62,7 +53,7 @@ export function buildLoadAssignment({ service, plan, modalIp, cordons }: Endpoin
             hostname: m.hostname,
           },
           health_status: plan.modalHealth,
-          metadata: { filter_metadata: { [TLS_MATCH_KEY]: { fields: { tls: { stringValue: 'modal' } } } } },
+          metadata: { filter_metadata: { [TLS_MATCH_KEY]: MODAL_TLS_MATCH } },
         },
       ],
     });
@@ -75,7 +66,7 @@ export function buildLoadAssignment({ service, plan, modalIp, cordons }: Endpoin
       { category: SHED_CATEGORY, drop_percentage: { numerator: Math.round(plan.dropPercent * 10_000), denominator: 'MILLION' } },
     ];
   }
-  if (localities.length > 1 && plan.modalHealth === 'DEGRADED') {
+  if (localities.length > 1 && plan.modalHealth === ModalHealth.Degraded) {
     // Envoy moves load to degraded hosts in proportion to the healthy host count × the
     // overprovisioning factor (default 1.4): with one or two in-house hosts a soft-cordoned Modal
     // would still get 7–30 %. A huge factor makes DEGRADED mean "only if no in-house host is healthy".

@@ -2,7 +2,7 @@ import type { Listener } from '../generated/envoy/config/listener/v3/Listener.js
 import type { ServiceConfig } from '../config/config-types.js';
 import type { SpillwayProtos } from '../protos/load-protos.js';
 import { durationFromMs as duration } from '../core/duration.js';
-import { packAny } from './any.js';
+import { packAny } from '../protos/any.js';
 
 /** Route configuration name for a service: RDS resources are named after the service. */
 export const routeNameFor = (service: ServiceConfig): string => service.name;
@@ -12,9 +12,7 @@ export const routeNameFor = (service: ServiceConfig): string => service.name;
  * WebSocket upgrades pass through when enabled.
  */
 export function buildListener(service: ServiceConfig, protos: SpillwayProtos): Listener {
-  const hcmDef = protos.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
-  const routerDef = protos.envoy.extensions.filters.http.router.v3.Router;
-  const hcm = packAny('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', hcmDef, {
+  const hcm = packAny(protos, 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
     stat_prefix: service.name,
     codec_type: 'AUTO',
     rds: { route_config_name: routeNameFor(service), config_source: { ads: {}, resource_api_version: 'V3' } },
@@ -24,7 +22,7 @@ export function buildListener(service: ServiceConfig, protos: SpillwayProtos): L
     http_filters: [
       {
         name: 'envoy.filters.http.router',
-        typed_config: packAny('envoy.extensions.filters.http.router.v3.Router', routerDef, {}),
+        typed_config: packAny(protos, 'envoy.extensions.filters.http.router.v3.Router', {}),
       },
     ],
   });

@@ -1,10 +1,9 @@
 import type { SpillwayProtos } from '../protos/load-protos.js';
 import { ADS_ORDER, TypeUrl, shortType } from '../xds/type-urls.js';
-import { unpackAnyBytes } from './any.js';
-import { resourceName, type DesiredResources } from './desired-state.js';
+import { unpackAny } from '../protos/any.js';
+import { resourceName, type DesiredResources } from '../xds/resource-types.js';
 
 const UINT32_MAX = 0xffff_ffff;
-const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 
 /**
  * Checks a desired state before it may be published. Envoy validates each resource alone; these are
@@ -26,14 +25,11 @@ export function validateDesiredState(d: DesiredResources, protos: SpillwayProtos
   }
   const has = (t: TypeUrl, n: string): boolean => names.get(t)?.has(n) ?? false;
 
-  const hcmDef = protos.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
   for (const l of d[TypeUrl.Listener]) {
     for (const chain of l.filter_chains ?? []) {
       for (const f of chain.filters ?? []) {
-        const any = unpackAnyBytes(f.typed_config);
-        if (!any || any.typeUrl !== HCM_TYPE) continue;
-        const hcm = hcmDef.deserialize(any.value);
-        const rn = hcm.rds?.route_config_name;
+        const hcm = unpackAny(protos, 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', f.typed_config);
+        const rn = hcm?.rds?.route_config_name;
         if (rn && !has(TypeUrl.Route, rn)) errors.push(`LDS ${l.name}: references route configuration "${rn}" that does not exist`);
       }
     }

@@ -3,8 +3,8 @@
 // queue with a limit, route timeout) or Modal (containers with max_inputs, backlog, cold starts,
 // autoscaler with min_containers/scaledown window, per-second billing). LRS reports and Modal stats
 // polls feed a controller that decides every tick. Deterministic for a given seed.
-import type { ModalStatsStatus } from '../inputs/types.js';
-import { WEIGHT_TOTAL, type TrafficPlan } from '../resources/traffic-plan.js';
+import type { ModalStatsStatus } from '../model/inputs.js';
+import { WEIGHT_TOTAL, type TrafficPlan } from '../model/traffic-plan.js';
 import type { ControllerInputs } from '../capacity/types.js';
 import { EventHeap } from './heap.js';
 import { Rng } from './prng.js';

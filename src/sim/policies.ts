@@ -1,13 +1,13 @@
 // The controllers the simulator compares: a static split, the seed and default policies through
 // the real pure decide(), and an oracle that reads the trace's future.
 import { decide } from '../capacity/decide.js';
-import { makePolicy, type CapacityPolicy } from '../capacity/policy-config.js';
-import { planFor } from '../capacity/signals.js';
+import { makePolicy, type CapacityPolicy } from '../config/capacity-policy.js';
+import { planForShare } from '../model/traffic-plan.js';
 import type { Decision } from '../capacity/types.js';
 import type { SimController, TickContext } from './engine.js';
 
 export function staticSplit(share: number): SimController {
-  const plan = planFor(share, 'HEALTHY', 0);
+  const plan = planForShare(share);
   return { name: `static ${Math.round(share * 100)} %`, tickMs: 60_000, tick: () => ({ plan }) };
 }
 
@@ -24,7 +24,7 @@ export function modelController(name: string, policy: CapacityPolicy, tickMs: nu
   };
 }
 
-export const seedController = (): SimController => modelController('seed', makePolicy({ policy: 'seed' }), 3_000);
+export const seedController = (): SimController => modelController('seed', makePolicy({ name: 'seed' }), 3_000);
 export const defaultController = (): SimController => modelController('default', makePolicy(), 1_000);
 
 /**
@@ -52,7 +52,7 @@ export function oracle(rho = 0.8): SimController {
         const l = trace.rate(t + s);
         need = Math.max(need, Math.ceil((Math.max(0, l - muTarget(trace.hosts(t + s))) * wM) / p.modalTargetInputs));
       }
-      return { plan: planFor(share, 'HEALTHY', 100 * drop), minContainers: Math.min(need, p.modalMaxContainers), instant: true };
+      return { plan: planForShare(share, 'HEALTHY', 100 * drop), minContainers: Math.min(need, p.modalMaxContainers), instant: true };
     },
   };
 }

@@ -5,6 +5,7 @@ import type { DiscoveryRequest__Output } from '../generated/envoy/service/discov
 import type { DiscoveryResponse } from '../generated/envoy/service/discovery/v3/DiscoveryResponse.js';
 import type { Status__Output } from '../generated/google/rpc/Status.js';
 import type { Clock } from '../core/clock.js';
+import type { SpillwayProtos } from '../protos/load-protos.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { AdsStream } from './ads-stream.js';
 import { FlushQueue } from './flush-queue.js';
@@ -30,6 +31,7 @@ export interface AdsServerOptions {
   events: XdsEvents;
   clock: Clock;
   logger?: Logger;
+  protos: SpillwayProtos;
   /** Streams written per event-loop turn when a snapshot change wakes them all (see flush-queue.ts). Default 100. */
   pushBatch?: number;
 }
@@ -55,7 +57,7 @@ export class AdsServer {
   /** Last NACKed version per node and type, kept across reconnects (SotW INIT must not resend it). */
   private readonly nodeNacks = new Map<string, string>();
   /** Resources encoded once per distinct list, not once per stream (see response-bodies.ts). */
-  private readonly bodies = new ResponseBodies();
+  private readonly bodies: ResponseBodies;
   /** A push reaches every stream through this queue: a bounded number of streams per loop turn. */
   private readonly pushes: FlushQueue<() => void>;
 
@@ -64,6 +66,7 @@ export class AdsServer {
     this.events = opts.events;
     this.clock = opts.clock;
     this.log = (opts.logger ?? silentLogger).child({ component: 'ads' });
+    this.bodies = new ResponseBodies(opts.protos);
     this.pushes = new FlushQueue((flushStream) => flushStream(), opts.pushBatch ?? 100);
   }
 

@@ -7,7 +7,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { DeltaDiscoveryResponse } from '../generated/envoy/service/discovery/v3/DeltaDiscoveryResponse.js';
 import type { DiscoveryResponse } from '../generated/envoy/service/discovery/v3/DiscoveryResponse.js';
-import { loadProtos } from '../protos/load-protos.js';
+import type { SpillwayProtos } from '../protos/load-protos.js';
 import type { EncodedResource } from './snapshot.js';
 import type { TypeUrl } from './type-urls.js';
 
@@ -46,13 +46,15 @@ export class ResponseBodies {
   private readonly sotw = new Map<string, Buffer>();
   private readonly delta = new Map<string, Buffer>();
 
+  constructor(private readonly protos: SpillwayProtos) {}
+
   /**
    * The response to write: its envelope fields, with the resources carried pre-encoded (only the
    * service's serializer from withPreEncodedResponses can write it; the `resources` array is empty).
    */
   sotwResponse(typeUrl: TypeUrl, resources: readonly EncodedResource[], envelope: SotwEnvelope): DiscoveryResponse {
     const body = remember(this.sotw, key(typeUrl, resources), () =>
-      loadProtos().protos.envoy.service.discovery.v3.DiscoveryResponse.serialize({
+      this.protos.envoy.service.discovery.v3.DiscoveryResponse.serialize({
         resources: resources.map((r) => ({ type_url: typeUrl, value: r.value })),
       }),
     );
@@ -68,7 +70,7 @@ export class ResponseBodies {
 
   deltaResponse(typeUrl: TypeUrl, resources: readonly EncodedResource[], envelope: DeltaEnvelope): DeltaDiscoveryResponse {
     const body = remember(this.delta, key(typeUrl, resources), () =>
-      loadProtos().protos.envoy.service.discovery.v3.DeltaDiscoveryResponse.serialize({
+      this.protos.envoy.service.discovery.v3.DeltaDiscoveryResponse.serialize({
         resources: resources.map((r) => ({ name: r.name, version: r.version, resource: { type_url: typeUrl, value: r.value } })),
       }),
     );

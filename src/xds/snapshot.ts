@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 import type { SpillwayProtos } from '../protos/load-protos.js';
-import { resourceName, type DesiredResources, type ResourceTypeMap } from '../resources/desired-state.js';
+import { resourceName, type DesiredResources, type ResourceTypeMap } from './resource-types.js';
 import { ADS_ORDER, TypeUrl } from './type-urls.js';
 
 /** A resource encoded once per version; every stream shares these bytes. */
@@ -53,11 +53,5 @@ function encodeType<K extends TypeUrl>(type: K, items: readonly ResourceTypeMap[
 export function makeSnapshot(desired: DesiredResources, protos: SpillwayProtos): Snapshot {
   const types = {} as Record<TypeUrl, TypeSnapshot>;
   for (const t of ADS_ORDER) types[t] = encodeType(t, desired[t], protos);
-  return Object.freeze({ types: Object.freeze(types) });
-}
-
-export function emptySnapshot(): Snapshot {
-  const types = {} as Record<TypeUrl, TypeSnapshot>;
-  for (const t of ADS_ORDER) types[t] = Object.freeze({ version: hash(''), resources: new Map() });
   return Object.freeze({ types: Object.freeze(types) });
 }

@@ -5,8 +5,8 @@ import type { CordonResponse__Output } from '../../src/generated/spillway/admin/
 import type { ServiceState__Output } from '../../src/generated/spillway/admin/v1/ServiceState.js';
 import type { State__Output } from '../../src/generated/spillway/admin/v1/State.js';
 import { loadProtos } from '../../src/protos/load-protos.js';
-import { MODAL_LOCALITY } from '../../src/resources/localities.js';
-import { planForModalShare } from '../../src/resources/traffic-plan.js';
+import { MODAL_LOCALITY } from '../../src/model/localities.js';
+import { planForShare } from '../../src/model/traffic-plan.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
 import { AdsTestClient } from '../support/ads-client.js';
 import { startAdminRig, unary, type AdminRig } from './harness.js';
@@ -59,8 +59,8 @@ describe('admin gRPC API', () => {
       const echo = res!.services.find((s) => s.name === 'echo')!;
       expect(echo).toMatchObject({
         source: 'STATIC',
-        mode: 'static',
-        weights: { in_house: 800, modal: 200, modal_health: 'HEALTHY' },
+        service_mode: 'MODE_STATIC',
+        weights: { in_house: 800, modal: 200, modal_endpoint_health: 'HEALTHY' },
         in_house_capacity: 8,
         controlled: false,
       });
@@ -68,8 +68,8 @@ describe('admin gRPC API', () => {
       expect(echo.in_house.map((e) => e.endpoint)).toEqual(['10.0.0.1:80', '10.0.0.2:80']);
       expect(res!.connected_streams).toBe(1);
       const envoy = res!.envoys.find((e) => e.node_id === node.id)!;
-      expect(envoy.types.find((t) => t.type === 'CDS')!.status).toBe('SYNCED');
-      expect(envoy.types.find((t) => t.type === 'EDS')!.status).toBe('NOT_SENT');
+      expect(envoy.types.find((t) => t.xds_type === 'CDS')!.status).toBe('SYNCED');
+      expect(envoy.types.find((t) => t.xds_type === 'EDS')!.status).toBe('NOT_SENT');
     } finally {
       ads.close();
     }
@@ -87,12 +87,12 @@ describe('admin gRPC API', () => {
     const w = watch(rig);
     try {
       const first = await w.next(1);
-      expect(first.cause).toBe('initial');
+      expect(first.state_cause).toBe('CAUSE_INITIAL');
       expect(first.services.map((s) => s.name)).toEqual(['echo', 'plain']);
 
-      rig.app.publisher.setPlan('echo', planForModalShare(0.5));
+      rig.app.publisher.setPlan('echo', planForShare(0.5));
       const second = await w.next(2);
-      expect(second.cause).toBe('publish');
+      expect(second.state_cause).toBe('CAUSE_PUBLISH');
       expect(second.services.find((s) => s.name === 'echo')!.weights).toMatchObject({ in_house: 500, modal: 500 });
 
       const o = await unary<object, ServiceState__Output>(rig.admin.Override.bind(rig.admin), {
@@ -104,7 +104,7 @@ describe('admin gRPC API', () => {
       expect(o.err).toBeUndefined();
       const third = await w.next(3);
       const echo = third.services.find((s) => s.name === 'echo')!;
-      expect(echo).toMatchObject({ source: 'OVERRIDE', mode: 'override', weights: { modal: 100 } });
+      expect(echo).toMatchObject({ source: 'OVERRIDE', service_mode: 'MODE_OVERRIDE', weights: { modal: 100 } });
       expect(echo.override!.share).toBeCloseTo(0.1);
       expect(echo.reason).toMatch(/incident 42/);
     } finally {
@@ -116,7 +116,7 @@ describe('admin gRPC API', () => {
     const w = watch(rig, 'plain');
     try {
       expect((await w.next(1)).services.map((s) => s.name)).toEqual(['plain']);
-      rig.app.publisher.setPlan('echo', planForModalShare(0.3));
+      rig.app.publisher.setPlan('echo', planForShare(0.3));
       expect((await w.next(2)).services.map((s) => s.name)).toEqual(['plain']);
     } finally {
       w.cancel();

@@ -1,32 +1,35 @@
 import { describe, expect, it } from 'vitest';
-import { OverrideStore } from '../../src/app/override-store.js';
-import { PlanRouter } from '../../src/app/plan-router.js';
-import type { Publisher } from '../../src/app/publisher.js';
+import { OverrideStore } from '../../src/control/override-store.js';
+import { PlanRouter } from '../../src/control/plan-router.js';
+import type { Publisher } from '../../src/control/publisher.js';
 import type { Decision } from '../../src/capacity/types.js';
 import type { ServiceConfig } from '../../src/config/config-types.js';
-import { planForModalShare, type TrafficPlan } from '../../src/resources/traffic-plan.js';
+import { planForShare, staticPlanFor, type TrafficPlan } from '../../src/model/traffic-plan.js';
 import { VirtualTime } from '../support/virtual-time.js';
 import { startAdminRig, unary } from './harness.js';
 
-/** Just enough Publisher for the router: records every plan it is given. */
+/** Just enough Publisher for the router: records the plan in force after every change (static share 0.2). */
 function fakePublisher(): Publisher & { published: Array<[string, TrafficPlan]> } {
   const plans = new Map<string, TrafficPlan>();
   const published: Array<[string, TrafficPlan]> = [];
   const services = [{ name: 'echo', modal: { staticShare: 0.2 } }] as unknown as ServiceConfig[];
+  const inForce = (s: string): TrafficPlan => plans.get(s) ?? staticPlanFor(services[0]!);
   return {
     published,
     currentServices: () => services,
-    plan: (s: string) => plans.get(s),
-    setPlan(s: string, p: TrafficPlan) {
-      plans.set(s, p);
-      published.push([s, p]);
+    plan: inForce,
+    assignedPlan: (s: string) => plans.get(s),
+    setPlan(s: string, p: TrafficPlan | undefined) {
+      if (p) plans.set(s, p);
+      else plans.delete(s);
+      published.push([s, inForce(s)]);
       return { ok: true, changed: new Set(), errors: [] };
     },
   } as unknown as Publisher & { published: Array<[string, TrafficPlan]> };
 }
 
 const decision = (share: number, atMs: number): Decision =>
-  ({ service: 'echo', atMs, policy: 'default', mode: share > 0 ? 'spilling' : 'in-house', plan: planForModalShare(share), reason: `want ${share}`, inputs: {}, changed: true }) as unknown as Decision;
+  ({ service: 'echo', atMs, policy: 'default', mode: share > 0 ? 'spilling' : 'in-house', plan: planForShare(share), reason: `want ${share}`, inputs: {}, changed: true }) as unknown as Decision;
 
 describe('override routing', () => {
   it("while an override is active the controller's decisions are kept but not published; on expiry its latest is", async () => {
@@ -68,7 +71,7 @@ describe('override routing', () => {
     expect(store.get('echo')?.share).toBe(0.7);
     await vt.advance(4000);
     expect(store.get('echo')).toBeUndefined();
-    expect(pub.published.at(-1)![1]).toEqual(planForModalShare(0.2));
+    expect(pub.published.at(-1)![1]).toEqual(planForShare(0.2));
   });
 
   it('an Override made over gRPC expires in (virtual) time and the static plan is published again', async () => {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AdsLoadClient, type Protocol } from '../../bench/fanout/ads-load-client.js';
 import { fanoutConfig } from '../../bench/fanout/fanout-config.js';
 import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
-import { planForModalShare } from '../../src/resources/traffic-plan.js';
+import { planForShare } from '../../src/model/traffic-plan.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
 import { freePort } from '../support/ports.js';
 
@@ -33,7 +33,7 @@ describe.each<Protocol>(['sotw', 'delta'])('fan-out load client (%s)', (protocol
     app.events.on((e) => {
       if (e.kind === 'ack' && e.typeUrl === TypeUrl.Endpoint) acks.push(e.nodeId);
     });
-    expect(app.publisher.setPlan('svc-01', planForModalShare(0.37)).changed.has(TypeUrl.Endpoint)).toBe(true);
+    expect(app.publisher.setPlan('svc-01', planForShare(0.37)).changed.has(TypeUrl.Endpoint)).toBe(true);
     const version = app.cache.current()!.types[TypeUrl.Endpoint].version;
     await client.waitEdsVersion(version, 20_000);
     const records = client.edsRecords(version);

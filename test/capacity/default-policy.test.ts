@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/capacity/decide.js';
-import { makePolicy, type CapacityPolicy } from '../../src/capacity/policy-config.js';
+import { makePolicy, type CapacityPolicy } from '../../src/config/capacity-policy.js';
 import type { Decision } from '../../src/capacity/types.js';
 import { inputs, T0, type Scenario } from './fixtures.js';
 

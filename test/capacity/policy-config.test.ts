@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_POLICY, validateCapacityConfig } from '../../src/capacity/policy-config.js';
+import { DEFAULT_POLICY, validateCapacityConfig } from '../../src/config/capacity-policy.js';
 
 describe('capacity policy config', () => {
   it('fills every default from an empty mapping', () => {
@@ -14,7 +14,7 @@ describe('capacity policy config', () => {
     });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(r.value.policy).toBe('seed');
+    expect(r.value.name).toBe('seed');
     expect(r.value.seed.startUtilization).toBe(0.9);
     expect(r.value.default.unobservable).toBe('zero');
     expect(r.value.default.prewarm).toEqual({ ...DEFAULT_POLICY.default.prewarm, enabled: false, cooldownMs: 5000 });
@@ -25,19 +25,19 @@ describe('capacity policy config', () => {
     [{ start_utilization: 1.5 }, 'services[0].capacity.start_utilization: must be > 0 and ≤ 1, got 1.5'],
     [{ stop_utilization: -0.1 }, 'services[0].capacity.stop_utilization: must be between 0 and 1, got -0.1'],
     [{ start_utilization: 0.5, stop_utilization: 0.6 }, 'services[0].capacity.stop_utilization: must be below start_utilization'],
-    [{ policy: 'magic' }, 'services[0].capacity.policy: must be one of seed, default'],
+    [{ policy: 'magic' }, 'services[0].capacity.policy: must be one of seed, default, got "magic"'],
     [{ hold_ms: 'long' }, 'services[0].capacity.hold_ms: must be a number, got "long"'],
     [{ prewarm: { horizon_ms: -1 } }, 'services[0].capacity.prewarm.horizon_ms: must be ≥ 0, got -1'],
-    [{ prewarm: { colour: 1 } }, 'services[0].capacity.prewarm.colour: unknown field'],
+    [{ prewarm: { colour: 1 } }, 'services[0].capacity.prewarm.colour: unknown field (expected one of: enabled, horizon_ms, base_min_containers, cooldown_ms)'],
     [{ prewarm: 3 }, 'services[0].capacity.prewarm: must be a mapping'],
     [{ fail_after_errors: 1.5 }, 'services[0].capacity.fail_after_errors: must be an integer ≥ 1, got 1.5'],
     [{ hold_ms: 86_400_000 }, 'services[0].capacity.hold_ms: must be between 0 and 3600000 (one hour), got 86400000'],
-    [{ targt_utilization: 0.7 }, 'services[0].capacity.targt_utilization: unknown field'],
+    [{ targt_utilization: 0.7 }, expect.stringMatching(/^services\[0\]\.capacity\.targt_utilization: unknown field \(expected one of: policy, /)],
     [{ target_utilization: 0.9, max_utilization: 0.8 }, 'services[0].capacity.max_utilization: must be ≥ target_utilization'],
   ])('rejects %j naming the field path', (raw, message) => {
     const r = validateCapacityConfig(raw, 'services[0].capacity');
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.errors).toContain(message);
+    if (!r.ok) expect(r.errors).toContainEqual(message);
   });
 
   it('reports every error at once', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/capacity/decide.js';
-import { makePolicy, type CapacityPolicy } from '../../src/capacity/policy-config.js';
+import { makePolicy, type CapacityPolicy } from '../../src/config/capacity-policy.js';
 import type { Decision } from '../../src/capacity/types.js';
-import { WEIGHT_TOTAL } from '../../src/resources/traffic-plan.js';
+import { WEIGHT_TOTAL } from '../../src/model/traffic-plan.js';
 import { mulberry32 } from '../../src/sim/prng.js';
 import { inputs, T0, type Scenario } from './fixtures.js';
 
@@ -39,7 +39,7 @@ function randomWalk(seed: number, p: CapacityPolicy, ticks: number): { d: Decisi
 }
 
 describe.each([
-  ['seed', makePolicy({ policy: 'seed' })],
+  ['seed', makePolicy({ name: 'seed' })],
   ['default', makePolicy()],
   ['default/zero', makePolicy({ default: { unobservable: 'zero' } })],
 ])('properties of %s', (_name, p) => {
@@ -109,7 +109,7 @@ describe('properties of the default policy', () => {
       }
       return pushes;
     };
-    const seedPushes = count(makePolicy({ policy: 'seed' }));
+    const seedPushes = count(makePolicy({ name: 'seed' }));
     const defaultPushes = count(p);
     expect(defaultPushes).toBeLessThanOrEqual(2);
     expect(seedPushes).toBeGreaterThan(5 * defaultPushes);

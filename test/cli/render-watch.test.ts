@@ -4,15 +4,15 @@ import { bar, fmtAge, renderPlain, renderState, truncate } from '../../src/cli/r
 import { runWatch } from '../../src/cli/watch.js';
 import type { ServiceState__Output } from '../../src/generated/spillway/admin/v1/ServiceState.js';
 import type { State__Output } from '../../src/generated/spillway/admin/v1/State.js';
-import { planForModalShare } from '../../src/resources/traffic-plan.js';
+import { planForShare } from '../../src/model/traffic-plan.js';
 import { startAdminRig } from '../admin/harness.js';
 
 const service = (over: Partial<ServiceState__Output> = {}): ServiceState__Output => ({
   name: 'echo',
   source: 'CONTROLLER',
-  weights: { in_house: 700, modal: 300, modal_health: 'HEALTHY', drop_percent: 0 },
+  weights: { in_house: 700, modal: 300, modal_endpoint_health: 'HEALTHY', drop_percent: 0 },
   shares: { in_house: 0.7, modal: 0.3, dropped: 0 },
-  mode: 'spilling',
+  service_mode: 'MODE_SPILLING',
   reason: 'in-house at 95% of capacity; spilling the overflow',
   decision: null,
   override: null,
@@ -23,7 +23,7 @@ const service = (over: Partial<ServiceState__Output> = {}): ServiceState__Output
     { endpoint: '10.0.0.2:80', capacity: 8, health: 'DRAINING' },
   ],
   in_house_capacity: 8,
-  in_house_utilisation: 0.95,
+  in_house_utilization: 0.95,
   offered_rps: 42.5,
   controlled: true,
   ...over,
@@ -31,9 +31,9 @@ const service = (over: Partial<ServiceState__Output> = {}): ServiceState__Output
 
 const state = (services: ServiceState__Output[]): State__Output => ({
   at_unix_ms: Date.UTC(2025, 0, 1, 12, 0, 5),
-  cause: 'decision',
+  state_cause: 'CAUSE_DECISION',
   services,
-  envoys: [{ node_id: 'e1', node_cluster: 'c', stream_id: 1, types: [{ type: 'CDS', status: 'SYNCED', current_version: 'v', sent_version: 'v', acked_version: 'v', last_nack: null }] }],
+  envoys: [{ node_id: 'e1', node_cluster: 'c', stream_id: 1, types: [{ xds_type: 'CDS', status: 'SYNCED', current_version: 'v', sent_version: 'v', acked_version: 'v', last_nack: null }] }],
   publisher: { published: 3, unchanged: 0, rejected: 0, last_errors: [] },
   connected_streams: 1,
 });
@@ -64,9 +64,9 @@ describe('watch rendering (pure)', () => {
   it('shows an override with the time left and what the controller would do', () => {
     const s = service({
       source: 'OVERRIDE',
-      mode: 'override',
+      service_mode: 'MODE_OVERRIDE',
       override: { share: 0.5, reason: 'x', set_at_unix_ms: 0, expires_at_unix_ms: Date.UTC(2025, 0, 1, 12, 10, 5), remaining_ms: 600_000 },
-      decision: { policy: 'default', mode: 'in-house', reason: 'r', weights: null, shares: { in_house: 1, modal: 0, dropped: 0 }, at_unix_ms: 0, inputs: [] },
+      decision: { decision_policy: 'POLICY_DEFAULT', decision_mode: 'MODE_IN_HOUSE', reason: 'r', weights: null, shares: { in_house: 1, modal: 0, dropped: 0 }, at_unix_ms: 0, inputs: [] },
     });
     const lines = renderState(state([s]), { width: 120, admin: 'a', color: false });
     expect(lines).toContain('  override: 50.0% Modal, 10m00s left; controller wants 0.0% (in-house)');
@@ -79,7 +79,7 @@ describe('watch rendering (pure)', () => {
   });
 
   it('the plain view is one greppable line per service', () => {
-    const lines = renderPlain(state([service(), service({ name: 'plain', mode: 'static', source: 'STATIC', modal_stats: null })]));
+    const lines = renderPlain(state([service(), service({ name: 'plain', service_mode: 'MODE_STATIC', source: 'STATIC', modal_stats: null })]));
     expect(lines).toEqual([
       '2025-01-01T12:00:05.000Z decision echo mode=spilling source=CONTROLLER in_house=70.0% modal=30.0% dropped=0.0% weights=700/300 util=95.0% offered_rps=42.5 runners=3 backlog=2 reason="in-house at 95% of capacity; spilling the overflow"',
       '2025-01-01T12:00:05.000Z decision plain mode=static source=STATIC in_house=70.0% modal=30.0% dropped=0.0% weights=700/300 util=95.0% offered_rps=42.5 runners=- backlog=- reason="in-house at 95% of capacity; spilling the overflow"',
@@ -113,7 +113,7 @@ describe('spillway watch against a live admin port', () => {
       };
       await waitFor(() => text.includes(' initial echo '));
       expect(text).toMatch(/ initial echo mode=static source=STATIC in_house=80\.0% modal=20\.0% /);
-      rig.app.publisher.setPlan('echo', planForModalShare(0.4));
+      rig.app.publisher.setPlan('echo', planForShare(0.4));
       await waitFor(() => text.includes(' publish echo '));
       expect(text).toMatch(/ publish echo .* modal=40\.0% dropped=0\.0% weights=600\/400 /);
       expect(text).not.toContain('\x1b[');

@@ -1,8 +1,8 @@
 import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
 import type { Decision } from '../../src/capacity/types.js';
 import { parseConfigObject } from '../../src/config/parse-config.js';
-import { startFakeModal, type FakeModal } from '../fake-modal/start-fake-modal.js';
-import type { FakeFunctionSpec } from '../fake-modal/fake-modal-state.js';
+import { startFakeModal, type FakeModal } from '../../tools/fake-modal/start-fake-modal.js';
+import type { FakeFunctionSpec } from '../../tools/fake-modal/fake-modal-state.js';
 import { startHttpBackend, type BackendHandle } from '../support/backends.js';
 import { startEnvoy, type EnvoyHandle } from '../support/envoy.js';
 import { freePort } from '../support/ports.js';

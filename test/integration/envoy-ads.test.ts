@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SpillwayApp } from '../../src/app/spillway-app.js';
-import { planForModalShare } from '../../src/resources/traffic-plan.js';
+import { planForShare } from '../../src/model/traffic-plan.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
 import type { XdsEvent } from '../../src/xds/xds-events.js';
 import { dumpSection, startEnvoy, type EnvoyHandle } from '../support/envoy.js';
@@ -61,7 +61,7 @@ describe.each(['GRPC', 'DELTA_GRPC'] as const)('real Envoy on state-of-the-world
 
   for (const share of [0, 0.3, 0.75]) {
     it(`splits traffic by the published weights (Modal share ${share * 100} %)`, async () => {
-      const plan = planForModalShare(share);
+      const plan = planForShare(share);
       expect(app.publisher.setPlan('echo', plan).ok).toBe(true);
       await waitForModalWeight(plan.modalWeight);
       topo.modal.requests.length = 0;

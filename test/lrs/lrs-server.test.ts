@@ -5,7 +5,7 @@ import type { UpstreamLocalityStats } from '../../src/generated/envoy/config/end
 import type { LoadReportingServiceClient } from '../../src/generated/envoy/service/load_stats/v3/LoadReportingService.js';
 import type { LoadStatsRequest } from '../../src/generated/envoy/service/load_stats/v3/LoadStatsRequest.js';
 import type { LoadStatsResponse__Output } from '../../src/generated/envoy/service/load_stats/v3/LoadStatsResponse.js';
-import { IN_HOUSE_LOCALITY, MODAL_LOCALITY } from '../../src/inputs/localities.js';
+import { IN_HOUSE_LOCALITY, MODAL_LOCALITY } from '../../src/model/localities.js';
 import type { LoadSnapshot } from '../../src/lrs/load-view.js';
 import { addLrsService, createLrsService, type LrsService } from '../../src/lrs/lrs-server.js';
 import { loadProtos } from '../../src/protos/load-protos.js';
@@ -82,7 +82,7 @@ describe('LRS server over gRPC', () => {
     services = ['search', 'api'];
     lrs = createLrsService({ clock: time, scheduler: time, logger: silentLogger, clusters: () => services, intervalMs: 1000 });
     server = new grpc.Server();
-    addLrsService(server, lrs);
+    addLrsService(server, lrs, loadProtos().protos);
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
     );

@@ -1,8 +1,8 @@
 // Builders for the ClusterStats Envoy sends, in the decoded shape protobuf-loader hands the server.
 import type { ClusterStats__Output } from '../../src/generated/envoy/config/endpoint/v3/ClusterStats.js';
 import type { UpstreamLocalityStats__Output } from '../../src/generated/envoy/config/endpoint/v3/UpstreamLocalityStats.js';
-import { localityOf } from '../../src/inputs/localities.js';
-import type { LocalityKind } from '../../src/inputs/types.js';
+import { localityOf } from '../../src/model/localities.js';
+import type { LocalityKind } from '../../src/model/inputs.js';
 
 export interface LocalityCounts {
   inProgress?: number;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { planForModalShare } from '../../src/resources/traffic-plan.js';
+import { planForShare } from '../../src/model/traffic-plan.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
 import { AdsTestClient } from '../support/ads-client.js';
 import { startAdminRig, type AdminRig } from '../admin/harness.js';
@@ -46,7 +46,7 @@ describe('Prometheus /metrics', () => {
     expect(series(text, 'spillway_locality_weight{service="echo",locality="modal"}')).toBe(200);
     expect(series(text, 'spillway_mode{service="echo",mode="static"}')).toBe(1);
     expect(series(text, 'spillway_in_house_capacity{service="echo"}')).toBe(8);
-    expect(series(text, 'spillway_in_house_utilisation_ratio{service="echo"}')).toBe(0);
+    expect(series(text, 'spillway_in_house_utilization_ratio{service="echo"}')).toBe(0);
     expect(series(text, 'spillway_offered_demand_rps{service="echo"}')).toBe(0);
     expect(series(text, 'spillway_xds_pushes_total{type="CDS"}')).toBe(1);
     expect(series(text, 'spillway_xds_pushes_total{type="EDS"}')).toBe(1);
@@ -70,7 +70,7 @@ describe('Prometheus /metrics', () => {
   });
 
   it('gauges follow the published plan and overrides at the next scrape', async () => {
-    rig.app.publisher.setPlan('echo', planForModalShare(0.45));
+    rig.app.publisher.setPlan('echo', planForShare(0.45));
     let text = await scrape();
     expect(series(text, 'spillway_locality_weight{service="echo",locality="modal"}')).toBe(450);
     expect(series(text, 'spillway_override_active{service="echo"}')).toBe(0);

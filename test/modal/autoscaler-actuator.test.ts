@@ -1,40 +1,15 @@
 // Autoscaler actuation: rate limit, read-back and re-apply after drift, over a handle backed by the sim.
 import { describe, expect, it } from 'vitest';
 import { ModalAutoscalerActuator } from '../../src/modal/autoscaler-actuator.js';
-import { capacityActuatorFor } from '../../src/modal/capacity-actuator.js';
-import type { AutoscalerSettings, ModalFunctionHandle } from '../../src/modal/types.js';
-import { AutoscalerSim } from '../fake-modal/autoscaler-sim.js';
+import type { AutoscalerSim } from '../../tools/fake-modal/autoscaler-sim.js';
+import { autoscalerSim, simHandle, type SimHandle } from '../support/modal-handle.js';
 import { VirtualTime } from '../support/virtual-time.js';
 
-/** A handle that applies updates to a sim the way Modal does: unset fields keep their value, windows in whole seconds. */
-function simHandle(sim: AutoscalerSim): ModalFunctionHandle & { updates: AutoscalerSettings[] } {
-  const updates: AutoscalerSettings[] = [];
-  return {
-    ref: { service: 'shop', appName: 'shop-app', functionName: 'web' },
-    functionId: 'fu-1',
-    updates,
-    currentStats: () => Promise.reject(new Error('unused')),
-    updateAutoscaler(s) {
-      updates.push(s);
-      const patch: Parameters<AutoscalerSim['updateSettings']>[0] = {};
-      if (s.minContainers !== undefined) patch.minContainers = s.minContainers;
-      if (s.maxContainers !== undefined) patch.maxContainers = s.maxContainers;
-      if (s.bufferContainers !== undefined) patch.bufferContainers = s.bufferContainers;
-      if (s.scaledownWindowMs !== undefined) patch.scaledownWindowMs = Math.trunc(s.scaledownWindowMs / 1000) * 1000;
-      return Promise.resolve(sim.updateSettings(patch));
-    },
-  };
-}
-
-function setup(): { vt: VirtualTime; sim: AutoscalerSim; handle: ReturnType<typeof simHandle>; act: ModalAutoscalerActuator } {
+function setup(): { vt: VirtualTime; sim: AutoscalerSim; handle: SimHandle; act: ModalAutoscalerActuator } {
   const vt = new VirtualTime(0);
-  const sim = new AutoscalerSim(
-    { mode: 'function', maxInputs: 2, targetInputs: 1, minContainers: 0, maxContainers: 5, bufferContainers: 0, scaledownWindowMs: 60_000, coldStartMs: 1_000 },
-    vt,
-    vt,
-  );
-  const handle = simHandle(sim);
-  const act = new ModalAutoscalerActuator([handle], { clock: vt, scheduler: vt, minIntervalMs: 10_000 });
+  const sim = autoscalerSim(vt);
+  const handle = simHandle(sim, vt);
+  const act = new ModalAutoscalerActuator([handle], { clock: vt, scheduler: vt, minIntervalMs: 10_000, reconcileIntervalMs: 5_000 });
   return { vt, sim, handle, act };
 }
 
@@ -59,7 +34,7 @@ describe('ModalAutoscalerActuator', () => {
     await vt.advance(8_999);
     expect(handle.updates).toHaveLength(1);
     await vt.advance(1);
-    expect(handle.updates).toEqual([{ minContainers: 1 }, { minContainers: 4 }]);
+    expect(handle.updates).toEqual([{ minContainers: 1, atMs: 0 }, { minContainers: 4, atMs: 10_000 }]);
     expect(sim.currentSettings().minContainers).toBe(4);
     expect(act.lastResult('shop')?.outcome).toBe('applied');
   });
@@ -83,11 +58,18 @@ describe('ModalAutoscalerActuator', () => {
     expect(r).toMatchObject({ outcome: 'failed', error: 'UNAVAILABLE: down' });
   });
 
-  it('serves the capacity controller through its AutoscalerActuator port', async () => {
-    const { sim, act } = setup();
-    const port = capacityActuatorFor(act);
-    expect(await port.apply({ service: 'shop', minContainers: 3 })).toEqual({ minContainers: 3, maxContainers: 5, bufferContainers: 0, scaledownWindowMs: 60_000 });
-    expect(sim.stats().runners).toBe(3);
-    await expect(port.apply({ service: 'shop', minContainers: 1 })).rejects.toThrow(/deferred until 10000/);
+  it('reads Modal back on its own timer and re-applies an intent a deploy reset', async () => {
+    const { vt, sim, handle, act } = setup();
+    act.startReconciling();
+    await act.apply('shop', { minContainers: 3 });
+    sim.updateSettings({ minContainers: 0 });
+    await vt.advance(5_000);
+    expect(sim.currentSettings().minContainers).toBe(0); // read back, but the 10 s spacing holds the re-apply
+    await vt.advance(5_000);
+    expect(sim.currentSettings().minContainers).toBe(3);
+    act.close();
+    const sent = handle.updates.length;
+    await vt.advance(60_000);
+    expect(handle.updates).toHaveLength(sent); // closed: no more read-backs
   });
 });

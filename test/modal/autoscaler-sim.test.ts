@@ -1,6 +1,6 @@
 // The fake's simulated Modal autoscaler, in virtual time.
 import { describe, expect, it } from 'vitest';
-import { AutoscalerSim, billedSeconds, type FunctionSimConfig, type InputOutcome } from '../fake-modal/autoscaler-sim.js';
+import { AutoscalerSim, billedSeconds, type FunctionSimConfig, type InputOutcome } from '../../tools/fake-modal/autoscaler-sim.js';
 import { VirtualTime } from '../support/virtual-time.js';
 
 const base: FunctionSimConfig = {

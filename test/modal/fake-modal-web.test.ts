@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeModal, type FakeModal } from '../fake-modal/start-fake-modal.js';
+import { startFakeModal, type FakeModal } from '../../tools/fake-modal/start-fake-modal.js';
 
 let fake: FakeModal;
 

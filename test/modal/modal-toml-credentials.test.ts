@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connectModalSdk } from '../../src/modal/modal-sdk.js';
-import { startFakeModal, type FakeModal } from '../fake-modal/start-fake-modal.js';
+import { startFakeModal, type FakeModal } from '../../tools/fake-modal/start-fake-modal.js';
 
 const credentials = { tokenId: 'ak-FromTomlProfileId', tokenSecret: 'as-FromTomlProfileSecret' };
 let fake: FakeModal;

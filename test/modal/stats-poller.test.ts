@@ -1,6 +1,6 @@
 // The stats poller in virtual time, over a scripted function handle.
 import { describe, expect, it } from 'vitest';
-import type { ModalStatsSample } from '../../src/inputs/types.js';
+import type { ModalStatsSample } from '../../src/model/inputs.js';
 import { backoffCeilingMs, fullJitterDelayMs } from '../../src/modal/backoff.js';
 import { ModalStatsPoller } from '../../src/modal/stats-poller.js';
 import { toModalStatsSample } from '../../src/modal/stats-mapping.js';
@@ -57,10 +57,8 @@ describe('ModalStatsPoller', () => {
     expect(samples.map((s) => s.observedAtMs)).toEqual([1_000, 3_000, 5_000]);
     expect(samples[0]).toEqual({
       service: 'shop', runners: 3, backlog: 2, runningInputs: 5, inputHeadroom: 1,
-      observedAtMs: 1_000, latencyMs: 0, unchangedSinceMs: 1_000,
+      observedAtMs: 1_000,
     });
-    // Identical replies keep the time they first appeared: a hint of frozen stats.
-    expect(samples[2]?.unchangedSinceMs).toBe(1_000);
     await vt.advance(500);
     expect(p.status('shop')?.ageMs).toBe(500);
   });
@@ -132,15 +130,15 @@ describe('ModalStatsPoller', () => {
 
 describe('stats mapping', () => {
   it('treats running inputs and headroom as absent when the reply lacks them', () => {
-    expect(toModalStatsSample('s', { backlog: 1, numTotalRunners: 2 }, 5, 1, undefined)).toEqual({
-      service: 's', runners: 2, backlog: 1, observedAtMs: 5, latencyMs: 1, unchangedSinceMs: 5,
+    expect(toModalStatsSample('s', { backlog: 1, numTotalRunners: 2 }, 5)).toEqual({
+      service: 's', runners: 2, backlog: 1, observedAtMs: 5,
     });
     // Live runners with neither running inputs nor headroom: a server that leaves both fields unset.
-    const unfilled = toModalStatsSample('s', { backlog: 0, numTotalRunners: 2, numRunningInputs: 0, inputHeadroom: 0 }, 5, 1, undefined);
+    const unfilled = toModalStatsSample('s', { backlog: 0, numTotalRunners: 2, numRunningInputs: 0, inputHeadroom: 0 }, 5);
     expect(unfilled.runningInputs).toBeUndefined();
     expect(unfilled.inputHeadroom).toBeUndefined();
     // With no runners, zeros are the truth.
-    const idle = toModalStatsSample('s', { backlog: 0, numTotalRunners: 0, numRunningInputs: 0, inputHeadroom: 0 }, 5, 1, undefined);
+    const idle = toModalStatsSample('s', { backlog: 0, numTotalRunners: 0, numRunningInputs: 0, inputHeadroom: 0 }, 5);
     expect(idle).toMatchObject({ runningInputs: 0, inputHeadroom: 0 });
   });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { loadProtos } from '../../src/protos/load-protos.js';
 import { buildDesiredState, type DesiredStateInputs } from '../../src/resources/desired-state.js';
-import { planForModalShare } from '../../src/resources/traffic-plan.js';
+import { planForShare } from '../../src/model/traffic-plan.js';
 import { validateDesiredState } from '../../src/resources/validate.js';
 import { makeSnapshot } from '../../src/xds/snapshot.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
@@ -11,7 +11,7 @@ const { protos } = loadProtos();
 const service = loadConfig().services[0]!;
 const inputs = (share: number, extra: Partial<DesiredStateInputs> = {}): DesiredStateInputs => ({
   services: [service],
-  plans: new Map([['echo', planForModalShare(share)]]),
+  planOf: () => planForShare(share),
   modalIps: new Map(),
   cordons: new Map(),
   ...extra,
@@ -54,7 +54,7 @@ describe('resource builders', () => {
     const d = buildDesiredState(
       {
         ...inputs(0),
-        plans: new Map([['echo', { inHouseWeight: 1000, modalWeight: 0, modalHealth: 'HEALTHY', dropPercent: 12.5 }]]),
+        planOf: () => ({ inHouseWeight: 1000, modalWeight: 0, modalHealth: 'HEALTHY', dropPercent: 12.5 }),
         cordons: new Map([['echo', new Map([['127.0.0.1:18102', 'DRAINING' as const]])]]),
       },
       protos,

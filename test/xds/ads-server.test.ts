@@ -5,7 +5,7 @@ import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
 import { systemClock } from '../../src/core/clock.js';
 import type { SpillwayConfig } from '../../src/config/config-types.js';
 import { loadProtos } from '../../src/protos/load-protos.js';
-import { planForModalShare } from '../../src/resources/traffic-plan.js';
+import { planForShare } from '../../src/model/traffic-plan.js';
 import { AdsServer } from '../../src/xds/ads-server.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
 import { XdsEvents } from '../../src/xds/xds-events.js';
@@ -56,14 +56,14 @@ describe('ADS server (SotW) over gRPC', () => {
     const c = client();
     await subscribeAll(c);
     const before = c.responses.length;
-    app.publisher.setPlan('alpha', planForModalShare(0.5));
+    app.publisher.setPlan('alpha', planForShare(0.5));
     const eds = await c.waitForResponses(2, TypeUrl.Endpoint);
     expect(c.responses.length).toBe(before + 1);
     expect(eds[1]!.version_info).not.toBe(eds[0]!.version_info);
     const cla = app.cache.current()!.types[TypeUrl.Endpoint].resources.get('alpha');
     expect(cla).toBeDefined();
     // Identical state: no new version, no push.
-    expect(app.publisher.setPlan('alpha', planForModalShare(0.5)).changed.size).toBe(0);
+    expect(app.publisher.setPlan('alpha', planForShare(0.5)).changed.size).toBe(0);
     expect(await c.settle(200)).toBe(before + 1);
   });
 
@@ -127,7 +127,7 @@ describe('ADS server (SotW) over gRPC', () => {
     const status = await bad.waitForStatus();
     expect(status.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(status.details).toMatch(/type_url is required/);
-    app.publisher.setPlan('alpha', planForModalShare(0.9));
+    app.publisher.setPlan('alpha', planForShare(0.9));
     await good.waitForResponses(2, TypeUrl.Endpoint);
   });
 
@@ -169,14 +169,14 @@ describe('ADS server backpressure', () => {
   it('a slow stream gets the latest state per type, never a queue of every version', async () => {
     const app = await startSpillway(config().config);
     try {
-      const ads = new AdsServer({ cache: app.cache, events: new XdsEvents(), clock: systemClock });
+      const ads = new AdsServer({ cache: app.cache, events: new XdsEvents(), clock: systemClock, protos: loadProtos().protos });
       const call = new SlowCall();
       ads.streamAggregatedResources(call as never);
       call.emit('data', { node, type_url: TypeUrl.Endpoint, version_info: '', response_nonce: '', resource_names: ['alpha'], error_detail: null });
       expect(call.written).toHaveLength(1);
       call.blocked = true;
       // The first push fills the buffer; the next 49 must coalesce.
-      for (let i = 1; i <= 50; i++) app.publisher.setPlan('alpha', planForModalShare(i / 100));
+      for (let i = 1; i <= 50; i++) app.publisher.setPlan('alpha', planForShare(i / 100));
       expect(call.written).toHaveLength(2);
       call.blocked = false;
       call.emit('drain');
@@ -192,18 +192,18 @@ describe('ADS server fan-out over several event-loop turns', () => {
   it('a push wider than one turn reaches every stream, each written from the newest snapshot', async () => {
     const app = await startSpillway(config().config);
     try {
-      const ads = new AdsServer({ cache: app.cache, events: new XdsEvents(), clock: systemClock, pushBatch: 2 });
+      const ads = new AdsServer({ cache: app.cache, events: new XdsEvents(), clock: systemClock, pushBatch: 2, protos: loadProtos().protos });
       const calls = Array.from({ length: 5 }, () => new SlowCall());
       for (const call of calls) {
         ads.streamAggregatedResources(call as never);
         call.emit('data', { node, type_url: TypeUrl.Endpoint, version_info: '', response_nonce: '', resource_names: ['alpha'], error_detail: null });
       }
       expect(calls.map((c) => c.written.length)).toEqual([1, 1, 1, 1, 1]);
-      app.publisher.setPlan('alpha', planForModalShare(0.31));
+      app.publisher.setPlan('alpha', planForShare(0.31));
       // Two streams in this turn, the other three wait for later turns.
       expect(calls.map((c) => c.written.length)).toEqual([2, 2, 1, 1, 1]);
       // A newer publish before their turn: they get only the newest version, never the one in between.
-      app.publisher.setPlan('alpha', planForModalShare(0.47));
+      app.publisher.setPlan('alpha', planForShare(0.47));
       for (let turn = 0; turn < 5; turn++) await new Promise((r) => setImmediate(r));
       const newest = app.cache.current()!.types[TypeUrl.Endpoint].version;
       expect(calls.map((c) => c.written.length)).toEqual([3, 3, 2, 2, 2]);

@@ -3,7 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { SpillwayApp } from '../../src/app/spillway-app.js';
 import type { SpillwayConfig } from '../../src/config/config-types.js';
 import type { DeltaDiscoveryResponse__Output } from '../../src/generated/envoy/service/discovery/v3/DeltaDiscoveryResponse.js';
-import { planForModalShare } from '../../src/resources/traffic-plan.js';
+import { planForShare } from '../../src/model/traffic-plan.js';
 import { ADS_ORDER, TypeUrl } from '../../src/xds/type-urls.js';
 import { DeltaAdsTestClient } from '../support/ads-client.js';
 import { protocolTestConfig, useProtocolTestApp } from './fixtures.js';
@@ -63,7 +63,7 @@ describe('ADS server (delta) over gRPC', () => {
     const c = client();
     await subscribeAll(c);
     const before = c.responses.length;
-    expect(app.publisher.setPlan('alpha', planForModalShare(0.5)).ok).toBe(true);
+    expect(app.publisher.setPlan('alpha', planForShare(0.5)).ok).toBe(true);
     const eds = await c.waitForResponses(2, TypeUrl.Endpoint);
     expect(await c.settle(200)).toBe(before + 1);
     const update = eds[1]!;
@@ -73,7 +73,7 @@ describe('ADS server (delta) over gRPC', () => {
     expect(update.nonce).not.toBe('');
     expect(update.removed_resources).toEqual([]);
     c.send({ type_url: TypeUrl.Endpoint, response_nonce: update.nonce });
-    expect(app.publisher.setPlan('alpha', planForModalShare(0.5)).changed.size).toBe(0);
+    expect(app.publisher.setPlan('alpha', planForShare(0.5)).changed.size).toBe(0);
     expect(await c.settle(200)).toBe(before + 1);
     await expect.poll(() => app.syncStatus.node('delta-node').find((r) => r.typeUrl === TypeUrl.Endpoint)?.status).toBe('SYNCED');
   });
@@ -124,7 +124,7 @@ describe('ADS server (delta) over gRPC', () => {
   it('a NACK is recorded as ERROR and the rejected content is not resent', async () => {
     const c = client();
     await subscribeAll(c);
-    app.publisher.setPlan('alpha', planForModalShare(0.7));
+    app.publisher.setPlan('alpha', planForShare(0.7));
     const [, bad] = await c.waitForResponses(2, TypeUrl.Endpoint);
     c.send({ type_url: TypeUrl.Endpoint, response_nonce: bad!.nonce, error_detail: { code: 3, message: 'rejected CLA alpha' } });
     await expect.poll(() => app.syncStatus.node('delta-node').find((r) => r.typeUrl === TypeUrl.Endpoint)?.status).toBe('ERROR');
@@ -133,7 +133,7 @@ describe('ADS server (delta) over gRPC', () => {
     const row = app.syncStatus.node('delta-node').find((r) => r.typeUrl === TypeUrl.Endpoint);
     expect(row?.lastNack?.detail).toBe('rejected CLA alpha');
     // New content goes out.
-    app.publisher.setPlan('alpha', planForModalShare(0.1));
+    app.publisher.setPlan('alpha', planForShare(0.1));
     const eds = await c.waitForResponses(3, TypeUrl.Endpoint);
     expect(names(eds[2]!)).toEqual(['alpha']);
   });
@@ -142,7 +142,7 @@ describe('ADS server (delta) over gRPC', () => {
     const c = client();
     await subscribeAll(c);
     const accepted = c.of(TypeUrl.Endpoint)[0]!.resources.map((r) => [r.name, r.version] as const);
-    app.publisher.setPlan('alpha', planForModalShare(0.7));
+    app.publisher.setPlan('alpha', planForShare(0.7));
     const [, bad] = await c.waitForResponses(2, TypeUrl.Endpoint);
     c.send({ type_url: TypeUrl.Endpoint, response_nonce: bad!.nonce, error_detail: { code: 3, message: 'rejected CLA alpha' } });
     await expect.poll(() => app.syncStatus.node('delta-node').find((r) => r.typeUrl === TypeUrl.Endpoint)?.status).toBe('ERROR');
@@ -158,7 +158,7 @@ describe('ADS server (delta) over gRPC', () => {
     });
     expect(await again.settle(300)).toBe(0);
     // Fixed content is sent.
-    app.publisher.setPlan('alpha', planForModalShare(0.2));
+    app.publisher.setPlan('alpha', planForShare(0.2));
     const [fixed] = await again.waitForResponses(1, TypeUrl.Endpoint);
     expect(names(fixed!)).toEqual(['alpha']);
   });
@@ -171,7 +171,7 @@ describe('ADS server (delta) over gRPC', () => {
     const status = await bad.waitForStatus();
     expect(status.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(status.details).toMatch(/type_url is required/);
-    app.publisher.setPlan('alpha', planForModalShare(0.9));
+    app.publisher.setPlan('alpha', planForShare(0.9));
     const eds = await good.waitForResponses(2, TypeUrl.Endpoint);
     expect(names(eds[1]!)).toEqual(['alpha']);
     expect(app.ads.connectedStreams()).toBe(1);

@@ -14,7 +14,7 @@ describe('pre-encoded response bodies', () => {
     const msg = { version_info: 'v1', type_url: TypeUrl.Endpoint, nonce: 'n-1', resources: resources.map((r) => ({ type_url: TypeUrl.Endpoint, value: r.value })) };
     const plain = service.StreamAggregatedResources.responseSerialize(msg);
     const fast = withPreEncodedResponses(service).StreamAggregatedResources.responseSerialize(
-      new ResponseBodies().sotwResponse(TypeUrl.Endpoint, resources, { version_info: 'v1', type_url: TypeUrl.Endpoint, nonce: 'n-1' }),
+      new ResponseBodies(protos).sotwResponse(TypeUrl.Endpoint, resources, { version_info: 'v1', type_url: TypeUrl.Endpoint, nonce: 'n-1' }),
     );
     const decode = service.StreamAggregatedResources.responseDeserialize;
     expect(decode(fast)).toEqual(decode(plain));
@@ -31,14 +31,14 @@ describe('pre-encoded response bodies', () => {
     };
     const plain = service.DeltaAggregatedResources.responseSerialize(msg);
     const fast = withPreEncodedResponses(service).DeltaAggregatedResources.responseSerialize(
-      new ResponseBodies().deltaResponse(TypeUrl.Endpoint, resources, { system_version_info: 'sv', type_url: TypeUrl.Endpoint, nonce: 'n-2', removed_resources: ['gone'] }),
+      new ResponseBodies(protos).deltaResponse(TypeUrl.Endpoint, resources, { system_version_info: 'sv', type_url: TypeUrl.Endpoint, nonce: 'n-2', removed_resources: ['gone'] }),
     );
     const decode = service.DeltaAggregatedResources.responseDeserialize;
     expect(decode(fast)).toEqual(decode(plain));
   });
 
   it('streams getting the same list share one buffer; a different list gets its own', () => {
-    const bodies = new ResponseBodies();
+    const bodies = new ResponseBodies(protos);
     const body = (m: object): unknown => Object.getOwnPropertySymbols(m).map((s) => (m as Record<symbol, { body: Buffer }>)[s]!.body)[0];
     const envelope = (nonce: string) => ({ version_info: 'v', type_url: TypeUrl.Endpoint, nonce });
     const a = bodies.sotwResponse(TypeUrl.Endpoint, [res('a', 'x')], envelope('1'));
@@ -59,7 +59,7 @@ describe('pre-encoded response bodies', () => {
         resources: resources.map((r) => ({ type_url: TypeUrl.Endpoint, value: r.value })),
       });
       const fast = withPreEncodedResponses(service).StreamAggregatedResources.responseSerialize(
-        new ResponseBodies().sotwResponse(TypeUrl.Endpoint, resources, { version_info: version, type_url: TypeUrl.Endpoint, nonce }),
+        new ResponseBodies(protos).sotwResponse(TypeUrl.Endpoint, resources, { version_info: version, type_url: TypeUrl.Endpoint, nonce }),
       );
       const decode = service.StreamAggregatedResources.responseDeserialize;
       expect(decode(fast)).toEqual(decode(plain));

@@ -1,0 +1,125 @@
+// The loop around the pure model: every tick (and soon after a new input), per service, read inputs →
+// decide() → hand a changed plan on, and state the autoscaler intent to the one actuator. Clock and
+// scheduler are injected, so tests drive it in virtual time.
+import { decide } from '../capacity/decide.js';
+import type { ControllerInputs, Decision } from '../capacity/types.js';
+import { PolicyName, type CapacityPolicy } from '../config/capacity-policy.js';
+import type { Clock } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import { every, type Cancel, type Scheduler } from '../core/scheduler.js';
+
+/** How long a nudge waits, so inputs arriving together (poll + LRS) make one decision. */
+const NUDGE_DELAY_MS = 20;
+
+/**
+ * Where autoscaler intents go: the one actuator (modal/autoscaler-actuator.ts) rate-limits them,
+ * applies them, reads Modal back and re-applies after a deploy. The controller only says what it wants.
+ */
+export interface AutoscalerIntents {
+  /** The settings last declared for the service, if any. */
+  intended(service: string): { minContainers?: number } | undefined;
+  /** Declares what the service should have now; failed updates are the actuator's to retry. */
+  apply(service: string, settings: { minContainers: number }): Promise<unknown>;
+}
+
+export interface ServiceCapacityConfig {
+  service: string;
+  policy: CapacityPolicy;
+}
+
+export interface CapacityControllerOptions {
+  clock: Clock;
+  scheduler: Scheduler;
+  logger?: Logger;
+  services: readonly ServiceCapacityConfig[];
+  /** Current inputs for a service; undefined skips the service this tick (nothing known yet). */
+  readInputs: (service: string) => ControllerInputs | undefined;
+  /** Called with the first decision and then whenever the plan changes. */
+  onDecision: (service: string, decision: Decision) => void;
+  autoscaler?: AutoscalerIntents;
+  tickMs?: number;
+}
+
+export class CapacityController {
+  private readonly tickMs: number;
+  private readonly log: Logger;
+  private readonly decisions = new Map<string, Decision>();
+  private cancel: Cancel | undefined;
+  private nudgePending: Cancel | undefined;
+
+  constructor(private readonly opts: CapacityControllerOptions) {
+    this.tickMs = opts.tickMs ?? 1_000;
+    this.log = (opts.logger ?? silentLogger).child({ component: 'capacity' });
+  }
+
+  start(): void {
+    if (this.cancel) return;
+    this.cancel = every(this.opts.scheduler, this.tickMs, () => this.tick());
+  }
+
+  stop(): void {
+    this.cancel?.();
+    this.cancel = undefined;
+    this.nudgePending?.();
+    this.nudgePending = undefined;
+  }
+
+  current(service: string): Decision | undefined {
+    return this.decisions.get(service);
+  }
+
+  /**
+   * A new input arrived (a Modal sample, an LRS report): decide soon instead of waiting up to a whole
+   * tick. Coalesced, so a burst of inputs costs one extra decision. Only the default policy reacts:
+   * it is dt-aware, while the seed policy is defined per poll tick and keeps that cadence.
+   */
+  nudge(): void {
+    if (this.nudgePending) return;
+    this.nudgePending = this.opts.scheduler.after(NUDGE_DELAY_MS, () => {
+      this.nudgePending = undefined;
+      this.tick((svc) => svc.policy.name === PolicyName.Default);
+    });
+  }
+
+  /** One pass over every service (or those selected); public so an integration layer can force a tick. */
+  tick(select: (svc: ServiceCapacityConfig) => boolean = () => true): void {
+    for (const svc of this.opts.services) {
+      if (!select(svc)) continue;
+      try {
+        this.tickService(svc);
+      } catch (err) {
+        // One service's bad input must not stall the others.
+        this.log.error({ service: svc.service, err: errorMessage(err) }, 'capacity tick failed');
+      }
+    }
+  }
+
+  private tickService(svc: ServiceCapacityConfig): void {
+    const inputs = this.opts.readInputs(svc.service);
+    if (!inputs) return;
+    const now = this.opts.clock.nowMs();
+    const prev = this.decisions.get(svc.service);
+    const decision = decide(prev, inputs, now, svc.policy);
+    this.decisions.set(svc.service, decision);
+    if (!prev || decision.changed) {
+      this.log.info({ service: svc.service, mode: decision.mode, plan: decision.plan, reason: decision.reason }, 'capacity decision');
+      this.opts.onDecision(svc.service, decision);
+    }
+    this.stateAutoscalerIntent(svc.service, decision);
+  }
+
+  private stateAutoscalerIntent(service: string, decision: Decision): void {
+    const autoscaler = this.opts.autoscaler;
+    const want = decision.autoscaler;
+    if (!autoscaler || !want) return;
+    // Until pre-warm first raises it, Modal's deployed settings are left alone.
+    const raised = decision.state.kind === 'default' && decision.state.prewarmRaisedAtMs !== null;
+    const declared = autoscaler.intended(service)?.minContainers;
+    if (!raised && declared === undefined) return;
+    if (declared !== want.minContainers) this.log.info({ service, minContainers: want.minContainers, reason: want.reason }, 'autoscaler intent');
+    autoscaler.apply(service, { minContainers: want.minContainers }).catch((err: unknown) => {
+      this.log.warn({ service, err: errorMessage(err) }, 'autoscaler intent not accepted');
+    });
+  }
+}

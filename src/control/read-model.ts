@@ -1,0 +1,149 @@
+// The domain read model: what Spillway is doing for each service right now, and why, assembled from
+// the write side's own state. Admin (its wire message), metrics (gauges) and health read this, never
+// each other. Only reads: nothing here can change what is published.
+import type { Decision, Mode } from '../capacity/types.js';
+import type { InHouseEndpoint, ServiceConfig } from '../config/config-types.js';
+import type { Clock } from '../core/clock.js';
+import type { LoadView, ServiceLoad } from '../lrs/load-view.js';
+import type { ModalPollerStatus, ModalStatsPoller } from '../modal/stats-poller.js';
+import { endpointKey, servingCapacity, type CordonState, type Cordons } from '../model/cordons.js';
+import { offeredRps } from '../model/inputs.js';
+import { staticPlanFor, tierShares, type TierShares, type TrafficPlan } from '../model/traffic-plan.js';
+import type { SnapshotCache } from '../xds/snapshot-cache.js';
+import type { SyncStatus, SyncStatusRow } from '../xds/sync-status.js';
+import { TypeUrl } from '../xds/type-urls.js';
+import type { CapacityController } from './capacity-controller.js';
+import type { ActiveOverride, OverrideStore } from './override-store.js';
+import { PlanSource, type PlanRouter } from './plan-router.js';
+import type { Publisher, PublisherStats } from './publisher.js';
+
+/** What a service is doing, for people: the controller's mode, or who else set the plan. */
+export type ServiceMode = Mode | 'static' | 'override';
+
+export interface InHouseEndpointView {
+  endpoint: string;
+  capacity: number;
+  health: CordonState | 'HEALTHY';
+}
+
+export interface ServiceView {
+  name: string;
+  config: ServiceConfig;
+  /** The plan published now, and what it sends each way. */
+  plan: TrafficPlan;
+  shares: TierShares;
+  source: PlanSource;
+  mode: ServiceMode;
+  /** Why the plan is what it is, for a person. */
+  reason: string;
+  /** True when the capacity controller drives the service. */
+  controlled: boolean;
+  /** The controller's latest decision (also while an override is published). */
+  decision: Decision | undefined;
+  override: ActiveOverride | undefined;
+  inHouse: InHouseEndpointView[];
+  /** Max concurrent requests over the in-house endpoints that take new requests. */
+  inHouseCapacity: number;
+  /** In-flight in-house requests (LRS) over that capacity. */
+  inHouseUtilization: number;
+  offeredRps: number;
+  modalStats: ModalPollerStatus | undefined;
+  load: ServiceLoad | undefined;
+}
+
+export interface ReadModel {
+  nowMs(): number;
+  services(): ServiceView[];
+  service(name: string): ServiceView | undefined;
+  syncRows(): readonly SyncStatusRow[];
+  connectedStreams(): number;
+  lrsConnectedEnvoys(): number;
+  publisherStats(): PublisherStats;
+  /** A validated snapshot is in the cache with a cluster and an assignment for every configured service. */
+  consistentSnapshot(): boolean;
+  /** The EDS version in the snapshot cache now ('' before the first publish). */
+  edsVersion(): string;
+}
+
+export interface ReadModelSources {
+  clock: Clock;
+  publisher: Publisher;
+  router: PlanRouter;
+  overrides: OverrideStore;
+  cache: SnapshotCache;
+  syncStatus: SyncStatus;
+  load: LoadView;
+  poller: ModalStatsPoller | undefined;
+  controller: CapacityController | undefined;
+  connectedStreams(): number;
+}
+
+export function createReadModel(src: ReadModelSources): ReadModel {
+  const view = (svc: ServiceConfig): ServiceView => {
+    const now = src.clock.nowMs();
+    const plan = src.publisher.plan(svc.name) ?? staticPlanFor(svc);
+    const source = src.router.source(svc.name);
+    const decision = src.controller?.current(svc.name) ?? src.router.latestDecision(svc.name);
+    const override = src.overrides.get(svc.name);
+    const cordons = src.publisher.cordonsOf(svc.name);
+    const load = src.load.service(svc.name);
+    const capacity = servingCapacity(svc.inHouse, cordons);
+    const inProgress = load?.localities['in-house'].inProgress ?? 0;
+    return {
+      name: svc.name,
+      config: svc,
+      plan,
+      shares: tierShares(plan, svc.modal !== undefined),
+      source,
+      mode: source === PlanSource.Override ? 'override' : (decision?.mode ?? 'static'),
+      reason: reasonOf(source, decision, override, now),
+      controlled: decision !== undefined || svc.capacity !== undefined,
+      decision,
+      override,
+      inHouse: endpointViews(svc.inHouse, cordons),
+      inHouseCapacity: capacity,
+      inHouseUtilization: capacity > 0 ? inProgress / capacity : 0,
+      offeredRps: load ? offeredRps({ inHouse: load.localities['in-house'], modal: load.localities.modal, drops: load.drops }) : 0,
+      modalStats: src.poller?.status(svc.name),
+      load,
+    };
+  };
+  return {
+    nowMs: () => src.clock.nowMs(),
+    services: () => src.publisher.currentServices().map(view),
+    service: (name) => {
+      const svc = src.publisher.service(name);
+      return svc ? view(svc) : undefined;
+    },
+    syncRows: () => src.syncStatus.snapshot().rows,
+    connectedStreams: () => src.connectedStreams(),
+    lrsConnectedEnvoys: () => src.load.snapshot().connectedEnvoys,
+    publisherStats: () => src.publisher.stats,
+    consistentSnapshot: () => {
+      const snap = src.cache.current();
+      if (!snap) return false;
+      return src.publisher
+        .currentServices()
+        .every((s) => snap.types[TypeUrl.Cluster].resources.has(s.name) && snap.types[TypeUrl.Endpoint].resources.has(s.name));
+    },
+    edsVersion: () => src.cache.current()?.types[TypeUrl.Endpoint].version ?? '',
+  };
+}
+
+function endpointViews(endpoints: readonly InHouseEndpoint[], cordons: Cordons): InHouseEndpointView[] {
+  return endpoints
+    .map((e) => {
+      const key = endpointKey(e.address, e.port);
+      return { endpoint: key, capacity: e.capacity, health: cordons.get(key) ?? ('HEALTHY' as const) };
+    })
+    .sort((a, b) => a.endpoint.localeCompare(b.endpoint));
+}
+
+function reasonOf(source: PlanSource, decision: Decision | undefined, override: ActiveOverride | undefined, now: number): string {
+  if (source === PlanSource.Override && override) {
+    const mins = Math.ceil(Math.max(0, override.expiresAtMs - now) / 60_000);
+    return `operator override to ${(override.share * 100).toFixed(1)}% Modal for ${mins} more min${override.reason ? `: ${override.reason}` : ''}`;
+  }
+  if (decision) return decision.reason;
+  return 'static share from the configuration';
+}

@@ -1,0 +1,22 @@
+// Operator cordons on in-house endpoints, and the serving capacity they leave. Shared by the resource
+// builders (EDS health), the controller inputs and the read model.
+import type { InHouseEndpoint } from '../config/config-types.js';
+
+/** How a cordoned in-house endpoint is published. */
+export const CordonState = {
+  /** Takes no new requests (Envoy lets in-flight ones finish). */
+  Draining: 'DRAINING',
+  /** Soft-cordon: used only if no healthy in-house host is left. */
+  Degraded: 'DEGRADED',
+} as const;
+export type CordonState = (typeof CordonState)[keyof typeof CordonState];
+
+/** Cordons of one service, keyed by endpointKey(). */
+export type Cordons = ReadonlyMap<string, CordonState>;
+
+export const endpointKey = (address: string, port: number): string => `${address}:${port}`;
+
+/** Max concurrent requests the fleet takes now: a cordoned endpoint takes no new requests. */
+export function servingCapacity(endpoints: readonly InHouseEndpoint[], cordons: Cordons): number {
+  return endpoints.filter((e) => !cordons.has(endpointKey(e.address, e.port))).reduce((n, e) => n + e.capacity, 0);
+}
