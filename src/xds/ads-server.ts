@@ -9,12 +9,13 @@ import type { SpillwayProtos } from '../protos/load-protos.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { AdsStream } from './ads-stream.js';
 import { FlushQueue } from './flush-queue.js';
-import { afterDeltaSend, onDeltaRequest, pendingDelta, withClientHas, type DeltaTypeState } from './delta-state.js';
+import { openDeltaSession } from './delta-state.js';
+import type { ProtocolSession } from './protocol.js';
 import { ResponseBodies } from './response-bodies.js';
 import type { Snapshot } from './snapshot.js';
 import type { SnapshotCache } from './snapshot-cache.js';
-import { afterSend, onSotwRequest, pendingResponse, withFields, type SotwTypeState } from './sotw-state.js';
-import { ADS_ORDER, TypeUrl, isKnownTypeUrl, shortType } from './type-urls.js';
+import { openSotwSession } from './sotw-state.js';
+import { ADS_ORDER, isKnownTypeUrl, shortType, type TypeUrl } from './type-urls.js';
 import type { XdsEvents } from './xds-events.js';
 
 /** Rejected versions remembered across reconnects (node × type). */
@@ -39,13 +40,15 @@ export interface AdsServerOptions {
 interface RequestHead {
   node?: { id?: string; cluster?: string } | null;
   type_url: string;
+  response_nonce: string;
   error_detail: Status__Output | null;
 }
 
 /**
  * StreamAggregatedResources (state of the world) and DeltaAggregatedResources (incremental) over
- * the same snapshot cache. The protocol decisions are pure (sotw-state.ts, delta-state.ts); this
- * class is the glue: stream lifecycle, node identity, events, logging and the ordered writer.
+ * the same snapshot cache. The protocol decisions are pure sessions (sotw-state.ts, delta-state.ts);
+ * this class is the glue, once for both: stream lifecycle, node identity, events, logging and the
+ * ordered writer.
  */
 export class AdsServer {
   private readonly cache: SnapshotCache;
@@ -83,143 +86,59 @@ export class AdsServer {
   }
 
   readonly streamAggregatedResources = (call: SotwCall): void => {
-    const stream = new AdsStream<DiscoveryResponse>(this.nextStreamId++, call);
-    const types = new Map<TypeUrl, SotwTypeState>();
-    const build = (typeUrl: TypeUrl, snap: Snapshot, force: boolean): DiscoveryResponse | undefined => {
-      const state = types.get(typeUrl);
-      const resources = state && pendingResponse(state, snap.types[typeUrl], force);
-      if (!state || !resources) return undefined;
-      const version = snap.types[typeUrl].version;
-      const nonce = stream.nextNonce();
-      types.set(typeUrl, afterSend(state, snap.types[typeUrl], nonce));
-      if (typeUrl === TypeUrl.Cluster) {
-        // A changed cluster warms until its CLA arrives, even when the CLA itself did not change:
-        // send every subscribed CLA right after CDS (same flush), and answer Envoy's re-request too,
-        // which looks exactly like an ACK.
-        const eds = types.get(TypeUrl.Endpoint);
-        if (eds) {
-          types.set(TypeUrl.Endpoint, withFields(eds, { forceRespond: true }));
-          stream.markDirty(TypeUrl.Endpoint, true);
-        }
-      }
-      this.noteSent(stream, typeUrl, version, nonce, resources);
-      return this.bodies.sotwResponse(typeUrl, resources, { version_info: version, type_url: typeUrl, nonce });
-    };
-    this.attach(stream, call, 'sotw', build, (req: DiscoveryRequest__Output, typeUrl, errorDetail) => {
-      const outcome = onSotwRequest(types.get(typeUrl), {
-        typeUrl,
-        versionInfo: req.version_info,
-        nonce: req.response_nonce,
-        names: req.resource_names,
-        ...(errorDetail !== undefined ? { errorDetail } : {}),
-      });
-      types.set(typeUrl, outcome.state);
-      const nonce = req.response_nonce;
-      switch (outcome.kind) {
-        case 'nack': {
-          const version = outcome.state.lastNack?.version ?? '';
-          this.rememberNack(nackKey(stream, typeUrl), version);
-          this.noteNack(stream, typeUrl, version, nonce, errorDetail ?? '');
-          return;
-        }
-        case 'ack':
-          this.events.emit({ kind: 'ack', streamId: stream.id, nodeId: stream.nodeId, typeUrl, version: req.version_info, nonce, atMs: this.clock.nowMs() });
-          // Once per ACK per stream: skip building the key when no node has a NACK on record.
-          if (this.nodeNacks.size > 0 && req.version_info === outcome.state.lastVersionSent) this.nodeNacks.delete(nackKey(stream, typeUrl));
-          break;
-        case 'stale':
-          this.events.emit({ kind: 'stale-nonce', streamId: stream.id, nodeId: stream.nodeId, typeUrl, nonce, atMs: this.clock.nowMs() });
-          return;
-        case 'unsubscribe':
-          return;
-        case 'init': {
-          // A reconnecting Envoy that rejected exactly this version keeps its old config; the same
-          // content would only be NACKed again.
-          const current = this.cache.current()?.types[typeUrl].version;
-          if (req.version_info && current !== undefined && this.nodeNacks.get(nackKey(stream, typeUrl)) === current) {
-            types.set(typeUrl, withFields(outcome.state, { lastVersionSent: current }));
-            return;
-          }
-          break;
-        }
-      }
-      if (outcome.respond) {
-        stream.markDirty(typeUrl, outcome.namesAdded);
-        stream.flush(this.cache.current(), build);
-      }
-    });
+    this.serve(call, 'sotw', openSotwSession);
   };
 
   readonly deltaAggregatedResources = (call: DeltaCall): void => {
-    const stream = new AdsStream<DeltaDiscoveryResponse>(this.nextStreamId++, call);
-    const types = new Map<TypeUrl, DeltaTypeState>();
-    /** nonce → system version sent, so an ACK can be reported with the version it accepted. */
-    const sentVersions = new Map<string, string>();
-    /** Per type, the system version the client was last brought to (by a response or by having nothing to get). */
-    const versionReached = new Map<TypeUrl, string>();
-    const build = (typeUrl: TypeUrl, snap: Snapshot): DeltaDiscoveryResponse | undefined => {
-      const state = types.get(typeUrl);
-      const body = state && pendingDelta(state, snap.types[typeUrl]);
-      const version = snap.types[typeUrl].version;
-      if (state && !body && versionReached.has(typeUrl) && versionReached.get(typeUrl) !== version) {
-        versionReached.set(typeUrl, version);
-        this.events.emit({ kind: 'up-to-date', streamId: stream.id, nodeId: stream.nodeId, typeUrl, version, atMs: this.clock.nowMs() });
+    this.serve(call, 'delta', openDeltaSession);
+  };
+
+  /** One stream of either protocol: the session decides, this glue writes, reports and logs. */
+  private serve<Req extends RequestHead, Resp>(
+    call: grpc.ServerDuplexStream<Req, Resp>,
+    protocol: 'sotw' | 'delta',
+    open: (bodies: ResponseBodies, nextNonce: () => string) => ProtocolSession<Req, Resp>,
+  ): void {
+    const stream = new AdsStream<Resp>(this.nextStreamId++, call);
+    const session = open(this.bodies, () => stream.nextNonce());
+    const build = (typeUrl: TypeUrl, snap: Snapshot, force: boolean): Resp | undefined => {
+      const step = session.respond(typeUrl, snap, force);
+      if (step.upToDate !== undefined) {
+        this.events.emit({ kind: 'up-to-date', streamId: stream.id, nodeId: stream.nodeId, typeUrl, version: step.upToDate, atMs: this.clock.nowMs() });
       }
-      if (!state || !body) return undefined;
-      versionReached.set(typeUrl, version);
-      const nonce = stream.nextNonce();
-      types.set(typeUrl, afterDeltaSend(state, body));
-      if (typeUrl === TypeUrl.Cluster && body.resources.length > 0) {
-        // A changed cluster warms until its CLA arrives, and Envoy need not re-subscribe a name it
-        // already watches: treat those CLAs as not held so they follow in this flush.
-        const eds = types.get(TypeUrl.Endpoint);
-        if (eds) {
-          const clientHas = new Map(eds.clientHas);
-          for (const r of body.resources) clientHas.delete(r.name);
-          types.set(TypeUrl.Endpoint, withClientHas(eds, clientHas));
-          stream.markDirty(TypeUrl.Endpoint, false);
-        }
-      }
-      sentVersions.set(nonce, version);
-      if (sentVersions.size > 64) sentVersions.delete(sentVersions.keys().next().value as string);
-      this.noteSent(stream, typeUrl, version, nonce, body.resources);
-      return this.bodies.deltaResponse(typeUrl, body.resources, { system_version_info: version, type_url: typeUrl, nonce, removed_resources: body.removed });
+      if (step.wake) stream.markDirty(step.wake, true);
+      if (!step.sent) return undefined;
+      this.noteSent(stream, typeUrl, step.sent.version, step.sent.nonce, step.sent.resources);
+      return step.sent.response;
     };
-    this.attach(stream, call, 'delta', build, (req: DeltaDiscoveryRequest__Output, typeUrl, errorDetail) => {
-      const outcome = onDeltaRequest(types.get(typeUrl), {
-        typeUrl,
-        subscribe: req.resource_names_subscribe,
-        unsubscribe: req.resource_names_unsubscribe,
-        initialVersions: req.initial_resource_versions,
-        nonce: req.response_nonce,
-        ...(errorDetail !== undefined ? { errorDetail } : {}),
-      });
-      types.set(typeUrl, outcome.state);
-      const version = sentVersions.get(req.response_nonce) ?? '';
-      const snap = this.cache.current();
-      if (outcome.kind === 'init' && snap && this.nodeNacks.get(nackKey(stream, typeUrl)) === snap.types[typeUrl].version) {
-        // A reconnecting Envoy that rejected exactly this content keeps its old config; resending it
-        // would only be NACKed again. Treat it as held until the content changes.
-        const clientHas = new Map(outcome.state.clientHas);
-        for (const r of snap.types[typeUrl].resources.values()) {
-          if (outcome.state.wildcard || outcome.state.names.has(r.name)) clientHas.set(r.name, r.version);
-        }
-        types.set(typeUrl, withClientHas(outcome.state, clientHas));
+    this.attach(stream, call, protocol, build, (req, typeUrl, errorDetail) => {
+      const verdict = session.onRequest(typeUrl, req, errorDetail);
+      const nonce = req.response_nonce;
+      const current = this.cache.current();
+      switch (verdict.kind) {
+        case 'nack':
+          this.rememberNack(nackKey(stream, typeUrl), verdict.version);
+          this.noteNack(stream, typeUrl, verdict.version, nonce, errorDetail ?? '');
+          break;
+        case 'ack':
+          this.events.emit({ kind: 'ack', streamId: stream.id, nodeId: stream.nodeId, typeUrl, version: verdict.version, nonce, atMs: this.clock.nowMs() });
+          // Once per ACK per stream: skip building the key when no node has a NACK on record.
+          if (this.nodeNacks.size > 0 && verdict.version === current?.types[typeUrl].version) this.nodeNacks.delete(nackKey(stream, typeUrl));
+          break;
+        case 'stale':
+          this.events.emit({ kind: 'stale-nonce', streamId: stream.id, nodeId: stream.nodeId, typeUrl, nonce, atMs: this.clock.nowMs() });
+          break;
+        case 'init':
+          if (current && this.nodeNacks.get(nackKey(stream, typeUrl)) === current.types[typeUrl].version && session.assumeHeldAfterNack(typeUrl, req, current)) return;
+          break;
+        case 'quiet':
+          break;
       }
-      if (outcome.kind === 'nack') {
-        this.rememberNack(nackKey(stream, typeUrl), version);
-        this.noteNack(stream, typeUrl, version, req.response_nonce, errorDetail ?? '');
-      } else if (req.response_nonce) {
-        if (this.nodeNacks.size > 0 && version && version === snap?.types[typeUrl].version) this.nodeNacks.delete(nackKey(stream, typeUrl));
-        this.events.emit({ kind: 'ack', streamId: stream.id, nodeId: stream.nodeId, typeUrl, version, nonce: req.response_nonce, atMs: this.clock.nowMs() });
-      }
-      // Subscription changes ride on any request, ACK, NACK or stale: reconsider the type unless
-      // the request was a plain ACK (it changed nothing, and pushes do not wait for ACKs).
-      if (outcome.kind === 'ack') return;
-      stream.markDirty(typeUrl, false);
+      if (!verdict.flush) return;
+      stream.markDirty(typeUrl, verdict.force);
       stream.flush(this.cache.current(), build);
     });
-  };
+  }
 
   /** Stream lifecycle shared by both protocols: node identity, validation, snapshot watch, close. */
   private attach<Req extends RequestHead, Resp>(

@@ -1,7 +1,11 @@
 // The incremental (delta) ADS protocol for one stream and one type URL, as pure functions.
 // Subscriptions are never dropped because of a stale nonce (the nonce only correlates ACK/NACK);
 // the server tracks what the client holds, per resource, and sends only the difference.
-// shared/notes/xds-protocol.md §2.8 (items 36–42).
+// docs/xds-protocol.md lists the cases.
+import type { DeltaDiscoveryRequest__Output } from '../generated/envoy/service/discovery/v3/DeltaDiscoveryRequest.js';
+import type { DeltaDiscoveryResponse } from '../generated/envoy/service/discovery/v3/DeltaDiscoveryResponse.js';
+import { WARMS_WITH, type ProtocolSession, type ResponseStep } from './protocol.js';
+import type { ResponseBodies } from './response-bodies.js';
 import type { EncodedResource, TypeSnapshot } from './snapshot.js';
 import { sortedNames } from './sorted-names.js';
 import { isWildcardType, type TypeUrl } from './type-urls.js';
@@ -123,4 +127,71 @@ export function afterDeltaSend(state: DeltaTypeState, body: DeltaResponseBody): 
 /** A copy with another clientHas (and lastNack): one object literal, fields in a fixed order (see sotw-state's withFields). */
 export function withClientHas(s: DeltaTypeState, clientHas: ReadonlyMap<string, string>, lastNack = s.lastNack): DeltaTypeState {
   return { typeUrl: s.typeUrl, wildcard: s.wildcard, names: s.names, clientHas, lastNack };
+}
+
+/** Sent nonces remembered per stream, so an ACK or NACK can be reported with the version it concerns. */
+const REMEMBERED_NONCES = 64;
+
+/** One delta stream's protocol state over every type: the rules the ADS glue applies. */
+export function openDeltaSession(bodies: ResponseBodies, nextNonce: () => string): ProtocolSession<DeltaDiscoveryRequest__Output, DeltaDiscoveryResponse> {
+  const types = new Map<TypeUrl, DeltaTypeState>();
+  /** nonce → system version sent. */
+  const sentVersions = new Map<string, string>();
+  /** Per type, the system version the client was last brought to (by a response, or by having nothing to get). */
+  const versionReached = new Map<TypeUrl, string>();
+  return {
+    onRequest(typeUrl, req, errorDetail) {
+      const outcome = onDeltaRequest(types.get(typeUrl), {
+        typeUrl,
+        subscribe: req.resource_names_subscribe,
+        unsubscribe: req.resource_names_unsubscribe,
+        initialVersions: req.initial_resource_versions,
+        nonce: req.response_nonce,
+        ...(errorDetail !== undefined ? { errorDetail } : {}),
+      });
+      types.set(typeUrl, outcome.state);
+      const version = sentVersions.get(req.response_nonce) ?? '';
+      // Subscription changes ride on any request, ACK, NACK or stale: reconsider the type unless
+      // the request was a plain ACK (it changed nothing, and pushes do not wait for ACKs).
+      const flush = outcome.kind !== 'ack';
+      if (outcome.kind === 'nack') return { kind: 'nack', version, flush, force: false };
+      if (outcome.kind === 'init') return { kind: 'init', version, flush, force: false };
+      return { kind: req.response_nonce ? 'ack' : 'quiet', version, flush, force: false };
+    },
+    respond(typeUrl, snap, _force): ResponseStep<DeltaDiscoveryResponse> {
+      const state = types.get(typeUrl);
+      const typeSnap = snap.types[typeUrl];
+      const version = typeSnap.version;
+      const body = state && pendingDelta(state, typeSnap);
+      if (!state || !body) {
+        if (!state || !versionReached.has(typeUrl) || versionReached.get(typeUrl) === version) return {};
+        versionReached.set(typeUrl, version);
+        return { upToDate: version };
+      }
+      versionReached.set(typeUrl, version);
+      const nonce = nextNonce();
+      types.set(typeUrl, afterDeltaSend(state, body));
+      sentVersions.set(nonce, version);
+      if (sentVersions.size > REMEMBERED_NONCES) sentVersions.delete(sentVersions.keys().next().value as string);
+      // Envoy need not re-subscribe a dependent it already watches: treat the dependents of what was
+      // sent as not held, so they follow in this flush.
+      const dependent = body.resources.length > 0 ? WARMS_WITH[typeUrl] : undefined;
+      const waiting = dependent && types.get(dependent);
+      if (dependent && waiting) {
+        const clientHas = new Map(waiting.clientHas);
+        for (const r of body.resources) clientHas.delete(r.name);
+        types.set(dependent, withClientHas(waiting, clientHas));
+      }
+      const response = bodies.deltaResponse(typeUrl, body.resources, { system_version_info: version, type_url: typeUrl, nonce, removed_resources: body.removed });
+      return { sent: { response, version, nonce, resources: body.resources }, ...(dependent && waiting ? { wake: dependent } : {}) };
+    },
+    assumeHeldAfterNack(typeUrl, _req, snap) {
+      const state = types.get(typeUrl);
+      if (!state) return false;
+      const clientHas = new Map(state.clientHas);
+      for (const r of snap.types[typeUrl].resources.values()) if (covers(state, r.name)) clientHas.set(r.name, r.version);
+      types.set(typeUrl, withClientHas(state, clientHas));
+      return false;
+    },
+  };
 }

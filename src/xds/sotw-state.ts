@@ -1,6 +1,10 @@
 // The state-of-the-world ADS protocol for one stream and one type URL, as pure functions:
 // what a request means (INIT, ACK, NACK, stale, subscription change) and what, if anything, to
-// send. Follows the decision table in shared/notes/xds-protocol.md §2.11. No I/O here.
+// send (docs/xds-protocol.md lists the cases). No I/O here.
+import type { DiscoveryRequest__Output } from '../generated/envoy/service/discovery/v3/DiscoveryRequest.js';
+import type { DiscoveryResponse } from '../generated/envoy/service/discovery/v3/DiscoveryResponse.js';
+import { WARMS_WITH, type ProtocolSession, type RequestVerdict, type ResponseStep } from './protocol.js';
+import type { ResponseBodies } from './response-bodies.js';
 import type { EncodedResource, TypeSnapshot } from './snapshot.js';
 import { sortedNames } from './sorted-names.js';
 import { isWildcardType, type TypeUrl } from './type-urls.js';
@@ -192,4 +196,55 @@ export function afterSend(state: SotwTypeState, snap: TypeSnapshot, nonce: strin
   const sent = [nonce, snap.version] as const;
   const recentSends = recent.length < 8 ? [...recent, sent] : [...recent.slice(1), sent];
   return withFields(state, { lastNonceSent: nonce, lastVersionSent: snap.version, recentSends, heldFrom: snap, forceRespond: false });
+}
+
+/** One SotW stream's protocol state over every type: the rules the ADS glue applies. */
+export function openSotwSession(bodies: ResponseBodies, nextNonce: () => string): ProtocolSession<DiscoveryRequest__Output, DiscoveryResponse> {
+  const types = new Map<TypeUrl, SotwTypeState>();
+  return {
+    onRequest(typeUrl, req, errorDetail): RequestVerdict {
+      const outcome = onSotwRequest(types.get(typeUrl), {
+        typeUrl,
+        versionInfo: req.version_info,
+        nonce: req.response_nonce,
+        names: req.resource_names,
+        ...(errorDetail !== undefined ? { errorDetail } : {}),
+      });
+      types.set(typeUrl, outcome.state);
+      const verdict = (kind: RequestVerdict['kind'], version: string): RequestVerdict => ({ kind, version, flush: outcome.respond, force: outcome.namesAdded });
+      switch (outcome.kind) {
+        case 'nack':
+          return verdict('nack', outcome.state.lastNack?.version ?? '');
+        case 'ack':
+          return verdict('ack', req.version_info);
+        case 'init':
+          return verdict('init', req.version_info);
+        // A stale nonce and an emptied subscription answer nothing.
+        case 'stale':
+          return verdict('stale', '');
+        case 'unsubscribe':
+          return verdict('quiet', '');
+      }
+    },
+    respond(typeUrl, snap, force): ResponseStep<DiscoveryResponse> {
+      const state = types.get(typeUrl);
+      const typeSnap = snap.types[typeUrl];
+      const resources = state && pendingResponse(state, typeSnap, force);
+      if (!state || !resources) return {};
+      const nonce = nextNonce();
+      types.set(typeUrl, afterSend(state, typeSnap, nonce));
+      // The dependent's own re-request after warming looks exactly like an ACK: answer it too.
+      const dependent = WARMS_WITH[typeUrl];
+      const waiting = dependent && types.get(dependent);
+      if (dependent && waiting) types.set(dependent, withFields(waiting, { forceRespond: true }));
+      const response = bodies.sotwResponse(typeUrl, resources, { version_info: typeSnap.version, type_url: typeUrl, nonce });
+      return { sent: { response, version: typeSnap.version, nonce, resources }, ...(dependent && waiting ? { wake: dependent } : {}) };
+    },
+    assumeHeldAfterNack(typeUrl, req, snap) {
+      const state = types.get(typeUrl);
+      if (!state || !req.version_info) return false;
+      types.set(typeUrl, withFields(state, { lastVersionSent: snap.types[typeUrl].version }));
+      return true;
+    },
+  };
 }

@@ -116,7 +116,6 @@ export class SyncStatus {
    * nodes keep this in their TypeState.
    */
   private readonly ackedBefore = new Map<string, Map<TypeUrl, string>>();
-  private readonly listeners = new Listeners<[SyncStatusSnapshot]>();
   private readonly latencyListeners = new Listeners<[AckLatencySample]>();
   private readonly unsubscribe: () => void;
 
@@ -138,8 +137,6 @@ export class SyncStatus {
       versions.delete(oldest);
     }
     this.published.set(typeUrl, versions);
-    // A publish can turn SYNCED rows STALE.
-    this.notify();
   }
 
   snapshot(): SyncStatusSnapshot {
@@ -159,11 +156,6 @@ export class SyncStatus {
     return node ? this.types.map((t) => this.row(nodeId, node, t)) : [];
   }
 
-  /** Called with a fresh snapshot after every event that can change a row. Returns unsubscribe. */
-  subscribe(listener: (snapshot: SyncStatusSnapshot) => void): () => void {
-    return this.listeners.add(listener);
-  }
-
   /** Called once per (node, type, version) ACK whose publish time is known: feed a histogram. */
   onAckLatency(listener: (sample: AckLatencySample) => void): () => void {
     return this.latencyListeners.add(listener);
@@ -172,7 +164,6 @@ export class SyncStatus {
   /** Stops listening to XdsEvents. */
   close(): void {
     this.unsubscribe();
-    this.listeners.clear();
     this.latencyListeners.clear();
   }
 
@@ -183,7 +174,6 @@ export class SyncStatus {
       const replaced = this.nodes.get(event.nodeId);
       const sampledBefore = replaced ? sampledVersions(replaced) : this.ackedBefore.get(event.nodeId);
       this.nodes.set(event.nodeId, { nodeCluster: event.cluster, streamId: event.streamId, types: new Map(), sampledBefore });
-      this.notify();
       return;
     }
     const node = this.nodes.get(event.nodeId);
@@ -228,7 +218,6 @@ export class SyncStatus {
         this.typeState(node, event.typeUrl).staleNonces++;
         break;
     }
-    this.notify();
   }
 
   private row(nodeId: string, node: NodeState, typeUrl: TypeUrl): SyncStatusRow {
@@ -287,10 +276,6 @@ export class SyncStatus {
     }
   }
 
-  private notify(): void {
-    if (this.listeners.size === 0) return;
-    this.listeners.emit(this.snapshot());
-  }
 }
 
 /** Per type, the last sampled version: this stream's, else what its predecessors had sampled. */

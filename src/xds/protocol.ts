@@ -1,0 +1,51 @@
+// What the ADS glue needs from a protocol (state of the world or delta) for one stream: what a
+// request means, and which response (if any) a type owes the client now. Both implementations are
+// pure bookkeeping over their per-type state modules (sotw-state.ts, delta-state.ts); the glue in
+// ads-server.ts does the I/O, the events and the logging, once for both.
+import type { EncodedResource, Snapshot } from './snapshot.js';
+import { TypeUrl } from './type-urls.js';
+
+/** How the glue must treat a request. */
+export type RequestKind = 'init' | 'ack' | 'nack' | 'stale' | 'quiet';
+
+export interface RequestVerdict {
+  kind: RequestKind;
+  /** The version the client ACKed or NACKed ('' when unknown). */
+  version: string;
+  /** Reconsider the type now. */
+  flush: boolean;
+  /** When flushing, send every wanted resource even if the client appears to hold it. */
+  force: boolean;
+}
+
+export interface Outgoing<Resp> {
+  response: Resp;
+  version: string;
+  nonce: string;
+  resources: readonly EncodedResource[];
+}
+
+export interface ResponseStep<Resp> {
+  /** The response to write, already recorded as sent. */
+  sent?: Outgoing<Resp>;
+  /** Delta only: the type's version moved on with nothing for this stream; it runs this version once its last response is ACKed. */
+  upToDate?: string;
+  /** Types the glue must reconsider in the same flush, forcing a response (see WARMS_WITH). */
+  wake?: TypeUrl;
+}
+
+export interface ProtocolSession<Req, Resp> {
+  onRequest(typeUrl: TypeUrl, req: Req, errorDetail: string | undefined): RequestVerdict;
+  respond(typeUrl: TypeUrl, snap: Snapshot, force: boolean): ResponseStep<Resp>;
+  /**
+   * The client NACKed this type's current content before reconnecting: treat it as holding that
+   * content, so it is not resent only to be NACKed again. True when the type then owes nothing.
+   */
+  assumeHeldAfterNack(typeUrl: TypeUrl, req: Req, snap: Snapshot): boolean;
+}
+
+/**
+ * A resource that changed warms in Envoy until its dependent arrives, even when the dependent did
+ * not change: a cluster waits for its ClusterLoadAssignment. The dependent is sent in the same flush.
+ */
+export const WARMS_WITH: Partial<Record<TypeUrl, TypeUrl>> = { [TypeUrl.Cluster]: TypeUrl.Endpoint };
