@@ -1,5 +1,5 @@
 import type { SpillwayConfig } from '../../src/config/config-types.js';
-import { parseConfigObject } from '../../src/config/parse-config.js';
+import { configFrom } from '../../test/support/config.js';
 
 /**
  * The benchmark's topology: `services` services, each with 4 in-house endpoints and a Modal
@@ -21,9 +21,7 @@ export function fanoutConfig(services: number): SpillwayConfig {
       };
     }),
   };
-  const r = parseConfigObject(raw);
-  if (!r.ok) throw new Error(`benchmark config does not validate:\n${r.errors.join('\n')}`);
-  return r.config;
+  return configFrom(raw);
 }
 
 export const serviceName = (i: number): string => `svc-${String(i).padStart(2, '0')}`;

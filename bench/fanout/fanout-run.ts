@@ -5,7 +5,7 @@ import { AdsLoadClient, type Protocol } from './ads-load-client.js';
 import { SpillwayChild } from './child-handle.js';
 import { CpuProfiler } from './cpu-profiler.js';
 import { serviceName } from './fanout-config.js';
-import { distribution, median, quantile, round } from './stats.js';
+import { distribution, median, percentile, round } from './stats.js';
 
 export interface RunOptions {
   streams: number;
@@ -192,6 +192,6 @@ export function describeRun(r: RunResult): string {
   return (
     `N=${r.streams} ${r.protocol}: sync ${r.syncMs} ms; ACK p50 ${r.p50Ms} p99 ${r.p99Ms} max ${r.maxMs} ms (server p99 ${r.serverP99Ms}); ` +
     `publish ${r.publishMs} ms; CPU ${r.cpuMsPerPush} ms/push; RSS ${round(r.rssPerStream / 1024)} KiB/stream; ` +
-    `${r.sentBytesPerPush} B sent/push; lost ${r.streamsLost}; stages p99 sent ${round(stageP99(r, 'sentMs'))} received ${round(stageP99(r, 'receiveMs'))} acked ${r.p99Ms}; p99 spread over measured pushes ${round(quantile(measuredP99, 0))}–${round(quantile(measuredP99, 1))}; first push p99 ${r.firstPushP99Ms} ms, CPU ${r.firstPushCpuMs} ms`
+    `${r.sentBytesPerPush} B sent/push; lost ${r.streamsLost}; stages p99 sent ${round(stageP99(r, 'sentMs'))} received ${round(stageP99(r, 'receiveMs'))} acked ${r.p99Ms}; p99 spread over measured pushes ${round(percentile(measuredP99, 0))}–${round(percentile(measuredP99, 1))}; first push p99 ${r.firstPushP99Ms} ms, CPU ${r.firstPushCpuMs} ms`
   );
 }

@@ -3,7 +3,7 @@
 //   npx tsx bench/fanout/main.ts --target 127.0.0.1:18000 --streams 1000 --protocol delta
 import { parseArgs } from 'node:util';
 import { AdsLoadClient, type Protocol } from './ads-load-client.js';
-import { quantile, round } from './stats.js';
+import { percentile, round } from './stats.js';
 
 const HELP = `ads-load: open N Envoy-like ADS streams against an ADS server
 
@@ -67,7 +67,7 @@ while (Date.now() < deadline) {
     reported.add(v);
     const first = Math.min(...recs.map((r) => r.receivedAtMs));
     const acks = recs.map((r) => r.ackedAtMs - first);
-    process.stdout.write(`EDS ${v}: all ${recs.length} ACKed; since first receipt p50 ${round(quantile(acks, 0.5))} ms, p99 ${round(quantile(acks, 0.99))} ms, last ${round(Math.max(...acks))} ms\n`);
+    process.stdout.write(`EDS ${v}: all ${recs.length} ACKed; since first receipt p50 ${round(percentile(acks, 0.5))} ms, p99 ${round(percentile(acks, 0.99))} ms, last ${round(Math.max(...acks))} ms\n`);
   }
 }
 process.stdout.write(`${JSON.stringify(client.stats())}\n`);

@@ -14,7 +14,7 @@ export const STANDING_NOTES: readonly string[] = [
   'Both protocols send only the changed CLA per push (SotW EDS may omit unchanged CLAs; omission is not deletion there).',
   'The load tool sends node identity on the first request only (Envoy\'s `set_node_on_first_message_only`); an Envoy resending its full Node on every ACK costs the server more decode per ACK.',
   'RSS/stream at N = 100 still carries some fixed cost (allocator arenas, HTTP/2 session buffers) spread over few streams; N ≥ 1,000 is the steadier per-stream figure.',
-  'Compare (shared/notes/xds-protocol.md §4): Istio reports convergence p90 of 1.5–4.5 s in production and ≈0.75 MB istiod RSS per connected sidecar (1.5 GB / 2,000, config included); go-control-plane publishes no numbers.',
+  'Compare: Istio reports convergence p90 of 1.5–4.5 s in production and ≈0.75 MB istiod RSS per connected sidecar (1.5 GB / 2,000, config included); go-control-plane publishes no numbers.',
 ];
 
 export interface Machine {

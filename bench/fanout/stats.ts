@@ -1,21 +1,13 @@
-/** Quantile by linear interpolation between closest ranks; NaN for an empty sample. */
-export function quantile(values: readonly number[], q: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
-}
+import { median, percentile } from '../../src/core/percentile.js';
 
-export const median = (values: readonly number[]): number => quantile(values, 0.5);
+export { median, percentile } from '../../src/core/percentile.js';
 
 /** The per-stream distribution kept in the JSON results (all samples would be megabytes). */
 export function distribution(values: readonly number[]): Record<string, number> {
   const qs: Array<[string, number]> = [
     ['min', 0], ['p10', 0.1], ['p25', 0.25], ['p50', 0.5], ['p75', 0.75], ['p90', 0.9], ['p95', 0.95], ['p99', 0.99], ['p99.9', 0.999], ['max', 1],
   ];
-  return Object.fromEntries(qs.map(([k, q]) => [k, round(quantile(values, q), 3)]));
+  return Object.fromEntries(qs.map(([k, q]) => [k, round(percentile(values, q), 3)]));
 }
 
 export interface Spread {

@@ -3,7 +3,7 @@
 // Spillway with the capacity controller, and a real Envoy. Mirrors test/integration/controller-harness.ts,
 // with every knob the benchmarks vary exposed.
 import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
-import { parseConfigObject } from '../../src/config/parse-config.js';
+import { configFrom } from '../../test/support/config.js';
 import { startInHouseBackend, type InHouseBackend } from '../../tools/backends/in-house-backend.js';
 import type { FakeFunctionSpec } from '../../tools/fake-modal/fake-modal-state.js';
 import { startFakeModal, type FakeModal } from '../../tools/fake-modal/start-fake-modal.js';
@@ -54,7 +54,6 @@ export async function startRig(o: RigOptions): Promise<Rig> {
       defaultServiceMs: o.modalDefaultServiceMs ?? 0,
     });
     closers.push(() => fake.close());
-    process.env['MODAL_SERVER_URL'] = fake.controlUrl;
     const inHouse: InHouseBackend[] = [];
     for (let i = 0; i < o.inHouse.hosts; i++) {
       const b = await startInHouseBackend({
@@ -92,9 +91,8 @@ export async function startRig(o: RigOptions): Promise<Rig> {
         },
       ],
     };
-    const parsed = parseConfigObject(raw);
-    if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
-    const app = await startSpillway(parsed.config, { modalSdk: { credentials } });
+    const config = configFrom(raw);
+    const app = await startSpillway(config, { modalSdk: { credentials, serverUrl: fake.controlUrl } });
     closers.push(() => app.stop());
     if (o.mergeWindowMs !== undefined) {
       // Before Envoy connects, so its very first CDS already carries the window.

@@ -1,19 +1,7 @@
-// Pure helpers: percentiles and the per-stage breakdown of one reaction.
+// Pure helpers: the per-stage breakdown of one reaction and its distribution.
+import { percentile } from '../../src/core/percentile.js';
 
-/** Nearest-rank percentile (q in 0..1) of unsorted samples; NaN when empty. */
-export function percentile(samples: readonly number[], q: number): number {
-  if (samples.length === 0) return NaN;
-  const s = [...samples].sort((a, b) => a - b);
-  const rank = Math.min(s.length, Math.max(1, Math.ceil(q * s.length)));
-  return s[rank - 1]!;
-}
-
-export function median(samples: readonly number[]): number {
-  if (samples.length === 0) return NaN;
-  const s = [...samples].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
+export { median, percentile } from '../../src/core/percentile.js';
 
 /** The stamps of one input change, ms on one clock; a missing stage is undefined. */
 export interface Stamps {

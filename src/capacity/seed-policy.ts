@@ -1,5 +1,5 @@
 // The seed policy: the gateway sidecar of seed 000, implemented faithfully as the baseline.
-// Hysteresis on in-house utilisation (start 0.85 / stop 0.60); Modal weight sized to Modal's free
+// Hysteresis on in-house utilization (start 0.85 / stop 0.60); Modal weight sized to Modal's free
 // slots (runners × max_inputs − running) plus one container's warm-up allowance when cold; EWMA
 // towards the target, snapped to 0 when the target is 0; full → 0 and shed; N poll errors → 0 (the
 // stats poller owns retrying, with its own jittered backoff).
@@ -33,7 +33,7 @@ export function decideSeed(
   const cfg = policy.seed;
   const capacity = Math.max(1, inputs.inHouseCapacity);
   const util = (inputs.inHouse?.inProgress ?? 0) / capacity;
-  const utilTxt = `in-house utilisation ${pct(util)}`;
+  const utilTxt = `in-house utilization ${pct(util)}`;
 
   // Fail-safe: the seed will not route to a tier it cannot observe.
   const failures = inputs.modalStats.consecutiveFailures;
@@ -46,7 +46,7 @@ export function decideSeed(
     };
   }
 
-  // Hysteresis on utilisation after diversion (the seed's control variable).
+  // Hysteresis on utilization after diversion (the seed's control variable).
   let spilling = prev.spilling;
   if (!spilling && util >= cfg.startUtilization) spilling = true;
   else if (spilling && util < cfg.stopUtilization) spilling = false;

@@ -5,7 +5,7 @@ import { Reader, isObj, join, type NumberCheck, type Obj } from './reader.js';
 
 /** The capacity policies Spillway implements. */
 export const PolicyName = {
-  /** The gateway sidecar the project started from: hysteresis on in-house utilisation. */
+  /** The gateway sidecar the project started from: hysteresis on in-house utilization. */
   Seed: 'seed',
   /** Feed-forward on offered demand, capped by what Modal can serve now. */
   Default: 'default',
@@ -46,9 +46,9 @@ export interface SeedPolicyConfig {
 }
 
 export interface DefaultPolicyConfig {
-  /** In-house utilisation the spill aims to keep (ρ*). */
+  /** In-house utilization the spill aims to keep (ρ*). */
   targetUtilization: number;
-  /** In-house utilisation above which the excess is shed when Modal is full too. */
+  /** In-house utilization above which the excess is shed when Modal is full too. */
   maxUtilization: number;
   fastWindowMs: number;
   slowWindowMs: number;

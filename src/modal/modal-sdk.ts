@@ -13,6 +13,8 @@ export interface ModalSdkOptions {
    * MODAL_SERVER_URL redirects the SDK (e.g. to the fake Modal).
    */
   credentials?: { tokenId: string; tokenSecret: string };
+  /** Modal's API address; default MODAL_SERVER_URL or the profile's server_url (the fake Modal in tests and the demo). */
+  serverUrl?: string;
   logger?: Logger;
   /**
    * Retries the SDK makes inside one stats call (it retries transient gRPC codes with real-time sleeps).
@@ -31,15 +33,29 @@ export async function connectModalSdk(opts: ModalSdkOptions = {}): Promise<Modal
   const log = (opts.logger ?? silentLogger).child({ component: 'modal-sdk' });
   const secrets: string[] = [];
   if (opts.credentials) secrets.push(opts.credentials.tokenId, opts.credentials.tokenSecret);
-  const client = new Client({
-    ...(opts.credentials ?? {}),
-    logger: sdkLoggerInto(log, secrets),
-  });
+  const client = withServerUrl(opts.serverUrl, () => new Client({ ...(opts.credentials ?? {}), logger: sdkLoggerInto(log, secrets) }));
   const p = client.profile;
   for (const s of [p.tokenId, p.tokenSecret, p.oauthRefreshToken, p.oauthClientSecret, p.oauthJwtKey]) {
     if (s) secrets.push(s);
   }
   return new SdkModalApi(client, secrets, opts.statsRetries ?? 0);
+}
+
+/**
+ * modal@0.11.1 takes its API address only from MODAL_SERVER_URL or the profile (its `endpoint`
+ * parameter is declared but unused), and reads it once, in the constructor: set it for exactly that
+ * synchronous call and put the environment back.
+ */
+function withServerUrl<T>(serverUrl: string | undefined, construct: () => T): T {
+  if (!serverUrl) return construct();
+  const before = process.env['MODAL_SERVER_URL'];
+  process.env['MODAL_SERVER_URL'] = serverUrl;
+  try {
+    return construct();
+  } finally {
+    if (before === undefined) delete process.env['MODAL_SERVER_URL'];
+    else process.env['MODAL_SERVER_URL'] = before;
+  }
 }
 
 class SdkModalApi implements ModalApi {

@@ -56,7 +56,7 @@ export interface ServiceDrops {
 /**
  * Offered demand, rps: everything issued to both localities plus what Envoy dropped. It does not
  * move when the split moves, which is what makes it a sound control input (unlike in-house
- * utilisation after diversion).
+ * utilization after diversion).
  */
 export function offeredRps(load: {
   inHouse?: Pick<LocalityLoad, 'issuedRps'> | undefined;

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { loadAdminProtos } from '../../src/admin/admin-protos.js';
 import { startSpillway, type AppDeps, type SpillwayApp } from '../../src/app/spillway-app.js';
-import { parseConfigObject } from '../../src/config/parse-config.js';
+import { configFrom, FREE_PORTS } from '../support/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import type { AdminClient } from '../../src/generated/spillway/admin/v1/Admin.js';
 import type { HealthClient } from '../../src/generated/grpc/health/v1/Health.js';
@@ -10,9 +10,7 @@ import type { HealthClient } from '../../src/generated/grpc/health/v1/Health.js'
 /** Two services: echo (in-house + Modal, static policy) and plain (in-house only). Every port is 0. */
 export function rawConfig(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    xds: { listen: '127.0.0.1:0' },
-    admin: { listen: '127.0.0.1:0' },
-    metrics: { listen: '127.0.0.1:0' },
+    ...FREE_PORTS,
     services: [
       {
         name: 'echo',
@@ -44,8 +42,7 @@ export interface AdminRig {
 }
 
 export async function startAdminRig(opts: { raw?: Record<string, unknown>; env?: NodeJS.ProcessEnv; deps?: AppDeps } = {}): Promise<AdminRig> {
-  const parsed = parseConfigObject(opts.raw ?? rawConfig(), opts.env ?? {});
-  if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
+  const config = configFrom(opts.raw ?? rawConfig(), opts.env ?? {});
   let text = '';
   const destination = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -54,7 +51,7 @@ export async function startAdminRig(opts: { raw?: Record<string, unknown>; env?:
     },
   });
   const logger = createLogger({ level: 'debug', destination });
-  const app = await startSpillway(parsed.config, { logger, ...opts.deps });
+  const app = await startSpillway(config, { logger, ...opts.deps });
   const { protos } = loadAdminProtos();
   const address = `127.0.0.1:${app.adminPort}`;
   const admin = new protos.spillway.admin.v1.Admin(address, grpc.credentials.createInsecure());

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { startSpillway } from '../../src/app/spillway-app.js';
-import { parseConfigObject } from '../../src/config/parse-config.js';
+import { configFrom } from '../support/config.js';
 import type { ModalApi } from '../../src/modal/types.js';
 import { VirtualTime } from '../support/virtual-time.js';
 
@@ -21,7 +21,7 @@ describe('a failed start-up', () => {
     const taken = createServer();
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
     const port = (taken.address() as { port: number }).port;
-    const parsed = parseConfigObject({
+    const config = configFrom({
       xds: { listen: `127.0.0.1:${port}` },
       admin: { listen: '127.0.0.1:0' },
       metrics: { listen: '127.0.0.1:0' },
@@ -34,10 +34,9 @@ describe('a failed start-up', () => {
         },
       ],
     });
-    if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
     const time = new VirtualTime();
     try {
-      await expect(startSpillway(parsed.config, { clock: time, scheduler: time, modalApi: stubModal })).rejects.toThrow(
+      await expect(startSpillway(config, { clock: time, scheduler: time, modalApi: stubModal })).rejects.toThrow(
         new RegExp(`cannot listen on 127.0.0.1:${port}`),
       );
       await time.advance(60_000);

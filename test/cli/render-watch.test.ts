@@ -6,6 +6,7 @@ import type { ServiceState__Output } from '../../src/generated/spillway/admin/v1
 import type { State__Output } from '../../src/generated/spillway/admin/v1/State.js';
 import { planForShare } from '../../src/model/traffic-plan.js';
 import { startAdminRig } from '../admin/harness.js';
+import { waitFor } from '../support/wait-for.js';
 
 const service = (over: Partial<ServiceState__Output> = {}): ServiceState__Output => ({
   name: 'echo',
@@ -49,7 +50,7 @@ describe('watch rendering (pure)', () => {
     expect(bar(Number.NaN, 4)).toBe('····');
   });
 
-  it('the terminal view shows per service: bars with shares and weights, mode, reason, Modal runners/backlog, utilisation, cordons', () => {
+  it('the terminal view shows per service: bars with shares and weights, mode, reason, Modal runners/backlog, utilization, cordons', () => {
     const lines = renderState(state([service()]), { width: 120, admin: '127.0.0.1:18081', color: false });
     expect(lines[0]).toBe('spillway watch · 127.0.0.1:18081 · 12:00:05 · decision · 1 ADS stream · 1 envoy (SYNCED 1)');
     expect(lines).toContain('echo  spilling  (controller)');
@@ -104,17 +105,11 @@ describe('spillway watch against a live admin port', () => {
     const stop = new AbortController();
     const done = runWatch({ admin: `127.0.0.1:${rig.app.adminPort}`, plain: true, service: 'echo', out, signal: stop.signal });
     try {
-      const waitFor = async (pred: () => boolean): Promise<void> => {
-        const deadline = Date.now() + 3000;
-        while (!pred()) {
-          if (Date.now() > deadline) throw new Error(`timed out; output so far:\n${text}`);
-          await new Promise((r) => setTimeout(r, 10));
-        }
-      };
-      await waitFor(() => text.includes(' initial echo '));
+      const until = (pred: () => boolean): Promise<unknown> => waitFor(pred, 3000, () => `watch output; so far:\n${text}`, 10);
+      await until(() => text.includes(' initial echo '));
       expect(text).toMatch(/ initial echo mode=static source=STATIC in_house=80\.0% modal=20\.0% /);
       rig.app.publisher.setPlan('echo', planForShare(0.4));
-      await waitFor(() => text.includes(' publish echo '));
+      await until(() => text.includes(' publish echo '));
       expect(text).toMatch(/ publish echo .* modal=40\.0% dropped=0\.0% weights=600\/400 /);
       expect(text).not.toContain('\x1b[');
     } finally {

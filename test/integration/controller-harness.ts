@@ -1,6 +1,6 @@
 import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
 import type { Decision } from '../../src/capacity/types.js';
-import { parseConfigObject } from '../../src/config/parse-config.js';
+import { configFrom, FREE_PORTS } from '../support/config.js';
 import { startFakeModal, type FakeModal } from '../../tools/fake-modal/start-fake-modal.js';
 import type { FakeFunctionSpec } from '../../tools/fake-modal/fake-modal-state.js';
 import { startHttpBackend, type BackendHandle } from '../support/backends.js';
@@ -34,13 +34,10 @@ export async function startControllerRig(opts: {
     functions: [{ appName: 'spillway-ctl', functionName: 'echo', coldStartMs: 300, scaledownWindowMs: 4000, ...opts.modal }],
     tlsNames: [MODAL_HOST],
   });
-  process.env['MODAL_SERVER_URL'] = fake.controlUrl;
   const inHouse = await Promise.all([startHttpBackend('inhouse-a'), startHttpBackend('inhouse-b')]);
   const listenerPort = await freePort();
   const raw = {
-    xds: { listen: '127.0.0.1:0' },
-    admin: { listen: '127.0.0.1:0' },
-    metrics: { listen: '127.0.0.1:0' },
+    ...FREE_PORTS,
     lrs: { interval_ms: 500 },
     controller: { tick_ms: 250 },
     modal_api: { poll_interval_ms: 300, timeout_ms: 1000, reconcile_interval_ms: 1000 },
@@ -75,9 +72,8 @@ export async function startControllerRig(opts: {
       },
     ],
   };
-  const parsed = parseConfigObject(raw);
-  if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
-  const app = await startSpillway(parsed.config, { modalSdk: { credentials } });
+  const config = configFrom(raw);
+  const app = await startSpillway(config, { modalSdk: { credentials, serverUrl: fake.controlUrl } });
   const decisions: Decision[] = [];
   app.onDecision((_s, d) => decisions.push(d));
   const envoy = await startEnvoy({ xdsPort: app.xdsPort, nodeId: `envoy-ctl-${listenerPort}` });

@@ -1,7 +1,7 @@
 import { Agent, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SpillwayApp } from '../../src/app/spillway-app.js';
-import { parseConfigObject } from '../../src/config/parse-config.js';
+import { configFrom } from '../support/config.js';
 import type { LoadSnapshot } from '../../src/lrs/load-view.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
 import { startEnvoy, type EnvoyHandle } from '../support/envoy.js';
@@ -66,9 +66,8 @@ describe('LRS from a real Envoy (api_type GRPC) agrees with what the backends sa
     topo = await startTopology({ share: MODAL_SHARE });
     const raw = structuredClone(topo.rawConfig);
     raw['lrs'] = { interval_ms: INTERVAL_MS };
-    const parsed = parseConfigObject(raw);
-    if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
-    app = await startApp(parsed.config);
+    const config = configFrom(raw);
+    app = await startApp(config);
     const inHouseCount = (): number => topo.inHouse.reduce((n, b) => n + b.requests.length, 0);
     let lastObserved = -1;
     app.lrs.view.subscribe((snap: LoadSnapshot) => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SpillwayApp } from '../../src/app/spillway-app.js';
-import { parseConfigObject } from '../../src/config/parse-config.js';
+import { configFrom } from '../support/config.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
 import type { XdsEvent } from '../../src/xds/xds-events.js';
 import { dumpSection, startEnvoy, type EnvoyHandle } from '../support/envoy.js';
@@ -43,9 +43,8 @@ describe.each(['GRPC', 'DELTA_GRPC'] as const)('a resource Envoy rejects (Envoy 
     // to Spillway and rejected by Envoy.
     const bad = structuredClone(topo.rawConfig);
     bad['services'][0].modal.ca_bundle = '/nonexistent/spillway-ca.pem';
-    const parsed = parseConfigObject(bad);
-    if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
-    expect(app.publisher.setServices(parsed.config.services).ok).toBe(true);
+    const config = configFrom(bad);
+    expect(app.publisher.setServices(config.services).ok).toBe(true);
     const badVersion = app.cache.current()!.types[TypeUrl.Cluster].version;
     expect(badVersion).not.toBe(goodVersion);
 

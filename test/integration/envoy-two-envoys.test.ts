@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SpillwayApp } from '../../src/app/spillway-app.js';
-import { parseConfigObject } from '../../src/config/parse-config.js';
+import { configFrom } from '../support/config.js';
 import { ADS_ORDER, TypeUrl, shortType } from '../../src/xds/type-urls.js';
 import { startEnvoy, type EnvoyHandle } from '../support/envoy.js';
 import { freePort } from '../support/ports.js';
@@ -62,9 +62,8 @@ describe('two real Envoys (GRPC and DELTA_GRPC) against one Spillway', () => {
     topo = await startTopology({ share: 0.3 });
     const raw = structuredClone(topo.rawConfig);
     raw['lrs'] = { interval_ms: 500 };
-    const parsed = parseConfigObject(raw);
-    if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
-    app = await startApp(parsed.config);
+    const config = configFrom(raw);
+    app = await startApp(config);
     blockedPort = await freePort();
     [a, b] = await Promise.all([
       startEnvoy({ xdsPort: app.xdsPort, nodeId: A, apiType: 'GRPC' }),
@@ -122,9 +121,8 @@ describe('two real Envoys (GRPC and DELTA_GRPC) against one Spillway', () => {
     const nodeSeesNack = (node: string): boolean => app.syncStatus.node(node).some((r) => r.status === 'ERROR');
     const moved = structuredClone(topo.rawConfig);
     moved['services'][0].listener = `127.0.0.1:${blockedPort}`;
-    const parsed = parseConfigObject(moved);
-    if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
-    expect(app.publisher.setServices(parsed.config.services).ok).toBe(true);
+    const config = configFrom(moved);
+    expect(app.publisher.setServices(config.services).ok).toBe(true);
 
     await waitFor(() => app.syncStatus.node(B).find((r) => r.typeUrl === TypeUrl.Listener)?.status === 'ERROR', 15_000, 'B to NACK LDS');
     const ldsB = app.syncStatus.node(B).find((r) => r.typeUrl === TypeUrl.Listener)!;

@@ -1,6 +1,6 @@
 import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
 import type { SpillwayConfig } from '../../src/config/config-types.js';
-import { parseConfigObject } from '../../src/config/parse-config.js';
+import { configFrom } from '../support/config.js';
 import { startHttpBackend, startTlsBackend, type BackendHandle } from '../support/backends.js';
 import { makeTestPki, type TestPki } from '../support/certs.js';
 import { freePort } from '../support/ports.js';
@@ -47,15 +47,14 @@ export async function startTopology(opts: { xdsPort?: number; share?: number } =
       },
     ],
   };
-  const parsed = parseConfigObject(rawConfig);
-  if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
+  const config = configFrom(rawConfig);
   return {
     pki,
     inHouse,
     modal,
     listenerPort,
     rawConfig,
-    config: parsed.config,
+    config: config,
     close: async () => {
       await Promise.all([...inHouse, modal].map((b) => b.close()));
       pki.cleanup();

@@ -6,6 +6,7 @@ import { createLogger } from '../../src/core/logger.js';
 import { realScheduler } from '../../src/core/scheduler.js';
 import { ModalConfigError } from '../../src/modal/errors.js';
 import { connectModalSdk } from '../../src/modal/modal-sdk.js';
+import { waitFor } from '../support/wait-for.js';
 import { startModalSide } from '../../src/modal/start-modal-side.js';
 import type { ModalApi, ModalFunctionHandle } from '../../src/modal/types.js';
 import { startFakeModal, type FakeModal } from '../../tools/fake-modal/start-fake-modal.js';
@@ -24,11 +25,10 @@ beforeAll(async () => {
     credentials,
     functions: [{ appName: 'shop-app', functionName: 'web', coldStartMs: 30, maxInputs: 2, targetInputs: 1, scaledownWindowMs: 60_000 }],
   });
-  // Keep the developer's own Modal profile out, and point the SDK at the fake (pitfalls 4 and 5 of the note).
+  // Keep the developer's own Modal profile and tokens out: the SDK reads ~/.modal.toml and MODAL_* once, at import.
   for (const k of ['MODAL_PROFILE', 'MODAL_ENVIRONMENT', 'MODAL_TOKEN_ID', 'MODAL_TOKEN_SECRET']) delete process.env[k];
   process.env['MODAL_CONFIG_PATH'] = '/dev/null';
-  process.env['MODAL_SERVER_URL'] = fake.controlUrl;
-  api = await connectModalSdk({ credentials });
+  api = await connectModalSdk({ credentials, serverUrl: fake.controlUrl });
   handle = await api.lookup(shop);
 });
 
@@ -39,13 +39,7 @@ afterAll(async () => {
 
 beforeEach(() => fake.setFaults({}));
 
-async function waitFor(cond: () => boolean, timeoutMs = 3000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (cond: () => boolean, timeoutMs = 3000): Promise<unknown> => waitFor(cond, timeoutMs, 'the fake Modal state', 10);
 
 describe('function lookup', () => {
   it('finds a deployed function and its web URL', () => {
@@ -61,7 +55,7 @@ describe('function lookup', () => {
   });
 
   it('reports missing credentials before any RPC, naming the service', async () => {
-    const bare = await connectModalSdk();
+    const bare = await connectModalSdk({ serverUrl: fake.controlUrl });
     const calls = fake.state().rpcCalls['FunctionGet'];
     const err = await bare.lookup({ ...shop, service: 'checkout' }).catch((e: unknown) => e);
     bare.close();
@@ -74,7 +68,7 @@ describe('function lookup', () => {
     process.env['MODAL_TOKEN_ID'] = TOKEN_ID;
     process.env['MODAL_TOKEN_SECRET'] = TOKEN_SECRET;
     try {
-      const fromEnv = await connectModalSdk();
+      const fromEnv = await connectModalSdk({ serverUrl: fake.controlUrl });
       const h = await fromEnv.lookup(shop);
       fromEnv.close();
       expect(h.functionId).toBe(handle.functionId);
@@ -92,7 +86,7 @@ describe('current stats', () => {
 
     // Three long requests, target_inputs=1: three containers, one input each, one slot of headroom each.
     const requests = [1, 2, 3].map(() => fetch(`${fake.httpUrl}/?ms=600`));
-    await waitFor(() => fake.state().functions[0]?.stats.runningInputs === 3);
+    await until(() => fake.state().functions[0]?.stats.runningInputs === 3);
     const busy = await handle.currentStats(new AbortController().signal);
     const truth = fake.state().functions[0]?.stats;
     expect(busy).toEqual({ backlog: truth?.backlog, numTotalRunners: truth?.runners, numRunningInputs: 3, inputHeadroom: truth?.inputHeadroom });
@@ -106,7 +100,7 @@ describe('autoscaler updates', () => {
   it('change the fake behaviour and read back what it holds', async () => {
     const current = await handle.updateAutoscaler({ minContainers: 2, scaledownWindowMs: 30_500 });
     expect(current).toEqual({ minContainers: 2, maxContainers: 10, bufferContainers: 0, scaledownWindowMs: 30_000 });
-    await waitFor(() => (fake.state().functions[0]?.containers.length ?? 0) >= 2);
+    await until(() => (fake.state().functions[0]?.containers.length ?? 0) >= 2);
     const stats = await handle.currentStats(new AbortController().signal);
     expect(stats.numTotalRunners).toBeGreaterThanOrEqual(2);
     // Unset fields are left alone (proto3 optional presence survives the round trip).
@@ -123,7 +117,7 @@ describe('credentials stay out of logs and errors', () => {
     const logger = createLogger({ level: 'debug', destination: out });
 
     const errors: string[] = [];
-    const wrong = await connectModalSdk({ credentials: { tokenId: TOKEN_ID, tokenSecret: 'as-WrongSecretValue123' }, logger });
+    const wrong = await connectModalSdk({ credentials: { tokenId: TOKEN_ID, tokenSecret: 'as-WrongSecretValue123' }, serverUrl: fake.controlUrl, logger });
     errors.push(String(await wrong.lookup(shop).catch((e: unknown) => (e as Error).message)));
     wrong.close();
 
@@ -132,11 +126,11 @@ describe('credentials stay out of logs and errors', () => {
       clock: systemClock,
       scheduler: realScheduler,
       logger,
-      sdk: { credentials },
+      sdk: { credentials, serverUrl: fake.controlUrl },
       poll: { intervalMs: 20, timeoutMs: 500, backoff: { baseMs: 5, maxMs: 20 } },
     });
     fake.setFaults({ statsError: 'UNAUTHENTICATED' });
-    await waitFor(() => (side.poller.status('shop')?.consecutiveFailures ?? 0) >= 2);
+    await until(() => (side.poller.status('shop')?.consecutiveFailures ?? 0) >= 2);
     errors.push(side.poller.status('shop')?.lastError ?? '');
     side.close();
 
@@ -157,36 +151,36 @@ describe('poller over the real SDK under faults', () => {
       functions: [shop],
       clock: systemClock,
       scheduler: realScheduler,
-      sdk: { credentials },
+      sdk: { credentials, serverUrl: fake.controlUrl },
       poll: { intervalMs: 20, timeoutMs: 150, backoff: { baseMs: 10, maxMs: 40 } },
     });
     const status = () => side.poller.status('shop');
     try {
-      await waitFor(() => status()?.last !== undefined);
+      await until(() => status()?.last !== undefined);
 
       fake.setFaults({ statsError: 'UNAVAILABLE' });
-      await waitFor(() => (status()?.consecutiveFailures ?? 0) >= 3);
+      await until(() => (status()?.consecutiveFailures ?? 0) >= 3);
       expect(status()?.lastError).toMatch(/UNAVAILABLE/);
 
       fake.setFaults({ statsMalformed: true });
       const before = status()?.consecutiveFailures ?? 0;
-      await waitFor(() => (status()?.consecutiveFailures ?? 0) > before && /parsing/.test(status()?.lastError ?? ''));
+      await until(() => (status()?.consecutiveFailures ?? 0) > before && /parsing/.test(status()?.lastError ?? ''));
 
       fake.setFaults({});
-      await waitFor(() => status()?.consecutiveFailures === 0);
+      await until(() => status()?.consecutiveFailures === 0);
       expect(status()?.lastError).toBeUndefined();
 
       fake.setFaults({ statsDelayMs: 2000 });
-      await waitFor(() => /timed out after 150 ms/.test(status()?.lastError ?? ''));
+      await until(() => /timed out after 150 ms/.test(status()?.lastError ?? ''));
 
       // Frozen stats keep answering, but nothing in them changes while the real state does.
       fake.setFaults({ statsFrozen: true });
-      await waitFor(() => status()?.consecutiveFailures === 0);
+      await until(() => status()?.consecutiveFailures === 0);
       const frozen = fake.state().functions[0]?.reportedStats;
       const work = fetch(`${fake.httpUrl}/?ms=400`);
-      await waitFor(() => (fake.state().functions[0]?.stats.runningInputs ?? 0) >= 1);
+      await until(() => (fake.state().functions[0]?.stats.runningInputs ?? 0) >= 1);
       const seen = status()?.last?.observedAtMs ?? 0;
-      await waitFor(() => (status()?.last?.observedAtMs ?? 0) > seen);
+      await until(() => (status()?.last?.observedAtMs ?? 0) > seen);
       expect(status()?.last?.runningInputs).toBe(frozen?.runningInputs);
       expect(status()?.last?.runningInputs).not.toBe(fake.state().functions[0]?.stats.runningInputs);
       expect((await work).status).toBe(200);

@@ -1,13 +1,11 @@
 import { afterEach, beforeEach } from 'vitest';
 import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
-import { parseConfigObject } from '../../src/config/parse-config.js';
+import { configFrom, FREE_PORTS } from '../support/config.js';
 import type { SpillwayConfig } from '../../src/config/config-types.js';
 
 /** Two services (one with a static Modal share), every port free: for protocol tests without Envoy. */
 export const PROTOCOL_TEST_CONFIG = {
-  xds: { listen: '127.0.0.1:0' },
-  admin: { listen: '127.0.0.1:0' },
-  metrics: { listen: '127.0.0.1:0' },
+  ...FREE_PORTS,
   services: [
     {
       name: 'alpha',
@@ -21,9 +19,7 @@ export const PROTOCOL_TEST_CONFIG = {
 };
 
 export function protocolTestConfig(): SpillwayConfig {
-  const r = parseConfigObject(PROTOCOL_TEST_CONFIG);
-  if (!r.ok) throw new Error(r.errors.join('\n'));
-  return r.config;
+  return configFrom(PROTOCOL_TEST_CONFIG);
 }
 
 /**

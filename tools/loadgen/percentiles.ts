@@ -1,5 +1,5 @@
-// Latency summaries. Nearest-rank percentiles on the exact samples, so p50 ≤ p90 ≤ p99 ≤ max always
-// holds and every reported value is a latency that really happened.
+// Latency summaries, with the project's one percentile definition (src/core/percentile.ts).
+import { percentileSorted } from '../../src/core/percentile.js';
 
 export interface LatencySummary {
   count: number;
@@ -14,7 +14,7 @@ export interface LatencySummary {
 export function summarizeLatencies(samples: readonly number[]): LatencySummary | null {
   if (samples.length === 0) return null;
   const sorted = Float64Array.from(samples).sort();
-  const at = (q: number): number => round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!);
+  const at = (q: number): number => round(percentileSorted(sorted, q));
   let sum = 0;
   for (const x of sorted) sum += x;
   return { count: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: round(sorted[sorted.length - 1]!), mean: round(sum / sorted.length) };
