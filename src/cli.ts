@@ -47,7 +47,9 @@ async function main(argv: string[]): Promise<number> {
     }
     try {
       const cfg = loadConfig(values.config);
-      process.stdout.write(`${values.config}: valid (${cfg.services.length} service${cfg.services.length === 1 ? '' : 's'}: ${cfg.services.map((s) => s.name).join(', ')})\n`);
+      process.stdout.write(
+        `${values.config}: valid (${cfg.services.length} service${cfg.services.length === 1 ? '' : 's'}: ${cfg.services.map((s) => s.name).join(', ')})\n`,
+      );
       return 0;
     } catch (err) {
       process.stderr.write(`${errorMessage(err)}\n`);
@@ -84,7 +86,10 @@ async function main(argv: string[]): Promise<number> {
           const next = loadConfig(values.config);
           const needRestart = changesNeedingRestart(active, next);
           if (needRestart.length > 0) {
-            logger.error({ component: 'app', problems: needRestart }, 'reload refused: these changes need a restart; the last good configuration keeps serving');
+            logger.error(
+              { component: 'app', problems: needRestart },
+              'reload refused: these changes need a restart; the last good configuration keeps serving',
+            );
             return;
           }
           const r = app.publisher.setServices(next.services);

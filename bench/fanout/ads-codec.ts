@@ -49,12 +49,12 @@ export function adsCodec(): AdsCodec {
   root.resolvePath = (_origin, target) => dirs.map((d) => join(d, target)).find((p) => existsSync(p)) ?? target;
   root.loadSync('envoy/service/discovery/v3/discovery.proto', { keepCase: true });
   const type = (name: string): protobuf.Type => root.lookupType(`envoy.service.discovery.v3.${name}`);
-  const [sotwReq, sotwResp, deltaReq, deltaResp] = ['DiscoveryRequest', 'DiscoveryResponse', 'DeltaDiscoveryRequest', 'DeltaDiscoveryResponse'].map(type) as [
-    protobuf.Type,
-    protobuf.Type,
-    protobuf.Type,
-    protobuf.Type,
-  ];
+  const [sotwReq, sotwResp, deltaReq, deltaResp] = [
+    'DiscoveryRequest',
+    'DiscoveryResponse',
+    'DeltaDiscoveryRequest',
+    'DeltaDiscoveryResponse',
+  ].map(type) as [protobuf.Type, protobuf.Type, protobuf.Type, protobuf.Type];
   codec = {
     encodeSotwRequest: (req) => sotwReq.encode(req).finish(),
     decodeSotwResponse: (bytes) => sotwResp.decode(bytes) as unknown as SotwResponseView,

@@ -94,7 +94,11 @@ export class AdsLoadClient {
   async waitSynced(timeoutMs: number): Promise<void> {
     if (this.allSynced()) return;
     this.failIfSyncImpossible();
-    await withTimeout(new Promise<void>((resolve, reject) => this.syncWaiters.push({ resolve, reject })), timeoutMs, () => `streams not synced: ${JSON.stringify(this.stats())}`);
+    await withTimeout(
+      new Promise<void>((resolve, reject) => this.syncWaiters.push({ resolve, reject })),
+      timeoutMs,
+      () => `streams not synced: ${JSON.stringify(this.stats())}`,
+    );
   }
 
   /** Resolves once every live stream has ACKed this EDS version. */
@@ -106,7 +110,11 @@ export class AdsLoadClient {
       this.versionWaiters.push(waiter);
     });
     try {
-      await withTimeout(done, timeoutMs, () => `EDS version ${version}: ${this.ackCounts.get(version) ?? 0} of ${this.liveStreams()} streams ACKed`);
+      await withTimeout(
+        done,
+        timeoutMs,
+        () => `EDS version ${version}: ${this.ackCounts.get(version) ?? 0} of ${this.liveStreams()} streams ACKed`,
+      );
     } finally {
       this.versionWaiters = this.versionWaiters.filter((w) => w !== waiter);
     }

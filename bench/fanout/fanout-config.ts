@@ -15,7 +15,14 @@ export function fanoutConfig(services: number): SpillwayConfig {
         name,
         listener: `127.0.0.1:${21000 + i}`,
         in_house: { endpoints: [1, 2, 3, 4].map((h) => ({ address: `10.0.${i}.${h}`, port: 8080, capacity: 8 })) },
-        modal: { url: `https://ws--${name}.modal.run`, connect_address: `192.0.2.${i + 1}`, app: 'bench', function: name, max_containers: 10, share: 0.1 },
+        modal: {
+          url: `https://ws--${name}.modal.run`,
+          connect_address: `192.0.2.${i + 1}`,
+          app: 'bench',
+          function: name,
+          max_containers: 10,
+          share: 0.1,
+        },
         // Static split: no capacity controller, so no Modal credentials and only the benchmark changes weights.
         capacity: { policy: 'static' },
       };

@@ -89,7 +89,14 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     // The idle baseline is taken after a few streams have come and gone, so that one-off costs
     // (the serving path's compiled code, connection and allocator pools) are not charged to the
     // per-stream figure, which at N = 100 they would dominate.
-    const primer = new AdsLoadClient({ target: `127.0.0.1:${child.xdsPort}`, streams: 10, protocol: o.protocol, streamsPerChannel: 10, openPerSecond: o.openPerSecond, nodePrefix: 'primer' });
+    const primer = new AdsLoadClient({
+      target: `127.0.0.1:${child.xdsPort}`,
+      streams: 10,
+      protocol: o.protocol,
+      streamsPerChannel: 10,
+      openPerSecond: o.openPerSecond,
+      nodePrefix: 'primer',
+    });
     await primer.open();
     await primer.waitSynced(30_000);
     primer.close();

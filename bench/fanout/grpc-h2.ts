@@ -35,7 +35,10 @@ export class GrpcH2Connection {
       handlers.end(`connection closed${this.error ? `: ${this.error}` : ''}`);
       return undefined;
     }
-    const stream = this.session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' }, { endStream: false });
+    const stream = this.session.request(
+      { ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' },
+      { endStream: false },
+    );
     return new GrpcH2Call(stream, handlers);
   }
 
@@ -62,7 +65,13 @@ export class GrpcH2Call {
     stream.on('trailers', (trailers) => this.noteStatus(trailers));
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('error', (err: Error) => this.finish(`transport error: ${err.message}`));
-    stream.on('close', () => this.finish(this.status === undefined ? 'stream closed without a status' : `status ${this.status}${this.statusMessage ? `: ${this.statusMessage}` : ''}`));
+    stream.on('close', () =>
+      this.finish(
+        this.status === undefined
+          ? 'stream closed without a status'
+          : `status ${this.status}${this.statusMessage ? `: ${this.statusMessage}` : ''}`,
+      ),
+    );
   }
 
   /** Writes one message with gRPC's 5-byte prefix (uncompressed flag, big-endian length). */

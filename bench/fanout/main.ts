@@ -67,7 +67,9 @@ while (Date.now() < deadline) {
     reported.add(v);
     const first = Math.min(...recs.map((r) => r.receivedAtMs));
     const acks = recs.map((r) => r.ackedAtMs - first);
-    process.stdout.write(`EDS ${v}: all ${recs.length} ACKed; since first receipt p50 ${round(percentile(acks, 0.5))} ms, p99 ${round(percentile(acks, 0.99))} ms, last ${round(Math.max(...acks))} ms\n`);
+    process.stdout.write(
+      `EDS ${v}: all ${recs.length} ACKed; since first receipt p50 ${round(percentile(acks, 0.5))} ms, p99 ${round(percentile(acks, 0.99))} ms, last ${round(Math.max(...acks))} ms\n`,
+    );
   }
 }
 process.stdout.write(`${JSON.stringify(client.stats())}\n`);

@@ -51,6 +51,7 @@ const idle = [...selfUs].filter(([id]) => byId.get(id)?.callFrame.functionName =
 const top = Number(values.top);
 const ms = (us: number): string => (us / 1000).toFixed(1).padStart(9);
 process.stdout.write(`${file}: ${ms(all)} ms sampled, ${ms(all - idle)} ms busy\n\nself ms   total ms  function\n`);
-for (const [l, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${ms(us)} ${ms(total.get(l) ?? 0)}  ${l}\n`);
+for (const [l, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top))
+  process.stdout.write(`${ms(us)} ${ms(total.get(l) ?? 0)}  ${l}\n`);
 process.stdout.write(`\nby total (inclusive):\n`);
 for (const [l, us] of [...total].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${ms(us)}  ${l}\n`);

@@ -9,10 +9,10 @@ export const SECTION_TITLE = '## xDS fan-out';
 
 /** What a reader needs to interpret the table, true for every run of this benchmark. */
 export const STANDING_NOTES: readonly string[] = [
-  'Latency columns are end-to-end on one shared 2-core box: Spillway and the load tool each get about one core, and the latency includes the load tool\'s own receive/decode/ACK work. The load tool speaks gRPC over raw HTTP/2 (bench/fanout/grpc-h2.ts) because grpc-js\'s client stack cost it as much CPU per message as Spillway spent serving it; the stage columns show what is left of the client\'s share (written → received).',
-  'Warm-up: each run\'s first pushes run while V8 is still compiling the push path (the first push after start costs 2–4× the CPU of a steady-state push). They are recorded in the results file and summarised in the first-push columns; the other columns are steady state.',
+  "Latency columns are end-to-end on one shared 2-core box: Spillway and the load tool each get about one core, and the latency includes the load tool's own receive/decode/ACK work. The load tool speaks gRPC over raw HTTP/2 (bench/fanout/grpc-h2.ts) because grpc-js's client stack cost it as much CPU per message as Spillway spent serving it; the stage columns show what is left of the client's share (written → received).",
+  "Warm-up: each run's first pushes run while V8 is still compiling the push path (the first push after start costs 2–4× the CPU of a steady-state push). They are recorded in the results file and summarised in the first-push columns; the other columns are steady state.",
   'Both protocols send only the changed CLA per push (SotW EDS may omit unchanged CLAs; omission is not deletion there).',
-  'The load tool sends node identity on the first request only (Envoy\'s `set_node_on_first_message_only`); an Envoy resending its full Node on every ACK costs the server more decode per ACK.',
+  "The load tool sends node identity on the first request only (Envoy's `set_node_on_first_message_only`); an Envoy resending its full Node on every ACK costs the server more decode per ACK.",
   'RSS/stream at N = 100 still carries some fixed cost (allocator arenas, HTTP/2 session buffers) spread over few streams; N ≥ 1,000 is the steadier per-stream figure.',
   'Compare: Istio reports convergence p90 of 1.5–4.5 s in production and ≈0.75 MB istiod RSS per connected sidecar (1.5 GB / 2,000, config included); go-control-plane publishes no numbers.',
 ];
@@ -83,13 +83,14 @@ function marginalRss(summaries: readonly ConfigSummary[]): string[] {
     const [lo, hi] = [sized[0], sized.at(-1)];
     if (!lo || !hi || lo === hi) continue;
     const kib = ((hi.rssConnectedMiB.median - lo.rssConnectedMiB.median) * 1024) / (hi.streams - lo.streams);
-    out.push(`- Marginal RSS per added stream (${protocol}, N ${lo.streams.toLocaleString('en-US')} → ${hi.streams.toLocaleString('en-US')}, medians): **${round(kib, 1)} KiB**.`);
+    out.push(
+      `- Marginal RSS per added stream (${protocol}, N ${lo.streams.toLocaleString('en-US')} → ${hi.streams.toLocaleString('en-US')}, medians): **${round(kib, 1)} KiB**.`,
+    );
   }
   return out;
 }
 
-const fmt = (x: Spread, digits = 1): string =>
-  `${round(x.median, digits)} (${round(x.min, digits)}–${round(x.max, digits)})`;
+const fmt = (x: Spread, digits = 1): string => `${round(x.median, digits)} (${round(x.min, digits)}–${round(x.max, digits)})`;
 const kib = (x: Spread): Spread => ({ median: x.median / 1024, min: x.min / 1024, max: x.max / 1024 });
 
 export function renderSection(opts: {
@@ -110,7 +111,8 @@ export function renderSection(opts: {
       `| ${c.streams.toLocaleString('en-US')} | ${c.protocol} | ${fmt(c.p50Ms)} | ${fmt(c.p99Ms)} | ${fmt(c.maxMs)} | ${fmt(c.serverP99Ms)} | ${fmt(c.cpuMsPerPush)} | ${fmt(c.firstPushP99Ms)} | ${fmt(c.firstPushCpuMs)} | ${fmt(c.rssPerStreamKiB)} | ${fmt(kib(c.sentBytesPerPush))} | ${fmt(kib(c.receivedBytesPerPush))} | ${fmt({ median: c.syncMs.median / 1000, min: c.syncMs.min / 1000, max: c.syncMs.max / 1000 })} |`,
   );
   const stageRows = opts.summaries.map(
-    (c) => `| ${c.streams.toLocaleString('en-US')} | ${c.protocol} | ${fmt(c.publishMs)} | ${fmt(c.sentP99Ms)} | ${fmt(c.receivedP99Ms)} | ${fmt(c.p99Ms)} | ${fmt(c.serverP99Ms)} |`,
+    (c) =>
+      `| ${c.streams.toLocaleString('en-US')} | ${c.protocol} | ${fmt(c.publishMs)} | ${fmt(c.sentP99Ms)} | ${fmt(c.receivedP99Ms)} | ${fmt(c.p99Ms)} | ${fmt(c.serverP99Ms)} |`,
   );
   const k1 = opts.summaries.filter((c) => c.streams === 1000);
   const targetLines = [
@@ -120,7 +122,10 @@ export function renderSection(opts: {
     ),
     ...opts.summaries
       .filter((c) => c.streams >= 1000)
-      .map((c) => `- < 64 KiB RSS per connected stream (N=${c.streams.toLocaleString('en-US')} ${c.protocol}): **${c.rssPerStreamKiB.median < 64 ? 'met' : 'missed'}** — ${fmt(c.rssPerStreamKiB)} KiB (JS heap ${fmt(c.heapPerStreamKiB)} KiB).`),
+      .map(
+        (c) =>
+          `- < 64 KiB RSS per connected stream (N=${c.streams.toLocaleString('en-US')} ${c.protocol}): **${c.rssPerStreamKiB.median < 64 ? 'met' : 'missed'}** — ${fmt(c.rssPerStreamKiB)} KiB (JS heap ${fmt(c.heapPerStreamKiB)} KiB).`,
+      ),
     ...marginalRss(opts.summaries),
     ...opts.summaries
       .filter((c) => c.streams < 1000)
@@ -142,17 +147,17 @@ export function renderSection(opts: {
     '',
     'Columns (each: median over runs, range in parentheses; a run\'s value is the median over its measured pushes, "last ACK" the worst measured push):',
     '- **ACK p50 / p99**: per-stream time from the publish call inside Spillway (wall clock stamped by the child) to the stream writing its ACK; **last ACK**: the slowest stream (convergence of all N).',
-    '- **server p99**: same, but until Spillway\'s ADS server processed the ACK (its own view of convergence).',
-    '- **CPU/push**: Spillway\'s user+system CPU from before the publish until it processed the last ACK.',
-    '- **first push**: the run\'s first push after start (cold JIT), p99 and CPU.',
+    "- **server p99**: same, but until Spillway's ADS server processed the ACK (its own view of convergence).",
+    "- **CPU/push**: Spillway's user+system CPU from before the publish until it processed the last ACK.",
+    "- **first push**: the run's first push after start (cold JIT), p99 and CPU.",
     '- **RSS/stream**: (RSS with N synced streams − RSS with none) / N, both after a full GC; the baseline is taken after 10 streams connected, synced and left, so one-off costs are not charged per stream.',
-    '- **sent/push**: resource payload bytes from Spillway\'s `sent` events; **recv/push**: serialized DiscoveryResponse bytes the load client decoded.',
+    "- **sent/push**: resource payload bytes from Spillway's `sent` events; **recv/push**: serialized DiscoveryResponse bytes the load client decoded.",
     '',
     '| streams | protocol | ACK p50 ms | ACK p99 ms | last ACK ms | server p99 ms | CPU/push ms | first push p99 ms | first push CPU ms | RSS/stream KiB | sent/push KiB | recv/push KiB | sync N s |',
     '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    'Where the time goes (p99 of each stage, ms after the publish call; steady state). **publish** is the synchronous call (build, validate, encode once, write to the first streams); Spillway writes at most 100 streams per event-loop turn, so **written** is when the p99 stream\'s CLA was handed to its HTTP/2 stream, **received** when the load tool decoded it, **ACKed** when it wrote the ACK, **server** when Spillway processed that ACK.',
+    "Where the time goes (p99 of each stage, ms after the publish call; steady state). **publish** is the synchronous call (build, validate, encode once, write to the first streams); Spillway writes at most 100 streams per event-loop turn, so **written** is when the p99 stream's CLA was handed to its HTTP/2 stream, **received** when the load tool decoded it, **ACKed** when it wrote the ACK, **server** when Spillway processed that ACK.",
     '',
     '| streams | protocol | publish | written | received | ACKed | server |',
     '|---:|---|---:|---:|---:|---:|---:|',
@@ -177,6 +182,10 @@ export function writeSection(path: string, section: string): void {
   }
   let end = lines.findIndex((l, i) => i > start && /^## /.test(l));
   if (end < 0) end = lines.length;
-  const out = [...lines.slice(0, start), ...section.replace(/\n*$/, '').split('\n'), ...(end < lines.length ? ['', ...lines.slice(end)] : [''])];
+  const out = [
+    ...lines.slice(0, start),
+    ...section.replace(/\n*$/, '').split('\n'),
+    ...(end < lines.length ? ['', ...lines.slice(end)] : ['']),
+  ];
   writeFileSync(path, out.join('\n'));
 }

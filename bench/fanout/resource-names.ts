@@ -36,7 +36,9 @@ export function listenerInfo(any: PackedResource): { name: string; routeNames: s
       const tc = f.typed_config;
       if (!tc || !('type_url' in tc) || tc.type_url !== HCM_TYPE) continue;
       sawHcm = true;
-      const hcm = protos.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.deserialize(Buffer.from(tc.value));
+      const hcm = protos.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.deserialize(
+        Buffer.from(tc.value),
+      );
       const rn = hcm.rds?.route_config_name;
       if (rn) routeNames.push(rn);
     }

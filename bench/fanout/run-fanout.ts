@@ -41,7 +41,13 @@ function cpuModel(): string {
   return m?.[1]?.trim() ?? 'unknown';
 }
 
-const machine: Machine = { nproc: availableParallelism(), cpuModel: cpuModel(), node: process.version, loadAvgStart: loadavg(), loadAvgEnd: [] };
+const machine: Machine = {
+  nproc: availableParallelism(),
+  cpuModel: cpuModel(),
+  node: process.version,
+  loadAvgStart: loadavg(),
+  loadAvgEnd: [],
+};
 const started = new Date();
 let pushSeed = 0;
 const base = { services, streamsPerChannel, openPerSecond, warmup };
@@ -51,11 +57,20 @@ if (values.profile) {
   mkdirSync(values.profile, { recursive: true });
   for (const protocol of protocols) {
     const streams = Number(values['profile-streams']);
-    const r = await runOnce({ ...base, streams, protocol, pushes: Number(values['profile-pushes']), pushSeed, cpuProfDir: `${values.profile}/${protocol}-${streams}` });
+    const r = await runOnce({
+      ...base,
+      streams,
+      protocol,
+      pushes: Number(values['profile-pushes']),
+      pushSeed,
+      cpuProfDir: `${values.profile}/${protocol}-${streams}`,
+    });
     pushSeed += r.pushes.length;
     process.stdout.write(`[profile] ${describeRun(r)}\n`);
   }
-  process.stdout.write(`profiles in ${values.profile}/<protocol>-<N>/{spillway,load-client}.cpuprofile (summarize: npx tsx bench/fanout/profile-summary.ts FILE)\n`);
+  process.stdout.write(
+    `profiles in ${values.profile}/<protocol>-<N>/{spillway,load-client}.cpuprofile (summarize: npx tsx bench/fanout/profile-summary.ts FILE)\n`,
+  );
   process.exit(0);
 }
 
@@ -74,7 +89,9 @@ for (let run = 1; run <= runs; run++) {
 }
 machine.loadAvgEnd = loadavg();
 
-const summaries = sizes.flatMap((streams) => protocols.map((protocol) => summarize(streams, protocol, results.get(`${streams}/${protocol}`) ?? [])));
+const summaries = sizes.flatMap((streams) =>
+  protocols.map((protocol) => summarize(streams, protocol, results.get(`${streams}/${protocol}`) ?? [])),
+);
 const stamp = started.toISOString().replace(/[:.]/g, '-');
 const resultsFile = `bench/results/fanout-${stamp}.json`;
 const argv = process.argv.slice(2).join(' ');
@@ -86,10 +103,22 @@ writeFileSync(
 );
 process.stdout.write(`\nresults: ${resultsFile}\n`);
 for (const s of summaries) {
-  process.stdout.write(`N=${s.streams} ${s.protocol}: p99 ${s.p99Ms.median} (${s.p99Ms.min}–${s.p99Ms.max}) ms, last ${s.maxMs.median} ms, RSS ${s.rssPerStreamKiB.median.toFixed(1)} KiB/stream, CPU ${s.cpuMsPerPush.median} ms/push\n`);
+  process.stdout.write(
+    `N=${s.streams} ${s.protocol}: p99 ${s.p99Ms.median} (${s.p99Ms.min}–${s.p99Ms.max}) ms, last ${s.maxMs.median} ms, RSS ${s.rssPerStreamKiB.median.toFixed(1)} KiB/stream, CPU ${s.cpuMsPerPush.median} ms/push\n`,
+  );
 }
 if (!values['no-md']) {
-  const section = renderSection({ machine, command, resultsFile, pushes, warmup, services, streamsPerChannel, summaries, notes: [...STANDING_NOTES, ...values.note] });
+  const section = renderSection({
+    machine,
+    command,
+    resultsFile,
+    pushes,
+    warmup,
+    services,
+    streamsPerChannel,
+    summaries,
+    notes: [...STANDING_NOTES, ...values.note],
+  });
   writeSection('BENCHMARKS.md', section);
   process.stdout.write('BENCHMARKS.md: "xDS fan-out" section updated\n');
 }

@@ -45,8 +45,18 @@ function phase(protocol: 'sotw' | 'delta', mode: 'plain' | 'pre-encoded'): numbe
   calls.forEach((c, i) => {
     (protocol === 'sotw' ? ads.streamAggregatedResources : ads.deltaAggregatedResources)(c as never);
     const node = { id: `ab-${i}` };
-    if (protocol === 'sotw') c.emit('data', { node, type_url: TypeUrl.Endpoint, version_info: '', response_nonce: '', resource_names: names, error_detail: null });
-    else c.emit('data', { node, type_url: TypeUrl.Endpoint, resource_names_subscribe: names, resource_names_unsubscribe: [], initial_resource_versions: {}, response_nonce: '', error_detail: null });
+    if (protocol === 'sotw')
+      c.emit('data', { node, type_url: TypeUrl.Endpoint, version_info: '', response_nonce: '', resource_names: names, error_detail: null });
+    else
+      c.emit('data', {
+        node,
+        type_url: TypeUrl.Endpoint,
+        resource_names_subscribe: names,
+        resource_names_unsubscribe: [],
+        initial_resource_versions: {},
+        response_nonce: '',
+        error_detail: null,
+      });
   });
   const perPublishUs: number[] = [];
   for (let k = 0; k < publishes; k++) {
@@ -69,7 +79,9 @@ for (const protocol of ['sotw', 'delta'] as const) {
     }
   }
   for (const [mode, ms] of Object.entries(results)) {
-    process.stdout.write(`${protocol} ${mode}: publish to ${streams} streams: CPU median ${round(median(ms), 2)} ms (rounds: ${ms.map((x) => round(x, 1)).join(', ')})\n`);
+    process.stdout.write(
+      `${protocol} ${mode}: publish to ${streams} streams: CPU median ${round(median(ms), 2)} ms (rounds: ${ms.map((x) => round(x, 1)).join(', ')})\n`,
+    );
   }
 }
 await app.stop();

@@ -50,7 +50,16 @@ function handle(c: ChildCommand): ChildReply | Promise<ChildReply> {
       }
       const cpu = process.cpuUsage();
       const mem = process.memoryUsage();
-      return { id: c.id, cpuUserUs: cpu.user, cpuSystemUs: cpu.system, rss: mem.rss, heapUsed: mem.heapUsed, streams: app.ads.connectedStreams(), sentResponses, sentBytes };
+      return {
+        id: c.id,
+        cpuUserUs: cpu.user,
+        cpuSystemUs: cpu.system,
+        rss: mem.rss,
+        heapUsed: mem.heapUsed,
+        streams: app.ads.connectedStreams(),
+        sentResponses,
+        sentBytes,
+      };
     }
     case 'set-share': {
       const publishAtMs = wallMs();

@@ -22,7 +22,9 @@ for (let r = 0; r < runs; r++) {
     for (const policy of policies) {
       log(`${shape}/${policy}: run ${r + 1}/${runs} (load ${loadavg()[0]!.toFixed(2)})`);
       const o = await runCell(shape, policy, 7 + r);
-      log(`  shed ${o.shedPct.toFixed(2)} %, p99 ${o.p99Ms} ms, Modal ${o.modalContainerSeconds} c·s, waited ${o.coldHits.waited}, met cold start ${o.coldHits.metColdStart}`);
+      log(
+        `  shed ${o.shedPct.toFixed(2)} %, p99 ${o.p99Ms} ms, Modal ${o.modalContainerSeconds} c·s, waited ${o.coldHits.waited}, met cold start ${o.coldHits.metColdStart}`,
+      );
       const k = `${shape}/${policy}`;
       real.set(k, [...(real.get(k) ?? []), o]);
     }
@@ -56,10 +58,19 @@ for (const shape of shapes) {
       cold: med(rs.map((r) => r.coldHits.metColdStart)),
       pushes: med(rs.map((r) => r.pushes)),
     };
-    const gaps = { shed: gap(m.shed, sim.shedPct), p99: gap(m.p99, sim.p99Ms), cs: gap(m.cs, sim.modalContainerSeconds), waited: gap(m.waited, sim.coldHits), pushes: gap(m.pushes, sim.pushes) };
+    const gaps = {
+      shed: gap(m.shed, sim.shedPct),
+      p99: gap(m.p99, sim.p99Ms),
+      cs: gap(m.cs, sim.modalContainerSeconds),
+      waited: gap(m.waited, sim.coldHits),
+      pushes: gap(m.pushes, sim.pushes),
+    };
     cells.push({ cell: k, real: rs, sim, simMerge1s, gaps });
     rows.push(
-      `| ${k} | ${rs.length} | ${m.shed.toFixed(2)}${spread(rs.map((r) => r.shedPct), 2)} / ${sim.shedPct.toFixed(2)} | ${m.p99.toFixed(0)}${spread(rs.map((r) => r.p99Ms))} / ${sim.p99Ms.toFixed(0)} | ${m.cs.toFixed(0)}${spread(rs.map((r) => r.modalContainerSeconds))} / ${sim.modalContainerSeconds.toFixed(0)} | ${m.waited.toFixed(0)}${spread(rs.map((r) => r.coldHits.waited))} / ${sim.coldHits.toFixed(0)} | ${m.cold.toFixed(0)} | ${m.pushes.toFixed(0)} / ${sim.pushes.toFixed(1)} |`,
+      `| ${k} | ${rs.length} | ${m.shed.toFixed(2)}${spread(
+        rs.map((r) => r.shedPct),
+        2,
+      )} / ${sim.shedPct.toFixed(2)} | ${m.p99.toFixed(0)}${spread(rs.map((r) => r.p99Ms))} / ${sim.p99Ms.toFixed(0)} | ${m.cs.toFixed(0)}${spread(rs.map((r) => r.modalContainerSeconds))} / ${sim.modalContainerSeconds.toFixed(0)} | ${m.waited.toFixed(0)}${spread(rs.map((r) => r.coldHits.waited))} / ${sim.coldHits.toFixed(0)} | ${m.cold.toFixed(0)} | ${m.pushes.toFixed(0)} / ${sim.pushes.toFixed(1)} |`,
     );
   }
 }

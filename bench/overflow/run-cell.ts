@@ -32,13 +32,22 @@ export async function runCell(shape: ShapeName, policy: PolicyName, seed: number
   let pushes = 0;
   const off = rig.app.onDecision(() => pushes++);
   try {
-    const s = await runLoad({ url: rig.baseUrl, path: `/work?ms=${SERVICE_MS}`, scenario: SHAPES[shape](), seed, concurrency: 512, timeoutMs: 30_000 });
+    const s = await runLoad({
+      url: rig.baseUrl,
+      path: `/work?ms=${SERVICE_MS}`,
+      scenario: SHAPES[shape](),
+      seed,
+      concurrency: 512,
+      timeoutMs: 30_000,
+    });
     const billing = rig.fake.state().functions[0]!.billing;
     const ok = Object.entries(s.status).reduce((n, [code, c]) => (code.startsWith('2') ? n + c : n), 0);
     const bad = s.arrivals - ok;
     const byTier = s.latency_ms_by_tier;
     return {
-      shape, policy, seed,
+      shape,
+      policy,
+      seed,
       requests: s.arrivals,
       bad,
       shedPct: (100 * bad) / Math.max(1, s.arrivals),

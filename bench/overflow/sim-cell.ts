@@ -59,7 +59,9 @@ export function simulateCell(shape: ShapeName, policy: PolicyName, mergeWindowMs
   };
   const v = validateCapacityConfig({ ...POLICIES[policy] });
   if (!v.ok) throw new Error(v.errors.join('\n'));
-  const results: SimResult[] = seeds.map((seed) => simulate(trace, modelController(policy, v.value, rig.tickMs), simParams(policy, mergeWindowMs, seed)));
+  const results: SimResult[] = seeds.map((seed) =>
+    simulate(trace, modelController(policy, v.value, rig.tickMs), simParams(policy, mergeWindowMs, seed)),
+  );
   const mean = (f: (r: SimResult) => number): number => results.reduce((n, r) => n + f(r), 0) / results.length;
   return {
     mergeWindowMs,

@@ -33,7 +33,10 @@ export class AdminPoller {
   firstAt: number | undefined;
   private readonly listeners = new Set<(s: PollSample) => void>();
 
-  constructor(private readonly adminUrl: string, private readonly everyMs = 5) {}
+  constructor(
+    private readonly adminUrl: string,
+    private readonly everyMs = 5,
+  ) {}
 
   onSample(fn: (s: PollSample) => void): () => void {
     this.listeners.add(fn);

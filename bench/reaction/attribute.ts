@@ -31,11 +31,15 @@ function appliedAfter(rec: PipelineRecorder, publish: number, until: number): { 
   if (!before) return { merged: false };
   const base = AdminPoller.applied(before);
   const hit = rec.admin.find((a) => a.at > publish && a.at < until && AdminPoller.applied(a.v.counters) > base);
-  const acc = rec.admin.find((a) => a.at > publish && a.at < until && a.v.counters['cluster.echo.update_success'] > before['cluster.echo.update_success']);
+  const acc = rec.admin.find(
+    (a) => a.at > publish && a.at < until && a.v.counters['cluster.echo.update_success'] > before['cluster.echo.update_success'],
+  );
   return {
     ...(hit ? { at: hit.at } : {}),
     ...(acc ? { accepted: acc.at } : {}),
-    merged: hit !== undefined && hit.v.counters['cluster_manager.cluster_updated_via_merge'] > before['cluster_manager.cluster_updated_via_merge'],
+    merged:
+      hit !== undefined &&
+      hit.v.counters['cluster_manager.cluster_updated_via_merge'] > before['cluster_manager.cluster_updated_via_merge'],
   };
 }
 

@@ -21,7 +21,8 @@ const log = (s: string): void => void process.stdout.write(`${s}\n`);
 
 const started = new Date();
 const byConfig = new Map<string, ReactionRun[]>();
-const labelOf = (w: number | undefined): string => (w === undefined ? 'merge window unset (Envoy default 1 s)' : `update_merge_window ${w} ms`);
+const labelOf = (w: number | undefined): string =>
+  w === undefined ? 'merge window unset (Envoy default 1 s)' : `update_merge_window ${w} ms`;
 // Interleaved (A, B, A, B, …) so machine noise lands on both configurations alike.
 for (let r = 0; r < runs; r++) {
   for (const w of windows) {

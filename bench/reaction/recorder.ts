@@ -1,7 +1,7 @@
 // Stamps every stage of the pipeline as it happens, from Spillway's own hooks and Envoy's admin.
 import type { SpillwayApp } from '../../src/app/spillway-app.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
-import { AdminPoller, type Counters } from './admin-poller.js';
+import { type AdminPoller, type Counters } from './admin-poller.js';
 import { nowMs } from './clock.js';
 
 export interface Stamped<T> {
@@ -21,12 +21,21 @@ export class PipelineRecorder {
   readonly admin: Stamped<{ prevAt: number; counters: Counters }>[] = [];
   private readonly offs: Array<() => void> = [];
 
-  constructor(app: SpillwayApp, readonly poller: AdminPoller) {
+  constructor(
+    app: SpillwayApp,
+    readonly poller: AdminPoller,
+  ) {
     const modal = app.modal;
     if (modal) {
-      this.offs.push(modal.poller.onSample((s) => this.samples.push({ at: nowMs(), v: { runners: s.runners, headroom: s.inputHeadroom } })));
+      this.offs.push(
+        modal.poller.onSample((s) => this.samples.push({ at: nowMs(), v: { runners: s.runners, headroom: s.inputHeadroom } })),
+      );
     }
-    this.offs.push(app.onDecision((_s, d) => this.decisions.push({ at: d.atMs, v: { modalWeight: d.plan.modalWeight, mode: d.mode, reason: d.reason } })));
+    this.offs.push(
+      app.onDecision((_s, d) =>
+        this.decisions.push({ at: d.atMs, v: { modalWeight: d.plan.modalWeight, mode: d.mode, reason: d.reason } }),
+      ),
+    );
     const cache = app.cache;
     const set = cache.set.bind(cache);
     cache.set = (next) => {

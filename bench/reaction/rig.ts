@@ -7,9 +7,9 @@ import { configFrom } from '../../test/support/config.js';
 import { startInHouseBackend, type InHouseBackend } from '../../tools/backends/in-house-backend.js';
 import type { FakeFunctionSpec } from '../../tools/fake-modal/fake-modal-state.js';
 import { startFakeModal, type FakeModal } from '../../tools/fake-modal/start-fake-modal.js';
-import { startEnvoy, type EnvoyHandle } from '../../test/support/envoy.js';
+import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js';
 import { freePort } from '../../test/support/ports.js';
-import { waitFor } from '../../test/support/wait-for.js';
+import { waitFor } from '../../tools/wait-for.js';
 import { withMergeWindow } from './merge-window-patch.js';
 
 export const SERVICE = 'echo';

@@ -2,6 +2,7 @@
 // share capped by Modal's warm capacity; the benchmark then flips Modal between LOW and HIGH live
 // containers (update_autoscaler through the official SDK, cold start 0), so each flip is an input
 // change only the stats poll can see, and stamps every stage until Envoy's workers run the new weight.
+import { runningLocalities, type ConfigDump } from '../../tools/envoy/config-dump.js';
 import { mulberry32 } from '../../src/sim/prng.js';
 import { runLoad } from '../../tools/loadgen/run-load.js';
 import { buildScenario } from '../../tools/loadgen/scenarios.js';
@@ -54,11 +55,8 @@ export interface ReactionRun {
 }
 
 async function modalEnvoyWeight(adminUrl: string): Promise<number> {
-  const dump = (await (await fetch(`${adminUrl}/config_dump?include_eds`)).json()) as { configs: Array<Record<string, any>> };
-  const eds = dump.configs.find((c) => String(c['@type']).endsWith('EndpointsConfigDump'));
-  const cla = eds?.['dynamic_endpoint_configs']?.find((c: any) => c.endpoint_config?.cluster_name === SERVICE)?.endpoint_config;
-  const m = (cla?.endpoints ?? []).find((l: any) => l.locality?.zone === 'modal');
-  return m?.load_balancing_weight ?? 0;
+  const dump = (await (await fetch(`${adminUrl}/config_dump?include_eds`)).json()) as ConfigDump;
+  return runningLocalities(dump, SERVICE).get('modal')?.weight ?? 0;
 }
 
 export async function runReaction(o: ReactionRunOptions, log: (s: string) => void): Promise<ReactionRun> {

@@ -50,5 +50,11 @@ export interface Dist {
 
 export function dist(samples: readonly number[]): Dist {
   const r = (v: number): number => Math.round(v * 10) / 10;
-  return { n: samples.length, p50: r(percentile(samples, 0.5)), p90: r(percentile(samples, 0.9)), p99: r(percentile(samples, 0.99)), max: r(percentile(samples, 1)) };
+  return {
+    n: samples.length,
+    p50: r(percentile(samples, 0.5)),
+    p90: r(percentile(samples, 0.9)),
+    p99: r(percentile(samples, 0.99)),
+    max: r(percentile(samples, 1)),
+  };
 }

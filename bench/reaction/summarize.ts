@@ -72,7 +72,9 @@ const f = (v: number): string => (Number.isFinite(v) ? v.toFixed(0) : '—');
 
 export function markdown(summaries: readonly ConfigSummary[]): string {
   const lines: string[] = [];
-  lines.push('| configuration | runs × changes | p50 ms (median, min–max over runs) | p99 ms (median, min–max) | pooled p50 / p99 / max | settled p50 / p99 | merged applies | unmatched |');
+  lines.push(
+    '| configuration | runs × changes | p50 ms (median, min–max over runs) | p99 ms (median, min–max) | pooled p50 / p99 / max | settled p50 / p99 | merged applies | unmatched |',
+  );
   lines.push('|---|---|---|---|---|---|---:|---:|');
   for (const s of summaries) {
     lines.push(

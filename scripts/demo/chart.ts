@@ -44,7 +44,12 @@ function panel(
     parts.push(`<text x="${M.left - 6}" y="${y(v) + 4}" font-size="10" text-anchor="end">${v >= 10 ? Math.round(v) : v.toFixed(2)}</text>`);
   }
   series.forEach((s, i) => {
-    parts.push(polyline(data.map((p) => [x(p.t), y(s.value(p))]), s.color));
+    parts.push(
+      polyline(
+        data.map((p) => [x(p.t), y(s.value(p))]),
+        s.color,
+      ),
+    );
     parts.push(`<text x="${M.left + 10 + i * 150}" y="${top + 14}" font-size="11" fill="${s.color}">■ ${s.label}</text>`);
   });
   return parts.join('\n');

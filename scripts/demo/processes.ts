@@ -11,7 +11,12 @@ export interface Managed {
 const running: Managed[] = [];
 
 /** Starts a component in its own process group, logging to logPath; remembered for stopAll(). */
-export function startProcess(name: string, cmd: string, args: string[], opts: { logPath: string; env?: NodeJS.ProcessEnv; cwd?: string }): Managed {
+export function startProcess(
+  name: string,
+  cmd: string,
+  args: string[],
+  opts: { logPath: string; env?: NodeJS.ProcessEnv; cwd?: string },
+): Managed {
   const log = createWriteStream(opts.logPath, { flags: 'w' });
   const child = spawn(cmd, args, {
     cwd: opts.cwd,

@@ -2,11 +2,7 @@
 // test, so the native demo and the compose stack cannot drift apart.
 
 /** Fake Modal simulation flags (besides ports and PKI). */
-export const FAKE_MODAL_FLAGS: readonly string[] = [
-  '--cold-start-ms', '3000',
-  '--target-inputs', '3',
-  '--scaledown-window-s', '20',
-];
+export const FAKE_MODAL_FLAGS: readonly string[] = ['--cold-start-ms', '3000', '--target-inputs', '3', '--scaledown-window-s', '20'];
 
 /** In-house backend flags (besides ports): slots come from each endpoint's capacity in the config. */
 export const BACKEND_FLAGS: readonly string[] = ['--queue', '64', '--service-ms', '200', '--service-cv', '0.3'];

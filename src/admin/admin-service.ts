@@ -129,7 +129,9 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
         latest = undefined;
         if (s) send(s);
       });
-      const unsubscribe = deps.feed.subscribe((s) => send(only ? { ...s, services: (s.services ?? []).filter((x) => x.name === only) } : s));
+      const unsubscribe = deps.feed.subscribe((s) =>
+        send(only ? { ...s, services: (s.services ?? []).filter((x) => x.name === only) } : s),
+      );
       call.on('cancelled', unsubscribe);
       call.on('close', unsubscribe);
       call.on('error', unsubscribe);

@@ -36,10 +36,7 @@ export function healthStatuses(inputs: HealthInputs): Map<string, Health> {
   for (const s of inputs.services) {
     const fresh =
       !s.controlled ||
-      (s.mode !== undefined &&
-        s.mode !== Mode.FailSafe &&
-        s.modalStatsAgeMs !== undefined &&
-        s.modalStatsAgeMs <= inputs.maxInputAgeMs);
+      (s.mode !== undefined && s.mode !== Mode.FailSafe && s.modalStatsAgeMs !== undefined && s.modalStatsAgeMs <= inputs.maxInputAgeMs);
     const ok = inputs.consistentSnapshot && fresh;
     out.set(s.name, ok ? 'SERVING' : 'NOT_SERVING');
     all &&= ok;

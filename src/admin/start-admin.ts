@@ -15,7 +15,7 @@ import { createAdminHandlers } from './admin-service.js';
 import { BearerAuth } from './auth.js';
 import { AdminHealth } from './health-service.js';
 import { StateFeed } from './state-feed.js';
-import { buildServiceState, buildState, StateCause } from './state-view.js';
+import { buildServiceState, buildState, type StateCause } from './state-view.js';
 
 export interface AdminOptions {
   config: SpillwayConfig;
@@ -100,10 +100,12 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
     stopAll();
     throw err;
   }
-  logger.child({ component: 'admin' }).info(
-    { admin: `${opts.config.admin.listen.host}:${port}`, auth: opts.config.admin.token ? 'bearer token' : 'none' },
-    'admin gRPC serving (Admin, Health, reflection)',
-  );
+  logger
+    .child({ component: 'admin' })
+    .info(
+      { admin: `${opts.config.admin.listen.host}:${port}`, auth: opts.config.admin.token ? 'bearer token' : 'none' },
+      'admin gRPC serving (Admin, Health, reflection)',
+    );
   return {
     port,
     health,

@@ -176,7 +176,8 @@ function envoysOf(rows: readonly SyncStatusRow[]): EnvoyNode[] {
       sent_version: r.sent?.version ?? '',
       acked_version: r.acked?.version ?? '',
     };
-    if (r.lastNack) t.last_nack = { version: r.lastNack.version, nonce: r.lastNack.nonce, detail: r.lastNack.detail, at_unix_ms: r.lastNack.atMs };
+    if (r.lastNack)
+      t.last_nack = { version: r.lastNack.version, nonce: r.lastNack.nonce, detail: r.lastNack.detail, at_unix_ms: r.lastNack.atMs };
     if (r.lastPublishToAckMs !== undefined) t.publish_to_ack_ms = r.lastPublishToAckMs;
     node.types.push(t);
   }

@@ -19,7 +19,9 @@ export function requireInHouseEndpoint(service: ServiceConfig, endpoint: string)
   if (!endpoint) throw new InvalidArgument('endpoint: required ("address:port" of an in-house endpoint)');
   const known = service.inHouse.map((e) => endpointKey(e.address, e.port));
   if (!known.includes(endpoint)) {
-    throw new InvalidArgument(`endpoint: "${endpoint}" is not an in-house endpoint of service "${service.name}" (have: ${known.join(', ')})`);
+    throw new InvalidArgument(
+      `endpoint: "${endpoint}" is not an in-house endpoint of service "${service.name}" (have: ${known.join(', ')})`,
+    );
   }
   return endpoint;
 }

@@ -131,7 +131,9 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   teardown.add(() => overrides.close());
   // Isolated: a reader's bug (admin feed, metrics) must not fail the controller's tick.
   const decisions = new Listeners<[string, Decision]>((err) => log.error({ error: errorMessage(err) }, 'decision listener failed'));
-  const controller = modal ? startController(config, driven, modal, { clock, scheduler, logger, publisher, router, lrs, decisions, teardown }) : undefined;
+  const controller = modal
+    ? startController(config, driven, modal, { clock, scheduler, logger, publisher, router, lrs, decisions, teardown })
+    : undefined;
 
   // Envoys connect last, to a consistent snapshot.
   const ads = new AdsServer({ cache, events, clock, logger, protos });
@@ -184,10 +186,12 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   if (admin) teardown.add(() => admin.stop());
   const metrics = createSpillwayMetrics({ read, events, syncStatus, publisher, poller: modal?.poller, onDecision });
   teardown.add(() => metrics.close());
-  const metricsServer: MetricsServer | undefined = await startMetricsServer(config.metrics.listen, metrics, logger).catch((err: unknown) => {
-    log.error({ err: errorMessage(err) }, 'metrics endpoint not started');
-    return undefined;
-  });
+  const metricsServer: MetricsServer | undefined = await startMetricsServer(config.metrics.listen, metrics, logger).catch(
+    (err: unknown) => {
+      log.error({ err: errorMessage(err) }, 'metrics endpoint not started');
+      return undefined;
+    },
+  );
   if (metricsServer) teardown.add(() => metricsServer.stop());
 
   return {

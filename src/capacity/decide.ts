@@ -6,12 +6,7 @@ import { decideSeed, initialSeedState } from './seed-policy.js';
 import { baseReadings } from './signals.js';
 import type { ControllerInputs, Decision } from './types.js';
 
-export function decide(
-  previous: Decision | undefined,
-  inputs: ControllerInputs,
-  nowMs: number,
-  policy: CapacityPolicy,
-): Decision {
+export function decide(previous: Decision | undefined, inputs: ControllerInputs, nowMs: number, policy: CapacityPolicy): Decision {
   // A policy switch (config reload) starts the new policy from a clean state.
   const prev = previous && previous.policy === policy.name ? previous : undefined;
   const readings = baseReadings(inputs, nowMs);

@@ -16,15 +16,24 @@ export interface DefaultOutcome extends PolicyOutcome<DefaultState> {
 
 export function initialDefaultState(): DefaultState {
   return {
-    kind: 'default', lambdaFast: 0, lambdaSlow: 0, lambdaTrend: 0, trim: 0, share: 0, recentTargets: [],
-    verifiedModalInputs: 0, verifiedAtMs: null, drainStartedAtMs: null, prewarmMin: 0, prewarmRaisedAtMs: null,
+    kind: 'default',
+    lambdaFast: 0,
+    lambdaSlow: 0,
+    lambdaTrend: 0,
+    trim: 0,
+    share: 0,
+    recentTargets: [],
+    verifiedModalInputs: 0,
+    verifiedAtMs: null,
+    drainStartedAtMs: null,
+    prewarmMin: 0,
+    prewarmRaisedAtMs: null,
     containerSeconds: 0,
   };
 }
 
 const HOUR_MS = 3_600_000;
-const ewma = (prev: number, x: number, dtMs: number, tauMs: number): number =>
-  prev + (1 - Math.exp(-dtMs / tauMs)) * (x - prev);
+const ewma = (prev: number, x: number, dtMs: number, tauMs: number): number => prev + (1 - Math.exp(-dtMs / tauMs)) * (x - prev);
 
 /** Modal capacity in inputs the policy may rely on now, and why. */
 interface ModalView {
@@ -46,12 +55,16 @@ function viewModal(s: DefaultState, inputs: ControllerInputs, nowMs: number, pol
     // Full only when every container Modal may run is up and warm: runners alone reach the
     // ceiling early in a scale-up while most are still cold-starting (a false "full").
     const atCeiling = sample.runners >= inputs.modalMaxContainers && warm >= (inputs.modalMaxContainers - 1) * inputs.modalMaxInputs;
-    const head = sample.inputHeadroom !== undefined ? `headroom ${sample.inputHeadroom}` : `${sample.runners} runners, backlog ${sample.backlog}`;
+    const head =
+      sample.inputHeadroom !== undefined ? `headroom ${sample.inputHeadroom}` : `${sample.runners} runners, backlog ${sample.backlog}`;
     return { inputs: warm, observable: true, atCeiling, note: `Modal warm capacity ${Math.round(warm)} inputs (${head})` };
   }
-  const why = st.consecutiveFailures >= policy.failAfterErrors
-    ? `${st.consecutiveFailures} failed polls`
-    : sample ? `last sample ${Math.round(age / 1000)} s old` : 'no sample yet';
+  const why =
+    st.consecutiveFailures >= policy.failAfterErrors
+      ? `${st.consecutiveFailures} failed polls`
+      : sample
+        ? `last sample ${Math.round(age / 1000)} s old`
+        : 'no sample yet';
   const m = inputs.modal;
   const issued = m ? m.successRps + m.errorRps : 0;
   const lrsFresh = m !== undefined && nowMs - m.observedAtMs <= policy.staleAfterMs;
@@ -59,7 +72,12 @@ function viewModal(s: DefaultState, inputs: ControllerInputs, nowMs: number, pol
   if (cfg.unobservable === UnobservableMode.Decay && answeringWell && s.verifiedAtMs !== null) {
     // Keep spilling at the last verified capacity, decaying, while the data plane says Modal is fine.
     const decayed = s.verifiedModalInputs * Math.exp(-(nowMs - s.verifiedAtMs) / cfg.decayTauMs);
-    return { inputs: decayed, observable: false, atCeiling: true, note: `Modal stats unobservable (${why}); decaying trusted capacity to ${Math.round(decayed)} inputs while LRS shows Modal answering` };
+    return {
+      inputs: decayed,
+      observable: false,
+      atCeiling: true,
+      note: `Modal stats unobservable (${why}); decaying trusted capacity to ${Math.round(decayed)} inputs while LRS shows Modal answering`,
+    };
   }
   return { inputs: 0, observable: false, atCeiling: true, note: `Modal stats unobservable (${why})` };
 }
@@ -139,9 +157,10 @@ export function decideDefault(
   const atTarget = upRaw > 0 && Math.abs(share - upRaw) <= cfg.deadBand;
   // Over target with no modelled excess means the model overrates in-house; over target while
   // an excess is modelled is a transient the feed-forward already covers.
-  const trim = (atTarget || (err > 0 && upRaw === 0)) && !pinned && !first
-    ? clamp(prev.trim - cfg.trimGain * err * dtS, -cfg.trimLimit, cfg.trimLimit)
-    : prev.trim;
+  const trim =
+    (atTarget || (err > 0 && upRaw === 0)) && !pinned && !first
+      ? clamp(prev.trim - cfg.trimGain * err * dtS, -cfg.trimLimit, cfg.trimLimit)
+      : prev.trim;
 
   // 6. Shed deliberately when both tiers are full: excess over in-house max + Modal at its ceiling.
   const modalFull = modal.atCeiling || costCapped;
@@ -165,11 +184,20 @@ export function decideDefault(
   }
   if (share > 0) {
     drainStartedAtMs = null;
-    const keep = published > 0 && prevPlan?.modalHealth === ModalHealth.Healthy && Math.abs(share - published) < cfg.deadBand && movement !== 'cap';
-    plan = keep && prevPlan ? { ...prevPlan, dropPercent: planForShare(0, ModalHealth.Healthy, drop).dropPercent } : planForShare(share, ModalHealth.Healthy, drop);
+    const keep =
+      published > 0 && prevPlan?.modalHealth === ModalHealth.Healthy && Math.abs(share - published) < cfg.deadBand && movement !== 'cap';
+    plan =
+      keep && prevPlan
+        ? { ...prevPlan, dropPercent: planForShare(0, ModalHealth.Healthy, drop).dropPercent }
+        : planForShare(share, ModalHealth.Healthy, drop);
     mode = Mode.Spilling;
     const capNote = pinned ? `; capped by Modal (needs ${pct(upRaw)})` : '';
-    const mv = movement === 'hold' ? `; holding (demand eased, hold ${Math.round(cfg.holdMs / 1000)} s)` : movement === 'down' ? '; stepping down slowly' : '';
+    const mv =
+      movement === 'hold'
+        ? `; holding (demand eased, hold ${Math.round(cfg.holdMs / 1000)} s)`
+        : movement === 'down'
+          ? '; stepping down slowly'
+          : '';
     why = `spilling ${pct(shareOf(plan))}: ${need}; ${modal.note}${capNote}${mv}${keep ? ' (inside dead band, not republished)' : ''}`;
   } else if (published > 0 || (prevPlan?.modalWeight ?? 0) > 0) {
     // Soft-cordon: DEGRADED keeps Modal only as a fallback while its in-flight work drains.
@@ -181,7 +209,9 @@ export function decideDefault(
       plan = planForShare(0, ModalHealth.Healthy, drop);
       drainStartedAtMs = null;
       mode = failSafe ? Mode.FailSafe : Mode.InHouse;
-      why = failSafe ? `fail-safe: ${modal.note}; Modal locality removed` : `drained: Modal locality removed after ${Math.round(drainedFor / 1000)} s (${inFlight} in flight)`;
+      why = failSafe
+        ? `fail-safe: ${modal.note}; Modal locality removed`
+        : `drained: Modal locality removed after ${Math.round(drainedFor / 1000)} s (${inFlight} in flight)`;
     } else {
       plan = { ...planForShare(Math.max(published, 1e-3), ModalHealth.Degraded, drop), modalHealth: ModalHealth.Degraded };
       mode = Mode.Draining;
@@ -190,11 +220,12 @@ export function decideDefault(
   } else {
     plan = planForShare(0, ModalHealth.Healthy, drop);
     mode = failSafe && upRaw > 0 ? Mode.FailSafe : Mode.InHouse;
-    why = mode === Mode.FailSafe
-      ? `fail-safe: ${need} but ${modal.note}; not spilling`
-      : upRaw > 0
-        ? `in-house: ${need} but Modal has no warm capacity yet (${modal.note})`
-        : `in-house: offered ${Math.round(lambdaUp)} rps within in-house target ${Math.round(muTarget)} rps`;
+    why =
+      mode === Mode.FailSafe
+        ? `fail-safe: ${need} but ${modal.note}; not spilling`
+        : upRaw > 0
+          ? `in-house: ${need} but Modal has no warm capacity yet (${modal.note})`
+          : `in-house: offered ${Math.round(lambdaUp)} rps within in-house target ${Math.round(muTarget)} rps`;
   }
   if (plan.dropPercent > 0 && mode === Mode.FailSafe) {
     why = `${why}; shedding ${plan.dropPercent} % over in-house max ${Math.round(inMax)} rps`;
@@ -214,7 +245,7 @@ export function decideDefault(
     const predicted = Math.min(1.2 * lambdaUp, Math.max(0, lambdaFast + Math.max(0, lambdaTrend) * (cfg.prewarm.horizonMs / 1000)));
     const excessRps = Math.max(0, Math.max(predicted, lambdaUp) - muTarget);
     const target = inputs.modalTargetInputs ?? inputs.modalMaxInputs;
-    const budget = cfg.costCapContainerSecondsPerHour === null ? Infinity : (costCapped ? base : inputs.modalMaxContainers);
+    const budget = cfg.costCapContainerSecondsPerHour === null ? Infinity : costCapped ? base : inputs.modalMaxContainers;
     const nNeed = Math.min(inputs.modalMaxContainers, budget, Math.ceil((excessRps * wM) / Math.max(1, target)));
     if (nNeed >= prewarmMin && nNeed > base) {
       prewarmMin = nNeed;
@@ -227,17 +258,27 @@ export function decideDefault(
     prewarmMin = Math.max(prewarmMin, base);
     autoscaler = {
       minContainers: prewarmMin,
-      reason: prewarmMin > base
-        ? `pre-warm: ${prewarmMin} containers for ${Math.round(excessRps)} rps excess predicted ${Math.round(cfg.prewarm.horizonMs / 1000)} s ahead`
-        : `base: ${base} containers (no predicted excess)`,
+      reason:
+        prewarmMin > base
+          ? `pre-warm: ${prewarmMin} containers for ${Math.round(excessRps)} rps excess predicted ${Math.round(cfg.prewarm.horizonMs / 1000)} s ahead`
+          : `base: ${base} containers (no predicted excess)`,
     };
   }
 
   const state: DefaultState = {
-    kind: 'default', lambdaFast, lambdaSlow, lambdaTrend, trim, share, recentTargets,
+    kind: 'default',
+    lambdaFast,
+    lambdaSlow,
+    lambdaTrend,
+    trim,
+    share,
+    recentTargets,
     verifiedModalInputs: modal.observable ? modal.inputs : prev.verifiedModalInputs,
     verifiedAtMs: modal.observable && sample ? sample.observedAtMs : prev.verifiedAtMs,
-    drainStartedAtMs, prewarmMin, prewarmRaisedAtMs, containerSeconds,
+    drainStartedAtMs,
+    prewarmMin,
+    prewarmRaisedAtMs,
+    containerSeconds,
   };
   const readings: Record<string, InputReading> = {
     lambda_fast_rps: { value: Math.round(lambdaFast), ageMs: 0 },

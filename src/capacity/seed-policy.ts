@@ -25,11 +25,7 @@ export function seedFreeSlots(runners: number, runningInputs: number, maxInputs:
   return runners === 0 ? free + warmupContainers * maxInputs : free;
 }
 
-export function decideSeed(
-  prev: SeedState,
-  inputs: ControllerInputs,
-  policy: CapacityPolicy,
-): PolicyOutcome<SeedState> {
+export function decideSeed(prev: SeedState, inputs: ControllerInputs, policy: CapacityPolicy): PolicyOutcome<SeedState> {
   const cfg = policy.seed;
   const capacity = Math.max(1, inputs.inHouseCapacity);
   const util = (inputs.inHouse?.inProgress ?? 0) / capacity;
@@ -70,7 +66,9 @@ export function decideSeed(
   if (spilling && full) {
     // Shed what in-house cannot hold: the excess of in-flight over its slots.
     const drop = util > 1 ? 100 * (1 - 1 / util) : 0;
-    const why = atCeiling ? `Modal at its ceiling (${runners}/${inputs.modalMaxContainers} containers, no free slot)` : `Modal backlog rising (${prev.lastBacklog} → ${backlog})`;
+    const why = atCeiling
+      ? `Modal at its ceiling (${runners}/${inputs.modalMaxContainers} containers, no free slot)`
+      : `Modal backlog rising (${prev.lastBacklog} → ${backlog})`;
     return {
       plan: planForShare(0, ModalHealth.Healthy, drop),
       mode: Mode.Shedding,

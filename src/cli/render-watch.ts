@@ -32,12 +32,16 @@ export function bar(fraction: number, width: number): string {
   const eighths = Math.round(f * width * 8);
   const full = Math.floor(eighths / 8);
   const part = eighths % 8;
-  const partial = part > 0 ? ' ▏▎▍▌▋▊▉'[part] ?? '' : '';
+  const partial = part > 0 ? (' ▏▎▍▌▋▊▉'[part] ?? '') : '';
   return ('█'.repeat(full) + partial).padEnd(width, '·');
 }
 
 /** The admin API's enum names in the words the rest of Spillway uses: MODE_FAIL_SAFE → fail-safe. */
-export const modeText = (mode: string): string => mode.replace(/^MODE_/, '').toLowerCase().replace(/_/g, '-');
+export const modeText = (mode: string): string =>
+  mode
+    .replace(/^MODE_/, '')
+    .toLowerCase()
+    .replace(/_/g, '-');
 const causeText = (cause: string): string => cause.replace(/^CAUSE_/, '').toLowerCase();
 
 const MODE_COLOR: Record<string, string> = {
@@ -53,7 +57,13 @@ const MODE_COLOR: Record<string, string> = {
 function syncSummary(state: State__Output): string {
   const counts = new Map<string, number>();
   for (const e of state.envoys) {
-    const worst = e.types.some((t) => t.status === 'ERROR') ? 'ERROR' : e.types.some((t) => t.status === 'STALE') ? 'STALE' : e.types.every((t) => t.status === 'SYNCED') ? 'SYNCED' : 'NOT_SENT';
+    const worst = e.types.some((t) => t.status === 'ERROR')
+      ? 'ERROR'
+      : e.types.some((t) => t.status === 'STALE')
+        ? 'STALE'
+        : e.types.every((t) => t.status === 'SYNCED')
+          ? 'SYNCED'
+          : 'NOT_SENT';
     counts.set(worst, (counts.get(worst) ?? 0) + 1);
   }
   const parts = [...counts.entries()].sort().map(([k, n]) => `${k} ${n}`);
@@ -102,7 +112,8 @@ export function renderState(state: State__Output, opts: RenderOptions): string[]
     '',
   ];
   for (const s of state.services) lines.push(...serviceLines(s, opts, state.at_unix_ms), '');
-  if (state.publisher && state.publisher.rejected > 0) lines.push(`publisher: ${state.publisher.rejected} refused; last: ${state.publisher.last_errors[0] ?? ''}`);
+  if (state.publisher && state.publisher.rejected > 0)
+    lines.push(`publisher: ${state.publisher.rejected} refused; last: ${state.publisher.last_errors[0] ?? ''}`);
   return lines.map((l) => truncate(l, opts.width));
 }
 

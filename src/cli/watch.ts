@@ -62,10 +62,14 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
       else process.stderr.write(note + '\n');
       await new Promise<void>((r) => {
         const t = setTimeout(r, backoffMs);
-        opts.signal.addEventListener('abort', () => {
-          clearTimeout(t);
-          r();
-        }, { once: true });
+        opts.signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(t);
+            r();
+          },
+          { once: true },
+        );
       });
       backoffMs = Math.min(5_000, backoffMs * 2);
     }

@@ -126,7 +126,6 @@ export const DEFAULT_POLICY: CapacityPolicy = {
   },
 };
 
-
 export type ValidationResult<T> = { ok: true; value: T } | { ok: false; errors: string[] };
 
 const fraction: NumberCheck = (v) => (v >= 0 && v <= 1 ? null : 'must be between 0 and 1');
@@ -137,11 +136,34 @@ const nonNegInt: NumberCheck = (v) => (Number.isInteger(v) && v >= 0 ? null : 'm
 const posInt: NumberCheck = (v) => (Number.isInteger(v) && v >= 1 ? null : 'must be an integer ≥ 1');
 
 const CAPACITY_KEYS = [
-  'policy', 'in_house_service_time_ms', 'modal_service_time_ms', 'stale_after_ms', 'fail_after_errors',
-  'start_utilization', 'stop_utilization', 'warmup_containers', 'seed_smoothing', 'target_utilization',
-  'max_utilization', 'fast_window_ms', 'slow_window_ms', 'slew_up_per_s', 'slew_down_per_s', 'hold_ms',
-  'dead_band', 'trim_gain', 'trim_limit', 'probe_inputs', 'unobservable', 'decay_tau_ms',
-  'max_modal_error_ratio', 'drain_ms', 'drain_max_ms', 'shed', 'prewarm', 'cost_cap_container_seconds_per_hour',
+  'policy',
+  'in_house_service_time_ms',
+  'modal_service_time_ms',
+  'stale_after_ms',
+  'fail_after_errors',
+  'start_utilization',
+  'stop_utilization',
+  'warmup_containers',
+  'seed_smoothing',
+  'target_utilization',
+  'max_utilization',
+  'fast_window_ms',
+  'slow_window_ms',
+  'slew_up_per_s',
+  'slew_down_per_s',
+  'hold_ms',
+  'dead_band',
+  'trim_gain',
+  'trim_limit',
+  'probe_inputs',
+  'unobservable',
+  'decay_tau_ms',
+  'max_modal_error_ratio',
+  'drain_ms',
+  'drain_max_ms',
+  'shed',
+  'prewarm',
+  'cost_cap_container_seconds_per_hour',
 ] as const;
 
 /**

@@ -24,8 +24,17 @@ export type ParseResult = { ok: true; config: SpillwayConfig } | { ok: false; er
 
 const NAME_RE = /^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?$/;
 const RETRY_ON = new Set([
-  '5xx', 'gateway-error', 'reset', 'reset-before-request', 'connect-failure', 'envoy-ratelimited',
-  'retriable-4xx', 'refused-stream', 'retriable-status-codes', 'retriable-headers', 'http3-post-connect-failure',
+  '5xx',
+  'gateway-error',
+  'reset',
+  'reset-before-request',
+  'connect-failure',
+  'envoy-ratelimited',
+  'retriable-4xx',
+  'refused-stream',
+  'retriable-status-codes',
+  'retriable-headers',
+  'http3-post-connect-failure',
 ]);
 
 function isLoopback(host: string): boolean {
@@ -76,7 +85,15 @@ function parseEndpoint(r: Reader, v: unknown, path: string): InHouseEndpoint | u
 function parseModal(r: Reader, v: unknown, path: string): ModalEndpointConfig | undefined {
   if (v === undefined || v === null) return undefined;
   const o = r.obj(v, path, [
-    'url', 'app', 'function', 'environment', 'max_inputs', 'max_containers', 'ca_bundle', 'connect_address', 'share',
+    'url',
+    'app',
+    'function',
+    'environment',
+    'max_inputs',
+    'max_containers',
+    'ca_bundle',
+    'connect_address',
+    'share',
   ]);
   if (!o) return undefined;
   const url = r.str(o, 'url', path);
@@ -90,8 +107,10 @@ function parseModal(r: Reader, v: unknown, path: string): ModalEndpointConfig | 
       r.fail(join(path, 'url'), `must be an https:// URL, got "${url}"`);
     }
     if (parsed) {
-      if (parsed.protocol !== 'https:') r.fail(join(path, 'url'), `must use https (Envoy reaches Modal over TLS), got "${parsed.protocol}"`);
-      if (parsed.pathname !== '/' || parsed.search) r.fail(join(path, 'url'), 'must not have a path or query (the route forwards paths as they come)');
+      if (parsed.protocol !== 'https:')
+        r.fail(join(path, 'url'), `must use https (Envoy reaches Modal over TLS), got "${parsed.protocol}"`);
+      if (parsed.pathname !== '/' || parsed.search)
+        r.fail(join(path, 'url'), 'must not have a path or query (the route forwards paths as they come)');
       hostname = parsed.hostname;
       if (isIP(hostname)) r.fail(join(path, 'url'), 'must name a host, not an IP (it is the TLS SNI and Host)');
       port = parsed.port ? Number(parsed.port) : 443;
@@ -167,7 +186,8 @@ export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = {}): Pa
   const admin = r.obj(top['admin'], 'admin', ['listen', 'token_env']) ?? {};
   const metrics = r.obj(top['metrics'], 'metrics', ['listen']) ?? {};
   const controller = r.obj(top['controller'], 'controller', ['tick_ms']) ?? {};
-  const modalApi = r.obj(top['modal_api'], 'modal_api', ['poll_interval_ms', 'timeout_ms', 'reconcile_interval_ms', 'autoscaler_min_interval_ms']) ?? {};
+  const modalApi =
+    r.obj(top['modal_api'], 'modal_api', ['poll_interval_ms', 'timeout_ms', 'reconcile_interval_ms', 'autoscaler_min_interval_ms']) ?? {};
   // The admin token itself never sits in the config file: the file names the variable holding it.
   const tokenEnv = r.optStr(admin, 'token_env', 'admin');
   const token = tokenEnv ? env[tokenEnv] : undefined;
@@ -185,7 +205,8 @@ export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = {}): Pa
     const where = `services[${i}].listener`;
     if (s.listener.port === 0) r.fail(where, 'is required ("host:port" Envoy listens on)');
     // Envoy listener addresses are IPs; a name would be NACKed.
-    if (s.listener.port !== 0 && isIP(s.listener.host) === 0) r.fail(where, `must be an IP address and port, got host "${s.listener.host}"`);
+    if (s.listener.port !== 0 && isIP(s.listener.host) === 0)
+      r.fail(where, `must be an IP address and port, got host "${s.listener.host}"`);
     // A wildcard address takes the port on every address, so it collides with any other use of it.
     const wildcard = s.listener.host === '0.0.0.0' || s.listener.host === '::';
     for (const [key, other] of ports) {

@@ -11,7 +11,12 @@ export function changesNeedingRestart(current: SpillwayConfig, next: SpillwayCon
   const problems: string[] = [];
   const sections = ['xds', 'lrs', 'admin', 'metrics', 'controller', 'modalApi'] as const;
   const yamlName: Record<(typeof sections)[number], string> = {
-    xds: 'xds', lrs: 'lrs', admin: 'admin', metrics: 'metrics', controller: 'controller', modalApi: 'modal_api',
+    xds: 'xds',
+    lrs: 'lrs',
+    admin: 'admin',
+    metrics: 'metrics',
+    controller: 'controller',
+    modalApi: 'modal_api',
   };
   for (const s of sections) {
     if (!isDeepStrictEqual(current[s], next[s])) problems.push(`${yamlName[s]}: changed (takes effect on restart)`);
@@ -41,4 +46,3 @@ function restartBound(m: ModalEndpointConfig | undefined): Omit<ModalEndpointCon
   const { staticShare: _share, caBundle: _ca, ...rest } = m;
   return rest;
 }
-

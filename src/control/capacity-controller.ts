@@ -117,7 +117,8 @@ export class CapacityController {
     const raised = decision.state.kind === 'default' && decision.state.prewarmRaisedAtMs !== null;
     const declared = autoscaler.intended(service)?.minContainers;
     if (!raised && declared === undefined) return;
-    if (declared !== want.minContainers) this.log.info({ service, minContainers: want.minContainers, reason: want.reason }, 'autoscaler intent');
+    if (declared !== want.minContainers)
+      this.log.info({ service, minContainers: want.minContainers, reason: want.reason }, 'autoscaler intent');
     autoscaler.apply(service, { minContainers: want.minContainers }).catch((err: unknown) => {
       this.log.warn({ service, err: errorMessage(err) }, 'autoscaler intent not accepted');
     });

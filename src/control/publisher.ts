@@ -124,7 +124,12 @@ export class Publisher {
   /** Builds, validates and (if valid) installs a snapshot of the current inputs. */
   publish(): PublishResult {
     const desired = buildDesiredState(
-      { services: this.services, planOf: (s) => this.plans.get(s.name) ?? staticPlanFor(s), modalIps: this.modalIps, cordons: this.cordons },
+      {
+        services: this.services,
+        planOf: (s) => this.plans.get(s.name) ?? staticPlanFor(s),
+        modalIps: this.modalIps,
+        cordons: this.cordons,
+      },
       this.protos,
     );
     const errors = validateDesiredState(desired, this.protos);

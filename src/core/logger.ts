@@ -7,9 +7,21 @@ export type Logger = PinoLogger;
  * this is the second fence.
  */
 const REDACT_PATHS = [
-  'token', '*.token', 'tokenId', '*.tokenId', 'tokenSecret', '*.tokenSecret',
-  'adminToken', '*.adminToken', 'authorization', '*.authorization', 'headers.authorization',
-  'modal.token_id', 'modal.token_secret', '*.token_id', '*.token_secret',
+  'token',
+  '*.token',
+  'tokenId',
+  '*.tokenId',
+  'tokenSecret',
+  '*.tokenSecret',
+  'adminToken',
+  '*.adminToken',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  'modal.token_id',
+  'modal.token_secret',
+  '*.token_id',
+  '*.token_secret',
 ];
 
 export function createLogger(opts: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {

@@ -7,13 +7,7 @@ import { LOCALITY_KINDS, localityKindOf } from '../model/localities.js';
 import type { LocalityKind } from '../model/inputs.js';
 
 /** Why (part of) a load report was ignored. Counted, never thrown. */
-export type RejectReason =
-  | 'missing-node'
-  | 'superseded-stream'
-  | 'unknown-cluster'
-  | 'unknown-locality'
-  | 'bad-interval'
-  | 'bad-counter';
+export type RejectReason = 'missing-node' | 'superseded-stream' | 'unknown-cluster' | 'unknown-locality' | 'bad-interval' | 'bad-counter';
 
 export const REJECT_REASONS: readonly RejectReason[] = [
   'missing-node',
@@ -132,7 +126,6 @@ function serviceOf(cluster: ClusterStats__Output, isKnownService: (name: string)
   if (cluster.cluster_service_name && isKnownService(cluster.cluster_service_name)) return cluster.cluster_service_name;
   return undefined;
 }
-
 
 /** A uint64 as protobuf-loader hands it over (decimal string), if it is a sane count. */
 function parseCount(value: string | number | null | undefined): number | undefined {

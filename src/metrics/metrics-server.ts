@@ -11,7 +11,11 @@ export interface MetricsServer {
   stop(): Promise<void>;
 }
 
-export async function startMetricsServer(listen: HostPort, metrics: SpillwayMetrics, logger: Logger = silentLogger): Promise<MetricsServer> {
+export async function startMetricsServer(
+  listen: HostPort,
+  metrics: SpillwayMetrics,
+  logger: Logger = silentLogger,
+): Promise<MetricsServer> {
   const log = logger.child({ component: 'metrics' });
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -32,7 +36,10 @@ export async function startMetricsServer(listen: HostPort, metrics: SpillwayMetr
     server.listen(listen.port, listen.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  log.info({ metrics: `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port}/metrics` }, 'Prometheus metrics serving');
+  log.info(
+    { metrics: `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port}/metrics` },
+    'Prometheus metrics serving',
+  );
   return {
     port,
     stop: () =>

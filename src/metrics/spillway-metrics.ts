@@ -40,13 +40,20 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
     new Counter<L>({ name, help, labelNames, ...reg });
 
   // Read at scrape time.
-  const share = gauge('spillway_share_ratio', 'Fraction of requests the published plan sends each way (tier: in-house, modal, dropped)', ['service', 'tier']);
+  const share = gauge('spillway_share_ratio', 'Fraction of requests the published plan sends each way (tier: in-house, modal, dropped)', [
+    'service',
+    'tier',
+  ]);
   const weight = gauge('spillway_locality_weight', 'Published EDS locality weight', ['service', 'locality']);
   const mode = gauge('spillway_mode', 'Current mode of the service (1 for the active one)', ['service', 'mode']);
   const override = gauge('spillway_override_active', '1 while an operator override is published for the service', ['service']);
-  const utilization = gauge('spillway_in_house_utilization_ratio', 'In-flight in-house requests over healthy in-house capacity (LRS)', ['service']);
+  const utilization = gauge('spillway_in_house_utilization_ratio', 'In-flight in-house requests over healthy in-house capacity (LRS)', [
+    'service',
+  ]);
   const capacity = gauge('spillway_in_house_capacity', 'Max concurrent requests over healthy in-house endpoints', ['service']);
-  const offered = gauge('spillway_offered_demand_rps', 'Requests per second Envoy offered the service (issued + dropped, LRS)', ['service']);
+  const offered = gauge('spillway_offered_demand_rps', 'Requests per second Envoy offered the service (issued + dropped, LRS)', [
+    'service',
+  ]);
   const inProgress = gauge('spillway_locality_in_progress', 'Requests in flight per locality (LRS)', ['service', 'locality']);
   const runners = gauge('spillway_modal_runners', 'Live Modal containers (stats API)', ['service']);
   const backlog = gauge('spillway_modal_backlog', 'Inputs waiting for a Modal container (stats API)', ['service']);
@@ -80,7 +87,13 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
   const decisions = counter('spillway_decisions_total', 'Capacity decisions that changed the plan, by resulting mode', ['service', 'mode']);
   const publishes = counter('spillway_snapshot_publishes_total', 'Snapshots published (content changed)', []);
   const rejected = counter('spillway_snapshot_rejected_total', 'Configurations refused by validation (last good kept serving)', []);
-  const ackLatency = new TallyHistogram('spillway_xds_publish_to_ack_seconds', 'From publishing a version to an Envoy ACKing it', 'type', ACK_BUCKETS, registry);
+  const ackLatency = new TallyHistogram(
+    'spillway_xds_publish_to_ack_seconds',
+    'From publishing a version to an Envoy ACKing it',
+    'type',
+    ACK_BUCKETS,
+    registry,
+  );
 
   // The first snapshot is published before metrics exist: start from the publisher's own counts.
   publishes.inc(src.publisher.stats.published);
@@ -121,7 +134,26 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
   ];
 
   const refresh = (): void => {
-    for (const g of [share, weight, mode, override, utilization, capacity, offered, inProgress, runners, backlog, statsAge, pollFailing, reportAge, lrsEnvoys, byType, sync, streams]) g.reset();
+    for (const g of [
+      share,
+      weight,
+      mode,
+      override,
+      utilization,
+      capacity,
+      offered,
+      inProgress,
+      runners,
+      backlog,
+      statsAge,
+      pollFailing,
+      reportAge,
+      lrsEnvoys,
+      byType,
+      sync,
+      streams,
+    ])
+      g.reset();
     for (const v of src.read.services()) {
       const service = v.name;
       share.set({ service, tier: 'in-house' }, v.shares.inHouse);

@@ -50,7 +50,10 @@ export class ModalAutoscalerActuator {
   private readonly minIntervalMs: number;
   private stopReconciling: Cancel = () => {};
 
-  constructor(handles: readonly ModalFunctionHandle[], private readonly opts: AutoscalerActuatorOptions) {
+  constructor(
+    handles: readonly ModalFunctionHandle[],
+    private readonly opts: AutoscalerActuatorOptions,
+  ) {
     this.log = (opts.logger ?? silentLogger).child({ component: 'modal-autoscaler' });
     this.minIntervalMs = opts.minIntervalMs ?? 10_000;
     for (const handle of handles) this.services.set(handle.ref.service, { handle });
@@ -172,7 +175,5 @@ function normalise(s: AutoscalerSettings): AutoscalerSettings {
 /** True when every field the controller manages has the intended value in Modal's current settings. */
 export function matches(intended: AutoscalerSettings, current: AutoscalerSettings | undefined): boolean {
   if (!current) return false;
-  return (Object.keys(intended) as (keyof AutoscalerSettings)[]).every(
-    (k) => intended[k] === undefined || intended[k] === current[k],
-  );
+  return (Object.keys(intended) as (keyof AutoscalerSettings)[]).every((k) => intended[k] === undefined || intended[k] === current[k]);
 }

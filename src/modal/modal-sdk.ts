@@ -131,6 +131,7 @@ class SdkFunctionHandle implements ModalFunctionHandle {
       );
       return readStatsReply(reply);
     } catch (err) {
+      // eslint-disable-next-line preserve-caught-error -- the original may carry a token; only its redacted text leaves this adapter
       throw new Error(safeErrorMessage(err, this.secrets));
     }
   }
@@ -145,6 +146,7 @@ class SdkFunctionHandle implements ModalFunctionHandle {
         scaledownWindowMs: current.scaledownWindowMs,
       });
     } catch (err) {
+      // eslint-disable-next-line preserve-caught-error -- the original may carry a token; only its redacted text leaves this adapter
       throw new Error(safeErrorMessage(err, this.secrets));
     }
   }

@@ -7,11 +7,7 @@ import type { RawFunctionStats } from './types.js';
  * impossible, so that combination means a server that does not fill the fields: report them absent
  * rather than tell the capacity model Modal is full.
  */
-export function toModalStatsSample(
-  service: string,
-  raw: RawFunctionStats,
-  observedAtMs: number,
-): ModalStatsSample {
+export function toModalStatsSample(service: string, raw: RawFunctionStats, observedAtMs: number): ModalStatsSample {
   const sample: ModalStatsSample = {
     service,
     runners: raw.numTotalRunners,

@@ -118,7 +118,9 @@ export class ModalStatsPoller {
   }
 
   statuses(): ModalPollerStatus[] {
-    return this.services().map((s) => this.status(s)).filter((s): s is ModalPollerStatus => s !== undefined);
+    return this.services()
+      .map((s) => this.status(s))
+      .filter((s): s is ModalPollerStatus => s !== undefined);
   }
 
   private schedule(feed: ServiceFeed, delayMs: number): void {
@@ -183,5 +185,4 @@ export class ModalStatsPoller {
       if (feed.inFlight === abort) feed.inFlight = undefined;
     });
   }
-
 }

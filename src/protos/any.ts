@@ -1,15 +1,24 @@
 // google.protobuf.Any, typed: the fully-qualified type name is the one key from which both the type
 // URL and the message definition are found, so a packed message can never disagree with its URL.
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
-import type { HttpConnectionManager, HttpConnectionManager__Output } from '../generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager.js';
+import type {
+  HttpConnectionManager,
+  HttpConnectionManager__Output,
+} from '../generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager.js';
 import type { Router, Router__Output } from '../generated/envoy/extensions/filters/http/router/v3/Router.js';
-import type { UpstreamTlsContext, UpstreamTlsContext__Output } from '../generated/envoy/extensions/transport_sockets/tls/v3/UpstreamTlsContext.js';
+import type {
+  UpstreamTlsContext,
+  UpstreamTlsContext__Output,
+} from '../generated/envoy/extensions/transport_sockets/tls/v3/UpstreamTlsContext.js';
 import type { Any } from '../generated/google/protobuf/Any.js';
 import type { SpillwayProtos } from './load-protos.js';
 
 /** The messages Spillway packs into (or reads from) an Any: input and output forms by type name. */
 interface AnyTypes {
-  'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager': [HttpConnectionManager, HttpConnectionManager__Output];
+  'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager': [
+    HttpConnectionManager,
+    HttpConnectionManager__Output,
+  ];
   'envoy.extensions.filters.http.router.v3.Router': [Router, Router__Output];
   'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext': [UpstreamTlsContext, UpstreamTlsContext__Output];
 }

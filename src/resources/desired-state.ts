@@ -19,7 +19,10 @@ export interface DesiredStateInputs {
   cordons: ReadonlyMap<string, Cordons>;
 }
 
-const byName = <T>(name: (t: T) => string) => (a: T, b: T): number => name(a).localeCompare(name(b));
+const byName =
+  <T>(name: (t: T) => string) =>
+  (a: T, b: T): number =>
+    name(a).localeCompare(name(b));
 
 /** Pure and deterministic: the same inputs always give byte-identical resources. */
 export function buildDesiredState(inputs: DesiredStateInputs, protos: SpillwayProtos): DesiredResources {

@@ -95,7 +95,18 @@ export interface SimResult {
   modalServed: number;
 }
 
-const enum K { InDone, ModalDone, Ready, Autoscale, Lrs, Poll, PollResult, Tick, Apply, Actuate }
+const enum K {
+  InDone,
+  ModalDone,
+  Ready,
+  Autoscale,
+  Lrs,
+  Poll,
+  PollResult,
+  Tick,
+  Apply,
+  Actuate,
+}
 
 interface Container {
   readyAt: number;
@@ -161,7 +172,11 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
   const modalDoneContainer: number[] = [];
 
   // Counters.
-  let requests = 0, shed = 0, errors = 0, coldHits = 0, modalServed = 0;
+  let requests = 0,
+    shed = 0,
+    errors = 0,
+    coldHits = 0,
+    modalServed = 0;
   const lrs = { inIssued: 0, inOk: 0, inErr: 0, mIssued: 0, mOk: 0, mErr: 0, dropped: 0 };
   let inputs: ControllerInputs | null = null;
   const stats: ModalStatsStatus = { service: 'svc', consecutiveFailures: 0 };
@@ -235,8 +250,11 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
     }
   };
   const publish = (plan: TrafficPlan, now: number, instant: boolean): void => {
-    const same = plan.modalWeight === published.modalWeight && plan.inHouseWeight === published.inHouseWeight &&
-      plan.modalHealth === published.modalHealth && plan.dropPercent === published.dropPercent;
+    const same =
+      plan.modalWeight === published.modalWeight &&
+      plan.inHouseWeight === published.inHouseWeight &&
+      plan.modalHealth === published.modalHealth &&
+      plan.dropPercent === published.dropPercent;
     if (same) return;
     pushes++;
     variation += Math.abs(plan.modalWeight - published.modalWeight) / WEIGHT_TOTAL;
@@ -365,8 +383,22 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
         slots = h * p.slotsPerHost;
         inputs = {
           service: 'svc',
-          inHouse: { ...base, locality: 'in-house', inProgress: busy + queue.length - qHead, issuedRps: lrs.inIssued / dt, successRps: lrs.inOk / dt, errorRps: lrs.inErr / dt },
-          modal: { ...base, locality: 'modal', inProgress: mFlight, issuedRps: lrs.mIssued / dt, successRps: lrs.mOk / dt, errorRps: lrs.mErr / dt },
+          inHouse: {
+            ...base,
+            locality: 'in-house',
+            inProgress: busy + queue.length - qHead,
+            issuedRps: lrs.inIssued / dt,
+            successRps: lrs.inOk / dt,
+            errorRps: lrs.inErr / dt,
+          },
+          modal: {
+            ...base,
+            locality: 'modal',
+            inProgress: mFlight,
+            issuedRps: lrs.mIssued / dt,
+            successRps: lrs.mOk / dt,
+            errorRps: lrs.mErr / dt,
+          },
           drops: { ...base, droppedRps: lrs.dropped / dt, byCategory: {} },
           modalStats: stats,
           inHouseCapacity: slots,
@@ -390,7 +422,9 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
           break;
         }
         // The sample describes Modal as it was when the request left (pollDelay ago ≈ now).
-        let runners = 0, running = 0, headroom = 0;
+        let runners = 0,
+          running = 0,
+          headroom = 0;
         for (const c of containers) {
           if (c.stopped) continue;
           runners++;
@@ -398,13 +432,25 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
           if (c.warm) headroom += p.modalMaxInputs - c.inFlight;
         }
         stats.consecutiveFailures = 0;
-        stats.last = { service: 'svc', runners, backlog: backlog.length - bHead, runningInputs: running, inputHeadroom: headroom, observedAtMs: now };
+        stats.last = {
+          service: 'svc',
+          runners,
+          backlog: backlog.length - bHead,
+          runningInputs: running,
+          inputHeadroom: headroom,
+          observedAtMs: now,
+        };
         break;
       }
       case K.Tick: {
         if (inputs) {
           const slotsNow = trace.hosts(now / 1000) * p.slotsPerHost;
-          const act = ctl.tick({ nowMs: now, inputs: { ...inputs, inHouseCapacity: slotsNow, modalStats: { ...stats } }, trace, params: p });
+          const act = ctl.tick({
+            nowMs: now,
+            inputs: { ...inputs, inHouseCapacity: slotsNow, modalStats: { ...stats } },
+            trace,
+            params: p,
+          });
           if (act.plan) publish(act.plan, now, act.instant === true);
           if (act.minContainers !== undefined && act.minContainers !== minContainers) {
             if (act.instant) minContainers = act.minContainers;
@@ -434,7 +480,7 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
     // Time to spill: first instant the applied Modal share reaches 90 % of the share needed.
     if (trace.stepAtS !== undefined && timeToSpill === null && now >= trace.stepAtS * 1000) {
       const lam = trace.rate(now / 1000);
-      const need = Math.max(0, lam - 0.8 * (trace.hosts(now / 1000) * p.slotsPerHost * 1000) / p.serviceMeanMs) / lam;
+      const need = Math.max(0, lam - (0.8 * (trace.hosts(now / 1000) * p.slotsPerHost * 1000)) / p.serviceMeanMs) / lam;
       if (need > 0 && modalShareApplied() >= 0.9 * need) timeToSpill = (now - trace.stepAtS * 1000) / 1000;
     }
   }

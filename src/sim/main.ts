@@ -17,7 +17,9 @@ for (const tr of traces()) {
   for (const ctl of [staticSplit(0.25), seedController(), defaultController(), oracle()]) {
     const r = simulate(tr, ctl, DEFAULT_SIM);
     results.push(r);
-    process.stdout.write(`${tr.name.padEnd(14)} ${r.policy.padEnd(10)} shed ${(100 * (r.shed + r.errors) / r.requests).toFixed(2)} %  p99 ${r.p99Ms.toFixed(0)} ms  Modal ${r.modalContainerSeconds.toFixed(0)} c·s  pushes ${r.pushes}\n`);
+    process.stdout.write(
+      `${tr.name.padEnd(14)} ${r.policy.padEnd(10)} shed ${((100 * (r.shed + r.errors)) / r.requests).toFixed(2)} %  p99 ${r.p99Ms.toFixed(0)} ms  Modal ${r.modalContainerSeconds.toFixed(0)} c·s  pushes ${r.pushes}\n`,
+    );
   }
 }
 const section = renderSection(results, traces(), DEFAULT_SIM);

@@ -44,7 +44,8 @@ export function traces(): Trace[] {
       name: 'slow-ramp',
       description: '400 → 1200 rps over 300 s, hold 60 s, back down over 120 s',
       durationS: 600,
-      rate: (t) => (t < 60 ? 400 : t < 360 ? 400 + ((t - 60) * 800) / 300 : t < 420 ? 1200 : t < 540 ? 1200 - ((t - 420) * 800) / 120 : 400),
+      rate: (t) =>
+        t < 60 ? 400 : t < 360 ? 400 + ((t - 60) * 800) / 300 : t < 420 ? 1200 : t < 540 ? 1200 - ((t - 420) * 800) / 120 : 400,
       hosts: allHosts,
     },
     {

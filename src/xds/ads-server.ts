@@ -104,7 +104,14 @@ export class AdsServer {
     const build = (typeUrl: TypeUrl, snap: Snapshot, force: boolean): Resp | undefined => {
       const step = session.respond(typeUrl, snap, force);
       if (step.upToDate !== undefined) {
-        this.events.emit({ kind: 'up-to-date', streamId: stream.id, nodeId: stream.nodeId, typeUrl, version: step.upToDate, atMs: this.clock.nowMs() });
+        this.events.emit({
+          kind: 'up-to-date',
+          streamId: stream.id,
+          nodeId: stream.nodeId,
+          typeUrl,
+          version: step.upToDate,
+          atMs: this.clock.nowMs(),
+        });
       }
       if (step.wake) stream.markDirty(step.wake, true);
       if (!step.sent) return undefined;
@@ -121,15 +128,29 @@ export class AdsServer {
           this.noteNack(stream, typeUrl, verdict.version, nonce, errorDetail ?? '');
           break;
         case 'ack':
-          this.events.emit({ kind: 'ack', streamId: stream.id, nodeId: stream.nodeId, typeUrl, version: verdict.version, nonce, atMs: this.clock.nowMs() });
+          this.events.emit({
+            kind: 'ack',
+            streamId: stream.id,
+            nodeId: stream.nodeId,
+            typeUrl,
+            version: verdict.version,
+            nonce,
+            atMs: this.clock.nowMs(),
+          });
           // Once per ACK per stream: skip building the key when no node has a NACK on record.
-          if (this.nodeNacks.size > 0 && verdict.version === current?.types[typeUrl].version) this.nodeNacks.delete(nackKey(stream, typeUrl));
+          if (this.nodeNacks.size > 0 && verdict.version === current?.types[typeUrl].version)
+            this.nodeNacks.delete(nackKey(stream, typeUrl));
           break;
         case 'stale':
           this.events.emit({ kind: 'stale-nonce', streamId: stream.id, nodeId: stream.nodeId, typeUrl, nonce, atMs: this.clock.nowMs() });
           break;
         case 'init':
-          if (current && this.nodeNacks.get(nackKey(stream, typeUrl)) === current.types[typeUrl].version && session.assumeHeldAfterNack(typeUrl, req, current)) return;
+          if (
+            current &&
+            this.nodeNacks.get(nackKey(stream, typeUrl)) === current.types[typeUrl].version &&
+            session.assumeHeldAfterNack(typeUrl, req, current)
+          )
+            return;
           break;
         case 'quiet':
           break;
@@ -172,7 +193,14 @@ export class AdsServer {
         if (!id) return this.reject(stream, 'the first request on an ADS stream must carry node.id');
         stream.nodeId = id;
         stream.nodeCluster = req.node?.cluster ?? '';
-        this.events.emit({ kind: 'stream-opened', streamId: stream.id, nodeId: id, cluster: stream.nodeCluster, protocol, atMs: this.clock.nowMs() });
+        this.events.emit({
+          kind: 'stream-opened',
+          streamId: stream.id,
+          nodeId: id,
+          cluster: stream.nodeCluster,
+          protocol,
+          atMs: this.clock.nowMs(),
+        });
         this.log.info({ streamId: stream.id, nodeId: id, cluster: stream.nodeCluster, protocol }, 'ADS stream opened');
       }
       if (!req.type_url) return this.reject(stream, 'type_url is required on every ADS request');
@@ -202,17 +230,39 @@ export class AdsServer {
 
   /** A bug handling one stream ends that stream (Envoy reconnects), never the process or a push. */
   private failStream(stream: AdsStream<unknown>, err: unknown): void {
-    this.log.error({ streamId: stream.id, nodeId: stream.nodeId, error: err instanceof Error ? err.message : String(err) }, 'ADS stream handling failed');
+    this.log.error(
+      { streamId: stream.id, nodeId: stream.nodeId, error: err instanceof Error ? err.message : String(err) },
+      'ADS stream handling failed',
+    );
     stream.call.emit('error', { code: grpc.status.INTERNAL, details: 'internal error handling the request' });
     this.close(stream);
   }
 
-  private noteSent(stream: AdsStream<unknown>, typeUrl: TypeUrl, version: string, nonce: string, resources: ReadonlyArray<{ value: Buffer }>): void {
+  private noteSent(
+    stream: AdsStream<unknown>,
+    typeUrl: TypeUrl,
+    version: string,
+    nonce: string,
+    resources: ReadonlyArray<{ value: Buffer }>,
+  ): void {
     const bytes = resources.reduce((n, r) => n + r.value.length, 0);
-    this.events.emit({ kind: 'sent', streamId: stream.id, nodeId: stream.nodeId, typeUrl, version, nonce, resources: resources.length, bytes, atMs: this.clock.nowMs() });
+    this.events.emit({
+      kind: 'sent',
+      streamId: stream.id,
+      nodeId: stream.nodeId,
+      typeUrl,
+      version,
+      nonce,
+      resources: resources.length,
+      bytes,
+      atMs: this.clock.nowMs(),
+    });
     // Hot path (once per stream per push): build the log object only when it will be written.
     if (this.log.isLevelEnabled('debug')) {
-      this.log.debug({ streamId: stream.id, nodeId: stream.nodeId, type: shortType(typeUrl), version, nonce, resources: resources.length }, 'sent');
+      this.log.debug(
+        { streamId: stream.id, nodeId: stream.nodeId, type: shortType(typeUrl), version, nonce, resources: resources.length },
+        'sent',
+      );
     }
   }
 
@@ -224,7 +274,16 @@ export class AdsServer {
   }
 
   private noteNack(stream: AdsStream<unknown>, typeUrl: TypeUrl, version: string, nonce: string, detail: string): void {
-    this.events.emit({ kind: 'nack', streamId: stream.id, nodeId: stream.nodeId, typeUrl, version, nonce, detail, atMs: this.clock.nowMs() });
+    this.events.emit({
+      kind: 'nack',
+      streamId: stream.id,
+      nodeId: stream.nodeId,
+      typeUrl,
+      version,
+      nonce,
+      detail,
+      atMs: this.clock.nowMs(),
+    });
     this.log.warn(
       { streamId: stream.id, nodeId: stream.nodeId, type: shortType(typeUrl), rejectedVersion: version, detail },
       'Envoy NACKed; it keeps its last good config and this version is not resent',
@@ -246,4 +305,3 @@ export class AdsServer {
     this.log.debug({ streamId: stream.id, nodeId: stream.nodeId }, 'ADS stream closed');
   }
 }
-

@@ -133,7 +133,10 @@ export function withClientHas(s: DeltaTypeState, clientHas: ReadonlyMap<string, 
 const REMEMBERED_NONCES = 64;
 
 /** One delta stream's protocol state over every type: the rules the ADS glue applies. */
-export function openDeltaSession(bodies: ResponseBodies, nextNonce: () => string): ProtocolSession<DeltaDiscoveryRequest__Output, DeltaDiscoveryResponse> {
+export function openDeltaSession(
+  bodies: ResponseBodies,
+  nextNonce: () => string,
+): ProtocolSession<DeltaDiscoveryRequest__Output, DeltaDiscoveryResponse> {
   const types = new Map<TypeUrl, DeltaTypeState>();
   /** nonce → system version sent. */
   const sentVersions = new Map<string, string>();
@@ -182,7 +185,12 @@ export function openDeltaSession(bodies: ResponseBodies, nextNonce: () => string
         for (const r of body.resources) clientHas.delete(r.name);
         types.set(dependent, withClientHas(waiting, clientHas));
       }
-      const response = bodies.deltaResponse(typeUrl, body.resources, { system_version_info: version, type_url: typeUrl, nonce, removed_resources: body.removed });
+      const response = bodies.deltaResponse(typeUrl, body.resources, {
+        system_version_info: version,
+        type_url: typeUrl,
+        nonce,
+        removed_resources: body.removed,
+      });
       return { sent: { response, version, nonce, resources: body.resources }, ...(dependent && waiting ? { wake: dependent } : {}) };
     },
     assumeHeldAfterNack(typeUrl, _req, snap) {

@@ -74,7 +74,14 @@ export class ResponseBodies {
         resources: resources.map((r) => ({ name: r.name, version: r.version, resource: { type_url: typeUrl, value: r.value } })),
       }),
     );
-    const head: Array<number | string> = [DELTA.system_version_info, envelope.system_version_info, DELTA.type_url, envelope.type_url, DELTA.nonce, envelope.nonce];
+    const head: Array<number | string> = [
+      DELTA.system_version_info,
+      envelope.system_version_info,
+      DELTA.type_url,
+      envelope.type_url,
+      DELTA.nonce,
+      envelope.nonce,
+    ];
     for (const name of envelope.removed_resources) head.push(DELTA.removed_resources, name);
     const response: WithPreEncoded<DeltaDiscoveryResponse> = {
       system_version_info: envelope.system_version_info,
@@ -134,7 +141,7 @@ export function encodePreEncoded({ head, body }: PreEncoded): Buffer {
   for (let i = 0; i < head.length; i += 2) {
     const n = lengths[i / 2] ?? 0;
     out[at++] = ((head[i] as number) << 3) | 2;
-    for (let v = n; ; ) {
+    for (let v = n; ;) {
       if (v < 0x80) {
         out[at++] = v;
         break;

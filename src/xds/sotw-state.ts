@@ -95,7 +95,13 @@ export function withFields(s: SotwTypeState, o: Partial<SotwTypeState>): SotwTyp
 
 function applyNames(state: SotwTypeState, names: readonly string[]): { state: SotwTypeState; added: boolean } {
   // Fast path for the common ACK: the same explicit names as before, nothing to rebuild.
-  if (!state.wildcard && names.length > 0 && names.length === state.names.size && !names.includes('*') && names.every((n) => state.names.has(n))) {
+  if (
+    !state.wildcard &&
+    names.length > 0 &&
+    names.length === state.names.size &&
+    !names.includes('*') &&
+    names.every((n) => state.names.has(n))
+  ) {
     return { state, added: false };
   }
   const explicit = names.filter((n) => n !== '*');
@@ -118,7 +124,10 @@ export function onSotwRequest(prev: SotwTypeState | undefined, req: SotwRequest)
     const { state, added } = applyNames(base, req.names);
     const version = base.recentSends.find(([n]) => n === req.nonce)?.[1] ?? '';
     return {
-      state: withFields(state, { forceRespond: state.forceRespond || added, lastNack: { version, nonce: req.nonce, detail: req.errorDetail } }),
+      state: withFields(state, {
+        forceRespond: state.forceRespond || added,
+        lastNack: { version, nonce: req.nonce, detail: req.errorDetail },
+      }),
       kind: 'nack',
       respond: false,
       namesAdded: false,
@@ -199,7 +208,10 @@ export function afterSend(state: SotwTypeState, snap: TypeSnapshot, nonce: strin
 }
 
 /** One SotW stream's protocol state over every type: the rules the ADS glue applies. */
-export function openSotwSession(bodies: ResponseBodies, nextNonce: () => string): ProtocolSession<DiscoveryRequest__Output, DiscoveryResponse> {
+export function openSotwSession(
+  bodies: ResponseBodies,
+  nextNonce: () => string,
+): ProtocolSession<DiscoveryRequest__Output, DiscoveryResponse> {
   const types = new Map<TypeUrl, SotwTypeState>();
   return {
     onRequest(typeUrl, req, errorDetail): RequestVerdict {
@@ -211,7 +223,12 @@ export function openSotwSession(bodies: ResponseBodies, nextNonce: () => string)
         ...(errorDetail !== undefined ? { errorDetail } : {}),
       });
       types.set(typeUrl, outcome.state);
-      const verdict = (kind: RequestVerdict['kind'], version: string): RequestVerdict => ({ kind, version, flush: outcome.respond, force: outcome.namesAdded });
+      const verdict = (kind: RequestVerdict['kind'], version: string): RequestVerdict => ({
+        kind,
+        version,
+        flush: outcome.respond,
+        force: outcome.namesAdded,
+      });
       switch (outcome.kind) {
         case 'nack':
           return verdict('nack', outcome.state.lastNack?.version ?? '');

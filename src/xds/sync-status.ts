@@ -275,7 +275,6 @@ export class SyncStatus {
       if (!this.nodes.has(nodeId)) this.ackedBefore.delete(nodeId);
     }
   }
-
 }
 
 /** Per type, the last sampled version: this stream's, else what its predecessors had sampled. */

@@ -8,7 +8,17 @@ import type { TypeUrl } from './type-urls.js';
 export type XdsEvent =
   | { kind: 'stream-opened'; streamId: number; nodeId: string; cluster: string; protocol: 'sotw' | 'delta'; atMs: number }
   | { kind: 'stream-closed'; streamId: number; nodeId: string; atMs: number }
-  | { kind: 'sent'; streamId: number; nodeId: string; typeUrl: TypeUrl; version: string; nonce: string; resources: number; bytes: number; atMs: number }
+  | {
+      kind: 'sent';
+      streamId: number;
+      nodeId: string;
+      typeUrl: TypeUrl;
+      version: string;
+      nonce: string;
+      resources: number;
+      bytes: number;
+      atMs: number;
+    }
   | { kind: 'ack'; streamId: number; nodeId: string; typeUrl: TypeUrl; version: string; nonce: string; atMs: number }
   | { kind: 'nack'; streamId: number; nodeId: string; typeUrl: TypeUrl; version: string; nonce: string; detail: string; atMs: number }
   | { kind: 'stale-nonce'; streamId: number; nodeId: string; typeUrl: TypeUrl; nonce: string; atMs: number }

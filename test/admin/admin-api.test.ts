@@ -127,9 +127,14 @@ describe('admin gRPC API', () => {
     const health = (ep: string): string | undefined =>
       publishedCla(rig, 'echo')
         .endpoints.flatMap((l) => l.lb_endpoints)
-        .find((e) => `${e.endpoint?.address?.socket_address?.address}:${e.endpoint?.address?.socket_address?.port_value}` === ep)?.health_status;
+        .find((e) => `${e.endpoint?.address?.socket_address?.address}:${e.endpoint?.address?.socket_address?.port_value}` === ep)
+        ?.health_status;
 
-    const c = await unary<object, CordonResponse__Output>(rig.admin.Cordon.bind(rig.admin), { service: 'echo', endpoint: '10.0.0.2:80', reason: 'kernel upgrade' });
+    const c = await unary<object, CordonResponse__Output>(rig.admin.Cordon.bind(rig.admin), {
+      service: 'echo',
+      endpoint: '10.0.0.2:80',
+      reason: 'kernel upgrade',
+    });
     expect(c.res).toMatchObject({ service: 'echo', endpoint: '10.0.0.2:80', health: 'DRAINING' });
     expect(c.res!.eds_version).toBe(rig.app.cache.current()!.types[TypeUrl.Endpoint].version);
     expect(health('10.0.0.2:80')).toBe('DRAINING');
@@ -151,14 +156,44 @@ describe('admin gRPC API', () => {
 
   it('bad arguments are INVALID_ARGUMENT with a message naming the field', async () => {
     const cases: Array<[string, (req: object, md: grpc.Metadata, cb: (e: grpc.ServiceError | null) => void) => unknown, object, RegExp]> = [
-      ['Cordon', rig.admin.Cordon.bind(rig.admin), { service: 'echo', endpoint: '10.0.0.9:80' }, /^endpoint: "10\.0\.0\.9:80" is not an in-house endpoint of service "echo"/],
+      [
+        'Cordon',
+        rig.admin.Cordon.bind(rig.admin),
+        { service: 'echo', endpoint: '10.0.0.9:80' },
+        /^endpoint: "10\.0\.0\.9:80" is not an in-house endpoint of service "echo"/,
+      ],
       ['Cordon', rig.admin.Cordon.bind(rig.admin), { service: 'echo' }, /^endpoint: required/],
-      ['Cordon', rig.admin.Cordon.bind(rig.admin), { service: 'nope', endpoint: '10.0.0.1:80' }, /^service: "nope" is not a configured service/],
-      ['Override', rig.admin.Override.bind(rig.admin), { service: 'echo', share: 1.5, duration: { seconds: 60 } }, /^share: must be between 0 and 1$/],
+      [
+        'Cordon',
+        rig.admin.Cordon.bind(rig.admin),
+        { service: 'nope', endpoint: '10.0.0.1:80' },
+        /^service: "nope" is not a configured service/,
+      ],
+      [
+        'Override',
+        rig.admin.Override.bind(rig.admin),
+        { service: 'echo', share: 1.5, duration: { seconds: 60 } },
+        /^share: must be between 0 and 1$/,
+      ],
       ['Override', rig.admin.Override.bind(rig.admin), { service: 'echo', share: 0.5 }, /^duration: required/],
-      ['Override', rig.admin.Override.bind(rig.admin), { service: 'echo', share: 0.5, duration: { seconds: 25 * 3600 } }, /^duration: must be at most 24h/],
-      ['Override', rig.admin.Override.bind(rig.admin), { service: 'echo', share: 0.5, duration: { seconds: 0 } }, /^duration: must be positive/],
-      ['Override', rig.admin.Override.bind(rig.admin), { service: 'plain', share: 0.5, duration: { seconds: 60 } }, /^share: service "plain" has no Modal endpoint/],
+      [
+        'Override',
+        rig.admin.Override.bind(rig.admin),
+        { service: 'echo', share: 0.5, duration: { seconds: 25 * 3600 } },
+        /^duration: must be at most 24h/,
+      ],
+      [
+        'Override',
+        rig.admin.Override.bind(rig.admin),
+        { service: 'echo', share: 0.5, duration: { seconds: 0 } },
+        /^duration: must be positive/,
+      ],
+      [
+        'Override',
+        rig.admin.Override.bind(rig.admin),
+        { service: 'plain', share: 0.5, duration: { seconds: 60 } },
+        /^share: service "plain" has no Modal endpoint/,
+      ],
       ['ClearOverride', rig.admin.ClearOverride.bind(rig.admin), {}, /^service: required/],
     ];
     for (const [method, fn, req, msg] of cases) {
@@ -172,7 +207,11 @@ describe('admin gRPC API', () => {
   });
 
   it('Override publishes its share, ClearOverride restores the previous plan', async () => {
-    const o = await unary<object, ServiceState__Output>(rig.admin.Override.bind(rig.admin), { service: 'echo', share: 0.6, duration: { seconds: 60 } });
+    const o = await unary<object, ServiceState__Output>(rig.admin.Override.bind(rig.admin), {
+      service: 'echo',
+      share: 0.6,
+      duration: { seconds: 60 },
+    });
     expect(o.res).toMatchObject({ source: 'OVERRIDE', weights: { in_house: 400, modal: 600 } });
     const modalWeight = (): number | undefined =>
       publishedCla(rig, 'echo').endpoints.find((l) => l.locality?.zone === MODAL_LOCALITY.zone)?.load_balancing_weight?.value;

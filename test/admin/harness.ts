@@ -41,7 +41,9 @@ export interface AdminRig {
   close(): Promise<void>;
 }
 
-export async function startAdminRig(opts: { raw?: Record<string, unknown>; env?: NodeJS.ProcessEnv; deps?: AppDeps } = {}): Promise<AdminRig> {
+export async function startAdminRig(
+  opts: { raw?: Record<string, unknown>; env?: NodeJS.ProcessEnv; deps?: AppDeps } = {},
+): Promise<AdminRig> {
   const config = configFrom(opts.raw ?? rawConfig(), opts.env ?? {});
   let text = '';
   const destination = new Writable({

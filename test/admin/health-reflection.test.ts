@@ -111,7 +111,16 @@ describe('health and reflection over gRPC', () => {
     const protoDir = join(dirname(require.resolve('@grpc/reflection/package.json')), 'build/proto');
     const def = protoLoader.loadSync('grpc/reflection/v1/reflection.proto', { includeDirs: [protoDir], keepCase: true, defaults: true });
     const pkg = grpc.loadPackageDefinition(def) as unknown as {
-      grpc: { reflection: { v1: { ServerReflection: new (addr: string, creds: grpc.ChannelCredentials) => grpc.Client & { ServerReflectionInfo(): grpc.ClientDuplexStream<object, ReflectionResponse> } } } };
+      grpc: {
+        reflection: {
+          v1: {
+            ServerReflection: new (
+              addr: string,
+              creds: grpc.ChannelCredentials,
+            ) => grpc.Client & { ServerReflectionInfo(): grpc.ClientDuplexStream<object, ReflectionResponse> };
+          };
+        };
+      };
     };
     interface ReflectionResponse {
       list_services_response?: { service: Array<{ name: string }> };

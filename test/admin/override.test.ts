@@ -29,7 +29,16 @@ function fakePublisher(): Publisher & { published: Array<[string, TrafficPlan]> 
 }
 
 const decision = (share: number, atMs: number): Decision =>
-  ({ service: 'echo', atMs, policy: 'default', mode: share > 0 ? 'spilling' : 'in-house', plan: planForShare(share), reason: `want ${share}`, inputs: {}, changed: true }) as unknown as Decision;
+  ({
+    service: 'echo',
+    atMs,
+    policy: 'default',
+    mode: share > 0 ? 'spilling' : 'in-house',
+    plan: planForShare(share),
+    reason: `want ${share}`,
+    inputs: {},
+    changed: true,
+  }) as unknown as Decision;
 
 describe('override routing', () => {
   it("while an override is active the controller's decisions are kept but not published; on expiry its latest is", async () => {

@@ -38,7 +38,9 @@ describe('default policy', () => {
 
   it('reason names offered demand, the in-house target and Modal headroom', () => {
     const d = last(run(1, () => ({ offered: 910, ...warm })));
-    expect(d.reason).toMatch(/spilling 29\.7 %: offered 910 rps over in-house target 640 rps; Modal warm capacity 100 inputs \(headroom 80\)/);
+    expect(d.reason).toMatch(
+      /spilling 29\.7 %: offered 910 rps over in-house target 640 rps; Modal warm capacity 100 inputs \(headroom 80\)/,
+    );
     expect(d.inputs['offered_rps']).toEqual({ value: 910, ageMs: 0 });
     expect(d.inputs['modal_input_headroom']?.ageMs).toBe(500);
   });

@@ -32,8 +32,24 @@ export function inputs(now: number, s: Scenario = {}): ControllerInputs {
   const modalErr = s.modalErrorRps ?? 0;
   const base: ControllerInputs = {
     service: 'svc',
-    inHouse: { service: 'svc', locality: 'in-house', inProgress: s.inHouseInProgress ?? inRps * 0.1, issuedRps: inRps, successRps: inRps, errorRps: 0, observedAtMs: now },
-    modal: { service: 'svc', locality: 'modal', inProgress: s.modalInProgress ?? modalRps * 0.13, issuedRps: modalRps, successRps: modalRps - modalErr, errorRps: modalErr, observedAtMs: now },
+    inHouse: {
+      service: 'svc',
+      locality: 'in-house',
+      inProgress: s.inHouseInProgress ?? inRps * 0.1,
+      issuedRps: inRps,
+      successRps: inRps,
+      errorRps: 0,
+      observedAtMs: now,
+    },
+    modal: {
+      service: 'svc',
+      locality: 'modal',
+      inProgress: s.modalInProgress ?? modalRps * 0.13,
+      issuedRps: modalRps,
+      successRps: modalRps - modalErr,
+      errorRps: modalErr,
+      observedAtMs: now,
+    },
     drops: { service: 'svc', droppedRps: s.dropped ?? 0, byCategory: {}, observedAtMs: now },
     modalStats: { service: 'svc', consecutiveFailures: s.failures ?? 0 },
     inHouseCapacity: s.capacity ?? 80,

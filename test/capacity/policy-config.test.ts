@@ -9,8 +9,12 @@ describe('capacity policy config', () => {
 
   it('reads snake_case overrides, including the nested prewarm block', () => {
     const r = validateCapacityConfig({
-      policy: 'seed', start_utilization: 0.9, stop_utilization: 0.5, unobservable: 'zero',
-      prewarm: { enabled: false, cooldown_ms: 5000 }, cost_cap_container_seconds_per_hour: 3600,
+      policy: 'seed',
+      start_utilization: 0.9,
+      stop_utilization: 0.5,
+      unobservable: 'zero',
+      prewarm: { enabled: false, cooldown_ms: 5000 },
+      cost_cap_container_seconds_per_hour: 3600,
     });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
@@ -28,11 +32,17 @@ describe('capacity policy config', () => {
     [{ policy: 'magic' }, 'services[0].capacity.policy: must be one of seed, default, got "magic"'],
     [{ hold_ms: 'long' }, 'services[0].capacity.hold_ms: must be a number, got "long"'],
     [{ prewarm: { horizon_ms: -1 } }, 'services[0].capacity.prewarm.horizon_ms: must be ≥ 0, got -1'],
-    [{ prewarm: { colour: 1 } }, 'services[0].capacity.prewarm.colour: unknown field (expected one of: enabled, horizon_ms, base_min_containers, cooldown_ms)'],
+    [
+      { prewarm: { colour: 1 } },
+      'services[0].capacity.prewarm.colour: unknown field (expected one of: enabled, horizon_ms, base_min_containers, cooldown_ms)',
+    ],
     [{ prewarm: 3 }, 'services[0].capacity.prewarm: must be a mapping'],
     [{ fail_after_errors: 1.5 }, 'services[0].capacity.fail_after_errors: must be an integer ≥ 1, got 1.5'],
     [{ hold_ms: 86_400_000 }, 'services[0].capacity.hold_ms: must be between 0 and 3600000 (one hour), got 86400000'],
-    [{ targt_utilization: 0.7 }, expect.stringMatching(/^services\[0\]\.capacity\.targt_utilization: unknown field \(expected one of: policy, /)],
+    [
+      { targt_utilization: 0.7 },
+      expect.stringMatching(/^services\[0\]\.capacity\.targt_utilization: unknown field \(expected one of: policy, /),
+    ],
     [{ target_utilization: 0.9, max_utilization: 0.8 }, 'services[0].capacity.max_utilization: must be ≥ target_utilization'],
   ])('rejects %j naming the field path', (raw, message) => {
     const r = validateCapacityConfig(raw, 'services[0].capacity');

@@ -46,20 +46,24 @@ describe.each([
   const runs = [1, 2, 3, 4, 5, 6].flatMap((seed) => randomWalk(seed, p, 300));
 
   it('never publishes a weight of 0 for a present locality, and weights sit on WEIGHT_TOTAL', () => {
-    const bad = runs.filter(({ d }) =>
-      d.plan.inHouseWeight < 1 ||
-      !(d.plan.modalWeight === 0 || d.plan.modalWeight >= 1) ||
-      !Number.isInteger(d.plan.modalWeight) ||
-      d.plan.inHouseWeight + d.plan.modalWeight !== WEIGHT_TOTAL ||
-      d.plan.dropPercent < 0 || d.plan.dropPercent > 100);
+    const bad = runs.filter(
+      ({ d }) =>
+        d.plan.inHouseWeight < 1 ||
+        !(d.plan.modalWeight === 0 || d.plan.modalWeight >= 1) ||
+        !Number.isInteger(d.plan.modalWeight) ||
+        d.plan.inHouseWeight + d.plan.modalWeight !== WEIGHT_TOTAL ||
+        d.plan.dropPercent < 0 ||
+        d.plan.dropPercent > 100,
+    );
     expect(bad.map(({ d }) => d.plan)).toEqual([]);
     // The walk does exercise spilling, so the check above is not vacuous.
     expect(runs.some(({ d }) => d.plan.modalWeight > 0)).toBe(true);
   });
 
   it('always carries a reason and the inputs it used with their ages', () => {
-    const bad = runs.filter(({ d }) =>
-      d.reason.trim().length <= 10 || d.inputs['offered_rps'] === undefined || d.inputs['modal_runners']?.ageMs === null);
+    const bad = runs.filter(
+      ({ d }) => d.reason.trim().length <= 10 || d.inputs['offered_rps'] === undefined || d.inputs['modal_runners']?.ageMs === null,
+    );
     expect(bad.map(({ d }) => d.reason)).toEqual([]);
   });
 });
@@ -104,7 +108,19 @@ describe('properties of the default policy', () => {
         const share = prev && prev.plan.modalHealth === 'HEALTHY' ? prev.plan.modalWeight / WEIGHT_TOTAL : 0;
         // 720 rps offered (0.9 of in-house); in-house concurrency follows the split it receives.
         const offered = 720;
-        prev = decide(prev, inputs(now, { offered, modalShare: share, inHouseInProgress: offered * (1 - share) * 0.1, runners: 10, runningInputs: Math.round(offered * share * 0.13), inputHeadroom: 60 }), now, pol);
+        prev = decide(
+          prev,
+          inputs(now, {
+            offered,
+            modalShare: share,
+            inHouseInProgress: offered * (1 - share) * 0.1,
+            runners: 10,
+            runningInputs: Math.round(offered * share * 0.13),
+            inputHeadroom: 60,
+          }),
+          now,
+          pol,
+        );
         if (prev.changed) pushes++;
       }
       return pushes;

@@ -6,7 +6,7 @@ import type { ServiceState__Output } from '../../src/generated/spillway/admin/v1
 import type { State__Output } from '../../src/generated/spillway/admin/v1/State.js';
 import { planForShare } from '../../src/model/traffic-plan.js';
 import { startAdminRig } from '../admin/harness.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor } from '../../tools/wait-for.js';
 
 const service = (over: Partial<ServiceState__Output> = {}): ServiceState__Output => ({
   name: 'echo',
@@ -34,7 +34,14 @@ const state = (services: ServiceState__Output[]): State__Output => ({
   at_unix_ms: Date.UTC(2025, 0, 1, 12, 0, 5),
   state_cause: 'CAUSE_DECISION',
   services,
-  envoys: [{ node_id: 'e1', node_cluster: 'c', stream_id: 1, types: [{ xds_type: 'CDS', status: 'SYNCED', current_version: 'v', sent_version: 'v', acked_version: 'v', last_nack: null }] }],
+  envoys: [
+    {
+      node_id: 'e1',
+      node_cluster: 'c',
+      stream_id: 1,
+      types: [{ xds_type: 'CDS', status: 'SYNCED', current_version: 'v', sent_version: 'v', acked_version: 'v', last_nack: null }],
+    },
+  ],
   publisher: { published: 3, unchanged: 0, rejected: 0, last_errors: [] },
   connected_streams: 1,
 });
@@ -54,8 +61,8 @@ describe('watch rendering (pure)', () => {
     const lines = renderState(state([service()]), { width: 120, admin: '127.0.0.1:18081', color: false });
     expect(lines[0]).toBe('spillway watch · 127.0.0.1:18081 · 12:00:05 · decision · 1 ADS stream · 1 envoy (SYNCED 1)');
     expect(lines).toContain('echo  spilling  (controller)');
-    expect(lines.find((l) => l.startsWith('  in-house'))).toMatch(/█+·* +70\.0%  w=700$/);
-    expect(lines.find((l) => l.startsWith('  modal'))).toMatch(/ 30\.0%  w=300$/);
+    expect(lines.find((l) => l.startsWith('  in-house'))).toMatch(/█+·* +70\.0% {2}w=700$/);
+    expect(lines.find((l) => l.startsWith('  modal'))).toMatch(/ 30\.0% {2}w=300$/);
     expect(lines).toContain('  reason: in-house at 95% of capacity; spilling the overflow');
     expect(lines).toContain('  in-house util 95.0% of 8 · offered 42.5 rps · modal runners 3 backlog 2 (1.2s old)');
     expect(lines).toContain('  cordoned: 10.0.0.2:80 DRAINING');
@@ -67,7 +74,15 @@ describe('watch rendering (pure)', () => {
       source: 'OVERRIDE',
       service_mode: 'MODE_OVERRIDE',
       override: { share: 0.5, reason: 'x', set_at_unix_ms: 0, expires_at_unix_ms: Date.UTC(2025, 0, 1, 12, 10, 5), remaining_ms: 600_000 },
-      decision: { decision_policy: 'POLICY_DEFAULT', decision_mode: 'MODE_IN_HOUSE', reason: 'r', weights: null, shares: { in_house: 1, modal: 0, dropped: 0 }, at_unix_ms: 0, inputs: [] },
+      decision: {
+        decision_policy: 'POLICY_DEFAULT',
+        decision_mode: 'MODE_IN_HOUSE',
+        reason: 'r',
+        weights: null,
+        shares: { in_house: 1, modal: 0, dropped: 0 },
+        at_unix_ms: 0,
+        inputs: [],
+      },
     });
     const lines = renderState(state([s]), { width: 120, admin: 'a', color: false });
     expect(lines).toContain('  override: 50.0% Modal, 10m00s left; controller wants 0.0% (in-house)');
@@ -75,12 +90,15 @@ describe('watch rendering (pure)', () => {
 
   it('colour codes never count towards the width', () => {
     const lines = renderState(state([service()]), { width: 40, admin: 'a', color: true });
+    // eslint-disable-next-line no-control-regex -- ANSI escapes are what this strips
     for (const l of lines) expect(l.replace(/\x1b\[[0-9;]*m/g, '').length).toBeLessThanOrEqual(40);
     expect(truncate('\x1b[1mabcdef\x1b[0m', 3)).toBe('\x1b[1mabc\x1b[0m');
   });
 
   it('the plain view is one greppable line per service', () => {
-    const lines = renderPlain(state([service(), service({ name: 'plain', service_mode: 'MODE_STATIC', source: 'STATIC', modal_stats: null })]));
+    const lines = renderPlain(
+      state([service(), service({ name: 'plain', service_mode: 'MODE_STATIC', source: 'STATIC', modal_stats: null })]),
+    );
     expect(lines).toEqual([
       '2025-01-01T12:00:05.000Z decision echo mode=spilling source=CONTROLLER in_house=70.0% modal=30.0% dropped=0.0% weights=700/300 util=95.0% offered_rps=42.5 runners=3 backlog=2 reason="in-house at 95% of capacity; spilling the overflow"',
       '2025-01-01T12:00:05.000Z decision plain mode=static source=STATIC in_house=70.0% modal=30.0% dropped=0.0% weights=700/300 util=95.0% offered_rps=42.5 runners=- backlog=- reason="in-house at 95% of capacity; spilling the overflow"',

@@ -5,19 +5,21 @@ import { parse } from 'yaml';
 import { loadConfig } from '../../src/config/load-config.js';
 import { parseConfigObject } from '../../src/config/parse-config.js';
 import { BACKEND_FLAGS, FAKE_MODAL_CONTROL_PORT, FAKE_MODAL_FLAGS, LOADGEN_DEFAULTS, LOADGEN_FLAGS } from '../../scripts/demo/topology.js';
-import { REPO_ROOT } from '../support/envoy.js';
+import { REPO_ROOT } from '../support/repo.js';
 
 const read = (p: string): any => parse(readFileSync(join(REPO_ROOT, p), 'utf8'));
 const compose = read('docker-compose.yml');
 const flag = (cmd: string[], name: string): string | undefined => cmd[cmd.indexOf(name) + 1];
-const containsRun = (cmd: readonly string[], run: readonly string[]): boolean =>
-  cmd.some((_, i) => run.every((r, j) => cmd[i + j] === r));
+const containsRun = (cmd: readonly string[], run: readonly string[]): boolean => cmd.some((_, i) => run.every((r, j) => cmd[i + j] === r));
 
 describe('docker-compose.yml agrees with the native demo', () => {
   const native = loadConfig().services[0]!;
   // Compose interpolates ${VAR:-default}; the test uses the default, as `docker compose up` would.
   const env = Object.fromEntries(
-    Object.entries(compose.services.spillway.environment as Record<string, string>).map(([k, v]) => [k, v.replace(/^\$\{[A-Z_]+:-(.*)\}$/, '$1')]),
+    Object.entries(compose.services.spillway.environment as Record<string, string>).map(([k, v]) => [
+      k,
+      v.replace(/^\$\{[A-Z_]+:-(.*)\}$/, '$1'),
+    ]),
   );
   const parsed = parseConfigObject(read('compose/spillway.yaml'), env);
   if (!parsed.ok) throw new Error(parsed.errors.join('\n'));

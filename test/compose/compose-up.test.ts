@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerComposeEnvironment, getContainerRuntimeClient, type StartedDockerComposeEnvironment } from 'testcontainers';
-import { REPO_ROOT } from '../support/envoy.js';
+import { REPO_ROOT } from '../support/repo.js';
 import { startOpenLoad } from '../support/open-loop.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor } from '../../tools/wait-for.js';
 
 /** Whether a Docker engine answers; the reason when not, printed so a skip is never silent. */
 async function dockerAvailable(): Promise<{ ok: true } | { ok: false; reason: string }> {

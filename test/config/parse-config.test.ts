@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { parseConfigText } from '../../src/config/parse-config.js';
-import { REPO_ROOT } from '../support/envoy.js';
+import { REPO_ROOT } from '../support/repo.js';
 
 const errorsOf = (yaml: string): string[] => {
   const r = parseConfigText(yaml);
@@ -106,15 +106,27 @@ services:
   it('reports YAML syntax errors and missing required fields', () => {
     expect(errorsOf('services: [')[0]).toMatch(/^config: not valid YAML/);
     expect(errorsOf('xds: {}')).toEqual(['services: is required']);
-    expect(errorsOf('services:\n  - listener: 1.2.3.4:80\n    in_house: {endpoints: [{address: 1.2.3.4, port: 1, capacity: 1}]}\n    modal: {url: "https://a.modal.run"}')).toEqual(
-      expect.arrayContaining(['services[0].name: is required', 'services[0].modal.app: is required', 'services[0].modal.function: is required', 'services[0].modal.max_containers: is required']),
+    expect(
+      errorsOf(
+        'services:\n  - listener: 1.2.3.4:80\n    in_house: {endpoints: [{address: 1.2.3.4, port: 1, capacity: 1}]}\n    modal: {url: "https://a.modal.run"}',
+      ),
+    ).toEqual(
+      expect.arrayContaining([
+        'services[0].name: is required',
+        'services[0].modal.app: is required',
+        'services[0].modal.function: is required',
+        'services[0].modal.max_containers: is required',
+      ]),
     );
   });
 
   it('`spillway validate` prints the problems and exits non-zero; a good file exits 0', () => {
     const dir = mkdtempSync(join(tmpdir(), 'spillway-cfg-'));
     const bad = join(dir, 'bad.yaml');
-    writeFileSync(bad, 'services:\n  - name: x\n    listener: 1.2.3.4:80\n    in_house: {endpoints: [{address: 1.2.3.4, port: 1, capacity: -3}]}\n');
+    writeFileSync(
+      bad,
+      'services:\n  - name: x\n    listener: 1.2.3.4:80\n    in_house: {endpoints: [{address: 1.2.3.4, port: 1, capacity: -3}]}\n',
+    );
     let code = 0;
     let stderr = '';
     try {
@@ -126,8 +138,13 @@ services:
     expect(code).toBe(1);
     expect(stderr).toContain('services[0].in_house.endpoints[0].capacity: must be between 1 and 1000000, got -3');
     const good = join(dir, 'good.yaml');
-    writeFileSync(good, 'services:\n  - name: x\n    listener: 1.2.3.4:80\n    in_house: {endpoints: [{address: 1.2.3.4, port: 1, capacity: 3}]}\n');
-    const out = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'validate', '--config', good], { cwd: REPO_ROOT }).toString();
+    writeFileSync(
+      good,
+      'services:\n  - name: x\n    listener: 1.2.3.4:80\n    in_house: {endpoints: [{address: 1.2.3.4, port: 1, capacity: 3}]}\n',
+    );
+    const out = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'validate', '--config', good], {
+      cwd: REPO_ROOT,
+    }).toString();
     expect(out).toContain('valid (1 service: x)');
   });
 });

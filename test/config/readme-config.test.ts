@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/parse-config.js';
-import { REPO_ROOT } from '../support/envoy.js';
+import { REPO_ROOT } from '../support/repo.js';
 
 describe('README', () => {
   it('documents a configuration that Spillway accepts as written', () => {

@@ -96,9 +96,17 @@ describe('CapacityController in virtual time', () => {
     const vt = new VirtualTime();
     const seen: string[] = [];
     const ctl = new CapacityController({
-      clock: vt, scheduler: vt, tickMs: 1000,
-      services: [{ service: 'bad', policy: makePolicy() }, { service: 'svc', policy: makePolicy({ name: 'seed' }) }],
-      readInputs: (s) => { if (s === 'bad') throw new Error('boom'); return inputs(vt.nowMs(), {}); },
+      clock: vt,
+      scheduler: vt,
+      tickMs: 1000,
+      services: [
+        { service: 'bad', policy: makePolicy() },
+        { service: 'svc', policy: makePolicy({ name: 'seed' }) },
+      ],
+      readInputs: (s) => {
+        if (s === 'bad') throw new Error('boom');
+        return inputs(vt.nowMs(), {});
+      },
       onDecision: (s, d) => seen.push(`${s}:${d.policy}`),
     });
     ctl.start();

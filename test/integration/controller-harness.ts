@@ -4,9 +4,9 @@ import { configFrom, FREE_PORTS } from '../support/config.js';
 import { startFakeModal, type FakeModal } from '../../tools/fake-modal/start-fake-modal.js';
 import type { FakeFunctionSpec } from '../../tools/fake-modal/fake-modal-state.js';
 import { startHttpBackend, type BackendHandle } from '../support/backends.js';
-import { startEnvoy, type EnvoyHandle } from '../support/envoy.js';
+import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js';
 import { freePort } from '../support/ports.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor } from '../../tools/wait-for.js';
 
 export const MODAL_HOST = 'spillway-ctl--echo.modal.run';
 const credentials = { tokenId: 'ak-spillwaytest', tokenSecret: 'as-spillwaytestsecret' };
@@ -97,9 +97,6 @@ export async function startControllerRig(opts: {
 
 /** The Modal locality weight Envoy runs now (0 = absent), from its config dump. */
 export async function envoyModalLocality(envoy: EnvoyHandle): Promise<{ weight: number; health?: string }> {
-  const dump = await envoy.configDump('?include_eds');
-  const eds = dump.configs.find((c) => c['@type'].endsWith('EndpointsConfigDump')) as Record<string, any> | undefined;
-  const cla = eds?.['dynamic_endpoint_configs']?.find((c: any) => c.endpoint_config?.cluster_name === 'echo')?.endpoint_config;
-  const modal = (cla?.endpoints ?? []).find((l: any) => l.locality?.zone === 'modal');
-  return modal ? { weight: modal.load_balancing_weight ?? 0, health: modal.lb_endpoints?.[0]?.health_status } : { weight: 0 };
+  const modal = (await envoy.localities('echo')).get('modal');
+  return modal ? { weight: modal.weight, ...(modal.health ? { health: modal.health } : {}) } : { weight: 0 };
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenLoad } from '../support/open-loop.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor } from '../../tools/wait-for.js';
 import { envoyModalLocality, startControllerRig, type ControllerRig } from './controller-harness.js';
 
 // In-house: 8 slots at 200 ms ⇒ 40 rps of capacity, 32 rps at the 0.8 target.

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenLoad } from '../support/open-loop.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor } from '../../tools/wait-for.js';
 import { startControllerRig, type ControllerRig } from './controller-harness.js';
 
 describe('capacity controller when both tiers are full', () => {

@@ -3,9 +3,10 @@ import type { SpillwayApp } from '../../src/app/spillway-app.js';
 import { planForShare } from '../../src/model/traffic-plan.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
 import type { XdsEvent } from '../../src/xds/xds-events.js';
-import { dumpSection, startEnvoy, type EnvoyHandle } from '../support/envoy.js';
+import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js';
+import { dumpSection } from '../../tools/envoy/config-dump.js';
 import { sendRequests } from '../support/load.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor } from '../../tools/wait-for.js';
 import { MODAL_HOST, startApp, startTopology, type Topology } from './harness.js';
 
 describe.each(['GRPC', 'DELTA_GRPC'] as const)('real Envoy on state-of-the-world ADS (Envoy api_type %s)', (apiType) => {
@@ -30,21 +31,25 @@ describe.each(['GRPC', 'DELTA_GRPC'] as const)('real Envoy on state-of-the-world
 
   /** Waits until Envoy runs the CLA whose Modal locality weight is `modalWeight` (0 = absent). */
   async function waitForModalWeight(modalWeight: number): Promise<void> {
-    await waitFor(async () => {
-      const dump = await envoy.configDump('?include_eds');
-      const eds = dumpSection(dump, 'EndpointsConfigDump');
-      const cla = eds?.['dynamic_endpoint_configs']?.find((c: any) => c.endpoint_config?.cluster_name === 'echo')?.endpoint_config;
-      if (!cla) return false;
-      const modal = (cla.endpoints ?? []).find((l: any) => l.locality?.zone === 'modal');
-      return modalWeight === 0 ? !modal : modal?.load_balancing_weight === modalWeight;
-    }, 15_000, `Envoy to run Modal weight ${modalWeight}`);
+    await waitFor(
+      async () => {
+        const l = await envoy.localities('echo');
+        return l.has('in-house') && (l.get('modal')?.weight ?? 0) === modalWeight;
+      },
+      15_000,
+      `Envoy to run Modal weight ${modalWeight}`,
+    );
   }
 
   it('ACKs all four types and proxies HTTP to the in-house backends', async () => {
-    await waitFor(() => {
-      const acked = new Set(events.filter((e) => e.kind === 'ack').map((e) => (e as { typeUrl: string }).typeUrl));
-      return [TypeUrl.Cluster, TypeUrl.Endpoint, TypeUrl.Listener, TypeUrl.Route].every((t) => acked.has(t));
-    }, 20_000, 'ACKs for CDS, EDS, LDS and RDS');
+    await waitFor(
+      () => {
+        const acked = new Set(events.filter((e) => e.kind === 'ack').map((e) => (e as { typeUrl: string }).typeUrl));
+        return [TypeUrl.Cluster, TypeUrl.Endpoint, TypeUrl.Listener, TypeUrl.Route].every((t) => acked.has(t));
+      },
+      20_000,
+      'ACKs for CDS, EDS, LDS and RDS',
+    );
     expect(events.some((e) => e.kind === 'nack')).toBe(false);
     const dump = await envoy.configDump();
     const clusters = dumpSection(dump, 'ClustersConfigDump');
@@ -52,10 +57,14 @@ describe.each(['GRPC', 'DELTA_GRPC'] as const)('real Envoy on state-of-the-world
     const listeners = dumpSection(dump, 'ListenersConfigDump');
     expect(listeners?.['dynamic_listeners']?.map((l: any) => l.name)).toEqual(['echo']);
 
-    const r = await waitFor(async () => {
-      const res = await sendRequests(url(), 20, 4);
-      return res.ok === 20 ? res : undefined;
-    }, 15_000, 'traffic through Envoy');
+    const r = await waitFor(
+      async () => {
+        const res = await sendRequests(url(), 20, 4);
+        return res.ok === 20 ? res : undefined;
+      },
+      15_000,
+      'traffic through Envoy',
+    );
     expect(Object.keys(r.byServer).sort()).toEqual(['inhouse-a', 'inhouse-b']);
   });
 
@@ -86,12 +95,11 @@ describe.each(['GRPC', 'DELTA_GRPC'] as const)('real Envoy on state-of-the-world
 
   it('a soft-cordoned (DEGRADED) Modal gets no traffic while in-house hosts are healthy, even with only two of them', async () => {
     expect(app.publisher.setPlan('echo', { inHouseWeight: 500, modalWeight: 500, modalHealth: 'DEGRADED', dropPercent: 0 }).ok).toBe(true);
-    await waitFor(async () => {
-      const dump = await envoy.configDump('?include_eds');
-      const eds = dumpSection(dump, 'EndpointsConfigDump');
-      const cla = eds?.['dynamic_endpoint_configs']?.find((c: any) => c.endpoint_config?.cluster_name === 'echo')?.endpoint_config;
-      return (cla?.endpoints ?? []).find((l: any) => l.locality?.zone === 'modal')?.lb_endpoints?.[0]?.health_status === 'DEGRADED';
-    }, 15_000, 'Envoy running a DEGRADED Modal endpoint');
+    await waitFor(
+      async () => (await envoy.localities('echo')).get('modal')?.health === 'DEGRADED',
+      15_000,
+      'Envoy running a DEGRADED Modal endpoint',
+    );
     const r = await sendRequests(url(), 1000, 16);
     expect(r.failed, r.errors.join(', ')).toBe(0);
     expect(r.byServer['modal'] ?? 0).toBe(0);

@@ -4,9 +4,9 @@ import type { SpillwayApp } from '../../src/app/spillway-app.js';
 import { configFrom } from '../support/config.js';
 import type { LoadSnapshot } from '../../src/lrs/load-view.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
-import { startEnvoy, type EnvoyHandle } from '../support/envoy.js';
+import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js';
 import { sendRequests } from '../support/load.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor } from '../../tools/wait-for.js';
 import { startApp, startTopology, type Topology } from './harness.js';
 
 const NODE = 'envoy-lrs-1';
@@ -89,7 +89,11 @@ describe('LRS from a real Envoy (api_type GRPC) agrees with what the backends sa
       20_000,
       'Envoy to ACK the routes',
     );
-    await waitFor(async () => (await sendRequests(`http://127.0.0.1:${topo.listenerPort}/`, 10, 2)).ok === 10, 15_000, 'traffic through Envoy');
+    await waitFor(
+      async () => (await sendRequests(`http://127.0.0.1:${topo.listenerPort}/`, 10, 2)).ok === 10,
+      15_000,
+      'traffic through Envoy',
+    );
     await waitFor(() => app.lrs.connectedNodes().includes(NODE), 10_000, 'Envoy LRS stream');
   });
   afterAll(async () => {
@@ -153,7 +157,10 @@ describe('LRS from a real Envoy (api_type GRPC) agrees with what the backends sa
     expect(during.length).toBeGreaterThanOrEqual(3);
     const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
     const lrs = { inHouse: mean(during.map((s) => s.inProgress.inHouse)), modal: mean(during.map((s) => s.inProgress.modal)) };
-    const backends = { inHouse: mean(during.map((s) => s.backendInFlight.inHouse)), modal: mean(during.map((s) => s.backendInFlight.modal)) };
+    const backends = {
+      inHouse: mean(during.map((s) => s.backendInFlight.inHouse)),
+      modal: mean(during.map((s) => s.backendInFlight.modal)),
+    };
     console.log(
       `LRS in progress vs backends over ${during.length} reports: in-house ${lrs.inHouse.toFixed(2)} vs ${backends.inHouse.toFixed(2)}, ` +
         `modal ${lrs.modal.toFixed(2)} vs ${backends.modal.toFixed(2)} (${concurrency} held)`,

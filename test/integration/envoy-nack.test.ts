@@ -3,9 +3,10 @@ import type { SpillwayApp } from '../../src/app/spillway-app.js';
 import { configFrom } from '../support/config.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
 import type { XdsEvent } from '../../src/xds/xds-events.js';
-import { dumpSection, startEnvoy, type EnvoyHandle } from '../support/envoy.js';
+import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js';
+import { dumpSection } from '../../tools/envoy/config-dump.js';
 import { sendRequests } from '../support/load.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor } from '../../tools/wait-for.js';
 import { startApp, startTopology, type Topology } from './harness.js';
 
 describe.each(['GRPC', 'DELTA_GRPC'] as const)('a resource Envoy rejects (Envoy api_type %s)', (apiType) => {
@@ -48,11 +49,7 @@ describe.each(['GRPC', 'DELTA_GRPC'] as const)('a resource Envoy rejects (Envoy 
     const badVersion = app.cache.current()!.types[TypeUrl.Cluster].version;
     expect(badVersion).not.toBe(goodVersion);
 
-    const nack = await waitFor(
-      () => events.find((e) => e.kind === 'nack' && e.typeUrl === TypeUrl.Cluster),
-      15_000,
-      'CDS NACK',
-    );
+    const nack = await waitFor(() => events.find((e) => e.kind === 'nack' && e.typeUrl === TypeUrl.Cluster), 15_000, 'CDS NACK');
     expect(nack.kind === 'nack' && nack.detail).toContain('/nonexistent/spillway-ca.pem');
     const status = app.syncStatus.node(`envoy-nack-1-${apiType}`).find((r) => r.typeUrl === TypeUrl.Cluster);
     expect(status?.status).toBe('ERROR');

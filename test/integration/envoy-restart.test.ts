@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { dumpSection, REPO_ROOT, startEnvoy, type EnvoyHandle } from '../support/envoy.js';
+import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js';
+import { dumpSection } from '../../tools/envoy/config-dump.js';
+import { REPO_ROOT } from '../support/repo.js';
 import { sendRequests, startContinuousLoad } from '../support/load.js';
 import { freePort } from '../support/ports.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor } from '../../tools/wait-for.js';
 import { startTopology, type Topology } from './harness.js';
 
 /** Runs `spillway serve` as its own process, as a user would. */
@@ -44,13 +46,13 @@ describe.each(['GRPC', 'DELTA_GRPC'] as const)('Spillway restarts under load (En
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const connected = async (): Promise<number> => (await envoy.stats('control_plane.connected_state'))['control_plane.connected_state'] ?? -1;
+  const connected = async (): Promise<number> =>
+    (await envoy.stats('control_plane.connected_state'))['control_plane.connected_state'] ?? -1;
   const versions = async (): Promise<string> => {
     const dump = await envoy.configDump();
-    return [
-      dumpSection(dump, 'ClustersConfigDump')?.['version_info'],
-      dumpSection(dump, 'ListenersConfigDump')?.['version_info'],
-    ].join('/');
+    return [dumpSection(dump, 'ClustersConfigDump')?.['version_info'], dumpSection(dump, 'ListenersConfigDump')?.['version_info']].join(
+      '/',
+    );
   };
 
   it('keeps serving on its last config, reconnects and converges, with no failed request', async () => {

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SpillwayApp } from '../../src/app/spillway-app.js';
 import { configFrom } from '../support/config.js';
 import { ADS_ORDER, TypeUrl, shortType } from '../../src/xds/type-urls.js';
-import { startEnvoy, type EnvoyHandle } from '../support/envoy.js';
+import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js';
 import { freePort } from '../support/ports.js';
 import { sendRequests } from '../support/load.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor } from '../../tools/wait-for.js';
 import { startApp, startTopology, type Topology } from './harness.js';
 
 const A = 'envoy-two-a';
@@ -32,11 +32,18 @@ function staticListenerOn(port: number): (bootstrap: Record<string, any>) => voi
                   stat_prefix: 'blocker',
                   route_config: {
                     virtual_hosts: [
-                      { name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: 'blocker' } } }] },
+                      {
+                        name: 'all',
+                        domains: ['*'],
+                        routes: [{ match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: 'blocker' } } }],
+                      },
                     ],
                   },
                   http_filters: [
-                    { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
+                    {
+                      name: 'envoy.filters.http.router',
+                      typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
+                    },
                   ],
                 },
               },
@@ -81,12 +88,16 @@ describe('two real Envoys (GRPC and DELTA_GRPC) against one Spillway', () => {
     expect(app.syncStatus.snapshot().rows.map((r) => r.nodeId)).toEqual([...ADS_ORDER.map(() => A), ...ADS_ORDER.map(() => B)]);
     // Both run the listener (SO_REUSEPORT) and serve through it.
     await waitFor(async () => (await sendRequests(`http://127.0.0.1:${topo.listenerPort}/`, 20, 4)).ok === 20, 15_000, 'traffic');
-    await waitFor(async () => {
-      const [sa, sb] = await Promise.all([a.stats('http.echo.downstream_rq_completed'), b.stats('http.echo.downstream_rq_completed')]);
-      if ((sa['http.echo.downstream_rq_completed'] ?? 0) > 0 && (sb['http.echo.downstream_rq_completed'] ?? 0) > 0) return true;
-      await sendRequests(`http://127.0.0.1:${topo.listenerPort}/`, 40, 20);
-      return false;
-    }, 15_000, 'requests through both Envoys');
+    await waitFor(
+      async () => {
+        const [sa, sb] = await Promise.all([a.stats('http.echo.downstream_rq_completed'), b.stats('http.echo.downstream_rq_completed')]);
+        if ((sa['http.echo.downstream_rq_completed'] ?? 0) > 0 && (sb['http.echo.downstream_rq_completed'] ?? 0) > 0) return true;
+        await sendRequests(`http://127.0.0.1:${topo.listenerPort}/`, 40, 20);
+        return false;
+      },
+      15_000,
+      'requests through both Envoys',
+    );
   });
 
   it('both report load: two reporters, and in-progress is the sum of both Envoys', async () => {
@@ -97,7 +108,8 @@ describe('two real Envoys (GRPC and DELTA_GRPC) against one Spillway', () => {
     const inFlight = (): number => topo.inHouse.reduce((n, x) => n + x.inFlight(), 0) + topo.modal.inFlight();
     await waitFor(() => inFlight() === held, 2000, 'all requests held at the backends');
     const heldAt = Date.now();
-    const active = async (e: EnvoyHandle): Promise<number> => (await e.stats('cluster.echo.upstream_rq_active'))['cluster.echo.upstream_rq_active'] ?? 0;
+    const active = async (e: EnvoyHandle): Promise<number> =>
+      (await e.stats('cluster.echo.upstream_rq_active'))['cluster.echo.upstream_rq_active'] ?? 0;
     const [activeA, activeB] = await Promise.all([active(a), active(b)]);
     expect(activeA + activeB).toBe(held);
     expect(activeA).toBeGreaterThan(0);
@@ -117,7 +129,7 @@ describe('two real Envoys (GRPC and DELTA_GRPC) against one Spillway', () => {
     expect(r.failed, r.errors.join(', ')).toBe(0);
   });
 
-  it("one Envoy NACKing shows ERROR for that Envoy only; the other stays SYNCED and serving", async () => {
+  it('one Envoy NACKing shows ERROR for that Envoy only; the other stays SYNCED and serving', async () => {
     const nodeSeesNack = (node: string): boolean => app.syncStatus.node(node).some((r) => r.status === 'ERROR');
     const moved = structuredClone(topo.rawConfig);
     moved['services'][0].listener = `127.0.0.1:${blockedPort}`;
@@ -135,7 +147,9 @@ describe('two real Envoys (GRPC and DELTA_GRPC) against one Spillway', () => {
     const before = (await a.stats('http.echo.downstream_rq_completed'))['http.echo.downstream_rq_completed'] ?? 0;
     const res = await sendRequests(`http://127.0.0.1:${blockedPort}/`, 60, 20);
     expect(res.failed, res.errors.join(', ')).toBe(0);
-    const viaSpillwayRoute = Object.entries(res.byServer).filter(([k]) => k !== 'status-200').reduce((n, [, v]) => n + v, 0);
+    const viaSpillwayRoute = Object.entries(res.byServer)
+      .filter(([k]) => k !== 'status-200')
+      .reduce((n, [, v]) => n + v, 0);
     expect(viaSpillwayRoute).toBeGreaterThan(0);
     const after = (await a.stats('http.echo.downstream_rq_completed'))['http.echo.downstream_rq_completed'] ?? 0;
     expect(after - before).toBe(viaSpillwayRoute);

@@ -22,11 +22,23 @@ describe('LoadAggregator', () => {
     const agg = aggregator();
     agg.streamOpened('envoy-a', 1);
     agg.streamOpened('envoy-b', 2);
-    agg.ingest('envoy-a', 1, [clusterStats({ cluster: 'api', windowMs: 1000, inHouse: { inProgress: 4, issued: 100, success: 90, errors: 10 } })], T0);
+    agg.ingest(
+      'envoy-a',
+      1,
+      [clusterStats({ cluster: 'api', windowMs: 1000, inHouse: { inProgress: 4, issued: 100, success: 90, errors: 10 } })],
+      T0,
+    );
     agg.ingest(
       'envoy-b',
       2,
-      [clusterStats({ cluster: 'api', windowMs: 2000, inHouse: { inProgress: 6, issued: 100, success: 100 }, modal: { inProgress: 1, issued: 40, success: 40 } })],
+      [
+        clusterStats({
+          cluster: 'api',
+          windowMs: 2000,
+          inHouse: { inProgress: 6, issued: 100, success: 100 },
+          modal: { inProgress: 1, issued: 40, success: 40 },
+        }),
+      ],
       T0 + 200,
     );
 
@@ -39,14 +51,29 @@ describe('LoadAggregator', () => {
     expect(api.localities.modal.ageMs).toBe(300);
 
     // A newer report from A replaces A's previous one; it is not added to it.
-    agg.ingest('envoy-a', 1, [clusterStats({ cluster: 'api', windowMs: 1000, inHouse: { inProgress: 2, issued: 50, success: 50 } })], T0 + 1000);
-    expect(svc(agg.snapshot(T0 + 1000), 'api').localities['in-house']).toMatchObject({ inProgress: 8, issuedRps: 100, successRps: 100, errorRps: 0 });
+    agg.ingest(
+      'envoy-a',
+      1,
+      [clusterStats({ cluster: 'api', windowMs: 1000, inHouse: { inProgress: 2, issued: 50, success: 50 } })],
+      T0 + 1000,
+    );
+    expect(svc(agg.snapshot(T0 + 1000), 'api').localities['in-house']).toMatchObject({
+      inProgress: 8,
+      issuedRps: 100,
+      successRps: 100,
+      errorRps: 0,
+    });
   });
 
   it('reads a locality left out of a report as idle, not as its previous value', () => {
     const agg = aggregator();
     agg.streamOpened('a', 1);
-    agg.ingest('a', 1, [clusterStats({ cluster: 'api', windowMs: 1000, inHouse: { issued: 10, success: 10 }, modal: { issued: 5, success: 5 } })], T0);
+    agg.ingest(
+      'a',
+      1,
+      [clusterStats({ cluster: 'api', windowMs: 1000, inHouse: { issued: 10, success: 10 }, modal: { issued: 5, success: 5 } })],
+      T0,
+    );
     // Envoy omits localities with no success, error or in-progress requests.
     agg.ingest('a', 1, [clusterStats({ cluster: 'api', windowMs: 1000, inHouse: { issued: 10, success: 10 } })], T0 + 1000);
     const api = svc(agg.snapshot(T0 + 1000), 'api');
@@ -80,7 +107,12 @@ describe('LoadAggregator', () => {
     agg.ingest('a', 1, [clusterStats({ cluster: 'api', windowMs: 1000, inHouse: { issued: 100, success: 100 } })], T0);
     // The next report is 1.5 s late and covers 2.5 s of traffic.
     agg.ingest('a', 1, [clusterStats({ cluster: 'api', windowMs: 2500, inHouse: { issued: 250, success: 200, errors: 50 } })], T0 + 2500);
-    expect(svc(agg.snapshot(T0 + 2500), 'api').localities['in-house']).toMatchObject({ issuedRps: 100, successRps: 80, errorRps: 20, reporters: 1 });
+    expect(svc(agg.snapshot(T0 + 2500), 'api').localities['in-house']).toMatchObject({
+      issuedRps: 100,
+      successRps: 80,
+      errorRps: 20,
+      reporters: 1,
+    });
   });
 
   it('does not double count an Envoy that reconnects, and ignores its old stream', () => {
@@ -141,7 +173,16 @@ describe('LoadAggregator', () => {
     );
     expect(result.accepted).toBe(1);
     expect([...result.rejected].sort()).toEqual(
-      ['bad-counter', 'bad-counter', 'bad-interval', 'bad-interval', 'bad-interval', 'bad-interval', 'unknown-cluster', 'unknown-locality'].sort(),
+      [
+        'bad-counter',
+        'bad-counter',
+        'bad-interval',
+        'bad-interval',
+        'bad-interval',
+        'bad-interval',
+        'unknown-cluster',
+        'unknown-locality',
+      ].sort(),
     );
     const snap = agg.snapshot(T0);
     expect(snap.services.map((s) => s.service)).toEqual(['search']);
@@ -190,7 +231,15 @@ describe('LoadAggregator', () => {
   it('drops the load of services that are no longer configured', () => {
     const agg = aggregator();
     agg.streamOpened('a', 1);
-    agg.ingest('a', 1, [clusterStats({ cluster: 'api', windowMs: 1000, inHouse: { issued: 1 } }), clusterStats({ cluster: 'search', windowMs: 1000, inHouse: { issued: 1 } })], T0);
+    agg.ingest(
+      'a',
+      1,
+      [
+        clusterStats({ cluster: 'api', windowMs: 1000, inHouse: { issued: 1 } }),
+        clusterStats({ cluster: 'search', windowMs: 1000, inHouse: { issued: 1 } }),
+      ],
+      T0,
+    );
     expect(agg.setKnownServices(['search'])).toBe(true);
     expect(agg.snapshot(T0).services.map((s) => s.service)).toEqual(['search']);
     expect(agg.ingest('a', 1, [clusterStats({ cluster: 'api', windowMs: 1000 })], T0).rejected).toEqual(['unknown-cluster']);

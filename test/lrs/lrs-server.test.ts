@@ -42,9 +42,20 @@ class ReportingEnvoy {
 
 function report(cluster: string, windowMs: number, inHouse: { inProgress: number; issued: number }, modalIssued = 0): LoadStatsRequest {
   const localities: UpstreamLocalityStats[] = [
-    { locality: IN_HOUSE_LOCALITY, total_requests_in_progress: inHouse.inProgress, total_issued_requests: inHouse.issued, total_successful_requests: inHouse.issued },
+    {
+      locality: IN_HOUSE_LOCALITY,
+      total_requests_in_progress: inHouse.inProgress,
+      total_issued_requests: inHouse.issued,
+      total_successful_requests: inHouse.issued,
+    },
   ];
-  if (modalIssued > 0) localities.push({ locality: MODAL_LOCALITY, total_requests_in_progress: 0, total_issued_requests: modalIssued, total_successful_requests: modalIssued });
+  if (modalIssued > 0)
+    localities.push({
+      locality: MODAL_LOCALITY,
+      total_requests_in_progress: 0,
+      total_issued_requests: modalIssued,
+      total_successful_requests: modalIssued,
+    });
   return {
     cluster_stats: [
       {

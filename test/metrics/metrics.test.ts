@@ -37,7 +37,13 @@ describe('Prometheus /metrics', () => {
     ads.send({ node, type_url: TypeUrl.Endpoint, resource_names: ['echo', 'plain'] });
     const [eds] = await ads.waitForResponses(1, TypeUrl.Endpoint);
     // Envoy refuses this EDS version.
-    ads.send({ node, type_url: TypeUrl.Endpoint, resource_names: ['echo', 'plain'], response_nonce: eds!.nonce, error_detail: { code: 3, message: 'bad weight' } });
+    ads.send({
+      node,
+      type_url: TypeUrl.Endpoint,
+      resource_names: ['echo', 'plain'],
+      response_nonce: eds!.nonce,
+      error_detail: { code: 3, message: 'bad weight' },
+    });
     await new Promise((r) => setTimeout(r, 100));
 
     const text = await scrape();

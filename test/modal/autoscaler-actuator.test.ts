@@ -34,7 +34,10 @@ describe('ModalAutoscalerActuator', () => {
     await vt.advance(8_999);
     expect(handle.updates).toHaveLength(1);
     await vt.advance(1);
-    expect(handle.updates).toEqual([{ minContainers: 1, atMs: 0 }, { minContainers: 4, atMs: 10_000 }]);
+    expect(handle.updates).toEqual([
+      { minContainers: 1, atMs: 0 },
+      { minContainers: 4, atMs: 10_000 },
+    ]);
     expect(sim.currentSettings().minContainers).toBe(4);
     expect(act.lastResult('shop')?.outcome).toBe('applied');
   });

@@ -95,7 +95,12 @@ describe('AutoscalerSim', () => {
 
   it('applies update_autoscaler at once and keeps unset fields', async () => {
     const { vt, sim } = setup();
-    expect(sim.updateSettings({ minContainers: 2 })).toEqual({ minContainers: 2, maxContainers: 3, bufferContainers: 0, scaledownWindowMs: 10_000 });
+    expect(sim.updateSettings({ minContainers: 2 })).toEqual({
+      minContainers: 2,
+      maxContainers: 3,
+      bufferContainers: 0,
+      scaledownWindowMs: 10_000,
+    });
     expect(sim.stats().runners).toBe(2);
     await vt.advance(2_000);
     expect(sim.stats().inputHeadroom).toBe(4);

@@ -9,7 +9,15 @@ let fake: FakeModal;
 beforeAll(async () => {
   fake = await startFakeModal({
     functions: [
-      { appName: 'shop-app', functionName: 'web', coldStartMs: 40, maxInputs: 2, targetInputs: 2, maxContainers: 2, scaledownWindowMs: 60_000 },
+      {
+        appName: 'shop-app',
+        functionName: 'web',
+        coldStartMs: 40,
+        maxInputs: 2,
+        targetInputs: 2,
+        maxContainers: 2,
+        scaledownWindowMs: 60_000,
+      },
       { appName: 'flash-app', functionName: 'server', mode: 'http-server', coldStartMs: 40, scaledownWindowMs: 60_000 },
     ],
     redirectAfterMs: 150,
@@ -25,20 +33,27 @@ beforeEach(() => fake.setFaults({}));
 
 const flash = { 'x-fake-modal-function': 'flash-app/server' };
 
-interface Served { container: string; function: string; queuedMs: number; serviceMs: number }
+interface Served {
+  container: string;
+  function: string;
+  queuedMs: number;
+  serviceMs: number;
+}
 
 describe('fake Modal web endpoint', () => {
   it('serves over HTTPS with a certificate from the test CA, naming the container', async () => {
     const ca = readFileSync(fake.caPath);
-    const { status, headers, body } = await new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
-      const req = httpsRequest(`${fake.httpsUrl}/?ms=5`, { ca }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      });
-      req.on('error', reject);
-      req.end();
-    });
+    const { status, headers, body } = await new Promise<{ status: number; headers: Record<string, unknown>; body: string }>(
+      (resolve, reject) => {
+        const req = httpsRequest(`${fake.httpsUrl}/?ms=5`, { ca }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      },
+    );
     expect(status).toBe(200);
     const served = JSON.parse(body) as Served;
     expect(headers['x-modal-container']).toBe(served.container);
@@ -90,7 +105,10 @@ describe('fake Modal web endpoint', () => {
   });
 
   it('takes faults over its JSON API and reports them in its state', async () => {
-    const set = await fetch(`${fake.httpUrl}/_fake/faults`, { method: 'POST', body: JSON.stringify({ webErrorRate: 1, webErrorStatus: 502 }) });
+    const set = await fetch(`${fake.httpUrl}/_fake/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ webErrorRate: 1, webErrorStatus: 502 }),
+    });
     expect(set.status).toBe(200);
     expect((await fetch(`${fake.httpUrl}/`)).status).toBe(502);
     const bad = await fetch(`${fake.httpUrl}/_fake/faults`, { method: 'POST', body: JSON.stringify({ nope: true }) });

@@ -15,11 +15,21 @@ beforeAll(async () => {
   fake = await startFakeModal({ credentials, functions: [{ appName: 'shop-app', functionName: 'web' }] });
   dir = mkdtempSync(join(tmpdir(), 'spillway-modal-toml-'));
   // Two profiles: the active one is used; the server URL comes from the profile too.
-  writeFileSync(join(dir, 'modal.toml'), [
-    '[other]', 'token_id = "ak-wrong"', 'token_secret = "as-wrong"', '',
-    '[spillway]', `token_id = "${credentials.tokenId}"`, `token_secret = "${credentials.tokenSecret}"`,
-    `server_url = "${fake.controlUrl}"`, 'active = true', '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'modal.toml'),
+    [
+      '[other]',
+      'token_id = "ak-wrong"',
+      'token_secret = "as-wrong"',
+      '',
+      '[spillway]',
+      `token_id = "${credentials.tokenId}"`,
+      `token_secret = "${credentials.tokenSecret}"`,
+      `server_url = "${fake.controlUrl}"`,
+      'active = true',
+      '',
+    ].join('\n'),
+  );
   for (const k of ['MODAL_PROFILE', 'MODAL_ENVIRONMENT', 'MODAL_TOKEN_ID', 'MODAL_TOKEN_SECRET', 'MODAL_SERVER_URL']) delete process.env[k];
   process.env['MODAL_CONFIG_PATH'] = join(dir, 'modal.toml');
 });

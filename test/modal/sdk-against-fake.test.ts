@@ -6,7 +6,7 @@ import { createLogger } from '../../src/core/logger.js';
 import { realScheduler } from '../../src/core/scheduler.js';
 import { ModalConfigError } from '../../src/modal/errors.js';
 import { connectModalSdk } from '../../src/modal/modal-sdk.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor } from '../../tools/wait-for.js';
 import { startModalSide } from '../../src/modal/start-modal-side.js';
 import type { ModalApi, ModalFunctionHandle } from '../../src/modal/types.js';
 import { startFakeModal, type FakeModal } from '../../tools/fake-modal/start-fake-modal.js';
@@ -89,7 +89,12 @@ describe('current stats', () => {
     await until(() => fake.state().functions[0]?.stats.runningInputs === 3);
     const busy = await handle.currentStats(new AbortController().signal);
     const truth = fake.state().functions[0]?.stats;
-    expect(busy).toEqual({ backlog: truth?.backlog, numTotalRunners: truth?.runners, numRunningInputs: 3, inputHeadroom: truth?.inputHeadroom });
+    expect(busy).toEqual({
+      backlog: truth?.backlog,
+      numTotalRunners: truth?.runners,
+      numRunningInputs: 3,
+      inputHeadroom: truth?.inputHeadroom,
+    });
     expect(busy.numTotalRunners).toBe(3);
     expect(busy.inputHeadroom).toBe(3);
     for (const r of await Promise.all(requests)) expect(r.status).toBe(200);
@@ -117,7 +122,11 @@ describe('credentials stay out of logs and errors', () => {
     const logger = createLogger({ level: 'debug', destination: out });
 
     const errors: string[] = [];
-    const wrong = await connectModalSdk({ credentials: { tokenId: TOKEN_ID, tokenSecret: 'as-WrongSecretValue123' }, serverUrl: fake.controlUrl, logger });
+    const wrong = await connectModalSdk({
+      credentials: { tokenId: TOKEN_ID, tokenSecret: 'as-WrongSecretValue123' },
+      serverUrl: fake.controlUrl,
+      logger,
+    });
     errors.push(String(await wrong.lookup(shop).catch((e: unknown) => (e as Error).message)));
     wrong.close();
 

@@ -19,10 +19,12 @@ function scripted(steps: Step[]): ModalFunctionHandle & { calls: number; aborted
     currentStats(signal: AbortSignal): Promise<RawFunctionStats> {
       const step = steps[Math.min(h.calls++, steps.length - 1)] as Step;
       if (step === 'hang') {
-        return new Promise((_, reject) => signal.addEventListener('abort', () => {
-          h.aborted++;
-          reject(new Error('aborted'));
-        }));
+        return new Promise((_, reject) =>
+          signal.addEventListener('abort', () => {
+            h.aborted++;
+            reject(new Error('aborted'));
+          }),
+        );
       }
       return step instanceof Error ? Promise.reject(step) : Promise.resolve(step);
     },
@@ -56,7 +58,11 @@ describe('ModalStatsPoller', () => {
     p.stop();
     expect(samples.map((s) => s.observedAtMs)).toEqual([1_000, 3_000, 5_000]);
     expect(samples[0]).toEqual({
-      service: 'shop', runners: 3, backlog: 2, runningInputs: 5, inputHeadroom: 1,
+      service: 'shop',
+      runners: 3,
+      backlog: 2,
+      runningInputs: 5,
+      inputHeadroom: 1,
       observedAtMs: 1_000,
     });
     await vt.advance(500);
@@ -73,15 +79,20 @@ describe('ModalStatsPoller', () => {
     const seen: { failures: number; delay?: number; ceiling: number }[] = [];
     p.onStatus(() => {
       const s = p.status('shop');
-      if (s) seen.push({ failures: s.consecutiveFailures, ...(s.nextDelayMs !== undefined ? { delay: s.nextDelayMs } : {}), ceiling: s.backoffCeilingMs });
+      if (s)
+        seen.push({
+          failures: s.consecutiveFailures,
+          ...(s.nextDelayMs !== undefined ? { delay: s.nextDelayMs } : {}),
+          ceiling: s.backoffCeilingMs,
+        });
     });
     p.start();
     await vt.advance(30_000);
     p.stop();
     expect(seen.slice(0, 7)).toEqual([
       { failures: 0, delay: 2_000, ceiling: 0 },
-      { failures: 1, delay: 500, ceiling: 1_000 },   // 0.5 x 1 s
-      { failures: 2, delay: 500, ceiling: 2_000 },   // 0.25 x 2 s
+      { failures: 1, delay: 500, ceiling: 1_000 }, // 0.5 x 1 s
+      { failures: 2, delay: 500, ceiling: 2_000 }, // 0.25 x 2 s
       { failures: 3, delay: 4_000, ceiling: 4_000 }, // 1 x 4 s
       { failures: 4, delay: 6_000, ceiling: 8_000 }, // 0.75 x 8 s
       { failures: 5, delay: 4_000, ceiling: 8_000 }, // capped at max
@@ -98,7 +109,11 @@ describe('ModalStatsPoller', () => {
     await vt.advance(999);
     expect(p.status('shop')?.consecutiveFailures).toBe(0);
     await vt.advance(1);
-    expect(p.status('shop')).toMatchObject({ consecutiveFailures: 1, lastError: 'Modal stats call timed out after 1000 ms', nextDelayMs: 500 });
+    expect(p.status('shop')).toMatchObject({
+      consecutiveFailures: 1,
+      lastError: 'Modal stats call timed out after 1000 ms',
+      nextDelayMs: 500,
+    });
     expect(handle.aborted).toBe(1);
     await vt.advance(500);
     expect(p.status('shop')?.consecutiveFailures).toBe(0);
@@ -131,7 +146,10 @@ describe('ModalStatsPoller', () => {
 describe('stats mapping', () => {
   it('treats running inputs and headroom as absent when the reply lacks them', () => {
     expect(toModalStatsSample('s', { backlog: 1, numTotalRunners: 2 }, 5)).toEqual({
-      service: 's', runners: 2, backlog: 1, observedAtMs: 5,
+      service: 's',
+      runners: 2,
+      backlog: 1,
+      observedAtMs: 5,
     });
     // Live runners with neither running inputs nor headroom: a server that leaves both fields unset.
     const unfilled = toModalStatsSample('s', { backlog: 0, numTotalRunners: 2, numRunningInputs: 0, inputHeadroom: 0 }, 5);

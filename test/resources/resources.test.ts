@@ -27,10 +27,14 @@ describe('resource builders', () => {
     const match = cluster!.transport_socket_matches?.[0];
     expect(match?.match).toEqual({ fields: { tls: { stringValue: 'modal' } } });
     const any = match?.transport_socket?.typed_config;
-    const tls = protos.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.deserialize(Buffer.from((any as { value: Buffer }).value));
+    const tls = protos.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.deserialize(
+      Buffer.from((any as { value: Buffer }).value),
+    );
     expect(tls.sni).toBe('spillway-demo--echo.modal.run');
     expect(tls.common_tls_context?.validation_context?.trusted_ca?.filename).toBe('.tmp/demo-pki/ca.pem');
-    expect(tls.common_tls_context?.validation_context?.match_typed_subject_alt_names?.[0]?.matcher?.exact).toBe('spillway-demo--echo.modal.run');
+    expect(tls.common_tls_context?.validation_context?.match_typed_subject_alt_names?.[0]?.matcher?.exact).toBe(
+      'spillway-demo--echo.modal.run',
+    );
   });
 
   it('EDS: share 0 omits the Modal locality (never a weight of 0); a share adds it with hostname and TLS tag', () => {
@@ -61,14 +65,18 @@ describe('resource builders', () => {
     );
     const cla = d[TypeUrl.Endpoint][0]!;
     expect(cla.endpoints![0]!.lb_endpoints!.map((e) => e.health_status)).toEqual(['HEALTHY', 'DRAINING', 'HEALTHY']);
-    expect(cla.policy?.drop_overloads).toEqual([{ category: 'spillway_shed', drop_percentage: { numerator: 125_000, denominator: 'MILLION' } }]);
+    expect(cla.policy?.drop_overloads).toEqual([
+      { category: 'spillway_shed', drop_percentage: { numerator: 125_000, denominator: 'MILLION' } },
+    ]);
   });
 
   it('a Modal hostname not yet resolved leaves the Modal locality out rather than publishing a bad address', () => {
     const svc = { ...service, modal: { ...service.modal!, connectAddress: undefined } };
     const [cla] = buildDesiredState({ ...inputs(0.5), services: [svc] }, protos)[TypeUrl.Endpoint];
     expect(cla!.endpoints).toHaveLength(1);
-    const [resolved] = buildDesiredState({ ...inputs(0.5), services: [svc], modalIps: new Map([['echo', '203.0.113.7']]) }, protos)[TypeUrl.Endpoint];
+    const [resolved] = buildDesiredState({ ...inputs(0.5), services: [svc], modalIps: new Map([['echo', '203.0.113.7']]) }, protos)[
+      TypeUrl.Endpoint
+    ];
     expect(resolved!.endpoints![1]!.lb_endpoints![0]!.endpoint?.address?.socket_address?.address).toBe('203.0.113.7');
   });
 

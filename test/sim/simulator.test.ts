@@ -6,8 +6,12 @@ import type { Trace } from '../../src/sim/traces.js';
 
 // A short trace keeps the suite fast: 300 rps, step to 1100 rps at 20 s for 40 s.
 const step: Trace = {
-  name: 'mini-step', description: 'test', durationS: 90,
-  rate: (t) => (t >= 20 && t < 60 ? 1100 : 300), hosts: () => 10, stepAtS: 20,
+  name: 'mini-step',
+  description: 'test',
+  durationS: 90,
+  rate: (t) => (t >= 20 && t < 60 ? 1100 : 300),
+  hosts: () => 10,
+  stepAtS: 20,
 };
 
 describe('trace simulator', () => {

@@ -44,7 +44,8 @@ class AdsStreamRecorder<Req, Resp extends { type_url: string }> {
     for (;;) {
       const got = this.of(typeUrl);
       if (got.length >= n) return got;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} responses${typeUrl ? ` of ${typeUrl}` : ''}; have ${got.length}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${n} responses${typeUrl ? ` of ${typeUrl}` : ''}; have ${got.length}`);
       await new Promise<void>((r) => {
         const t = setTimeout(r, 50);
         this.waiters.push(() => {

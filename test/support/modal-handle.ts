@@ -43,7 +43,16 @@ export const minContainerUpdates = (h: SimHandle): Array<{ minContainers: number
 
 export function autoscalerSim(clock: Clock & Scheduler): AutoscalerSim {
   return new AutoscalerSim(
-    { mode: 'function', maxInputs: 2, targetInputs: 1, minContainers: 0, maxContainers: 5, bufferContainers: 0, scaledownWindowMs: 60_000, coldStartMs: 1_000 },
+    {
+      mode: 'function',
+      maxInputs: 2,
+      targetInputs: 1,
+      minContainers: 0,
+      maxContainers: 5,
+      bufferContainers: 0,
+      scaledownWindowMs: 60_000,
+      coldStartMs: 1_000,
+    },
     clock,
     clock as Scheduler,
   );

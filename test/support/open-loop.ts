@@ -15,7 +15,11 @@ export interface OpenLoopStats {
  * ones finished), so overload shows up as load, not as a slower client. Bounded: at most
  * `maxInFlight` outstanding requests; beyond that arrivals are counted as not sent.
  */
-export function startOpenLoad(url: string, initialRps: number, maxInFlight = 400): {
+export function startOpenLoad(
+  url: string,
+  initialRps: number,
+  maxInFlight = 400,
+): {
   setRate(rps: number): void;
   stats(): OpenLoopStats;
   reset(): void;

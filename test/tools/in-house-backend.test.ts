@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor } from '../../tools/wait-for.js';
 import { startInHouseBackend, STATE_PATH, type InHouseBackend, type InHouseBackendState } from '../../tools/backends/in-house-backend.js';
 import { SlotGate } from '../../tools/backends/slot-gate.js';
 
@@ -46,7 +46,16 @@ describe('in-house backend', () => {
     expect(statuses).toEqual([200, 200, 200, 503, 503]);
     for (const r of results) expect([r.servedBy, r.tier]).toEqual(['in-house-b', 'in-house']);
     const s = await stateOf(b);
-    expect(s).toMatchObject({ name: 'in-house-b', slots: 1, queueLimit: 2, inFlight: 0, queued: 0, served: 3, rejected: 2, maxInFlight: 1 });
+    expect(s).toMatchObject({
+      name: 'in-house-b',
+      slots: 1,
+      queueLimit: 2,
+      inFlight: 0,
+      queued: 0,
+      served: 3,
+      rejected: 2,
+      maxInFlight: 1,
+    });
   });
 
   it('takes ?ms= as the service time and --service-ms otherwise', async () => {

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/sim/prng.js';
 import { poissonArrivals } from '../../tools/loadgen/arrivals.js';
-import { buildScenario, expectedArrivals, parseScenario, rateAt, scenarioDurationS, SCENARIO_NAMES } from '../../tools/loadgen/scenarios.js';
+import {
+  buildScenario,
+  expectedArrivals,
+  parseScenario,
+  rateAt,
+  scenarioDurationS,
+  SCENARIO_NAMES,
+} from '../../tools/loadgen/scenarios.js';
 
 describe('scenario shapes', () => {
   it('every named scenario covers exactly the duration, starting at base and never above peak', () => {
@@ -50,7 +57,13 @@ describe('scenario shapes', () => {
   });
 
   it('reads a custom shape from data and rejects gaps', () => {
-    const s = parseScenario({ name: 'mine', segments: [{ startS: 0, endS: 5, fromRps: 0, toRps: 10 }, { startS: 5, endS: 10, fromRps: 10, toRps: 10 }] });
+    const s = parseScenario({
+      name: 'mine',
+      segments: [
+        { startS: 0, endS: 5, fromRps: 0, toRps: 10 },
+        { startS: 5, endS: 10, fromRps: 10, toRps: 10 },
+      ],
+    });
     expect(expectedArrivals(s)).toBeCloseTo(75, 9);
     expect(() => parseScenario({ segments: [{ startS: 1, endS: 5, fromRps: 1, toRps: 1 }] })).toThrow(/contiguous/);
     expect(() => parseScenario({ segments: [{ startS: 0, endS: 5, fromRps: -1, toRps: 1 }] })).toThrow(/fromRps/);

@@ -26,7 +26,8 @@ describe('tier attribution', () => {
 
 describe('test targets only', () => {
   it('allows loopback, localhost, compose service names and listed hosts; refuses the rest', () => {
-    for (const u of ['http://127.0.0.1:10000', 'http://[::1]:1', 'http://localhost/', 'http://envoy:10000']) expect(() => assertTestTarget(new URL(u))).not.toThrow();
+    for (const u of ['http://127.0.0.1:10000', 'http://[::1]:1', 'http://localhost/', 'http://envoy:10000'])
+      expect(() => assertTestTarget(new URL(u))).not.toThrow();
     expect(() => assertTestTarget(new URL('http://example.com/'))).toThrow(/refusing/);
     expect(() => assertTestTarget(new URL('http://10.0.0.5/'))).toThrow(/refusing/);
     expect(() => assertTestTarget(new URL('http://10.0.0.5/'), ['10.0.0.5'])).not.toThrow();

@@ -80,7 +80,12 @@ describe('ADS server (SotW) over gRPC', () => {
     // Envoy's re-request for the changed cluster's CLA looks exactly like an ACK.
     const lastEds = c.responses.filter((x) => x.type_url === TypeUrl.Endpoint).at(-1)!;
     c.send({ type_url: TypeUrl.Cluster, version_info: cds!.version_info, response_nonce: cds!.nonce });
-    c.send({ type_url: TypeUrl.Endpoint, version_info: lastEds.version_info, response_nonce: lastEds.nonce, resource_names: ['alpha', 'beta'] });
+    c.send({
+      type_url: TypeUrl.Endpoint,
+      version_info: lastEds.version_info,
+      response_nonce: lastEds.nonce,
+      resource_names: ['alpha', 'beta'],
+    });
     await c.waitForResponses(edsCount + 1, TypeUrl.Endpoint);
   });
 
@@ -172,7 +177,14 @@ describe('ADS server backpressure', () => {
       const ads = new AdsServer({ cache: app.cache, events: new XdsEvents(), clock: systemClock, protos: loadProtos().protos });
       const call = new SlowCall();
       ads.streamAggregatedResources(call as never);
-      call.emit('data', { node, type_url: TypeUrl.Endpoint, version_info: '', response_nonce: '', resource_names: ['alpha'], error_detail: null });
+      call.emit('data', {
+        node,
+        type_url: TypeUrl.Endpoint,
+        version_info: '',
+        response_nonce: '',
+        resource_names: ['alpha'],
+        error_detail: null,
+      });
       expect(call.written).toHaveLength(1);
       call.blocked = true;
       // The first push fills the buffer; the next 49 must coalesce.
@@ -192,11 +204,24 @@ describe('ADS server fan-out over several event-loop turns', () => {
   it('a push wider than one turn reaches every stream, each written from the newest snapshot', async () => {
     const app = await startSpillway(config().config);
     try {
-      const ads = new AdsServer({ cache: app.cache, events: new XdsEvents(), clock: systemClock, pushBatch: 2, protos: loadProtos().protos });
+      const ads = new AdsServer({
+        cache: app.cache,
+        events: new XdsEvents(),
+        clock: systemClock,
+        pushBatch: 2,
+        protos: loadProtos().protos,
+      });
       const calls = Array.from({ length: 5 }, () => new SlowCall());
       for (const call of calls) {
         ads.streamAggregatedResources(call as never);
-        call.emit('data', { node, type_url: TypeUrl.Endpoint, version_info: '', response_nonce: '', resource_names: ['alpha'], error_detail: null });
+        call.emit('data', {
+          node,
+          type_url: TypeUrl.Endpoint,
+          version_info: '',
+          response_nonce: '',
+          resource_names: ['alpha'],
+          error_detail: null,
+        });
       }
       expect(calls.map((c) => c.written.length)).toEqual([1, 1, 1, 1, 1]);
       app.publisher.setPlan('alpha', planForShare(0.31));

@@ -95,7 +95,9 @@ describe('ADS server (delta) over gRPC', () => {
     c.send({ type_url: TypeUrl.Cluster, response_nonce: cds!.nonce });
     c.send({ type_url: TypeUrl.Listener, response_nonce: lds!.nonce });
     // EDS and RDS changed versions without anything to send this client: it still runs what the cache holds.
-    await expect.poll(() => app.syncStatus.node('delta-node').map((row) => `${row.type}:${row.status}`)).toEqual(['CDS:SYNCED', 'EDS:SYNCED', 'LDS:SYNCED', 'RDS:SYNCED']);
+    await expect
+      .poll(() => app.syncStatus.node('delta-node').map((row) => `${row.type}:${row.status}`))
+      .toEqual(['CDS:SYNCED', 'EDS:SYNCED', 'LDS:SYNCED', 'RDS:SYNCED']);
   });
 
   it('a reconnect with initial_resource_versions gets only what it lacks, and removals for clusters that are gone', async () => {

@@ -3,7 +3,12 @@ import { afterDeltaSend, onDeltaRequest, pendingDelta, type DeltaRequest, type D
 import type { EncodedResource, TypeSnapshot } from '../../src/xds/snapshot.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
 
-const res = (typeUrl: TypeUrl, name: string, version: string): EncodedResource => ({ name, version, typeUrl, value: Buffer.from(`${name}@${version}`) });
+const res = (typeUrl: TypeUrl, name: string, version: string): EncodedResource => ({
+  name,
+  version,
+  typeUrl,
+  value: Buffer.from(`${name}@${version}`),
+});
 const snap = (typeUrl: TypeUrl, items: Array<[string, string]>, version = items.map(([n, v]) => `${n}${v}`).join('')): TypeSnapshot => ({
   version,
   resources: new Map(items.map(([n, v]) => [n, res(typeUrl, n, v)])),
@@ -30,13 +35,22 @@ function step(prev: DeltaTypeState | undefined, r: DeltaRequest, s: TypeSnapshot
   return { kind: outcome.kind, ...send(outcome.state, s) };
 }
 
-const cds1 = snap(TypeUrl.Cluster, [['a', '1'], ['b', '1']]);
-const eds1 = snap(TypeUrl.Endpoint, [['a', '1'], ['b', '1']]);
+const cds1 = snap(TypeUrl.Cluster, [
+  ['a', '1'],
+  ['b', '1'],
+]);
+const eds1 = snap(TypeUrl.Endpoint, [
+  ['a', '1'],
+  ['b', '1'],
+]);
 
 describe('delta xDS: wildcard', () => {
   it('legacy wildcard: the first CDS or LDS request with both lists empty gets every resource', () => {
     for (const t of [TypeUrl.Cluster, TypeUrl.Listener]) {
-      const s = snap(t, [['a', '1'], ['b', '1']]);
+      const s = snap(t, [
+        ['a', '1'],
+        ['b', '1'],
+      ]);
       const r = step(undefined, req(t), s);
       expect(r.kind).toBe('init');
       expect(r.state.wildcard).toBe(true);
@@ -61,7 +75,16 @@ describe('delta xDS: wildcard', () => {
     expect(ack.kind).toBe('ack');
     expect(ack.state.wildcard).toBe(false);
     // A new cluster is not sent to a client that never asked for it.
-    expect(send(ack.state, snap(TypeUrl.Cluster, [['a', '1'], ['b', '1'], ['c', '1']])).sent).toEqual([]);
+    expect(
+      send(
+        ack.state,
+        snap(TypeUrl.Cluster, [
+          ['a', '1'],
+          ['b', '1'],
+          ['c', '1'],
+        ]),
+      ).sent,
+    ).toEqual([]);
   });
 
   it("explicit '*' subscribes to everything, on any type, alongside explicit names", () => {
@@ -80,7 +103,14 @@ describe('delta xDS: wildcard', () => {
     expect(unsub.sent).toEqual([]);
     expect(unsub.removed).toEqual([]);
     // b changes, c appears, a changes: only a is still subscribed.
-    const next = send(unsub.state, snap(TypeUrl.Cluster, [['a', '2'], ['b', '2'], ['c', '1']]));
+    const next = send(
+      unsub.state,
+      snap(TypeUrl.Cluster, [
+        ['a', '2'],
+        ['b', '2'],
+        ['c', '1'],
+      ]),
+    );
     expect(next.sent).toEqual(['a@2']);
     // b disappears: not reported, the client is not subscribed to it.
     expect(send(next.state, snap(TypeUrl.Cluster, [['a', '2']])).removed).toEqual([]);
@@ -95,8 +125,22 @@ describe('delta xDS: wildcard', () => {
   });
 
   it("unsubscribing an explicit name that '*' still covers resends it; phantom unsubscribes are harmless", () => {
-    const init = step(undefined, req(TypeUrl.Listener, { subscribe: ['*', 'a'] }), snap(TypeUrl.Listener, [['a', '1'], ['b', '1']]));
-    const unsub = step(init.state, req(TypeUrl.Listener, { unsubscribe: ['a', 'never-subscribed'] }), snap(TypeUrl.Listener, [['a', '1'], ['b', '1']]));
+    const init = step(
+      undefined,
+      req(TypeUrl.Listener, { subscribe: ['*', 'a'] }),
+      snap(TypeUrl.Listener, [
+        ['a', '1'],
+        ['b', '1'],
+      ]),
+    );
+    const unsub = step(
+      init.state,
+      req(TypeUrl.Listener, { unsubscribe: ['a', 'never-subscribed'] }),
+      snap(TypeUrl.Listener, [
+        ['a', '1'],
+        ['b', '1'],
+      ]),
+    );
     expect(unsub.state.wildcard).toBe(true);
     expect(unsub.state.names.has('a')).toBe(false);
     expect(unsub.sent).toEqual(['a@1']);
@@ -107,13 +151,25 @@ describe('delta xDS: wildcard', () => {
     const init = step(undefined, req(TypeUrl.Endpoint, { subscribe: ['a', 'b'] }), eds1);
     const unsub = step(init.state, req(TypeUrl.Endpoint, { unsubscribe: ['b'] }), eds1);
     expect(unsub.sent).toEqual([]);
-    expect(send(unsub.state, snap(TypeUrl.Endpoint, [['a', '1'], ['b', '2']])).sent).toEqual([]);
+    expect(
+      send(
+        unsub.state,
+        snap(TypeUrl.Endpoint, [
+          ['a', '1'],
+          ['b', '2'],
+        ]),
+      ).sent,
+    ).toEqual([]);
   });
 });
 
 describe('delta xDS: reconnect with initial_resource_versions', () => {
   it('wildcard type: sends only what the client lacks or has at another version; names gone are removed', () => {
-    const now = snap(TypeUrl.Cluster, [['a', '1'], ['b', '2'], ['c', '1']]);
+    const now = snap(TypeUrl.Cluster, [
+      ['a', '1'],
+      ['b', '2'],
+      ['c', '1'],
+    ]);
     const r = step(undefined, req(TypeUrl.Cluster, { initialVersions: { a: '1', b: '1', gone: '7' } }), now);
     expect(r.kind).toBe('init');
     expect(r.state.wildcard).toBe(true);
@@ -132,7 +188,10 @@ describe('delta xDS: reconnect with initial_resource_versions', () => {
 
   it('EDS/RDS: changed resources are sent, names that no longer exist are never put in removed_resources', () => {
     for (const t of [TypeUrl.Endpoint, TypeUrl.Route]) {
-      const now = snap(t, [['a', '1'], ['b', '2']]);
+      const now = snap(t, [
+        ['a', '1'],
+        ['b', '2'],
+      ]);
       const r = step(undefined, req(t, { subscribe: ['a', 'b', 'gone'], initialVersions: { a: '1', b: '1', gone: '1' } }), now);
       expect(r.sent).toEqual(['b@2']);
       expect(r.removed).toEqual([]);
@@ -159,12 +218,27 @@ describe('delta xDS: subscriptions, removals, NACK and nonces', () => {
     const init = step(undefined, req(TypeUrl.Endpoint, { subscribe: ['a', 'later'] }), eds1);
     expect(init.sent).toEqual(['a@1']);
     expect(init.removed).toEqual([]);
-    expect(send(init.state, snap(TypeUrl.Endpoint, [['a', '1'], ['later', '1']])).sent).toEqual(['later@1']);
+    expect(
+      send(
+        init.state,
+        snap(TypeUrl.Endpoint, [
+          ['a', '1'],
+          ['later', '1'],
+        ]),
+      ).sent,
+    ).toEqual(['later@1']);
   });
 
   it('removed_resources only for CDS/LDS; EDS/RDS disappear with their parents', () => {
     for (const t of [TypeUrl.Cluster, TypeUrl.Listener]) {
-      const init = step(undefined, req(t), snap(t, [['a', '1'], ['b', '1']]));
+      const init = step(
+        undefined,
+        req(t),
+        snap(t, [
+          ['a', '1'],
+          ['b', '1'],
+        ]),
+      );
       const after = send(init.state, snap(t, [['a', '1']]));
       expect(after.sent).toEqual([]);
       expect(after.removed).toEqual(['b']);
@@ -174,7 +248,14 @@ describe('delta xDS: subscriptions, removals, NACK and nonces', () => {
     for (const t of [TypeUrl.Endpoint, TypeUrl.Route]) {
       // Named and explicit-'*' subscriptions alike.
       for (const subscribe of [['a', 'b'], ['*']]) {
-        const init = step(undefined, req(t, { subscribe }), snap(t, [['a', '1'], ['b', '1']]));
+        const init = step(
+          undefined,
+          req(t, { subscribe }),
+          snap(t, [
+            ['a', '1'],
+            ['b', '1'],
+          ]),
+        );
         expect(init.sent).toEqual(['a@1', 'b@1']);
         expect(pendingDelta(init.state, snap(t, [['a', '1']]))).toBeUndefined();
         expect(pendingDelta(init.state, snap(t, []))).toBeUndefined();
@@ -187,14 +268,31 @@ describe('delta xDS: subscriptions, removals, NACK and nonces', () => {
     const ack = step(init.state, req(TypeUrl.Endpoint, { nonce: 'n1' }), eds1);
     expect(ack.kind).toBe('ack');
     expect(ack.sent).toEqual([]);
-    expect(send(ack.state, snap(TypeUrl.Endpoint, [['a', '1'], ['b', '2']])).sent).toEqual(['b@2']);
+    expect(
+      send(
+        ack.state,
+        snap(TypeUrl.Endpoint, [
+          ['a', '1'],
+          ['b', '2'],
+        ]),
+      ).sent,
+    ).toEqual(['b@2']);
   });
 
   it('NACK: recorded, the rejected content is not resent, new content is', () => {
     const init = step(undefined, req(TypeUrl.Cluster), cds1);
-    const bad = send(step(init.state, req(TypeUrl.Cluster, { nonce: 'n1' }), cds1).state, snap(TypeUrl.Cluster, [['a', 'bad'], ['b', '1']]));
+    const bad = send(
+      step(init.state, req(TypeUrl.Cluster, { nonce: 'n1' }), cds1).state,
+      snap(TypeUrl.Cluster, [
+        ['a', 'bad'],
+        ['b', '1'],
+      ]),
+    );
     expect(bad.sent).toEqual(['a@bad']);
-    const badSnap = snap(TypeUrl.Cluster, [['a', 'bad'], ['b', '1']]);
+    const badSnap = snap(TypeUrl.Cluster, [
+      ['a', 'bad'],
+      ['b', '1'],
+    ]);
     const nack = step(bad.state, req(TypeUrl.Cluster, { nonce: 'n2', errorDetail: 'cluster a: bad CA path' }), badSnap);
     expect(nack.kind).toBe('nack');
     expect(nack.state.lastNack).toEqual({ nonce: 'n2', detail: 'cluster a: bad CA path' });
@@ -203,7 +301,15 @@ describe('delta xDS: subscriptions, removals, NACK and nonces', () => {
     expect(step(nack.state, req(TypeUrl.Cluster, { nonce: 'n2' }), badSnap).sent).toEqual([]);
     // The fix (back to a@1, or anything new) is sent; b is untouched.
     expect(send(nack.state, cds1).sent).toEqual(['a@1']);
-    expect(send(nack.state, snap(TypeUrl.Cluster, [['a', '3'], ['b', '1']])).sent).toEqual(['a@3']);
+    expect(
+      send(
+        nack.state,
+        snap(TypeUrl.Cluster, [
+          ['a', '3'],
+          ['b', '1'],
+        ]),
+      ).sent,
+    ).toEqual(['a@3']);
   });
 
   it('a NACK that also changes subscriptions still applies them', () => {
@@ -215,16 +321,36 @@ describe('delta xDS: subscriptions, removals, NACK and nonces', () => {
 
   it('a stale nonce never drops a subscription change', () => {
     const init = step(undefined, req(TypeUrl.Endpoint, { subscribe: ['a'] }), eds1);
-    const pushed = send(init.state, snap(TypeUrl.Endpoint, [['a', '2'], ['b', '1'], ['c', '1']]));
+    const pushed = send(
+      init.state,
+      snap(TypeUrl.Endpoint, [
+        ['a', '2'],
+        ['b', '1'],
+        ['c', '1'],
+      ]),
+    );
     expect(pushed.sent).toEqual(['a@2']);
-    const s2 = snap(TypeUrl.Endpoint, [['a', '2'], ['b', '1'], ['c', '1']]);
+    const s2 = snap(TypeUrl.Endpoint, [
+      ['a', '2'],
+      ['b', '1'],
+      ['c', '1'],
+    ]);
     // The client answers the first response (n1) after the server already sent n2, and subscribes b.
     const sub = step(pushed.state, req(TypeUrl.Endpoint, { nonce: 'n1', subscribe: ['b'] }), s2);
     expect(sub.sent).toEqual(['b@1']);
     // Same for an unsubscribe carried with a stale nonce.
     const unsub = step(sub.state, req(TypeUrl.Endpoint, { nonce: 'n1', unsubscribe: ['a'] }), s2);
     expect(unsub.state.names.has('a')).toBe(false);
-    expect(send(unsub.state, snap(TypeUrl.Endpoint, [['a', '3'], ['b', '1'], ['c', '1']])).sent).toEqual([]);
+    expect(
+      send(
+        unsub.state,
+        snap(TypeUrl.Endpoint, [
+          ['a', '3'],
+          ['b', '1'],
+          ['c', '1'],
+        ]),
+      ).sent,
+    ).toEqual([]);
   });
 });
 

@@ -26,7 +26,9 @@ export function protocolTestConfig(): SpillwayConfig {
  * A fresh Spillway on the protocol-test config for every test, and a factory for ADS clients that
  * are closed after it. Call inside a describe block.
  */
-export function useProtocolTestApp<C extends { close(): void }>(makeClient: (address: string) => C): {
+export function useProtocolTestApp<C extends { close(): void }>(
+  makeClient: (address: string) => C,
+): {
   app: () => SpillwayApp;
   client: () => C;
 } {

@@ -5,7 +5,11 @@ import { FlushQueue } from '../../src/xds/flush-queue.js';
 function harness(perTurn: number) {
   const flushed: string[] = [];
   const turns: Array<() => void> = [];
-  const q = new FlushQueue<string>((s) => flushed.push(s), perTurn, (fn) => turns.push(fn));
+  const q = new FlushQueue<string>(
+    (s) => flushed.push(s),
+    perTurn,
+    (fn) => turns.push(fn),
+  );
   const runTurn = (): void => turns.shift()?.();
   return { q, flushed, turns, runTurn };
 }

@@ -6,15 +6,29 @@ import { TypeUrl } from '../../src/xds/type-urls.js';
 
 const { protos } = loadProtos();
 const service = protos.envoy.service.discovery.v3.AggregatedDiscoveryService.service;
-const res = (name: string, value: string): EncodedResource => ({ name, version: `v-${value}`, typeUrl: TypeUrl.Endpoint, value: Buffer.from(value) });
+const res = (name: string, value: string): EncodedResource => ({
+  name,
+  version: `v-${value}`,
+  typeUrl: TypeUrl.Endpoint,
+  value: Buffer.from(value),
+});
 
 describe('pre-encoded response bodies', () => {
   it('envelope + shared resources decodes to the same SotW response as a full encoding', () => {
     const resources = [res('a', 'alpha-bytes'), res('b', 'beta-bytes')];
-    const msg = { version_info: 'v1', type_url: TypeUrl.Endpoint, nonce: 'n-1', resources: resources.map((r) => ({ type_url: TypeUrl.Endpoint, value: r.value })) };
+    const msg = {
+      version_info: 'v1',
+      type_url: TypeUrl.Endpoint,
+      nonce: 'n-1',
+      resources: resources.map((r) => ({ type_url: TypeUrl.Endpoint, value: r.value })),
+    };
     const plain = service.StreamAggregatedResources.responseSerialize(msg);
     const fast = withPreEncodedResponses(service).StreamAggregatedResources.responseSerialize(
-      new ResponseBodies(protos).sotwResponse(TypeUrl.Endpoint, resources, { version_info: 'v1', type_url: TypeUrl.Endpoint, nonce: 'n-1' }),
+      new ResponseBodies(protos).sotwResponse(TypeUrl.Endpoint, resources, {
+        version_info: 'v1',
+        type_url: TypeUrl.Endpoint,
+        nonce: 'n-1',
+      }),
     );
     const decode = service.StreamAggregatedResources.responseDeserialize;
     expect(decode(fast)).toEqual(decode(plain));
@@ -31,7 +45,12 @@ describe('pre-encoded response bodies', () => {
     };
     const plain = service.DeltaAggregatedResources.responseSerialize(msg);
     const fast = withPreEncodedResponses(service).DeltaAggregatedResources.responseSerialize(
-      new ResponseBodies(protos).deltaResponse(TypeUrl.Endpoint, resources, { system_version_info: 'sv', type_url: TypeUrl.Endpoint, nonce: 'n-2', removed_resources: ['gone'] }),
+      new ResponseBodies(protos).deltaResponse(TypeUrl.Endpoint, resources, {
+        system_version_info: 'sv',
+        type_url: TypeUrl.Endpoint,
+        nonce: 'n-2',
+        removed_resources: ['gone'],
+      }),
     );
     const decode = service.DeltaAggregatedResources.responseDeserialize;
     expect(decode(fast)).toEqual(decode(plain));
@@ -51,7 +70,11 @@ describe('pre-encoded response bodies', () => {
 
   it('envelopes with non-ASCII, empty and long (multi-byte length) strings encode like protobufjs', () => {
     const resources = [res('a', 'x'.repeat(300))];
-    for (const [version, nonce] of [['', 'n'], ['v-é漢字', ''], ['v'.repeat(200), 'n'.repeat(20_000)]] as const) {
+    for (const [version, nonce] of [
+      ['', 'n'],
+      ['v-é漢字', ''],
+      ['v'.repeat(200), 'n'.repeat(20_000)],
+    ] as const) {
       const plain = service.StreamAggregatedResources.responseSerialize({
         version_info: version,
         type_url: TypeUrl.Endpoint,

@@ -23,8 +23,22 @@ function initAndSend(typeUrl: TypeUrl, names: string[], s: TypeSnapshot): SotwTy
 }
 
 describe('SotW decision table', () => {
-  const cds = snap(TypeUrl.Cluster, [['a', '1'], ['b', '1']], 'c1');
-  const eds = snap(TypeUrl.Endpoint, [['a', '1'], ['b', '1']], 'e1');
+  const cds = snap(
+    TypeUrl.Cluster,
+    [
+      ['a', '1'],
+      ['b', '1'],
+    ],
+    'c1',
+  );
+  const eds = snap(
+    TypeUrl.Endpoint,
+    [
+      ['a', '1'],
+      ['b', '1'],
+    ],
+    'e1',
+  );
 
   it('INIT: an empty CDS list is the legacy wildcard and gets every cluster', () => {
     const o = onSotwRequest(undefined, req(TypeUrl.Cluster));
@@ -37,18 +51,36 @@ describe('SotW decision table', () => {
     const st = initAndSend(TypeUrl.Endpoint, ['a', 'zz'], eds);
     expect([...heldVersions(st).keys()]).toEqual(['a']);
     expect(st.names.has('zz')).toBe(true);
-    const later = snap(TypeUrl.Endpoint, [['a', '1'], ['b', '1'], ['zz', '1']], 'e2');
+    const later = snap(
+      TypeUrl.Endpoint,
+      [
+        ['a', '1'],
+        ['b', '1'],
+        ['zz', '1'],
+      ],
+      'e2',
+    );
     // Only what the client lacks: 'a' is unchanged and need not travel again.
     expect(pendingResponse(st, later, false)?.map((r) => r.name)).toEqual(['zz']);
   });
 
   it('EDS pushes carry only the changed CLAs, and the client is then known to hold all of them', () => {
     const st = initAndSend(TypeUrl.Endpoint, ['a', 'b'], eds);
-    const next = snap(TypeUrl.Endpoint, [['a', '1'], ['b', '2']], 'e2');
+    const next = snap(
+      TypeUrl.Endpoint,
+      [
+        ['a', '1'],
+        ['b', '2'],
+      ],
+      'e2',
+    );
     const out = pendingResponse(st, next, false)!;
     expect(out.map((r) => [r.name, r.version])).toEqual([['b', '2']]);
     const after = afterSend(st, next, 'n2');
-    expect([...heldVersions(after).entries()].sort()).toEqual([['a', '1'], ['b', '2']]);
+    expect([...heldVersions(after).entries()].sort()).toEqual([
+      ['a', '1'],
+      ['b', '2'],
+    ]);
     expect(pendingResponse(after, next, false)).toBeUndefined();
   });
 
@@ -77,7 +109,20 @@ describe('SotW decision table', () => {
     // The rejected content is what the stream was sent: unchanged state produces no resend.
     expect(pendingResponse(o.state, cds, false)).toBeUndefined();
     // New content is sent.
-    expect(pendingResponse(o.state, snap(TypeUrl.Cluster, [['a', '2'], ['b', '1']], 'c2'), false)).toHaveLength(2);
+    expect(
+      pendingResponse(
+        o.state,
+        snap(
+          TypeUrl.Cluster,
+          [
+            ['a', '2'],
+            ['b', '1'],
+          ],
+          'c2',
+        ),
+        false,
+      ),
+    ).toHaveLength(2);
   });
 
   it('a stale nonce gets no response but its names are recorded', () => {
@@ -132,7 +177,14 @@ describe('SotW decision table', () => {
 
   it('a NACK of an older response names the version that response carried, and answers names it adds', () => {
     const st1 = initAndSend(TypeUrl.Endpoint, ['a'], eds); // n1 carries e1
-    const e2 = snap(TypeUrl.Endpoint, [['a', '2'], ['b', '1']], 'e2');
+    const e2 = snap(
+      TypeUrl.Endpoint,
+      [
+        ['a', '2'],
+        ['b', '1'],
+      ],
+      'e2',
+    );
     const st2 = afterSend(st1, e2, 'n2');
     const o = onSotwRequest(st2, req(TypeUrl.Endpoint, { nonce: 'n1', names: ['a', 'b'], errorDetail: 'bad' }));
     expect(o.state.lastNack?.version).toBe('e1');
@@ -151,9 +203,30 @@ describe('SotW decision table', () => {
 
   it('a name added on a stale request is sent by the next push even when that push changes something else', () => {
     // Envoy asks for a new cluster's CLA while responses are in flight; the push that follows must carry it.
-    const s1 = snap(TypeUrl.Endpoint, [['a', '1'], ['b', '1']], 'e1');
-    const s2 = snap(TypeUrl.Endpoint, [['a', '2'], ['b', '1']], 'e2');
-    const s3 = snap(TypeUrl.Endpoint, [['a', '3'], ['b', '1']], 'e3');
+    const s1 = snap(
+      TypeUrl.Endpoint,
+      [
+        ['a', '1'],
+        ['b', '1'],
+      ],
+      'e1',
+    );
+    const s2 = snap(
+      TypeUrl.Endpoint,
+      [
+        ['a', '2'],
+        ['b', '1'],
+      ],
+      'e2',
+    );
+    const s3 = snap(
+      TypeUrl.Endpoint,
+      [
+        ['a', '3'],
+        ['b', '1'],
+      ],
+      'e3',
+    );
     const st1 = initAndSend(TypeUrl.Endpoint, ['a'], s1); // n1
     const st2 = afterSend(st1, s2, 'n2');
     const stale = onSotwRequest(st2, req(TypeUrl.Endpoint, { nonce: 'n1', names: ['a', 'b'] }));
@@ -165,8 +238,22 @@ describe('SotW decision table', () => {
   });
 
   it('a name added on a NACK is sent by the next push', () => {
-    const s1 = snap(TypeUrl.Endpoint, [['a', '1'], ['b', '1']], 'e1');
-    const s2 = snap(TypeUrl.Endpoint, [['a', '2'], ['b', '1']], 'e2');
+    const s1 = snap(
+      TypeUrl.Endpoint,
+      [
+        ['a', '1'],
+        ['b', '1'],
+      ],
+      'e1',
+    );
+    const s2 = snap(
+      TypeUrl.Endpoint,
+      [
+        ['a', '2'],
+        ['b', '1'],
+      ],
+      'e2',
+    );
     const st1 = initAndSend(TypeUrl.Endpoint, ['a'], s1);
     const nack = onSotwRequest(st1, req(TypeUrl.Endpoint, { nonce: 'n1', names: ['a', 'b'], errorDetail: 'bad' }));
     expect(pendingResponse(nack.state, s2, false)?.map((r) => r.name)).toEqual(['a', 'b']);
@@ -174,15 +261,64 @@ describe('SotW decision table', () => {
 
   it('CDS/LDS by name: every named resource in each response, and a removal is a response without it', () => {
     for (const t of [TypeUrl.Cluster, TypeUrl.Listener]) {
-      const s1 = snap(t, [['a', '1'], ['b', '1'], ['c', '1']], 'x1');
+      const s1 = snap(
+        t,
+        [
+          ['a', '1'],
+          ['b', '1'],
+          ['c', '1'],
+        ],
+        'x1',
+      );
       const st = initAndSend(t, ['a', 'b'], s1);
       expect(st.wildcard).toBe(false);
       // b changed: a must travel too, or Envoy would delete it.
-      expect(pendingResponse(st, snap(t, [['a', '1'], ['b', '2'], ['c', '1']], 'x2'), false)?.map((r) => r.name)).toEqual(['a', 'b']);
+      expect(
+        pendingResponse(
+          st,
+          snap(
+            t,
+            [
+              ['a', '1'],
+              ['b', '2'],
+              ['c', '1'],
+            ],
+            'x2',
+          ),
+          false,
+        )?.map((r) => r.name),
+      ).toEqual(['a', 'b']);
       // b removed: a response with a alone deletes b.
-      expect(pendingResponse(st, snap(t, [['a', '1'], ['c', '1']], 'x3'), false)?.map((r) => r.name)).toEqual(['a']);
+      expect(
+        pendingResponse(
+          st,
+          snap(
+            t,
+            [
+              ['a', '1'],
+              ['c', '1'],
+            ],
+            'x3',
+          ),
+          false,
+        )?.map((r) => r.name),
+      ).toEqual(['a']);
       // Only an unrequested resource changed: nothing to send.
-      expect(pendingResponse(st, snap(t, [['a', '1'], ['b', '1'], ['c', '2']], 'x4'), false)).toBeUndefined();
+      expect(
+        pendingResponse(
+          st,
+          snap(
+            t,
+            [
+              ['a', '1'],
+              ['b', '1'],
+              ['c', '2'],
+            ],
+            'x4',
+          ),
+          false,
+        ),
+      ).toBeUndefined();
     }
   });
 });

@@ -56,7 +56,12 @@ export async function startInHouseBackend(opts: InHouseBackendOptions = {}): Pro
   const timers = new Set<NodeJS.Timeout>();
 
   const state = (): InHouseBackendState => ({
-    name, slots, queueLimit: gate.queueLimit, inFlight: gate.inFlight, queued: gate.queued, ...counters,
+    name,
+    slots,
+    queueLimit: gate.queueLimit,
+    inFlight: gate.inFlight,
+    queued: gate.queued,
+    ...counters,
   });
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -91,7 +96,13 @@ export async function startInHouseBackend(opts: InHouseBackendOptions = {}): Pro
         timers.delete(timer);
         ticket.release();
         counters.served++;
-        sendJson(res, name, 200, { servedBy: name, tier: 'in-house', path: url.pathname, queuedMs: Math.round(queuedMs), serviceMs: Math.round(serviceMs) });
+        sendJson(res, name, 200, {
+          servedBy: name,
+          tier: 'in-house',
+          path: url.pathname,
+          queuedMs: Math.round(queuedMs),
+          serviceMs: Math.round(serviceMs),
+        });
       };
       const timer = setTimeout(finish, serviceMs);
       timers.add(timer);

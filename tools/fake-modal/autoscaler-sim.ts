@@ -168,7 +168,13 @@ export class AutoscalerSim {
 
   containerViews(): ContainerView[] {
     return [...this.containers.values()].map((c) => {
-      const v: ContainerView = { id: c.id, state: c.live ? 'live' : 'starting', startedAtMs: c.startedAtMs, liveAtMs: c.liveAtMs, running: c.running };
+      const v: ContainerView = {
+        id: c.id,
+        state: c.live ? 'live' : 'starting',
+        startedAtMs: c.startedAtMs,
+        liveAtMs: c.liveAtMs,
+        running: c.running,
+      };
       if (c.idleSinceMs !== undefined) v.idleSinceMs = c.idleSinceMs;
       return v;
     });

@@ -41,14 +41,17 @@ const DATA_FORMAT_CBOR = 4;
 const MALFORMED = Symbol('malformed');
 
 export async function startControlServer(opts: ControlServerOptions): Promise<ControlServer> {
-  const definition = protoLoader.loadSync(MODAL_PROTO_FILES.map((f) => join(ownProtoDir(), f)), {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    // No defaults: proto3 `optional` fields must stay absent when unset so "leave as is" is visible.
-    defaults: false,
-    oneofs: true,
-  });
+  const definition = protoLoader.loadSync(
+    MODAL_PROTO_FILES.map((f) => join(ownProtoDir(), f)),
+    {
+      keepCase: true,
+      longs: String,
+      enums: String,
+      // No defaults: proto3 `optional` fields must stay absent when unset so "leave as is" is visible.
+      defaults: false,
+      oneofs: true,
+    },
+  );
   const proto = grpc.loadPackageDefinition(definition) as unknown as ProtoGrpcType;
   const service = withMalformedStats(proto.modal.client.ModalClient.service);
   const { state } = opts;
@@ -104,7 +107,12 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
         if (now.outage) return cb(status(grpc.status.UNAVAILABLE, 'fake modal: outage'));
         if (now.statsError) return cb(status(grpc.status[now.statsError], `fake modal: injected ${now.statsError}`));
         const s = state.reportedStats(f);
-        const reply = { backlog: s.backlog, num_total_tasks: s.runners, num_running_inputs: s.runningInputs, input_headroom: s.inputHeadroom };
+        const reply = {
+          backlog: s.backlog,
+          num_total_tasks: s.runners,
+          num_running_inputs: s.runningInputs,
+          input_headroom: s.inputHeadroom,
+        };
         cb(null, now.statsMalformed ? Object.assign(reply, { [MALFORMED]: true }) : reply);
       };
       if (faults.statsDelayMs) state.scheduler.after(faults.statsDelayMs, answer);
@@ -147,7 +155,9 @@ function status(code: grpc.status, details: string): grpc.ServiceError {
 function makeAuthToken(): string {
   // Wall-clock on purpose: the SDK judges expiry with Date.now(), whatever clock drives the simulation.
   const exp = Math.floor(Date.now() / 1000) + 3600;
-  const payload = Buffer.from(JSON.stringify({ exp, sub: 'fake' })).toString('base64').replace(/=+$/, '');
+  const payload = Buffer.from(JSON.stringify({ exp, sub: 'fake' }))
+    .toString('base64')
+    .replace(/=+$/, '');
   return `${TOKEN_PREFIX}.${payload}.unsigned`;
 }
 

@@ -2,7 +2,14 @@
 // The gRPC control side and the HTTP web side both read and change this one object.
 import type { Clock } from '../../src/core/clock.js';
 import type { Scheduler } from '../../src/core/scheduler.js';
-import { AutoscalerSim, type BillingView, type ContainerView, type FunctionSimConfig, type SimSettings, type SimStats } from './autoscaler-sim.js';
+import {
+  AutoscalerSim,
+  type BillingView,
+  type ContainerView,
+  type FunctionSimConfig,
+  type SimSettings,
+  type SimStats,
+} from './autoscaler-sim.js';
 import type { Faults } from './faults.js';
 
 export interface FakeFunctionSpec extends Partial<FunctionSimConfig> {
@@ -59,7 +66,11 @@ export class FakeModalState {
   private readonly frozen = new Map<string, SimStats>();
   readonly rpcCalls: Record<string, number> = {};
 
-  constructor(specs: readonly FakeFunctionSpec[], readonly clock: Clock, readonly scheduler: Scheduler) {
+  constructor(
+    specs: readonly FakeFunctionSpec[],
+    readonly clock: Clock,
+    readonly scheduler: Scheduler,
+  ) {
     this.functions = specs.map((spec, i) => {
       const { appName, functionName, ...overrides } = spec;
       const config: FunctionSimConfig = { ...DEFAULT_FUNCTION, ...definedOnly(overrides) };

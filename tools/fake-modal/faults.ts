@@ -1,7 +1,14 @@
 // The faults a test or the demo can switch on in the fake Modal, and how a JSON body maps onto them.
 
 /** gRPC status names the stats fault may answer with. */
-export const STATS_ERROR_CODES = ['UNAVAILABLE', 'INTERNAL', 'DEADLINE_EXCEEDED', 'UNAUTHENTICATED', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED'] as const;
+export const STATS_ERROR_CODES = [
+  'UNAVAILABLE',
+  'INTERNAL',
+  'DEADLINE_EXCEEDED',
+  'UNAUTHENTICATED',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+] as const;
 export type StatsErrorCode = (typeof STATS_ERROR_CODES)[number];
 
 export interface Faults {
@@ -32,7 +39,8 @@ export function parseFaults(body: unknown): Faults {
     switch (key) {
       case 'statsError':
         if (value === null) break;
-        if (!STATS_ERROR_CODES.includes(value as StatsErrorCode)) throw new Error(`statsError must be one of ${STATS_ERROR_CODES.join(', ')}`);
+        if (!STATS_ERROR_CODES.includes(value as StatsErrorCode))
+          throw new Error(`statsError must be one of ${STATS_ERROR_CODES.join(', ')}`);
         out.statsError = value as StatsErrorCode;
         break;
       case 'statsDelayMs':

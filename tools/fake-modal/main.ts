@@ -97,13 +97,15 @@ function main(): Promise<void> {
   else opts.tlsNames = tlsNames;
 
   return startFakeModal(opts).then((fake) => {
-    process.stdout.write(`${JSON.stringify({
-      controlUrl: fake.controlUrl,
-      httpUrl: fake.httpUrl,
-      httpsUrl: fake.httpsUrl,
-      caPath: fake.caPath,
-      functions: fake.state().functions.map((f) => ({ appName: f.appName, functionName: f.functionName, functionId: f.functionId })),
-    })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({
+        controlUrl: fake.controlUrl,
+        httpUrl: fake.httpUrl,
+        httpsUrl: fake.httpsUrl,
+        caPath: fake.caPath,
+        functions: fake.state().functions.map((f) => ({ appName: f.appName, functionName: f.functionName, functionId: f.functionId })),
+      })}\n`,
+    );
     const stop = (): void => {
       void fake.close().then(() => process.exit(0));
     };

@@ -83,7 +83,10 @@ export function createWebHandler(opts: WebHandlerOptions): RequestHandler {
     }
     const ms = Number(url.searchParams.get('ms') ?? opts.defaultServiceMs);
     const sessionId = header(req, 'modal-session-id');
-    const ticket = fn.sim.submit({ serviceMs: Number.isFinite(ms) ? ms : opts.defaultServiceMs, ...(sessionId !== undefined ? { sessionId } : {}) });
+    const ticket = fn.sim.submit({
+      serviceMs: Number.isFinite(ms) ? ms : opts.defaultServiceMs,
+      ...(sessionId !== undefined ? { sessionId } : {}),
+    });
     respondWhenDone(res, url, fn, `fc-${++callSeq}`, ticket.done);
   };
 }
@@ -92,15 +95,17 @@ function writeOutcome(res: ServerResponse, fn: FakeFunction, outcome: InputOutco
   switch (outcome.kind) {
     case 'done':
       res.writeHead(200, { 'content-type': 'application/json', [CONTAINER_HEADER]: outcome.containerId });
-      res.end(JSON.stringify({
-        container: outcome.containerId,
-        function: `${fn.appName}/${fn.functionName}`,
-        input: outcome.inputId,
-        queuedMs: outcome.startedAtMs - outcome.enqueuedAtMs,
-        serviceMs: outcome.finishedAtMs - outcome.startedAtMs,
-        finishedAtMs: outcome.finishedAtMs,
-        nowMs,
-      }));
+      res.end(
+        JSON.stringify({
+          container: outcome.containerId,
+          function: `${fn.appName}/${fn.functionName}`,
+          input: outcome.inputId,
+          queuedMs: outcome.startedAtMs - outcome.enqueuedAtMs,
+          serviceMs: outcome.finishedAtMs - outcome.startedAtMs,
+          finishedAtMs: outcome.finishedAtMs,
+          nowMs,
+        }),
+      );
       return;
     case 'rejected':
       // An HTTP Server with no live replica: clients are expected to retry (examples/http_server).

@@ -110,13 +110,33 @@ export class LoadRecorder {
     const b = this.buckets.get(t) ?? newBucket();
     this.buckets.delete(t);
     return {
-      type: 'second', t, target_rps: Math.round(targetRps * 100) / 100,
-      arrivals: b.arrivals, sent: b.sent, dropped_by_client: b.dropped, completed: b.completed, errors: b.errors, in_flight: inFlight,
-      tiers: b.tiers, status: b.status, error_kinds: b.errorKinds, latency_ms: summarizeLatencies(b.latencies), modal_containers: b.containers.size,
+      type: 'second',
+      t,
+      target_rps: Math.round(targetRps * 100) / 100,
+      arrivals: b.arrivals,
+      sent: b.sent,
+      dropped_by_client: b.dropped,
+      completed: b.completed,
+      errors: b.errors,
+      in_flight: inFlight,
+      tiers: b.tiers,
+      status: b.status,
+      error_kinds: b.errorKinds,
+      latency_ms: summarizeLatencies(b.latencies),
+      modal_containers: b.containers.size,
     };
   }
 
-  summary(run: { scenario: string; url: string; seed: number; durationS: number; elapsedS: number; expectedArrivals: number; cancelled: number; stoppedEarly: boolean }): LoadSummary {
+  summary(run: {
+    scenario: string;
+    url: string;
+    seed: number;
+    durationS: number;
+    elapsedS: number;
+    expectedArrivals: number;
+    cancelled: number;
+    stoppedEarly: boolean;
+  }): LoadSummary {
     const t = this.totals;
     const byTier: Partial<Record<Tier, LatencySummary>> = {};
     for (const [tier, xs] of this.latenciesByTier) {
@@ -124,12 +144,28 @@ export class LoadRecorder {
       if (s) byTier[tier] = s;
     }
     return {
-      type: 'summary', scenario: run.scenario, url: run.url, seed: run.seed, duration_s: run.durationS,
-      elapsed_s: Math.round(run.elapsedS * 1000) / 1000, expected_arrivals: Math.round(run.expectedArrivals * 10) / 10,
-      arrivals: t.arrivals, sent: t.sent, dropped_by_client: t.dropped, completed: t.completed, errors: t.errors,
-      cancelled: run.cancelled, stopped_early: run.stoppedEarly, max_in_flight: this.maxInFlight,
-      tiers: t.tiers, status: t.status, error_kinds: t.errorKinds, latency_ms: summarizeLatencies(t.latencies),
-      latency_ms_by_tier: byTier, served_by: this.servedBy, modal_containers: t.containers.size,
+      type: 'summary',
+      scenario: run.scenario,
+      url: run.url,
+      seed: run.seed,
+      duration_s: run.durationS,
+      elapsed_s: Math.round(run.elapsedS * 1000) / 1000,
+      expected_arrivals: Math.round(run.expectedArrivals * 10) / 10,
+      arrivals: t.arrivals,
+      sent: t.sent,
+      dropped_by_client: t.dropped,
+      completed: t.completed,
+      errors: t.errors,
+      cancelled: run.cancelled,
+      stopped_early: run.stoppedEarly,
+      max_in_flight: this.maxInFlight,
+      tiers: t.tiers,
+      status: t.status,
+      error_kinds: t.errorKinds,
+      latency_ms: summarizeLatencies(t.latencies),
+      latency_ms_by_tier: byTier,
+      served_by: this.servedBy,
+      modal_containers: t.containers.size,
     };
   }
 
@@ -145,7 +181,18 @@ export class LoadRecorder {
 
 function newBucket(): Bucket {
   const tiers = Object.fromEntries(TIERS.map((t) => [t, 0])) as Record<Tier, number>;
-  return { arrivals: 0, sent: 0, dropped: 0, completed: 0, errors: 0, tiers, status: {}, errorKinds: {}, latencies: [], containers: new Set() };
+  return {
+    arrivals: 0,
+    sent: 0,
+    dropped: 0,
+    completed: 0,
+    errors: 0,
+    tiers,
+    status: {},
+    errorKinds: {},
+    latencies: [],
+    containers: new Set(),
+  };
 }
 
 function inc(m: Record<string, number>, k: string): void {

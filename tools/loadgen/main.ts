@@ -49,7 +49,12 @@ async function main(): Promise<void> {
   const list = (flag: FlagName): string[] => {
     const v = values[flag];
     if (Array.isArray(v)) return v;
-    return process.env[envName(flag)]?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
+    return (
+      process.env[envName(flag)]
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean) ?? []
+    );
   };
   const num = (flag: FlagName): number | undefined => {
     const v = get(flag);
@@ -75,7 +80,10 @@ async function main(): Promise<void> {
   const headers = list('header');
   if (headers.length > 0) opts.headers = Object.fromEntries(headers.map(parseHeader));
   const prefixes = list('in-house-prefix');
-  opts.tierRules = { inHousePrefixes: prefixes.length > 0 ? prefixes : DEFAULT_TIER_RULES.inHousePrefixes, modalHeader: get('modal-header') ?? DEFAULT_TIER_RULES.modalHeader };
+  opts.tierRules = {
+    inHousePrefixes: prefixes.length > 0 ? prefixes : DEFAULT_TIER_RULES.inHousePrefixes,
+    modalHeader: get('modal-header') ?? DEFAULT_TIER_RULES.modalHeader,
+  };
   opts.allowHosts = list('allow-host');
 
   const outPath = get('out');
@@ -101,7 +109,13 @@ function scenarioFromFlags(get: (f: FlagName) => string | undefined, num: (f: Fl
   const name = get('scenario') ?? 'steady';
   if (!(SCENARIO_NAMES as readonly string[]).includes(name)) throw new Error(`--scenario must be one of ${SCENARIO_NAMES.join(', ')}`);
   const params: ScenarioParams = { durationS: num('duration') ?? 60, baseRps: num('base-rps') ?? 20 };
-  const optional: Array<[keyof ScenarioParams, FlagName]> = [['peakRps', 'peak-rps'], ['rampS', 'ramp-s'], ['atS', 'at-s'], ['holdS', 'hold-s'], ['periodS', 'period-s']];
+  const optional: Array<[keyof ScenarioParams, FlagName]> = [
+    ['peakRps', 'peak-rps'],
+    ['rampS', 'ramp-s'],
+    ['atS', 'at-s'],
+    ['holdS', 'hold-s'],
+    ['periodS', 'period-s'],
+  ];
   for (const [k, flag] of optional) {
     const v = num(flag);
     if (v !== undefined) params[k] = v;

@@ -17,7 +17,14 @@ export function summarizeLatencies(samples: readonly number[]): LatencySummary |
   const at = (q: number): number => round(percentileSorted(sorted, q));
   let sum = 0;
   for (const x of sorted) sum += x;
-  return { count: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: round(sorted[sorted.length - 1]!), mean: round(sum / sorted.length) };
+  return {
+    count: sorted.length,
+    p50: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    max: round(sorted[sorted.length - 1]!),
+    mean: round(sum / sorted.length),
+  };
 }
 
 function round(x: number): number {

@@ -48,8 +48,10 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks = {}): Promise
   const maxRequests = opts.maxRequests ?? LIMITS.maxRequests;
   const seed = opts.seed ?? 1;
   const expected = expectedArrivals(opts.scenario);
-  if (!(durationS > 0) || durationS > LIMITS.maxDurationS) throw new Error(`duration must be in (0, ${LIMITS.maxDurationS}] s, got ${durationS}`);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > LIMITS.maxConcurrency) throw new Error(`concurrency must be an integer in 1..${LIMITS.maxConcurrency}`);
+  if (!(durationS > 0) || durationS > LIMITS.maxDurationS)
+    throw new Error(`duration must be in (0, ${LIMITS.maxDurationS}] s, got ${durationS}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > LIMITS.maxConcurrency)
+    throw new Error(`concurrency must be an integer in 1..${LIMITS.maxConcurrency}`);
   if (!(timeoutMs > 0)) throw new Error('timeoutMs must be positive');
   if (maxRequests > LIMITS.maxRequests) throw new Error(`maxRequests is at most ${LIMITS.maxRequests}`);
   if (expected > maxRequests) throw new Error(`scenario expects ${Math.round(expected)} requests, more than maxRequests ${maxRequests}`);
@@ -101,7 +103,11 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks = {}): Promise
       live.set(req, deadline);
       req.on('response', (res) => {
         res.resume();
-        res.on('end', () => settle((s) => recorder.response(s, performance.now() - t0, res.statusCode ?? 0, attributeResponse(res.statusCode ?? 0, res.headers, rules))));
+        res.on('end', () =>
+          settle((s) =>
+            recorder.response(s, performance.now() - t0, res.statusCode ?? 0, attributeResponse(res.statusCode ?? 0, res.headers, rules)),
+          ),
+        );
         res.on('error', (err) => settle((s) => recorder.failure(s, errorKind(err))));
       });
       req.on('error', (err) => settle((s) => recorder.failure(s, errorKind(err))));
@@ -128,7 +134,18 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks = {}): Promise
         req.destroy();
       }
       agent.destroy();
-      resolve(recorder.summary({ scenario: opts.scenario.name, url: target.toString(), seed, durationS, elapsedS, expectedArrivals: expected, cancelled, stoppedEarly }));
+      resolve(
+        recorder.summary({
+          scenario: opts.scenario.name,
+          url: target.toString(),
+          seed,
+          durationS,
+          elapsedS,
+          expectedArrivals: expected,
+          cancelled,
+          stoppedEarly,
+        }),
+      );
     };
 
     const tick = (): void => {

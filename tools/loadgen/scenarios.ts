@@ -73,24 +73,32 @@ export function buildScenario(name: ScenarioName, p: ScenarioParams): Scenario {
     case 'steady': // base for the whole run
       b.hold(d, base);
       break;
-    case 'ramp': { // base → peak linearly over rampS, then hold peak
+    case 'ramp': {
+      // base → peak linearly over rampS, then hold peak
       const rampS = clamp(p.rampS ?? d, 0, d);
       b.line(rampS, base, peak).hold(d - rampS, peak);
       break;
     }
-    case 'step': { // base, then peak from atS for holdS, then base again
+    case 'step': {
+      // base, then peak from atS for holdS, then base again
       const at = clamp(p.atS ?? d / 3, 0, d);
       const hold = clamp(p.holdS ?? d - at, 0, d - at);
-      b.hold(at, base).hold(hold, peak).hold(d - at - hold, base);
+      b.hold(at, base)
+        .hold(hold, peak)
+        .hold(d - at - hold, base);
       break;
     }
-    case 'burst': { // base with a square burst at peak from atS for holdS (default 10 s)
+    case 'burst': {
+      // base with a square burst at peak from atS for holdS (default 10 s)
       const hold = clamp(p.holdS ?? Math.min(10, d / 3), 0, d);
       const at = clamp(p.atS ?? (d - hold) / 2, 0, d - hold);
-      b.hold(at, base).hold(hold, peak).hold(d - at - hold, base);
+      b.hold(at, base)
+        .hold(hold, peak)
+        .hold(d - at - hold, base);
       break;
     }
-    case 'diurnal': { // base + (peak − base)·(1 − cos 2πt/period)/2: trough at 0, crest mid-period
+    case 'diurnal': {
+      // base + (peak − base)·(1 − cos 2πt/period)/2: trough at 0, crest mid-period
       const period = p.periodS ?? d;
       if (!(period > 0)) throw new Error('period must be positive');
       // 48 linear pieces a period is within 0.3 % of the cosine.
@@ -109,7 +117,11 @@ export function buildScenario(name: ScenarioName, p: ScenarioParams): Scenario {
       // gradually, hold (10 %), burst to peak (10 %), drain back to base (15 %), then idle at base
       // (20 %) to watch Modal scale back down.
       const mid = (base + peak) / 2;
-      b.hold(0.15 * d, base).line(0.3 * d, base, mid).hold(0.1 * d, mid).hold(0.1 * d, peak).line(0.15 * d, mid, base);
+      b.hold(0.15 * d, base)
+        .line(0.3 * d, base, mid)
+        .hold(0.1 * d, mid)
+        .hold(0.1 * d, peak)
+        .line(0.15 * d, mid, base);
       b.hold(d - b.endS, base);
       break;
     }
@@ -128,7 +140,8 @@ export function parseScenario(value: unknown): Scenario {
       if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) throw new Error(`segment ${i}: ${k} must be a non-negative number`);
     }
     const seg = raw as RateSegment;
-    if (Math.abs(seg.startS - end) > 1e-9 || !(seg.endS > seg.startS)) throw new Error(`segment ${i}: segments must be contiguous from 0 with endS > startS`);
+    if (Math.abs(seg.startS - end) > 1e-9 || !(seg.endS > seg.startS))
+      throw new Error(`segment ${i}: segments must be contiguous from 0 with endS > startS`);
     end = seg.endS;
     return { startS: seg.startS, endS: seg.endS, fromRps: seg.fromRps, toRps: seg.toRps };
   });

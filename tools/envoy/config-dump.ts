@@ -1,0 +1,64 @@
+// Reading what a real Envoy runs, from its admin /config_dump: tests, benchmarks and the demo all
+// judge Spillway by this, so the reading lives in one place.
+
+/** The admin JSON, as far as Spillway's tools read it. */
+export interface ConfigDump {
+  configs: Array<Record<string, unknown> & { '@type': string }>;
+}
+
+export interface RunningLocality {
+  zone: string;
+  weight: number;
+  /** Health of the locality's first endpoint (the Modal locality has one). */
+  health: string | undefined;
+  endpoints: number;
+}
+
+/** The dynamic resource of a kind in a config dump, e.g. 'ClustersConfigDump' (read loosely, as JSON). */
+
+export function dumpSection(dump: ConfigDump, kind: string): Record<string, any> | undefined {
+  return dump.configs.find((c) => c['@type'].endsWith(kind));
+}
+
+interface DumpedCla {
+  cluster_name?: string;
+  endpoints?: Array<{ locality?: { zone?: string }; load_balancing_weight?: number; lb_endpoints?: Array<{ health_status?: string }> }>;
+  policy?: { drop_overloads?: Array<{ drop_percentage?: { numerator?: number; denominator?: string } }> };
+}
+
+/** The ClusterLoadAssignment Envoy runs for a cluster (config_dump with ?include_eds), if any. */
+export function loadAssignment(dump: ConfigDump, cluster: string): DumpedCla | undefined {
+  const eds = dumpSection(dump, 'EndpointsConfigDump') as { dynamic_endpoint_configs?: Array<{ endpoint_config?: DumpedCla }> } | undefined;
+  return eds?.dynamic_endpoint_configs?.find((c) => c.endpoint_config?.cluster_name === cluster)?.endpoint_config;
+}
+
+/** The localities Envoy runs for a cluster, by zone. */
+export function runningLocalities(dump: ConfigDump, cluster: string): Map<string, RunningLocality> {
+  const out = new Map<string, RunningLocality>();
+  for (const l of loadAssignment(dump, cluster)?.endpoints ?? []) {
+    const zone = l.locality?.zone ?? '';
+    out.set(zone, {
+      zone,
+      weight: l.load_balancing_weight ?? 0,
+      health: l.lb_endpoints?.[0]?.health_status,
+      endpoints: l.lb_endpoints?.length ?? 0,
+    });
+  }
+  return out;
+}
+
+/** The Modal share Envoy's weights describe for a cluster (0 when the Modal locality is absent). */
+export function runningModalShare(dump: ConfigDump, cluster: string): number {
+  const l = runningLocalities(dump, cluster);
+  const modal = l.get('modal')?.weight ?? 0;
+  const total = [...l.values()].reduce((n, x) => n + x.weight, 0);
+  return total > 0 ? modal / total : 0;
+}
+
+/** The drop percentage Envoy's assignment carries for a cluster (0 when none). */
+export function runningDropPercent(dump: ConfigDump, cluster: string): number {
+  const d = loadAssignment(dump, cluster)?.policy?.drop_overloads?.[0]?.drop_percentage;
+  if (!d?.numerator) return 0;
+  const per = d.denominator === 'MILLION' ? 10_000 : d.denominator === 'TEN_THOUSAND' ? 100 : 1;
+  return d.numerator / per;
+}
