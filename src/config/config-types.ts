@@ -1,12 +1,8 @@
 // The validated, fully-defaulted configuration Spillway runs on. The YAML schema (snake_case) is
 // documented in README.md; parse-config.ts maps it here and names every problem by field path.
 
+import type { HostPort } from '../core/host-port.js';
 import type { CapacityPolicy } from './capacity-policy.js';
-
-export interface HostPort {
-  host: string;
-  port: number;
-}
 
 export interface RetryConfig {
   /** Envoy retry_on conditions, e.g. ['connect-failure', 'refused-stream']. Empty list: no retries. */

@@ -1,6 +1,6 @@
 // The one reader of untyped config trees (YAML): every read names its field path, and every problem
 // is collected rather than thrown, so one run reports them all.
-import type { HostPort } from './config-types.js';
+import type { HostPort } from '../core/host-port.js';
 
 export type Obj = Record<string, unknown>;
 

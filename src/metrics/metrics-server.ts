@@ -1,7 +1,7 @@
 // Serves GET /metrics (Prometheus text format) on metrics.listen.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { HostPort } from '../config/config-types.js';
+import type { HostPort } from '../core/host-port.js';
 import { errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { SpillwayMetrics } from './spillway-metrics.js';

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import type { HostPort } from '../config/config-types.js';
+import type { HostPort } from '../core/host-port.js';
 import { realScheduler, type Scheduler } from '../core/scheduler.js';
 
 /**
