@@ -6,7 +6,8 @@ import { UnobservableMode, type CapacityPolicy } from '../config/capacity-policy
 import { offeredRps } from '../model/inputs.js';
 import { ModalHealth, planForShare, shareOf, type TrafficPlan } from '../model/traffic-plan.js';
 import type { PolicyOutcome } from './seed-policy.js';
-import { clamp, modalWarmInputs, pct } from './signals.js';
+import { clamp } from '../core/numbers.js';
+import { modalWarmInputs, pct } from './signals.js';
 import { Mode, type AutoscalerIntent, type ControllerInputs, type DefaultState, type InputReading } from './types.js';
 
 export interface DefaultOutcome extends PolicyOutcome<DefaultState> {

@@ -4,7 +4,7 @@
 // autoscaler with min_containers/scaledown window, per-second billing). LRS reports and Modal stats
 // polls feed a controller that decides every tick. Deterministic for a given seed.
 import type { ModalStatsStatus } from '../model/inputs.js';
-import { WEIGHT_TOTAL, type TrafficPlan } from '../model/traffic-plan.js';
+import { ModalHealth, samePlan, WEIGHT_TOTAL, type TrafficPlan } from '../model/traffic-plan.js';
 import type { ControllerInputs } from '../capacity/types.js';
 import { EventHeap } from './heap.js';
 import { Rng } from './prng.js';
@@ -146,7 +146,7 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
   const hist = new Histogram();
 
   // Envoy state: applied plan, and the plan waiting for the merge window.
-  let applied: TrafficPlan = { inHouseWeight: WEIGHT_TOTAL, modalWeight: 0, modalHealth: 'HEALTHY', dropPercent: 0 };
+  let applied: TrafficPlan = { inHouseWeight: WEIGHT_TOTAL, modalWeight: 0, modalHealth: ModalHealth.Healthy, dropPercent: 0 };
   let lastApplyAt = -Infinity;
   let pendingPlan: TrafficPlan | null = null;
   let applyScheduled = false;
@@ -250,12 +250,7 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
     }
   };
   const publish = (plan: TrafficPlan, now: number, instant: boolean): void => {
-    const same =
-      plan.modalWeight === published.modalWeight &&
-      plan.inHouseWeight === published.inHouseWeight &&
-      plan.modalHealth === published.modalHealth &&
-      plan.dropPercent === published.dropPercent;
-    if (same) return;
+    if (samePlan(published, plan)) return;
     pushes++;
     variation += Math.abs(plan.modalWeight - published.modalWeight) / WEIGHT_TOTAL;
     published = plan;
@@ -270,7 +265,9 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
     }
   };
   const modalShareApplied = (): number =>
-    applied.modalWeight > 0 && applied.modalHealth === 'HEALTHY' ? applied.modalWeight / (applied.modalWeight + applied.inHouseWeight) : 0;
+    applied.modalWeight > 0 && applied.modalHealth === ModalHealth.Healthy
+      ? applied.modalWeight / (applied.modalWeight + applied.inHouseWeight)
+      : 0;
 
   heap.push(0, K.Autoscale);
   heap.push(p.lrsIntervalMs, K.Lrs);

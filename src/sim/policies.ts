@@ -2,7 +2,7 @@
 // the real pure decide(), and an oracle that reads the trace's future.
 import { decide } from '../capacity/decide.js';
 import { makePolicy, type CapacityPolicy } from '../config/capacity-policy.js';
-import { planForShare } from '../model/traffic-plan.js';
+import { ModalHealth, planForShare } from '../model/traffic-plan.js';
 import type { Decision } from '../capacity/types.js';
 import type { SimController, TickContext } from './engine.js';
 
@@ -52,7 +52,11 @@ export function oracle(rho = 0.8): SimController {
         const l = trace.rate(t + s);
         need = Math.max(need, Math.ceil((Math.max(0, l - muTarget(trace.hosts(t + s))) * wM) / p.modalTargetInputs));
       }
-      return { plan: planForShare(share, 'HEALTHY', 100 * drop), minContainers: Math.min(need, p.modalMaxContainers), instant: true };
+      return {
+        plan: planForShare(share, ModalHealth.Healthy, 100 * drop),
+        minContainers: Math.min(need, p.modalMaxContainers),
+        instant: true,
+      };
     },
   };
 }

@@ -1,7 +1,7 @@
 // What the ADS glue needs from a protocol (state of the world or delta) for one stream: what a
 // request means, and which response (if any) a type owes the client now. Both implementations are
-// pure bookkeeping over their per-type state modules (sotw-state.ts, delta-state.ts); the glue in
-// ads-server.ts does the I/O, the events and the logging, once for both.
+// bookkeeping without I/O over the pure per-type functions of sotw-state.ts and delta-state.ts; the
+// glue in ads-server.ts does the I/O, the events and the logging, once for both.
 import type { EncodedResource, Snapshot } from './snapshot.js';
 import { TypeUrl } from './type-urls.js';
 
