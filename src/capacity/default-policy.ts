@@ -60,6 +60,16 @@ function viewModal(s: DefaultState, inputs: ControllerInputs, nowMs: number, pol
       sample.inputHeadroom !== undefined ? `headroom ${sample.inputHeadroom}` : `${sample.runners} runners, backlog ${sample.backlog}`;
     return { inputs: warm, observable: true, atCeiling, note: `Modal warm capacity ${Math.round(warm)} inputs (${head})` };
   }
+  // Between polls (or just after a restart) the capacity verified a moment ago still stands.
+  const verifiedAge = s.verifiedAtMs === null ? Infinity : nowMs - s.verifiedAtMs;
+  if (st.consecutiveFailures < policy.failAfterErrors && verifiedAge <= policy.staleAfterMs) {
+    return {
+      inputs: s.verifiedModalInputs,
+      observable: true,
+      atCeiling: false,
+      note: `Modal warm capacity ${Math.round(s.verifiedModalInputs)} inputs (verified ${Math.round(verifiedAge / 1000)} s ago)`,
+    };
+  }
   const why =
     st.consecutiveFailures >= policy.failAfterErrors
       ? `${st.consecutiveFailures} failed polls`
@@ -275,7 +285,7 @@ export function decideDefault(
     share,
     recentTargets,
     verifiedModalInputs: modal.observable ? modal.inputs : prev.verifiedModalInputs,
-    verifiedAtMs: modal.observable && sample ? sample.observedAtMs : prev.verifiedAtMs,
+    verifiedAtMs: modal.observable && sample ? Math.max(sample.observedAtMs, prev.verifiedAtMs ?? -Infinity) : prev.verifiedAtMs,
     drainStartedAtMs,
     prewarmMin,
     prewarmRaisedAtMs,

@@ -131,12 +131,15 @@ describe('default policy', () => {
   it('unobservable Modal, mode decay: keeps spilling at decaying capacity while LRS says Modal answers well', () => {
     const p = makePolicy({ default: { decayTauMs: 60_000 } });
     const up = run(10, () => ({ offered: 1000, modalShare: 0.36, ...warm }), p);
-    const out = run(60, (t) => ({ offered: 1000, modalShare: 0.36, ...warm, statsAgeMs: 20_000 + t * 1000 }), p, last(up));
-    expect(out[0]!.plan.modalWeight).toBeGreaterThan(0);
-    expect(out[0]!.reason).toMatch(/decaying trusted capacity/);
+    // The stats freeze: the last sample only gets older.
+    const out = run(60, (t) => ({ offered: 1000, modalShare: 0.36, ...warm, statsAgeMs: 1_500 + t * 1000 }), p, last(up));
+    // Within the staleness bound (15 s) the frozen sample still counts; then trusted capacity decays.
+    expect(out[0]!.reason).toMatch(/Modal warm capacity 100 inputs/);
+    expect(out[20]!.plan.modalWeight).toBeGreaterThan(0);
+    expect(out[20]!.reason).toMatch(/decaying trusted capacity/);
     // Trusted capacity decays (τ 60 s) from the last verified 100 inputs, verified ~60 s earlier:
     // 100·e^(-1) ≈ 37 inputs ≈ 283 rps of 1000.
-    expect(last(out).plan.modalWeight).toBeLessThan(out[0]!.plan.modalWeight);
+    expect(last(out).plan.modalWeight).toBeLessThan(out[20]!.plan.modalWeight);
     expect(last(out).plan.modalWeight).toBeGreaterThan(250);
     expect(last(out).plan.modalWeight).toBeLessThan(300);
     // Modal errors on the data plane: give up at once.
@@ -171,5 +174,55 @@ describe('default policy', () => {
     // In-house holds 76 in flight (0.95) while it should hold 64: slower than modelled.
     const trimmed = last(run(60, () => ({ offered: 900, inHouseInProgress: 76, ...warm }), policy, base));
     expect(trimmed.plan.modalWeight).toBeGreaterThan(base.plan.modalWeight + 30);
+  });
+});
+
+describe('missing inputs', () => {
+  it('with no load report from any Envoy, the last plan is held, not recomputed from zero demand', () => {
+    const policy = makePolicy();
+    let d = decide(undefined, inputs(T0, { offered: 1200, modalShare: 0, runners: 12, runningInputs: 20, inputHeadroom: 80 }), T0, policy);
+    for (let t = 1; t <= 30; t++) {
+      const share = d.plan.modalWeight / 1000;
+      d = decide(
+        d,
+        inputs(T0 + t * 1000, { offered: 1200, modalShare: share, runners: 12, runningInputs: 20, inputHeadroom: 80 }),
+        T0 + t * 1000,
+        policy,
+      );
+    }
+    expect(d.plan.modalWeight).toBeGreaterThan(0);
+    const silent = { ...inputs(T0 + 31_000, { runners: 12, runningInputs: 20, inputHeadroom: 80 }) };
+    delete silent.inHouse;
+    delete silent.modal;
+    delete silent.drops;
+    const held = decide(d, silent, T0 + 31_000, policy);
+    expect(held.plan).toEqual(d.plan);
+    expect(held.changed).toBe(false);
+    expect(held.reason).toMatch(/^holding the last plan: no load reports/);
+    const again = decide(held, silent, T0 + 45_000, policy);
+    expect(again.plan).toEqual(d.plan);
+    expect(again.reason.match(/holding the last plan/g)).toHaveLength(1);
+  });
+
+  it('just after a restart, capacity verified moments ago stands until the first new Modal sample', () => {
+    const policy = makePolicy();
+    let d = decide(undefined, inputs(T0, { offered: 1200, runners: 12, runningInputs: 20, inputHeadroom: 80 }), T0, policy);
+    for (let t = 1; t <= 20; t++) {
+      const share = d.plan.modalWeight / 1000;
+      d = decide(
+        d,
+        inputs(T0 + t * 1000, { offered: 1200, modalShare: share, runners: 12, runningInputs: 20, inputHeadroom: 80 }),
+        T0 + t * 1000,
+        policy,
+      );
+    }
+    const before = d.plan.modalWeight;
+    expect(before).toBeGreaterThan(0);
+    // Restarted: load is back, but the poller has no sample yet.
+    const share = before / 1000;
+    const noSample = inputs(T0 + 23_000, { offered: 1200, modalShare: share, noStats: true });
+    const after = decide(d, noSample, T0 + 23_000, policy);
+    expect(after.plan.modalWeight).toBeGreaterThanOrEqual(before - 30);
+    expect(after.reason).toMatch(/verified \d+ s ago/);
   });
 });
