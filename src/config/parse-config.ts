@@ -71,14 +71,16 @@ function parseRoute(r: Reader, v: unknown, path: string): RouteConfig {
 }
 
 function parseEndpoint(r: Reader, v: unknown, path: string): InHouseEndpoint | undefined {
-  const o = r.obj(v, path, ['address', 'port', 'capacity']);
+  const o = r.obj(v, path, ['address', 'port', 'capacity', 'max_rps']);
   if (!o) return undefined;
   const address = r.str(o, 'address', path);
   if (address && isIP(address) === 0) r.fail(join(path, 'address'), `must be an IP address (EDS endpoints are IPs), got "${address}"`);
+  const maxRps = o['max_rps'] === undefined || o['max_rps'] === null ? undefined : r.num(o, 'max_rps', path, 1, 0.001, 10_000_000);
   return {
     address,
     port: r.int(o, 'port', path, undefined, 1, 65535),
     capacity: r.int(o, 'capacity', path, undefined, 1, 1_000_000),
+    ...(maxRps !== undefined ? { maxRps } : {}),
   };
 }
 
@@ -140,7 +142,7 @@ function parseService(r: Reader, v: unknown, path: string): ServiceConfig | unde
   if (!o) return undefined;
   const name = r.str(o, 'name', path);
   if (name && !NAME_RE.test(name)) r.fail(join(path, 'name'), `must be lowercase letters, digits, - or _ (at most 63), got "${name}"`);
-  const inHouseObj = r.obj(o['in_house'], join(path, 'in_house'), ['endpoints']) ?? {};
+  const inHouseObj = r.obj(o['in_house'], join(path, 'in_house'), ['endpoints', 'capacity_scaler']) ?? {};
   const endpointsPath = join(join(path, 'in_house'), 'endpoints');
   const endpoints = r.list(inHouseObj, 'endpoints', join(path, 'in_house'), true);
   if (Array.isArray(inHouseObj['endpoints']) && endpoints.length === 0) r.fail(endpointsPath, 'must list at least one endpoint');
@@ -158,6 +160,7 @@ function parseService(r: Reader, v: unknown, path: string): ServiceConfig | unde
     listener: r.hostPort(o['listener'], join(path, 'listener'), { host: '0.0.0.0', port: 0 }),
     route: parseRoute(r, o['route'], join(path, 'route')),
     inHouse,
+    capacityScaler: r.num(inHouseObj, 'capacity_scaler', join(path, 'in_house'), 1, 0, 1),
     ...(modal ? { modal } : {}),
     ...(capacity ? { capacity } : {}),
   };

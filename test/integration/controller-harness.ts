@@ -63,7 +63,7 @@ export async function startControllerRig(opts: {
           fast_window_ms: 1000,
           slow_window_ms: 3000,
           hold_ms: 1500,
-          slew_down_per_s: 0.5,
+          cold_start_ms: 1000,
           drain_ms: 1500,
           drain_max_ms: 8000,
           prewarm: { enabled: false },
