@@ -104,7 +104,7 @@ export const DEFAULT_POLICY: CapacityPolicy = {
     maxUtilization: 0.95,
     fastWindowMs: 5_000,
     slowWindowMs: 20_000,
-    startMargin: 0.03,
+    startMargin: 0.1,
     holdMs: 10_000,
     deadBand: 0.03,
     probeInputs: 2,

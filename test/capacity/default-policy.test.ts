@@ -93,8 +93,8 @@ describe('default policy', () => {
   it('the Modal cap always wins at once, even on the way down', () => {
     const up = run(10, () => ({ offered: 1000, ...warm }));
     const d = last(run(1, () => ({ offered: 1000, runners: 2, runningInputs: 10, inputHeadroom: 0 }), policy, last(up)));
-    // 10 inputs / 0.13 s ≈ 77 rps of the 1000 offered.
-    expect(d.inputs['modal_take_rps']!.value).toBeLessThanOrEqual(77);
+    // 10 warm inputs / 0.13 s ≈ 77 rps of the 1000 offered (+ ≈ 1 rps into the 10 slots still starting).
+    expect(d.inputs['modal_take_rps']!.value).toBeLessThanOrEqual(79);
     expect((1000 * (1 - d.plan.dropPercent / 100) * d.plan.modalWeight) / 1000).toBeLessThanOrEqual(80);
   });
 
@@ -111,7 +111,7 @@ describe('default policy', () => {
   });
 
   it('soft-cordon: DEGRADED while draining, aborted if demand returns, removed once Modal is empty', () => {
-    const up = run(10, () => ({ offered: 700, ...warm }));
+    const up = run(10, () => ({ offered: 800, ...warm }));
     const down = run(120, () => ({ offered: 300, ...warm, modalInProgress: 3 }), policy, last(up));
     const firstDrain = down.findIndex((d) => d.mode === 'draining');
     expect(firstDrain).toBeGreaterThanOrEqual(0);
