@@ -118,7 +118,11 @@ export function decideDefault(
   const costCapped = cfg.costCapContainerSecondsPerHour !== null && containerSeconds >= cfg.costCapContainerSecondsPerHour;
   const cold = modal.observable && modal.inputs === 0 && !modal.atCeiling;
   const probe = cold ? cfg.probeInputs : 0;
-  const modalRps = costCapped ? 0 : (modal.inputs + probe) / wM;
+  const warmRps = costCapped ? 0 : (modal.inputs + probe) / wM;
+  // Modal's workspace rate limit is a second ceiling beside warm capacity: past it Modal answers 429.
+  const rateLimit = inputs.modalRateLimitRps;
+  const rateLimited = rateLimit !== undefined && warmRps > rateLimit;
+  const modalRps = rateLimited ? rateLimit : warmRps;
   const cap = lambdaUp > 0 ? clamp(modalRps / lambdaUp, 0, 1) : 0;
 
   // 4. Target share from the excess over the in-house target; down uses the slow signal and the
@@ -163,7 +167,7 @@ export function decideDefault(
       : prev.trim;
 
   // 6. Shed deliberately when both tiers are full: excess over in-house max + Modal at its ceiling.
-  const modalFull = modal.atCeiling || costCapped;
+  const modalFull = modal.atCeiling || costCapped || rateLimited;
   const inMax = cfg.maxUtilization * muFull * (1 + prev.trim);
   const excess = lambdaUp - inMax - modalRps;
   let drop = cfg.shed && modalFull && lambdaUp > 0 && excess > 0 ? Math.ceil((100 * excess) / lambdaUp) : 0;
@@ -191,7 +195,7 @@ export function decideDefault(
         ? { ...prevPlan, dropPercent: planForShare(0, ModalHealth.Healthy, drop).dropPercent }
         : planForShare(share, ModalHealth.Healthy, drop);
     mode = Mode.Spilling;
-    const capNote = pinned ? `; capped by Modal (needs ${pct(upRaw)})` : '';
+    const capNote = pinned ? `; capped by Modal${rateLimited ? `'s rate limit ${rateLimit} rps` : ''} (needs ${pct(upRaw)})` : '';
     const mv =
       movement === 'hold'
         ? `; holding (demand eased, hold ${Math.round(cfg.holdMs / 1000)} s)`
@@ -231,7 +235,7 @@ export function decideDefault(
     why = `${why}; shedding ${plan.dropPercent} % over in-house max ${Math.round(inMax)} rps`;
   } else if (plan.dropPercent > 0) {
     mode = Mode.Shedding;
-    why = `shedding ${plan.dropPercent} %: offered ${Math.round(lambdaUp)} rps over in-house max ${Math.round(inMax)} rps + Modal ${costCapped ? 'cost-capped' : 'full'} ${Math.round(modalRps)} rps; ${why}`;
+    why = `shedding ${plan.dropPercent} %: offered ${Math.round(lambdaUp)} rps over in-house max ${Math.round(inMax)} rps + Modal ${costCapped ? 'cost-capped' : rateLimited ? 'at its rate limit' : 'full'} ${Math.round(modalRps)} rps; ${why}`;
   }
 
   // 8. Pre-warm: min_containers for the excess predicted one cold start ahead; release after cool-down.
@@ -286,5 +290,6 @@ export function decideDefault(
     in_house_target_rps: { value: Math.round(muTarget), ageMs: 0 },
     modal_capacity_rps: { value: Math.round(modalRps), ageMs: sample ? nowMs - sample.observedAtMs : null },
   };
+  if (rateLimit !== undefined) readings['modal_rate_limit_rps'] = { value: rateLimit, ageMs: 0 };
   return { plan, mode, reason: why, state, readings, ...(autoscaler ? { autoscaler } : {}) };
 }

@@ -31,5 +31,6 @@ export function controllerInputsFor(service: ServiceConfig, src: InputSources): 
     inHouseCapacity,
     modalMaxInputs: modal.maxInputs,
     modalMaxContainers: modal.maxContainers,
+    modalRateLimitRps: modal.rateLimit.rps,
   };
 }

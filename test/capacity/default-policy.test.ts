@@ -36,6 +36,21 @@ describe('default policy', () => {
     expect(d.reason.length).toBeGreaterThan(10);
   });
 
+  it("Modal's rate limit is a ceiling beside warm capacity, named in the reason, and the excess past both tiers is shed", () => {
+    // 769 rps of warm Modal capacity, but a workspace limit of 200 rps: at most 200 of 2000 rps go to Modal.
+    const d = last(run(5, () => ({ offered: 2000, ...warm, rateLimitRps: 200 })));
+    expect(d.plan.modalWeight).toBeLessThanOrEqual(100);
+    expect(d.plan.modalWeight).toBeGreaterThanOrEqual(90);
+    expect(d.reason).toContain("Modal's rate limit 200 rps");
+    expect(d.inputs['modal_rate_limit_rps']?.value).toBe(200);
+    // In-house max 760 rps + Modal 200 rps leaves 1040 of 2000 rps to shed.
+    expect(d.mode).toBe('shedding');
+    expect(d.reason).toContain('Modal at its rate limit 200 rps');
+    expect(d.plan.dropPercent).toBeGreaterThanOrEqual(50);
+    const unlimited = last(run(5, () => ({ offered: 2000, ...warm })));
+    expect(unlimited.plan.modalWeight).toBeGreaterThan(300);
+  });
+
   it('reason names offered demand, the in-house target and Modal headroom', () => {
     const d = last(run(1, () => ({ offered: 910, ...warm })));
     expect(d.reason).toMatch(
