@@ -50,7 +50,7 @@ export function createWebHandler(opts: WebHandlerOptions): RequestHandler {
   ): void => {
     let cancelRedirect: Cancel = () => {};
     let settled = false;
-    cancelRedirect = state.scheduler.after(opts.redirectAfterMs, () => {
+    cancelRedirect = state.scheduler.after(state.currentFaults().redirectAfterMs ?? opts.redirectAfterMs, () => {
       if (settled) return;
       settled = true;
       pendingCalls.set(callId, { fn, done });
