@@ -10,8 +10,8 @@ import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js
 import type { FakeFunctionSpec } from '../../tools/fake-modal/fake-modal-state.js';
 import { startFakeModal, type FakeModal, type FakeModalOptions } from '../../tools/fake-modal/start-fake-modal.js';
 import { waitFor } from '../../tools/wait-for.js';
-import { configFrom, FREE_PORTS } from '../support/config.js';
-import { freePort } from '../support/ports.js';
+import { configFrom, FREE_PORTS } from './config.js';
+import { freePort } from './ports.js';
 
 export const MODAL_HOST = 'spillway-traffic--echo.modal.run';
 /** The header Envoy names a session's host in (Spillway's default). */
