@@ -3,7 +3,7 @@
 // and a 60 s WebSocket, on each tier. Envoy's RSS is sampled throughout. CI runs the same cases
 // smaller (test/integration/traffic-long-big.test.ts).
 //
-//   npx tsx bench/traffic/main.ts [--gib 4] [--long-s 40] [--ws-s 60]
+//   npm run bench:traffic   (= tsx bench/traffic/main.ts [--gib 4] [--long-s 40] [--ws-s 60])
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -131,7 +131,7 @@ async function main(): Promise<void> {
     await rig.close();
   }
   mkdirSync('bench/results', { recursive: true });
-  const file = `bench/results/traffic-${new Date().toISOString().slice(0, 10)}.json`;
+  const file = `bench/results/traffic-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
   writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), cpus: cpus().length, bytes: BYTES, rows }, null, 2));
   console.log(`wrote ${file}`);
   if (rows.some((r) => !r.ok)) process.exitCode = 1;

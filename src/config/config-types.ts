@@ -35,7 +35,7 @@ export type StickyMode = (typeof StickyMode)[keyof typeof StickyMode];
 /**
  * Sticky sessions across tiers. Envoy pins a session to the host (in-house, or the Modal endpoint)
  * that served its first request; new sessions follow the live locality weights. The client's own
- * session header (Modal-Session-Id) is forwarded untouched, so Modal keeps it on one replica.
+ * Modal-Session-Id is forwarded untouched (like every header), so Modal keeps it on one replica.
  */
 export interface StickyConfig {
   mode: StickyMode;
@@ -43,8 +43,6 @@ export interface StickyConfig {
   header: string;
   /** Cookie mode: the cookie's name, path and lifetime (0 = a session cookie). */
   cookie: { name: string; path: string; ttlS: number };
-  /** The client's session key header, forwarded to Modal untouched (Modal hashes it onto a replica). */
-  sessionHeader: string;
 }
 
 export interface InHouseEndpoint {

@@ -80,23 +80,20 @@ function parseRoute(r: Reader, v: unknown, path: string): RouteConfig {
 const HEADER_RE = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
 const COOKIE_RE = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
+/** Modal's session key header: forwarded untouched, so it can never be the header Envoy writes pins into. */
+const MODAL_SESSION_HEADER = 'modal-session-id';
+
 function parseSticky(r: Reader, v: unknown, path: string): StickyConfig {
-  const o = r.obj(v, path, ['mode', 'header', 'cookie', 'session_header']) ?? {};
+  const o = r.obj(v, path, ['mode', 'header', 'cookie']) ?? {};
   const cookiePath = join(path, 'cookie');
   const c = r.obj(o['cookie'], cookiePath, ['name', 'path', 'ttl_s']) ?? {};
   const header = r.str(o, 'header', path, 'x-spillway-upstream');
-  const sessionHeader = r.str(o, 'session_header', path, 'modal-session-id');
   const cookieName = r.str(c, 'name', cookiePath, 'spillway-upstream');
   const cookieAt = r.str(c, 'path', cookiePath, '/');
-  for (const [key, value] of [
-    ['header', header],
-    ['session_header', sessionHeader],
-  ] as const) {
-    if (value && !HEADER_RE.test(value)) r.fail(join(path, key), `must be a lowercase HTTP header name, got "${value}"`);
-  }
-  // Envoy overwrites the pin header in responses: the client's session key would be replaced by an address.
-  if (header && header === sessionHeader)
-    r.fail(join(path, 'header'), `must differ from session_header ("${sessionHeader}"), which Envoy must forward untouched`);
+  if (header && !HEADER_RE.test(header)) r.fail(join(path, 'header'), `must be a lowercase HTTP header name, got "${header}"`);
+  // Envoy overwrites the pin header in responses: the client's Modal session key would be replaced by an address.
+  if (header === MODAL_SESSION_HEADER)
+    r.fail(join(path, 'header'), `must not be ${MODAL_SESSION_HEADER}, which Envoy must forward to Modal untouched`);
   if (cookieName && !COOKIE_RE.test(cookieName))
     r.fail(join(cookiePath, 'name'), `must be a cookie name (token characters), got "${cookieName}"`);
   if (cookieAt && !cookieAt.startsWith('/')) r.fail(join(cookiePath, 'path'), `must start with "/", got "${cookieAt}"`);
@@ -104,7 +101,6 @@ function parseSticky(r: Reader, v: unknown, path: string): StickyConfig {
     mode: r.oneOf(o, 'mode', path, StickyMode.Header, Object.values(StickyMode)),
     header,
     cookie: { name: cookieName, path: cookieAt, ttlS: r.int(c, 'ttl_s', cookiePath, 0, 0, 366 * 24 * 3600) },
-    sessionHeader,
   };
 }
 

@@ -41,7 +41,6 @@ services:
         mode: 'header',
         header: 'x-spillway-upstream',
         cookie: { name: 'spillway-upstream', path: '/', ttlS: 0 },
-        sessionHeader: 'modal-session-id',
       },
     });
     expect(s.modal).toBeUndefined();
@@ -77,7 +76,7 @@ services:
     expect(errors).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^services\[0\]\.route\.sticky\.mode: /),
-        expect.stringMatching(/^services\[0\]\.route\.sticky\.header: must differ from session_header/),
+        expect.stringMatching(/^services\[0\]\.route\.sticky\.header: must not be modal-session-id/),
         expect.stringMatching(/^services\[0\]\.route\.sticky\.cookie\.name: /),
         expect.stringMatching(/^services\[0\]\.route\.sticky\.cookie\.path: /),
         expect.stringMatching(/^services\[0\]\.in_house\.host: /),

@@ -49,6 +49,7 @@ describe("a 429 from Modal's rate limit is retried in-house", () => {
     const stats = await rig.envoy.stats('cluster.echo.');
     expect(stats['cluster.echo.upstream_rq_retry']).toBe(rig.fake.state().rateLimit.refused);
     expect(stats['cluster.echo.upstream_rq_retry_success']).toBe(rig.fake.state().rateLimit.refused);
+    expect(stats['cluster.echo.retry.upstream_rq_429']).toBe(rig.fake.state().rateLimit.refused);
   });
 });
 
