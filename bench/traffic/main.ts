@@ -9,7 +9,7 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { planForShare } from '../../src/model/traffic-plan.js';
-import { PIN_HEADER, servedBy, startTrafficRig } from '../../test/support/traffic-rig.js';
+import { PIN_HEADER, servedBy, startTrafficRig } from '../../tools/traffic-rig.js';
 
 const { values } = parseArgs({
   options: {

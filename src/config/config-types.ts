@@ -50,6 +50,8 @@ export interface InHouseEndpoint {
   port: number;
   /** Max concurrent requests this endpoint serves well. */
   capacity: number;
+  /** Max requests per second this endpoint serves well (Traffic Director's maxRatePerEndpoint); optional. */
+  maxRps?: number;
 }
 
 export interface ModalEndpointConfig {
@@ -107,6 +109,8 @@ export interface ServiceConfig {
    * own Host reaches in-house hosts in X-Forwarded-Host.
    */
   inHouseHost?: string;
+  /** Scales in-house capacity for planned drains (Traffic Director's capacityScaler): 0–1, default 1. */
+  capacityScaler: number;
   modal?: ModalEndpointConfig;
   /**
    * How the Modal share is decided. Undefined: static (`modal.share`, or set by an operator

@@ -113,14 +113,16 @@ function parseRateLimit(r: Reader, v: unknown, path: string): ModalRateLimit {
 }
 
 function parseEndpoint(r: Reader, v: unknown, path: string): InHouseEndpoint | undefined {
-  const o = r.obj(v, path, ['address', 'port', 'capacity']);
+  const o = r.obj(v, path, ['address', 'port', 'capacity', 'max_rps']);
   if (!o) return undefined;
   const address = r.str(o, 'address', path);
   if (address && isIP(address) === 0) r.fail(join(path, 'address'), `must be an IP address (EDS endpoints are IPs), got "${address}"`);
+  const maxRps = o['max_rps'] === undefined || o['max_rps'] === null ? undefined : r.num(o, 'max_rps', path, 1, 0.001, 10_000_000);
   return {
     address,
     port: r.int(o, 'port', path, undefined, 1, 65535),
     capacity: r.int(o, 'capacity', path, undefined, 1, 1_000_000),
+    ...(maxRps !== undefined ? { maxRps } : {}),
   };
 }
 
@@ -188,7 +190,7 @@ function parseService(r: Reader, v: unknown, path: string): ServiceConfig | unde
   if (!o) return undefined;
   const name = r.str(o, 'name', path);
   if (name && !NAME_RE.test(name)) r.fail(join(path, 'name'), `must be lowercase letters, digits, - or _ (at most 63), got "${name}"`);
-  const inHouseObj = r.obj(o['in_house'], join(path, 'in_house'), ['endpoints', 'host']) ?? {};
+  const inHouseObj = r.obj(o['in_house'], join(path, 'in_house'), ['endpoints', 'capacity_scaler', 'host']) ?? {};
   const inHouseHost = r.optStr(inHouseObj, 'host', join(path, 'in_house'));
   if (inHouseHost !== undefined && !/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:.]+\](:\d{1,5})?$/.test(inHouseHost))
     r.fail(join(join(path, 'in_house'), 'host'), `must be a host name with an optional port, got "${inHouseHost}"`);
@@ -211,6 +213,7 @@ function parseService(r: Reader, v: unknown, path: string): ServiceConfig | unde
     route: parseRoute(r, o['route'], join(path, 'route')),
     inHouse,
     ...(inHouseHost !== undefined ? { inHouseHost } : {}),
+    capacityScaler: r.num(inHouseObj, 'capacity_scaler', join(path, 'in_house'), 1, 0, 1),
     ...(modal ? { modal } : {}),
     ...(capacity ? { capacity } : {}),
   };

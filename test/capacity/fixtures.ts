@@ -23,6 +23,8 @@ export interface Scenario {
   noStats?: boolean;
   /** Modal's workspace rate limit, rps (absent: none). */
   rateLimitRps?: number;
+  inHouseMaxRps?: number;
+  capacityScaler?: number;
 }
 
 /** Builds ControllerInputs observed `now`, with fresh LRS and a Modal sample of the given age. */
@@ -59,6 +61,8 @@ export function inputs(now: number, s: Scenario = {}): ControllerInputs {
     modalTargetInputs: 8,
     modalMaxContainers: s.maxContainers ?? 40,
     ...(s.rateLimitRps !== undefined ? { modalRateLimitRps: s.rateLimitRps } : {}),
+    ...(s.inHouseMaxRps !== undefined ? { inHouseMaxRps: s.inHouseMaxRps } : {}),
+    ...(s.capacityScaler !== undefined ? { capacityScaler: s.capacityScaler } : {}),
   };
   if (!s.noStats) {
     base.modalStats.last = {

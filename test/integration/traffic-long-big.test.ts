@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { planForShare } from '../../src/model/traffic-plan.js';
 import { waitFor } from '../../tools/wait-for.js';
-import { MODAL_HOST, PIN_HEADER, servedBy, startTrafficRig, type TrafficRig } from '../support/traffic-rig.js';
+import { MODAL_HOST, PIN_HEADER, servedBy, startTrafficRig, type TrafficRig } from '../../tools/traffic-rig.js';
 
 const MiB = 1024 * 1024;
 const BODY = 256 * MiB;

@@ -11,7 +11,7 @@ import { waitFor } from '../../tools/wait-for.js';
 import { unary } from '../admin/harness.js';
 import { startOpenLoad } from '../support/open-loop.js';
 import { envoyModalLocality, startControllerRig, type ControllerRig } from './controller-harness.js';
-import { servedBy, startTrafficRig, type TrafficRig } from '../support/traffic-rig.js';
+import { servedBy, startTrafficRig, type TrafficRig } from '../../tools/traffic-rig.js';
 
 describe("a 429 from Modal's rate limit is retried in-house", () => {
   let rig: TrafficRig;

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModalHealth, planForShare } from '../../src/model/traffic-plan.js';
 import { waitFor } from '../../tools/wait-for.js';
-import { PIN_HEADER, servedBy, startTrafficRig, type TrafficRig } from '../support/traffic-rig.js';
+import { PIN_HEADER, servedBy, startTrafficRig, type TrafficRig } from '../../tools/traffic-rig.js';
 
 const SESSIONS = 100;
 

@@ -3,14 +3,14 @@
 // (sticky sessions, long requests, big bodies, WebSockets, 429s).
 import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
-import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
-import type { TrafficPlan } from '../../src/model/traffic-plan.js';
-import { startInHouseBackend, type InHouseBackend } from '../../tools/backends/in-house-backend.js';
-import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js';
-import type { FakeFunctionSpec } from '../../tools/fake-modal/fake-modal-state.js';
-import { startFakeModal, type FakeModal, type FakeModalOptions } from '../../tools/fake-modal/start-fake-modal.js';
-import { waitFor } from '../../tools/wait-for.js';
-import { configFrom, FREE_PORTS } from './config.js';
+import { startSpillway, type SpillwayApp } from '../src/app/spillway-app.js';
+import type { TrafficPlan } from '../src/model/traffic-plan.js';
+import { startInHouseBackend, type InHouseBackend } from './backends/in-house-backend.js';
+import { startEnvoy, type EnvoyHandle } from './envoy/envoy-process.js';
+import type { FakeFunctionSpec } from './fake-modal/fake-modal-state.js';
+import { startFakeModal, type FakeModal, type FakeModalOptions } from './fake-modal/start-fake-modal.js';
+import { waitFor } from './wait-for.js';
+import { configFrom, FREE_PORTS } from './config-fixtures.js';
 import { freePort } from './ports.js';
 
 export const MODAL_HOST = 'spillway-traffic--echo.modal.run';
