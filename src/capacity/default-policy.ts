@@ -22,7 +22,7 @@ export function initialDefaultState(): DefaultState {
     lambdaSlow: 0,
     lambdaTrend: 0,
     share: 0,
-    recentTargets: [],
+
     verifiedModalInputs: 0,
     verifiedAtMs: null,
     drainStartedAtMs: null,
@@ -164,18 +164,9 @@ export function decideDefault(
   const step = lambda > (1 + STEP_MARGIN) * Math.max(muTarget, lambdaFast);
   // Stop once the excess is a sliver of the target: at the edge, Modal would mostly get waste.
   const want = spillingBefore ? lambdaPlan > muTarget * (1 + STOP_MARGIN) : lambdaFast > startAt || step;
-  const target = want ? Math.min(excessUp, modalRps) : 0;
-  // On the way down (while still over the target), follow the highest recent target for holdMs so a
-  // dip in the reports does not flap the weights; Modal's capacity always caps it.
-  const recentTargets = [...prev.recentTargets.filter((t) => nowMs - t.atMs < cfg.holdMs), { atMs: nowMs, rps: target }];
-  const held =
-    want && lambdaPlan > muTarget
-      ? Math.min(
-          modalRps,
-          recentTargets.reduce((mx, t) => Math.max(mx, t.rps), 0),
-        )
-      : 0;
-  let modalTake = Math.min(lambdaPlan, Math.max(target, held));
+  // No hold on the way down: λ_fast is already the smoothing, and holding a take above the current
+  // excess sends Modal traffic the in-house tier could serve (paid waste, and a stale share).
+  let modalTake = want ? Math.min(lambdaPlan, excessUp, modalRps) : 0;
   const inHouseTake = Math.max(0, lambdaPlan - modalTake);
   const shedRps = cfg.shed ? Math.max(0, inHouseTake - inMax) : 0;
   let drop = lambdaPlan > 0 ? Math.ceil((100 * shedRps) / lambdaPlan) : 0;
@@ -198,7 +189,7 @@ export function decideDefault(
   const need = `offered ${Math.round(lambda)} rps over in-house target ${Math.round(muTarget)} rps`;
   if (share > 0) {
     drainStartedAtMs = null;
-    const capped = target < excessUp;
+    const capped = want && modalRps < excessUp;
     const keep = spillingBefore && Math.abs(share - published) < cfg.deadBand && !(capped && share < published);
     plan =
       keep && prevPlan
@@ -208,8 +199,8 @@ export function decideDefault(
     const capNote = capped
       ? `; capped by Modal${rateLimited ? `'s rate limit ${rateLimit} rps` : ''} (excess ${Math.round(excessUp)} rps)`
       : '';
-    const holdNote = held > target ? `; holding ${Math.round(held)} rps (demand eased, hold ${Math.round(cfg.holdMs / 1000)} s)` : '';
-    why = `spilling ${pct(shareOf(plan))}: ${need}; Modal takes ${Math.round(modalTake)} rps; ${modal.note}${capNote}${holdNote}${keep ? ' (inside dead band, not republished)' : ''}`;
+
+    why = `spilling ${pct(shareOf(plan))}: ${need}; Modal takes ${Math.round(modalTake)} rps; ${modal.note}${capNote}${keep ? ' (inside dead band, not republished)' : ''}`;
   } else if (published > 0 || (prevPlan?.modalWeight ?? 0) > 0) {
     // Soft-cordon: DEGRADED keeps Modal only as a fallback while its in-flight work drains.
     drainStartedAtMs ??= nowMs;
@@ -288,7 +279,7 @@ export function decideDefault(
     lambdaSlow,
     lambdaTrend,
     share,
-    recentTargets,
+
     verifiedModalInputs: modal.observable ? modal.inputs : prev.verifiedModalInputs,
     verifiedAtMs: modal.observable && sample ? Math.max(sample.observedAtMs, prev.verifiedAtMs ?? -Infinity) : prev.verifiedAtMs,
     drainStartedAtMs,

@@ -77,8 +77,7 @@ export interface DefaultState {
   lambdaTrend: number;
   /** The Modal share (of what Envoy does not drop) last decided, unquantised. */
   share: number;
-  /** Recent Modal targets in rps (for "max over the hold window" on the way down). */
-  recentTargets: { atMs: number; rps: number }[];
+
   /** Last verified Modal capacity in inputs and when it was verified (for `decay`). */
   verifiedModalInputs: number;
   verifiedAtMs: number | null;

@@ -54,8 +54,7 @@ export interface DefaultPolicyConfig {
   slowWindowMs: number;
   /** Spilling starts only when demand is this fraction over the in-house target (hysteresis). */
   startMargin: number;
-  /** While still over the target, follow the highest Modal target seen over this window. */
-  holdMs: number;
+
   /** Share changes smaller than this are not published. */
   deadBand: number;
   /** Requests a cold Modal tier may have in flight while it wakes (bounded probe). */
@@ -107,7 +106,7 @@ export const DEFAULT_POLICY: CapacityPolicy = {
     fastWindowMs: 5_000,
     slowWindowMs: 20_000,
     startMargin: 0.1,
-    holdMs: 10_000,
+
     deadBand: 0.03,
     probeInputs: 2,
     coldStartMs: 8_000,
@@ -147,7 +146,7 @@ const CAPACITY_KEYS = [
   'fast_window_ms',
   'slow_window_ms',
   'start_margin',
-  'hold_ms',
+
   'dead_band',
   'probe_inputs',
   'cold_start_ms',
@@ -188,8 +187,7 @@ export function readCapacityPolicy(r: Reader, raw: unknown, path: string): Capac
     fastWindowMs: num('fast_window_ms', d.default.fastWindowMs, positive),
     slowWindowMs: num('slow_window_ms', d.default.slowWindowMs, positive),
     startMargin: num('start_margin', d.default.startMargin, (v) => (v >= 0 && v <= 0.5 ? null : 'must be between 0 and 0.5')),
-    // Bounded: the hold keeps one target per tick for this long.
-    holdMs: num('hold_ms', d.default.holdMs, (v) => (v < 0 || v > 3_600_000 ? 'must be between 0 and 3600000 (one hour)' : null)),
+
     deadBand: num('dead_band', d.default.deadBand, (v) => (v >= 0 && v < 0.5 ? null : 'must be between 0 and 0.5')),
     probeInputs: num('probe_inputs', d.default.probeInputs, nonNegInt),
     coldStartMs: num('cold_start_ms', d.default.coldStartMs, positive),

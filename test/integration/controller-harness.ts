@@ -67,7 +67,7 @@ export async function startControllerRig(opts: {
           stale_after_ms: 2000,
           fast_window_ms: 1000,
           slow_window_ms: 3000,
-          hold_ms: 1500,
+
           cold_start_ms: 1000,
           drain_ms: 1500,
           drain_max_ms: 8000,
