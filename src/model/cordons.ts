@@ -1,6 +1,9 @@
 // Operator cordons on in-house endpoints, and the serving capacity they leave. Shared by the resource
 // builders (EDS health), the controller inputs and the read model.
 import type { InHouseEndpoint } from '../config/config-types.js';
+import { endpointKey } from '../config/endpoint-key.js';
+
+export { endpointKey };
 
 /** How a cordoned in-house endpoint is published. */
 export const CordonState = {
@@ -14,9 +17,20 @@ export type CordonState = (typeof CordonState)[keyof typeof CordonState];
 /** Cordons of one service, keyed by endpointKey(). */
 export type Cordons = ReadonlyMap<string, CordonState>;
 
-export const endpointKey = (address: string, port: number): string => `${address}:${port}`;
-
-/** Max concurrent requests the fleet takes now: a cordoned endpoint takes no new requests. */
-export function servingCapacity(endpoints: readonly InHouseEndpoint[], cordons: Cordons): number {
-  return endpoints.filter((e) => !cordons.has(endpointKey(e.address, e.port))).reduce((n, e) => n + e.capacity, 0);
+/**
+ * Max concurrent requests the fleet takes now: a cordoned endpoint takes no new requests, and a host
+ * Envoy is not sending to (health, from LRS) counts only for the Envoys that still use it.
+ */
+export function servingCapacity(
+  endpoints: readonly InHouseEndpoint[],
+  cordons: Cordons,
+  health?: ReadonlyMap<string, { servingFraction: number }>,
+): number {
+  let total = 0;
+  for (const e of endpoints) {
+    const key = endpointKey(e.address, e.port);
+    if (cordons.has(key)) continue;
+    total += e.capacity * (health?.get(key)?.servingFraction ?? 1);
+  }
+  return total;
 }
