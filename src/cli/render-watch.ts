@@ -101,6 +101,14 @@ function serviceLines(s: ServiceState__Output, opts: RenderOptions, nowMs: numbe
     `  in-house util ${pct(s.in_house_utilization)} of ${s.in_house_capacity} · offered ${s.offered_rps.toFixed(1)} rps · ${modal}`,
   );
   if (cordoned.length > 0) lines.push(`  cordoned: ${cordoned.join(', ')}`);
+  const notServing = s.in_house
+    .filter((e) => e.serving === 'HOST_UNUSED' || e.serving === 'HOST_FAILING')
+    .map((e) => `${e.endpoint} ${e.serving === 'HOST_UNUSED' ? 'unused by Envoy' : 'failing'}`);
+  if (notServing.length > 0) lines.push(`  not serving: ${notServing.join(', ')}`);
+  const stale = (s.endpoint_sources ?? [])
+    .filter((src) => src.health !== 'SOURCE_OK')
+    .map((src) => `${src.source}: ${src.problem || 'pending'}`);
+  if (stale.length > 0) lines.push(`  endpoint sources: ${stale.join('; ')}`);
   return lines;
 }
 

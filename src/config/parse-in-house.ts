@@ -9,7 +9,7 @@ import type {
   OutlierDetectionConfig,
 } from './config-types.js';
 import { endpointKeyOf } from './endpoint-key.js';
-import { Reader, describe, join } from './reader.js';
+import { describe, join, type Reader } from './reader.js';
 
 const MAX_MS = 24 * 3600 * 1000;
 const MAX_CAPACITY = 1_000_000;

@@ -10,6 +10,11 @@ import type {
   UpstreamTlsContext,
   UpstreamTlsContext__Output,
 } from '../generated/envoy/extensions/transport_sockets/tls/v3/UpstreamTlsContext.js';
+import type { RawBuffer, RawBuffer__Output } from '../generated/envoy/extensions/transport_sockets/raw_buffer/v3/RawBuffer.js';
+import type {
+  HttpProtocolOptions,
+  HttpProtocolOptions__Output,
+} from '../generated/envoy/extensions/upstreams/http/v3/HttpProtocolOptions.js';
 import type { Any } from '../generated/google/protobuf/Any.js';
 import type { SpillwayProtos } from './load-protos.js';
 
@@ -21,6 +26,8 @@ interface AnyTypes {
   ];
   'envoy.extensions.filters.http.router.v3.Router': [Router, Router__Output];
   'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext': [UpstreamTlsContext, UpstreamTlsContext__Output];
+  'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer': [RawBuffer, RawBuffer__Output];
+  'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': [HttpProtocolOptions, HttpProtocolOptions__Output];
 }
 export type AnyTypeName = keyof AnyTypes;
 

@@ -2,8 +2,8 @@ import type { Cluster } from '../generated/envoy/config/cluster/v3/Cluster.js';
 import type { ServiceConfig } from '../config/config-types.js';
 import type { SpillwayProtos } from '../protos/load-protos.js';
 import { durationFromMs as duration } from '../core/duration.js';
-import { packAny } from '../protos/any.js';
-import { MODAL_TLS_MATCH } from './modal-tls.js';
+import { inHouseHealth } from './in-house-health.js';
+import { modalTransport } from './modal-tls.js';
 
 /** Generous limits: Envoy's defaults (1024 requests) would shed silently; Spillway sheds deliberately. */
 const CIRCUIT_LIMIT = 1_000_000;
@@ -38,28 +38,8 @@ export function buildCluster(service: ServiceConfig, protos: SpillwayProtos): Cl
       ],
     },
   };
-  if (service.modal) {
-    const m = service.modal;
-    // Only endpoints tagged {tls: modal} match; in-house endpoints fall through to plaintext.
-    cluster.transport_socket_matches = [
-      {
-        name: 'modal-tls',
-        match: MODAL_TLS_MATCH,
-        transport_socket: {
-          name: 'envoy.transport_sockets.tls',
-          typed_config: packAny(protos, 'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', {
-            sni: m.hostname,
-            common_tls_context: {
-              alpn_protocols: ['http/1.1'],
-              validation_context: {
-                trusted_ca: { filename: m.caBundle },
-                match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: m.hostname } }],
-              },
-            },
-          }),
-        },
-      },
-    ];
-  }
+  // Modal over TLS (HTTP/2 by ALPN), in-house plaintext; health checks, ejection and ramp-up for in-house.
+  if (service.modal) Object.assign(cluster, modalTransport(service.modal, protos));
+  Object.assign(cluster, inHouseHealth(service.inHouseHealth));
   return cluster;
 }
