@@ -19,6 +19,8 @@ export interface WebHandlerOptions {
 export const RESULT_PARAM = '__modal_function_call_id';
 /** Names the container that served a response. */
 export const CONTAINER_HEADER = 'x-modal-container';
+/** The fake's own: the HTTP version the request reached it with (2.0 when ALPN chose h2). */
+export const HTTP_VERSION_HEADER = 'x-fake-modal-http-version';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -58,7 +60,8 @@ export function createWebHandler(opts: WebHandlerOptions): RequestHandler {
   };
 
   return (req, res) => {
-    const host = req.headers.host ?? 'localhost';
+    // HTTP/2 carries the host as :authority.
+    const host = req.headers.host ?? header(req, ':authority') ?? 'localhost';
     const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
     const url = new URL(req.url ?? '/', `${scheme}://${host}`);
     if (url.pathname.startsWith('/_fake/')) {
@@ -66,6 +69,7 @@ export function createWebHandler(opts: WebHandlerOptions): RequestHandler {
       return;
     }
     req.resume(); // bodies are accepted and ignored
+    res.setHeader(HTTP_VERSION_HEADER, req.httpVersion);
     const faults = state.currentFaults();
     if (faults.outage) return sendJson(res, 503, { error: 'fake modal: outage' });
     const fn = pickFunction(state, req, host);
