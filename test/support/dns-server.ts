@@ -45,7 +45,7 @@ export async function startDnsServer(): Promise<TestDnsServer> {
         void response.answers.push(rec as unknown as (typeof response.answers)[number]);
       const [q] = request.questions;
       if (!q) {
-        send(response);
+        void send(response);
         return;
       }
       const name = q.name.toLowerCase().replace(/\.$/, '');
@@ -53,7 +53,7 @@ export async function startDnsServer(): Promise<TestDnsServer> {
       const r = zone.get(name);
       if (outage || !r) {
         response.header.rcode = outage ? Packet.RCODE.SERVFAIL : Packet.RCODE.NXDOMAIN;
-        send(response);
+        void send(response);
         return;
       }
       const base = { name: q.name, class: Packet.CLASS.IN };
@@ -74,7 +74,7 @@ export async function startDnsServer(): Promise<TestDnsServer> {
           });
         }
       }
-      send(response);
+      void send(response);
     },
   });
   const addresses = await server.listen({ udp: { port: 0, address: '127.0.0.1' } });
