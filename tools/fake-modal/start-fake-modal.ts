@@ -93,7 +93,7 @@ export async function startFakeModal(opts: FakeModalOptions = {}): Promise<FakeM
           });
   const httpPort = await listen(http, host, opts.httpPort ?? 0);
   const httpsPort = await listen(https, host, opts.httpsPort ?? 0);
-  const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const httpsUrl = `https://${urlHost}:${httpsPort}`;
   const control = await startControlServer({
     state,
