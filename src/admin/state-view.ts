@@ -1,7 +1,7 @@
 // The admin API's State message, mapped from the domain read model. Pure mapping: the same code
 // serves GetState, WatchWeights and `spillway watch`.
 import type { InputReading as CapacityInput, Decision as CapacityDecision } from '../capacity/types.js';
-import type { ReadModel, ServiceMode, ServiceView } from '../control/read-model.js';
+import type { ChangeCause, ReadModel, ServiceMode, ServiceView } from '../control/read-model.js';
 import type { Decision } from '../generated/spillway/admin/v1/Decision.js';
 import type { EndpointSource } from '../generated/spillway/admin/v1/EndpointSource.js';
 import type { HostServing } from '../generated/spillway/admin/v1/HostServing.js';
@@ -27,19 +27,7 @@ import type { ModalPollerStatus } from '../modal/stats-poller.js';
 import { tierShares, type TierShares, type TrafficPlan } from '../model/traffic-plan.js';
 import type { SyncStatusRow } from '../xds/sync-status.js';
 
-/** What happened to make a new State: shown by `spillway watch --plain`. */
-export const StateCause = {
-  Initial: 'initial',
-  Decision: 'decision',
-  Publish: 'publish',
-  Override: 'override',
-  Cordon: 'cordon',
-  Poll: 'poll',
-  Discovery: 'discovery',
-} as const;
-export type StateCause = (typeof StateCause)[keyof typeof StateCause];
-
-const CAUSE: Record<StateCause, StateCauseMsg> = {
+const CAUSE: Record<ChangeCause, StateCauseMsg> = {
   initial: 'CAUSE_INITIAL',
   decision: 'CAUSE_DECISION',
   publish: 'CAUSE_PUBLISH',
@@ -81,7 +69,7 @@ function sourceOf(s: SourceState, nowMs: number): EndpointSource {
   return msg;
 }
 
-export function buildState(read: ReadModel, cause: StateCause, only?: string): State {
+export function buildState(read: ReadModel, cause: ChangeCause, only?: string): State {
   const s = read.publisherStats();
   return {
     at_unix_ms: read.nowMs(),

@@ -4,7 +4,6 @@
 // admin and metrics read the domain read model from the side.
 import type * as grpc from '@grpc/grpc-js';
 import { startAdmin, type AdminEndpoint } from '../admin/start-admin.js';
-import { StateCause } from '../admin/state-view.js';
 import type { Decision } from '../capacity/types.js';
 import type { ServiceConfig, SpillwayConfig } from '../config/config-types.js';
 import { CapacityController } from '../control/capacity-controller.js';
@@ -208,20 +207,11 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     controller,
     connectedStreams: () => ads.connectedStreams(),
     endpointSources: (name) => fleets.get(name)?.states() ?? [],
+    onDiscovery: (fn) => discoveryChanged.add(fn),
+    onDecision: (fn) => decisions.add(fn),
   });
   const onDecision = (fn: (service: string, d: Decision) => void): (() => void) => decisions.add(fn);
-  const onChange = (fn: (cause: StateCause) => void): (() => void) => {
-    const offs = [
-      publisher.onPublish((r) => {
-        if (r.changed.size > 0) fn(StateCause.Publish);
-      }),
-      decisions.add(() => fn(StateCause.Decision)),
-      overrides.onChange(() => fn(StateCause.Override)),
-      discoveryChanged.add(() => fn(StateCause.Discovery)),
-    ];
-    return () => offs.forEach((off) => off());
-  };
-  const admin = await startAdmin({ config, read, publisher, router, onChange, scheduler, logger }).catch((err: unknown) => {
+  const admin = await startAdmin({ config, read, publisher, router, scheduler, logger }).catch((err: unknown) => {
     log.error({ err: errorMessage(err) }, 'admin endpoint not started');
     return undefined;
   });
@@ -255,7 +245,11 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     admin,
     metricsPort: metricsServer?.port,
     onDecision,
-    stop: () => teardown.run((err) => log.warn({ err: errorMessage(err) }, 'shutdown step failed')),
+    stop: async () => {
+      // Stop deciding (and actuating) first: nothing should change while the servers drain.
+      controller?.stop();
+      await teardown.run((err) => log.warn({ err: errorMessage(err) }, 'shutdown step failed'));
+    },
   };
 }
 

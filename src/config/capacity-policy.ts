@@ -48,24 +48,20 @@ export interface SeedPolicyConfig {
 export interface DefaultPolicyConfig {
   /** In-house utilization the spill aims to keep (ρ*). */
   targetUtilization: number;
-  /** In-house utilization above which the excess is shed when Modal is full too. */
+  /** In-house utilization above which what neither tier can take is shed at the edge. */
   maxUtilization: number;
   fastWindowMs: number;
   slowWindowMs: number;
-  /** Max Modal share increase per second (fast up). */
-  slewUpPerS: number;
-  /** Max Modal share decrease per second (slow down). */
-  slewDownPerS: number;
-  /** On the way down, follow the max target seen over this window. */
+  /** Spilling starts only when demand is this fraction over the in-house target (hysteresis). */
+  startMargin: number;
+  /** While still over the target, follow the highest Modal target seen over this window. */
   holdMs: number;
   /** Share changes smaller than this are not published. */
   deadBand: number;
-  /** Integral gain of the trim on measured in-house concurrency, per second. */
-  trimGain: number;
-  /** Bound on |trim| (fraction of in-house capacity). */
-  trimLimit: number;
-  /** Inputs a cold Modal tier may be sent to wake it (bounded probe). */
+  /** Requests a cold Modal tier may have in flight while it wakes (bounded probe). */
   probeInputs: number;
+  /** Modal's cold start (p90): how long a probe request waits for a container. */
+  coldStartMs: number;
   unobservable: UnobservableMode;
   /** Time constant of the trusted Modal capacity decay while stats are unobservable (`decay`). */
   decayTauMs: number;
@@ -105,16 +101,14 @@ export const DEFAULT_POLICY: CapacityPolicy = {
   },
   default: {
     targetUtilization: 0.8,
-    maxUtilization: 0.95,
+    maxUtilization: 0.9,
     fastWindowMs: 5_000,
     slowWindowMs: 20_000,
-    slewUpPerS: 0.5,
-    slewDownPerS: 0.02,
-    holdMs: 30_000,
+    startMargin: 0.1,
+    holdMs: 10_000,
     deadBand: 0.03,
-    trimGain: 0.02,
-    trimLimit: 0.3,
     probeInputs: 2,
+    coldStartMs: 8_000,
     unobservable: 'decay',
     decayTauMs: 180_000,
     maxModalErrorRatio: 0.05,
@@ -149,13 +143,11 @@ const CAPACITY_KEYS = [
   'max_utilization',
   'fast_window_ms',
   'slow_window_ms',
-  'slew_up_per_s',
-  'slew_down_per_s',
+  'start_margin',
   'hold_ms',
   'dead_band',
-  'trim_gain',
-  'trim_limit',
   'probe_inputs',
+  'cold_start_ms',
   'unobservable',
   'decay_tau_ms',
   'max_modal_error_ratio',
@@ -190,14 +182,12 @@ export function readCapacityPolicy(r: Reader, raw: unknown, path: string): Capac
     maxUtilization: num('max_utilization', d.default.maxUtilization, openFraction),
     fastWindowMs: num('fast_window_ms', d.default.fastWindowMs, positive),
     slowWindowMs: num('slow_window_ms', d.default.slowWindowMs, positive),
-    slewUpPerS: num('slew_up_per_s', d.default.slewUpPerS, positive),
-    slewDownPerS: num('slew_down_per_s', d.default.slewDownPerS, positive),
+    startMargin: num('start_margin', d.default.startMargin, (v) => (v >= 0 && v <= 0.5 ? null : 'must be between 0 and 0.5')),
     // Bounded: the hold keeps one target per tick for this long.
     holdMs: num('hold_ms', d.default.holdMs, (v) => (v < 0 || v > 3_600_000 ? 'must be between 0 and 3600000 (one hour)' : null)),
     deadBand: num('dead_band', d.default.deadBand, (v) => (v >= 0 && v < 0.5 ? null : 'must be between 0 and 0.5')),
-    trimGain: num('trim_gain', d.default.trimGain, nonNegative),
-    trimLimit: num('trim_limit', d.default.trimLimit, fraction),
     probeInputs: num('probe_inputs', d.default.probeInputs, nonNegInt),
+    coldStartMs: num('cold_start_ms', d.default.coldStartMs, positive),
     unobservable: r.oneOf(o, 'unobservable', path, d.default.unobservable, Object.values(UnobservableMode)),
     decayTauMs: num('decay_tau_ms', d.default.decayTauMs, positive),
     maxModalErrorRatio: num('max_modal_error_ratio', d.default.maxModalErrorRatio, fraction),

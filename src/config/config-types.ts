@@ -26,6 +26,8 @@ export interface InHouseEndpoint {
   port: number;
   /** Max concurrent requests this endpoint serves well. */
   capacity: number;
+  /** Max requests per second this endpoint serves well (Traffic Director's maxRatePerEndpoint); optional. */
+  maxRps?: number;
 }
 
 /** A DNS name whose A/AAAA records are in-house endpoints, re-resolved on their TTL. */
@@ -120,6 +122,8 @@ export interface ServiceConfig {
   /** Capacity of a discovered endpoint whose source names none. */
   inHouseDefaultCapacity?: number;
   inHouseHealth: InHouseHealthConfig;
+  /** Scales in-house capacity for planned drains (Traffic Director's capacityScaler): 0–1, default 1. */
+  capacityScaler: number;
   modal?: ModalEndpointConfig;
   /**
    * How the Modal share is decided. Undefined: static (`modal.share`, or set by an operator

@@ -22,9 +22,20 @@ export interface InHouseSection {
   inHouseSources: EndpointSourceConfig[];
   inHouseDefaultCapacity?: number;
   inHouseHealth: InHouseHealthConfig;
+  capacityScaler: number;
 }
 
-const KNOWN = ['endpoints', 'capacity', 'dns', 'srv', 'files', 'health_check', 'outlier_detection', 'slow_start_ms'] as const;
+const KNOWN = [
+  'endpoints',
+  'capacity',
+  'capacity_scaler',
+  'dns',
+  'srv',
+  'files',
+  'health_check',
+  'outlier_detection',
+  'slow_start_ms',
+] as const;
 
 export function parseInHouse(r: Reader, v: unknown, path: string): InHouseSection {
   const o = r.obj(v, path, KNOWN) ?? {};
@@ -60,18 +71,21 @@ export function parseInHouse(r: Reader, v: unknown, path: string): InHouseSectio
     inHouseSources: sources,
     ...(defaultCapacity !== undefined ? { inHouseDefaultCapacity: defaultCapacity } : {}),
     inHouseHealth: health,
+    capacityScaler: r.num(o, 'capacity_scaler', path, 1, 0, 1),
   };
 }
 
 function parseEndpoint(r: Reader, v: unknown, path: string): InHouseEndpoint | undefined {
-  const o = r.obj(v, path, ['address', 'port', 'capacity']);
+  const o = r.obj(v, path, ['address', 'port', 'capacity', 'max_rps']);
   if (!o) return undefined;
   const address = r.str(o, 'address', path);
   if (address && isIP(address) === 0) r.fail(join(path, 'address'), `must be an IP address (EDS endpoints are IPs), got "${address}"`);
+  const maxRps = o['max_rps'] === undefined || o['max_rps'] === null ? undefined : r.num(o, 'max_rps', path, 1, 0.001, 10_000_000);
   return {
     address,
     port: r.int(o, 'port', path, undefined, 1, 65535),
     capacity: r.int(o, 'capacity', path, undefined, 1, MAX_CAPACITY),
+    ...(maxRps !== undefined ? { maxRps } : {}),
   };
 }
 

@@ -3,7 +3,7 @@ import type { InHouseEndpoint, ServiceConfig } from '../config/config-types.js';
 import type { FleetHealth } from '../model/host-health.js';
 import type { ModalStatsStatus } from '../model/inputs.js';
 import type { LoadView } from '../lrs/load-view.js';
-import { servingCapacity, type Cordons } from '../model/cordons.js';
+import { servingCapacity, servingMaxRps, type Cordons } from '../model/cordons.js';
 
 export interface InputSources {
   load: LoadView;
@@ -26,7 +26,9 @@ export function controllerInputsFor(service: ServiceConfig, src: InputSources): 
   const load = src.load.service(service.name);
   const cordons = src.cordons(service.name);
   const endpoints = src.inHouse?.(service.name) ?? service.inHouse;
-  const inHouseCapacity = servingCapacity(endpoints, cordons, src.hostHealth?.(service.name));
+  const health = src.hostHealth?.(service.name);
+  const inHouseCapacity = servingCapacity(endpoints, cordons, health);
+  const maxRps = servingMaxRps(endpoints, cordons, health);
   const inHouse = load && load.localities['in-house'].reporters > 0 ? load.localities['in-house'] : undefined;
   const modalLoad = load && load.localities.modal.reporters > 0 ? load.localities.modal : undefined;
   return {
@@ -36,6 +38,8 @@ export function controllerInputsFor(service: ServiceConfig, src: InputSources): 
     ...(load && load.reporters > 0 ? { drops: load.drops } : {}),
     modalStats: src.modalStatus(service.name) ?? { service: service.name, consecutiveFailures: 0 },
     inHouseCapacity,
+    ...(maxRps !== undefined ? { inHouseMaxRps: maxRps } : {}),
+    capacityScaler: service.capacityScaler,
     modalMaxInputs: modal.maxInputs,
     modalMaxContainers: modal.maxContainers,
   };

@@ -19,6 +19,21 @@ import type { ActiveOverride, OverrideStore } from './override-store.js';
 import { PlanSource, type PlanRouter } from './plan-router.js';
 import type { Publisher, PublisherStats } from './publisher.js';
 
+/** What happened to change what the read model shows (shown by `spillway watch --plain`). */
+export const ChangeCause = {
+  /** The first view a reader gets. */
+  Initial: 'initial',
+  Decision: 'decision',
+  Publish: 'publish',
+  Override: 'override',
+  Cordon: 'cordon',
+  /** A reader asked (metrics scrape). */
+  Poll: 'poll',
+  /** An endpoint source changed state (stale, answering again, refused a file). */
+  Discovery: 'discovery',
+} as const;
+export type ChangeCause = (typeof ChangeCause)[keyof typeof ChangeCause];
+
 /** What a service is doing, for people: the controller's mode, or who else set the plan. */
 export type ServiceMode = Mode | 'static' | 'override';
 
@@ -75,6 +90,8 @@ export interface ReadModel {
   consistentSnapshot(): boolean;
   /** The EDS version in the snapshot cache now ('' before the first publish). */
   edsVersion(): string;
+  /** Calls fn whenever a publish, a decision or an override changes what the model shows; returns unsubscribe. */
+  onChange(fn: (cause: ChangeCause) => void): () => void;
 }
 
 export interface ReadModelSources {
@@ -88,14 +105,18 @@ export interface ReadModelSources {
   poller: ModalStatsPoller | undefined;
   controller: CapacityController | undefined;
   connectedStreams(): number;
+  /** Subscribes to the controller's published decisions; returns unsubscribe. */
+  onDecision(fn: () => void): () => void;
   /** The endpoint sources of a service (none for a static fleet). */
   endpointSources?: (service: string) => SourceState[];
+  /** Subscribes to endpoint-source state changes (stale, answering again); returns unsubscribe. */
+  onDiscovery?: (fn: () => void) => () => void;
 }
 
 export function createReadModel(src: ReadModelSources): ReadModel {
   const view = (svc: ServiceConfig): ServiceView => {
     const now = src.clock.nowMs();
-    const plan = src.publisher.plan(svc.name) ?? staticPlanFor(svc);
+    const plan = src.publisher.plan(svc.name) ?? staticPlanFor(svc); // plan() knows every configured service; the fallback only types it
     const source = src.router.source(svc.name);
     const decision = src.controller?.current(svc.name) ?? src.router.latestDecision(svc.name);
     const override = src.overrides.get(svc.name);
@@ -146,6 +167,17 @@ export function createReadModel(src: ReadModelSources): ReadModel {
         .every((s) => snap.types[TypeUrl.Cluster].resources.has(s.name) && snap.types[TypeUrl.Endpoint].resources.has(s.name));
     },
     edsVersion: () => src.cache.current()?.types[TypeUrl.Endpoint].version ?? '',
+    onChange: (fn) => {
+      const offs = [
+        src.publisher.onPublish((r) => {
+          if (r.changed.size > 0) fn(ChangeCause.Publish);
+        }),
+        src.onDecision(() => fn(ChangeCause.Decision)),
+        src.overrides.onChange(() => fn(ChangeCause.Override)),
+        src.onDiscovery?.(() => fn(ChangeCause.Discovery)) ?? (() => {}),
+      ];
+      return () => offs.forEach((off) => off());
+    },
   };
 }
 

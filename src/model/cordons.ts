@@ -18,6 +18,21 @@ export type CordonState = (typeof CordonState)[keyof typeof CordonState];
 export type Cordons = ReadonlyMap<string, CordonState>;
 
 /**
+ * Requests per second the fleet takes now by its endpoints' max_rps, or undefined unless every
+ * endpoint that takes new requests states one (then slots over service time is the measure). A host
+ * Envoy is not sending to counts only for the Envoys that still use it, as in servingCapacity.
+ */
+export function servingMaxRps(
+  endpoints: readonly InHouseEndpoint[],
+  cordons: Cordons,
+  health?: ReadonlyMap<string, { servingFraction: number }>,
+): number | undefined {
+  const serving = endpoints.filter((e) => !cordons.has(endpointKey(e.address, e.port)));
+  if (serving.length === 0 || serving.some((e) => e.maxRps === undefined)) return undefined;
+  return serving.reduce((n, e) => n + (e.maxRps ?? 0) * (health?.get(endpointKey(e.address, e.port))?.servingFraction ?? 1), 0);
+}
+
+/**
  * Max concurrent requests the fleet takes now: a cordoned endpoint takes no new requests, and a host
  * Envoy is not sending to (health, from LRS) counts only for the Envoys that still use it.
  */

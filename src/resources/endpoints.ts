@@ -7,6 +7,9 @@ import { IN_HOUSE_LOCALITY, MODAL_LOCALITY } from '../model/localities.js';
 import { ModalHealth, type TrafficPlan } from '../model/traffic-plan.js';
 import { MODAL_TLS_MATCH, PLAINTEXT_MATCH, TLS_MATCH_KEY } from './modal-tls.js';
 
+/** Endpoint metadata namespace Spillway stamps the drop into (not envoy.lb: that feeds subset load balancing). */
+export const DROP_STAMP_KEY = 'spillway';
+
 /** Category Envoy reports drops under in LRS when Spillway sheds deliberately. */
 export const SHED_CATEGORY = 'spillway_shed';
 
@@ -47,6 +50,11 @@ export function buildLoadAssignment({
     inHouseHealthyFraction,
     softCordon ? SOFT_CORDON_OVERPROVISIONING : DEFAULT_OVERPROVISIONING_FACTOR,
   );
+  const dropPpm = Math.round(plan.dropPercent * 10_000);
+  // Envoy hands a new drop_overloads value to its worker threads only with a host-set update: a
+  // change of the drop alone is ACKed but not applied. The drop, repeated in endpoint metadata,
+  // makes every drop change a host-set change (and changes nothing else).
+  const dropStamp = { [DROP_STAMP_KEY]: { fields: { drop_ppm: { numberValue: dropPpm } } } };
   const localities: LocalityLbEndpoints[] = [];
   if (inHouse.length > 0) {
     localities.push({
@@ -60,7 +68,7 @@ export function buildLoadAssignment({
           health_status: cordons.get(endpointKey(e.address, e.port)) ?? 'HEALTHY',
           load_balancing_weight: { value: e.capacity },
           // With Modal in the cluster, TLS is the default transport: in-house hosts select plaintext.
-          ...(m ? { metadata: { filter_metadata: { [TLS_MATCH_KEY]: PLAINTEXT_MATCH } } } : {}),
+          metadata: { filter_metadata: { ...dropStamp, ...(m ? { [TLS_MATCH_KEY]: PLAINTEXT_MATCH } : {}) } },
         })),
     });
   }
@@ -78,17 +86,16 @@ export function buildLoadAssignment({
           health_check_config: { disable_active_health_check: true },
         },
         health_status: plan.modalHealth,
-        metadata: { filter_metadata: { [TLS_MATCH_KEY]: MODAL_TLS_MATCH } },
+        // The drop stamp here too, for a service whose in-house locality is empty.
+        metadata: { filter_metadata: { ...dropStamp, [TLS_MATCH_KEY]: MODAL_TLS_MATCH } },
       })),
     });
   }
   const cla: ClusterLoadAssignment = { cluster_name: service.name, endpoints: localities };
   const policy: NonNullable<ClusterLoadAssignment['policy']> = {};
-  if (plan.dropPercent > 0) {
+  if (dropPpm > 0) {
     // Parts per million keeps fractional percentages exact.
-    policy.drop_overloads = [
-      { category: SHED_CATEGORY, drop_percentage: { numerator: Math.round(plan.dropPercent * 10_000), denominator: 'MILLION' } },
-    ];
+    policy.drop_overloads = [{ category: SHED_CATEGORY, drop_percentage: { numerator: dropPpm, denominator: 'MILLION' } }];
   }
   if (softCordon) {
     // Envoy moves load to degraded hosts in proportion to the healthy host count × the

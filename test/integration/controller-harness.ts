@@ -1,11 +1,11 @@
 import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
 import type { Decision } from '../../src/capacity/types.js';
-import { configFrom, FREE_PORTS } from '../support/config.js';
+import { configFrom, FREE_PORTS } from '../../tools/config-fixtures.js';
 import { startFakeModal, type FakeModal } from '../../tools/fake-modal/start-fake-modal.js';
 import type { FakeFunctionSpec } from '../../tools/fake-modal/fake-modal-state.js';
 import { startHttpBackend, type BackendHandle } from '../support/backends.js';
 import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js';
-import { freePort } from '../support/ports.js';
+import { freePort } from '../../tools/ports.js';
 import { waitFor } from '../../tools/wait-for.js';
 
 export const MODAL_HOST = 'spillway-ctl--echo.modal.run';
@@ -69,7 +69,7 @@ export async function startControllerRig(opts: {
           fast_window_ms: 1000,
           slow_window_ms: 3000,
           hold_ms: 1500,
-          slew_down_per_s: 0.5,
+          cold_start_ms: 1000,
           drain_ms: 1500,
           drain_max_ms: 8000,
           prewarm: { enabled: false },

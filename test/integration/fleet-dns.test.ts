@@ -6,10 +6,10 @@ import { startFakeModal, type FakeModal } from '../../tools/fake-modal/start-fak
 import { HTTP_VERSION_HEADER } from '../../tools/fake-modal/web-server.js';
 import { waitFor } from '../../tools/wait-for.js';
 import { startHttpBackend, type BackendHandle } from '../support/backends.js';
-import { configFrom, FREE_PORTS } from '../support/config.js';
+import { configFrom, FREE_PORTS } from '../../tools/config-fixtures.js';
 import { startDnsServer, type TestDnsServer } from '../support/dns-server.js';
 import { sendRequests } from '../support/load.js';
-import { freePort } from '../support/ports.js';
+import { freePort } from '../../tools/ports.js';
 
 const MODAL_HOST = 'spillway-dns--echo.modal.run';
 const TTL_S = 1;

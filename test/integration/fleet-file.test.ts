@@ -6,9 +6,9 @@ import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
 import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js';
 import { waitFor } from '../../tools/wait-for.js';
 import { startHttpBackend, type BackendHandle } from '../support/backends.js';
-import { configFrom, FREE_PORTS } from '../support/config.js';
+import { configFrom, FREE_PORTS } from '../../tools/config-fixtures.js';
 import { sendRequests, startContinuousLoad } from '../support/load.js';
-import { freePort } from '../support/ports.js';
+import { freePort } from '../../tools/ports.js';
 
 // A file of target groups (Prometheus file discovery style) that "deploy tooling" rewrites the way
 // such tools do: write a temporary file, rename it over the old one.

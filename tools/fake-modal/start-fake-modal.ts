@@ -12,7 +12,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Clock } from '../../src/core/clock.js';
 import { systemClock } from '../../src/core/clock.js';
 import { realScheduler, type Scheduler } from '../../src/core/scheduler.js';
-import { makeTestPki, type TestPki } from '../../test/support/certs.js';
+import { makeTestPki, type TestPki } from '../pki.js';
 import { startControlServer } from './control-server.js';
 import { FakeModalState, type FakeFunctionSpec, type FakeModalStateView } from './fake-modal-state.js';
 import type { Faults } from './faults.js';
