@@ -3,12 +3,12 @@
 // moves the published weights (healthy-fraction correction) and the capacity the controller reads.
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { LoadView } from '../lrs/load-view.js';
-import { fleetHealth, judgeEnvoy, type FleetHealth, type HostVerdict } from '../model/host-health.js';
+import { fleetHealth, judgeEnvoy, type FleetHealth, type HostJudgement } from '../model/host-health.js';
 import type { Publisher } from './publisher.js';
 
 interface EnvoyVerdicts {
   receivedAtMs: number;
-  verdicts: Map<string, HostVerdict>;
+  verdicts: Map<string, HostJudgement>;
 }
 
 export class HostHealthTracker {

@@ -46,46 +46,59 @@ export interface HostHealth {
 /** Health per endpointKey; a host absent from the map is taken as serving (nothing says otherwise). */
 export type FleetHealth = ReadonlyMap<string, HostHealth>;
 
-/** A verdict needs this many requests expected at the host in one window; below it the last verdict stands. */
+/** A host is UNUSED once this many requests were expected at it, in one window or over quiet ones in a row. */
 export const MIN_EXPECTED_REQUESTS = 6;
 /** A host is FAILING once this many requests failed in a window with none succeeding. */
 export const MIN_FAILED_REQUESTS = 3;
 
+/** One Envoy's verdict on one host, and the requests expected at it since it last got one. */
+export interface HostJudgement {
+  verdict: HostVerdict;
+  quietExpected: number;
+}
+
 /**
  * One Envoy's verdicts on the in-house hosts, from its latest report. A host's expected count is its
  * capacity share of the locality's requests (a lower bound: Envoy spreads over fewer hosts when some
- * are out). Too little traffic to tell keeps the previous verdict (SERVING at first). Cordoned hosts
- * are not judged: Spillway itself took them out.
+ * are out). Expected requests add up over quiet windows, so low traffic takes longer to judge but is
+ * never misjudged; until then the previous verdict stands (SERVING at first). Any success makes a host
+ * SERVING again at once. Cordoned hosts are not judged: Spillway itself took them out.
  */
 export function judgeEnvoy(
   endpoints: readonly InHouseEndpoint[],
   cordons: Cordons,
   report: EnvoyEndpointReport,
-  previous: ReadonlyMap<string, HostVerdict> | undefined,
-): Map<string, HostVerdict> {
-  const out = new Map<string, HostVerdict>();
+  previous: ReadonlyMap<string, HostJudgement> | undefined,
+): Map<string, HostJudgement> {
+  const out = new Map<string, HostJudgement>();
   const open = endpoints.filter((e) => !cordons.has(endpointKey(e.address, e.port)));
   const total = open.reduce((n, e) => n + e.capacity, 0);
   for (const e of open) {
     const key = endpointKey(e.address, e.port);
     const c = report.endpoints.get(key);
     const expected = total > 0 ? (report.localityIssued * e.capacity) / total : 0;
-    const before = previous?.get(key) ?? HostVerdict.Serving;
+    const before = previous?.get(key) ?? { verdict: HostVerdict.Serving, quietExpected: 0 };
     if (c && c.issued > 0) {
-      out.set(key, c.success === 0 && c.error >= MIN_FAILED_REQUESTS ? HostVerdict.Failing : c.success > 0 ? HostVerdict.Serving : before);
+      const failing = c.success === 0 && c.error >= MIN_FAILED_REQUESTS;
+      out.set(key, {
+        verdict: failing ? HostVerdict.Failing : c.success > 0 ? HostVerdict.Serving : before.verdict,
+        quietExpected: 0,
+      });
     } else {
-      out.set(key, expected >= MIN_EXPECTED_REQUESTS ? HostVerdict.Unused : before);
+      const quietExpected = Math.min(before.quietExpected + expected, 1e9);
+      out.set(key, { verdict: quietExpected >= MIN_EXPECTED_REQUESTS ? HostVerdict.Unused : before.verdict, quietExpected });
     }
   }
   return out;
 }
 
 /** Combines per-Envoy verdicts into what the fleet can count on. */
-export function fleetHealth(perEnvoy: Iterable<ReadonlyMap<string, HostVerdict>>): FleetHealth {
+export function fleetHealth(perEnvoy: Iterable<ReadonlyMap<string, HostVerdict | HostJudgement>>): FleetHealth {
   const acc = new Map<string, { serving: number; eligible: number; n: number; worst: HostVerdict }>();
   const rank: Record<HostVerdict, number> = { SERVING: 0, FAILING: 1, UNUSED: 2 };
   for (const verdicts of perEnvoy) {
-    for (const [key, v] of verdicts) {
+    for (const [key, j] of verdicts) {
+      const v = typeof j === 'string' ? j : j.verdict;
       const a = acc.get(key) ?? { serving: 0, eligible: 0, n: 0, worst: HostVerdict.Serving };
       a.n++;
       if (v === HostVerdict.Serving) a.serving++;

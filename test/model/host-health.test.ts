@@ -22,16 +22,25 @@ describe('host verdicts from per-endpoint load', () => {
       report(60, { '10.0.0.1:80': ok(30), '10.0.0.2:80': { issued: 30, success: 0, error: 30 } }),
       undefined,
     );
-    expect(Object.fromEntries(v)).toEqual({ '10.0.0.1:80': 'SERVING', '10.0.0.2:80': 'FAILING', '10.0.0.3:80': 'UNUSED' });
+    expect(Object.fromEntries([...v].map(([k, j]) => [k, j.verdict]))).toEqual({
+      '10.0.0.1:80': 'SERVING',
+      '10.0.0.2:80': 'FAILING',
+      '10.0.0.3:80': 'UNUSED',
+    });
   });
 
-  it('too little traffic to tell keeps the previous verdict; any success makes a host SERVING again', () => {
-    const prev = new Map([['10.0.0.3:80', HostVerdict.Unused]]);
+  it('too little traffic to tell keeps the previous verdict until quiet windows add up; any success makes a host SERVING again', () => {
+    const prev = new Map([['10.0.0.3:80', { verdict: HostVerdict.Unused, quietExpected: 9 }]]);
     const quiet = judgeEnvoy(fleet, new Map(), report(3, { '10.0.0.1:80': ok(2), '10.0.0.2:80': ok(1) }), prev);
-    expect(quiet.get('10.0.0.3:80')).toBe('UNUSED');
-    expect(judgeEnvoy(fleet, new Map(), report(3, {}), undefined).get('10.0.0.3:80')).toBe('SERVING');
+    expect(quiet.get('10.0.0.3:80')?.verdict).toBe('UNUSED');
+    // 9 requests per window, 3 expected at each host: a silent host is UNUSED after the second window.
+    const w1 = judgeEnvoy(fleet, new Map(), report(9, { '10.0.0.1:80': ok(5), '10.0.0.2:80': ok(4) }), undefined);
+    expect(w1.get('10.0.0.3:80')).toEqual({ verdict: 'SERVING', quietExpected: 3 });
+    const w2 = judgeEnvoy(fleet, new Map(), report(9, { '10.0.0.1:80': ok(5), '10.0.0.2:80': ok(4) }), w1);
+    expect(w2.get('10.0.0.3:80')?.verdict).toBe('UNUSED');
+    expect(w2.get('10.0.0.1:80')).toEqual({ verdict: 'SERVING', quietExpected: 0 });
     const back = judgeEnvoy(fleet, new Map(), report(3, { '10.0.0.3:80': ok(1) }), prev);
-    expect(back.get('10.0.0.3:80')).toBe('SERVING');
+    expect(back.get('10.0.0.3:80')).toEqual({ verdict: 'SERVING', quietExpected: 0 });
   });
 
   it('cordoned hosts are not judged (Spillway took them out itself)', () => {
@@ -42,7 +51,7 @@ describe('host verdicts from per-endpoint load', () => {
       undefined,
     );
     expect(v.has('10.0.0.3:80')).toBe(false);
-    expect([...v.values()]).toEqual(['SERVING', 'SERVING']);
+    expect([...v.values()].map((j) => j.verdict)).toEqual(['SERVING', 'SERVING']);
   });
 
   it('capacity and the healthy fraction count a host in proportion to the Envoys that use it', () => {
