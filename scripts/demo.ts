@@ -6,7 +6,7 @@ import type { LoadSummary, SecondRecord } from '../tools/loadgen/load-recorder.j
 import { runningModalShare, type ConfigDump } from '../tools/envoy/config-dump.js';
 import { findEnvoyBin } from '../tools/envoy/envoy-bin.js';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -172,7 +172,8 @@ async function main(): Promise<void> {
   let lastLines = 0;
   while (!finished) {
     await new Promise((r) => setTimeout(r, 1000));
-    const lines = readFileSync(loadOut, 'utf8').split('\n').filter(Boolean);
+    // The load generator may not have written its first line yet (slow start on a busy machine).
+    const lines = existsSync(loadOut) ? readFileSync(loadOut, 'utf8').split('\n').filter(Boolean) : [];
     const fresh = lines
       .slice(lastLines)
       .map((l) => JSON.parse(l) as LoadRecord)
