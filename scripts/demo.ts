@@ -184,9 +184,8 @@ async function main(): Promise<void> {
   let lastLines = 0;
   while (!finished) {
     await new Promise((r) => setTimeout(r, 1000));
-    // The load generator may take more than a second to start on a busy machine.
-    if (!existsSync(loadOut)) continue;
-    const lines = readFileSync(loadOut, 'utf8').split('\n').filter(Boolean);
+    // The load generator may not have written its first line yet (slow start on a busy machine).
+    const lines = existsSync(loadOut) ? readFileSync(loadOut, 'utf8').split('\n').filter(Boolean) : [];
     const fresh = lines
       .slice(lastLines)
       .map((l) => JSON.parse(l) as LoadRecord)

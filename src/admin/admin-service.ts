@@ -77,7 +77,7 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
     (call: UnaryCall<CordonRequest__Output>, callback: grpc.sendUnaryData<CordonResponse>): void =>
       mutate(method, call, callback, (req) => {
         const svc = requireService(services(), req.service);
-        const endpoint = requireInHouseEndpoint(svc, req.endpoint);
+        const endpoint = requireInHouseEndpoint(svc, deps.publisher.inHouseOf(svc.name), req.endpoint);
         const r = deps.publisher.setCordon(svc.name, endpoint, state);
         if (!r.ok) throw new InvalidArgument(`endpoint: the resulting configuration does not validate: ${r.errors.join('; ')}`);
         deps.changed(ChangeCause.Cordon);

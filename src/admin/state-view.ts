@@ -3,6 +3,11 @@
 import type { InputReading as CapacityInput, Decision as CapacityDecision } from '../capacity/types.js';
 import type { ChangeCause, ReadModel, ServiceMode, ServiceView } from '../control/read-model.js';
 import type { Decision } from '../generated/spillway/admin/v1/Decision.js';
+import type { EndpointSource } from '../generated/spillway/admin/v1/EndpointSource.js';
+import type { HostServing } from '../generated/spillway/admin/v1/HostServing.js';
+import type { SourceHealth as SourceHealthMsg } from '../generated/spillway/admin/v1/SourceHealth.js';
+import type { SourceState } from '../discovery/source-state.js';
+import type { HostVerdict } from '../model/host-health.js';
 import type { EnvoyNode } from '../generated/spillway/admin/v1/EnvoyNode.js';
 import type { InputReading } from '../generated/spillway/admin/v1/InputReading.js';
 import type { LocalityLoad } from '../generated/spillway/admin/v1/LocalityLoad.js';
@@ -29,6 +34,7 @@ const CAUSE: Record<ChangeCause, StateCauseMsg> = {
   override: 'CAUSE_OVERRIDE',
   cordon: 'CAUSE_CORDON',
   poll: 'CAUSE_POLL',
+  discovery: 'CAUSE_DISCOVERY',
 };
 
 const MODE: Record<ServiceMode, Mode> = {
@@ -42,6 +48,26 @@ const MODE: Record<ServiceMode, Mode> = {
 };
 
 const POLICY: Record<PolicyName, Policy> = { seed: 'POLICY_SEED', default: 'POLICY_DEFAULT' };
+
+const SERVING: Record<HostVerdict, HostServing> = { SERVING: 'HOST_SERVING', UNUSED: 'HOST_UNUSED', FAILING: 'HOST_FAILING' };
+
+const SOURCE_HEALTH: Record<SourceState['health'], SourceHealthMsg> = {
+  PENDING: 'SOURCE_PENDING',
+  OK: 'SOURCE_OK',
+  STALE: 'SOURCE_STALE',
+};
+
+function sourceOf(s: SourceState, nowMs: number): EndpointSource {
+  const msg: EndpointSource = {
+    source: s.source,
+    health: SOURCE_HEALTH[s.health],
+    endpoints: s.endpoints.length,
+    problem: s.problem ?? '',
+  };
+  if (s.health !== 'OK' && s.badSinceMs !== undefined) msg.stale_for_ms = Math.max(0, nowMs - s.badSinceMs);
+  if (s.graceEndsAtMs !== undefined) msg.grace_ends_at_unix_ms = s.graceEndsAtMs;
+  return msg;
+}
 
 export function buildState(read: ReadModel, cause: ChangeCause, only?: string): State {
   const s = read.publisherStats();
@@ -69,8 +95,17 @@ export function buildServiceState(v: ServiceView, nowMs: number): ServiceState {
     reason: v.reason,
     modal_stats: modalStatsOf(v.modalStats),
     load: loadOf(v.load),
-    in_house: v.inHouse,
-    in_house_capacity: v.inHouseCapacity,
+    in_house: v.inHouse.map((e) => ({
+      endpoint: e.endpoint,
+      capacity: e.capacity,
+      health: e.health,
+      serving: SERVING[e.serving],
+      serving_fraction: e.servingFraction,
+    })),
+    in_house_capacity: Math.round(v.inHouseCapacity),
+    in_house_healthy_fraction: v.inHouseHealthyFraction,
+    endpoint_sources: v.endpointSources.map((src) => sourceOf(src, nowMs)),
+    modal_addresses: [...v.modalAddresses],
     in_house_utilization: v.inHouseUtilization,
     offered_rps: v.offeredRps,
     controlled: v.controlled,

@@ -1,7 +1,7 @@
 // Argument checks for admin calls. Each failure names the field, so the operator sees exactly which
 // argument to fix (INVALID_ARGUMENT: `endpoint: "10.0.0.9:80" is not an in-house endpoint of service "echo"`).
 import { durationMs } from '../core/duration.js';
-import type { ServiceConfig } from '../config/config-types.js';
+import type { InHouseEndpoint, ServiceConfig } from '../config/config-types.js';
 import type { Duration__Output } from '../generated/google/protobuf/Duration.js';
 import { endpointKey } from '../model/cordons.js';
 import { MAX_OVERRIDE_MS } from '../control/override-store.js';
@@ -15,9 +15,10 @@ export function requireService(services: readonly ServiceConfig[], name: string)
   return s;
 }
 
-export function requireInHouseEndpoint(service: ServiceConfig, endpoint: string): string {
+/** `endpoint` must be one of the service's in-house endpoints in force (static or discovered). */
+export function requireInHouseEndpoint(service: ServiceConfig, inHouse: readonly InHouseEndpoint[], endpoint: string): string {
   if (!endpoint) throw new InvalidArgument('endpoint: required ("address:port" of an in-house endpoint)');
-  const known = service.inHouse.map((e) => endpointKey(e.address, e.port));
+  const known = inHouse.map((e) => endpointKey(e.address, e.port));
   if (!known.includes(endpoint)) {
     throw new InvalidArgument(
       `endpoint: "${endpoint}" is not an in-house endpoint of service "${service.name}" (have: ${known.join(', ')})`,

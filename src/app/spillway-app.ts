@@ -19,7 +19,10 @@ import { Listeners } from '../core/listeners.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { realScheduler, type Scheduler } from '../core/scheduler.js';
 import { Teardown } from '../core/teardown.js';
-import { HostnameWatcher, type ResolveFn } from '../discovery/hostname-watcher.js';
+import { HostHealthTracker } from '../control/host-health-tracker.js';
+import { createDnsClient, type DnsClient } from '../discovery/dns-client.js';
+import { InHouseFleet } from '../discovery/in-house-fleet.js';
+import { ModalAddressWatcher } from '../discovery/modal-addresses.js';
 import { addLrsService, createLrsService, type LrsService } from '../lrs/lrs-server.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
 import { createSpillwayMetrics } from '../metrics/spillway-metrics.js';
@@ -38,7 +41,8 @@ export interface AppDeps {
   clock?: Clock;
   scheduler?: Scheduler;
   logger?: Logger;
-  resolve?: ResolveFn;
+  /** DNS lookups (default: Node's resolver pointed at discovery.dns_servers, or the system's). */
+  dns?: DnsClient;
   /** Modal API override (tests); default: the official SDK. */
   modalApi?: ModalApi;
   modalSdk?: ModalSdkOptions;
@@ -55,6 +59,8 @@ export interface SpillwayApp {
   readonly publisher: Publisher;
   readonly syncStatus: SyncStatus;
   readonly lrs: LrsService;
+  /** The endpoint sources of each service that has any. */
+  readonly fleets: ReadonlyMap<string, InHouseFleet>;
   /** Present when at least one service is driven by the capacity controller. */
   readonly controller: CapacityController | undefined;
   readonly modal: ModalSide | undefined;
@@ -102,14 +108,44 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   const first = publisher.publish();
   if (!first.ok) await failStart(new Error(`initial configuration does not validate:\n  ${first.errors.join('\n  ')}`));
 
-  // Inputs: the Modal hostname's address, Modal's stats and autoscaler, Envoy's load.
+  // Inputs: the Modal hostname's addresses, discovered in-house endpoints, Modal's stats and
+  // autoscaler, Envoy's load. Each input change reaches the controller at once (nudge).
+  const dns = deps.dns ?? createDnsClient({ servers: config.discovery.dnsServers, timeoutMs: config.discovery.dnsTimeoutMs });
+  const ttl = { minTtlMs: config.discovery.minTtlMs, maxTtlMs: config.discovery.maxTtlMs };
+  let nudgeController: () => void = () => {};
+  const discoveryChanged = new Listeners<[]>((err) => log.error({ error: errorMessage(err) }, 'discovery listener failed'));
   for (const s of config.services) {
     if (!s.modal || s.modal.connectAddress) continue;
-    const resolve = deps.resolve ? { resolve: deps.resolve } : {};
-    const w = new HostnameWatcher(s.modal.hostname, (ip) => publisher.setModalIp(s.name, ip), { scheduler, clock, logger, ...resolve });
+    const w = new ModalAddressWatcher(s.modal.hostname, (addresses) => publisher.setModalAddresses(s.name, addresses), {
+      scheduler,
+      clock,
+      logger,
+      dns,
+      ttl,
+    });
     teardown.add(() => w.stop());
     await w.start();
   }
+  const fleets = new Map<string, InHouseFleet>();
+  for (const s of config.services) {
+    const fleet = InHouseFleet.forService(s, {
+      clock,
+      scheduler,
+      logger,
+      dns,
+      discovery: config.discovery,
+      onEndpoints: (endpoints) => {
+        const r = publisher.setDiscovered(s.name, endpoints);
+        if (!r.ok) log.error({ service: s.name, errors: r.errors }, 'discovered endpoints refused by validation');
+        nudgeController();
+      },
+      onState: () => discoveryChanged.emit(),
+    });
+    if (!fleet) continue;
+    fleets.set(s.name, fleet);
+    teardown.add(() => fleet.stop());
+  }
+  await Promise.all([...fleets.values()].map((f) => f.start()));
   const driven = config.services.filter((s) => s.modal && s.capacity);
   // Modal is looked up before anything listens: a missing credential or unknown function stops
   // start-up with a message naming the service.
@@ -123,6 +159,9 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     intervalMs: config.lrs.intervalMs,
   });
   teardown.add(() => lrs.close());
+  // Capacity follows health: which in-house hosts Envoy really sends to, from per-endpoint load.
+  const hostHealth = new HostHealthTracker(lrs.view, publisher, logger);
+  teardown.add(lrs.view.subscribe(() => hostHealth.update()));
 
   // Decisions reach the publisher through the router, so an operator override can hold them back.
   const overrides = new OverrideStore(clock, scheduler);
@@ -134,6 +173,7 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   const controller = modal
     ? startController(config, driven, modal, { clock, scheduler, logger, publisher, router, lrs, decisions, teardown })
     : undefined;
+  if (controller) nudgeController = () => controller.nudge();
 
   // Envoys connect last, to a consistent snapshot.
   const ads = new AdsServer({ cache, events, clock, logger, protos });
@@ -177,6 +217,8 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     controller,
     cost,
     connectedStreams: () => ads.connectedStreams(),
+    endpointSources: (name) => fleets.get(name)?.states() ?? [],
+    onDiscovery: (fn) => discoveryChanged.add(fn),
     onDecision: (fn) => decisions.add(fn),
   });
   const onDecision = (fn: (service: string, d: Decision) => void): (() => void) => decisions.add(fn);
@@ -204,6 +246,7 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     publisher,
     syncStatus,
     lrs,
+    fleets,
     controller,
     modal,
     overrides,
@@ -265,6 +308,8 @@ function startController(
             load: env.lrs.view,
             modalStatus: (name) => modal.poller.status(name),
             cordons: (name) => env.publisher.cordonsOf(name),
+            inHouse: (name) => env.publisher.inHouseOf(name),
+            hostHealth: (name) => env.publisher.hostHealthOf(name),
           })
         : undefined;
     },

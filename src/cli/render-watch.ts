@@ -107,6 +107,14 @@ function serviceLines(s: ServiceState__Output, opts: RenderOptions, nowMs: numbe
       `  modal cost ${dollars(cost.dollars_per_hour)}/h now · ${dollars(cost.dollars_since_start)} since start · ${dollars(cost.dollars_today)} today (UTC)`,
     );
   }
+  const notServing = s.in_house
+    .filter((e) => e.serving === 'HOST_UNUSED' || e.serving === 'HOST_FAILING')
+    .map((e) => `${e.endpoint} ${e.serving === 'HOST_UNUSED' ? 'unused by Envoy' : 'failing'}`);
+  if (notServing.length > 0) lines.push(`  not serving: ${notServing.join(', ')}`);
+  const stale = (s.endpoint_sources ?? [])
+    .filter((src) => src.health !== 'SOURCE_OK')
+    .map((src) => `${src.source}: ${src.problem || 'pending'}`);
+  if (stale.length > 0) lines.push(`  endpoint sources: ${stale.join('; ')}`);
   return lines;
 }
 

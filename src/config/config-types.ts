@@ -54,6 +54,61 @@ export interface InHouseEndpoint {
   maxRps?: number;
 }
 
+/** A DNS name whose A/AAAA records are in-house endpoints, re-resolved on their TTL. */
+export interface DnsSourceConfig {
+  kind: 'dns';
+  name: string;
+  port: number;
+  /** Which records to use: A and AAAA (any), or one family. */
+  family: 'any' | 'ipv4' | 'ipv6';
+  /** Capacity of each address; undefined = the service's default. */
+  capacity?: number;
+}
+
+/** A DNS SRV name: its targets' addresses, with the ports and weights the records carry. */
+export interface SrvSourceConfig {
+  kind: 'srv';
+  name: string;
+  /** Capacity of each target; undefined = the SRV weight (or the service's default where the weight is 0). */
+  capacity?: number;
+}
+
+/** A file of target groups (Prometheus file discovery style) that deploy tooling rewrites. */
+export interface FileSourceConfig {
+  kind: 'file';
+  path: string;
+  /** Capacity of targets whose group names none; undefined = the service's default. */
+  capacity?: number;
+}
+
+export type EndpointSourceConfig = DnsSourceConfig | SrvSourceConfig | FileSourceConfig;
+
+/** Envoy's active HTTP health check of in-house hosts (never of Modal). */
+export interface HealthCheckConfig {
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+}
+
+/** Envoy's passive outlier detection (it applies to every host of the cluster, Modal's included). */
+export interface OutlierDetectionConfig {
+  consecutive5xx: number;
+  consecutiveGatewayFailure: number;
+  intervalMs: number;
+  baseEjectionTimeMs: number;
+  maxEjectionPercent: number;
+}
+
+/** How Envoy judges and ramps in-house hosts. */
+export interface InHouseHealthConfig {
+  healthCheck?: HealthCheckConfig;
+  outlierDetection?: OutlierDetectionConfig;
+  /** A host that joins or comes back healthy is ramped over this window; 0 = off. */
+  slowStartMs: number;
+}
+
 export interface ModalEndpointConfig {
   /** The Modal web endpoint, e.g. https://workspace--app-fn.modal.run */
   url: string;
@@ -82,6 +137,8 @@ export interface ModalEndpointConfig {
   retry429InHouse: boolean;
   /** Dollars per container-second: turns Modal's container count into a live cost. */
   pricePerContainerSecond: number;
+  /** Offer HTTP/2 to Modal by ALPN (h2, then http/1.1); false = HTTP/1.1 only. */
+  http2: boolean;
 }
 
 export interface ModalRateLimit {
@@ -101,6 +158,7 @@ export interface ServiceConfig {
   name: string;
   listener: HostPort;
   route: RouteConfig;
+  /** The static in-house endpoints (`in_house.endpoints`); discovered ones come from inHouseSources. */
   inHouse: InHouseEndpoint[];
   /**
    * Host header in-house endpoints receive (their EDS hostname, applied by auto_host_rewrite).
@@ -109,6 +167,11 @@ export interface ServiceConfig {
    * own Host reaches in-house hosts in X-Forwarded-Host.
    */
   inHouseHost?: string;
+  /** Where more in-house endpoints are discovered (DNS, SRV, files); merged with the static ones. */
+  inHouseSources: EndpointSourceConfig[];
+  /** Capacity of a discovered endpoint whose source names none. */
+  inHouseDefaultCapacity?: number;
+  inHouseHealth: InHouseHealthConfig;
   /** Scales in-house capacity for planned drains (Traffic Director's capacityScaler): 0–1, default 1. */
   capacityScaler: number;
   modal?: ModalEndpointConfig;
@@ -137,7 +200,22 @@ export interface SpillwayConfig {
     /** At most one autoscaler update per service per this interval (Modal rate-limits them). */
     autoscalerMinIntervalMs: number;
   };
+  discovery: DiscoveryConfig;
   services: ServiceConfig[];
+}
+
+/** How endpoint sources are read. */
+export interface DiscoveryConfig {
+  /** DNS servers ("ip:port"); empty = the system's resolvers. */
+  dnsServers: HostPort[];
+  dnsTimeoutMs: number;
+  /** TTLs are clamped into [minTtlMs, maxTtlMs] before re-resolving. */
+  minTtlMs: number;
+  maxTtlMs: number;
+  /** How long bad discovery data (failure, empty answer, zero endpoints) leaves the last good set serving. */
+  graceMs: number;
+  /** Watched files are also re-read this often (a missed file event cannot leave them stale). */
+  filePollMs: number;
 }
 
 /** The system CA bundle Envoy uses for Modal when the config names none (Debian/Ubuntu path). */

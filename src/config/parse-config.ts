@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { readCapacityPolicy, type CapacityPolicy } from './capacity-policy.js';
+import { parseInHouse } from './parse-in-house.js';
 import {
   MODAL_DEFAULT_PRICE_PER_CONTAINER_SECOND,
   MODAL_DEFAULT_RATE_LIMIT,
@@ -8,7 +9,7 @@ import {
   SYSTEM_CA_BUNDLE,
   type ModalRateLimit,
   type StickyConfig,
-  type InHouseEndpoint,
+  type DiscoveryConfig,
   type ModalEndpointConfig,
   type RetryConfig,
   type RouteConfig,
@@ -112,20 +113,6 @@ function parseRateLimit(r: Reader, v: unknown, path: string): ModalRateLimit {
   };
 }
 
-function parseEndpoint(r: Reader, v: unknown, path: string): InHouseEndpoint | undefined {
-  const o = r.obj(v, path, ['address', 'port', 'capacity', 'max_rps']);
-  if (!o) return undefined;
-  const address = r.str(o, 'address', path);
-  if (address && isIP(address) === 0) r.fail(join(path, 'address'), `must be an IP address (EDS endpoints are IPs), got "${address}"`);
-  const maxRps = o['max_rps'] === undefined || o['max_rps'] === null ? undefined : r.num(o, 'max_rps', path, 1, 0.001, 10_000_000);
-  return {
-    address,
-    port: r.int(o, 'port', path, undefined, 1, 65535),
-    capacity: r.int(o, 'capacity', path, undefined, 1, 1_000_000),
-    ...(maxRps !== undefined ? { maxRps } : {}),
-  };
-}
-
 function parseModal(r: Reader, v: unknown, path: string): ModalEndpointConfig | undefined {
   if (v === undefined || v === null) return undefined;
   const o = r.obj(v, path, [
@@ -141,6 +128,7 @@ function parseModal(r: Reader, v: unknown, path: string): ModalEndpointConfig | 
     'rate_limit',
     'retry_429_in_house',
     'price_per_container_second',
+    'http2',
   ]);
   if (!o) return undefined;
   const url = r.str(o, 'url', path);
@@ -182,6 +170,7 @@ function parseModal(r: Reader, v: unknown, path: string): ModalEndpointConfig | 
     rateLimit: parseRateLimit(r, o['rate_limit'], join(path, 'rate_limit')),
     retry429InHouse: r.bool(o, 'retry_429_in_house', path, true),
     pricePerContainerSecond: r.num(o, 'price_per_container_second', path, MODAL_DEFAULT_PRICE_PER_CONTAINER_SECOND, 0, 1),
+    http2: r.bool(o, 'http2', path, true),
   };
 }
 
@@ -190,20 +179,7 @@ function parseService(r: Reader, v: unknown, path: string): ServiceConfig | unde
   if (!o) return undefined;
   const name = r.str(o, 'name', path);
   if (name && !NAME_RE.test(name)) r.fail(join(path, 'name'), `must be lowercase letters, digits, - or _ (at most 63), got "${name}"`);
-  const inHouseObj = r.obj(o['in_house'], join(path, 'in_house'), ['endpoints', 'capacity_scaler', 'host']) ?? {};
-  const inHouseHost = r.optStr(inHouseObj, 'host', join(path, 'in_house'));
-  if (inHouseHost !== undefined && !/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:.]+\](:\d{1,5})?$/.test(inHouseHost))
-    r.fail(join(join(path, 'in_house'), 'host'), `must be a host name with an optional port, got "${inHouseHost}"`);
-  const endpointsPath = join(join(path, 'in_house'), 'endpoints');
-  const endpoints = r.list(inHouseObj, 'endpoints', join(path, 'in_house'), true);
-  if (Array.isArray(inHouseObj['endpoints']) && endpoints.length === 0) r.fail(endpointsPath, 'must list at least one endpoint');
-  const inHouse = endpoints.flatMap((e, i) => parseEndpoint(r, e, join(endpointsPath, i)) ?? []);
-  const seen = new Set<string>();
-  inHouse.forEach((e, i) => {
-    const key = `${e.address}:${e.port}`;
-    if (seen.has(key)) r.fail(join(endpointsPath, i), `duplicate endpoint ${key}`);
-    seen.add(key);
-  });
+  const inHouse = parseInHouse(r, o['in_house'], join(path, 'in_house'));
   const modal = parseModal(r, o['modal'], join(path, 'modal'));
   const capacity = parseCapacity(r, o['capacity'], join(path, 'capacity'), modal !== undefined);
   if (capacity && modal) costCapInContainerSeconds(r, capacity, modal.pricePerContainerSecond, join(path, 'capacity'));
@@ -211,9 +187,7 @@ function parseService(r: Reader, v: unknown, path: string): ServiceConfig | unde
     name,
     listener: r.hostPort(o['listener'], join(path, 'listener'), { host: '0.0.0.0', port: 0 }),
     route: parseRoute(r, o['route'], join(path, 'route')),
-    inHouse,
-    ...(inHouseHost !== undefined ? { inHouseHost } : {}),
-    capacityScaler: r.num(inHouseObj, 'capacity_scaler', join(path, 'in_house'), 1, 0, 1),
+    ...inHouse,
     ...(modal ? { modal } : {}),
     ...(capacity ? { capacity } : {}),
   };
@@ -258,7 +232,7 @@ function parseCapacity(r: Reader, v: unknown, path: string, hasModal: boolean): 
 /** Validates an already-parsed YAML/JSON tree. Never throws: every problem is returned with its path. */
 export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = {}): ParseResult {
   const r = new Reader();
-  const top = r.obj(raw, '', ['xds', 'lrs', 'admin', 'metrics', 'controller', 'modal_api', 'services']) ?? {};
+  const top = r.obj(raw, '', ['xds', 'lrs', 'admin', 'metrics', 'controller', 'modal_api', 'discovery', 'services']) ?? {};
   const xds = r.obj(top['xds'], 'xds', ['listen', 'max_connection_age_ms']) ?? {};
   const lrs = r.obj(top['lrs'], 'lrs', ['interval_ms']) ?? {};
   const admin = r.obj(top['admin'], 'admin', ['listen', 'token_env']) ?? {};
@@ -320,9 +294,32 @@ export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = {}): Pa
       reconcileIntervalMs: r.int(modalApi, 'reconcile_interval_ms', 'modal_api', 30_000, 1000, 3_600_000),
       autoscalerMinIntervalMs: r.int(modalApi, 'autoscaler_min_interval_ms', 'modal_api', 10_000, 0, 3_600_000),
     },
+    discovery: parseDiscovery(r, top['discovery'], 'discovery'),
     services,
   };
   return r.errors.length > 0 ? { ok: false, errors: r.errors } : { ok: true, config };
+}
+
+function parseDiscovery(r: Reader, v: unknown, path: string): DiscoveryConfig {
+  const o = r.obj(v, path, ['dns_servers', 'dns_timeout_ms', 'min_ttl_ms', 'max_ttl_ms', 'grace_ms', 'file_poll_ms']) ?? {};
+  const servers = r
+    .list(o, 'dns_servers', path, false)
+    .map((s, i) => r.hostPort(s, join(join(path, 'dns_servers'), i), { host: '', port: 0 }));
+  servers.forEach((s, i) => {
+    if (s.port === 0 || isIP(s.host) === 0)
+      r.fail(join(join(path, 'dns_servers'), i), `must be "ip:port" of a DNS server, got "${s.host}:${s.port}"`);
+  });
+  const minTtlMs = r.int(o, 'min_ttl_ms', path, 5_000, 100, 3_600_000);
+  const maxTtlMs = r.int(o, 'max_ttl_ms', path, 300_000, 100, 24 * 3_600_000);
+  if (maxTtlMs < minTtlMs) r.fail(join(path, 'max_ttl_ms'), `must be at least min_ttl_ms (${minTtlMs}), got ${maxTtlMs}`);
+  return {
+    dnsServers: servers,
+    dnsTimeoutMs: r.int(o, 'dns_timeout_ms', path, 2_000, 50, 60_000),
+    minTtlMs,
+    maxTtlMs,
+    graceMs: r.int(o, 'grace_ms', path, 300_000, 0, MAX_MS),
+    filePollMs: r.int(o, 'file_poll_ms', path, 5_000, 50, 3_600_000),
+  };
 }
 
 /** Parses YAML text; a YAML syntax error is reported with its line like any other problem. */

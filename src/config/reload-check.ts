@@ -3,13 +3,14 @@ import type { ModalEndpointConfig, SpillwayConfig } from './config-types.js';
 
 /**
  * What a SIGHUP reload cannot apply to a running Spillway, as field paths with the reason. Live:
- * listeners, routes, in-house endpoints, services without Modal, and a Modal endpoint's static share,
- * CA bundle and 429 retry (they only change resources). Anything that started a server, a poller, a DNS
+ * listeners, routes, static in-house endpoints and their health checks, services without Modal or
+ * endpoint sources, and a Modal endpoint's static share, CA bundle, 429 retry and HTTP/2 (they only
+ * change resources). Anything that started a server, a poller, a DNS
  * watcher or a controller needs a restart; a reload that touches it is refused whole.
  */
 export function changesNeedingRestart(current: SpillwayConfig, next: SpillwayConfig): string[] {
   const problems: string[] = [];
-  const sections = ['xds', 'lrs', 'admin', 'metrics', 'controller', 'modalApi'] as const;
+  const sections = ['xds', 'lrs', 'admin', 'metrics', 'controller', 'modalApi', 'discovery'] as const;
   const yamlName: Record<(typeof sections)[number], string> = {
     xds: 'xds',
     lrs: 'lrs',
@@ -17,6 +18,7 @@ export function changesNeedingRestart(current: SpillwayConfig, next: SpillwayCon
     metrics: 'metrics',
     controller: 'controller',
     modalApi: 'modal_api',
+    discovery: 'discovery',
   };
   for (const s of sections) {
     if (!isDeepStrictEqual(current[s], next[s])) problems.push(`${yamlName[s]}: changed (takes effect on restart)`);
@@ -27,6 +29,7 @@ export function changesNeedingRestart(current: SpillwayConfig, next: SpillwayCon
     const old = before.get(name);
     if (!old) {
       if (svc.modal) problems.push(`services.${name}: a new service with a Modal endpoint needs a restart`);
+      if (svc.inHouseSources.length > 0) problems.push(`services.${name}: a new service with endpoint sources needs a restart`);
       continue;
     }
     if (!isDeepStrictEqual(restartBound(old.modal), restartBound(svc.modal))) {
@@ -35,9 +38,14 @@ export function changesNeedingRestart(current: SpillwayConfig, next: SpillwayCon
       );
     }
     if (!isDeepStrictEqual(old.capacity, svc.capacity)) problems.push(`services.${name}.capacity: changed (takes effect on restart)`);
+    if (!isDeepStrictEqual(old.inHouseSources, svc.inHouseSources) || old.inHouseDefaultCapacity !== svc.inHouseDefaultCapacity) {
+      problems.push(`services.${name}.in_house: dns, srv, files or capacity changed (the sources restart with Spillway)`);
+    }
   }
   for (const [name, svc] of before) {
     if (!after.has(name) && svc.modal) problems.push(`services.${name}: removing a service with a Modal endpoint needs a restart`);
+    if (!after.has(name) && svc.inHouseSources.length > 0)
+      problems.push(`services.${name}: removing a service with endpoint sources needs a restart`);
   }
   return problems;
 }
@@ -45,8 +53,8 @@ export function changesNeedingRestart(current: SpillwayConfig, next: SpillwayCon
 /** The Modal fields that something long-lived (DNS watcher, poller, controller) was started from. */
 function restartBound(
   m: ModalEndpointConfig | undefined,
-): Omit<ModalEndpointConfig, 'staticShare' | 'caBundle' | 'retry429InHouse'> | undefined {
+): Omit<ModalEndpointConfig, 'staticShare' | 'caBundle' | 'retry429InHouse' | 'http2'> | undefined {
   if (!m) return undefined;
-  const { staticShare: _share, caBundle: _ca, retry429InHouse: _retry, ...rest } = m;
+  const { staticShare: _share, caBundle: _ca, retry429InHouse: _retry, http2: _h2, ...rest } = m;
   return rest;
 }

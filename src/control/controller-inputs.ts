@@ -1,5 +1,6 @@
 import type { ControllerInputs } from '../capacity/types.js';
-import type { ServiceConfig } from '../config/config-types.js';
+import type { InHouseEndpoint, ServiceConfig } from '../config/config-types.js';
+import type { FleetHealth } from '../model/host-health.js';
 import type { ModalStatsStatus } from '../model/inputs.js';
 import type { LoadView } from '../lrs/load-view.js';
 import { servingCapacity, servingMaxRps, type Cordons } from '../model/cordons.js';
@@ -8,19 +9,26 @@ export interface InputSources {
   load: LoadView;
   modalStatus: (service: string) => ModalStatsStatus | undefined;
   cordons: (service: string) => Cordons;
+  /** The in-house endpoints in force (static and discovered); default: the static ones. */
+  inHouse?: (service: string) => readonly InHouseEndpoint[];
+  /** Which in-house hosts Envoy really sends to (LRS per-endpoint stats). */
+  hostHealth?: (service: string) => FleetHealth;
 }
 
 /**
- * Gathers one service's controller inputs from the read models (LRS load, Modal stats, cordons).
- * Capacity counts only endpoints that take new traffic: a cordoned host serves no new requests.
+ * Gathers one service's controller inputs from the read models (LRS load, Modal stats, cordons, host
+ * health). Capacity counts only endpoints that take new traffic: a cordoned host serves no new
+ * requests, and a host Envoy is not sending to (ejected, failing health checks) serves none either.
  */
 export function controllerInputsFor(service: ServiceConfig, src: InputSources): ControllerInputs | undefined {
   const modal = service.modal;
   if (!modal) return undefined;
   const load = src.load.service(service.name);
   const cordons = src.cordons(service.name);
-  const inHouseCapacity = servingCapacity(service.inHouse, cordons);
-  const maxRps = servingMaxRps(service.inHouse, cordons);
+  const endpoints = src.inHouse?.(service.name) ?? service.inHouse;
+  const health = src.hostHealth?.(service.name);
+  const inHouseCapacity = servingCapacity(endpoints, cordons, health);
+  const maxRps = servingMaxRps(endpoints, cordons, health);
   const inHouse = load && load.localities['in-house'].reporters > 0 ? load.localities['in-house'] : undefined;
   const modalLoad = load && load.localities.modal.reporters > 0 ? load.localities.modal : undefined;
   return {

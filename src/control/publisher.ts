@@ -1,9 +1,11 @@
 import { Listeners } from '../core/listeners.js';
-import type { ServiceConfig } from '../config/config-types.js';
+import type { InHouseEndpoint, ServiceConfig } from '../config/config-types.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { SpillwayProtos } from '../protos/load-protos.js';
 import { buildDesiredState } from '../resources/desired-state.js';
 import type { CordonState, Cordons } from '../model/cordons.js';
+import { mergeEndpoints } from '../model/fleet.js';
+import { inHouseHealthyFraction, type FleetHealth } from '../model/host-health.js';
 import { staticPlanFor, type TrafficPlan } from '../model/traffic-plan.js';
 import { validateDesiredState } from '../resources/validate.js';
 import { makeSnapshot } from '../xds/snapshot.js';
@@ -32,7 +34,9 @@ export interface PublishResult {
 export class Publisher {
   private services: readonly ServiceConfig[];
   private readonly plans = new Map<string, TrafficPlan>();
-  private readonly modalIps = new Map<string, string>();
+  private readonly modalIps = new Map<string, readonly string[]>();
+  private readonly discovered = new Map<string, readonly InHouseEndpoint[]>();
+  private readonly hostHealth = new Map<string, FleetHealth>();
   private readonly cordons = new Map<string, Map<string, CordonState>>();
   private readonly log: Logger;
   readonly stats: PublisherStats = { published: 0, unchanged: 0, rejected: 0, lastErrors: [] };
@@ -97,10 +101,50 @@ export class Publisher {
     return r;
   }
 
-  setModalIp(service: string, ip: string): PublishResult {
-    if (this.modalIps.get(service) === ip) return { ok: true, changed: new Set(), errors: [] };
-    this.modalIps.set(service, ip);
+  /** Every address the Modal hostname resolves to (all A and AAAA records). */
+  setModalAddresses(service: string, addresses: readonly string[]): PublishResult {
+    const next = [...new Set(addresses)].sort();
+    const prev = this.modalIps.get(service);
+    if (prev && prev.length === next.length && prev.every((a, i) => a === next[i])) return { ok: true, changed: new Set(), errors: [] };
+    this.modalIps.set(service, next);
+    const r = this.publish();
+    if (!r.ok) {
+      if (prev) this.modalIps.set(service, prev);
+      else this.modalIps.delete(service);
+    }
+    return r;
+  }
+
+  modalAddresses(service: string): readonly string[] {
+    return this.modalIps.get(service) ?? [];
+  }
+
+  /** The endpoints the service's sources discovered (merged with the static ones); an EDS-only change. */
+  setDiscovered(service: string, endpoints: readonly InHouseEndpoint[]): PublishResult {
+    const prev = this.discovered.get(service);
+    this.discovered.set(service, endpoints);
+    const r = this.publish();
+    if (!r.ok) {
+      if (prev) this.discovered.set(service, prev);
+      else this.discovered.delete(service);
+    }
+    return r;
+  }
+
+  /** The in-house endpoints in force: static ones merged with discovered ones. */
+  inHouseOf(service: string): InHouseEndpoint[] {
+    const svc = this.service(service);
+    return mergeEndpoints(svc?.inHouse ?? [], this.discovered.get(service) ?? []);
+  }
+
+  /** Which in-house hosts Envoy really uses (from LRS); moves the published weights only. */
+  setHostHealth(service: string, health: FleetHealth): PublishResult {
+    this.hostHealth.set(service, health);
     return this.publish();
+  }
+
+  hostHealthOf(service: string): FleetHealth {
+    return this.hostHealth.get(service) ?? new Map();
   }
 
   setCordon(service: string, endpoint: string, state: CordonState | undefined): PublishResult {
@@ -129,6 +173,8 @@ export class Publisher {
         planOf: (s) => this.plans.get(s.name) ?? staticPlanFor(s),
         modalIps: this.modalIps,
         cordons: this.cordons,
+        inHouseOf: (s) => this.inHouseOf(s.name),
+        healthyFractionOf: (s) => inHouseHealthyFraction(this.inHouseOf(s.name), this.cordonsOf(s.name), this.hostHealth.get(s.name)),
       },
       this.protos,
     );

@@ -6,7 +6,9 @@ import type { InHouseEndpoint, ServiceConfig } from '../config/config-types.js';
 import type { Clock } from '../core/clock.js';
 import type { LoadView, ServiceLoad } from '../lrs/load-view.js';
 import type { ModalPollerStatus, ModalStatsPoller } from '../modal/stats-poller.js';
+import type { SourceState } from '../discovery/source-state.js';
 import { endpointKey, servingCapacity, type CordonState, type Cordons } from '../model/cordons.js';
+import { HostVerdict, inHouseHealthyFraction, type FleetHealth } from '../model/host-health.js';
 import { offeredRps } from '../model/inputs.js';
 import { staticPlanFor, tierShares, type TierShares, type TrafficPlan } from '../model/traffic-plan.js';
 import type { SnapshotCache } from '../xds/snapshot-cache.js';
@@ -28,6 +30,8 @@ export const ChangeCause = {
   Cordon: 'cordon',
   /** A reader asked (metrics scrape). */
   Poll: 'poll',
+  /** An endpoint source changed state (stale, answering again, refused a file). */
+  Discovery: 'discovery',
 } as const;
 export type ChangeCause = (typeof ChangeCause)[keyof typeof ChangeCause];
 
@@ -38,6 +42,10 @@ export interface InHouseEndpointView {
   endpoint: string;
   capacity: number;
   health: CordonState | 'HEALTHY';
+  /** What Envoy does with the host, from LRS (SERVING until a report says otherwise). */
+  serving: HostVerdict;
+  /** Fraction of reporting Envoys for which it serves (its capacity counts in this proportion). */
+  servingFraction: number;
 }
 
 export interface ServiceView {
@@ -56,8 +64,14 @@ export interface ServiceView {
   decision: Decision | undefined;
   override: ActiveOverride | undefined;
   inHouse: InHouseEndpointView[];
-  /** Max concurrent requests over the in-house endpoints that take new requests. */
+  /** Max concurrent requests over the in-house endpoints that take new requests and that Envoy uses. */
   inHouseCapacity: number;
+  /** Envoy's healthy fraction of the in-house locality, which the published weights correct for. */
+  inHouseHealthyFraction: number;
+  /** The endpoint sources (DNS, SRV, files) and what each serves; empty for a static fleet. */
+  endpointSources: SourceState[];
+  /** Every address the Modal hostname resolved to. */
+  modalAddresses: readonly string[];
   /** In-flight in-house requests (LRS) over that capacity. */
   inHouseUtilization: number;
   offeredRps: number;
@@ -97,6 +111,10 @@ export interface ReadModelSources {
   connectedStreams(): number;
   /** Subscribes to the controller's published decisions; returns unsubscribe. */
   onDecision(fn: () => void): () => void;
+  /** The endpoint sources of a service (none for a static fleet). */
+  endpointSources?: (service: string) => SourceState[];
+  /** Subscribes to endpoint-source state changes (stale, answering again); returns unsubscribe. */
+  onDiscovery?: (fn: () => void) => () => void;
 }
 
 export function createReadModel(src: ReadModelSources): ReadModel {
@@ -108,7 +126,9 @@ export function createReadModel(src: ReadModelSources): ReadModel {
     const override = src.overrides.get(svc.name);
     const cordons = src.publisher.cordonsOf(svc.name);
     const load = src.load.service(svc.name);
-    const capacity = servingCapacity(svc.inHouse, cordons);
+    const endpoints = src.publisher.inHouseOf(svc.name);
+    const health = src.publisher.hostHealthOf(svc.name);
+    const capacity = servingCapacity(endpoints, cordons, health);
     const inProgress = load?.localities['in-house'].inProgress ?? 0;
     return {
       name: svc.name,
@@ -121,8 +141,11 @@ export function createReadModel(src: ReadModelSources): ReadModel {
       controlled: decision !== undefined || svc.capacity !== undefined,
       decision,
       override,
-      inHouse: endpointViews(svc.inHouse, cordons),
+      inHouse: endpointViews(endpoints, cordons, health),
       inHouseCapacity: capacity,
+      inHouseHealthyFraction: inHouseHealthyFraction(endpoints, cordons, health),
+      endpointSources: src.endpointSources?.(svc.name) ?? [],
+      modalAddresses: svc.modal?.connectAddress ? [svc.modal.connectAddress] : src.publisher.modalAddresses(svc.name),
       inHouseUtilization: capacity > 0 ? inProgress / capacity : 0,
       offeredRps: load ? offeredRps({ inHouse: load.localities['in-house'], modal: load.localities.modal, drops: load.drops }) : 0,
       modalStats: src.poller?.status(svc.name),
@@ -156,17 +179,25 @@ export function createReadModel(src: ReadModelSources): ReadModel {
         }),
         src.onDecision(() => fn(ChangeCause.Decision)),
         src.overrides.onChange(() => fn(ChangeCause.Override)),
+        src.onDiscovery?.(() => fn(ChangeCause.Discovery)) ?? (() => {}),
       ];
       return () => offs.forEach((off) => off());
     },
   };
 }
 
-function endpointViews(endpoints: readonly InHouseEndpoint[], cordons: Cordons): InHouseEndpointView[] {
+function endpointViews(endpoints: readonly InHouseEndpoint[], cordons: Cordons, health: FleetHealth): InHouseEndpointView[] {
   return endpoints
     .map((e) => {
       const key = endpointKey(e.address, e.port);
-      return { endpoint: key, capacity: e.capacity, health: cordons.get(key) ?? ('HEALTHY' as const) };
+      const h = health.get(key);
+      return {
+        endpoint: key,
+        capacity: e.capacity,
+        health: cordons.get(key) ?? ('HEALTHY' as const),
+        serving: h?.verdict ?? HostVerdict.Serving,
+        servingFraction: h?.servingFraction ?? 1,
+      };
     })
     .sort((a, b) => a.endpoint.localeCompare(b.endpoint));
 }

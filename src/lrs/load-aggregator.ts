@@ -7,6 +7,7 @@
 import type { ClusterStats__Output } from '../generated/envoy/config/endpoint/v3/ClusterStats.js';
 import { LOCALITY_KINDS } from '../model/localities.js';
 import type { LocalityKind, LocalityLoad, ServiceDrops } from '../model/inputs.js';
+import type { EnvoyEndpointReport } from '../model/host-health.js';
 import {
   DEFAULT_REPORT_LIMITS,
   REJECT_REASONS,
@@ -180,6 +181,25 @@ export class LoadAggregator {
       }
     }
     return next;
+  }
+
+  /**
+   * Each live Envoy's latest per-endpoint report for a service's in-house locality (Envoys that do not
+   * report endpoint granularity are left out), with when it was received.
+   */
+  endpointReports(service: string, atMs: number): Array<EnvoyEndpointReport & { receivedAtMs: number }> {
+    const out: Array<EnvoyEndpointReport & { receivedAtMs: number }> = [];
+    for (const [nodeId, envoy] of this.envoys) {
+      const sample = envoy.samples.get(service);
+      if (!sample || !this.isLive(envoy, sample, atMs) || !sample.report.inHouseEndpoints) continue;
+      out.push({
+        nodeId,
+        localityIssued: sample.report.inHouseIssued,
+        endpoints: sample.report.inHouseEndpoints,
+        receivedAtMs: sample.receivedAtMs,
+      });
+    }
+    return out.sort((a, b) => a.nodeId.localeCompare(b.nodeId));
   }
 
   /** The aggregate at atMs. Samples past their expiry are left out even if expire() was not called yet. */

@@ -3,6 +3,9 @@
 // total_requests_in_progress, which is a gauge.
 import { durationMs } from '../core/duration.js';
 import type { ClusterStats__Output } from '../generated/envoy/config/endpoint/v3/ClusterStats.js';
+import { endpointKey } from '../config/endpoint-key.js';
+import type { UpstreamEndpointStats__Output } from '../generated/envoy/config/endpoint/v3/UpstreamEndpointStats.js';
+import type { EndpointCounts } from '../model/host-health.js';
 import { LOCALITY_KINDS, localityKindOf } from '../model/localities.js';
 import type { LocalityKind } from '../model/inputs.js';
 
@@ -41,6 +44,14 @@ export interface ServiceLoadReport {
   localities: Record<LocalityKind, LocalityRates>;
   /** Dropped requests per second, by category. */
   dropsRps: Record<string, number>;
+  /** Requests issued to the in-house locality over the window (a count, for judging hosts). */
+  inHouseIssued: number;
+  /**
+   * Per in-house endpoint (endpointKey) counts over the window; only endpoints with activity appear.
+   * Undefined when the Envoy sent no per-endpoint stats although the locality was busy (it does not
+   * report endpoint granularity), so nothing can be judged from it.
+   */
+  inHouseEndpoints: Map<string, EndpointCounts> | undefined;
 }
 
 export interface ReportLimits {
@@ -84,6 +95,8 @@ export function normalizeClusterStats(
 
     const localities = zeroLocalities();
     let badCounter = false;
+    let inHouseIssued = 0;
+    let inHouseEndpoints: Map<string, EndpointCounts> | undefined = new Map();
     for (const ls of cluster.upstream_locality_stats) {
       const kind = localityKindOf(ls.locality);
       if (kind === undefined) {
@@ -97,6 +110,14 @@ export function normalizeClusterStats(
       if (inProgress === undefined || issued === undefined || successful === undefined || errors === undefined) {
         badCounter = true;
         break;
+      }
+      if (kind === 'in-house') {
+        inHouseIssued += issued;
+        if (issued > 0 && ls.upstream_endpoint_stats.length === 0) inHouseEndpoints = undefined;
+        else if (inHouseEndpoints && !addEndpointCounts(inHouseEndpoints, ls.upstream_endpoint_stats)) {
+          badCounter = true;
+          break;
+        }
       }
       // One entry per (locality, priority): sum the priorities.
       const into = localities[kind];
@@ -113,7 +134,7 @@ export function normalizeClusterStats(
     const dropsRps: Record<string, number> = {};
     for (const [category, count] of Object.entries(drops)) dropsRps[category] = count * perSecond;
 
-    const report: ServiceLoadReport = { service, windowMs, localities, dropsRps };
+    const report: ServiceLoadReport = { service, windowMs, localities, dropsRps, inHouseIssued, inHouseEndpoints };
     const previous = byService.get(service);
     byService.set(service, previous ? sumReports(previous, report) : report);
   }
@@ -170,6 +191,35 @@ export function addRates(into: LocalityRates, from: LocalityRates): void {
   into.errorRps += from.errorRps;
 }
 
+/** Adds one locality's per-endpoint stats into `into`; false when a counter cannot be trusted. */
+function addEndpointCounts(into: Map<string, EndpointCounts>, stats: readonly UpstreamEndpointStats__Output[]): boolean {
+  for (const e of stats) {
+    const sa = e.address?.socket_address;
+    if (!sa?.address || sa.port_value === undefined) continue;
+    const issued = parseCount(e.total_issued_requests);
+    const success = parseCount(e.total_successful_requests);
+    const error = parseCount(e.total_error_requests);
+    if (issued === undefined || success === undefined || error === undefined) return false;
+    const key = endpointKey(sa.address, sa.port_value);
+    const c = into.get(key) ?? { issued: 0, success: 0, error: 0 };
+    into.set(key, { issued: c.issued + issued, success: c.success + success, error: c.error + error });
+  }
+  return true;
+}
+
+function mergeEndpointCounts(
+  a: Map<string, EndpointCounts> | undefined,
+  b: Map<string, EndpointCounts> | undefined,
+): Map<string, EndpointCounts> | undefined {
+  if (!a || !b) return undefined;
+  const out = new Map(a);
+  for (const [key, c] of b) {
+    const prev = out.get(key) ?? { issued: 0, success: 0, error: 0 };
+    out.set(key, { issued: prev.issued + c.issued, success: prev.success + c.success, error: prev.error + c.error });
+  }
+  return out;
+}
+
 function sumReports(a: ServiceLoadReport, b: ServiceLoadReport): ServiceLoadReport {
   const localities = zeroLocalities();
   for (const kind of LOCALITY_KINDS) {
@@ -178,5 +228,12 @@ function sumReports(a: ServiceLoadReport, b: ServiceLoadReport): ServiceLoadRepo
   }
   const dropsRps: Record<string, number> = { ...a.dropsRps };
   for (const [category, rps] of Object.entries(b.dropsRps)) dropsRps[category] = (dropsRps[category] ?? 0) + rps;
-  return { service: a.service, windowMs: Math.max(a.windowMs, b.windowMs), localities, dropsRps };
+  return {
+    service: a.service,
+    windowMs: Math.max(a.windowMs, b.windowMs),
+    localities,
+    dropsRps,
+    inHouseIssued: a.inHouseIssued + b.inHouseIssued,
+    inHouseEndpoints: mergeEndpointCounts(a.inHouseEndpoints, b.inHouseEndpoints),
+  };
 }

@@ -2,6 +2,7 @@
 // and change notifications; only the LRS server writes (through the aggregator it owns).
 import { Listeners } from '../core/listeners.js';
 import type { Clock } from '../core/clock.js';
+import type { EnvoyEndpointReport } from '../model/host-health.js';
 import type { LoadAggregator, LoadSnapshot, LocalityLoadReading, ServiceDropsReading, ServiceLoad } from './load-aggregator.js';
 
 export type { LoadSnapshot, LocalityLoadReading, ServiceDropsReading, ServiceLoad } from './load-aggregator.js';
@@ -17,6 +18,8 @@ export interface LoadView {
   /** Every live locality figure, flattened (two per service). */
   localityLoads(): LocalityLoadReading[];
   serviceDrops(): ServiceDropsReading[];
+  /** Each live Envoy's latest per-endpoint counts for a service's in-house locality. */
+  endpointReports(service: string): Array<EnvoyEndpointReport & { receivedAtMs: number }>;
   /** Called with a fresh snapshot after each accepted report, expiry, and Envoy connect/disconnect. Returns unsubscribe. */
   subscribe(listener: LoadListener): () => void;
 }
@@ -43,6 +46,10 @@ export class AggregatedLoadView implements LoadView {
 
   serviceDrops(): ServiceDropsReading[] {
     return this.snapshot().services.map((s) => s.drops);
+  }
+
+  endpointReports(service: string): Array<EnvoyEndpointReport & { receivedAtMs: number }> {
+    return this.aggregator.endpointReports(service, this.clock.nowMs());
   }
 
   subscribe(listener: LoadListener): () => void {

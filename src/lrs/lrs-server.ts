@@ -93,7 +93,8 @@ export function createLrsService(options: LrsServiceOptions): LrsService {
       clusters,
       send_all_clusters: false,
       load_reporting_interval: durationFromMs(intervalMs),
-      report_endpoint_granularity: false,
+      // Per-endpoint counts tell which in-house hosts Envoy really sends to (capacity follows health).
+      report_endpoint_granularity: true,
     };
     stream.call.write(response);
   };

@@ -51,6 +51,26 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
     'service',
   ]);
   const capacity = gauge('spillway_in_house_capacity', 'Max concurrent requests over healthy in-house endpoints', ['service']);
+  const healthyFraction = gauge(
+    'spillway_in_house_healthy_fraction',
+    "Envoy's healthy fraction of the in-house locality (the published weights correct for it)",
+    ['service'],
+  );
+  const hostServing = gauge(
+    'spillway_in_house_endpoint_serving_ratio',
+    'Fraction of reporting Envoys that send an in-house endpoint traffic (LRS per-endpoint stats)',
+    ['service', 'endpoint'],
+  );
+  const sourceEndpoints = gauge('spillway_discovery_source_endpoints', 'Endpoints an endpoint source serves now', ['service', 'source']);
+  const sourceStale = gauge(
+    'spillway_discovery_source_stale',
+    '1 while an endpoint source fails or answers empty and its last good set keeps serving',
+    ['service', 'source'],
+  );
+  const sourceStaleFor = gauge('spillway_discovery_source_stale_seconds', 'How long an endpoint source has been stale', [
+    'service',
+    'source',
+  ]);
   const offered = gauge('spillway_offered_demand_rps', 'Requests per second Envoy offered the service (issued + dropped, LRS)', [
     'service',
   ]);
@@ -160,6 +180,11 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
       override,
       utilization,
       capacity,
+      healthyFraction,
+      hostServing,
+      sourceEndpoints,
+      sourceStale,
+      sourceStaleFor,
       offered,
       inProgress,
       runners,
@@ -176,6 +201,7 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
     ])
       g.reset();
     costTotal.length = 0;
+    const now = src.read.nowMs();
     for (const v of src.read.services()) {
       const service = v.name;
       if (v.modalCost) {
@@ -192,6 +218,17 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
       override.set({ service }, v.override ? 1 : 0);
       utilization.set({ service }, v.inHouseUtilization);
       capacity.set({ service }, v.inHouseCapacity);
+      healthyFraction.set({ service }, v.inHouseHealthyFraction);
+      for (const e of v.inHouse) hostServing.set({ service, endpoint: e.endpoint }, e.servingFraction);
+      for (const src of v.endpointSources) {
+        sourceEndpoints.set({ service, source: src.source }, src.endpoints.length);
+        const stale = src.health === 'STALE';
+        sourceStale.set({ service, source: src.source }, stale ? 1 : 0);
+        sourceStaleFor.set(
+          { service, source: src.source },
+          stale && src.badSinceMs !== undefined ? Math.max(0, (now - src.badSinceMs) / 1000) : 0,
+        );
+      }
       offered.set({ service }, v.offeredRps);
       const m = v.modalStats;
       if (m?.last) {

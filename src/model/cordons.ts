@@ -1,6 +1,9 @@
 // Operator cordons on in-house endpoints, and the serving capacity they leave. Shared by the resource
 // builders (EDS health), the controller inputs and the read model.
 import type { InHouseEndpoint } from '../config/config-types.js';
+import { endpointKey } from '../config/endpoint-key.js';
+
+export { endpointKey };
 
 /** How a cordoned in-house endpoint is published. */
 export const CordonState = {
@@ -14,19 +17,35 @@ export type CordonState = (typeof CordonState)[keyof typeof CordonState];
 /** Cordons of one service, keyed by endpointKey(). */
 export type Cordons = ReadonlyMap<string, CordonState>;
 
-export const endpointKey = (address: string, port: number): string => `${address}:${port}`;
-
 /**
  * Requests per second the fleet takes now by its endpoints' max_rps, or undefined unless every
- * endpoint that takes new requests states one (then slots over service time is the measure).
+ * endpoint that takes new requests states one (then slots over service time is the measure). A host
+ * Envoy is not sending to counts only for the Envoys that still use it, as in servingCapacity.
  */
-export function servingMaxRps(endpoints: readonly InHouseEndpoint[], cordons: Cordons): number | undefined {
+export function servingMaxRps(
+  endpoints: readonly InHouseEndpoint[],
+  cordons: Cordons,
+  health?: ReadonlyMap<string, { servingFraction: number }>,
+): number | undefined {
   const serving = endpoints.filter((e) => !cordons.has(endpointKey(e.address, e.port)));
   if (serving.length === 0 || serving.some((e) => e.maxRps === undefined)) return undefined;
-  return serving.reduce((n, e) => n + (e.maxRps ?? 0), 0);
+  return serving.reduce((n, e) => n + (e.maxRps ?? 0) * (health?.get(endpointKey(e.address, e.port))?.servingFraction ?? 1), 0);
 }
 
-/** Max concurrent requests the fleet takes now: a cordoned endpoint takes no new requests. */
-export function servingCapacity(endpoints: readonly InHouseEndpoint[], cordons: Cordons): number {
-  return endpoints.filter((e) => !cordons.has(endpointKey(e.address, e.port))).reduce((n, e) => n + e.capacity, 0);
+/**
+ * Max concurrent requests the fleet takes now: a cordoned endpoint takes no new requests, and a host
+ * Envoy is not sending to (health, from LRS) counts only for the Envoys that still use it.
+ */
+export function servingCapacity(
+  endpoints: readonly InHouseEndpoint[],
+  cordons: Cordons,
+  health?: ReadonlyMap<string, { servingFraction: number }>,
+): number {
+  let total = 0;
+  for (const e of endpoints) {
+    const key = endpointKey(e.address, e.port);
+    if (cordons.has(key)) continue;
+    total += e.capacity * (health?.get(key)?.servingFraction ?? 1);
+  }
+  return total;
 }

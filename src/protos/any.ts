@@ -10,6 +10,11 @@ import type {
   UpstreamTlsContext,
   UpstreamTlsContext__Output,
 } from '../generated/envoy/extensions/transport_sockets/tls/v3/UpstreamTlsContext.js';
+import type { RawBuffer, RawBuffer__Output } from '../generated/envoy/extensions/transport_sockets/raw_buffer/v3/RawBuffer.js';
+import type {
+  HttpProtocolOptions,
+  HttpProtocolOptions__Output,
+} from '../generated/envoy/extensions/upstreams/http/v3/HttpProtocolOptions.js';
 import type { Any } from '../generated/google/protobuf/Any.js';
 import type {
   StatefulSession,
@@ -32,10 +37,6 @@ import type {
   PreviousHostsPredicate,
   PreviousHostsPredicate__Output,
 } from '../generated/envoy/extensions/retry/host/previous_hosts/v3/PreviousHostsPredicate.js';
-import type {
-  HttpProtocolOptions,
-  HttpProtocolOptions__Output,
-} from '../generated/envoy/extensions/upstreams/http/v3/HttpProtocolOptions.js';
 import type { SpillwayProtos } from './load-protos.js';
 
 /** The messages Spillway packs into (or reads from) an Any: input and output forms by type name. */
@@ -52,6 +53,7 @@ interface AnyTypes {
   'envoy.extensions.filters.http.header_mutation.v3.HeaderMutation': [HeaderMutation, HeaderMutation__Output];
   'envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec': [UpstreamCodec, UpstreamCodec__Output];
   'envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate': [PreviousHostsPredicate, PreviousHostsPredicate__Output];
+  'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer': [RawBuffer, RawBuffer__Output];
   'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': [HttpProtocolOptions, HttpProtocolOptions__Output];
 }
 export type AnyTypeName = keyof AnyTypes;

@@ -2,10 +2,10 @@ import type { Cluster } from '../generated/envoy/config/cluster/v3/Cluster.js';
 import type { ServiceConfig } from '../config/config-types.js';
 import type { SpillwayProtos } from '../protos/load-protos.js';
 import { durationFromMs as duration } from '../core/duration.js';
-import { packAny } from '../protos/any.js';
-import { MODAL_TLS_MATCH } from './modal-tls.js';
-import { attemptMarkerProtocolOptions } from './modal-retry.js';
+import { inHouseHealth } from './in-house-health.js';
+import { modalTransport } from './modal-tls.js';
 import { STICKY_HOST_STATUSES } from './sticky-session.js';
+import { upstreamHttpOptions } from './upstream-http.js';
 
 /** Generous limits: Envoy's defaults (1024 requests) would shed silently; Spillway sheds deliberately. */
 const CIRCUIT_LIMIT = 1_000_000;
@@ -15,8 +15,28 @@ const CIRCUIT_LIMIT = 1_000_000;
  * the split; panic mode is off so an unhealthy fleet never spills to a Modal locality that is absent.
  */
 export function buildCluster(service: ServiceConfig, protos: SpillwayProtos): Cluster {
+  return clusterOf(service, service.name, service.modal, protos);
+}
+
+/**
+ * The service's clusters: its own, and with HTTP/2 to Modal an HTTP/1.1-only twin for upgrades.
+ * Modal takes WebSockets only over HTTP/1.1 (no RFC 8441 extended CONNECT), and Envoy cannot carry an
+ * upgrade on a connection ALPN made HTTP/2. The twin reads the same ClusterLoadAssignment, so upgrades
+ * follow the same weights, drops and sticky hosts.
+ */
+export function buildClusters(service: ServiceConfig, protos: SpillwayProtos): Cluster[] {
+  const main = buildCluster(service, protos);
+  if (!service.modal?.http2) return [main];
+  return [main, clusterOf(service, upgradeClusterName(service), { ...service.modal, http2: false }, protos)];
+}
+
+/** Names cannot collide with a service's: service names have no ':'. */
+export const upgradeClusterName = (service: ServiceConfig): string => `${service.name}:upgrade`;
+
+function clusterOf(service: ServiceConfig, name: string, modal: ServiceConfig['modal'], protos: SpillwayProtos): Cluster {
+  const svc = { ...service, ...(modal ? { modal } : {}) };
   const cluster: Cluster = {
-    name: service.name,
+    name,
     type: 'EDS',
     eds_cluster_config: {
       service_name: service.name,
@@ -41,30 +61,10 @@ export function buildCluster(service: ServiceConfig, protos: SpillwayProtos): Cl
       ],
     },
   };
-  const protocolOptions = attemptMarkerProtocolOptions(service, protos);
+  // Modal over TLS (HTTP/2 by ALPN), in-house plaintext; health checks, ejection and ramp-up for in-house.
+  if (svc.modal) Object.assign(cluster, modalTransport(svc.modal, protos));
+  const protocolOptions = upstreamHttpOptions(svc, protos);
   if (protocolOptions) cluster.typed_extension_protocol_options = protocolOptions;
-  if (service.modal) {
-    const m = service.modal;
-    // Only endpoints tagged {tls: modal} match; in-house endpoints fall through to plaintext.
-    cluster.transport_socket_matches = [
-      {
-        name: 'modal-tls',
-        match: MODAL_TLS_MATCH,
-        transport_socket: {
-          name: 'envoy.transport_sockets.tls',
-          typed_config: packAny(protos, 'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', {
-            sni: m.hostname,
-            common_tls_context: {
-              alpn_protocols: ['http/1.1'],
-              validation_context: {
-                trusted_ca: { filename: m.caBundle },
-                match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: m.hostname } }],
-              },
-            },
-          }),
-        },
-      },
-    ];
-  }
+  Object.assign(cluster, inHouseHealth(service.inHouseHealth));
   return cluster;
 }

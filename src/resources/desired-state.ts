@@ -1,8 +1,8 @@
-import type { ServiceConfig } from '../config/config-types.js';
+import type { InHouseEndpoint, ServiceConfig } from '../config/config-types.js';
 import type { SpillwayProtos } from '../protos/load-protos.js';
 import type { DesiredResources } from '../xds/resource-types.js';
 import { TypeUrl } from '../xds/type-urls.js';
-import { buildCluster } from './clusters.js';
+import { buildClusters } from './clusters.js';
 import type { Cordons } from '../model/cordons.js';
 import { buildLoadAssignment } from './endpoints.js';
 import { buildListener } from './listeners.js';
@@ -13,10 +13,14 @@ export interface DesiredStateInputs {
   services: readonly ServiceConfig[];
   /** The plan in force per service (the publisher fills in the static plan where nothing decided). */
   planOf: (service: ServiceConfig) => TrafficPlan;
-  /** Resolved Modal IP per service. */
-  modalIps: ReadonlyMap<string, string>;
+  /** Resolved Modal addresses per service (every A and AAAA record). */
+  modalIps: ReadonlyMap<string, readonly string[]>;
   /** Cordons per service. */
   cordons: ReadonlyMap<string, Cordons>;
+  /** The in-house endpoints in force per service (static merged with discovered); default: the static ones. */
+  inHouseOf?: (service: ServiceConfig) => readonly InHouseEndpoint[];
+  /** Envoy's healthy fraction of a service's in-house locality; default 1. */
+  healthyFractionOf?: (service: ServiceConfig) => number;
 }
 
 const byName =
@@ -28,13 +32,15 @@ const byName =
 export function buildDesiredState(inputs: DesiredStateInputs, protos: SpillwayProtos): DesiredResources {
   const services = [...inputs.services].sort(byName((s) => s.name));
   return {
-    [TypeUrl.Cluster]: services.map((s) => buildCluster(s, protos)),
+    [TypeUrl.Cluster]: services.flatMap((s) => buildClusters(s, protos)),
     [TypeUrl.Endpoint]: services.map((s) =>
       buildLoadAssignment({
         service: s,
         plan: inputs.planOf(s),
-        modalIp: s.modal?.connectAddress ?? inputs.modalIps.get(s.name),
+        modalAddresses: s.modal?.connectAddress ? [s.modal.connectAddress] : (inputs.modalIps.get(s.name) ?? []),
         cordons: inputs.cordons.get(s.name) ?? new Map(),
+        inHouse: inputs.inHouseOf?.(s) ?? s.inHouse,
+        inHouseHealthyFraction: inputs.healthyFractionOf?.(s) ?? 1,
       }),
     ),
     [TypeUrl.Listener]: services.map((s) => buildListener(s, protos)),

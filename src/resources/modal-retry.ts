@@ -2,7 +2,7 @@
 // an upstream filter stamps every attempt's response with "<status>@<upstream hostname>", and the
 // route retries only on "429@<Modal hostname>". The stamp never reaches the client.
 import type { RetryPolicy } from '../generated/envoy/config/route/v3/RetryPolicy.js';
-import type { Any } from '../generated/google/protobuf/Any.js';
+import type { HttpFilter } from '../generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpFilter.js';
 import type { ServiceConfig } from '../config/config-types.js';
 import { durationFromMs as duration } from '../core/duration.js';
 import type { SpillwayProtos } from '../protos/load-protos.js';
@@ -16,34 +16,30 @@ const HOST_SELECTION_ATTEMPTS = 10;
 
 const retries429 = (service: ServiceConfig): boolean => service.modal?.retry429InHouse === true;
 
-/** The cluster's HttpProtocolOptions carrying the attempt-stamping upstream filter, when the 429 retry is on. */
-export function attemptMarkerProtocolOptions(service: ServiceConfig, protos: SpillwayProtos): Record<string, Any> | undefined {
+/** The upstream filters that stamp each attempt (the codec last, as Envoy requires), when the 429 retry is on. */
+export function attemptMarkerFilters(service: ServiceConfig, protos: SpillwayProtos): HttpFilter[] | undefined {
   if (!retries429(service)) return undefined;
-  const options = packAny(protos, 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions', {
-    explicit_http_config: { http_protocol_options: {} },
-    http_filters: [
-      {
-        name: 'envoy.filters.http.header_mutation',
-        typed_config: packAny(protos, 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutation', {
-          mutations: {
-            response_mutations: [
-              {
-                append: {
-                  header: { key: ATTEMPT_HEADER, value: '%RESP(:STATUS)%@%UPSTREAM_HOST_NAME%' },
-                  append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
-                },
+  return [
+    {
+      name: 'envoy.filters.http.header_mutation',
+      typed_config: packAny(protos, 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutation', {
+        mutations: {
+          response_mutations: [
+            {
+              append: {
+                header: { key: ATTEMPT_HEADER, value: '%RESP(:STATUS)%@%UPSTREAM_HOST_NAME%' },
+                append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
               },
-            ],
-          },
-        }),
-      },
-      {
-        name: 'envoy.filters.http.upstream_codec',
-        typed_config: packAny(protos, 'envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec', {}),
-      },
-    ],
-  });
-  return { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': options };
+            },
+          ],
+        },
+      }),
+    },
+    {
+      name: 'envoy.filters.http.upstream_codec',
+      typed_config: packAny(protos, 'envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec', {}),
+    },
+  ];
 }
 
 /**

@@ -2,6 +2,8 @@ import type { RouteConfiguration } from '../generated/envoy/config/route/v3/Rout
 import type { ServiceConfig } from '../config/config-types.js';
 import { durationFromMs as duration } from '../core/duration.js';
 import type { SpillwayProtos } from '../protos/load-protos.js';
+import type { Route } from '../generated/envoy/config/route/v3/Route.js';
+import { upgradeClusterName } from './clusters.js';
 import { routeNameFor } from './listeners.js';
 import { ATTEMPT_HEADER, retryPolicyFor } from './modal-retry.js';
 
@@ -14,6 +16,24 @@ import { ATTEMPT_HEADER, retryPolicyFor } from './modal-retry.js';
 export function buildRouteConfiguration(service: ServiceConfig, protos: SpillwayProtos): RouteConfiguration {
   const { route } = service;
   const retry = retryPolicyFor(service, protos);
+  const action = (cluster: string): Route['route'] => ({
+    cluster,
+    auto_host_rewrite: { value: true },
+    append_x_forwarded_host: true,
+    // 0 disables Envoy's 15 s default, which would cut requests Modal is still serving.
+    timeout: duration(route.timeoutMs),
+    idle_timeout: duration(route.idleTimeoutMs),
+    ...(retry ? { retry_policy: retry } : {}),
+  });
+  // With HTTP/2 to Modal, WebSocket upgrades take the HTTP/1.1 twin of the cluster (clusters.ts).
+  const upgrade: Route[] = service.modal?.http2
+    ? [
+        {
+          match: { prefix: '/', headers: [{ name: 'upgrade', string_match: { exact: 'websocket', ignore_case: true } }] },
+          route: action(upgradeClusterName(service)),
+        },
+      ]
+    : [];
   return {
     name: routeNameFor(service),
     // The per-attempt stamp the 429 retry reads is internal.
@@ -22,20 +42,7 @@ export function buildRouteConfiguration(service: ServiceConfig, protos: Spillway
       {
         name: service.name,
         domains: ['*'],
-        routes: [
-          {
-            match: { prefix: '/' },
-            route: {
-              cluster: service.name,
-              auto_host_rewrite: { value: true },
-              append_x_forwarded_host: true,
-              // 0 disables Envoy's 15 s default, which would cut requests Modal is still serving.
-              timeout: duration(route.timeoutMs),
-              idle_timeout: duration(route.idleTimeoutMs),
-              ...(retry ? { retry_policy: retry } : {}),
-            },
-          },
-        ],
+        routes: [...upgrade, { match: { prefix: '/' }, route: action(service.name) }],
       },
     ],
   };

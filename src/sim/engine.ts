@@ -188,7 +188,14 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
   let routeNone = 0;
   let hostsSeenLive = trace.hosts(0);
   const reroute = (): void => {
-    const cla = buildLoadAssignment({ service, plan: applied, modalIp: '192.0.2.1', cordons: new Map() });
+    // Spillway corrects the weights for the hosts it knows are down (the healthy-fraction correction).
+    const cla = buildLoadAssignment({
+      service,
+      plan: applied,
+      modalAddresses: ['192.0.2.1'],
+      cordons: new Map(),
+      inHouseHealthyFraction: service.inHouse.length > 0 ? Math.min(hostsSeenLive, service.inHouse.length) / service.inHouse.length : 1,
+    });
     const health = new Map<string, HostHealth>();
     service.inHouse.forEach((e, i) => {
       if (i >= hostsSeenLive) health.set(`${e.address}:${e.port}`, 'UNHEALTHY');

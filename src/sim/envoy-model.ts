@@ -7,6 +7,7 @@
 // priority-level health (healthy hosts first; degraded hosts only take what healthy availability
 // cannot), then a locality by its effective weight, then a host in it by endpoint weight.
 import type { ClusterLoadAssignment } from '../generated/envoy/config/endpoint/v3/ClusterLoadAssignment.js';
+import { DEFAULT_OVERPROVISIONING_FACTOR, localityHealthScale } from '../model/effective-weights.js';
 
 /** A host's health as Envoy treats it. DRAINING hosts are excluded: they count nowhere. */
 export type HostHealth = 'HEALTHY' | 'DEGRADED' | 'DRAINING' | 'UNHEALTHY';
@@ -42,7 +43,7 @@ export interface ModelShares {
   noHost: number;
 }
 
-const DEFAULT_OPF = 140;
+const DEFAULT_OPF = DEFAULT_OVERPROVISIONING_FACTOR;
 
 /**
  * A locality's effective weight among hosts of one class (healthy or degraded): its weight scaled by
@@ -52,7 +53,7 @@ function effectiveWeight(l: ModelLocality, cls: HostHealth, opf: number): number
   const counted = l.hosts.filter((h) => h.health !== 'DRAINING').length;
   if (counted === 0) return 0;
   const eligible = l.hosts.filter((h) => h.health === cls).length;
-  return l.weight * Math.min(1, ((opf / 100) * eligible) / counted);
+  return l.weight * localityHealthScale(eligible / counted, opf);
 }
 
 export function trafficShares(a: ModelAssignment): ModelShares {

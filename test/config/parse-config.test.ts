@@ -117,7 +117,7 @@ services:
         'services[0].modal.url: must not have a path or query (the route forwards paths as they come)',
         'services[0].modal.max_containers: must be between 1 and 100000, got 0',
         'services[0].modal.share: must be between 0 and 1, got 2',
-        'services[1].in_house.endpoints: must list at least one endpoint',
+        'services[1].in_house.endpoints: must list at least one endpoint (or in_house must name a dns, srv or files source)',
         'services[1].listener: port 127.0.0.1:8080 collides with services[0] (127.0.0.1:8080)',
       ]),
     );

@@ -32,13 +32,19 @@ export async function startControllerRig(opts: {
   /** Extra keys of the service's `modal:` block (rate_limit, price_per_container_second, …). */
   modalConfig?: Record<string, unknown>;
   fake?: Partial<FakeModalOptions>;
+  /** In-house backends (4 slots each); default 2. */
+  backends?: number;
+  /** More in_house fields (health_check, outlier_detection, slow_start_ms). */
+  inHouse?: Record<string, unknown>;
 }): Promise<ControllerRig> {
   const fake = await startFakeModal({
     functions: [{ appName: 'spillway-ctl', functionName: 'echo', coldStartMs: 300, scaledownWindowMs: 4000, ...opts.modal }],
     tlsNames: [MODAL_HOST],
     ...opts.fake,
   });
-  const inHouse = await Promise.all([startHttpBackend('inhouse-a'), startHttpBackend('inhouse-b')]);
+  const inHouse = await Promise.all(
+    Array.from({ length: opts.backends ?? 2 }, (_, i) => startHttpBackend(`inhouse-${String.fromCharCode(97 + i)}`)),
+  );
   const listenerPort = await freePort();
   const raw = {
     ...FREE_PORTS,
@@ -49,7 +55,7 @@ export async function startControllerRig(opts: {
       {
         name: 'echo',
         listener: `127.0.0.1:${listenerPort}`,
-        in_house: { endpoints: inHouse.map((b) => ({ address: '127.0.0.1', port: b.port, capacity: 4 })) },
+        in_house: { endpoints: inHouse.map((b) => ({ address: '127.0.0.1', port: b.port, capacity: 4 })), ...opts.inHouse },
         modal: {
           url: `https://${MODAL_HOST}:${new URL(fake.httpsUrl).port}`,
           connect_address: '127.0.0.1',
@@ -84,7 +90,7 @@ export async function startControllerRig(opts: {
   const envoy = await startEnvoy({ xdsPort: app.xdsPort, nodeId: `envoy-ctl-${listenerPort}` });
   const base = `http://127.0.0.1:${listenerPort}`;
   await waitFor(async () => (await fetch(`${base}/?ms=1`)).ok, 20_000, 'traffic through Envoy');
-  return {
+  const rig: ControllerRig = {
     app,
     envoy,
     fake,
@@ -94,10 +100,11 @@ export async function startControllerRig(opts: {
     close: async () => {
       await envoy.stop();
       await app.stop();
-      await Promise.all(inHouse.map((b) => b.close()));
+      await Promise.all(rig.inHouse.map((b) => b.close()));
       await fake.close();
     },
   };
+  return rig;
 }
 
 /** The Modal locality weight Envoy runs now (0 = absent), from its config dump. */

@@ -53,7 +53,8 @@ describe.each(['GRPC', 'DELTA_GRPC'] as const)('real Envoy on state-of-the-world
     expect(events.some((e) => e.kind === 'nack')).toBe(false);
     const dump = await envoy.configDump();
     const clusters = dumpSection(dump, 'ClustersConfigDump');
-    expect(clusters?.['dynamic_active_clusters']?.map((c: any) => c.cluster.name)).toEqual(['echo']);
+    // The service's cluster and its HTTP/1.1 twin for WebSocket upgrades (Modal is offered h2).
+    expect(clusters?.['dynamic_active_clusters']?.map((c: any) => c.cluster.name).sort()).toEqual(['echo', 'echo:upgrade']);
     const listeners = dumpSection(dump, 'ListenersConfigDump');
     expect(listeners?.['dynamic_listeners']?.map((l: any) => l.name)).toEqual(['echo']);
 

@@ -75,9 +75,10 @@ describe('the controller with a rate-limited, priced Modal', () => {
         'a rate-limited decision',
       );
       const d = rig.app.controller!.current('echo')!;
-      // Share × demand stays within 10 rps, where warm capacity alone would allow ~60 % of 80 rps.
-      const demand = Math.max(d.inputs['lambda_fast_rps']!.value, d.inputs['lambda_slow_rps']!.value);
-      expect(shareOf(d.plan) * demand).toBeLessThanOrEqual(10.5);
+      // What the plan sends Modal — its share of the demand it planned for, after the drop — stays
+      // within 10 rps, where warm capacity alone would allow ~60 % of 80 rps.
+      const planned = d.inputs['planned_demand_rps']!.value;
+      expect(shareOf(d.plan) * planned * (1 - d.plan.dropPercent / 100)).toBeLessThanOrEqual(10.5);
       expect((await envoyModalLocality(rig.envoy)).weight).toBeLessThan(300);
       load.reset();
       await new Promise((r) => setTimeout(r, 3000));

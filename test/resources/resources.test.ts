@@ -18,23 +18,83 @@ const inputs = (share: number, extra: Partial<DesiredStateInputs> = {}): Desired
 });
 
 describe('resource builders', () => {
-  it('CDS: EDS over ADS, locality-weighted LB, panic mode off, TLS only for endpoints tagged modal', () => {
+  it('CDS: EDS over ADS, locality-weighted LB, panic mode off; TLS (h2 by ALPN) by default, plaintext for endpoints tagged in-house', () => {
     const [cluster] = buildDesiredState(inputs(0), protos)[TypeUrl.Cluster];
     expect(cluster!.type).toBe('EDS');
     expect(cluster!.eds_cluster_config?.eds_config?.ads).toEqual({});
     expect(cluster!.common_lb_config?.locality_weighted_lb_config).toEqual({});
     expect(cluster!.common_lb_config?.healthy_panic_threshold).toEqual({ value: 0 });
     const match = cluster!.transport_socket_matches?.[0];
-    expect(match?.match).toEqual({ fields: { tls: { stringValue: 'modal' } } });
-    const any = match?.transport_socket?.typed_config;
+    expect(match?.match).toEqual({ fields: { tls: { stringValue: 'none' } } });
+    expect(match?.transport_socket?.name).toBe('envoy.transport_sockets.raw_buffer');
+    const any = cluster!.transport_socket?.typed_config;
     const tls = protos.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.deserialize(
       Buffer.from((any as { value: Buffer }).value),
     );
     expect(tls.sni).toBe('spillway-demo--echo.modal.run');
+    expect(tls.common_tls_context?.alpn_protocols).toEqual(['h2', 'http/1.1']);
     expect(tls.common_tls_context?.validation_context?.trusted_ca?.filename).toBe('.tmp/demo-pki/ca.pem');
     expect(tls.common_tls_context?.validation_context?.match_typed_subject_alt_names?.[0]?.matcher?.exact).toBe(
       'spillway-demo--echo.modal.run',
     );
+    const opts = cluster!.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'];
+    const http = protos.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.deserialize(Buffer.from((opts as { value: Buffer }).value));
+    expect(http.auto_config?.http2_protocol_options).toBeTruthy();
+    // One HttpProtocolOptions carries both the protocol and the 429 retry's attempt stamp.
+    expect(http.http_filters.map((f) => f.name)).toEqual(['envoy.filters.http.header_mutation', 'envoy.filters.http.upstream_codec']);
+
+    // Upgrades go to an HTTP/1.1-only twin on the same assignment (Modal has no WebSocket over HTTP/2).
+    const clusters = buildDesiredState(inputs(0), protos)[TypeUrl.Cluster];
+    const twin = clusters.find((c) => c.name === 'echo:upgrade');
+    expect(twin?.eds_cluster_config?.service_name).toBe('echo');
+    const twinTls = protos.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.deserialize(
+      Buffer.from((twin!.transport_socket?.typed_config as { value: Buffer }).value),
+    );
+    expect(twinTls.common_tls_context?.alpn_protocols).toEqual(['http/1.1']);
+    const [rc] = buildDesiredState(inputs(0), protos)[TypeUrl.Route];
+    const routes = rc!.virtual_hosts![0]!.routes!;
+    expect(routes.map((r) => r.route?.cluster)).toEqual(['echo:upgrade', 'echo']);
+    expect(routes[0]!.match?.headers?.[0]?.name).toBe('upgrade');
+
+    const h1 = { ...service, modal: { ...service.modal!, http2: false, retry429InHouse: false } };
+    const h1Clusters = buildDesiredState({ ...inputs(0), services: [h1] }, protos)[TypeUrl.Cluster];
+    expect(h1Clusters.map((c) => c.name)).toEqual(['echo']);
+    const [plain] = h1Clusters;
+    expect(plain!.typed_extension_protocol_options).toBeUndefined();
+    const h1tls = protos.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.deserialize(
+      Buffer.from((plain!.transport_socket?.typed_config as { value: Buffer }).value),
+    );
+    expect(h1tls.common_tls_context?.alpn_protocols).toEqual(['http/1.1']);
+  });
+
+  it('CDS: health checks, outlier detection and slow start from in_house; none by default', () => {
+    const [bare] = buildDesiredState(inputs(0), protos)[TypeUrl.Cluster];
+    expect(bare!.health_checks).toBeUndefined();
+    expect(bare!.outlier_detection).toBeUndefined();
+    const svc = {
+      ...service,
+      inHouseHealth: {
+        healthCheck: { path: '/healthz', intervalMs: 1000, timeoutMs: 500, healthyThreshold: 2, unhealthyThreshold: 3 },
+        outlierDetection: {
+          consecutive5xx: 5,
+          consecutiveGatewayFailure: 2,
+          intervalMs: 1000,
+          baseEjectionTimeMs: 5000,
+          maxEjectionPercent: 50,
+        },
+        slowStartMs: 20_000,
+      },
+    };
+    const [cluster] = buildDesiredState({ ...inputs(0), services: [svc] }, protos)[TypeUrl.Cluster];
+    expect(cluster!.health_checks?.[0]).toMatchObject({
+      interval: { seconds: '1', nanos: 0 },
+      timeout: { seconds: '0', nanos: 500_000_000 },
+      healthy_threshold: { value: 2 },
+      unhealthy_threshold: { value: 3 },
+      http_health_check: { path: '/healthz' },
+    });
+    expect(cluster!.outlier_detection).toMatchObject({ consecutive_gateway_failure: { value: 2 }, max_ejection_percent: { value: 50 } });
+    expect(cluster!.round_robin_lb_config?.slow_start_config?.slow_start_window).toEqual({ seconds: '20', nanos: 0 });
   });
 
   it('EDS: share 0 omits the Modal locality (never a weight of 0); a share adds it with hostname and TLS tag', () => {
@@ -51,7 +111,42 @@ describe('resource builders', () => {
     const modal = some!.endpoints![1]!.lb_endpoints![0]!;
     expect(modal.endpoint?.hostname).toBe('spillway-demo--echo.modal.run');
     expect(modal.endpoint?.address?.socket_address).toEqual({ address: '127.0.0.1', port_value: 18443 });
-    expect(modal.metadata?.filter_metadata?.['envoy.transport_socket_match']).toEqual({ fields: { tls: { stringValue: 'modal' } } });
+    // Modal takes the cluster's default TLS socket and is never actively health-checked (that would wake it).
+    expect(modal.endpoint?.health_check_config?.disable_active_health_check).toBe(true);
+    expect(some!.endpoints![0]!.lb_endpoints![0]!.metadata?.filter_metadata?.['envoy.transport_socket_match']).toEqual({
+      fields: { tls: { stringValue: 'none' } },
+    });
+  });
+
+  it('EDS: every Modal address is an endpoint; discovered endpoints join the static ones; an empty fleet omits the locality', () => {
+    const svc = { ...service, modal: { ...service.modal!, connectAddress: undefined } };
+    const [cla] = buildDesiredState(
+      {
+        ...inputs(0.3),
+        services: [svc],
+        modalIps: new Map([['echo', ['203.0.113.9', '2001:db8::7', '203.0.113.7']]]),
+        inHouseOf: () => [...service.inHouse, { address: '2001:db8::20', port: 8080, capacity: 4 }],
+      },
+      protos,
+    )[TypeUrl.Endpoint];
+    expect(cla!.endpoints![1]!.lb_endpoints!.map((e) => e.endpoint?.address?.socket_address?.address)).toEqual([
+      '2001:db8::7',
+      '203.0.113.7',
+      '203.0.113.9',
+    ]);
+    expect(cla!.endpoints![0]!.lb_endpoints).toHaveLength(4);
+    const [empty] = buildDesiredState({ ...inputs(0.3), inHouseOf: () => [] }, protos)[TypeUrl.Endpoint];
+    expect(empty!.endpoints!.map((l) => l.locality?.zone)).toEqual(['modal']);
+  });
+
+  it('EDS: locality weights are corrected for the in-house healthy fraction, so Envoy runs the planned share', () => {
+    const [healthy] = buildDesiredState(inputs(0.3), protos)[TypeUrl.Endpoint];
+    expect(healthy!.endpoints!.map((l) => l.load_balancing_weight?.value)).toEqual([700, 300]);
+    // One of three hosts down: Envoy scales in-house by min(1, 1.4 × 1/3) = 0.467.
+    const [third] = buildDesiredState({ ...inputs(0.3), healthyFractionOf: () => 1 / 3 }, protos)[TypeUrl.Endpoint];
+    const [wIn, wM] = third!.endpoints!.map((l) => l.load_balancing_weight?.value ?? 0);
+    expect(wM).toBe(300);
+    expect(wM! / (wM! + wIn! * 1.4 * (1 / 3))).toBeCloseTo(0.3, 3);
   });
 
   it('EDS: cordons become health status; shedding becomes drop_overloads in parts per million', () => {
@@ -74,7 +169,7 @@ describe('resource builders', () => {
     const svc = { ...service, modal: { ...service.modal!, connectAddress: undefined } };
     const [cla] = buildDesiredState({ ...inputs(0.5), services: [svc] }, protos)[TypeUrl.Endpoint];
     expect(cla!.endpoints).toHaveLength(1);
-    const [resolved] = buildDesiredState({ ...inputs(0.5), services: [svc], modalIps: new Map([['echo', '203.0.113.7']]) }, protos)[
+    const [resolved] = buildDesiredState({ ...inputs(0.5), services: [svc], modalIps: new Map([['echo', ['203.0.113.7']]]) }, protos)[
       TypeUrl.Endpoint
     ];
     expect(resolved!.endpoints![1]!.lb_endpoints![0]!.endpoint?.address?.socket_address?.address).toBe('203.0.113.7');
@@ -82,7 +177,7 @@ describe('resource builders', () => {
 
   it("RDS: auto_host_rewrite, no route timeout by default, retry policy from config plus Modal's 429 only", () => {
     const [rc] = buildDesiredState(inputs(0), protos)[TypeUrl.Route];
-    const route = rc!.virtual_hosts![0]!.routes![0]!.route!;
+    const route = rc!.virtual_hosts![0]!.routes!.at(-1)!.route!;
     expect(route.cluster).toBe('echo');
     expect(route.auto_host_rewrite).toEqual({ value: true });
     expect(route.timeout).toEqual({ seconds: '0', nanos: 0 });

@@ -42,8 +42,17 @@ function handler(name: string, state: State) {
 
 type State = { inFlight: number; max: number; requests: BackendHandle['requests']; handshakes: BackendHandle['handshakes'] };
 
-async function listen(server: Server, name: string, state: State): Promise<BackendHandle> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+/** Where a backend listens: loopback on a free port unless told otherwise (e.g. the port of a backend it replaces). */
+export interface ListenAt {
+  host?: string;
+  port?: number;
+}
+
+async function listen(server: Server, name: string, state: State, at: ListenAt = {}): Promise<BackendHandle> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port ?? 0, at.host ?? '127.0.0.1', resolve);
+  });
   server.keepAliveTimeout = 60_000;
   return {
     name,
@@ -61,9 +70,9 @@ async function listen(server: Server, name: string, state: State): Promise<Backe
 }
 
 /** A plaintext in-house backend that names itself in every response. */
-export function startHttpBackend(name: string): Promise<BackendHandle> {
+export function startHttpBackend(name: string, at: ListenAt = {}): Promise<BackendHandle> {
   const state: State = { inFlight: 0, max: 0, requests: [], handshakes: { completed: 0, sni: [] } };
-  return listen(createServer(handler(name, state)), name, state);
+  return listen(createServer(handler(name, state)), name, state, at);
 }
 
 /** A TLS backend standing in for the Modal web endpoint; records SNI and Host of each request. */

@@ -3,7 +3,7 @@ import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
 import { configFrom, FREE_PORTS } from '../../tools/config-fixtures.js';
 import type { SpillwayConfig } from '../../src/config/config-types.js';
 
-/** Two services (one with a static Modal share), every port free: for protocol tests without Envoy. */
+/** Two services (one with a static Modal share, HTTP/1.1 so one cluster each), every port free: for protocol tests without Envoy. */
 export const PROTOCOL_TEST_CONFIG = {
   ...FREE_PORTS,
   services: [
@@ -11,7 +11,15 @@ export const PROTOCOL_TEST_CONFIG = {
       name: 'alpha',
       listener: '127.0.0.1:20001',
       in_house: { endpoints: [{ address: '10.0.0.1', port: 80, capacity: 4 }] },
-      modal: { url: 'https://ws--alpha.modal.run', connect_address: '192.0.2.1', app: 'a', function: 'f', max_containers: 2, share: 0.2 },
+      modal: {
+        url: 'https://ws--alpha.modal.run',
+        connect_address: '192.0.2.1',
+        app: 'a',
+        function: 'f',
+        max_containers: 2,
+        share: 0.2,
+        http2: false,
+      },
       capacity: { policy: 'static' },
     },
     { name: 'beta', listener: '127.0.0.1:20002', in_house: { endpoints: [{ address: '10.0.0.2', port: 80, capacity: 4 }] } },

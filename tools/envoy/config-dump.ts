@@ -47,6 +47,38 @@ export function runningLocalities(dump: ConfigDump, cluster: string): Map<string
   return out;
 }
 
+/** One endpoint Envoy runs for a cluster. */
+export interface RunningEndpoint {
+  zone: string;
+  /** "address:port", an IPv6 address in brackets. */
+  endpoint: string;
+  weight: number;
+  health: string | undefined;
+}
+
+/** Every endpoint Envoy runs for a cluster, sorted by zone then endpoint. */
+export function runningEndpoints(dump: ConfigDump, cluster: string): RunningEndpoint[] {
+  type Lb = {
+    endpoint?: { address?: { socket_address?: { address?: string; port_value?: number } } };
+    load_balancing_weight?: number;
+    health_status?: string;
+  };
+  const out: RunningEndpoint[] = [];
+  for (const l of loadAssignment(dump, cluster)?.endpoints ?? []) {
+    for (const e of (l.lb_endpoints ?? []) as Lb[]) {
+      const sa = e.endpoint?.address?.socket_address;
+      const address = sa?.address ?? '';
+      out.push({
+        zone: l.locality?.zone ?? '',
+        endpoint: address.includes(':') ? `[${address}]:${sa?.port_value ?? 0}` : `${address}:${sa?.port_value ?? 0}`,
+        weight: e.load_balancing_weight ?? 1,
+        health: e.health_status,
+      });
+    }
+  }
+  return out.sort((a, b) => a.zone.localeCompare(b.zone) || a.endpoint.localeCompare(b.endpoint));
+}
+
 /** The Modal share Envoy's weights describe for a cluster (0 when the Modal locality is absent). */
 export function runningModalShare(dump: ConfigDump, cluster: string): number {
   const l = runningLocalities(dump, cluster);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { type ConfigDump, runningLocalities, type RunningLocality } from './config-dump.js';
+import { type ConfigDump, runningEndpoints, runningLocalities, type RunningEndpoint, type RunningLocality } from './config-dump.js';
 import { findEnvoyBin } from './envoy-bin.js';
 import { waitFor } from '../wait-for.js';
 
@@ -26,6 +26,8 @@ export interface EnvoyHandle {
   configDump(query?: string): Promise<ConfigDump>;
   /** The localities Envoy runs now for a cluster, by zone (a zone is absent when its locality is). */
   localities(cluster: string): Promise<Map<string, RunningLocality>>;
+  /** Every endpoint Envoy runs now for a cluster ("in-house"/"modal" zone, "address:port", weight). */
+  endpoints(cluster: string): Promise<RunningEndpoint[]>;
   clustersJson(): Promise<ClustersJson>;
   stats(filter: string): Promise<Record<string, number>>;
   stop(): Promise<void>;
@@ -96,6 +98,7 @@ export async function startEnvoy(opts: EnvoyOptions): Promise<EnvoyHandle> {
     logs: () => output,
     configDump: async (query = '') => JSON.parse(await get(`/config_dump${query}`)) as ConfigDump,
     localities: async (cluster) => runningLocalities(JSON.parse(await get('/config_dump?include_eds')) as ConfigDump, cluster),
+    endpoints: async (cluster) => runningEndpoints(JSON.parse(await get('/config_dump?include_eds')) as ConfigDump, cluster),
     clustersJson: async () => JSON.parse(await get('/clusters?format=json')) as ClustersJson,
     stats: async (filter) => {
       const text = await get(`/stats?filter=${encodeURIComponent(filter)}`);

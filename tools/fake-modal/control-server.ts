@@ -131,11 +131,13 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   const server = new grpc.Server();
   server.addService(service, handlers);
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${opts.host ?? '127.0.0.1'}:${opts.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
+    server.bindAsync(
+      `${opts.host?.includes(':') ? `[${opts.host}]` : (opts.host ?? '127.0.0.1')}:${opts.port ?? 0}`,
+      grpc.ServerCredentials.createInsecure(),
+      (err, p) => (err ? reject(err) : resolve(p)),
     );
   });
-  const host = opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1';
+  const host = opts.host && opts.host !== '0.0.0.0' && opts.host !== '::' ? opts.host : '127.0.0.1';
   return {
     url: `http://${host}:${port}`,
     close: () =>

@@ -1,7 +1,14 @@
 // In-process entry point of the fake Modal: gRPC control side, HTTP and HTTPS web side, one shared state.
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import {
+  createSecureServer,
+  type Http2SecureServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+} from 'node:http2';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Clock } from '../../src/core/clock.js';
 import { systemClock } from '../../src/core/clock.js';
 import { realScheduler, type Scheduler } from '../../src/core/scheduler.js';
@@ -24,6 +31,8 @@ export interface FakeModalOptions {
   credentials?: { tokenId: string; tokenSecret: string };
   /** TLS material for the HTTPS side; default a fresh CA and a cert for localhost, 127.0.0.1 and tlsNames. */
   tls?: { certPem: string; keyPem: string; caPath: string };
+  /** Offer HTTP/2 on the HTTPS side by ALPN (h2, else http/1.1), as Modal does. Default true. */
+  http2?: boolean;
   /** Extra DNS names for the generated certificate (e.g. the docker-compose service name). */
   tlsNames?: readonly string[];
   /** 303 threshold; Modal's is 150 s. */
@@ -69,13 +78,31 @@ export async function startFakeModal(opts: FakeModalOptions = {}): Promise<FakeM
     random: opts.random ?? Math.random,
   });
   const http = createHttpServer(handler);
-  const https = createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, handler);
+  const sessions = new Set<Http2Session>();
+  const sockets = new Set<Socket>();
+  const https =
+    opts.http2 === false
+      ? createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, handler)
+      : createSecureServer(
+          { cert: tls.certPem, key: tls.keyPem, allowHTTP1: true },
+          // The HTTP/2 compatibility API is what the handler uses of IncomingMessage/ServerResponse.
+          handler as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
+        )
+          .on('session', (s: Http2Session) => {
+            sessions.add(s);
+            s.on('close', () => sessions.delete(s));
+          })
+          .on('connection', (socket: Socket) => {
+            sockets.add(socket);
+            socket.on('close', () => sockets.delete(socket));
+          });
+  // WebSocket upgrades arrive over HTTP/1.1 (the h2 server falls back to HTTP/1.1 when ALPN does not pick h2).
   const upgrade = createUpgradeHandler(state);
   http.on('upgrade', upgrade);
   https.on('upgrade', upgrade);
   const httpPort = await listen(http, host, opts.httpPort ?? 0);
   const httpsPort = await listen(https, host, opts.httpsPort ?? 0);
-  const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const httpsUrl = `https://${urlHost}:${httpsPort}`;
   const control = await startControlServer({
     state,
@@ -95,22 +122,25 @@ export async function startFakeModal(opts: FakeModalOptions = {}): Promise<FakeM
     redeploy: () => state.redeploy(),
     async close() {
       state.close();
+      for (const s of sessions) s.destroy();
+      for (const s of sockets) s.destroy();
       await Promise.all([control.close(), closeServer(http), closeServer(https)]);
       pki?.cleanup();
     },
   };
 }
 
-function listen(server: HttpServer | HttpsServer, host: string, port: number): Promise<number> {
+function listen(server: HttpServer | HttpsServer | Http2SecureServer, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
   });
 }
 
-function closeServer(server: HttpServer | HttpsServer): Promise<void> {
+function closeServer(server: HttpServer | HttpsServer | Http2SecureServer): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
-    server.closeAllConnections();
+    // HTTP/1 connections (HTTP/2 sessions are destroyed by the caller).
+    if ('closeAllConnections' in server) server.closeAllConnections();
   });
 }

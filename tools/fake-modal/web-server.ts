@@ -22,6 +22,8 @@ export interface WebHandlerOptions {
 export const RESULT_PARAM = '__modal_function_call_id';
 /** Names the container that served a response. */
 export const CONTAINER_HEADER = 'x-modal-container';
+/** The fake's own: the HTTP version the request reached it with (2.0 when ALPN chose h2). */
+export const HTTP_VERSION_HEADER = 'x-fake-modal-http-version';
 
 /** Modal's web endpoint request body limit (guide/webhooks): 4 GiB. */
 export const MAX_BODY_BYTES = 4 * 1024 ** 3;
@@ -76,13 +78,15 @@ export function createWebHandler(opts: WebHandlerOptions): RequestHandler {
   };
 
   return (req, res) => {
-    const host = req.headers.host ?? 'localhost';
+    // HTTP/2 carries the host as :authority.
+    const host = req.headers.host ?? header(req, ':authority') ?? 'localhost';
     const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
     const url = new URL(req.url ?? '/', `${scheme}://${host}`);
     if (url.pathname.startsWith('/_fake/')) {
       handleFakeApi(req, res, url, state);
       return;
     }
+    res.setHeader(HTTP_VERSION_HEADER, req.httpVersion);
     const faults = state.currentFaults();
     if (faults.outage) return reject(req, res, 503, { error: 'fake modal: outage' });
     if (!state.rateLimiter.take()) return reject(req, res, 429, { error: 'rate limit exceeded for this workspace' });
