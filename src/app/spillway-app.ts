@@ -12,6 +12,10 @@ import { OverrideStore } from '../control/override-store.js';
 import { PlanRouter } from '../control/plan-router.js';
 import { Publisher } from '../control/publisher.js';
 import { createReadModel, type ReadModel } from '../control/read-model.js';
+import { loadResume, seedControl, seedPublisher, type Resumed } from '../control/resume.js';
+import { captureOperatingState, StateRecorder } from '../control/state-recorder.js';
+import type { RestorePlan } from '../control/state-restore.js';
+import { FileStateStore, type StateStore } from '../control/state-store.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import { Listeners } from '../core/listeners.js';
@@ -23,7 +27,7 @@ import { addLrsService, createLrsService, type LrsService } from '../lrs/lrs-ser
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
 import { createSpillwayMetrics } from '../metrics/spillway-metrics.js';
 import type { ModalSdkOptions } from '../modal/modal-sdk.js';
-import { startModalSide, type ModalSide } from '../modal/start-modal-side.js';
+import { startModalSide, type ModalSide, type ModalSideOptions } from '../modal/start-modal-side.js';
 import type { ModalApi } from '../modal/types.js';
 import { loadProtos, type SpillwayProtos } from '../protos/load-protos.js';
 import { AdsServer } from '../xds/ads-server.js';
@@ -43,6 +47,10 @@ export interface AppDeps {
   modalSdk?: ModalSdkOptions;
   /** Loaded protos (default: loaded once per process). */
   protos?: SpillwayProtos;
+  /** Where the operating state is kept; default a file in config.state.dir (nothing kept without one). */
+  stateStore?: StateStore;
+  /** Lookup timeout and backoff for Modal functions (tests shorten them). */
+  modalLookup?: ModalSideOptions['lookup'];
 }
 
 export interface SpillwayApp {
@@ -63,6 +71,10 @@ export interface SpillwayApp {
   readonly router: PlanRouter;
   /** What each service is doing and why: what admin and metrics read. */
   readonly read: ReadModel;
+  /** What was taken back from the saved operating state at start (undefined: nothing was saved, or no state.dir). */
+  readonly restored: RestorePlan | undefined;
+  /** Saves the operating state on change; undefined without a state store. */
+  readonly stateRecorder: StateRecorder | undefined;
   /** The admin gRPC port; undefined when it could not be bound (logged; the xDS path serves regardless). */
   readonly adminPort: number | undefined;
   readonly admin: AdminEndpoint | undefined;
@@ -98,21 +110,26 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     if (!snap) return;
     for (const t of r.changed) syncStatus.notePublished(t, snap.types[t].version, clock.nowMs());
   });
-  const first = publisher.publish();
+  // Resume: what was saved before a restart and still holds goes into the first snapshot, so a
+  // reconnecting Envoy is sent the very versions it runs and a new one the plan in force.
+  const store = deps.stateStore ?? (config.state ? new FileStateStore(config.state.dir) : undefined);
+  let resumed: Resumed | undefined = store ? await loadResume(store, config.services, clock.nowMs(), logger) : undefined;
+  seedPublisher(publisher, resumed?.plan);
+  let first = publisher.publish();
+  if (!first.ok && resumed) {
+    log.error({ errors: first.errors }, 'the restored operating state does not validate with this configuration; starting without it');
+    resumed = undefined;
+    seedPublisher(publisher, undefined);
+    first = publisher.publish();
+  }
   if (!first.ok) await failStart(new Error(`initial configuration does not validate:\n  ${first.errors.join('\n  ')}`));
 
   // Inputs: the Modal hostname's address, Modal's stats and autoscaler, Envoy's load.
-  for (const s of config.services) {
-    if (!s.modal || s.modal.connectAddress) continue;
-    const resolve = deps.resolve ? { resolve: deps.resolve } : {};
-    const w = new HostnameWatcher(s.modal.hostname, (ip) => publisher.setModalIp(s.name, ip), { scheduler, clock, logger, ...resolve });
-    teardown.add(() => w.stop());
-    await w.start();
-  }
+  await startHostnameWatchers(config, publisher, { clock, scheduler, logger, teardown, resolve: deps.resolve });
   const driven = config.services.filter((s) => s.modal && s.capacity);
-  // Modal is looked up before anything listens: a missing credential or unknown function stops
-  // start-up with a message naming the service.
-  const modal = driven.length > 0 ? await startModal(config, driven, { clock, scheduler, logger, deps }).catch(failStart) : undefined;
+  // Nothing waits for Modal: functions are looked up in the background (retried while Modal's API
+  // cannot be reached) and each service serves its fail-safe until its function is found.
+  const modal = driven.length > 0 ? startModal(config, driven, { clock, scheduler, logger, deps }) : undefined;
   if (modal) teardown.add(() => modal.close());
   const lrs = createLrsService({
     clock,
@@ -130,9 +147,46 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   teardown.add(() => overrides.close());
   // Isolated: a reader's bug (admin feed, metrics) must not fail the controller's tick.
   const decisions = new Listeners<[string, Decision]>((err) => log.error({ error: errorMessage(err) }, 'decision listener failed'));
+  const decided = new Listeners<[]>((err) => log.error({ error: errorMessage(err) }, 'decision listener failed'));
   const controller = modal
-    ? startController(config, driven, modal, { clock, scheduler, logger, publisher, router, lrs, decisions, teardown })
+    ? createController(config, driven, modal, { clock, scheduler, logger, publisher, router, lrs, decisions, decided, teardown })
     : undefined;
+  seedControl(resumed?.plan, { overrides, router, controller });
+  controller?.start();
+
+  // The operating state is saved on every change, a few times a second at most.
+  const stateRecorder = store
+    ? new StateRecorder({
+        store,
+        clock,
+        scheduler,
+        logger,
+        ...(resumed ? { initial: resumed.state } : {}),
+        capture: (previous, nowMs) =>
+          captureOperatingState(
+            {
+              services: () => publisher.currentServices(),
+              assignedPlan: (s) => publisher.assignedPlan(s),
+              planSource: (s) => router.source(s),
+              cordonsOf: (s) => publisher.cordonsOf(s),
+              override: (s) => overrides.get(s),
+              controllerMemory: (s) => controller?.memory(s),
+              modalIp: (s) => publisher.modalIpOf(s),
+            },
+            previous,
+            nowMs,
+          ),
+      })
+    : undefined;
+  if (stateRecorder) {
+    const changed = (): void => stateRecorder.changed();
+    const offs = [publisher.onPublish(changed), overrides.onChange(changed), decided.add(changed)];
+    teardown.add(async () => {
+      offs.forEach((off) => off());
+      await stateRecorder.close();
+    });
+    stateRecorder.changed();
+  }
 
   // Envoys connect last, to a consistent snapshot.
   const ads = new AdsServer({ cache, events, clock, logger, protos });
@@ -163,7 +217,7 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     cache,
     syncStatus,
     load: lrs.view,
-    poller: modal?.poller,
+    modal,
     controller,
     connectedStreams: () => ads.connectedStreams(),
     onDecision: (fn) => decisions.add(fn),
@@ -174,7 +228,7 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     return undefined;
   });
   if (admin) teardown.add(() => admin.stop());
-  const metrics = createSpillwayMetrics({ read, events, syncStatus, publisher, poller: modal?.poller, onDecision });
+  const metrics = createSpillwayMetrics({ read, events, syncStatus, publisher, modal, onDecision });
   teardown.add(() => metrics.close());
   const metricsServer: MetricsServer | undefined = await startMetricsServer(config.metrics.listen, metrics, logger).catch(
     (err: unknown) => {
@@ -183,6 +237,10 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     },
   );
   if (metricsServer) teardown.add(() => metricsServer.stop());
+
+  // A permanent Modal answer (no credentials, unknown function) on the first lookup stops start-up,
+  // naming the service; anything transient is retried while the service serves its fail-safe.
+  if (modal) await modal.firstLookups.catch(failStart);
 
   return {
     config,
@@ -198,6 +256,8 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     overrides,
     router,
     read,
+    restored: resumed?.plan,
+    stateRecorder,
     adminPort: admin?.port,
     admin,
     metricsPort: metricsServer?.port,
@@ -216,7 +276,7 @@ interface Env {
   logger: Logger;
 }
 
-function startModal(config: SpillwayConfig, driven: readonly ServiceConfig[], env: Env & { deps: AppDeps }): Promise<ModalSide> {
+function startModal(config: SpillwayConfig, driven: readonly ServiceConfig[], env: Env & { deps: AppDeps }): ModalSide {
   return startModalSide({
     functions: driven.map((s) => ({
       service: s.name,
@@ -230,15 +290,24 @@ function startModal(config: SpillwayConfig, driven: readonly ServiceConfig[], en
     ...(env.deps.modalApi ? { api: env.deps.modalApi } : {}),
     ...(env.deps.modalSdk ? { sdk: env.deps.modalSdk } : {}),
     poll: { intervalMs: config.modalApi.pollIntervalMs, timeoutMs: config.modalApi.timeoutMs },
+    // An attempt is an auth call and a lookup, each of which the SDK retries: allow it three calls' time.
+    lookup: { timeoutMs: 3 * config.modalApi.timeoutMs, ...env.deps.modalLookup },
     autoscaler: { minIntervalMs: config.modalApi.autoscalerMinIntervalMs, reconcileIntervalMs: config.modalApi.reconcileIntervalMs },
   });
 }
 
-function startController(
+function createController(
   config: SpillwayConfig,
   driven: readonly ServiceConfig[],
   modal: ModalSide,
-  env: Env & { publisher: Publisher; router: PlanRouter; lrs: LrsService; decisions: Listeners<[string, Decision]>; teardown: Teardown },
+  env: Env & {
+    publisher: Publisher;
+    router: PlanRouter;
+    lrs: LrsService;
+    decisions: Listeners<[string, Decision]>;
+    decided: Listeners<[]>;
+    teardown: Teardown;
+  },
 ): CapacityController {
   const log = env.logger.child({ component: 'app' });
   const controller = new CapacityController({
@@ -252,7 +321,7 @@ function startController(
       return s
         ? controllerInputsFor(s, {
             load: env.lrs.view,
-            modalStatus: (name) => modal.poller.status(name),
+            modalStatus: (name) => modal.status(name),
             cordons: (name) => env.publisher.cordonsOf(name),
           })
         : undefined;
@@ -262,12 +331,45 @@ function startController(
       if (r && !r.ok) log.error({ service, errors: r.errors }, 'controller plan refused by validation');
       env.decisions.emit(service, decision);
     },
+    onDecided: () => env.decided.emit(),
     autoscaler: modal.actuator,
   });
-  controller.start();
   env.teardown.add(() => controller.stop());
   // Decide when an input arrives, not only on the tick: reaction is then bounded by the inputs.
   env.teardown.add(modal.poller.onSample(() => controller.nudge()));
   env.teardown.add(env.lrs.view.subscribe(() => controller.nudge()));
   return controller;
+}
+
+/** How long start-up waits for Modal hostnames to resolve before serving without (or with the restored) address. */
+const FIRST_RESOLVE_WAIT_MS = 500;
+
+/**
+ * Keeps each Modal hostname resolved (EDS carries IPs). Start-up waits briefly for first answers, so a
+ * fresh Envoy is sent the Modal locality at once, but never long: a failing resolver must not keep
+ * xDS from binding, and a restored address serves meanwhile.
+ */
+async function startHostnameWatchers(
+  config: SpillwayConfig,
+  publisher: Publisher,
+  env: Env & { teardown: Teardown; resolve: ResolveFn | undefined },
+): Promise<void> {
+  const firsts: Promise<void>[] = [];
+  for (const s of config.services) {
+    if (!s.modal || s.modal.connectAddress) continue;
+    const resolve = env.resolve ? { resolve: env.resolve } : {};
+    const w = new HostnameWatcher(s.modal.hostname, (ip) => publisher.setModalIp(s.name, ip), {
+      scheduler: env.scheduler,
+      clock: env.clock,
+      logger: env.logger,
+      ...resolve,
+    });
+    env.teardown.add(() => w.stop());
+    const first = w.start();
+    if (publisher.modalIpOf(s.name) === undefined) firsts.push(first);
+  }
+  if (firsts.length === 0) return;
+  let cancel: () => void = () => {};
+  await Promise.race([Promise.all(firsts), new Promise<void>((r) => (cancel = env.scheduler.after(FIRST_RESOLVE_WAIT_MS, r)))]);
+  cancel();
 }

@@ -83,6 +83,11 @@ export interface SpillwayConfig {
     /** At most one autoscaler update per service per this interval (Modal rate-limits them). */
     autoscalerMinIntervalMs: number;
   };
+  /**
+   * Where Spillway keeps its operating state (plans, cordons, overrides, the controller's memory) so a
+   * restart resumes from it. Undefined: nothing is kept, and every start begins from the config.
+   */
+  state?: { dir: string };
   services: ServiceConfig[];
 }
 
