@@ -108,10 +108,12 @@ export class StateRecorder {
 
   /** Saves now if anything changed since the last save (waits for a save in flight first). */
   async flush(): Promise<void> {
-    this.timer?.();
-    this.timer = undefined;
-    await this.inFlight;
-    if (this.dirty) await this.save();
+    // A save that ends may start the next one itself: wait until nothing is pending or in flight.
+    for (let rounds = 0; rounds < 3 && (this.inFlight || this.dirty); rounds++) {
+      this.timer?.();
+      this.timer = undefined;
+      await (this.inFlight ?? this.save());
+    }
   }
 
   /** Saves what is pending, then stops. */
