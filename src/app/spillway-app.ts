@@ -202,6 +202,8 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     await shutdownServer(server);
   });
   const xdsPort = await bindServer(server, config.xds.listen).catch(failStart);
+  // Only now Modal: loading its SDK and looking functions up must not delay the ports.
+  modal?.startLookups();
   log.info(
     { xds: `${config.xds.listen.host}:${xdsPort}`, services: config.services.map((s) => s.name), controlled: driven.map((s) => s.name) },
     'Spillway serving ADS and LRS',
@@ -293,6 +295,7 @@ function startModal(config: SpillwayConfig, driven: readonly ServiceConfig[], en
     // An attempt is an auth call and a lookup, each of which the SDK retries: allow it three calls' time.
     lookup: { timeoutMs: 3 * config.modalApi.timeoutMs, ...env.deps.modalLookup },
     autoscaler: { minIntervalMs: config.modalApi.autoscalerMinIntervalMs, reconcileIntervalMs: config.modalApi.reconcileIntervalMs },
+    deferLookups: true,
   });
 }
 

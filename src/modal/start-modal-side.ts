@@ -24,6 +24,11 @@ export interface ModalSideOptions {
   /** Function lookups: per-attempt timeout (default 15 s) and backoff between attempts. */
   lookup?: { timeoutMs?: number; backoff?: BackoffPolicy; random?: () => number };
   autoscaler?: { minIntervalMs?: number; reconcileIntervalMs?: number };
+  /**
+   * Leave the first lookups to startLookups(): loading the SDK and looking functions up costs CPU a
+   * starting Spillway should spend on binding its ports first.
+   */
+  deferLookups?: boolean;
 }
 
 /** A service's Modal feed as readers see it: its function lookup until found, then its stats polling. */
@@ -46,6 +51,8 @@ export interface ModalSide extends ModalFeeds {
   poller: ModalStatsPoller;
   actuator: ModalAutoscalerActuator;
   lookup: FunctionLookup;
+  /** Starts the lookups (when deferLookups was set; otherwise they started with the side). */
+  startLookups(): void;
   /**
    * Settles when every function has had its first lookup attempt: rejects with a ModalConfigError
    * naming each service whose answer was permanent (no credentials, unknown function).
@@ -91,11 +98,18 @@ export function startModalSide(opts: ModalSideOptions): ModalSide {
   ];
   poller.start();
   actuator.startReconciling();
-  lookup.start();
+  let started = false;
+  const startLookups = (): void => {
+    if (started) return;
+    started = true;
+    lookup.start();
+  };
+  if (!opts.deferLookups) startLookups();
   return {
     poller,
     actuator,
     lookup,
+    startLookups,
     firstLookups: lookup.firstRound,
     services: () => opts.functions.map((f) => f.service),
     status,
