@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { breakableResolver, dnsFailure, lrsSilent, modalDownAtStart, modalDownMidRun } from './outage-cells.js';
+import { compileSpillway } from './compiled-spillway.js';
 import { finish, machine, renderLine, renderMarkdown } from './report.js';
 import { killAndRestart, nackedEnvoyRestart, sighupBrokenFile } from './restart-cells.js';
 import { sleep, startSession, type CellResult, type Session } from './session.js';
@@ -45,10 +46,21 @@ async function steady(s: Session): Promise<void> {
 }
 
 if (groups.includes('restart')) {
+  // The restarted process is the compiled one, as in the Docker image.
+  const compiled = compileSpillway();
   for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
-    // stale_after_ms 30 s: a restart here (tsx, shared 2 cores) takes seconds on top of the downtime.
+    // stale_after_ms 30 s: on a shared 2-core machine a restart takes seconds on top of the downtime.
     await withSession(
-      { spillway: 'child', apiType, seed: seed + 10, rps: 60, spillingAbove: 0.2, settleMs: 10_000, capacity: { stale_after_ms: 30_000 } },
+      {
+        spillway: 'child',
+        cliArgs: compiled.args,
+        apiType,
+        seed: seed + 10,
+        rps: 60,
+        spillingAbove: 0.2,
+        settleMs: 10_000,
+        capacity: { stale_after_ms: 30_000 },
+      },
       async (s) => {
         if (apiType === 'GRPC') {
           record(await sighupBrokenFile(s));
@@ -61,6 +73,7 @@ if (groups.includes('restart')) {
       },
     );
   }
+  compiled.cleanup();
 }
 
 if (groups.includes('nack')) {

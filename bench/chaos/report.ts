@@ -33,13 +33,16 @@ const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 export function renderMarkdown(results: readonly CellResult[], m: Machine, command: string): string {
   const lines: string[] = [];
-  lines.push(`Command: \`${command}\`. Machine: ${m.cores} cores (${m.cpu}), Node ${m.node}, Envoy ${m.envoy}; load average ${m.loadStart} at the start, ${m.loadEnd ?? '?'} at the end.`);
+  lines.push(
+    `Command: \`${command}\`. Machine: ${m.cores} cores (${m.cpu}), Node ${m.node}, Envoy ${m.envoy}; load average ${m.loadStart} at the start, ${m.loadEnd ?? '?'} at the end.`,
+  );
   lines.push('');
   lines.push('| cell | requests | deliberate drops | other failures | time to recover | criteria |');
   lines.push('|---|---:|---:|---:|---|---|');
   for (const r of results) {
     const failed = r.checks.filter((c) => !c.ok);
-    const verdict = failed.length === 0 ? `all ${r.checks.length} met` : `**${failed.length} not met**: ${failed.map((c) => c.what).join('; ')}`;
+    const verdict =
+      failed.length === 0 ? `all ${r.checks.length} met` : `**${failed.length} not met**: ${failed.map((c) => c.what).join('; ')}`;
     const recovery = r.recoveryMs === null ? '—' : `${(r.recoveryMs / 1000).toFixed(1)} s (${r.recoveryMeaning})`;
     lines.push(`| ${r.cell} | ${r.requests.sent} | ${r.requests.deliberateDrops} | ${r.requests.failures} | ${recovery} | ${verdict} |`);
   }

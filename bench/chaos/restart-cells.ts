@@ -75,6 +75,8 @@ export async function killAndRestart(s: Session, o: { downMs: number; observeMs:
       maxDeviationRelative: round(dev.relative),
       steadyNoiseRelative: round(noise.relative),
       envoyWithoutControlPlaneMs: tReconnect - tKill,
+      // Process start (node, modules, Envoy's protos) until its first log line, and until xDS is served.
+      restartToFirstLogMs: typeof restored?.['time'] === 'number' ? restored['time'] - tRestart : null,
       restartToXdsServingMs: typeof serving?.['time'] === 'number' ? serving['time'] - tRestart : null,
       restoredBeforeFirstStream: restoredFirst,
       firstSnapshotIsTheLastBeforeTheKill: sameVersion,

@@ -55,6 +55,8 @@ export interface ChaosRigOptions {
   lookupBackoff?: { baseMs: number; maxMs: number };
   /** A static Modal share instead of the controller (capacity policy static). */
   staticShare?: number;
+  /** Child only: how node runs the CLI (default tsx on src/cli.ts; compiled-spillway.ts gives the built one). */
+  cliArgs?: string[];
 }
 
 export interface SpillwayUnderTest {
@@ -163,7 +165,7 @@ export async function startChaosRig(o: ChaosRigOptions): Promise<ChaosRig> {
 
     const spillway =
       o.spillway === 'child'
-        ? childSpillway(configPath, fake.controlUrl)
+        ? childSpillway(configPath, fake.controlUrl, o.cliArgs ?? ['--import', 'tsx', 'src/cli.ts'])
         : inProcessSpillway(raw, fake.controlUrl, o.resolve, o.lookupBackoff);
     closers.push(() => spillway.stop());
     let proxy: TcpProxy | undefined;
@@ -207,7 +209,7 @@ export async function startChaosRig(o: ChaosRigOptions): Promise<ChaosRig> {
 }
 
 /** `spillway serve` as a user runs it, credentials and Modal's address from the environment. */
-function childSpillway(configPath: string, modalUrl: string): SpillwayUnderTest {
+function childSpillway(configPath: string, modalUrl: string, cliArgs: string[]): SpillwayUnderTest {
   let child: ChildProcess | undefined;
   let out = '';
   const exited = (c: ChildProcess): Promise<void> =>
@@ -215,7 +217,7 @@ function childSpillway(configPath: string, modalUrl: string): SpillwayUnderTest 
   return {
     mode: 'child',
     async start() {
-      const c = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--config', configPath], {
+      const c = spawn(process.execPath, [...cliArgs, 'serve', '--config', configPath], {
         cwd: REPO_ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
         env: {

@@ -178,16 +178,6 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
           ),
       })
     : undefined;
-  if (stateRecorder) {
-    const changed = (): void => stateRecorder.changed();
-    const offs = [publisher.onPublish(changed), overrides.onChange(changed), decided.add(changed)];
-    teardown.add(async () => {
-      offs.forEach((off) => off());
-      await stateRecorder.close();
-    });
-    stateRecorder.changed();
-  }
-
   // Envoys connect last, to a consistent snapshot.
   const ads = new AdsServer({ cache, events, clock, logger, protos });
   const server: grpc.Server = createXdsGrpcServer({ maxConnectionAgeMs: config.xds.maxConnectionAgeMs });
@@ -204,6 +194,17 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   const xdsPort = await bindServer(server, config.xds.listen).catch(failStart);
   // Only now Modal: loading its SDK and looking functions up must not delay the ports.
   modal?.startLookups();
+  // Saving starts once this Spillway serves: one that fails to start (its port taken by another
+  // on the same state directory, say) must not overwrite the state it was handed.
+  if (stateRecorder) {
+    const changed = (): void => stateRecorder.changed();
+    const offs = [publisher.onPublish(changed), overrides.onChange(changed), decided.add(changed)];
+    teardown.add(async () => {
+      offs.forEach((off) => off());
+      await stateRecorder.close();
+    });
+    stateRecorder.changed();
+  }
   log.info(
     { xds: `${config.xds.listen.host}:${xdsPort}`, services: config.services.map((s) => s.name), controlled: driven.map((s) => s.name) },
     'Spillway serving ADS and LRS',
@@ -230,7 +231,15 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     return undefined;
   });
   if (admin) teardown.add(() => admin.stop());
-  const metrics = createSpillwayMetrics({ read, events, syncStatus, publisher, modal, onDecision });
+  const metrics = createSpillwayMetrics({
+    read,
+    events,
+    syncStatus,
+    publisher,
+    modal,
+    onDecision,
+    ...(stateRecorder ? { stateSaves: () => stateRecorder.stats } : {}),
+  });
   teardown.add(() => metrics.close());
   const metricsServer: MetricsServer | undefined = await startMetricsServer(config.metrics.listen, metrics, logger).catch(
     (err: unknown) => {

@@ -5,6 +5,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Decision } from '../capacity/types.js';
 import type { Publisher } from '../control/publisher.js';
 import type { ReadModel } from '../control/read-model.js';
+import type { RecorderStats } from '../control/state-recorder.js';
 import type { ModalFeeds } from '../modal/start-modal-side.js';
 import type { SyncStatus } from '../xds/sync-status.js';
 import { shortType } from '../xds/type-urls.js';
@@ -18,6 +19,8 @@ export interface MetricsSources {
   publisher: Publisher;
   modal: ModalFeeds | undefined;
   onDecision(fn: (service: string, d: Decision) => void): () => void;
+  /** What the operating-state recorder has done; undefined without a state directory. */
+  stateSaves?: () => RecorderStats;
 }
 
 export interface SpillwayMetrics {
@@ -69,6 +72,21 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
   const byType = gauge('spillway_xds_streams_by_type', 'Connected Envoys that have been sent each xDS type', ['type']);
   const sync = gauge('spillway_xds_sync_status', 'Connected Envoys per xDS type and sync status', ['type', 'status']);
   const streams = gauge('spillway_xds_connected_streams', 'Open ADS streams by protocol', ['protocol']);
+  const stateAge = gauge(
+    'spillway_state_last_save_age_seconds',
+    'Time since the operating state was last saved (a restart resumes from it); absent without state.dir',
+    [],
+  );
+  new Counter({
+    name: 'spillway_state_save_errors_total',
+    help: 'Failed saves of the operating state (each is retried; the state file keeps the last good save)',
+    ...reg,
+    collect() {
+      this.reset();
+      const st = src.stateSaves?.();
+      if (st) this.inc(st.failures);
+    },
+  });
 
   // Fed by subscriptions. Per-response and per-ACK counts are plain tallies (once per stream per
   // push: prom-client hashes labels on every inc), copied into the counters at scrape time.
@@ -161,6 +179,7 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
       byType,
       sync,
       streams,
+      stateAge,
     ])
       g.reset();
     for (const v of src.read.services()) {
@@ -193,6 +212,8 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
       }
     }
     lrsEnvoys.set(src.read.lrsConnectedEnvoys());
+    const saved = src.stateSaves?.().lastSavedAtMs;
+    if (saved !== undefined) stateAge.set(Math.max(0, src.read.nowMs() - saved) / 1000);
     for (const protocol of ['sotw', 'delta'] as const) streams.set({ protocol }, 0);
     for (const p of openStreams.values()) streams.inc({ protocol: p });
     for (const r of src.read.syncRows()) {

@@ -1,7 +1,8 @@
 // A Spillway restarted on the same state directory resumes: the same snapshot versions (so a
 // reconnecting Envoy is sent nothing new), overrides for the time they have left, cordons, and the
 // controller's memory. A state file it cannot use is reported, naming the file, and never fatal.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -168,10 +169,32 @@ describe('warm restart from the state directory', () => {
     const dir = tempDir();
     const app = await start(dir);
     await new Promise((r) => setTimeout(r, 400));
+    const metrics = await (await fetch(`http://127.0.0.1:${app.metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/spillway_state_last_save_age_seconds \d/);
+    expect(metrics).toMatch(/spillway_state_save_errors_total 0/);
     await app.stop();
     apps.length = 0;
     const second = await start(dir);
     expect(second.restored?.services.find((s) => s.service === 'svc')?.controller?.decision.service).toBe('svc');
+  });
+
+  it('a Spillway that fails to start (its port taken) leaves the state it was handed as it was', async () => {
+    const dir = tempDir();
+    const first = await start(dir);
+    expect(first.router.override('plain', 0.4, 600_000, 'load test').ok).toBe(true);
+    const cfg = configFrom(raw(dir));
+    cfg.xds.listen = { host: '127.0.0.1', port: first.xdsPort };
+    await first.stop();
+    apps.length = 0;
+    const saved = readFileSync(join(dir, STATE_FILE), 'utf8');
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(first.xdsPort, '127.0.0.1', r));
+    try {
+      await expect(startSpillway(cfg, { modalApi: stubModal })).rejects.toThrow(/cannot listen/);
+    } finally {
+      taken.close();
+    }
+    expect(readFileSync(join(dir, STATE_FILE), 'utf8')).toBe(saved);
   });
 
   it.each([
