@@ -11,6 +11,7 @@ import { controllerInputsFor } from '../control/controller-inputs.js';
 import { OverrideStore } from '../control/override-store.js';
 import { PlanRouter } from '../control/plan-router.js';
 import { Publisher } from '../control/publisher.js';
+import { ModalCostMeter } from '../control/modal-cost.js';
 import { createReadModel, type ReadModel } from '../control/read-model.js';
 import { loadResume, seedControl, seedPublisher, type Resumed } from '../control/resume.js';
 import { captureOperatingState, StateRecorder } from '../control/state-recorder.js';
@@ -210,6 +211,15 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     'Spillway serving ADS and LRS',
   );
 
+  // Live Modal cost: the container count of every stats sample at the service's price.
+  const cost = modal
+    ? new ModalCostMeter(
+        clock,
+        driven.map((s) => ({ service: s.name, pricePerContainerSecond: s.modal!.pricePerContainerSecond })),
+      )
+    : undefined;
+  if (modal && cost) teardown.add(modal.poller.onSample((sample) => cost.observe(sample)));
+
   // Readers, from the side. Failing to bind them is logged, not fatal: steering traffic matters more
   // than watching it (a readiness probe on the admin port still notices).
   const read = createReadModel({
@@ -222,6 +232,7 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     load: lrs.view,
     modal,
     controller,
+    cost,
     connectedStreams: () => ads.connectedStreams(),
     onDecision: (fn) => decisions.add(fn),
   });

@@ -13,6 +13,7 @@ import type { SnapshotCache } from '../xds/snapshot-cache.js';
 import type { SyncStatus, SyncStatusRow } from '../xds/sync-status.js';
 import { TypeUrl } from '../xds/type-urls.js';
 import type { CapacityController } from './capacity-controller.js';
+import type { ModalCost, ModalCostMeter } from './modal-cost.js';
 import type { ActiveOverride, OverrideStore } from './override-store.js';
 import { PlanSource, type PlanRouter } from './plan-router.js';
 import type { Publisher, PublisherStats } from './publisher.js';
@@ -62,6 +63,8 @@ export interface ServiceView {
   offeredRps: number;
   /** The Modal feed: its function lookup until found, then its stats polling. */
   modalStats: ModalFeedStatus | undefined;
+  /** Live Modal spend from the container count and the configured price; undefined without Modal stats. */
+  modalCost: ModalCost | undefined;
   load: ServiceLoad | undefined;
 }
 
@@ -91,6 +94,7 @@ export interface ReadModelSources {
   load: LoadView;
   modal: ModalFeeds | undefined;
   controller: CapacityController | undefined;
+  cost?: ModalCostMeter | undefined;
   connectedStreams(): number;
   /** Subscribes to the controller's published decisions; returns unsubscribe. */
   onDecision(fn: () => void): () => void;
@@ -124,6 +128,7 @@ export function createReadModel(src: ReadModelSources): ReadModel {
       inHouseUtilization: capacity > 0 ? inProgress / capacity : 0,
       offeredRps: load ? offeredRps({ inHouse: load.localities['in-house'], modal: load.localities.modal, drops: load.drops }) : 0,
       modalStats,
+      modalCost: src.cost?.cost(svc.name),
       load,
     };
   };

@@ -24,18 +24,18 @@ function remembered(atMs: number): Decision {
   return d!;
 }
 
-function publisherLog(): Publisher & { plans: Map<string, TrafficPlan | undefined>; sets: number } {
+function publisherLog(): Publisher & { assigned: Map<string, TrafficPlan | undefined>; sets: number } {
   const p = {
-    plans: new Map<string, TrafficPlan | undefined>(),
+    assigned: new Map<string, TrafficPlan | undefined>(),
     sets: 0,
-    assignedPlan: (s: string) => p.plans.get(s),
+    assignedPlan: (s: string) => p.assigned.get(s),
     setPlan(s: string, plan: TrafficPlan | undefined) {
       p.sets++;
-      p.plans.set(s, plan);
+      p.assigned.set(s, plan);
       return { ok: true, changed: new Set(), errors: [] };
     },
   };
-  return p as unknown as Publisher & { plans: Map<string, TrafficPlan | undefined>; sets: number };
+  return p as unknown as Publisher & { assigned: Map<string, TrafficPlan | undefined>; sets: number };
 }
 
 describe('resuming the controller from its memory', () => {
@@ -94,7 +94,7 @@ describe('resuming an override', () => {
     expect(overrides.get('svc')?.share).toBe(0.4);
     await vt.advance(1);
     expect(overrides.get('svc')).toBeUndefined();
-    expect(pub.plans.get('svc')).toEqual(decision.plan);
+    expect(pub.assigned.get('svc')).toEqual(decision.plan);
     expect(router.source('svc')).toBe('CONTROLLER');
   });
 

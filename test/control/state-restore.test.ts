@@ -161,8 +161,8 @@ describe('restoreDecision: memory of another shape is refused cleanly', () => {
     ],
     [
       'a number that became text',
-      (x: Record<string, any>) => (x['state'].trim = '0.1'),
-      /decision.state.trim: expected a number, got a string/,
+      (x: Record<string, any>) => (x['state'].share = '0.1'),
+      /decision.state.share: expected a number, got a string/,
     ],
     ['a list of another shape', (x: Record<string, any>) => (x['state'].recentTargets = [{ at: 1 }]), /decision.state.recentTargets\[0\]/],
     [

@@ -32,6 +32,8 @@ export interface Faults {
   apiOutage?: boolean;
   /** Every RPC answers only after this long (a slow API); the web side is not slowed. */
   apiDelayMs?: number;
+  /** Requests starting while this is set get their 303 after this long instead of the configured limit (Modal: 150 s). */
+  redirectAfterMs?: number;
 }
 
 /** Validates a JSON body from POST /_fake/faults; the result replaces the current faults. */
@@ -50,6 +52,7 @@ export function parseFaults(body: unknown): Faults {
       case 'statsDelayMs':
       case 'apiDelayMs':
       case 'coldStartMs':
+      case 'redirectAfterMs':
       case 'webErrorStatus':
         if (value === null) break;
         if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new Error(`${key} must be a non-negative number`);
