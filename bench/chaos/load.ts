@@ -76,14 +76,14 @@ export function startChaosLoad(opts: { url: string; rps: number; seed: number; t
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => {
-        if (body.length < 120) body += c;
+        if (body.length < 300) body += c;
       });
       res.on('end', () => {
         const code = res.statusCode ?? 0;
         if (code === 200 && res.headers[CONTAINER_HEADER]) finish(Outcome.Modal);
         else if (code === 200 && res.headers['x-served-by']) finish(Outcome.InHouse);
         else if (code === 503 && res.headers['x-envoy-drop-overload'] === 'true') finish(Outcome.Dropped);
-        else finish(Outcome.Failed, `${code} ${String(res.headers['x-served-by'] ?? 'envoy')}: ${body.slice(0, 80)}`);
+        else finish(Outcome.Failed, `${code} ${String(res.headers['x-served-by'] ?? 'envoy')}: ${body.slice(0, 240)}`);
       });
       res.on('error', (err) => finish(Outcome.Failed, `response error: ${err.message}`));
     });

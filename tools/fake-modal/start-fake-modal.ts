@@ -70,6 +70,10 @@ export async function startFakeModal(opts: FakeModalOptions = {}): Promise<FakeM
   });
   const http = createHttpServer(handler);
   const https = createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, handler);
+  // Keep idle connections as long as the in-house backends do (60 s): with Node's default (5 s) an
+  // Envoy reusing a pooled connection races the close and answers 503 "connection termination".
+  http.keepAliveTimeout = 60_000;
+  https.keepAliveTimeout = 60_000;
   const upgrade = createUpgradeHandler(state);
   http.on('upgrade', upgrade);
   https.on('upgrade', upgrade);
