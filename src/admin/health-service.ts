@@ -1,7 +1,10 @@
-// grpc.health.v1.Health for the admin port, served by grpc-health-check's implementation. One health
-// name per service plus "" for the whole control plane. SERVING needs a consistent snapshot and fresh
-// inputs: a controller-driven service is NOT_SERVING until its controller has decided from Modal stats
-// that are recent, and again whenever those stats go stale (the controller is then flying blind).
+// grpc.health.v1.Health for the admin port, served by grpc-health-check's implementation.
+// - "" (the overall name) is what a load balancer or an orchestrator probes: SERVING while Spillway
+//   serves xDS from a consistent snapshot. It does not depend on Modal: during a Modal API outage the
+//   in-house path must keep being served, which is exactly when pulling Spillway out would hurt.
+// - One name per service carries decision freshness: a controller-driven service is NOT_SERVING until
+//   its controller has decided from recent Modal stats, and again whenever those stats go stale (the
+//   controller is then running its fail-safe). For dashboards and alerts, not for routing.
 import type * as grpc from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { Mode } from '../capacity/types.js';
@@ -32,16 +35,13 @@ export const OVERALL = '';
 
 export function healthStatuses(inputs: HealthInputs): Map<string, Health> {
   const out = new Map<string, Health>();
-  let all = inputs.consistentSnapshot;
   for (const s of inputs.services) {
     const fresh =
       !s.controlled ||
       (s.mode !== undefined && s.mode !== Mode.FailSafe && s.modalStatsAgeMs !== undefined && s.modalStatsAgeMs <= inputs.maxInputAgeMs);
-    const ok = inputs.consistentSnapshot && fresh;
-    out.set(s.name, ok ? 'SERVING' : 'NOT_SERVING');
-    all &&= ok;
+    out.set(s.name, inputs.consistentSnapshot && fresh ? 'SERVING' : 'NOT_SERVING');
   }
-  out.set(OVERALL, all ? 'SERVING' : 'NOT_SERVING');
+  out.set(OVERALL, inputs.consistentSnapshot ? 'SERVING' : 'NOT_SERVING');
   return out;
 }
 

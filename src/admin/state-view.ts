@@ -23,7 +23,7 @@ import type { StateCause as StateCauseMsg } from '../generated/spillway/admin/v1
 import type { TypeSync } from '../generated/spillway/admin/v1/TypeSync.js';
 import type { Weights } from '../generated/spillway/admin/v1/Weights.js';
 import type { LocalityLoadReading, ServiceLoad } from '../lrs/load-view.js';
-import type { ModalPollerStatus } from '../modal/stats-poller.js';
+import type { ModalFeedStatus } from '../modal/start-modal-side.js';
 import { tierShares, type TierShares, type TrafficPlan } from '../model/traffic-plan.js';
 import type { SyncStatusRow } from '../xds/sync-status.js';
 
@@ -160,9 +160,10 @@ function inputsOf(inputs: Readonly<Record<string, CapacityInput>>): InputReading
     .map(([name, r]) => (r.ageMs === null ? { name, value: r.value } : { name, value: r.value, age_ms: r.ageMs }));
 }
 
-function modalStatsOf(status: ModalPollerStatus | undefined): ModalStats {
+function modalStatsOf(status: ModalFeedStatus | undefined): ModalStats {
   const m: ModalStats = {
     observed: status?.last !== undefined,
+    looked_up: status?.lookedUp ?? false,
     runners: status?.last?.runners ?? 0,
     backlog: status?.last?.backlog ?? 0,
     consecutive_failures: status?.consecutiveFailures ?? 0,

@@ -13,6 +13,10 @@ import { PlanRouter } from '../control/plan-router.js';
 import { Publisher } from '../control/publisher.js';
 import { ModalCostMeter } from '../control/modal-cost.js';
 import { createReadModel, type ReadModel } from '../control/read-model.js';
+import { loadResume, seedControl, seedPublisher, type Resumed } from '../control/resume.js';
+import { captureOperatingState, StateRecorder } from '../control/state-recorder.js';
+import type { RestorePlan } from '../control/state-restore.js';
+import { FileStateStore, type StateStore } from '../control/state-store.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import { Listeners } from '../core/listeners.js';
@@ -27,7 +31,7 @@ import { addLrsService, createLrsService, type LrsService } from '../lrs/lrs-ser
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
 import { createSpillwayMetrics } from '../metrics/spillway-metrics.js';
 import type { ModalSdkOptions } from '../modal/modal-sdk.js';
-import { startModalSide, type ModalSide } from '../modal/start-modal-side.js';
+import { startModalSide, type ModalSide, type ModalSideOptions } from '../modal/start-modal-side.js';
 import type { ModalApi } from '../modal/types.js';
 import { loadProtos, type SpillwayProtos } from '../protos/load-protos.js';
 import { AdsServer } from '../xds/ads-server.js';
@@ -48,6 +52,10 @@ export interface AppDeps {
   modalSdk?: ModalSdkOptions;
   /** Loaded protos (default: loaded once per process). */
   protos?: SpillwayProtos;
+  /** Where the operating state is kept; default a file in config.state.dir (nothing kept without one). */
+  stateStore?: StateStore;
+  /** Lookup timeout and backoff for Modal functions (tests shorten them). */
+  modalLookup?: ModalSideOptions['lookup'];
 }
 
 export interface SpillwayApp {
@@ -70,6 +78,10 @@ export interface SpillwayApp {
   readonly router: PlanRouter;
   /** What each service is doing and why: what admin and metrics read. */
   readonly read: ReadModel;
+  /** What was taken back from the saved operating state at start (undefined: nothing was saved, or no state.dir). */
+  readonly restored: RestorePlan | undefined;
+  /** Saves the operating state on change; undefined without a state store. */
+  readonly stateRecorder: StateRecorder | undefined;
   /** The admin gRPC port; undefined when it could not be bound (logged; the xDS path serves regardless). */
   readonly adminPort: number | undefined;
   readonly admin: AdminEndpoint | undefined;
@@ -105,7 +117,18 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     if (!snap) return;
     for (const t of r.changed) syncStatus.notePublished(t, snap.types[t].version, clock.nowMs());
   });
-  const first = publisher.publish();
+  // Resume: what was saved before a restart and still holds goes into the first snapshot, so a
+  // reconnecting Envoy is sent the very versions it runs and a new one the plan in force.
+  const store = deps.stateStore ?? (config.state ? new FileStateStore(config.state.dir) : undefined);
+  let resumed: Resumed | undefined = store ? await loadResume(store, config.services, clock.nowMs(), logger) : undefined;
+  seedPublisher(publisher, resumed?.plan);
+  let first = publisher.publish();
+  if (!first.ok && resumed) {
+    log.error({ errors: first.errors }, 'the restored operating state does not validate with this configuration; starting without it');
+    resumed = undefined;
+    seedPublisher(publisher, undefined);
+    first = publisher.publish();
+  }
   if (!first.ok) await failStart(new Error(`initial configuration does not validate:\n  ${first.errors.join('\n  ')}`));
 
   // Inputs: the Modal hostname's addresses, discovered in-house endpoints, Modal's stats and
@@ -114,6 +137,9 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   const ttl = { minTtlMs: config.discovery.minTtlMs, maxTtlMs: config.discovery.maxTtlMs };
   let nudgeController: () => void = () => {};
   const discoveryChanged = new Listeners<[]>((err) => log.error({ error: errorMessage(err) }, 'discovery listener failed'));
+  // First answers are awaited only briefly (firstAnswers below): a failing resolver must not keep xDS
+  // from binding, and a restored Modal address serves meanwhile.
+  const firsts: Promise<void>[] = [];
   for (const s of config.services) {
     if (!s.modal || s.modal.connectAddress) continue;
     const w = new ModalAddressWatcher(s.modal.hostname, (addresses) => publisher.setModalAddresses(s.name, addresses), {
@@ -124,7 +150,8 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
       ttl,
     });
     teardown.add(() => w.stop());
-    await w.start();
+    const first = w.start();
+    if (publisher.modalAddresses(s.name).length === 0) firsts.push(first);
   }
   const fleets = new Map<string, InHouseFleet>();
   for (const s of config.services) {
@@ -144,12 +171,13 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     if (!fleet) continue;
     fleets.set(s.name, fleet);
     teardown.add(() => fleet.stop());
+    firsts.push(fleet.start());
   }
-  await Promise.all([...fleets.values()].map((f) => f.start()));
+  await firstAnswers(firsts, scheduler);
   const driven = config.services.filter((s) => s.modal && s.capacity);
-  // Modal is looked up before anything listens: a missing credential or unknown function stops
-  // start-up with a message naming the service.
-  const modal = driven.length > 0 ? await startModal(config, driven, { clock, scheduler, logger, deps }).catch(failStart) : undefined;
+  // Nothing waits for Modal: functions are looked up in the background (retried while Modal's API
+  // cannot be reached) and each service serves its fail-safe until its function is found.
+  const modal = driven.length > 0 ? startModal(config, driven, { clock, scheduler, logger, deps }) : undefined;
   if (modal) teardown.add(() => modal.close());
   const lrs = createLrsService({
     clock,
@@ -170,11 +198,38 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   teardown.add(() => overrides.close());
   // Isolated: a reader's bug (admin feed, metrics) must not fail the controller's tick.
   const decisions = new Listeners<[string, Decision]>((err) => log.error({ error: errorMessage(err) }, 'decision listener failed'));
+  const decided = new Listeners<[]>((err) => log.error({ error: errorMessage(err) }, 'decision listener failed'));
   const controller = modal
-    ? startController(config, driven, modal, { clock, scheduler, logger, publisher, router, lrs, decisions, teardown })
+    ? createController(config, driven, modal, { clock, scheduler, logger, publisher, router, lrs, decisions, decided, teardown })
     : undefined;
   if (controller) nudgeController = () => controller.nudge();
+  seedControl(resumed?.plan, { overrides, router, controller });
+  controller?.start();
 
+  // The operating state is saved on every change, a few times a second at most.
+  const stateRecorder = store
+    ? new StateRecorder({
+        store,
+        clock,
+        scheduler,
+        logger,
+        ...(resumed ? { initial: resumed.state } : {}),
+        capture: (previous, nowMs) =>
+          captureOperatingState(
+            {
+              services: () => publisher.currentServices(),
+              assignedPlan: (s) => publisher.assignedPlan(s),
+              planSource: (s) => router.source(s),
+              cordonsOf: (s) => publisher.cordonsOf(s),
+              override: (s) => overrides.get(s),
+              controllerMemory: (s) => controller?.memory(s),
+              modalAddresses: (s) => publisher.modalAddresses(s),
+            },
+            previous,
+            nowMs,
+          ),
+      })
+    : undefined;
   // Envoys connect last, to a consistent snapshot.
   const ads = new AdsServer({ cache, events, clock, logger, protos });
   const server: grpc.Server = createXdsGrpcServer({ maxConnectionAgeMs: config.xds.maxConnectionAgeMs });
@@ -189,6 +244,19 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     await shutdownServer(server);
   });
   const xdsPort = await bindServer(server, config.xds.listen).catch(failStart);
+  // Only now Modal: loading its SDK and looking functions up must not delay the ports.
+  modal?.startLookups();
+  // Saving starts once this Spillway serves: one that fails to start (its port taken by another
+  // on the same state directory, say) must not overwrite the state it was handed.
+  if (stateRecorder) {
+    const changed = (): void => stateRecorder.changed();
+    const offs = [publisher.onPublish(changed), overrides.onChange(changed), decided.add(changed)];
+    teardown.add(async () => {
+      offs.forEach((off) => off());
+      await stateRecorder.close();
+    });
+    stateRecorder.changed();
+  }
   log.info(
     { xds: `${config.xds.listen.host}:${xdsPort}`, services: config.services.map((s) => s.name), controlled: driven.map((s) => s.name) },
     'Spillway serving ADS and LRS',
@@ -213,7 +281,7 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     cache,
     syncStatus,
     load: lrs.view,
-    poller: modal?.poller,
+    modal,
     controller,
     cost,
     connectedStreams: () => ads.connectedStreams(),
@@ -227,7 +295,15 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     return undefined;
   });
   if (admin) teardown.add(() => admin.stop());
-  const metrics = createSpillwayMetrics({ read, events, syncStatus, publisher, poller: modal?.poller, onDecision });
+  const metrics = createSpillwayMetrics({
+    read,
+    events,
+    syncStatus,
+    publisher,
+    modal,
+    onDecision,
+    ...(stateRecorder ? { stateSaves: () => stateRecorder.stats } : {}),
+  });
   teardown.add(() => metrics.close());
   const metricsServer: MetricsServer | undefined = await startMetricsServer(config.metrics.listen, metrics, logger).catch(
     (err: unknown) => {
@@ -236,6 +312,10 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     },
   );
   if (metricsServer) teardown.add(() => metricsServer.stop());
+
+  // A permanent Modal answer (no credentials, unknown function) on the first lookup stops start-up,
+  // naming the service; anything transient is retried while the service serves its fail-safe.
+  if (modal) await modal.firstLookups.catch(failStart);
 
   return {
     config,
@@ -252,6 +332,8 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     overrides,
     router,
     read,
+    restored: resumed?.plan,
+    stateRecorder,
     adminPort: admin?.port,
     admin,
     metricsPort: metricsServer?.port,
@@ -270,7 +352,7 @@ interface Env {
   logger: Logger;
 }
 
-function startModal(config: SpillwayConfig, driven: readonly ServiceConfig[], env: Env & { deps: AppDeps }): Promise<ModalSide> {
+function startModal(config: SpillwayConfig, driven: readonly ServiceConfig[], env: Env & { deps: AppDeps }): ModalSide {
   return startModalSide({
     functions: driven.map((s) => ({
       service: s.name,
@@ -284,15 +366,25 @@ function startModal(config: SpillwayConfig, driven: readonly ServiceConfig[], en
     ...(env.deps.modalApi ? { api: env.deps.modalApi } : {}),
     ...(env.deps.modalSdk ? { sdk: env.deps.modalSdk } : {}),
     poll: { intervalMs: config.modalApi.pollIntervalMs, timeoutMs: config.modalApi.timeoutMs },
+    // An attempt is an auth call and a lookup, each of which the SDK retries: allow it three calls' time.
+    lookup: { timeoutMs: 3 * config.modalApi.timeoutMs, ...env.deps.modalLookup },
     autoscaler: { minIntervalMs: config.modalApi.autoscalerMinIntervalMs, reconcileIntervalMs: config.modalApi.reconcileIntervalMs },
+    deferLookups: true,
   });
 }
 
-function startController(
+function createController(
   config: SpillwayConfig,
   driven: readonly ServiceConfig[],
   modal: ModalSide,
-  env: Env & { publisher: Publisher; router: PlanRouter; lrs: LrsService; decisions: Listeners<[string, Decision]>; teardown: Teardown },
+  env: Env & {
+    publisher: Publisher;
+    router: PlanRouter;
+    lrs: LrsService;
+    decisions: Listeners<[string, Decision]>;
+    decided: Listeners<[]>;
+    teardown: Teardown;
+  },
 ): CapacityController {
   const log = env.logger.child({ component: 'app' });
   const controller = new CapacityController({
@@ -306,7 +398,7 @@ function startController(
       return s
         ? controllerInputsFor(s, {
             load: env.lrs.view,
-            modalStatus: (name) => modal.poller.status(name),
+            modalStatus: (name) => modal.status(name),
             cordons: (name) => env.publisher.cordonsOf(name),
             inHouse: (name) => env.publisher.inHouseOf(name),
             hostHealth: (name) => env.publisher.hostHealthOf(name),
@@ -318,12 +410,26 @@ function startController(
       if (r && !r.ok) log.error({ service, errors: r.errors }, 'controller plan refused by validation');
       env.decisions.emit(service, decision);
     },
+    onDecided: () => env.decided.emit(),
     autoscaler: modal.actuator,
   });
-  controller.start();
   env.teardown.add(() => controller.stop());
   // Decide when an input arrives, not only on the tick: reaction is then bounded by the inputs.
   env.teardown.add(modal.poller.onSample(() => controller.nudge()));
   env.teardown.add(env.lrs.view.subscribe(() => controller.nudge()));
   return controller;
+}
+
+/** How long start-up waits for first DNS answers and endpoint files before serving without them. */
+const FIRST_ANSWER_WAIT_MS = 500;
+
+/**
+ * Waits for the first answers of the Modal hostnames and endpoint sources, so a fresh Envoy is sent
+ * them at once, but never long: what has not answered by then is published when it does.
+ */
+async function firstAnswers(firsts: readonly Promise<void>[], scheduler: Scheduler): Promise<void> {
+  if (firsts.length === 0) return;
+  let cancel: () => void = () => {};
+  await Promise.race([Promise.all(firsts), new Promise<void>((r) => (cancel = scheduler.after(FIRST_ANSWER_WAIT_MS, r)))]);
+  cancel();
 }

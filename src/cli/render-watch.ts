@@ -92,9 +92,11 @@ function serviceLines(s: ServiceState__Output, opts: RenderOptions, nowMs: numbe
   }
   const m = s.modal_stats;
   const modal = !m?.observed
-    ? m && m.consecutive_failures > 0
-      ? `modal stats failing ×${m.consecutive_failures}: ${m.last_error}`
-      : 'modal stats: none'
+    ? s.controlled && m && !m.looked_up
+      ? `modal function not looked up yet${m.consecutive_failures > 0 ? ` (×${m.consecutive_failures} failed)` : ''}`
+      : m && m.consecutive_failures > 0
+        ? `modal stats failing ×${m.consecutive_failures}: ${m.last_error}`
+        : 'modal stats: none'
     : `modal runners ${m.runners} backlog ${m.backlog} (${fmtAge(m.age_ms)} old${m.consecutive_failures > 0 ? `, failing ×${m.consecutive_failures}` : ''})`;
   const cordoned = s.in_house.filter((e) => e.health !== 'HEALTHY').map((e) => `${e.endpoint} ${e.health}`);
   lines.push(

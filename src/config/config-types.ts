@@ -201,6 +201,11 @@ export interface SpillwayConfig {
     autoscalerMinIntervalMs: number;
   };
   discovery: DiscoveryConfig;
+  /**
+   * Where Spillway keeps its operating state (plans, cordons, overrides, the controller's memory) so a
+   * restart resumes from it. Undefined: nothing is kept, and every start begins from the config.
+   */
+  state?: { dir: string };
   services: ServiceConfig[];
 }
 

@@ -232,7 +232,7 @@ function parseCapacity(r: Reader, v: unknown, path: string, hasModal: boolean): 
 /** Validates an already-parsed YAML/JSON tree. Never throws: every problem is returned with its path. */
 export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = {}): ParseResult {
   const r = new Reader();
-  const top = r.obj(raw, '', ['xds', 'lrs', 'admin', 'metrics', 'controller', 'modal_api', 'discovery', 'services']) ?? {};
+  const top = r.obj(raw, '', ['xds', 'lrs', 'admin', 'metrics', 'controller', 'modal_api', 'discovery', 'state', 'services']) ?? {};
   const xds = r.obj(top['xds'], 'xds', ['listen', 'max_connection_age_ms']) ?? {};
   const lrs = r.obj(top['lrs'], 'lrs', ['interval_ms']) ?? {};
   const admin = r.obj(top['admin'], 'admin', ['listen', 'token_env']) ?? {};
@@ -240,6 +240,8 @@ export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = {}): Pa
   const controller = r.obj(top['controller'], 'controller', ['tick_ms']) ?? {};
   const modalApi =
     r.obj(top['modal_api'], 'modal_api', ['poll_interval_ms', 'timeout_ms', 'reconcile_interval_ms', 'autoscaler_min_interval_ms']) ?? {};
+  const state = top['state'] === undefined || top['state'] === null ? undefined : (r.obj(top['state'], 'state', ['dir']) ?? {});
+  const stateDir = state ? r.str(state, 'dir', 'state') : undefined;
   // The admin token itself never sits in the config file: the file names the variable holding it.
   const tokenEnv = r.optStr(admin, 'token_env', 'admin');
   const token = tokenEnv ? env[tokenEnv] : undefined;
@@ -295,6 +297,7 @@ export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = {}): Pa
       autoscalerMinIntervalMs: r.int(modalApi, 'autoscaler_min_interval_ms', 'modal_api', 10_000, 0, 3_600_000),
     },
     discovery: parseDiscovery(r, top['discovery'], 'discovery'),
+    ...(stateDir ? { state: { dir: stateDir } } : {}),
     services,
   };
   return r.errors.length > 0 ? { ok: false, errors: r.errors } : { ok: true, config };

@@ -46,6 +46,23 @@ export class OverrideStore {
     return override;
   }
 
+  /**
+   * Resumes an override saved before a restart, with its own set and expiry times (it runs for the time
+   * it has left). Listeners are not told: the plan it sets is restored with it (Publisher.seed).
+   */
+  restore(override: ActiveOverride): void {
+    const left = override.expiresAtMs - this.clock.nowMs();
+    if (left <= 0) return;
+    this.active.get(override.service)?.cancel();
+    const kept = { ...override };
+    const cancel = this.scheduler.after(left, () => {
+      if (this.active.get(kept.service)?.override !== kept) return;
+      this.active.delete(kept.service);
+      this.notify(kept.service, undefined, 'expired');
+    });
+    this.active.set(kept.service, { override: kept, cancel });
+  }
+
   /** True when there was an override to clear. */
   clear(service: string): boolean {
     const entry = this.active.get(service);

@@ -45,6 +45,11 @@ export class PlanRouter {
     return this.publisher.setPlan(service, decision.plan);
   }
 
+  /** Resumes from a restart: the controller's restored decision, already published (by Publisher.seed). */
+  seedDecision(service: string, decision: Decision): void {
+    this.decisions.set(service, decision);
+  }
+
   latestDecision(service: string): Decision | undefined {
     return this.decisions.get(service);
   }

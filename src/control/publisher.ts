@@ -76,6 +76,23 @@ export class Publisher {
     return this.services.find((s) => s.name === name);
   }
 
+  /**
+   * Sets plans, cordons and Modal addresses restored from before a restart, replacing any set so far,
+   * without publishing: the next publish() (before any stream is served) includes them.
+   */
+  seed(restored: {
+    plans: ReadonlyMap<string, TrafficPlan>;
+    cordons: ReadonlyMap<string, ReadonlyMap<string, CordonState>>;
+    modalIps: ReadonlyMap<string, readonly string[]>;
+  }): void {
+    this.plans.clear();
+    this.cordons.clear();
+    this.modalIps.clear();
+    for (const [s, p] of restored.plans) this.plans.set(s, p);
+    for (const [s, m] of restored.cordons) this.cordons.set(s, new Map(m));
+    for (const [s, ips] of restored.modalIps) this.modalIps.set(s, [...ips]);
+  }
+
   onPublish(fn: (r: PublishResult) => void): () => void {
     return this.listeners.add(fn);
   }

@@ -5,7 +5,7 @@ import type { Decision, Mode } from '../capacity/types.js';
 import type { InHouseEndpoint, ServiceConfig } from '../config/config-types.js';
 import type { Clock } from '../core/clock.js';
 import type { LoadView, ServiceLoad } from '../lrs/load-view.js';
-import type { ModalPollerStatus, ModalStatsPoller } from '../modal/stats-poller.js';
+import type { ModalFeeds, ModalFeedStatus } from '../modal/start-modal-side.js';
 import type { SourceState } from '../discovery/source-state.js';
 import { endpointKey, servingCapacity, type CordonState, type Cordons } from '../model/cordons.js';
 import { HostVerdict, inHouseHealthyFraction, type FleetHealth } from '../model/host-health.js';
@@ -75,7 +75,8 @@ export interface ServiceView {
   /** In-flight in-house requests (LRS) over that capacity. */
   inHouseUtilization: number;
   offeredRps: number;
-  modalStats: ModalPollerStatus | undefined;
+  /** The Modal feed: its function lookup until found, then its stats polling. */
+  modalStats: ModalFeedStatus | undefined;
   /** Live Modal spend from the container count and the configured price; undefined without Modal stats. */
   modalCost: ModalCost | undefined;
   load: ServiceLoad | undefined;
@@ -105,7 +106,7 @@ export interface ReadModelSources {
   cache: SnapshotCache;
   syncStatus: SyncStatus;
   load: LoadView;
-  poller: ModalStatsPoller | undefined;
+  modal: ModalFeeds | undefined;
   controller: CapacityController | undefined;
   cost?: ModalCostMeter | undefined;
   connectedStreams(): number;
@@ -126,6 +127,7 @@ export function createReadModel(src: ReadModelSources): ReadModel {
     const override = src.overrides.get(svc.name);
     const cordons = src.publisher.cordonsOf(svc.name);
     const load = src.load.service(svc.name);
+    const modalStats = src.modal?.status(svc.name);
     const endpoints = src.publisher.inHouseOf(svc.name);
     const health = src.publisher.hostHealthOf(svc.name);
     const capacity = servingCapacity(endpoints, cordons, health);
@@ -137,7 +139,7 @@ export function createReadModel(src: ReadModelSources): ReadModel {
       shares: tierShares(plan, svc.modal !== undefined),
       source,
       mode: source === PlanSource.Override ? 'override' : (decision?.mode ?? 'static'),
-      reason: reasonOf(source, decision, override, now),
+      reason: reasonOf(source, decision, override, now, modalStats),
       controlled: decision !== undefined || svc.capacity !== undefined,
       decision,
       override,
@@ -148,7 +150,7 @@ export function createReadModel(src: ReadModelSources): ReadModel {
       modalAddresses: svc.modal?.connectAddress ? [svc.modal.connectAddress] : src.publisher.modalAddresses(svc.name),
       inHouseUtilization: capacity > 0 ? inProgress / capacity : 0,
       offeredRps: load ? offeredRps({ inHouse: load.localities['in-house'], modal: load.localities.modal, drops: load.drops }) : 0,
-      modalStats: src.poller?.status(svc.name),
+      modalStats,
       modalCost: src.cost?.cost(svc.name),
       load,
     };
@@ -202,7 +204,22 @@ function endpointViews(endpoints: readonly InHouseEndpoint[], cordons: Cordons, 
     .sort((a, b) => a.endpoint.localeCompare(b.endpoint));
 }
 
-function reasonOf(source: PlanSource, decision: Decision | undefined, override: ActiveOverride | undefined, now: number): string {
+function reasonOf(
+  source: PlanSource,
+  decision: Decision | undefined,
+  override: ActiveOverride | undefined,
+  now: number,
+  modal: ModalFeedStatus | undefined,
+): string {
+  const base = planReason(source, decision, override, now);
+  if (!modal || modal.lookedUp) return base;
+  // Said first: until the function is found nothing about Modal can be observed.
+  const retry = modal.nextDelayMs !== undefined ? `; retrying in ${Math.max(1, Math.round(modal.nextDelayMs / 1000))} s` : '';
+  const tries = modal.lookupFailures > 0 ? ` (${modal.lookupFailures} failed attempt${modal.lookupFailures === 1 ? '' : 's'}${retry})` : '';
+  return `${modal.lastError ?? 'Modal function not looked up yet'}${tries}; ${base}`;
+}
+
+function planReason(source: PlanSource, decision: Decision | undefined, override: ActiveOverride | undefined, now: number): string {
   if (source === PlanSource.Override && override) {
     const mins = Math.ceil(Math.max(0, override.expiresAtMs - now) / 60_000);
     return `operator override to ${(override.share * 100).toFixed(1)}% Modal for ${mins} more min${override.reason ? `: ${override.reason}` : ''}`;

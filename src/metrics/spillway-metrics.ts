@@ -5,7 +5,8 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Decision } from '../capacity/types.js';
 import type { Publisher } from '../control/publisher.js';
 import type { ReadModel } from '../control/read-model.js';
-import type { ModalStatsPoller } from '../modal/stats-poller.js';
+import type { RecorderStats } from '../control/state-recorder.js';
+import type { ModalFeeds } from '../modal/start-modal-side.js';
 import type { SyncStatus } from '../xds/sync-status.js';
 import { shortType } from '../xds/type-urls.js';
 import { TallyHistogram } from './tally-histogram.js';
@@ -16,8 +17,10 @@ export interface MetricsSources {
   events: XdsEvents;
   syncStatus: SyncStatus;
   publisher: Publisher;
-  poller: ModalStatsPoller | undefined;
+  modal: ModalFeeds | undefined;
   onDecision(fn: (service: string, d: Decision) => void): () => void;
+  /** What the operating-state recorder has done; undefined without a state directory. */
+  stateSaves?: () => RecorderStats;
 }
 
 export interface SpillwayMetrics {
@@ -98,11 +101,31 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
     },
   });
   const pollFailing = gauge('spillway_modal_poll_consecutive_failures', 'Consecutive failed Modal stats polls', ['service']);
+  const lookedUp = gauge(
+    'spillway_modal_function_looked_up',
+    '1 once the Modal function is looked up; 0 while lookups are retried (Modal API unreachable at start)',
+    ['service'],
+  );
   const reportAge = gauge('spillway_lrs_report_age_seconds', 'Age of the newest LRS report per locality', ['service', 'locality']);
   const lrsEnvoys = gauge('spillway_lrs_connected_envoys', 'Envoys with an open LRS stream', []);
   const byType = gauge('spillway_xds_streams_by_type', 'Connected Envoys that have been sent each xDS type', ['type']);
   const sync = gauge('spillway_xds_sync_status', 'Connected Envoys per xDS type and sync status', ['type', 'status']);
   const streams = gauge('spillway_xds_connected_streams', 'Open ADS streams by protocol', ['protocol']);
+  const stateAge = gauge(
+    'spillway_state_last_save_age_seconds',
+    'Time since the operating state was last saved (a restart resumes from it); absent without state.dir',
+    [],
+  );
+  new Counter({
+    name: 'spillway_state_save_errors_total',
+    help: 'Failed saves of the operating state (each is retried; the state file keeps the last good save)',
+    ...reg,
+    collect() {
+      this.reset();
+      const st = src.stateSaves?.();
+      if (st) this.inc(st.failures);
+    },
+  });
 
   // Fed by subscriptions. Per-response and per-ACK counts are plain tallies (once per stream per
   // push: prom-client hashes labels on every inc), copied into the counters at scrape time.
@@ -123,6 +146,7 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
   tallied('spillway_xds_nacks_total', 'xDS NACKs received, by type', tally.nack);
   const count = (counts: Map<string, number>, type: string): void => void counts.set(type, (counts.get(type) ?? 0) + 1);
   const pollErrors = counter('spillway_modal_poll_errors_total', 'Failed Modal stats polls', ['service']);
+  const lookupErrors = counter('spillway_modal_lookup_errors_total', 'Failed Modal function lookups', ['service']);
   const decisions = counter('spillway_decisions_total', 'Capacity decisions that changed the plan, by resulting mode', ['service', 'mode']);
   const publishes = counter('spillway_snapshot_publishes_total', 'Snapshots published (content changed)', []);
   const rejected = counter('spillway_snapshot_rejected_total', 'Configurations refused by validation (last good kept serving)', []);
@@ -167,8 +191,10 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
       else if (r.changed.size > 0) publishes.inc();
     }),
     src.onDecision((service, d) => decisions.inc({ service, mode: d.mode })),
-    src.poller?.onStatus((s) => {
-      if (s.consecutiveFailures > 0) pollErrors.inc({ service: s.service });
+    src.modal?.onStatus((s) => {
+      if (!s.lookedUp) {
+        if (s.lookupFailures > 0) lookupErrors.inc({ service: s.service });
+      } else if (s.consecutiveFailures > 0) pollErrors.inc({ service: s.service });
     }) ?? (() => {}),
   ];
 
@@ -193,11 +219,13 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
       costRate,
       costToday,
       pollFailing,
+      lookedUp,
       reportAge,
       lrsEnvoys,
       byType,
       sync,
       streams,
+      stateAge,
     ])
       g.reset();
     costTotal.length = 0;
@@ -236,7 +264,9 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
         backlog.set({ service }, m.last.backlog);
         if (m.ageMs !== undefined) statsAge.set({ service }, m.ageMs / 1000);
       }
-      if (v.controlled) pollFailing.set({ service }, m?.consecutiveFailures ?? 0);
+      // Before the function is looked up there are no polls; its failed lookups are counted apart.
+      if (v.controlled) pollFailing.set({ service }, m?.lookedUp === false ? 0 : (m?.consecutiveFailures ?? 0));
+      if (m) lookedUp.set({ service }, m.lookedUp ? 1 : 0);
       if (v.load) {
         for (const locality of ['in-house', 'modal'] as const) {
           const l = v.load.localities[locality];
@@ -246,6 +276,8 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
       }
     }
     lrsEnvoys.set(src.read.lrsConnectedEnvoys());
+    const saved = src.stateSaves?.().lastSavedAtMs;
+    if (saved !== undefined) stateAge.set(Math.max(0, src.read.nowMs() - saved) / 1000);
     for (const protocol of ['sotw', 'delta'] as const) streams.set({ protocol }, 0);
     for (const p of openStreams.values()) streams.inc({ protocol: p });
     for (const r of src.read.syncRows()) {

@@ -41,7 +41,9 @@ export interface ActuationResult {
 }
 
 interface ServiceActuation {
-  handle: ModalFunctionHandle;
+  service: string;
+  /** Absent until the function is looked up: intents wait for it. */
+  handle?: ModalFunctionHandle;
   intended?: AutoscalerSettings;
   current?: AutoscalerSettings;
   /** What Modal reported after our last successful update: a read-back that differs from it is a deploy's doing. */
@@ -68,14 +70,31 @@ export class ModalAutoscalerActuator {
     this.log = (opts.logger ?? silentLogger).child({ component: 'modal-autoscaler' });
     this.minIntervalMs = opts.minIntervalMs ?? 10_000;
     this.raiseIntervalMs = Math.min(opts.raiseIntervalMs ?? 2_000, this.minIntervalMs);
-    for (const handle of handles) this.services.set(handle.ref.service, { handle, inFlight: false });
+    for (const handle of handles) this.attach(handle);
+  }
+
+  /** Declares a service whose function is not looked up yet: its intents are kept and sent once it is attached. */
+  declare(service: string): void {
+    if (!this.services.has(service)) this.services.set(service, { service, inFlight: false });
+  }
+
+  /** Hands over a looked-up function; an intent declared before goes out now. */
+  attach(handle: ModalFunctionHandle): void {
+    const service = handle.ref.service;
+    const s = this.services.get(service);
+    if (!s) {
+      this.services.set(service, { service, handle, inFlight: false });
+      return;
+    }
+    s.handle = handle;
+    if (s.intended) void this.send(s, false);
   }
 
   /** Reads Modal back on a timer and re-applies any intent a deploy has reset. */
   startReconciling(): void {
     this.stopReconciling();
     this.stopReconciling = every(this.opts.scheduler, this.opts.reconcileIntervalMs ?? 30_000, async () => {
-      for (const [service, s] of this.services) if (s.intended) await this.reconcile(service);
+      for (const [service, s] of this.services) if (s.intended && s.handle) await this.reconcile(service);
     });
   }
 
@@ -108,6 +127,7 @@ export class ModalAutoscalerActuator {
   /** Asks Modal for the current settings without changing them. */
   async readBack(service: string): Promise<ActuationResult> {
     const s = this.get(service);
+    if (!s.handle) return { service, outcome: 'failed', intended: s.intended ?? {}, error: NOT_LOOKED_UP };
     try {
       s.current = await s.handle.updateAutoscaler({});
       return { service, outcome: 'unchanged', intended: s.intended ?? {}, current: s.current };
@@ -135,10 +155,13 @@ export class ModalAutoscalerActuator {
   }
 
   private async send(s: ServiceActuation, force: boolean): Promise<ActuationResult> {
-    const service = s.handle.ref.service;
+    const service = s.service;
     const intended = s.intended ?? {};
     if (!force && matches(intended, s.current)) return { service, outcome: 'unchanged', intended, ...cur(s) };
     const now = this.opts.clock.nowMs();
+    // attach() sends it once the function is known.
+    const handle = s.handle;
+    if (!handle) return { service, outcome: 'deferred', intended, error: NOT_LOOKED_UP };
     if (s.inFlight) return { service, outcome: 'deferred', intended, deferredUntilMs: now, ...cur(s) };
     const raise = (intended.minContainers ?? 0) > (s.current?.minContainers ?? 0);
     const spacing = raise ? this.raiseIntervalMs : this.minIntervalMs;
@@ -154,7 +177,7 @@ export class ModalAutoscalerActuator {
     s.lastSentAtMs = now;
     s.inFlight = true;
     try {
-      s.current = await s.handle.updateAutoscaler(intended);
+      s.current = await handle.updateAutoscaler(intended);
       s.lastApplied = s.current;
       this.log.info({ service, intended, current: s.current }, 'modal autoscaler updated');
       return this.record(s, { service, outcome: 'applied', intended, current: s.current });
@@ -180,6 +203,8 @@ export class ModalAutoscalerActuator {
     return s;
   }
 }
+
+const NOT_LOOKED_UP = 'the Modal function is not looked up yet; the intent is sent once it is';
 
 function cur(s: ServiceActuation): { current?: AutoscalerSettings } {
   return s.current ? { current: s.current } : {};

@@ -1,6 +1,9 @@
 import { errorMessage } from '../core/errors.js';
 
-/** A start-up problem with the Modal side (missing credentials, unknown function); names the service. */
+/**
+ * A permanent problem with the Modal side (missing or rejected credentials, unknown function): retrying
+ * cannot fix it. Names the service. At start-up it stops Spillway.
+ */
 export class ModalConfigError extends Error {
   constructor(
     readonly service: string,
@@ -8,6 +11,20 @@ export class ModalConfigError extends Error {
   ) {
     super(`modal[${service}]: ${message}`);
     this.name = 'ModalConfigError';
+  }
+}
+
+/**
+ * A transient failure to reach Modal's API (unreachable, UNAVAILABLE, a timeout): worth retrying. Names
+ * the service; Spillway keeps serving the service's fail-safe meanwhile.
+ */
+export class ModalUnavailableError extends Error {
+  constructor(
+    readonly service: string,
+    message: string,
+  ) {
+    super(`modal[${service}]: ${message}`);
+    this.name = 'ModalUnavailableError';
   }
 }
 
@@ -32,7 +49,16 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
   return out;
 }
 
-/** errorMessage() with secrets removed. */
+/** errorMessage() with secrets and empty fragments removed. */
 export function safeErrorMessage(err: unknown, secrets: readonly string[]): string {
-  return redactSecrets(errorMessage(err), secrets);
+  return tidyErrorText(redactSecrets(errorMessage(err), secrets));
+}
+
+/**
+ * Removes grpc-js's label-only fragments from an error text: a connection failure ends in
+ * "Resolution note: " with nothing after it (and can carry an empty "Last error: "), which reads as if
+ * something was cut off.
+ */
+export function tidyErrorText(text: string): string {
+  return text.replace(/[.;,]?\s*(?:Resolution note|Last error):\s*(?=$|[.;,]\s|\n)/g, '').trim();
 }

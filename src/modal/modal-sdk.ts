@@ -3,7 +3,7 @@
 // and input_headroom; Modal calls that client internal, so every such use stays in this file.
 import type { Function_, Logger as ModalLogger, ModalClient } from 'modal';
 import { silentLogger, type Logger } from '../core/logger.js';
-import { ModalConfigError, redactSecrets, safeErrorMessage } from './errors.js';
+import { ModalConfigError, ModalUnavailableError, redactSecrets, safeErrorMessage } from './errors.js';
 import type { AutoscalerSettings, ModalApi, ModalFunctionHandle, ModalFunctionRef, RawFunctionStats } from './types.js';
 
 export interface ModalSdkOptions {
@@ -75,13 +75,13 @@ class SdkModalApi implements ModalApi {
         ref.environment !== undefined ? { environment: ref.environment } : {},
       );
     } catch (err) {
-      if (err instanceof Error && err.name === 'NotFoundError') {
-        throw new ModalConfigError(ref.service, `Modal function '${ref.appName}/${ref.functionName}' not found`);
-      }
-      throw new ModalConfigError(
-        ref.service,
-        `looking up Modal function '${ref.appName}/${ref.functionName}' failed: ${safeErrorMessage(err, this.secrets)}`,
-      );
+      const what = `Modal function '${ref.appName}/${ref.functionName}'`;
+      if (err instanceof Error && err.name === 'NotFoundError') throw new ModalConfigError(ref.service, `${what} not found`);
+      const message = `looking up ${what} failed: ${safeErrorMessage(err, this.secrets)}`;
+      // Only an answer that says the request itself is wrong is permanent; anything else (unreachable,
+      // UNAVAILABLE, a timeout, an internal error) may pass, so the caller retries it.
+      if (PERMANENT_CODES.has(grpcCodeOf(err) ?? -1)) throw new ModalConfigError(ref.service, message);
+      throw new ModalUnavailableError(ref.service, message);
     }
     const webUrl = await fn.getWebUrl();
     return new SdkFunctionHandle(this.client, fn, ref, webUrl, this.secrets, this.statsRetries);
@@ -107,6 +107,20 @@ class SdkModalApi implements ModalApi {
       throw new ModalConfigError(ref.service, `Modal server URL must not end with '/': ${p.serverUrl}`);
     }
   }
+}
+
+/**
+ * gRPC codes that mean the request cannot succeed as made (grpc.status numbering): INVALID_ARGUMENT,
+ * NOT_FOUND, PERMISSION_DENIED, FAILED_PRECONDITION, UNAUTHENTICATED. A token Modal rejects is a
+ * configuration error, not an outage.
+ */
+const PERMANENT_CODES: ReadonlySet<number> = new Set([3, 5, 7, 9, 16]);
+
+/** The status code of a gRPC client error (the SDK's nice-grpc ClientError), if err is one. */
+function grpcCodeOf(err: unknown): number | undefined {
+  if (!(err instanceof Error) || err.name !== 'ClientError') return undefined;
+  const code = (err as Error & { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
 }
 
 class SdkFunctionHandle implements ModalFunctionHandle {

@@ -66,16 +66,16 @@ export class ModalStatsPoller {
     this.timeoutMs = opts.timeoutMs ?? 5000;
     this.backoff = opts.backoff ?? { baseMs: this.intervalMs, maxMs: 30_000 };
     this.random = opts.random ?? Math.random;
-    for (const handle of opts.handles) {
-      const service = handle.ref.service;
-      if (this.feeds.has(service)) throw new Error(`modal stats: service '${service}' configured twice`);
-      this.feeds.set(service, {
-        handle,
-        status: { service, consecutiveFailures: 0 },
-        backoffCeilingMs: 0,
-        cancelTimer: () => {},
-      });
-    }
+    for (const handle of opts.handles) this.add(handle);
+  }
+
+  /** Adds a function looked up after start (Modal's API was unreachable then); polled at once if running. */
+  add(handle: ModalFunctionHandle): void {
+    const service = handle.ref.service;
+    if (this.feeds.has(service)) throw new Error(`modal stats: service '${service}' configured twice`);
+    const feed: ServiceFeed = { handle, status: { service, consecutiveFailures: 0 }, backoffCeilingMs: 0, cancelTimer: () => {} };
+    this.feeds.set(service, feed);
+    if (this.running) this.schedule(feed, 0);
   }
 
   /** Starts polling every service now. */

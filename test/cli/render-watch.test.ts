@@ -17,7 +17,7 @@ const service = (over: Partial<ServiceState__Output> = {}): ServiceState__Output
   reason: 'in-house at 95% of capacity; spilling the overflow',
   decision: null,
   override: null,
-  modal_stats: { observed: true, runners: 3, backlog: 2, consecutive_failures: 0, last_error: '', age_ms: 1200 },
+  modal_stats: { observed: true, looked_up: true, runners: 3, backlog: 2, consecutive_failures: 0, last_error: '', age_ms: 1200 },
   load: { reported: true, in_house: null, modal: null, dropped_rps: 0, reporters: 1 },
   in_house: [
     { endpoint: '10.0.0.1:80', capacity: 8, health: 'HEALTHY', serving: 'HOST_SERVING', serving_fraction: 1 },

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
 import { createLogger } from '../../src/core/logger.js';
 import { realScheduler } from '../../src/core/scheduler.js';
-import { ModalConfigError } from '../../src/modal/errors.js';
+import { ModalConfigError, ModalUnavailableError, tidyErrorText } from '../../src/modal/errors.js';
+import { freePort } from '../../tools/ports.js';
 import { connectModalSdk } from '../../src/modal/modal-sdk.js';
 import { waitFor } from '../../tools/wait-for.js';
 import { startModalSide } from '../../src/modal/start-modal-side.js';
@@ -64,6 +65,34 @@ describe('function lookup', () => {
     expect(fake.state().rpcCalls['FunctionGet']).toBe(calls);
   });
 
+  it('reports an unreachable Modal API as a transient error (worth retrying), its text with no empty fragment', async () => {
+    const closed = await connectModalSdk({ credentials, serverUrl: `http://127.0.0.1:${await freePort()}` });
+    const err = await closed.lookup(shop).catch((e: unknown) => e);
+    closed.close();
+    expect(err).toBeInstanceOf(ModalUnavailableError);
+    const text = (err as Error).message;
+    expect(text).toMatch(/^modal\[shop\]: looking up Modal function 'shop-app\/web' failed: .*UNAVAILABLE/);
+    expect(text).not.toMatch(/Resolution note/);
+    expect(text).not.toMatch(/:\s*$/);
+  });
+
+  it('reports UNAVAILABLE from Modal as transient, and credentials Modal rejects as permanent', async () => {
+    fake.setFaults({ outage: true });
+    const down = await connectModalSdk({ credentials, serverUrl: fake.controlUrl });
+    const unavailable = await down.lookup(shop).catch((e: unknown) => e);
+    down.close();
+    fake.setFaults({});
+    expect(unavailable).toBeInstanceOf(ModalUnavailableError);
+    const wrong = await connectModalSdk({
+      credentials: { tokenId: TOKEN_ID, tokenSecret: 'as-NotTheSecret123' },
+      serverUrl: fake.controlUrl,
+    });
+    const rejected = await wrong.lookup(shop).catch((e: unknown) => e);
+    wrong.close();
+    expect(rejected).toBeInstanceOf(ModalConfigError);
+    expect((rejected as Error).message).toMatch(/^modal\[shop\]: .*UNAUTHENTICATED/);
+  });
+
   it('takes credentials from MODAL_TOKEN_ID / MODAL_TOKEN_SECRET like Modal tools do', async () => {
     process.env['MODAL_TOKEN_ID'] = TOKEN_ID;
     process.env['MODAL_TOKEN_SECRET'] = TOKEN_SECRET;
@@ -76,6 +105,18 @@ describe('function lookup', () => {
       delete process.env['MODAL_TOKEN_ID'];
       delete process.env['MODAL_TOKEN_SECRET'];
     }
+  });
+});
+
+describe('error text', () => {
+  it('drops grpc-js label-only fragments and keeps everything else', () => {
+    const raw =
+      '/modal.client.ModalClient/FunctionGet UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: ';
+    expect(tidyErrorText(raw)).toBe(
+      '/modal.client.ModalClient/FunctionGet UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:1',
+    );
+    expect(tidyErrorText('No addresses resolved. Resolution note: . Other')).toBe('No addresses resolved. Other');
+    expect(tidyErrorText('Resolution note: DNS said no')).toBe('Resolution note: DNS said no');
   });
 });
 

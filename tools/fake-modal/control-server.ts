@@ -59,7 +59,8 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   /** Runs the checks every call shares; returns an error to send, or undefined to proceed. */
   const gate = (method: string, call: grpc.ServerUnaryCall<unknown, unknown>, needsAuthToken: boolean): grpc.ServiceError | undefined => {
     state.countCall(method);
-    if (state.currentFaults().outage) return status(grpc.status.UNAVAILABLE, 'fake modal: outage');
+    const f = state.currentFaults();
+    if (f.outage || f.apiOutage) return status(grpc.status.UNAVAILABLE, 'fake modal: outage');
     const md = call.metadata;
     if (opts.credentials) {
       const id = md.get('x-modal-token-id')[0];
@@ -104,7 +105,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
       const answer = (): void => {
         // Faults are read again when answering: a test may lift them while a slow call waits.
         const now = state.currentFaults();
-        if (now.outage) return cb(status(grpc.status.UNAVAILABLE, 'fake modal: outage'));
+        if (now.outage || now.apiOutage) return cb(status(grpc.status.UNAVAILABLE, 'fake modal: outage'));
         if (now.statsError) return cb(status(grpc.status[now.statsError], `fake modal: injected ${now.statsError}`));
         const s = state.reportedStats(f);
         const reply = {
@@ -129,7 +130,10 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   };
 
   const server = new grpc.Server();
-  server.addService(service, handlers);
+  server.addService(
+    service,
+    slowedBy(handlers, () => state.currentFaults().apiDelayMs, state.scheduler),
+  );
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(
       `${opts.host?.includes(':') ? `[${opts.host}]` : (opts.host ?? '127.0.0.1')}:${opts.port ?? 0}`,
@@ -147,6 +151,24 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
         setTimeout(() => server.forceShutdown(), 500).unref();
       }),
   };
+}
+
+/** Each handler runs only after the apiDelayMs fault's delay, when set (read per call). */
+function slowedBy(
+  handlers: ModalClientHandlers,
+  delayMs: () => number | undefined,
+  scheduler: { after(ms: number, fn: () => void): unknown },
+): ModalClientHandlers {
+  const out: Record<string, unknown> = {};
+  for (const [name, handler] of Object.entries(handlers)) {
+    const h = handler as (call: unknown, cb: unknown) => void;
+    out[name] = (call: unknown, cb: unknown) => {
+      const d = delayMs();
+      if (d) scheduler.after(d, () => h(call, cb));
+      else h(call, cb);
+    };
+  }
+  return out as unknown as ModalClientHandlers;
 }
 
 function status(code: grpc.status, details: string): grpc.ServiceError {

@@ -28,6 +28,10 @@ export interface Faults {
   coldStartMs?: number;
   /** Everything down: every RPC is UNAVAILABLE and the web side answers 503. */
   outage?: boolean;
+  /** Modal's API down (every RPC UNAVAILABLE) while the web endpoint keeps serving. */
+  apiOutage?: boolean;
+  /** Every RPC answers only after this long (a slow API); the web side is not slowed. */
+  apiDelayMs?: number;
   /** Requests starting while this is set get their 303 after this long instead of the configured limit (Modal: 150 s). */
   redirectAfterMs?: number;
 }
@@ -46,6 +50,7 @@ export function parseFaults(body: unknown): Faults {
         out.statsError = value as StatsErrorCode;
         break;
       case 'statsDelayMs':
+      case 'apiDelayMs':
       case 'coldStartMs':
       case 'redirectAfterMs':
       case 'webErrorStatus':
@@ -61,6 +66,7 @@ export function parseFaults(body: unknown): Faults {
       case 'statsMalformed':
       case 'statsFrozen':
       case 'outage':
+      case 'apiOutage':
         if (typeof value !== 'boolean') throw new Error(`${key} must be a boolean`);
         out[key] = value;
         break;

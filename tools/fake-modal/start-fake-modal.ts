@@ -96,6 +96,10 @@ export async function startFakeModal(opts: FakeModalOptions = {}): Promise<FakeM
             sockets.add(socket);
             socket.on('close', () => sockets.delete(socket));
           });
+  // Keep idle HTTP/1.1 connections as long as the in-house backends do (60 s): with Node's default
+  // (5 s) an Envoy reusing a pooled connection races the close and answers 503 "connection termination".
+  http.keepAliveTimeout = 60_000;
+  if ('keepAliveTimeout' in https) https.keepAliveTimeout = 60_000;
   // WebSocket upgrades arrive over HTTP/1.1 (the h2 server falls back to HTTP/1.1 when ALPN does not pick h2).
   const upgrade = createUpgradeHandler(state);
   http.on('upgrade', upgrade);
