@@ -5,8 +5,13 @@ import { durationFromMs as duration } from '../core/duration.js';
 import { packAny } from '../protos/any.js';
 import { MODAL_TLS_MATCH } from './modal-tls.js';
 
-/** Generous limits: Envoy's defaults (1024 requests) would shed silently; Spillway sheds deliberately. */
-const CIRCUIT_LIMIT = 1_000_000;
+/**
+ * Generous limits: Envoy's defaults (1024 requests) would shed silently; Spillway sheds deliberately.
+ * An Envoy can therefore never have more than this many requests in flight to one cluster, which
+ * is what LRS reports are checked against.
+ */
+export const CLUSTER_MAX_REQUESTS = 1_000_000;
+const CIRCUIT_LIMIT = CLUSTER_MAX_REQUESTS;
 
 /**
  * One EDS-over-ADS cluster per service. Locality-weighted LB makes the published locality weights
