@@ -48,7 +48,10 @@ export interface ScreenedRequest {
 
 /** One admitted stream: where it comes from, who it is, what it may still do. */
 export class StreamTicket {
+  /** The node this stream speaks for, once bound. */
   nodeId: string | undefined;
+  /** The node id the stream's first request named (bound or not): what refusals report. */
+  claimedNodeId: string | undefined;
   /** Bytes handed to the transport and not yet taken by the client. */
   pendingBytes = 0;
   tokens: number;
@@ -83,6 +86,9 @@ export interface XdsGateOptions {
   clock: Clock;
   logger?: Logger;
 }
+
+/** No type URL Spillway serves (or Envoy knows) comes near this; a longer one is garbage, refused before it is echoed. */
+const MAX_TYPE_URL = 512;
 
 /** Peers × rules logged at warn before the record starts again (a bound on memory, not on correctness). */
 const MAX_LOGGED_PEERS = 10_000;
@@ -211,7 +217,11 @@ export class XdsGate {
     const P = LIMIT_PATHS.xds;
     const tooLong = (field: string, value: string | undefined, max: number, path: string): Refusal | undefined =>
       value !== undefined && value.length > max
-        ? { code: grpc.status.INVALID_ARGUMENT, rule: path, details: `${field} has ${value.length} characters; ${path} = ${max}` }
+        ? {
+            code: grpc.status.INVALID_ARGUMENT,
+            rule: path,
+            details: `${field} has ${value.length} characters; ${path === field ? 'at most' : `${path} =`} ${max}`,
+          }
         : undefined;
     const tooMany = (field: string, n: number): Refusal | undefined =>
       n > L.maxNamesPerSubscription
@@ -230,7 +240,7 @@ export class XdsGate {
       tooLong('node.id', req.node?.id ?? undefined, L.maxNodeIdBytes, P.maxNodeIdBytes) ??
       tooLong('response_nonce', req.response_nonce, L.maxNonceBytes, P.maxNonceBytes) ??
       tooLong('version_info', req.version_info, L.maxVersionBytes, P.maxVersionBytes) ??
-      tooLong('type_url', req.type_url, L.maxNameBytes, P.maxNameBytes) ??
+      tooLong('type_url', req.type_url, MAX_TYPE_URL, 'type_url') ??
       tooMany('resource_names', req.resource_names?.length ?? 0) ??
       tooMany('resource_names_subscribe', req.resource_names_subscribe?.length ?? 0) ??
       tooMany('resource_names_unsubscribe', req.resource_names_unsubscribe?.length ?? 0) ??
@@ -273,6 +283,7 @@ export class XdsGate {
   /** The first node id a stream names: its identity, its right to report, its node's stream count. */
   private bind(ticket: StreamTicket, nodeId: string | undefined): Refusal | undefined {
     if (ticket.nodeId !== undefined || !nodeId) return undefined;
+    ticket.claimedNodeId = nodeId;
     if (this.rule) {
       const verdict = checkNodeIdentity(this.rule, nodeId, ticket.identity);
       if (!verdict.ok) return { code: grpc.status.PERMISSION_DENIED, rule: NODE_IDENTITY_PATH, details: verdict.problem };
@@ -305,7 +316,7 @@ export class XdsGate {
       service: ticket.service,
       rule: refusal.rule,
       code: grpc.status[refusal.code] ?? String(refusal.code),
-      nodeId: ticket.nodeId ?? '',
+      nodeId: ticket.nodeId ?? ticket.claimedNodeId ?? '',
       atMs: this.clock.nowMs(),
     });
     const host = ticket.connection.replace(/:\d+$/, '');
@@ -314,6 +325,7 @@ export class XdsGate {
       service: ticket.service,
       peer: ticket.peer,
       connection: ticket.connection,
+      nodeId: ticket.nodeId ?? ticket.claimedNodeId,
       rule: refusal.rule,
       problem: refusal.details,
     };
