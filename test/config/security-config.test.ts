@@ -35,7 +35,13 @@ describe('security configuration', () => {
       lrs: { reporters: ['edge-*'], limits: { max_requests_per_second: 5000 } },
       admin: { listen: '127.0.0.1:0', tls: { cert_file: '/a.pem', key_file: '/a.key' }, limits: { max_reason_bytes: 64 } },
     });
-    expect(c.xds.tls).toEqual({ certFile: '/s.pem', keyFile: '/s.key', clientCaFile: '/ca.pem', requireClientCert: true, reloadIntervalMs: 5000 });
+    expect(c.xds.tls).toEqual({
+      certFile: '/s.pem',
+      keyFile: '/s.key',
+      clientCaFile: '/ca.pem',
+      requireClientCert: true,
+      reloadIntervalMs: 5000,
+    });
     expect(c.xds.nodeIdentity).toEqual({ san: 'dns', template: '{node_id}.envoys.internal' });
     expect(c.xds.limits.maxStreamsPerNode).toBe(2);
     expect(c.lrs.reporters).toEqual(['edge-*']);

@@ -16,8 +16,10 @@ import { configFrom } from '../support/config.js';
 import { PROTOCOL_TEST_CONFIG } from './fixtures.js';
 
 const protos = loadProtos().protos;
-const sotw = (r: DiscoveryRequest): Buffer => protos.envoy.service.discovery.v3.AggregatedDiscoveryService.service.StreamAggregatedResources.requestSerialize(r);
-const lrs = (nodeId: string): Buffer => protos.envoy.service.load_stats.v3.LoadReportingService.service.StreamLoadStats.requestSerialize({ node: { id: nodeId } });
+const sotw = (r: DiscoveryRequest): Buffer =>
+  protos.envoy.service.discovery.v3.AggregatedDiscoveryService.service.StreamAggregatedResources.requestSerialize(r);
+const lrs = (nodeId: string): Buffer =>
+  protos.envoy.service.load_stats.v3.LoadReportingService.service.StreamLoadStats.requestSerialize({ node: { id: nodeId } });
 
 describe('node identity rule (pure)', () => {
   const id = (uris: string[], dnsNames: string[] = []): PeerIdentity => ({ uris, dnsNames, commonName: 'x', fingerprint: 'f' });
@@ -107,17 +109,30 @@ describe('xDS port over mutual TLS', () => {
       call.send(first);
       const outcome = await Promise.race([
         call.ended.then((e) => ({ ...e, messages: call.messages.length })),
-        waitFor(() => call.messages.length > 0, 3000, 'a response').then(() => ({ code: undefined, message: 'served', messages: call.messages.length })),
+        waitFor(() => call.messages.length > 0, 3000, 'a response').then(() => ({
+          code: undefined,
+          message: 'served',
+          messages: call.messages.length,
+        })),
       ]);
       const connectError = await Promise.race([conn.ready, Promise.resolve(undefined)]);
-      return { ...(connectError ? { connectError } : {}), ...(outcome.code !== undefined ? { code: outcome.code } : {}), message: outcome.message, messages: outcome.messages };
+      return {
+        ...(connectError ? { connectError } : {}),
+        ...(outcome.code !== undefined ? { code: outcome.code } : {}),
+        message: outcome.message,
+        messages: outcome.messages,
+      };
     } finally {
       conn.close();
     }
   };
 
   it('serves a client whose certificate is its node identity', async () => {
-    const r = await attempt(tlsAs(issueCert(pki, 'edge-1', { uris: [`${td}/edge-1`], usage: 'client' })), ADS_SOTW_PATH, sotw({ node: { id: 'edge-1' }, type_url: TypeUrl.Cluster }));
+    const r = await attempt(
+      tlsAs(issueCert(pki, 'edge-1', { uris: [`${td}/edge-1`], usage: 'client' })),
+      ADS_SOTW_PATH,
+      sotw({ node: { id: 'edge-1' }, type_url: TypeUrl.Cluster }),
+    );
     expect(r.messages).toBeGreaterThan(0);
   });
 
@@ -134,7 +149,9 @@ describe('xDS port over mutual TLS', () => {
     for (let i = 0; i < 3; i++) {
       const r = await attempt(tlsAs(thief), ADS_SOTW_PATH, sotw({ node: { id: 'edge-1' }, type_url: TypeUrl.Cluster }));
       expect(r.code).toBe(grpc.status.PERMISSION_DENIED);
-      expect(r.message).toContain(`node "edge-1" is not this client certificate's identity: xds.node_identity (URI SAN matching "${td}/{node_id}")`);
+      expect(r.message).toContain(
+        `node "edge-1" is not this client certificate's identity: xds.node_identity (URI SAN matching "${td}/{node_id}")`,
+      );
       expect(r.messages).toBe(0);
     }
     const warnings = logText.split('\n').filter((l) => l.includes('"rule":"xds.node_identity"') && l.includes('"level":40'));
@@ -160,7 +177,11 @@ describe('xDS port over mutual TLS', () => {
     // Half a rotation: the new certificate with the old key.
     writeFileSync(server.certPath, other.certPem);
     expect(app.reloadXdsTls()).toBe(false);
-    const r = await attempt(tlsAs(issueCert(pki, 'edge-3', { uris: [`${td}/edge-3`], usage: 'client' })), ADS_SOTW_PATH, sotw({ node: { id: 'edge-3' }, type_url: TypeUrl.Cluster }));
+    const r = await attempt(
+      tlsAs(issueCert(pki, 'edge-3', { uris: [`${td}/edge-3`], usage: 'client' })),
+      ADS_SOTW_PATH,
+      sotw({ node: { id: 'edge-3' }, type_url: TypeUrl.Cluster }),
+    );
     expect(r.messages).toBeGreaterThan(0);
     expect(logText).toContain('TLS files changed but do not load; the previous certificate keeps serving');
     writeFileSync(server.certPath, before);
