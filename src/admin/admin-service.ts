@@ -4,6 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Publisher } from '../control/publisher.js';
 import { errorMessage } from '../core/errors.js';
+import { LogOnce } from '../core/log-once.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { AdminHandlers } from '../generated/spillway/admin/v1/Admin.js';
 import type { ClearOverrideRequest__Output } from '../generated/spillway/admin/v1/ClearOverrideRequest.js';
@@ -61,6 +62,9 @@ const fail = (code: grpc.status, details: string): grpc.ServiceError =>
 export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
   const log = (deps.logger ?? silentLogger).child({ component: 'admin' });
   const services = () => deps.publisher.currentServices();
+  // Refusals go to the operational log once per client address and problem (the audit log has every mutation).
+  const once = new LogOnce();
+  const refusedLine = (peer: string, problem: string): boolean => once.first(`${peer.replace(/:\d+$/, '')}\u0000${problem}`);
 
   /**
    * Runs a mutating call: auth, then body; maps InvalidArgument; every attempt, applied or refused,
@@ -76,7 +80,8 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
     const auth = deps.auth.checkWrite(call.metadata);
     const what = argumentsOf(call.request);
     if (!auth.ok) {
-      log.warn({ method, peer, problem: auth.problem }, 'admin call refused: bad or missing bearer token');
+      if (refusedLine(peer, `token ${auth.problem}`))
+        log.warn({ method, peer, problem: auth.problem }, 'admin call refused: bad or missing bearer token');
       deps.audit.record({
         method,
         who: callerOf(call, auth.problem === 'missing' ? 'none' : 'not a valid token'),
@@ -94,7 +99,8 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
       callback(null, response);
     } catch (err) {
       if (err instanceof InvalidArgument) {
-        log.warn({ method, peer, problem: err.message }, `admin ${method} refused`);
+        if (refusedLine(peer, `${method} ${err.message.split(':')[0]}`))
+          log.warn({ method, peer, problem: err.message }, `admin ${method} refused`);
         deps.audit.record({ method, who, what, outcome: `invalid argument: ${err.message}` });
         callback(fail(grpc.status.INVALID_ARGUMENT, err.message));
       } else {
@@ -109,7 +115,9 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
   const mayRead = (method: string, call: Pick<UnaryCall<unknown>, 'metadata' | 'getPeer'>): grpc.ServiceError | undefined => {
     const auth = deps.auth.checkRead(call.metadata);
     if (auth.ok) return undefined;
-    log.warn({ method, peer: call.getPeer(), problem: auth.problem }, 'admin read refused: bad or missing bearer token');
+    if (refusedLine(call.getPeer(), `read token ${auth.problem}`)) {
+      log.warn({ method, peer: call.getPeer(), problem: auth.problem }, 'admin read refused: bad or missing bearer token');
+    }
     return fail(
       grpc.status.UNAUTHENTICATED,
       `${method}: a valid "authorization: Bearer <token>" (the read token or the admin token) is required`,
@@ -156,7 +164,7 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
       if (denied) return void call.emit('error', denied);
       if (watchers >= deps.limits.maxWatchers) {
         const details = `${watchers} WatchWeights streams are open; ${LIMIT_PATHS.admin.maxWatchers} = ${deps.limits.maxWatchers}`;
-        log.warn({ peer: call.getPeer(), problem: details }, 'admin watch refused');
+        if (refusedLine(call.getPeer(), 'watchers')) log.warn({ peer: call.getPeer(), problem: details }, 'admin watch refused');
         return void call.emit('error', fail(grpc.status.RESOURCE_EXHAUSTED, details));
       }
       const only = call.request.service || undefined;

@@ -135,8 +135,9 @@ export function createLrsService(options: LrsServiceOptions): LrsService {
       const nodeId = request.node?.id;
       if (!nodeId) {
         aggregator.noteRejected('missing-node');
-        logger.warn({ streamId: stream.id }, 'LRS stream without node id; closing');
-        stream.call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: 'first LoadStatsRequest must carry node.id' });
+        const details = 'first LoadStatsRequest must carry node.id';
+        gate.refused(stream.ticket, { code: grpc.status.INVALID_ARGUMENT, rule: 'lrs protocol', details });
+        stream.call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details });
         finish(stream);
         return;
       }

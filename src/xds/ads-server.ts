@@ -306,7 +306,9 @@ export class AdsServer {
   }
 
   private reject(stream: AdsStream<unknown>, details: string): void {
-    this.log.warn({ streamId: stream.id, nodeId: stream.nodeId, problem: details }, 'malformed ADS request; closing stream');
+    // Counted and logged (once per peer) by the gate, like every other refusal.
+    const ticket = this.tickets.get(stream);
+    if (ticket) this.gate.refused(ticket, { code: grpc.status.INVALID_ARGUMENT, rule: 'xds protocol', details });
     stream.call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details });
     this.close(stream);
   }

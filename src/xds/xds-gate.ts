@@ -18,6 +18,7 @@ import type { Refusal } from './bounded-requests.js';
 import { checkNodeIdentity, NodePatterns } from './node-identity.js';
 import { describePeer, peerIdentityOf, type PeerIdentity } from './peer-identity.js';
 import { Listeners } from '../core/listeners.js';
+import { LogOnce } from '../core/log-once.js';
 
 export type GateService = 'ads' | 'lrs';
 
@@ -90,9 +91,6 @@ export interface XdsGateOptions {
 /** No type URL Spillway serves (or Envoy knows) comes near this; a longer one is garbage, refused before it is echoed. */
 const MAX_TYPE_URL = 512;
 
-/** Peers × rules logged at warn before the record starts again (a bound on memory, not on correctness). */
-const MAX_LOGGED_PEERS = 10_000;
-
 export class XdsGate {
   readonly limits: XdsLimits;
   private readonly rule: NodeIdentityRule | undefined;
@@ -102,7 +100,7 @@ export class XdsGate {
   private readonly refusals = new Listeners<[RefusalEvent]>();
   private readonly perConnection = new Map<string, number>();
   private readonly perNode = new Map<string, number>();
-  private readonly logged = new Set<string>();
+  private readonly logged = new LogOnce();
 
   constructor(opts: XdsGateOptions) {
     this.limits = opts.limits ?? DEFAULT_XDS_LIMITS;
@@ -329,13 +327,8 @@ export class XdsGate {
       rule: refusal.rule,
       problem: refusal.details,
     };
-    if (this.logged.has(key)) {
-      this.log.debug(fields, 'client refused (again)');
-      return refusal;
-    }
-    if (this.logged.size >= MAX_LOGGED_PEERS) this.logged.clear();
-    this.logged.add(key);
-    this.log.warn(fields, 'client refused; further refusals of this peer under this rule are logged at debug');
+    if (this.logged.first(key)) this.log.warn(fields, 'client refused; further refusals of this peer under this rule are logged at debug');
+    else this.log.debug(fields, 'client refused (again)');
     return refusal;
   }
 }

@@ -39,7 +39,12 @@ function loudReport(nodeId: string): LoadStatsRequest {
 }
 
 /** Sends loud reports as nodeId every 200 ms for ms; returns the statuses the streams ended with. */
-async function shout(port: number, tls: ClientTls, nodeId: string, ms: number): Promise<Array<{ code: number | undefined; message: string }>> {
+async function shout(
+  port: number,
+  tls: ClientTls,
+  nodeId: string,
+  ms: number,
+): Promise<Array<{ code: number | undefined; message: string }>> {
   const ends: Array<{ code: number | undefined; message: string }> = [];
   const until = Date.now() + ms;
   while (Date.now() < until) {
@@ -47,7 +52,14 @@ async function shout(port: number, tls: ClientTls, nodeId: string, ms: number): 
     const call = conn.open(LRS_PATH);
     const timer = setInterval(() => call.send(lrsSerialize(loudReport(nodeId))), 200);
     call.send(lrsSerialize(loudReport(nodeId)));
-    ends.push(await Promise.race([call.ended, new Promise<{ code: undefined; message: string }>((r) => setTimeout(() => r({ code: undefined, message: 'open' }), until - Date.now()))]));
+    ends.push(
+      await Promise.race([
+        call.ended,
+        new Promise<{ code: undefined; message: string }>((r) =>
+          setTimeout(() => r({ code: undefined, message: 'open' }), until - Date.now()),
+        ),
+      ]),
+    );
     clearInterval(timer);
     conn.close();
   }
@@ -95,7 +107,11 @@ describe('LRS without a valid identity', () => {
     try {
       await waitFor(() => rig.app.read.service('echo')?.load?.reporters === 1, 15_000, 'the real Envoy reporting');
       const mode = (): string | undefined => rig.app.controller?.current('echo')?.mode;
-      await waitFor(() => mode() === 'in-house', 15_000, () => `an in-house decision (now ${mode()})`);
+      await waitFor(
+        () => mode() === 'in-house',
+        15_000,
+        () => `an in-house decision (now ${mode()})`,
+      );
       const decisionsBefore = rig.decisions.length;
 
       // Every decision while under attack: the published ones, and the controller's latest sampled often.
@@ -104,7 +120,12 @@ describe('LRS without a valid identity', () => {
       const intruder = issueCert(pki, 'intruder', { uris: [`${TD}/intruder`], usage: 'client' });
       const attacks = await Promise.all([
         shout(port, tlsAs(undefined), envoyId, 3000),
-        shout(port, { ...tlsAs(issueCert(otherCa, 'foreign', { uris: [`${TD}/${envoyId}`], usage: 'client' })), ca: pki.caPem }, envoyId, 3000),
+        shout(
+          port,
+          { ...tlsAs(issueCert(otherCa, 'foreign', { uris: [`${TD}/${envoyId}`], usage: 'client' })), ca: pki.caPem },
+          envoyId,
+          3000,
+        ),
         shout(port, tlsAs(intruder), 'intruder', 3000),
         shout(port, tlsAs(intruder), envoyId, 3000),
       ]);

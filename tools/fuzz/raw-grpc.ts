@@ -43,9 +43,9 @@ export class RawGrpcConnection {
   }
 
   /** Opens a call to /package.Service/Method. */
-  open(path: string, opts: { neverRead?: boolean } = {}): RawGrpcCall {
+  open(path: string, opts: { neverRead?: boolean; headers?: Record<string, string> } = {}): RawGrpcCall {
     const stream = this.session.request(
-      { ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' },
+      { ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...opts.headers },
       { endStream: false },
     );
     return new RawGrpcCall(stream, opts.neverRead ?? false);
