@@ -55,7 +55,18 @@ export interface CampaignReport {
   violations: string[];
   /** Calls that ended below gRPC, for diagnosis (the first 50). */
   transportSamples: string[];
-  memory: { baselineRss: number; peakRss: number; finalRss: number; samples: number };
+  memory: {
+    baselineRss: number;
+    peakRss: number;
+    finalRss: number;
+    /** Highest RSS sampled while the calls ran, and while the floods ran. */
+    peakDuringCalls: number;
+    peakDuringFloods: number;
+    /** V8 heap in use (Spillway's own nodejs_heap_size_used_bytes) before, and 2 s after the campaign. */
+    heapBefore: number;
+    heapAfter: number;
+    samples: number;
+  };
   traffic: RealTraffic & { perEnvoy: Record<string, number> };
   weights: {
     modes: string[];
@@ -68,9 +79,12 @@ export interface CampaignReport {
     edsAfter: string[];
   };
   streams: { before: number; after: number };
+  /** Envoys with an open LRS stream, before and after. */
+  lrsEnvoys: { before: number; after: number };
   envoysConnected: boolean[];
   spillwayAlive: boolean;
-  log: { bytes: number; warnLines: number };
+  /** Audit lines are one per admin mutation attempt by design; the rest are logged once per peer and rule. */
+  log: { bytes: number; auditLines: number; otherWarnLines: number };
 }
 
 const CODE_NAME = (code: number | undefined): string => (code === undefined ? 'no status' : (grpc.status[code] ?? String(code)));
@@ -151,6 +165,8 @@ export async function runCampaign(rig: FuzzRig, o: CampaignOptions): Promise<Cam
     // Floods run with the stuck clients still holding their streams.
   }
   const floods: FloodFigures[] = [];
+  const peakDuringCalls = peak;
+  peak = 0;
   say(`floods: ${o.connections} handshakes without a certificate`);
   floods.push(await handshakeFlood(rig.xds, rig.anonymousTls, o.connections));
   say(`floods: ${o.churn} streams opened and dropped`);
@@ -172,6 +188,7 @@ export async function runCampaign(rig: FuzzRig, o: CampaignOptions): Promise<Cam
   await new Promise((r) => setTimeout(r, 2000));
   clearInterval(sampler);
   clearInterval(watcher);
+  const peakDuringFloods = peak;
   const after = await rig.metrics();
   const final = memoryOf(rig.spillwayPid);
   const edsAfter = await edsVersions(rig);
@@ -254,10 +271,19 @@ export async function runCampaign(rig: FuzzRig, o: CampaignOptions): Promise<Cam
     floods,
     violations,
     transportSamples: outcomes
-      .filter((x) => x.result === 'transport')
+      .filter((x) => x.result === 'transport' && !x.message.includes('ENHANCE_YOUR_CALM'))
       .slice(0, 50)
       .map((x) => `${x.kind}#${x.index} (${x.mutation}): ${x.message}`),
-    memory: { baselineRss: baseline.rss, peakRss: Math.max(peak, final.peak), finalRss: final.rss, samples },
+    memory: {
+      baselineRss: baseline.rss,
+      peakRss: Math.max(peakDuringCalls, peakDuringFloods, final.peak),
+      finalRss: final.rss,
+      peakDuringCalls,
+      peakDuringFloods,
+      heapBefore: gauge(before, 'nodejs_heap_size_used_bytes')[0] ?? 0,
+      heapAfter: gauge(after, 'nodejs_heap_size_used_bytes')[0] ?? 0,
+      samples,
+    },
     traffic: { ...rig.traffic(), perEnvoy },
     weights: {
       modes: [...modes].sort(),
@@ -269,8 +295,16 @@ export async function runCampaign(rig: FuzzRig, o: CampaignOptions): Promise<Cam
       edsAfter,
     },
     streams: { before: streamsBefore, after: gauge(after, 'spillway_xds_connected_streams').reduce((a, b) => a + b, 0) },
+    lrsEnvoys: {
+      before: gauge(before, 'spillway_lrs_connected_envoys')[0] ?? -1,
+      after: gauge(after, 'spillway_lrs_connected_envoys')[0] ?? -1,
+    },
     envoysConnected: connected,
     spillwayAlive: alive,
-    log: { bytes: statSync(rig.logPath).size, warnLines: logText.split('\n').filter((l) => l.includes('"level":40')).length },
+    log: {
+      bytes: statSync(rig.logPath).size,
+      auditLines: logText.split('\n').filter((l) => l.includes('"audit":true')).length,
+      otherWarnLines: logText.split('\n').filter((l) => l.includes('"level":40') && !l.includes('"audit":true')).length,
+    },
   };
 }

@@ -46,9 +46,15 @@ export async function streamChurn(xds: string, identities: readonly Identity[], 
   const f: FloodFigures = { name: 'streams opened and dropped', tried: 0, outcomes: {}, violations: [], ms: 0 };
   const start = Date.now();
   let next = 0;
-  const worker = async (identity: Identity, conn: { c: RawGrpcConnection }): Promise<void> => {
+  const worker = async (identity: Identity, conn: { c: RawGrpcConnection; uses: number }): Promise<void> => {
     for (let i = next++; i < total; i = next++) {
-      if (conn.c.session.closed || conn.c.session.destroyed) conn.c = new RawGrpcConnection(xds, identity.tls ? { tls: identity.tls } : {});
+      // A fresh connection every 100 streams, or when the server closed it.
+      if (conn.c.session.closed || conn.c.session.destroyed || ++conn.uses > 100) {
+        const old = conn.c;
+        setTimeout(() => old.close(), 5000).unref();
+        conn.c = new RawGrpcConnection(xds, identity.tls ? { tls: identity.tls } : {});
+        conn.uses = 1;
+      }
       f.tried++;
       const deltaStream = i % 2 === 1;
       const call = conn.c.open(deltaStream ? ADS_DELTA_PATH : ADS_SOTW_PATH);
@@ -79,8 +85,12 @@ export async function streamChurn(xds: string, identities: readonly Identity[], 
         }),
       ]);
       if (end) {
-        tally(f, refusalKey(end.code, end.message));
-        if (end.code === undefined || !namesProblem(end.code, end.message)) f.violations.push(`${end.code}: ${end.message}`);
+        // No status: the server closed the whole connection (HTTP/2 flood protection against rapid resets).
+        if (end.code === undefined) tally(f, 'connection closed by the server (HTTP/2 GOAWAY)');
+        else {
+          tally(f, refusalKey(end.code, end.message));
+          if (!namesProblem(end.code, end.message)) f.violations.push(`${end.code}: ${end.message}`);
+        }
         continue;
       }
       tally(f, call.messages.length > 0 ? 'served, then dropped' : 'no answer in 3 s, dropped');
@@ -88,7 +98,7 @@ export async function streamChurn(xds: string, identities: readonly Identity[], 
       else call.end();
     }
   };
-  const conns = identities.map((id) => ({ id, c: { c: new RawGrpcConnection(xds, id.tls ? { tls: id.tls } : {}) } }));
+  const conns = identities.map((id) => ({ id, c: { c: new RawGrpcConnection(xds, id.tls ? { tls: id.tls } : {}), uses: 0 } }));
   await Promise.all(conns.flatMap(({ id, c }) => Array.from({ length: perIdentity }, () => worker(id, c))));
   for (const { c } of conns) c.c.close();
   f.ms = Date.now() - start;
