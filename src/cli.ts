@@ -14,9 +14,13 @@ Usage:
   spillway serve [--config FILE]      serve ADS (and LRS, admin) until SIGTERM/SIGINT; SIGHUP reloads FILE
   spillway validate --config FILE     check a config file; prints every problem and exits 1 if any
   spillway watch [--admin HOST:PORT] [--service NAME] [--plain]
+                 [--tls-ca FILE [--tls-cert FILE --tls-key FILE] [--tls-server-name NAME]]
                                       live view of shares, weights, mode and reason per service, from
                                       the admin API (default 127.0.0.1:18081); --plain (automatic when
-                                      stdout is not a terminal) prints one line per service per update
+                                      stdout is not a terminal) prints one line per service per update;
+                                      --tls-* reach an admin port with admin.tls (mutual with a client
+                                      certificate); the read token comes from SPILLWAY_ADMIN_READ_TOKEN
+                                      (or SPILLWAY_ADMIN_TOKEN)
   spillway --help                     this text
 
 With no --config, serve uses the built-in local demo topology.
@@ -32,6 +36,10 @@ async function main(argv: string[]): Promise<number> {
       admin: { type: 'string' },
       service: { type: 'string' },
       plain: { type: 'boolean' },
+      'tls-ca': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-server-name': { type: 'string' },
     },
     allowPositionals: true,
   });
@@ -60,8 +68,23 @@ async function main(argv: string[]): Promise<number> {
     const stop = new AbortController();
     process.once('SIGINT', () => stop.abort());
     process.once('SIGTERM', () => stop.abort());
+    if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined) || (values['tls-cert'] && !values['tls-ca'])) {
+      process.stderr.write('spillway watch: --tls-cert and --tls-key go together, and need --tls-ca\n');
+      return 2;
+    }
+    const token = process.env['SPILLWAY_ADMIN_READ_TOKEN'] || process.env['SPILLWAY_ADMIN_TOKEN'];
     return runWatch({
       admin: values.admin ?? '127.0.0.1:18081',
+      ...(values['tls-ca']
+        ? {
+            tls: {
+              caFile: values['tls-ca'],
+              ...(values['tls-cert'] && values['tls-key'] ? { certFile: values['tls-cert'], keyFile: values['tls-key'] } : {}),
+              ...(values['tls-server-name'] ? { serverName: values['tls-server-name'] } : {}),
+            },
+          }
+        : {}),
+      ...(token ? { token } : {}),
       plain: values.plain === true || !process.stdout.isTTY,
       ...(values.service ? { service: values.service } : {}),
       out: process.stdout,

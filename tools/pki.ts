@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -140,4 +140,82 @@ export function ensurePki(
     caPath: file('ca.pem'),
     ...(problem ? { renewed: problem } : {}),
   };
+}
+
+export interface IssuedCert {
+  certPath: string;
+  keyPath: string;
+  certPem: string;
+  keyPem: string;
+}
+
+/**
+ * A leaf certificate signed by the PKI's CA, written to `<dir>/<name>.pem` and `.key`: a client
+ * certificate (an Envoy's identity, as SPIFFE URI or DNS SANs), a server one, or both.
+ */
+export function issueCert(
+  pki: TestPki,
+  name: string,
+  opts: { cn?: string; uris?: string[]; dns?: string[]; ips?: string[]; usage: 'client' | 'server' | 'both'; days?: number },
+): IssuedCert {
+  const p = (f: string): string => join(pki.dir, f);
+  const ossl = (...args: string[]): void => {
+    execFileSync('openssl', args, { stdio: 'pipe' });
+  };
+  const sans = [
+    ...(opts.uris ?? []).map((u) => `URI:${u}`),
+    ...(opts.dns ?? []).map((d) => `DNS:${d}`),
+    ...(opts.ips ?? []).map((i) => `IP:${i}`),
+  ];
+  const eku = { client: 'clientAuth', server: 'serverAuth', both: 'serverAuth,clientAuth' }[opts.usage];
+  ossl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    p(`${name}.key.tmp`),
+    '-out',
+    p(`${name}.csr`),
+    '-subj',
+    `/CN=${opts.cn ?? name}`,
+  );
+  writeFileSync(
+    p(`${name}.cnf`),
+    `${sans.length > 0 ? `subjectAltName=${sans.join(',')}\n` : ''}extendedKeyUsage=${eku}\nbasicConstraints=CA:FALSE\n`,
+  );
+  ossl(
+    'x509',
+    '-req',
+    '-in',
+    p(`${name}.csr`),
+    '-CA',
+    p('ca.pem'),
+    '-CAkey',
+    p('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    p(`${name}.pem.tmp`),
+    '-days',
+    String(opts.days ?? 2),
+    '-extfile',
+    p(`${name}.cnf`),
+  );
+  // Replaced by rename, as cert-manager and SPIFFE agents do: a reader never sees half a file.
+  renameSync(p(`${name}.key.tmp`), p(`${name}.key`));
+  renameSync(p(`${name}.pem.tmp`), p(`${name}.pem`));
+  return {
+    certPath: p(`${name}.pem`),
+    keyPath: p(`${name}.key`),
+    certPem: readFileSync(p(`${name}.pem`), 'utf8'),
+    keyPem: readFileSync(p(`${name}.key`), 'utf8'),
+  };
+}
+
+/** Copies a certificate and key over another pair's files (a rotation on disk). */
+export function replaceCert(from: IssuedCert, to: { certPath: string; keyPath: string }): void {
+  copyFileSync(from.keyPath, `${to.keyPath}.tmp`);
+  copyFileSync(from.certPath, `${to.certPath}.tmp`);
+  renameSync(`${to.keyPath}.tmp`, to.keyPath);
+  renameSync(`${to.certPath}.tmp`, to.certPath);
 }

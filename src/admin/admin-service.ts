@@ -4,6 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Publisher } from '../control/publisher.js';
 import { errorMessage } from '../core/errors.js';
+import { LogOnce } from '../core/log-once.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { AdminHandlers } from '../generated/spillway/admin/v1/Admin.js';
 import type { ClearOverrideRequest__Output } from '../generated/spillway/admin/v1/ClearOverrideRequest.js';
@@ -14,16 +15,29 @@ import type { OverrideRequest__Output } from '../generated/spillway/admin/v1/Ove
 import type { ServiceState } from '../generated/spillway/admin/v1/ServiceState.js';
 import type { State } from '../generated/spillway/admin/v1/State.js';
 import { CordonState } from '../model/cordons.js';
-import type { BearerAuth } from './auth.js';
+import type { AdminLimits } from '../config/security-config.js';
+import { LIMIT_PATHS } from '../config/security-config.js';
+import { describePeer, peerIdentityOf } from '../xds/peer-identity.js';
+import type { AuditLog } from './audit-log.js';
+import type { AdminAuth, Caller } from './auth.js';
 import type { PlanRouter } from '../control/plan-router.js';
 import type { StateFeed } from './state-feed.js';
 import { ChangeCause } from '../control/read-model.js';
-import { InvalidArgument, requireDuration, requireInHouseEndpoint, requireService, requireShare } from './validate-request.js';
+import {
+  InvalidArgument,
+  requireDuration,
+  requireInHouseEndpoint,
+  requireReason,
+  requireService,
+  requireShare,
+} from './validate-request.js';
 
 export interface AdminServiceDeps {
   publisher: Publisher;
   router: PlanRouter;
-  auth: BearerAuth;
+  auth: AdminAuth;
+  audit: AuditLog;
+  limits: AdminLimits;
   feed: StateFeed;
   buildState(cause: ChangeCause, only?: string): State;
   buildServiceState(service: string): ServiceState;
@@ -36,14 +50,26 @@ export interface AdminServiceDeps {
 
 type UnaryCall<Req> = grpc.ServerUnaryCall<Req, unknown>;
 
+/** Who is calling, as far as the transport says (the token's name is added once it is checked). */
+function callerOf(call: Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getPeer' | 'getAuthContext'>, token: string): Caller {
+  const client = describePeer(peerIdentityOf(call));
+  return { token, ...(client ? { client } : {}), peer: call.getPeer() };
+}
+
 const fail = (code: grpc.status, details: string): grpc.ServiceError =>
   Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() });
 
 export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
   const log = (deps.logger ?? silentLogger).child({ component: 'admin' });
   const services = () => deps.publisher.currentServices();
+  // Refusals go to the operational log once per client address and problem (the audit log has every mutation).
+  const once = new LogOnce();
+  const refusedLine = (peer: string, problem: string): boolean => once.first(`${peer.replace(/:\d+$/, '')}\u0000${problem}`);
 
-  /** Runs a mutating call: auth, then body; maps InvalidArgument and logs the outcome (never metadata). */
+  /**
+   * Runs a mutating call: auth, then body; maps InvalidArgument; every attempt, applied or refused,
+   * goes to the audit log (never the metadata).
+   */
   const mutate = <Req, Res>(
     method: string,
     call: UnaryCall<Req>,
@@ -51,26 +77,53 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
     body: (req: Req) => { response: Res; log: Record<string, unknown> },
   ): void => {
     const peer = call.getPeer();
-    const auth = deps.auth.check(call.metadata);
+    const auth = deps.auth.checkWrite(call.metadata);
+    const what = argumentsOf(call.request);
     if (!auth.ok) {
-      log.warn({ method, peer, problem: auth.problem }, 'admin call refused: bad or missing bearer token');
+      if (refusedLine(peer, `token ${auth.problem}`))
+        log.warn({ method, peer, problem: auth.problem }, 'admin call refused: bad or missing bearer token');
+      deps.audit.record({
+        method,
+        who: callerOf(call, auth.problem === 'missing' ? 'none' : 'not a valid token'),
+        what,
+        outcome: `unauthenticated: ${auth.problem} token`,
+      });
       callback(fail(grpc.status.UNAUTHENTICATED, `${method}: a valid "authorization: Bearer <token>" is required`));
       return;
     }
+    const who = callerOf(call, auth.token);
     try {
       const { response, log: fields } = body(call.request);
       log.info({ method, peer, ...fields }, `admin ${method}`);
+      deps.audit.record({ method, who, what: fields, outcome: 'applied' });
       callback(null, response);
     } catch (err) {
       if (err instanceof InvalidArgument) {
-        log.warn({ method, peer, problem: err.message }, `admin ${method} refused`);
+        if (refusedLine(peer, `${method} ${err.message.split(':')[0]}`))
+          log.warn({ method, peer, problem: err.message }, `admin ${method} refused`);
+        deps.audit.record({ method, who, what, outcome: `invalid argument: ${err.message}` });
         callback(fail(grpc.status.INVALID_ARGUMENT, err.message));
       } else {
         log.error({ method, peer, err: errorMessage(err) }, `admin ${method} failed`);
+        deps.audit.record({ method, who, what, outcome: `failed: ${errorMessage(err)}` });
         callback(fail(grpc.status.INTERNAL, errorMessage(err)));
       }
     }
   };
+
+  /** Reads need the read token when one is configured (or the admin token). */
+  const mayRead = (method: string, call: Pick<UnaryCall<unknown>, 'metadata' | 'getPeer'>): grpc.ServiceError | undefined => {
+    const auth = deps.auth.checkRead(call.metadata);
+    if (auth.ok) return undefined;
+    if (refusedLine(call.getPeer(), `read token ${auth.problem}`)) {
+      log.warn({ method, peer: call.getPeer(), problem: auth.problem }, 'admin read refused: bad or missing bearer token');
+    }
+    return fail(
+      grpc.status.UNAUTHENTICATED,
+      `${method}: a valid "authorization: Bearer <token>" (the read token or the admin token) is required`,
+    );
+  };
+  let watchers = 0;
 
   const cordon =
     (method: string, state: CordonState | undefined) =>
@@ -78,6 +131,7 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
       mutate(method, call, callback, (req) => {
         const svc = requireService(services(), req.service);
         const endpoint = requireInHouseEndpoint(svc, deps.publisher.inHouseOf(svc.name), req.endpoint);
+        const reason = requireReason(req.reason, deps.limits.maxReasonBytes);
         const r = deps.publisher.setCordon(svc.name, endpoint, state);
         if (!r.ok) throw new InvalidArgument(`endpoint: the resulting configuration does not validate: ${r.errors.join('; ')}`);
         deps.changed(ChangeCause.Cordon);
@@ -89,12 +143,14 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
             health,
             eds_version: deps.edsVersion(),
           },
-          log: { service: svc.name, endpoint, health, reason: req.reason },
+          log: { service: svc.name, endpoint, health, reason },
         };
       });
 
   return {
     GetState(call, callback) {
+      const denied = mayRead('GetState', call);
+      if (denied) return callback(denied);
       try {
         if (call.request.service) requireService(services(), call.request.service);
         callback(null, deps.buildState(ChangeCause.Initial, call.request.service || undefined));
@@ -104,6 +160,13 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
     },
 
     WatchWeights(call) {
+      const denied = mayRead('WatchWeights', call);
+      if (denied) return void call.emit('error', denied);
+      if (watchers >= deps.limits.maxWatchers) {
+        const details = `${watchers} WatchWeights streams are open; ${LIMIT_PATHS.admin.maxWatchers} = ${deps.limits.maxWatchers}`;
+        if (refusedLine(call.getPeer(), 'watchers')) log.warn({ peer: call.getPeer(), problem: details }, 'admin watch refused');
+        return void call.emit('error', fail(grpc.status.RESOURCE_EXHAUSTED, details));
+      }
       const only = call.request.service || undefined;
       if (only) {
         try {
@@ -129,9 +192,17 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
         latest = undefined;
         if (s) send(s);
       });
-      const unsubscribe = deps.feed.subscribe((s) =>
+      const unsubscribeFeed = deps.feed.subscribe((s) =>
         send(only ? { ...s, services: (s.services ?? []).filter((x) => x.name === only) } : s),
       );
+      watchers++;
+      let open = true;
+      const unsubscribe = (): void => {
+        if (!open) return;
+        open = false;
+        watchers--;
+        unsubscribeFeed();
+      };
       call.on('cancelled', unsubscribe);
       call.on('close', unsubscribe);
       call.on('error', unsubscribe);
@@ -147,12 +218,13 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
         const svc = requireService(services(), req.service);
         const share = requireShare(svc, req.share);
         const durationMs = requireDuration(req.duration);
-        const r = deps.router.override(svc.name, share, durationMs, req.reason);
+        const reason = requireReason(req.reason, deps.limits.maxReasonBytes);
+        const r = deps.router.override(svc.name, share, durationMs, reason);
         if (!r.ok) throw new InvalidArgument(`share: the resulting configuration does not validate: ${r.errors.join('; ')}`);
         deps.changed(ChangeCause.Override);
         return {
           response: deps.buildServiceState(svc.name),
-          log: { service: svc.name, share, durationMs, reason: req.reason },
+          log: { service: svc.name, share, durationMs, reason },
         };
       });
     },
@@ -166,4 +238,16 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
       });
     },
   };
+}
+
+/** A request's arguments for the audit log, before validation: strings cut short, nothing else kept. */
+function argumentsOf(req: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (typeof req !== 'object' || req === null) return out;
+  for (const [k, v] of Object.entries(req as Record<string, unknown>)) {
+    if (typeof v === 'string') out[k] = v.length > 120 ? `${v.slice(0, 120)}… (${v.length} characters)` : v;
+    else if (typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+    else if (v && typeof v === 'object' && 'seconds' in v) out[k] = v;
+  }
+  return out;
 }

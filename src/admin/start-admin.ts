@@ -9,10 +9,15 @@ import type { Publisher } from '../control/publisher.js';
 import type { ChangeCause, ReadModel } from '../control/read-model.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { every, type Scheduler } from '../core/scheduler.js';
+import { LIMIT_PATHS } from '../config/security-config.js';
+import type { AdminHandlers } from '../generated/spillway/admin/v1/Admin.js';
+import { backstopBytes, refusalOf, refusingUnary, withBoundedRequests } from '../xds/bounded-requests.js';
 import { bindServer, shutdownServer } from '../xds/grpc-server.js';
+import { serverCredentials } from '../xds/server-tls.js';
 import { loadAdminProtos } from './admin-protos.js';
 import { createAdminHandlers } from './admin-service.js';
-import { BearerAuth } from './auth.js';
+import { AuditLog } from './audit-log.js';
+import { AdminAuth } from './auth.js';
 import { AdminHealth } from './health-service.js';
 import { StateFeed } from './state-feed.js';
 import { buildServiceState, buildState } from './state-view.js';
@@ -64,24 +69,30 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
   const healthTimer = every(opts.scheduler, opts.healthIntervalMs ?? 1_000, () => health.refresh());
 
   const { definition, protos } = loadAdminProtos();
-  const server = new grpc.Server();
+  const { admin } = opts.config;
+  const maxMessageBytes = admin.limits.maxMessageBytes;
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': backstopBytes(maxMessageBytes) });
   server.addService(
-    protos.spillway.admin.v1.Admin.service,
-    createAdminHandlers({
-      publisher: opts.publisher,
-      router: opts.router,
-      auth: new BearerAuth(opts.config.admin.token),
-      feed,
-      buildState: (cause, only) => buildState(read, cause, only),
-      buildServiceState: (name) => {
-        const v = read.service(name);
-        if (!v) throw new Error(`unknown service ${name}`);
-        return buildServiceState(v, read.nowMs());
-      },
-      edsVersion: () => read.edsVersion(),
-      changed,
-      logger,
-    }),
+    withBoundedRequests(protos.spillway.admin.v1.Admin.service, maxMessageBytes, LIMIT_PATHS.admin.maxMessageBytes),
+    refusingHandlers(
+      createAdminHandlers({
+        publisher: opts.publisher,
+        router: opts.router,
+        auth: new AdminAuth(admin),
+        audit: new AuditLog(logger, () => read.nowMs()),
+        limits: admin.limits,
+        feed,
+        buildState: (cause, only) => buildState(read, cause, only),
+        buildServiceState: (name) => {
+          const v = read.service(name);
+          if (!v) throw new Error(`unknown service ${name}`);
+          return buildServiceState(v, read.nowMs());
+        },
+        edsVersion: () => read.edsVersion(),
+        changed,
+        logger,
+      }),
+    ),
   );
   health.addToServer(server);
   new ReflectionService(definition).addToServer(server);
@@ -92,25 +103,51 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
     feed.close();
   };
   let port: number;
+  let tls: ReturnType<typeof serverCredentials> | undefined;
   try {
-    port = await bindServer(server, opts.config.admin.listen);
+    tls = serverCredentials(admin.tls, { path: 'admin.tls', scheduler: opts.scheduler, logger });
+    port = await bindServer(server, admin.listen, tls.credentials);
   } catch (err) {
+    tls?.close();
     stopAll();
     throw err;
   }
-  logger
-    .child({ component: 'admin' })
-    .info(
-      { admin: `${opts.config.admin.listen.host}:${port}`, auth: opts.config.admin.token ? 'bearer token' : 'none' },
-      'admin gRPC serving (Admin, Health, reflection)',
-    );
+  const tlsDone = tls;
+  logger.child({ component: 'admin' }).info(
+    {
+      admin: `${admin.listen.host}:${port}`,
+      transport: !admin.tls ? 'plaintext' : admin.tls.requireClientCert ? 'mutual TLS' : 'TLS',
+      mutations: admin.token ? `bearer token (${admin.tokenName})` : 'open',
+      reads: admin.readToken ? `bearer token (${admin.readTokenName} or the admin token)` : 'open',
+    },
+    'admin gRPC serving (Admin, Health, reflection)',
+  );
   return {
     port,
     health,
     feed,
     async stop() {
       stopAll();
+      tlsDone.close();
       await shutdownServer(server, 500);
+    },
+  };
+}
+
+/** The admin handlers, answering a request that was refused while decoding (too large, not protobuf) with its status. */
+function refusingHandlers(h: AdminHandlers): AdminHandlers {
+  return {
+    ...h,
+    GetState: refusingUnary(h.GetState),
+    Cordon: refusingUnary(h.Cordon),
+    SoftCordon: refusingUnary(h.SoftCordon),
+    Uncordon: refusingUnary(h.Uncordon),
+    Override: refusingUnary(h.Override),
+    ClearOverride: refusingUnary(h.ClearOverride),
+    WatchWeights(call) {
+      const r = refusalOf(call.request);
+      if (r) call.emit('error', { code: r.code, details: r.details });
+      else h.WatchWeights(call);
     },
   };
 }

@@ -5,13 +5,18 @@ import type { InHouseEndpoint, ServiceConfig } from '../config/config-types.js';
 import type { Duration__Output } from '../generated/google/protobuf/Duration.js';
 import { endpointKey } from '../model/cordons.js';
 import { MAX_OVERRIDE_MS } from '../control/override-store.js';
+import { LIMIT_PATHS } from '../config/security-config.js';
 
 export class InvalidArgument extends Error {}
+
+/** A client's string as quoted back in an error: long ones are cut, so an error never echoes a flood. */
+const quote = (s: string): string => JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}…` : s);
 
 export function requireService(services: readonly ServiceConfig[], name: string): ServiceConfig {
   if (!name) throw new InvalidArgument('service: required');
   const s = services.find((x) => x.name === name);
-  if (!s) throw new InvalidArgument(`service: "${name}" is not a configured service (have: ${services.map((x) => x.name).join(', ')})`);
+  if (!s)
+    throw new InvalidArgument(`service: ${quote(name)} is not a configured service (have: ${services.map((x) => x.name).join(', ')})`);
   return s;
 }
 
@@ -21,7 +26,7 @@ export function requireInHouseEndpoint(service: ServiceConfig, inHouse: readonly
   const known = inHouse.map((e) => endpointKey(e.address, e.port));
   if (!known.includes(endpoint)) {
     throw new InvalidArgument(
-      `endpoint: "${endpoint}" is not an in-house endpoint of service "${service.name}" (have: ${known.join(', ')})`,
+      `endpoint: ${quote(endpoint)} is not an in-house endpoint of service "${service.name}" (have: ${known.join(', ')})`,
     );
   }
   return endpoint;
@@ -40,4 +45,11 @@ export function requireDuration(d: Duration__Output | null | undefined): number 
   if (ms === undefined || ms <= 0) throw new InvalidArgument('duration: must be positive');
   if (ms > MAX_OVERRIDE_MS) throw new InvalidArgument(`duration: must be at most ${MAX_OVERRIDE_MS / 3_600_000}h`);
   return ms;
+}
+
+/** Free text for the log and GetState: at most admin.limits.max_reason_bytes. */
+export function requireReason(reason: string, maxBytes: number): string {
+  const n = Buffer.byteLength(reason, 'utf8');
+  if (n > maxBytes) throw new InvalidArgument(`reason: ${n} bytes; ${LIMIT_PATHS.admin.maxReasonBytes} = ${maxBytes}`);
+  return reason;
 }

@@ -34,8 +34,13 @@ import type { ModalSdkOptions } from '../modal/modal-sdk.js';
 import { startModalSide, type ModalSide, type ModalSideOptions } from '../modal/start-modal-side.js';
 import type { ModalApi } from '../modal/types.js';
 import { loadProtos, type SpillwayProtos } from '../protos/load-protos.js';
+import { LIMIT_PATHS } from '../config/security-config.js';
+import { CLUSTER_MAX_REQUESTS } from '../resources/clusters.js';
 import { AdsServer } from '../xds/ads-server.js';
+import { withBoundedRequests } from '../xds/bounded-requests.js';
 import { bindServer, createXdsGrpcServer, shutdownServer } from '../xds/grpc-server.js';
+import { serverCredentials } from '../xds/server-tls.js';
+import { XdsGate } from '../xds/xds-gate.js';
 import { withPreEncodedResponses } from '../xds/response-bodies.js';
 import { SnapshotCache } from '../xds/snapshot-cache.js';
 import { SyncStatus } from '../xds/sync-status.js';
@@ -69,6 +74,10 @@ export interface SpillwayApp {
   readonly lrs: LrsService;
   /** The endpoint sources of each service that has any. */
   readonly fleets: ReadonlyMap<string, InHouseFleet>;
+  /** Limits and node identity on the xDS port (ADS and LRS). */
+  readonly gate: XdsGate;
+  /** Re-reads xds.tls's files now (they are also re-read every reload_interval_ms); false when nothing changed. */
+  reloadXdsTls(): boolean;
   /** Present when at least one service is driven by the capacity controller. */
   readonly controller: CapacityController | undefined;
   readonly modal: ModalSide | undefined;
@@ -179,12 +188,27 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   // cannot be reached) and each service serves its fail-safe until its function is found.
   const modal = driven.length > 0 ? startModal(config, driven, { clock, scheduler, logger, deps }) : undefined;
   if (modal) teardown.add(() => modal.close());
+  // One gate for the xDS port: ADS and LRS streams share its limits and identity rule.
+  const gate = new XdsGate({
+    limits: config.xds.limits,
+    ...(config.xds.nodeIdentity ? { nodeIdentity: config.xds.nodeIdentity } : {}),
+    reporters: config.lrs.reporters,
+    clock,
+    logger,
+  });
   const lrs = createLrsService({
     clock,
     scheduler,
     logger,
     clusters: () => publisher.currentServices().map((s) => s.name),
     intervalMs: config.lrs.intervalMs,
+    limits: {
+      minWindowMs: config.lrs.limits.minReportIntervalMs,
+      maxWindowMs: config.lrs.limits.maxReportIntervalMs,
+      maxRps: config.lrs.limits.maxRequestsPerSecond,
+      maxInProgress: CLUSTER_MAX_REQUESTS,
+    },
+    gate,
   });
   teardown.add(() => lrs.close());
   // Capacity follows health: which in-house hosts Envoy really sends to, from per-endpoint load.
@@ -231,19 +255,26 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
       })
     : undefined;
   // Envoys connect last, to a consistent snapshot.
-  const ads = new AdsServer({ cache, events, clock, logger, protos });
-  const server: grpc.Server = createXdsGrpcServer({ maxConnectionAgeMs: config.xds.maxConnectionAgeMs });
+  const ads = new AdsServer({ cache, events, clock, logger, protos, gate });
+  const maxMessageBytes = config.xds.limits.maxMessageBytes;
+  const server: grpc.Server = createXdsGrpcServer({ maxConnectionAgeMs: config.xds.maxConnectionAgeMs, maxMessageBytes });
   // Resources are encoded once per version and shared by every stream's response (response-bodies.ts).
-  server.addService(withPreEncodedResponses(protos.envoy.service.discovery.v3.AggregatedDiscoveryService.service), {
+  const adsService = withPreEncodedResponses(protos.envoy.service.discovery.v3.AggregatedDiscoveryService.service);
+  server.addService(withBoundedRequests(adsService, maxMessageBytes, LIMIT_PATHS.xds.maxMessageBytes), {
     StreamAggregatedResources: ads.streamAggregatedResources,
     DeltaAggregatedResources: ads.deltaAggregatedResources,
   });
-  addLrsService(server, lrs, protos);
+  addLrsService(server, lrs, protos, { maxMessageBytes, limitPath: LIMIT_PATHS.xds.maxMessageBytes });
   teardown.add(async () => {
     ads.closeAll();
     await shutdownServer(server);
   });
-  const xdsPort = await bindServer(server, config.xds.listen).catch(failStart);
+  // TLS files are read now: a missing or unusable one stops start-up, naming the field.
+  const xdsTls = await Promise.resolve()
+    .then(() => serverCredentials(config.xds.tls, { path: 'xds.tls', scheduler, logger }))
+    .catch(failStart);
+  teardown.add(() => xdsTls.close());
+  const xdsPort = await bindServer(server, config.xds.listen, xdsTls.credentials).catch(failStart);
   // Only now Modal: loading its SDK and looking functions up must not delay the ports.
   modal?.startLookups();
   // Saving starts once this Spillway serves: one that fails to start (its port taken by another
@@ -258,7 +289,13 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     stateRecorder.changed();
   }
   log.info(
-    { xds: `${config.xds.listen.host}:${xdsPort}`, services: config.services.map((s) => s.name), controlled: driven.map((s) => s.name) },
+    {
+      xds: `${config.xds.listen.host}:${xdsPort}`,
+      transport: !config.xds.tls ? 'plaintext' : config.xds.tls.requireClientCert ? 'mutual TLS' : 'TLS',
+      nodeIdentity: config.xds.nodeIdentity ? `${config.xds.nodeIdentity.san} SAN ${config.xds.nodeIdentity.template}` : 'not bound',
+      services: config.services.map((s) => s.name),
+      controlled: driven.map((s) => s.name),
+    },
     'Spillway serving ADS and LRS',
   );
 
@@ -302,6 +339,7 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     publisher,
     modal,
     onDecision,
+    onRefused: (fn) => gate.onRefused(fn),
     ...(stateRecorder ? { stateSaves: () => stateRecorder.stats } : {}),
   });
   teardown.add(() => metrics.close());
@@ -327,6 +365,8 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     syncStatus,
     lrs,
     fleets,
+    gate,
+    reloadXdsTls: () => xdsTls.reload(),
     controller,
     modal,
     overrides,

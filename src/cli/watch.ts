@@ -1,6 +1,7 @@
 // `spillway watch`: follows WatchWeights and redraws in place (ANSI) on a terminal, or writes one
 // line per service per update when output is not a terminal (or with --plain). Reconnects with a
 // short backoff if the admin port goes away.
+import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { loadAdminProtos } from '../admin/admin-protos.js';
 import type { State__Output } from '../generated/spillway/admin/v1/State.js';
@@ -13,6 +14,20 @@ export interface WatchOptions {
   out: NodeJS.WriteStream | (NodeJS.WritableStream & { columns?: number; isTTY?: boolean });
   /** Stops watching (SIGINT in the CLI). */
   signal: AbortSignal;
+  /** An admin port with admin.tls: the CA its certificate is checked against, and this client's certificate for mutual TLS. */
+  tls?: { caFile: string; certFile?: string; keyFile?: string; serverName?: string };
+  /** Bearer token for reads (admin.read_token_env or the admin token). */
+  token?: string;
+}
+
+function credentialsFor(tls: WatchOptions['tls']): { credentials: grpc.ChannelCredentials; options: grpc.ChannelOptions } {
+  if (!tls) return { credentials: grpc.credentials.createInsecure(), options: {} };
+  const key = tls.keyFile ? readFileSync(tls.keyFile) : null;
+  const cert = tls.certFile ? readFileSync(tls.certFile) : null;
+  return {
+    credentials: grpc.credentials.createSsl(readFileSync(tls.caFile), key, cert),
+    options: tls.serverName ? { 'grpc.ssl_target_name_override': tls.serverName } : {},
+  };
 }
 
 const CLEAR_HOME = '\x1b[H';
@@ -23,7 +38,10 @@ const SHOW_CURSOR = '\x1b[?25h';
 
 export async function runWatch(opts: WatchOptions): Promise<number> {
   const { protos } = loadAdminProtos();
-  const client = new protos.spillway.admin.v1.Admin(opts.admin, grpc.credentials.createInsecure());
+  const { credentials, options } = credentialsFor(opts.tls);
+  const client = new protos.spillway.admin.v1.Admin(opts.admin, credentials, options);
+  const metadata = new grpc.Metadata();
+  if (opts.token) metadata.set('authorization', `Bearer ${opts.token}`);
   const tty = !opts.plain;
   const write = (s: string): void => void opts.out.write(s);
   const draw = (lines: string[]): void => {
@@ -35,7 +53,7 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
   try {
     while (!opts.signal.aborted) {
       const outcome = await new Promise<{ error?: string; code?: grpc.status }>((resolve) => {
-        const call = client.WatchWeights({ service: opts.service ?? '' });
+        const call = client.WatchWeights({ service: opts.service ?? '' }, metadata);
         const abort = (): void => call.cancel();
         opts.signal.addEventListener('abort', abort, { once: true });
         call.on('data', (state: State__Output) => {
@@ -53,7 +71,7 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
       });
       if (opts.signal.aborted) break;
       // A bad argument (unknown service) will not get better by retrying.
-      if (outcome.code === grpc.status.INVALID_ARGUMENT) {
+      if (outcome.code === grpc.status.INVALID_ARGUMENT || outcome.code === grpc.status.UNAUTHENTICATED) {
         process.stderr.write(`spillway watch: ${outcome.error}\n`);
         return 2;
       }

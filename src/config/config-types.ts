@@ -3,6 +3,7 @@
 
 import type { HostPort } from '../core/host-port.js';
 import type { CapacityPolicy } from './capacity-policy.js';
+import type { AdminLimits, LrsLimits, NodeIdentityRule, TlsFilesConfig, XdsLimits } from './security-config.js';
 
 export interface RetryConfig {
   /** Envoy retry_on conditions, e.g. ['connect-failure', 'refused-stream']. Empty list: no retries. */
@@ -187,9 +188,29 @@ export interface SpillwayConfig {
     listen: HostPort;
     /** Streams older than this are closed so Envoys spread over replicas; 0 disables. */
     maxConnectionAgeMs: number;
+    /** TLS for the xDS/LRS port (mutual with a client CA); undefined = plaintext. */
+    tls?: TlsFilesConfig;
+    /** How a stream's node id is bound to its client certificate; undefined = not bound. */
+    nodeIdentity?: NodeIdentityRule;
+    limits: XdsLimits;
   };
-  lrs: { intervalMs: number };
-  admin: { listen: HostPort; token?: string };
+  lrs: {
+    intervalMs: number;
+    /** Node id patterns (glob `*`) that may report load. */
+    reporters: string[];
+    limits: LrsLimits;
+  };
+  admin: {
+    listen: HostPort;
+    /** The bearer token mutating calls need, and the name it is known by in the audit log (its env var). */
+    token?: string;
+    tokenName?: string;
+    /** The bearer token GetState/WatchWeights need (the admin token also reads), and its name. */
+    readToken?: string;
+    readTokenName?: string;
+    tls?: TlsFilesConfig;
+    limits: AdminLimits;
+  };
   metrics: { listen: HostPort };
   controller: { tickMs: number };
   modalApi: {

@@ -17,6 +17,7 @@ import {
   type SpillwayConfig,
 } from './config-types.js';
 import { Reader, describe, join } from './reader.js';
+import { readAdminLimits, readLrsLimits, readNodeIdentity, readReporters, readTls, readXdsLimits } from './security-config.js';
 
 /** Every problem found in a configuration, each naming its field path. */
 export class ConfigError extends Error {
@@ -229,13 +230,17 @@ function parseCapacity(r: Reader, v: unknown, path: string, hasModal: boolean): 
   return readCapacityPolicy(r, v, path);
 }
 
+/** `{ key: value }` when the value is set, else nothing (the config's optional fields are absent, not undefined). */
+const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
+  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+
 /** Validates an already-parsed YAML/JSON tree. Never throws: every problem is returned with its path. */
 export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = {}): ParseResult {
   const r = new Reader();
   const top = r.obj(raw, '', ['xds', 'lrs', 'admin', 'metrics', 'controller', 'modal_api', 'discovery', 'state', 'services']) ?? {};
-  const xds = r.obj(top['xds'], 'xds', ['listen', 'max_connection_age_ms']) ?? {};
-  const lrs = r.obj(top['lrs'], 'lrs', ['interval_ms']) ?? {};
-  const admin = r.obj(top['admin'], 'admin', ['listen', 'token_env']) ?? {};
+  const xds = r.obj(top['xds'], 'xds', ['listen', 'max_connection_age_ms', 'tls', 'node_identity', 'limits']) ?? {};
+  const lrs = r.obj(top['lrs'], 'lrs', ['interval_ms', 'reporters', 'limits']) ?? {};
+  const admin = r.obj(top['admin'], 'admin', ['listen', 'token_env', 'read_token_env', 'tls', 'limits']) ?? {};
   const metrics = r.obj(top['metrics'], 'metrics', ['listen']) ?? {};
   const controller = r.obj(top['controller'], 'controller', ['tick_ms']) ?? {};
   const modalApi =
@@ -246,6 +251,11 @@ export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = {}): Pa
   const tokenEnv = r.optStr(admin, 'token_env', 'admin');
   const token = tokenEnv ? env[tokenEnv] : undefined;
   if (tokenEnv && !token) r.fail('admin.token_env', `names ${tokenEnv}, which is not set or empty`);
+  const readTokenEnv = r.optStr(admin, 'read_token_env', 'admin');
+  const readToken = readTokenEnv ? env[readTokenEnv] : undefined;
+  if (readTokenEnv && !readToken) r.fail('admin.read_token_env', `names ${readTokenEnv}, which is not set or empty`);
+  if (readToken && token && readToken === token) r.fail('admin.read_token_env', 'must hold a different token than admin.token_env');
+  const xdsTls = readTls(r, xds['tls'], 'xds.tls');
   const rawServices = r.list(top, 'services', '', true);
   if (Array.isArray(top['services']) && rawServices.length === 0) r.fail('services', 'must list at least one service');
   const services = rawServices.flatMap((s, i) => parseService(r, s, join('services', i)) ?? []);
@@ -282,11 +292,21 @@ export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = {}): Pa
     xds: {
       listen: r.hostPort(xds['listen'], 'xds.listen', { host: '127.0.0.1', port: 18000 }),
       maxConnectionAgeMs: r.int(xds, 'max_connection_age_ms', 'xds', 30 * 60_000, 0, MAX_MS),
+      ...optional('tls', xdsTls),
+      ...optional('nodeIdentity', readNodeIdentity(r, xds['node_identity'], xdsTls)),
+      limits: readXdsLimits(r, xds['limits']),
     },
-    lrs: { intervalMs: r.int(lrs, 'interval_ms', 'lrs', 1000, 100, 3_600_000) },
+    lrs: {
+      intervalMs: r.int(lrs, 'interval_ms', 'lrs', 1000, 100, 3_600_000),
+      reporters: readReporters(r, lrs),
+      limits: readLrsLimits(r, lrs['limits']),
+    },
     admin: {
       listen: adminListen,
-      ...(token ? { token } : {}),
+      ...(token && tokenEnv ? { token, tokenName: tokenEnv } : {}),
+      ...(readToken && readTokenEnv ? { readToken, readTokenName: readTokenEnv } : {}),
+      ...optional('tls', readTls(r, admin['tls'], 'admin.tls')),
+      limits: readAdminLimits(r, admin['limits']),
     },
     metrics: { listen: r.hostPort(metrics['listen'], 'metrics.listen', { host: '127.0.0.1', port: 18082 }) },
     controller: { tickMs: r.int(controller, 'tick_ms', 'controller', 1000, 50, 60_000) },

@@ -89,6 +89,8 @@ export interface ReadModel {
   syncRows(): readonly SyncStatusRow[];
   connectedStreams(): number;
   lrsConnectedEnvoys(): number;
+  /** LRS report parts ignored since start, by reason (never fed to the controller). */
+  lrsRejected(): Readonly<Record<string, number>>;
   publisherStats(): PublisherStats;
   /** A validated snapshot is in the cache with a cluster and an assignment for every configured service. */
   consistentSnapshot(): boolean;
@@ -165,6 +167,7 @@ export function createReadModel(src: ReadModelSources): ReadModel {
     syncRows: () => src.syncStatus.snapshot().rows,
     connectedStreams: () => src.connectedStreams(),
     lrsConnectedEnvoys: () => src.load.snapshot().connectedEnvoys,
+    lrsRejected: () => src.load.snapshot().rejected,
     publisherStats: () => src.publisher.stats,
     consistentSnapshot: () => {
       const snap = src.cache.current();

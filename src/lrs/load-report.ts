@@ -8,17 +8,30 @@ import type { UpstreamEndpointStats__Output } from '../generated/envoy/config/en
 import type { EndpointCounts } from '../model/host-health.js';
 import { LOCALITY_KINDS, localityKindOf } from '../model/localities.js';
 import type { LocalityKind } from '../model/inputs.js';
+import { CLUSTER_MAX_REQUESTS } from '../resources/clusters.js';
 
 /** Why (part of) a load report was ignored. Counted, never thrown. */
-export type RejectReason = 'missing-node' | 'superseded-stream' | 'unknown-cluster' | 'unknown-locality' | 'bad-interval' | 'bad-counter';
+export type RejectReason =
+  | 'missing-node'
+  | 'refused-stream'
+  | 'superseded-stream'
+  | 'unknown-cluster'
+  | 'unknown-locality'
+  | 'bad-interval'
+  | 'bad-counter'
+  | 'in-progress-over-circuit-breaker'
+  | 'rate-over-ceiling';
 
 export const REJECT_REASONS: readonly RejectReason[] = [
   'missing-node',
+  'refused-stream',
   'superseded-stream',
   'unknown-cluster',
   'unknown-locality',
   'bad-interval',
   'bad-counter',
+  'in-progress-over-circuit-breaker',
+  'rate-over-ceiling',
 ];
 
 /**
@@ -58,9 +71,18 @@ export interface ReportLimits {
   /** Windows outside [minWindowMs, maxWindowMs] are absurd: the rates they give cannot be trusted. */
   minWindowMs: number;
   maxWindowMs: number;
+  /** Issued plus dropped requests per second above this, for one cluster from one Envoy, cannot be true. */
+  maxRps: number;
+  /** More requests in flight than the cluster's circuit breaker allows one Envoy cannot be true. */
+  maxInProgress: number;
 }
 
-export const DEFAULT_REPORT_LIMITS: ReportLimits = { minWindowMs: 1, maxWindowMs: 10 * 60_000 };
+export const DEFAULT_REPORT_LIMITS: ReportLimits = {
+  minWindowMs: 10,
+  maxWindowMs: 10 * 60_000,
+  maxRps: 1_000_000,
+  maxInProgress: CLUSTER_MAX_REQUESTS,
+};
 
 export interface NormalizedReport {
   services: ServiceLoadReport[];
@@ -133,12 +155,35 @@ export function normalizeClusterStats(
     }
     const dropsRps: Record<string, number> = {};
     for (const [category, count] of Object.entries(drops)) dropsRps[category] = count * perSecond;
+    const impossible = impossibleCounts(localities, dropsRps, limits);
+    if (impossible) {
+      rejected.push(impossible);
+      continue;
+    }
 
     const report: ServiceLoadReport = { service, windowMs, localities, dropsRps, inHouseIssued, inHouseEndpoints };
     const previous = byService.get(service);
     byService.set(service, previous ? sumReports(previous, report) : report);
   }
   return { services: [...byService.values()], rejected };
+}
+
+/** Counts no Envoy can have produced for one cluster: never fed to the controller. */
+function impossibleCounts(
+  localities: Record<LocalityKind, LocalityRates>,
+  dropsRps: Record<string, number>,
+  limits: ReportLimits,
+): RejectReason | undefined {
+  let inProgress = 0;
+  let rps = 0;
+  for (const kind of LOCALITY_KINDS) {
+    inProgress += localities[kind].inProgress;
+    rps += localities[kind].issuedRps;
+  }
+  for (const r of Object.values(dropsRps)) rps += r;
+  if (inProgress > limits.maxInProgress) return 'in-progress-over-circuit-breaker';
+  if (rps > limits.maxRps) return 'rate-over-ceiling';
+  return undefined;
 }
 
 /** The cluster name is the service name; fall back on the EDS service name if only that is known. */

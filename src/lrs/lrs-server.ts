@@ -11,6 +11,9 @@ import type { LoadReportingServiceHandlers } from '../generated/envoy/service/lo
 import type { LoadStatsRequest__Output } from '../generated/envoy/service/load_stats/v3/LoadStatsRequest.js';
 import type { LoadStatsResponse } from '../generated/envoy/service/load_stats/v3/LoadStatsResponse.js';
 import type { SpillwayProtos } from '../protos/load-protos.js';
+import { DEFAULT_XDS_LIMITS, LIMIT_PATHS } from '../config/security-config.js';
+import { refusalOf, withBoundedRequests } from '../xds/bounded-requests.js';
+import { StreamTicket, XdsGate } from '../xds/xds-gate.js';
 import { LoadAggregator } from './load-aggregator.js';
 import type { ReportLimits } from './load-report.js';
 import { AggregatedLoadView, type LoadView } from './load-view.js';
@@ -30,6 +33,11 @@ export interface LrsServiceOptions {
   /** How long a disconnected Envoy's last report still counts. Default 1 interval. */
   disconnectGraceMs?: number;
   limits?: ReportLimits;
+  /**
+   * Limits and identity on the shared xDS port: streams, rate, node binding and lrs.reporters.
+   * Default: the default limits, no identity rule, any reporter.
+   */
+  gate?: XdsGate;
 }
 
 export interface LrsService {
@@ -51,6 +59,7 @@ type LrsCall = grpc.ServerDuplexStream<LoadStatsRequest__Output, LoadStatsRespon
 interface StreamState {
   id: number;
   call: LrsCall;
+  ticket: StreamTicket;
   nodeId?: string;
   /** What this Envoy was last told, to re-send only on change. */
   instructedKey?: string;
@@ -73,6 +82,7 @@ export function createLrsService(options: LrsServiceOptions): LrsService {
   const streams = new Set<StreamState>();
   let nextStreamId = 1;
   let clusters: string[] = [];
+  const gate = options.gate ?? new XdsGate({ clock, logger });
 
   /** Reads the configured clusters; true when the set changed. */
   const readClusters = (): boolean => {
@@ -103,6 +113,7 @@ export function createLrsService(options: LrsServiceOptions): LrsService {
     if (stream.closed) return;
     stream.closed = true;
     streams.delete(stream);
+    gate.release(stream.ticket);
     if (stream.nodeId !== undefined) {
       aggregator.streamClosed(stream.nodeId, stream.id, clock.nowMs());
       view.notifyChanged();
@@ -111,13 +122,23 @@ export function createLrsService(options: LrsServiceOptions): LrsService {
   };
 
   const onRequest = (stream: StreamState, request: LoadStatsRequest__Output): void => {
+    // Who may report, how often, how much: refused with the status naming the rule (xds-gate.ts).
+    const undecodable = refusalOf(request);
+    const refusal = undecodable ? gate.refused(stream.ticket, undecodable) : gate.screen(stream.ticket, request);
+    if (refusal) {
+      aggregator.noteRejected('refused-stream');
+      stream.call.emit('error', { code: refusal.code, details: refusal.details });
+      finish(stream);
+      return;
+    }
     if (stream.nodeId === undefined) {
       // Only the first request is guaranteed to carry the node; without it reports cannot be deduplicated.
       const nodeId = request.node?.id;
       if (!nodeId) {
         aggregator.noteRejected('missing-node');
-        logger.warn({ streamId: stream.id }, 'LRS stream without node id; closing');
-        stream.call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: 'first LoadStatsRequest must carry node.id' });
+        const details = 'first LoadStatsRequest must carry node.id';
+        gate.refused(stream.ticket, { code: grpc.status.INVALID_ARGUMENT, rule: 'lrs protocol', details });
+        stream.call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details });
         finish(stream);
         return;
       }
@@ -136,7 +157,12 @@ export function createLrsService(options: LrsServiceOptions): LrsService {
   };
 
   const StreamLoadStats = (call: LrsCall): void => {
-    const stream: StreamState = { id: nextStreamId++, call, closed: false };
+    const ticket = gate.admit('lrs', call);
+    if (!(ticket instanceof StreamTicket)) {
+      call.emit('error', { code: ticket.code, details: ticket.details });
+      return;
+    }
+    const stream: StreamState = { id: nextStreamId++, call, ticket, closed: false };
     streams.add(stream);
     call.on('data', (request: LoadStatsRequest__Output) => {
       try {
@@ -189,9 +215,18 @@ export function createLrsService(options: LrsServiceOptions): LrsService {
   };
 }
 
-/** Registers the LRS service on a gRPC server (protos are loaded once per process). */
-export function addLrsService(server: grpc.Server, lrs: Pick<LrsService, 'handlers'>, protos: SpillwayProtos): void {
-  server.addService(protos.envoy.service.load_stats.v3.LoadReportingService.service, lrs.handlers);
+/** Registers the LRS service on a gRPC server (protos are loaded once per process); requests over maxMessageBytes are refused by name. */
+export function addLrsService(
+  server: grpc.Server,
+  lrs: Pick<LrsService, 'handlers'>,
+  protos: SpillwayProtos,
+  bound: { maxMessageBytes: number; limitPath: string } = {
+    maxMessageBytes: DEFAULT_XDS_LIMITS.maxMessageBytes,
+    limitPath: LIMIT_PATHS.xds.maxMessageBytes,
+  },
+): void {
+  const service = protos.envoy.service.load_stats.v3.LoadReportingService.service;
+  server.addService(withBoundedRequests(service, bound.maxMessageBytes, bound.limitPath), lrs.handlers);
 }
 
 function validInterval(ms: number): number {

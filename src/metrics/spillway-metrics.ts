@@ -8,6 +8,7 @@ import type { ReadModel } from '../control/read-model.js';
 import type { RecorderStats } from '../control/state-recorder.js';
 import type { ModalFeeds } from '../modal/start-modal-side.js';
 import type { SyncStatus } from '../xds/sync-status.js';
+import type { RefusalEvent } from '../xds/xds-gate.js';
 import { shortType } from '../xds/type-urls.js';
 import { TallyHistogram } from './tally-histogram.js';
 import type { XdsEvents } from '../xds/xds-events.js';
@@ -21,6 +22,8 @@ export interface MetricsSources {
   onDecision(fn: (service: string, d: Decision) => void): () => void;
   /** What the operating-state recorder has done; undefined without a state directory. */
   stateSaves?: () => RecorderStats;
+  /** Clients the xDS port refused (limits, node identity, reporters). */
+  onRefused?(fn: (e: RefusalEvent) => void): () => void;
 }
 
 export interface SpillwayMetrics {
@@ -150,6 +153,21 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
   const decisions = counter('spillway_decisions_total', 'Capacity decisions that changed the plan, by resulting mode', ['service', 'mode']);
   const publishes = counter('spillway_snapshot_publishes_total', 'Snapshots published (content changed)', []);
   const rejected = counter('spillway_snapshot_rejected_total', 'Configurations refused by validation (last good kept serving)', []);
+  const refused = counter(
+    'spillway_xds_refused_total',
+    'xDS/LRS streams refused, by the limit or rule broken (its config path) and status',
+    ['service', 'rule', 'code'],
+  );
+  new Counter<'reason'>({
+    name: 'spillway_lrs_rejected_total',
+    help: 'LRS report parts ignored (never fed to the controller), by reason',
+    labelNames: ['reason'],
+    ...reg,
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(src.read.lrsRejected())) this.inc({ reason }, n);
+    },
+  });
   const ackLatency = new TallyHistogram(
     'spillway_xds_publish_to_ack_seconds',
     'From publishing a version to an Envoy ACKing it',
@@ -191,6 +209,7 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
       else if (r.changed.size > 0) publishes.inc();
     }),
     src.onDecision((service, d) => decisions.inc({ service, mode: d.mode })),
+    src.onRefused?.((e) => refused.inc({ service: e.service, rule: e.rule, code: e.code })) ?? (() => {}),
     src.modal?.onStatus((s) => {
       if (!s.lookedUp) {
         if (s.lookupFailures > 0) lookupErrors.inc({ service: s.service });

@@ -7,8 +7,13 @@ import { modalTransport } from './modal-tls.js';
 import { STICKY_HOST_STATUSES } from './sticky-session.js';
 import { upstreamHttpOptions } from './upstream-http.js';
 
-/** Generous limits: Envoy's defaults (1024 requests) would shed silently; Spillway sheds deliberately. */
-const CIRCUIT_LIMIT = 1_000_000;
+/**
+ * Generous limits: Envoy's defaults (1024 requests) would shed silently; Spillway sheds deliberately.
+ * An Envoy can therefore never have more than this many requests in flight to one cluster, which
+ * is what LRS reports are checked against.
+ */
+export const CLUSTER_MAX_REQUESTS = 1_000_000;
+const CIRCUIT_LIMIT = CLUSTER_MAX_REQUESTS;
 
 /**
  * One EDS-over-ADS cluster per service. Locality-weighted LB makes the published locality weights

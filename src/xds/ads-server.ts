@@ -8,15 +8,17 @@ import type { Clock } from '../core/clock.js';
 import type { SpillwayProtos } from '../protos/load-protos.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { AdsStream } from './ads-stream.js';
+import { refusalOf, type Refusal } from './bounded-requests.js';
 import { FlushQueue } from './flush-queue.js';
 import { openDeltaSession } from './delta-state.js';
 import type { ProtocolSession } from './protocol.js';
-import { ResponseBodies } from './response-bodies.js';
+import { approximateSize, ResponseBodies } from './response-bodies.js';
 import type { Snapshot } from './snapshot.js';
 import type { SnapshotCache } from './snapshot-cache.js';
 import { openSotwSession } from './sotw-state.js';
 import { ADS_ORDER, isKnownTypeUrl, shortType, type TypeUrl } from './type-urls.js';
 import type { XdsEvents } from './xds-events.js';
+import { StreamTicket, XdsGate } from './xds-gate.js';
 
 type SotwCall = grpc.ServerDuplexStream<DiscoveryRequest__Output, DiscoveryResponse>;
 type DeltaCall = grpc.ServerDuplexStream<DeltaDiscoveryRequest__Output, DeltaDiscoveryResponse>;
@@ -29,6 +31,8 @@ export interface AdsServerOptions {
   protos: SpillwayProtos;
   /** Streams written per event-loop turn when a snapshot change wakes them all (see flush-queue.ts). Default 100. */
   pushBatch?: number;
+  /** Limits and node identity, checked before a request reaches its session. Default: the default limits. */
+  gate?: XdsGate;
 }
 
 interface RequestHead {
@@ -55,6 +59,8 @@ export class AdsServer {
   private readonly bodies: ResponseBodies;
   /** A push reaches every stream through this queue: a bounded number of streams per loop turn. */
   private readonly pushes: FlushQueue<() => void>;
+  private readonly gate: XdsGate;
+  private readonly tickets = new WeakMap<AdsStream<unknown>, StreamTicket>();
 
   constructor(opts: AdsServerOptions) {
     this.cache = opts.cache;
@@ -63,6 +69,7 @@ export class AdsServer {
     this.log = (opts.logger ?? silentLogger).child({ component: 'ads' });
     this.bodies = new ResponseBodies(opts.protos);
     this.pushes = new FlushQueue((flushStream) => flushStream(), opts.pushBatch ?? 100);
+    this.gate = opts.gate ?? new XdsGate({ clock: opts.clock, logger: this.log });
   }
 
   connectedStreams(): number {
@@ -91,7 +98,11 @@ export class AdsServer {
     protocol: 'sotw' | 'delta',
     open: (bodies: ResponseBodies, nextNonce: () => string) => ProtocolSession<Req, Resp>,
   ): void {
-    const stream = new AdsStream<Resp>(this.nextStreamId++, call);
+    const ticket = this.gate.admit('ads', call);
+    if (!(ticket instanceof StreamTicket)) return void call.emit('error', ticket);
+    const metered = this.gate.meter<Resp>(ticket, call, approximateSize, (r) => this.refuse(stream, r));
+    const stream: AdsStream<Resp> = new AdsStream<Resp>(this.nextStreamId++, metered);
+    this.tickets.set(stream as AdsStream<unknown>, ticket);
     const session = open(this.bodies, () => stream.nextNonce());
     const build = (typeUrl: TypeUrl, snap: Snapshot, force: boolean): Resp | undefined => {
       const step = session.respond(typeUrl, snap, force);
@@ -174,6 +185,10 @@ export class AdsServer {
     };
     call.on('data', (req: Req) => {
       if (stream.closed) return;
+      const ticket = this.tickets.get(stream as AdsStream<unknown>)!;
+      const undecodable = refusalOf(req);
+      const refusal = undecodable ? this.gate.refused(ticket, undecodable) : this.gate.screen(ticket, req);
+      if (refusal) return this.refuse(stream, refusal);
       if (!stream.nodeId) {
         const id = req.node?.id ?? '';
         if (!id) return this.reject(stream, 'the first request on an ADS stream must carry node.id');
@@ -270,13 +285,23 @@ export class AdsServer {
   }
 
   private reject(stream: AdsStream<unknown>, details: string): void {
-    this.log.warn({ streamId: stream.id, nodeId: stream.nodeId, problem: details }, 'malformed ADS request; closing stream');
+    // Counted and logged (once per peer) by the gate, like every other refusal.
+    const ticket = this.tickets.get(stream);
+    if (ticket) this.gate.refused(ticket, { code: grpc.status.INVALID_ARGUMENT, rule: 'xds protocol', details });
     stream.call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details });
+    this.close(stream);
+  }
+
+  /** A client broke a limit or rule (xds-gate.ts): the stream ends with the status naming it. */
+  private refuse(stream: AdsStream<unknown>, refusal: Refusal): void {
+    if (stream.closed) return;
+    stream.call.emit('error', { code: refusal.code, details: refusal.details });
     this.close(stream);
   }
 
   private close(stream: AdsStream<unknown>): void {
     if (stream.closed) return;
+    this.gate.release(this.tickets.get(stream));
     stream.closed = true;
     stream.cancelWatch();
     this.streams.delete(stream);

@@ -173,3 +173,12 @@ export function withPreEncodedResponses<S extends grpc.ServiceDefinition>(servic
   }
   return out as unknown as S;
 }
+
+/** About how many bytes a response takes on the wire (for send-buffer accounting); 0 when unknown. */
+export function approximateSize(msg: unknown): number {
+  const pre = (msg as WithPreEncoded<object>)[PRE_ENCODED];
+  if (!pre) return 0;
+  let size = pre.body.length;
+  for (let i = 1; i < pre.head.length; i += 2) size += 2 + (pre.head[i] as string).length;
+  return size;
+}

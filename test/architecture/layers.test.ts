@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../support/repo.js';
+import { REPO_ROOT } from '../../tools/repo.js';
 
 const SRC = join(REPO_ROOT, 'src');
 

@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { loadConfig } from '../../src/config/load-config.js';
 import { parseConfigObject } from '../../src/config/parse-config.js';
 import { BACKEND_FLAGS, FAKE_MODAL_CONTROL_PORT, FAKE_MODAL_FLAGS, LOADGEN_DEFAULTS, LOADGEN_FLAGS } from '../../scripts/demo/topology.js';
-import { REPO_ROOT } from '../support/repo.js';
+import { REPO_ROOT } from '../../tools/repo.js';
 
 const read = (p: string): any => parse(readFileSync(join(REPO_ROOT, p), 'utf8'));
 const compose = read('docker-compose.yml');

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerComposeEnvironment, getContainerRuntimeClient, type StartedDockerComposeEnvironment } from 'testcontainers';
-import { REPO_ROOT } from '../support/repo.js';
+import { REPO_ROOT } from '../../tools/repo.js';
 import { startOpenLoad } from '../support/open-loop.js';
 import { waitFor } from '../../tools/wait-for.js';
 

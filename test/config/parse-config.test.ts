@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { parseConfigText } from '../../src/config/parse-config.js';
-import { REPO_ROOT } from '../support/repo.js';
+import { REPO_ROOT } from '../../tools/repo.js';
 
 const errorsOf = (yaml: string): string[] => {
   const r = parseConfigText(yaml);

@@ -26,7 +26,7 @@ describe('SIGHUP reload check', () => {
   it('names every change that needs a restart', () => {
     const next = {
       ...base,
-      lrs: { intervalMs: 500 },
+      lrs: { ...base.lrs, intervalMs: 500 },
       services: [
         { ...svc, modal: { ...svc.modal!, function: 'other' }, capacity: { ...svc.capacity!, policy: 'seed' as const } },
         { ...svc, name: 'more', listener: { host: '127.0.0.1', port: 10003 } },

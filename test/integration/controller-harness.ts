@@ -3,8 +3,8 @@ import type { Decision } from '../../src/capacity/types.js';
 import { configFrom, FREE_PORTS } from '../../tools/config-fixtures.js';
 import { startFakeModal, type FakeModal, type FakeModalOptions } from '../../tools/fake-modal/start-fake-modal.js';
 import type { FakeFunctionSpec } from '../../tools/fake-modal/fake-modal-state.js';
-import { startHttpBackend, type BackendHandle } from '../support/backends.js';
-import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js';
+import { startHttpBackend, type BackendHandle } from '../../tools/backends/http-backend.js';
+import { startEnvoy, type EnvoyHandle, type EnvoyOptions } from '../../tools/envoy/envoy-process.js';
 import { freePort } from '../../tools/ports.js';
 import { waitFor } from '../../tools/wait-for.js';
 
@@ -36,6 +36,10 @@ export async function startControllerRig(opts: {
   backends?: number;
   /** More in_house fields (health_check, outlier_detection, slow_start_ms). */
   inHouse?: Record<string, unknown>;
+  /** Extra top-level config sections (e.g. xds with tls and node_identity, lrs with reporters). */
+  extra?: Record<string, unknown>;
+  /** The Envoy's node id and, for mutual TLS, its certificate (see startEnvoy). */
+  envoy?: Partial<Pick<EnvoyOptions, 'nodeId' | 'tls'>>;
 }): Promise<ControllerRig> {
   const fake = await startFakeModal({
     functions: [{ appName: 'spillway-ctl', functionName: 'echo', coldStartMs: 300, scaledownWindowMs: 4000, ...opts.modal }],
@@ -82,12 +86,13 @@ export async function startControllerRig(opts: {
         },
       },
     ],
+    ...opts.extra,
   };
   const config = configFrom(raw);
   const app = await startSpillway(config, { modalSdk: { credentials, serverUrl: fake.controlUrl } });
   const decisions: Decision[] = [];
   app.onDecision((_s, d) => decisions.push(d));
-  const envoy = await startEnvoy({ xdsPort: app.xdsPort, nodeId: `envoy-ctl-${listenerPort}` });
+  const envoy = await startEnvoy({ xdsPort: app.xdsPort, nodeId: `envoy-ctl-${listenerPort}`, ...opts.envoy });
   const base = `http://127.0.0.1:${listenerPort}`;
   await waitFor(async () => (await fetch(`${base}/?ms=1`)).ok, 20_000, 'traffic through Envoy');
   const rig: ControllerRig = {

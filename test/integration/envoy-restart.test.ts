@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js';
 import { dumpSection } from '../../tools/envoy/config-dump.js';
-import { REPO_ROOT } from '../support/repo.js';
+import { REPO_ROOT } from '../../tools/repo.js';
 import { sendRequests, startContinuousLoad } from '../support/load.js';
 import { freePort } from '../../tools/ports.js';
 import { waitFor } from '../../tools/wait-for.js';

@@ -5,7 +5,7 @@ import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js
 import { startFakeModal, type FakeModal } from '../../tools/fake-modal/start-fake-modal.js';
 import { HTTP_VERSION_HEADER } from '../../tools/fake-modal/web-server.js';
 import { waitFor } from '../../tools/wait-for.js';
-import { startHttpBackend, type BackendHandle } from '../support/backends.js';
+import { startHttpBackend, type BackendHandle } from '../../tools/backends/http-backend.js';
 import { configFrom, FREE_PORTS } from '../../tools/config-fixtures.js';
 import { startDnsServer, type TestDnsServer } from '../support/dns-server.js';
 import { sendRequests } from '../support/load.js';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
 import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js';
 import { waitFor } from '../../tools/wait-for.js';
-import { startHttpBackend, type BackendHandle } from '../support/backends.js';
+import { startHttpBackend, type BackendHandle } from '../../tools/backends/http-backend.js';
 import { configFrom, FREE_PORTS } from '../../tools/config-fixtures.js';
 import { sendRequests, startContinuousLoad } from '../support/load.js';
 import { freePort } from '../../tools/ports.js';

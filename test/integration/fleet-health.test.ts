@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shareOf } from '../../src/model/traffic-plan.js';
 import { waitFor } from '../../tools/wait-for.js';
-import { startHttpBackend } from '../support/backends.js';
+import { startHttpBackend } from '../../tools/backends/http-backend.js';
 import { startOpenLoad } from '../support/open-loop.js';
 import { startControllerRig, type ControllerRig } from './controller-harness.js';
 

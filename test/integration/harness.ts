@@ -1,7 +1,7 @@
 import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
 import type { SpillwayConfig } from '../../src/config/config-types.js';
 import { configFrom } from '../../tools/config-fixtures.js';
-import { startHttpBackend, startTlsBackend, type BackendHandle } from '../support/backends.js';
+import { startHttpBackend, startTlsBackend, type BackendHandle } from '../../tools/backends/http-backend.js';
 import { makeTestPki, type TestPki } from '../../tools/pki.js';
 import { freePort } from '../../tools/ports.js';
 

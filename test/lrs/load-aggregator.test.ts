@@ -192,6 +192,42 @@ describe('LoadAggregator', () => {
     expect(agg.ingest('a', 1, [], T0).accepted).toBe(0);
   });
 
+  it('rejects counts no Envoy can produce: in flight above the circuit breaker, rates above the ceiling, windows out of bounds', () => {
+    const agg = new LoadAggregator({
+      expireAfterMs: 3000,
+      disconnectGraceMs: 1000,
+      limits: { minWindowMs: 100, maxWindowMs: 60_000, maxRps: 10_000, maxInProgress: 1000 },
+    });
+    agg.setKnownServices(['api']);
+    agg.streamOpened('a', 1);
+    const result = agg.ingest(
+      'a',
+      1,
+      [
+        clusterStats({ cluster: 'api', windowMs: 1000, inHouse: { inProgress: 600 }, modal: { inProgress: 401 } }),
+        clusterStats({ cluster: 'api', windowMs: 1000, inHouse: { issued: 9_000 }, totalDropped: 1_001 }),
+        clusterStats({ cluster: 'api', windowMs: 500, inHouse: { issued: 5_001 } }),
+        clusterStats({ cluster: 'api', windowMs: 50, inHouse: { issued: 1 } }),
+        clusterStats({ cluster: 'api', windowMs: 61_000, inHouse: { issued: 1 } }),
+        clusterStats({ cluster: 'api', windowMs: 1000, inHouse: { issued: '18446744073709551615' as never } }),
+      ],
+      T0,
+    );
+    expect(result.accepted).toBe(0);
+    expect(result.rejected).toEqual([
+      'in-progress-over-circuit-breaker',
+      'rate-over-ceiling',
+      'rate-over-ceiling',
+      'bad-interval',
+      'bad-interval',
+      'bad-counter',
+    ]);
+    expect(agg.snapshot(T0).services).toEqual([]);
+    // At the limits exactly, a report is believed.
+    const ok = agg.ingest('a', 1, [clusterStats({ cluster: 'api', windowMs: 1000, inHouse: { inProgress: 1000, issued: 10_000 } })], T0);
+    expect(ok.accepted).toBe(1);
+  });
+
   it('reports drops per category, with uncategorised drops as circuit breaking', () => {
     const agg = aggregator();
     agg.streamOpened('a', 1);

@@ -193,15 +193,25 @@ describe('ADS server (SotW) over gRPC', () => {
   });
 });
 
+let nextPeerPort = 40_000;
+
 /** A stand-in for a grpc duplex call whose transport is slow: write() reports backpressure. */
 class SlowCall extends EventEmitter {
   written: Array<{ type_url?: string; version_info?: string }> = [];
   blocked = false;
-  write(msg: { type_url?: string; version_info?: string }): boolean {
+  private readonly peer = `127.0.0.1:${nextPeerPort++}`;
+  write(msg: { type_url?: string; version_info?: string }, taken?: () => void): boolean {
     this.written.push(msg);
+    if (!this.blocked) taken?.();
     return !this.blocked;
   }
   end(): void {}
+  getPeer(): string {
+    return this.peer;
+  }
+  getAuthContext(): object {
+    return {};
+  }
 }
 
 describe('ADS server backpressure', () => {

@@ -16,6 +16,12 @@ export interface EnvoyOptions {
   apiType?: 'GRPC' | 'DELTA_GRPC';
   /** Edits the parsed bootstrap before Envoy starts (e.g. to make Envoy reject something). */
   patch?: (bootstrap: Record<string, unknown>) => void;
+  /**
+   * Reach Spillway over mutual TLS, from the shipped envoy/envoy-mtls.yaml: this Envoy's client
+   * certificate and key, the CA Spillway's certificate is verified against, and the SNI / DNS SAN
+   * expected of it (default spillway.internal).
+   */
+  tls?: { certPath: string; keyPath: string; caPath: string; serverName?: string };
 }
 
 export interface EnvoyHandle {
@@ -53,12 +59,23 @@ export interface ClustersJson {
  */
 export async function startEnvoy(opts: EnvoyOptions): Promise<EnvoyHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'spillway-envoy-'));
-  const bootstrap = parse(readFileSync(join(REPO_ROOT, 'envoy/envoy.yaml'), 'utf8')) as Record<string, any>;
+  const file = opts.tls ? 'envoy/envoy-mtls.yaml' : 'envoy/envoy.yaml';
+  const bootstrap = parse(readFileSync(join(REPO_ROOT, file), 'utf8')) as Record<string, any>;
   bootstrap['node'] = { id: opts.nodeId, cluster: 'spillway-test' };
   bootstrap['admin'].address.socket_address.port_value = 0;
   bootstrap['dynamic_resources'].ads_config.api_type = opts.apiType ?? 'GRPC';
   const xds = bootstrap['static_resources'].clusters.find((c: { name: string }) => c.name === 'spillway_xds');
   xds.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value = opts.xdsPort;
+  if (opts.tls) {
+    const tls = xds.transport_socket.typed_config;
+    const name = opts.tls.serverName ?? 'spillway.internal';
+    tls.sni = name;
+    tls.common_tls_context.tls_certificates = [
+      { certificate_chain: { filename: opts.tls.certPath }, private_key: { filename: opts.tls.keyPath } },
+    ];
+    tls.common_tls_context.validation_context.trusted_ca = { filename: opts.tls.caPath };
+    tls.common_tls_context.validation_context.match_typed_subject_alt_names = [{ san_type: 'DNS', matcher: { exact: name } }];
+  }
   opts.patch?.(bootstrap);
   const cfgPath = join(dir, 'envoy.yaml');
   const adminPath = join(dir, 'admin-address');

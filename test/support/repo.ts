@@ -1,5 +1,0 @@
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** The repository's root directory, for tests that read the files a user gets (README, envoy/, compose/). */
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
