@@ -9,14 +9,17 @@ import type { SpillwayProtos } from '../protos/load-protos.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { AdsStream } from './ads-stream.js';
 import { FlushQueue } from './flush-queue.js';
+import { nodeIdentityOf, type NodeLike } from './node-identity.js';
 import { openDeltaSession } from './delta-state.js';
-import type { ProtocolSession } from './protocol.js';
+import type { Outgoing, ProtocolSession, Subscription } from './protocol.js';
 import { ResponseBodies } from './response-bodies.js';
 import type { Snapshot } from './snapshot.js';
 import type { SnapshotCache } from './snapshot-cache.js';
 import { openSotwSession } from './sotw-state.js';
 import { ADS_ORDER, isKnownTypeUrl, shortType, type TypeUrl } from './type-urls.js';
 import type { XdsEvents } from './xds-events.js';
+
+const NONE: readonly string[] = [];
 
 /** Rejected versions remembered across reconnects (node × type). */
 const MAX_REMEMBERED_NACKS = 10_000;
@@ -38,7 +41,7 @@ export interface AdsServerOptions {
 }
 
 interface RequestHead {
-  node?: { id?: string; cluster?: string } | null;
+  node?: NodeLike | null;
   type_url: string;
   response_nonce: string;
   error_detail: Status__Output | null;
@@ -57,6 +60,8 @@ export class AdsServer {
   private readonly log: Logger;
   private nextStreamId = 1;
   private readonly streams = new Set<AdsStream<unknown>>();
+  /** Each open stream's subscriptions, by stream id (read by CSDS). */
+  private readonly subscriptions = new Map<number, (typeUrl: TypeUrl) => Subscription | undefined>();
   /** Last NACKed version per node and type, kept across reconnects (SotW INIT must not resend it). */
   private readonly nodeNacks = new Map<string, string>();
   /** Resources encoded once per distinct list, not once per stream (see response-bodies.ts). */
@@ -75,6 +80,11 @@ export class AdsServer {
 
   connectedStreams(): number {
     return this.streams.size;
+  }
+
+  /** What an open stream subscribes to for a type; undefined for a closed stream or a type it never asked for. */
+  subscription(streamId: number, typeUrl: TypeUrl): Subscription | undefined {
+    return this.subscriptions.get(streamId)?.(typeUrl);
   }
 
   /** Ends every stream (used on shutdown). */
@@ -101,6 +111,7 @@ export class AdsServer {
   ): void {
     const stream = new AdsStream<Resp>(this.nextStreamId++, call);
     const session = open(this.bodies, () => stream.nextNonce());
+    this.subscriptions.set(stream.id, (t) => session.subscription(t));
     const build = (typeUrl: TypeUrl, snap: Snapshot, force: boolean): Resp | undefined => {
       const step = session.respond(typeUrl, snap, force);
       if (step.upToDate !== undefined) {
@@ -115,7 +126,7 @@ export class AdsServer {
       }
       if (step.wake) stream.markDirty(step.wake, true);
       if (!step.sent) return undefined;
-      this.noteSent(stream, typeUrl, step.sent.version, step.sent.nonce, step.sent.resources);
+      this.noteSent(stream, typeUrl, step.sent);
       return step.sent.response;
     };
     this.attach(stream, call, protocol, build, (req, typeUrl, errorDetail) => {
@@ -198,6 +209,7 @@ export class AdsServer {
           streamId: stream.id,
           nodeId: id,
           cluster: stream.nodeCluster,
+          node: nodeIdentityOf(req.node),
           protocol,
           atMs: this.clock.nowMs(),
         });
@@ -238,13 +250,8 @@ export class AdsServer {
     this.close(stream);
   }
 
-  private noteSent(
-    stream: AdsStream<unknown>,
-    typeUrl: TypeUrl,
-    version: string,
-    nonce: string,
-    resources: ReadonlyArray<{ value: Buffer }>,
-  ): void {
+  private noteSent(stream: AdsStream<unknown>, typeUrl: TypeUrl, sent: Outgoing<unknown>): void {
+    const { version, nonce, resources } = sent;
     const bytes = resources.reduce((n, r) => n + r.value.length, 0);
     this.events.emit({
       kind: 'sent',
@@ -255,6 +262,8 @@ export class AdsServer {
       nonce,
       resources: resources.length,
       bytes,
+      content: resources,
+      removed: sent.removed ?? NONE,
       atMs: this.clock.nowMs(),
     });
     // Hot path (once per stream per push): build the log object only when it will be written.
@@ -301,6 +310,7 @@ export class AdsServer {
     stream.closed = true;
     stream.cancelWatch();
     this.streams.delete(stream);
+    this.subscriptions.delete(stream.id);
     if (stream.nodeId) this.events.emit({ kind: 'stream-closed', streamId: stream.id, nodeId: stream.nodeId, atMs: this.clock.nowMs() });
     this.log.debug({ streamId: stream.id, nodeId: stream.nodeId }, 'ADS stream closed');
   }

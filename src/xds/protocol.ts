@@ -23,6 +23,8 @@ export interface Outgoing<Resp> {
   version: string;
   nonce: string;
   resources: readonly EncodedResource[];
+  /** Delta: names the response removes. */
+  removed?: readonly string[];
 }
 
 export interface ResponseStep<Resp> {
@@ -34,6 +36,14 @@ export interface ResponseStep<Resp> {
   wake?: TypeUrl;
 }
 
+/** What a stream asked for of one type. */
+export interface Subscription {
+  /** Everything of the type (CDS/LDS wildcard). */
+  wildcard: boolean;
+  /** Names asked for explicitly. */
+  names: ReadonlySet<string>;
+}
+
 export interface ProtocolSession<Req, Resp> {
   onRequest(typeUrl: TypeUrl, req: Req, errorDetail: string | undefined): RequestVerdict;
   respond(typeUrl: TypeUrl, snap: Snapshot, force: boolean): ResponseStep<Resp>;
@@ -42,6 +52,8 @@ export interface ProtocolSession<Req, Resp> {
    * content, so it is not resent only to be NACKed again. True when the type then owes nothing.
    */
   assumeHeldAfterNack(typeUrl: TypeUrl, req: Req, snap: Snapshot): boolean;
+  /** The subscription for a type (for CSDS), undefined before the client asked for it. */
+  subscription(typeUrl: TypeUrl): Subscription | undefined;
 }
 
 /**

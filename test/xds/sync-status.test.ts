@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SyncStatus, type AckLatencySample, type SyncStatusRow } from '../../src/xds/sync-status.js';
+import { nodeIdentityOf } from '../../src/xds/node-identity.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
 import { XdsEvents } from '../../src/xds/xds-events.js';
 import { VirtualTime } from '../support/virtual-time.js';
@@ -23,10 +24,30 @@ describe('SyncStatus', () => {
   });
 
   const open = (nodeId: string, streamId: number): void =>
-    events.emit({ kind: 'stream-opened', streamId, nodeId, cluster: 'edge', protocol: 'sotw', atMs: time.nowMs() });
+    events.emit({
+      kind: 'stream-opened',
+      streamId,
+      nodeId,
+      cluster: 'edge',
+      node: nodeIdentityOf({ id: nodeId, cluster: 'edge' }),
+      protocol: 'sotw',
+      atMs: time.nowMs(),
+    });
   const send = (nodeId: string, streamId: number, typeUrl: TypeUrl, version: string): string => {
     const n = String(++nonce);
-    events.emit({ kind: 'sent', streamId, nodeId, typeUrl, version, nonce: n, resources: 2, bytes: 100, atMs: time.nowMs() });
+    events.emit({
+      kind: 'sent',
+      streamId,
+      nodeId,
+      typeUrl,
+      version,
+      nonce: n,
+      resources: 2,
+      bytes: 100,
+      content: [],
+      removed: [],
+      atMs: time.nowMs(),
+    });
     return n;
   };
   const ack = (nodeId: string, streamId: number, typeUrl: TypeUrl, version: string, n: string): void =>
