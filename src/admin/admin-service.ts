@@ -14,7 +14,7 @@ import type { OverrideRequest__Output } from '../generated/spillway/admin/v1/Ove
 import type { ServiceState } from '../generated/spillway/admin/v1/ServiceState.js';
 import type { State } from '../generated/spillway/admin/v1/State.js';
 import { CordonState } from '../model/cordons.js';
-import type { BearerAuth } from './auth.js';
+import { grpcAuthorization, type AdminAuth } from './auth.js';
 import type { PlanRouter } from '../control/plan-router.js';
 import type { StateFeed } from './state-feed.js';
 import { StateCause } from './state-view.js';
@@ -23,7 +23,7 @@ import { InvalidArgument, requireDuration, requireInHouseEndpoint, requireServic
 export interface AdminServiceDeps {
   publisher: Publisher;
   router: PlanRouter;
-  auth: BearerAuth;
+  auth: AdminAuth;
   feed: StateFeed;
   buildState(cause: StateCause, only?: string): State;
   buildServiceState(service: string): ServiceState;
@@ -51,7 +51,7 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
     body: (req: Req) => { response: Res; log: Record<string, unknown> },
   ): void => {
     const peer = call.getPeer();
-    const auth = deps.auth.check(call.metadata);
+    const auth = deps.auth.checkMutation(grpcAuthorization(call.metadata));
     if (!auth.ok) {
       log.warn({ method, peer, problem: auth.problem }, 'admin call refused: bad or missing bearer token');
       callback(fail(grpc.status.UNAUTHENTICATED, `${method}: a valid "authorization: Bearer <token>" is required`));
@@ -93,8 +93,18 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
         };
       });
 
+  /** Every read goes through here: refused reads are logged once per call, like mutations. */
+  const mayRead = (method: string, call: { metadata: grpc.Metadata; getPeer(): string }): grpc.ServiceError | undefined => {
+    const auth = deps.auth.checkRead(grpcAuthorization(call.metadata));
+    if (auth.ok) return undefined;
+    log.warn({ method, peer: call.getPeer(), problem: auth.problem }, 'admin read refused: bad or missing bearer token');
+    return fail(grpc.status.UNAUTHENTICATED, `${method}: a valid "authorization: Bearer <token>" is required`);
+  };
+
   return {
     GetState(call, callback) {
+      const refused = mayRead('GetState', call);
+      if (refused) return callback(refused);
       try {
         if (call.request.service) requireService(services(), call.request.service);
         callback(null, deps.buildState(StateCause.Initial, call.request.service || undefined));
@@ -104,6 +114,11 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
     },
 
     WatchWeights(call) {
+      const refused = mayRead('WatchWeights', call);
+      if (refused) {
+        call.emit('error', refused);
+        return;
+      }
       const only = call.request.service || undefined;
       if (only) {
         try {
@@ -162,7 +177,7 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
         const svc = requireService(services(), req.service);
         const had = deps.router.clear(svc.name);
         deps.changed(StateCause.Override);
-        return { response: deps.buildServiceState(svc.name), log: { service: svc.name, hadOverride: had } };
+        return { response: deps.buildServiceState(svc.name), log: { service: svc.name, hadOverride: had, reason: req.reason } };
       });
     },
   };

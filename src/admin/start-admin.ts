@@ -1,4 +1,5 @@
-// Starts the admin gRPC port: spillway.admin.v1.Admin, grpc.health.v1.Health and server reflection.
+// Starts the admin gRPC port: spillway.admin.v1.Admin, Envoy's CSDS, grpc.health.v1.Health and
+// server reflection.
 // Reads come from the domain read model; mutations go to the write side (publisher, plan router).
 // It hears of changes through notifications and never sits in the xDS path.
 import * as grpc from '@grpc/grpc-js';
@@ -12,7 +13,8 @@ import { every, type Scheduler } from '../core/scheduler.js';
 import { bindServer, shutdownServer } from '../xds/grpc-server.js';
 import { loadAdminProtos } from './admin-protos.js';
 import { createAdminHandlers } from './admin-service.js';
-import { BearerAuth } from './auth.js';
+import { createCsdsHandlers } from './csds/csds-service.js';
+import { AdminAuth } from './auth.js';
 import { AdminHealth } from './health-service.js';
 import { StateFeed } from './state-feed.js';
 import { buildServiceState, buildState, type StateCause } from './state-view.js';
@@ -65,6 +67,7 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
   const unsubscribe = opts.onChange(changed);
   const healthTimer = every(opts.scheduler, opts.healthIntervalMs ?? 1_000, () => health.refresh());
 
+  const auth = new AdminAuth({ mutationToken: opts.config.admin.token });
   const { definition, protos } = loadAdminProtos();
   const server = new grpc.Server();
   server.addService(
@@ -72,7 +75,7 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
     createAdminHandlers({
       publisher: opts.publisher,
       router: opts.router,
-      auth: new BearerAuth(opts.config.admin.token),
+      auth,
       feed,
       buildState: (cause, only) => buildState(read, cause, only),
       buildServiceState: (name) => {
@@ -84,6 +87,10 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
       changed,
       logger,
     }),
+  );
+  server.addService(
+    protos.envoy.service.status.v3.ClientStatusDiscoveryService.service,
+    createCsdsHandlers({ auth, syncNodes: () => read.syncNodes(), logger }),
   );
   health.addToServer(server);
   new ReflectionService(definition).addToServer(server);
@@ -104,7 +111,7 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
     .child({ component: 'admin' })
     .info(
       { admin: `${opts.config.admin.listen.host}:${port}`, auth: opts.config.admin.token ? 'bearer token' : 'none' },
-      'admin gRPC serving (Admin, Health, reflection)',
+      'admin gRPC serving (Admin, CSDS, Health, reflection)',
     );
   return {
     port,

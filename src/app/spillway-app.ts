@@ -3,6 +3,7 @@
 // controller → plan router → publisher (build, validate) → snapshot cache → ADS streams → Envoy;
 // admin and metrics read the domain read model from the side.
 import type * as grpc from '@grpc/grpc-js';
+import { hostname } from 'node:os';
 import { startAdmin, type AdminEndpoint } from '../admin/start-admin.js';
 import { StateCause } from '../admin/state-view.js';
 import type { Decision } from '../capacity/types.js';
@@ -167,6 +168,8 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     poller: modal?.poller,
     controller,
     connectedStreams: () => ads.connectedStreams(),
+    subscription: (streamId, typeUrl) => ads.subscription(streamId, typeUrl),
+    replicaId: replicaIdOf(config, xdsPort),
   });
   const onDecision = (fn: (service: string, d: Decision) => void): (() => void) => decisions.add(fn);
   const onChange = (fn: (cause: StateCause) => void): (() => void) => {
@@ -214,6 +217,12 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     onDecision,
     stop: () => teardown.run((err) => log.warn({ err: errorMessage(err) }, 'shutdown step failed')),
   };
+}
+
+/** This instance as operators and Envoys know it: its host and xDS port (unique per host, stable across restarts). */
+function replicaIdOf(config: SpillwayConfig, xdsPort: number): string {
+  const host = ['0.0.0.0', '::', '127.0.0.1', '::1', 'localhost'].includes(config.xds.listen.host) ? hostname() : config.xds.listen.host;
+  return `${host}:${xdsPort}`;
 }
 
 interface Env {

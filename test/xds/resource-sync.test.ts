@@ -58,7 +58,7 @@ describe('per-resource sync (resource-sync.ts)', () => {
     noteResponseSent(tracks, sotw(1, 'V1', [res('echo', 'e1'), res('echo2', 'f1')]));
     noteResponseAcked(tracks, 1, 15);
     noteResponseSent(tracks, sotw(2, 'V2', [res('echo', 'e2'), res('echo2', 'f2')]));
-    noteResponseNacked(tracks, 2, "Error adding/updating cluster(s) echo: Invalid path: /nonexistent/ca.pem", 25);
+    noteResponseNacked(tracks, 2, 'Error adding/updating cluster(s) echo: Invalid path: /nonexistent/ca.pem', 25);
     const echo = tracks.get('echo');
     expect(resourceConfigStatus(echo, res('echo', 'e2'))).toBe('ERROR');
     expect(clientResourceStatus(echo, true)).toBe('NACKED');
