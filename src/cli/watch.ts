@@ -4,11 +4,17 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadAdminProtos } from '../admin/admin-protos.js';
 import type { State__Output } from '../generated/spillway/admin/v1/State.js';
+import { bearerMetadata } from './admin-client.js';
+import { exitCodeFor } from './exit-codes.js';
 import { renderPlain, renderState } from './render-watch.js';
 
 export interface WatchOptions {
   admin: string;
   plain: boolean;
+  /** One JSON State per line (for jq and scripts); implies no redraw. */
+  json?: boolean;
+  /** Bearer token sent with the call (reads need one when Spillway has a read token). */
+  token?: string | undefined;
   service?: string;
   out: NodeJS.WriteStream | (NodeJS.WritableStream & { columns?: number; isTTY?: boolean });
   /** Stops watching (SIGINT in the CLI). */
@@ -24,7 +30,7 @@ const SHOW_CURSOR = '\x1b[?25h';
 export async function runWatch(opts: WatchOptions): Promise<number> {
   const { protos } = loadAdminProtos();
   const client = new protos.spillway.admin.v1.Admin(opts.admin, grpc.credentials.createInsecure());
-  const tty = !opts.plain;
+  const tty = !opts.plain && !opts.json;
   const write = (s: string): void => void opts.out.write(s);
   const draw = (lines: string[]): void => {
     if (tty) write(CLEAR_HOME + lines.map((l) => l + CLEAR_LINE_END).join('\n') + '\n' + CLEAR_SCREEN_END);
@@ -35,12 +41,13 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
   try {
     while (!opts.signal.aborted) {
       const outcome = await new Promise<{ error?: string; code?: grpc.status }>((resolve) => {
-        const call = client.WatchWeights({ service: opts.service ?? '' });
+        const call = client.WatchWeights({ service: opts.service ?? '' }, bearerMetadata(opts.token));
         const abort = (): void => call.cancel();
         opts.signal.addEventListener('abort', abort, { once: true });
         call.on('data', (state: State__Output) => {
           backoffMs = 500;
-          draw(tty ? renderState(state, { width: opts.out.columns ?? 100, admin: opts.admin, color: true }) : renderPlain(state));
+          if (opts.json) write(`${JSON.stringify(state)}\n`);
+          else draw(tty ? renderState(state, { width: opts.out.columns ?? 100, admin: opts.admin, color: true }) : renderPlain(state));
         });
         call.on('error', (err: grpc.ServiceError) => {
           opts.signal.removeEventListener('abort', abort);
@@ -52,10 +59,10 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
         });
       });
       if (opts.signal.aborted) break;
-      // A bad argument (unknown service) will not get better by retrying.
-      if (outcome.code === grpc.status.INVALID_ARGUMENT) {
+      // A bad argument (unknown service) or a refused token will not get better by retrying.
+      if (outcome.code === grpc.status.INVALID_ARGUMENT || outcome.code === grpc.status.UNAUTHENTICATED) {
         process.stderr.write(`spillway watch: ${outcome.error}\n`);
-        return 2;
+        return exitCodeFor(outcome.code);
       }
       const note = `spillway watch: ${opts.admin}: ${outcome.error ?? 'disconnected'}; retrying in ${(backoffMs / 1000).toFixed(1)}s`;
       if (tty) draw([note]);
