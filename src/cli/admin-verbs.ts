@@ -1,7 +1,7 @@
 // Runs the admin verbs (status, cordon, soft-cordon, uncordon, override, clear-override) against
 // the admin port: one call each, the answer rendered by the pure render-* functions, and an exit
 // code from exit-codes.ts. Errors go to stderr with Spillway's own message, which names the field.
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { durationFromMs } from '../core/duration.js';
 import type { ClientStatusResponse__Output } from '../generated/envoy/service/status/v3/ClientStatusResponse.js';
 import type { CordonResponse__Output } from '../generated/spillway/admin/v1/CordonResponse.js';
