@@ -17,6 +17,7 @@ import { createCsdsHandlers } from './csds/csds-service.js';
 import { AdminAuth } from './auth.js';
 import { AdminHealth } from './health-service.js';
 import { StateFeed } from './state-feed.js';
+import { StatusPage } from './status-page/status-page.js';
 import { buildServiceState, buildState, type StateCause } from './state-view.js';
 
 export interface AdminOptions {
@@ -37,6 +38,8 @@ export interface AdminEndpoint {
   readonly port: number;
   readonly health: AdminHealth;
   readonly feed: StateFeed;
+  /** The live status page; the HTTP server that carries it (the metrics port) routes to it. */
+  readonly statusPage: StatusPage;
   stop(): Promise<void>;
 }
 
@@ -95,7 +98,9 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
   health.addToServer(server);
   new ReflectionService(definition).addToServer(server);
 
+  const statusPage = new StatusPage({ read, feed, auth, scheduler: opts.scheduler, logger });
   const stopAll = (): void => {
+    statusPage.close();
     healthTimer();
     unsubscribe();
     feed.close();
@@ -117,6 +122,7 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
     port,
     health,
     feed,
+    statusPage,
     async stop() {
       stopAll();
       await shutdownServer(server, 500);

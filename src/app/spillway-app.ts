@@ -3,6 +3,7 @@
 // controller → plan router → publisher (build, validate) → snapshot cache → ADS streams → Envoy;
 // admin and metrics read the domain read model from the side.
 import type * as grpc from '@grpc/grpc-js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { startAdmin, type AdminEndpoint } from '../admin/start-admin.js';
 import { StateCause } from '../admin/state-view.js';
@@ -189,7 +190,8 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   if (admin) teardown.add(() => admin.stop());
   const metrics = createSpillwayMetrics({ read, events, syncStatus, publisher, poller: modal?.poller, onDecision });
   teardown.add(() => metrics.close());
-  const metricsServer: MetricsServer | undefined = await startMetricsServer(config.metrics.listen, metrics, logger).catch(
+  const pages = admin ? [(req: IncomingMessage, res: ServerResponse) => admin.statusPage.handle(req, res)] : [];
+  const metricsServer: MetricsServer | undefined = await startMetricsServer(config.metrics.listen, metrics, logger, pages).catch(
     (err: unknown) => {
       log.error({ err: errorMessage(err) }, 'metrics endpoint not started');
       return undefined;
