@@ -7,7 +7,7 @@ import type { Publisher } from '../control/publisher.js';
 import type { ReadModel } from '../control/read-model.js';
 import type { ModalStatsPoller } from '../modal/stats-poller.js';
 import type { SyncStatus } from '../xds/sync-status.js';
-import { shortType } from '../xds/type-urls.js';
+import { ADS_ORDER, isWildcardType, shortType } from '../xds/type-urls.js';
 import { TallyHistogram } from './tally-histogram.js';
 import type { XdsEvents } from '../xds/xds-events.js';
 
@@ -64,6 +64,12 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
   const byType = gauge('spillway_xds_streams_by_type', 'Connected Envoys that have been sent each xDS type', ['type']);
   const sync = gauge('spillway_xds_sync_status', 'Connected Envoys per xDS type and sync status', ['type', 'status']);
   const streams = gauge('spillway_xds_connected_streams', 'Open ADS streams by protocol', ['protocol']);
+  const outOfSync = gauge(
+    'spillway_xds_out_of_sync_seconds',
+    'Longest time a connected Envoy has lacked the config it should run (sent and not applied, or CDS/LDS never sent), per xDS type; 0 when all are in sync',
+    ['type'],
+  );
+  const dropped = gauge('spillway_dropped_rps', 'Requests per second Envoy dropped on purpose (drop_overloads, LRS)', ['service']);
 
   // Fed by subscriptions. Per-response and per-ACK counts are plain tallies (once per stream per
   // push: prom-client hashes labels on every inc), copied into the counters at scrape time.
@@ -152,6 +158,8 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
       byType,
       sync,
       streams,
+      outOfSync,
+      dropped,
     ])
       g.reset();
     for (const v of src.read.services()) {
@@ -174,6 +182,7 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
       }
       if (v.controlled) pollFailing.set({ service }, m?.consecutiveFailures ?? 0);
       if (v.load) {
+        dropped.set({ service }, v.load.drops.droppedRps);
         for (const locality of ['in-house', 'modal'] as const) {
           const l = v.load.localities[locality];
           inProgress.set({ service, locality }, l.inProgress);
@@ -184,10 +193,17 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
     lrsEnvoys.set(src.read.lrsConnectedEnvoys());
     for (const protocol of ['sotw', 'delta'] as const) streams.set({ protocol }, 0);
     for (const p of openStreams.values()) streams.inc({ protocol: p });
+    const now = src.read.nowMs();
+    const longest = new Map<string, number>(ADS_ORDER.map((t) => [shortType(t), 0]));
     for (const r of src.read.syncRows()) {
       sync.inc({ type: r.type, status: r.status });
       byType.inc({ type: r.type }, r.status === 'NOT_SENT' ? 0 : 1);
+      // Nothing sent of EDS/RDS may just mean nothing asked for (no cluster or listener needs one);
+      // CDS and LDS every Envoy asks for on connect.
+      const counts = r.status === 'STALE' || r.status === 'ERROR' || (r.status === 'NOT_SENT' && isWildcardType(r.typeUrl));
+      if (counts && r.unsyncedSinceMs !== undefined) longest.set(r.type, Math.max(longest.get(r.type) ?? 0, (now - r.unsyncedSinceMs) / 1000));
     }
+    for (const [type, seconds] of longest) outOfSync.set({ type }, seconds);
   };
 
   return {

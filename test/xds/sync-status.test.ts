@@ -87,6 +87,30 @@ describe('SyncStatus', () => {
     expect(row('envoy-a', EDS)?.status).toBe('NOT_SENT');
   });
 
+  it('says since when a node lacks what it should run: the publish after its ACKed version, never before it connected', async () => {
+    const t0 = time.nowMs();
+    current[CDS] = 'v1';
+    status.notePublished(CDS, 'v1', time.nowMs());
+    await time.advance(100);
+    open('envoy-a', 1);
+    expect(row('envoy-a', CDS)?.unsyncedSinceMs).toBe(t0 + 100);
+    const n1 = send('envoy-a', 1, CDS, 'v1');
+    ack('envoy-a', 1, CDS, 'v1', n1);
+    expect(row('envoy-a', CDS)?.unsyncedSinceMs).toBeUndefined();
+    await time.advance(900);
+    current[CDS] = 'v2';
+    status.notePublished(CDS, 'v2', time.nowMs());
+    await time.advance(1000);
+    current[CDS] = 'v3';
+    status.notePublished(CDS, 'v3', time.nowMs());
+    // Behind since v2, the first version after the one it runs, however many follow.
+    expect(row('envoy-a', CDS)).toMatchObject({ status: 'STALE', unsyncedSinceMs: t0 + 1000 });
+    const n3 = send('envoy-a', 1, CDS, 'v3');
+    nack('envoy-a', 1, CDS, 'v1', n3, 'rejected');
+    expect(row('envoy-a', CDS)).toMatchObject({ status: 'ERROR', unsyncedSinceMs: t0 + 1000 });
+    expect(row('envoy-a', CDS)).toMatchObject({ protocol: 'sotw', connectedAtMs: t0 + 100, node: { id: 'envoy-a', cluster: 'edge' } });
+  });
+
   it('shows ERROR for the node that NACKed only, while another node is SYNCED', () => {
     current[EDS] = 'v2';
     open('envoy-a', 1);
