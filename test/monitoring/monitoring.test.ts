@@ -108,7 +108,10 @@ describe('monitoring/: dashboard and rules against a real /metrics scrape', () =
       skip(reason);
       return;
     }
-    expect(names.filter((n) => !served(n, fams)), `${what} reads metrics /metrics does not have`).toEqual([]);
+    expect(
+      names.filter((n) => !served(n, fams)),
+      `${what} reads metrics /metrics does not have`,
+    ).toEqual([]);
   };
 
   describe.each(rules.map((r) => [r.alert ?? r.record!, r] as const))('rule %s', (_name, rule) => {
