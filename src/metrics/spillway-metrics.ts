@@ -201,7 +201,8 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
       // Nothing sent of EDS/RDS may just mean nothing asked for (no cluster or listener needs one);
       // CDS and LDS every Envoy asks for on connect.
       const counts = r.status === 'STALE' || r.status === 'ERROR' || (r.status === 'NOT_SENT' && isWildcardType(r.typeUrl));
-      if (counts && r.unsyncedSinceMs !== undefined) longest.set(r.type, Math.max(longest.get(r.type) ?? 0, (now - r.unsyncedSinceMs) / 1000));
+      if (counts && r.unsyncedSinceMs !== undefined)
+        longest.set(r.type, Math.max(longest.get(r.type) ?? 0, (now - r.unsyncedSinceMs) / 1000));
     }
     for (const [type, seconds] of longest) outOfSync.set({ type }, seconds);
   };
