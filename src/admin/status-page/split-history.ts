@@ -11,7 +11,7 @@ export interface SplitHistoryOptions {
 export class SplitHistory {
   private readonly points = new Map<string, SplitPoint[]>();
 
-  constructor(private readonly opts: SplitHistoryOptions = { windowMs: 15 * 60_000, resolutionMs: 1_000 }) {}
+  constructor(private readonly opts: SplitHistoryOptions = { windowMs: 30 * 60_000, resolutionMs: 1_000 }) {}
 
   add(service: string, p: SplitPoint): void {
     let list = this.points.get(service);
