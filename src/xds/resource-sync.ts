@@ -20,8 +20,9 @@ export interface InFlightContent {
   /** undefined: a removal. */
   resource: EncodedResource | undefined;
   versionInfo: string;
-  /** The stream-local order of the response that carried it. */
+  /** The stream-local order of the response that carried it, and its nonce. */
   seq: number;
+  nonce: string;
   atMs: number;
 }
 
@@ -52,6 +53,7 @@ export interface SentResponse {
   /** The response's version_info (SotW) or system_version_info (delta). */
   versionInfo: string;
   seq: number;
+  nonce: string;
   atMs: number;
 }
 
@@ -73,22 +75,36 @@ export function noteResponseSent(tracks: Map<string, ResourceTrack>, sent: SentR
       // Unchanged content: Envoy keeps the resource, and the version_info it reports with it.
       continue;
     }
-    t.pending = { resource: r, versionInfo: sent.perResourceVersions ? r.version : sent.versionInfo, seq: sent.seq, atMs: sent.atMs };
+    t.pending = {
+      resource: r,
+      versionInfo: sent.perResourceVersions ? r.version : sent.versionInfo,
+      seq: sent.seq,
+      nonce: sent.nonce,
+      atMs: sent.atMs,
+    };
   }
-  const remove = (name: string): void => {
-    const t = tracks.get(name);
-    if (!t) return;
-    if (!t.accepted && !t.pending?.resource) {
-      tracks.delete(name);
-      return;
-    }
-    t.pending = { resource: undefined, versionInfo: sent.versionInfo, seq: sent.seq, atMs: sent.atMs };
-  };
-  for (const n of sent.removed) remove(n);
+  for (const n of sent.removed) removed(tracks, n, sent);
   if (sent.complete && tracks.size > sent.resources.length) {
     const kept = new Set(sent.resources.map((r) => r.name));
-    for (const n of [...tracks.keys()]) if (!kept.has(n)) remove(n);
+    for (const n of [...tracks.keys()]) if (!kept.has(n)) removed(tracks, n, sent);
   }
+}
+
+/** A removal in flight (no closures on this path: it runs once per stream per push). */
+function removed(tracks: Map<string, ResourceTrack>, name: string, sent: SentResponse): void {
+  const t = tracks.get(name);
+  if (!t) return;
+  if (!t.accepted && !t.pending?.resource) {
+    tracks.delete(name);
+    return;
+  }
+  t.pending = { resource: undefined, versionInfo: sent.versionInfo, seq: sent.seq, nonce: sent.nonce, atMs: sent.atMs };
+}
+
+/** The order of the response `nonce` from what it left in flight; undefined when nothing is. */
+export function inFlightSeq(tracks: ReadonlyMap<string, ResourceTrack>, nonce: string): number | undefined {
+  for (const t of tracks.values()) if (t.pending?.nonce === nonce) return t.pending.seq;
+  return undefined;
 }
 
 function accept(tracks: Map<string, ResourceTrack>, name: string, t: ResourceTrack, atMs: number): void {

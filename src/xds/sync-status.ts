@@ -4,7 +4,7 @@
 import { Listeners } from '../core/listeners.js';
 import type { Clock } from '../core/clock.js';
 import type { NodeIdentity } from './node-identity.js';
-import { noteResponseAcked, noteResponseNacked, noteResponseSent, type ResourceTrack } from './resource-sync.js';
+import { inFlightSeq, noteResponseAcked, noteResponseNacked, noteResponseSent, type ResourceTrack } from './resource-sync.js';
 import { ADS_ORDER, isWildcardType, shortType, type TypeUrl } from './type-urls.js';
 import type { XdsEvent, XdsEvents } from './xds-events.js';
 
@@ -102,8 +102,8 @@ interface TypeState {
   sampledVersion: string | undefined;
   /** Per resource: what the client runs, has in flight, rejected (resource-sync.ts). */
   resources: Map<string, ResourceTrack>;
-  /** Recent nonces sent → the stream-local order of their responses. */
-  sentSeqs: Map<string, number>;
+  /** The stream-local order of the response in `sent` (orders per-resource ACKs). */
+  sentSeq: number;
 }
 
 interface NodeState {
@@ -118,9 +118,6 @@ interface NodeState {
   /** What this node's previous stream had sampled, if it reconnected (see ackedBefore). */
   sampledBefore: ReadonlyMap<TypeUrl, string> | undefined;
 }
-
-/** Sent nonces remembered per stream and type, so a late ACK or NACK finds its response. */
-const REMEMBERED_SENDS = 16;
 
 /** Bound on how many disconnected nodes' acked versions are remembered (see `ackedBefore`). */
 const MAX_REMEMBERED_NODES = 10_000;
@@ -227,9 +224,9 @@ export class SyncStatus {
         state.sent = { version, nonce, resources, bytes, atMs };
         state.lastResponseNacked = false;
         const seq = ++node.sends;
-        state.sentSeqs.set(nonce, seq);
-        if (state.sentSeqs.size > REMEMBERED_SENDS) state.sentSeqs.delete(state.sentSeqs.keys().next().value as string);
+        state.sentSeq = seq;
         noteResponseSent(state.resources, {
+          nonce,
           resources: event.content,
           removed: event.removed,
           complete: node.protocol === 'sotw' && isWildcardType(event.typeUrl),
@@ -244,7 +241,7 @@ export class SyncStatus {
         const state = this.typeState(node, event.typeUrl);
         state.acked = { version: event.version, nonce: event.nonce, atMs: event.atMs };
         if (state.sent?.nonce === event.nonce) state.lastResponseNacked = false;
-        const seq = state.sentSeqs.get(event.nonce);
+        const seq = seqOf(state, event.nonce);
         if (seq !== undefined) noteResponseAcked(state.resources, seq, event.atMs);
         this.sampleLatency(event.nodeId, state, event.typeUrl, event.version, event.atMs);
         break;
@@ -253,7 +250,7 @@ export class SyncStatus {
         const state = this.typeState(node, event.typeUrl);
         state.lastNack = { version: event.version, nonce: event.nonce, detail: event.detail, atMs: event.atMs };
         if (state.sent === undefined || state.sent.nonce === event.nonce) state.lastResponseNacked = true;
-        const seq = state.sentSeqs.get(event.nonce);
+        const seq = seqOf(state, event.nonce);
         if (seq !== undefined) noteResponseNacked(state.resources, seq, event.detail, event.atMs);
         break;
       }
@@ -328,7 +325,7 @@ export class SyncStatus {
         lastPublishToAckMs: undefined,
         sampledVersion: node.sampledBefore?.get(typeUrl),
         resources: new Map(),
-        sentSeqs: new Map(),
+        sentSeq: 0,
       };
       node.types.set(typeUrl, state);
     }
@@ -355,6 +352,16 @@ export class SyncStatus {
 }
 
 const EMPTY_TRACKS: ReadonlyMap<string, ResourceTrack> = new Map();
+
+/**
+ * The order of the response a nonce answers: the last one sent (nearly every ACK), else one whose
+ * changed resources are still in flight. An ACK of an older response that changed nothing still
+ * in flight settles nothing; the next ACK settles everything before it.
+ */
+function seqOf(state: TypeState, nonce: string): number | undefined {
+  if (state.sent?.nonce === nonce) return state.sentSeq;
+  return inFlightSeq(state.resources, nonce);
+}
 
 /** Per type, the last sampled version: this stream's, else what its predecessors had sampled. */
 function sampledVersions(node: NodeState): Map<TypeUrl, string> {

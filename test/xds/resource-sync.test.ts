@@ -25,6 +25,7 @@ const sotw = (seq: number, versionInfo: string, resources: EncodedResource[], co
   perResourceVersions: false,
   versionInfo,
   seq,
+  nonce: `n${seq}`,
   atMs: seq * 10,
 });
 
