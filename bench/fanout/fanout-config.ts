@@ -1,5 +1,5 @@
 import type { SpillwayConfig } from '../../src/config/config-types.js';
-import { configFrom } from '../../test/support/config.js';
+import { configFrom } from '../../tools/config-fixtures.js';
 
 /**
  * The benchmark's topology: `services` services, each with 4 in-house endpoints and a Modal

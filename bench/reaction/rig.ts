@@ -3,12 +3,12 @@
 // Spillway with the capacity controller, and a real Envoy. Mirrors test/integration/controller-harness.ts,
 // with every knob the benchmarks vary exposed.
 import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
-import { configFrom } from '../../test/support/config.js';
+import { configFrom } from '../../tools/config-fixtures.js';
 import { startInHouseBackend, type InHouseBackend } from '../../tools/backends/in-house-backend.js';
 import type { FakeFunctionSpec } from '../../tools/fake-modal/fake-modal-state.js';
 import { startFakeModal, type FakeModal } from '../../tools/fake-modal/start-fake-modal.js';
 import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js';
-import { freePort } from '../../test/support/ports.js';
+import { freePort } from '../../tools/ports.js';
 import { waitFor } from '../../tools/wait-for.js';
 import { withMergeWindow } from './merge-window-patch.js';
 

@@ -17,7 +17,7 @@ import { CordonState } from '../model/cordons.js';
 import { grpcAuthorization, type AdminAuth } from './auth.js';
 import type { PlanRouter } from '../control/plan-router.js';
 import type { StateFeed } from './state-feed.js';
-import { StateCause } from './state-view.js';
+import { ChangeCause } from '../control/read-model.js';
 import { InvalidArgument, requireDuration, requireInHouseEndpoint, requireService, requireShare } from './validate-request.js';
 
 export interface AdminServiceDeps {
@@ -25,12 +25,12 @@ export interface AdminServiceDeps {
   router: PlanRouter;
   auth: AdminAuth;
   feed: StateFeed;
-  buildState(cause: StateCause, only?: string): State;
+  buildState(cause: ChangeCause, only?: string): State;
   buildServiceState(service: string): ServiceState;
   /** The EDS version in the snapshot cache now. */
   edsVersion(): string;
   /** Something an admin call changed; watchers and health hear of it. */
-  changed(cause: StateCause): void;
+  changed(cause: ChangeCause): void;
   logger?: Logger;
 }
 
@@ -80,7 +80,7 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
         const endpoint = requireInHouseEndpoint(svc, req.endpoint);
         const r = deps.publisher.setCordon(svc.name, endpoint, state);
         if (!r.ok) throw new InvalidArgument(`endpoint: the resulting configuration does not validate: ${r.errors.join('; ')}`);
-        deps.changed(StateCause.Cordon);
+        deps.changed(ChangeCause.Cordon);
         const health: EndpointHealth = state ?? 'HEALTHY';
         return {
           response: {
@@ -107,7 +107,7 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
       if (refused) return callback(refused);
       try {
         if (call.request.service) requireService(services(), call.request.service);
-        callback(null, deps.buildState(StateCause.Initial, call.request.service || undefined));
+        callback(null, deps.buildState(ChangeCause.Initial, call.request.service || undefined));
       } catch (err) {
         callback(fail(grpc.status.INVALID_ARGUMENT, errorMessage(err)));
       }
@@ -150,7 +150,7 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
       call.on('cancelled', unsubscribe);
       call.on('close', unsubscribe);
       call.on('error', unsubscribe);
-      send(deps.buildState(StateCause.Initial, only));
+      send(deps.buildState(ChangeCause.Initial, only));
     },
 
     Cordon: cordon('Cordon', CordonState.Draining),
@@ -164,7 +164,7 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
         const durationMs = requireDuration(req.duration);
         const r = deps.router.override(svc.name, share, durationMs, req.reason);
         if (!r.ok) throw new InvalidArgument(`share: the resulting configuration does not validate: ${r.errors.join('; ')}`);
-        deps.changed(StateCause.Override);
+        deps.changed(ChangeCause.Override);
         return {
           response: deps.buildServiceState(svc.name),
           log: { service: svc.name, share, durationMs, reason: req.reason },
@@ -176,7 +176,7 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
       mutate('ClearOverride', call, callback, (req) => {
         const svc = requireService(services(), req.service);
         const had = deps.router.clear(svc.name);
-        deps.changed(StateCause.Override);
+        deps.changed(ChangeCause.Override);
         return { response: deps.buildServiceState(svc.name), log: { service: svc.name, hadOverride: had, reason: req.reason } };
       });
     },

@@ -7,7 +7,7 @@ import { ReflectionService } from '@grpc/reflection';
 import type { SpillwayConfig } from '../config/config-types.js';
 import type { PlanRouter } from '../control/plan-router.js';
 import type { Publisher } from '../control/publisher.js';
-import type { ReadModel } from '../control/read-model.js';
+import type { ChangeCause, ReadModel } from '../control/read-model.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { every, type Scheduler } from '../core/scheduler.js';
 import { bindServer, shutdownServer } from '../xds/grpc-server.js';
@@ -18,7 +18,7 @@ import { AdminAuth } from './auth.js';
 import { AdminHealth } from './health-service.js';
 import { StateFeed } from './state-feed.js';
 import { StatusPage } from './status-page/status-page.js';
-import { buildServiceState, buildState, type StateCause } from './state-view.js';
+import { buildServiceState, buildState } from './state-view.js';
 
 export interface AdminOptions {
   config: SpillwayConfig;
@@ -26,8 +26,6 @@ export interface AdminOptions {
   /** The write side the mutating calls go through. */
   publisher: Publisher;
   router: PlanRouter;
-  /** Subscribes to everything that can change the State (publishes, decisions, overrides); returns unsubscribe. */
-  onChange(fn: (cause: StateCause) => void): () => void;
   scheduler: Scheduler;
   logger?: Logger;
   /** How often health is re-judged (input staleness is a matter of time passing). Default 1 s. */
@@ -54,7 +52,7 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
       maxInputAgeMs: Math.max(5_000, 3 * poll.pollIntervalMs + poll.timeoutMs),
       services: read.services().map((v) => ({
         name: v.name,
-        controlled: v.config.capacity !== undefined && v.config.modal !== undefined,
+        controlled: v.controlled,
         mode: v.decision?.mode,
         modalStatsAgeMs: v.modalStats?.ageMs,
       })),
@@ -63,11 +61,11 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
   );
   health.refresh();
 
-  const changed = (cause: StateCause): void => {
+  const changed = (cause: ChangeCause): void => {
     feed.notify(cause);
     health.refresh();
   };
-  const unsubscribe = opts.onChange(changed);
+  const unsubscribe = read.onChange(changed);
   const healthTimer = every(opts.scheduler, opts.healthIntervalMs ?? 1_000, () => health.refresh());
 
   const auth = new AdminAuth({ mutationToken: opts.config.admin.token });

@@ -3,23 +3,23 @@
 // the xDS path never waits on admin work and a burst of publishes costs one build.
 import { Listeners } from '../core/listeners.js';
 import type { State } from '../generated/spillway/admin/v1/State.js';
-import type { StateCause } from './state-view.js';
+import type { ChangeCause } from '../control/read-model.js';
 
 export type StateListener = (state: State) => void;
 
 export class StateFeed {
   private readonly listeners = new Listeners<[State]>();
-  private pending: StateCause | undefined;
+  private pending: ChangeCause | undefined;
   private closed = false;
 
   constructor(
-    private readonly build: (cause: StateCause) => State,
+    private readonly build: (cause: ChangeCause) => State,
     /** How a build is deferred; setImmediate unless a test wants otherwise. */
     private readonly defer: (fn: () => void) => void = (fn) => void setImmediate(fn),
   ) {}
 
   /** Something changed; listeners get a fresh State soon. The first cause of a burst names it. */
-  notify(cause: StateCause): void {
+  notify(cause: ChangeCause): void {
     if (this.closed || this.listeners.size === 0) return;
     if (this.pending !== undefined) return;
     this.pending = cause;

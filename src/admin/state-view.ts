@@ -1,7 +1,7 @@
 // The admin API's State message, mapped from the domain read model. Pure mapping: the same code
 // serves GetState, WatchWeights and `spillway watch`.
 import type { InputReading as CapacityInput, Decision as CapacityDecision } from '../capacity/types.js';
-import type { ReadModel, ServiceMode, ServiceView } from '../control/read-model.js';
+import type { ChangeCause, ReadModel, ServiceMode, ServiceView } from '../control/read-model.js';
 import type { Decision } from '../generated/spillway/admin/v1/Decision.js';
 import type { EnvoyNode } from '../generated/spillway/admin/v1/EnvoyNode.js';
 import type { InputReading } from '../generated/spillway/admin/v1/InputReading.js';
@@ -22,18 +22,7 @@ import type { ModalPollerStatus } from '../modal/stats-poller.js';
 import { tierShares, type TierShares, type TrafficPlan } from '../model/traffic-plan.js';
 import type { SyncStatusRow } from '../xds/sync-status.js';
 
-/** What happened to make a new State: shown by `spillway watch --plain`. */
-export const StateCause = {
-  Initial: 'initial',
-  Decision: 'decision',
-  Publish: 'publish',
-  Override: 'override',
-  Cordon: 'cordon',
-  Poll: 'poll',
-} as const;
-export type StateCause = (typeof StateCause)[keyof typeof StateCause];
-
-const CAUSE: Record<StateCause, StateCauseMsg> = {
+const CAUSE: Record<ChangeCause, StateCauseMsg> = {
   initial: 'CAUSE_INITIAL',
   decision: 'CAUSE_DECISION',
   publish: 'CAUSE_PUBLISH',
@@ -54,7 +43,7 @@ const MODE: Record<ServiceMode, Mode> = {
 
 const POLICY: Record<PolicyName, Policy> = { seed: 'POLICY_SEED', default: 'POLICY_DEFAULT' };
 
-export function buildState(read: ReadModel, cause: StateCause, only?: string): State {
+export function buildState(read: ReadModel, cause: ChangeCause, only?: string): State {
   const s = read.publisherStats();
   return {
     at_unix_ms: read.nowMs(),
@@ -87,6 +76,17 @@ export function buildServiceState(v: ServiceView, nowMs: number): ServiceState {
     offered_rps: v.offeredRps,
     controlled: v.controlled,
   };
+  if (v.modalCost) {
+    const c = v.modalCost;
+    state.modal_cost = {
+      price_per_container_second: c.pricePerContainerSecond,
+      dollars_per_hour: c.dollarsPerHour,
+      dollars_since_start: c.dollarsSinceStart,
+      dollars_today: c.dollarsToday,
+      container_seconds_since_start: c.containerSecondsSinceStart,
+      since_unix_ms: c.sinceMs,
+    };
+  }
   if (v.decision) state.decision = decisionOf(v.decision, hasModal);
   if (v.override) {
     state.override = {

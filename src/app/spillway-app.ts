@@ -6,7 +6,6 @@ import type * as grpc from '@grpc/grpc-js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { startAdmin, type AdminEndpoint } from '../admin/start-admin.js';
-import { StateCause } from '../admin/state-view.js';
 import type { Decision } from '../capacity/types.js';
 import type { ServiceConfig, SpillwayConfig } from '../config/config-types.js';
 import { CapacityController } from '../control/capacity-controller.js';
@@ -14,6 +13,7 @@ import { controllerInputsFor } from '../control/controller-inputs.js';
 import { OverrideStore } from '../control/override-store.js';
 import { PlanRouter } from '../control/plan-router.js';
 import { Publisher } from '../control/publisher.js';
+import { ModalCostMeter } from '../control/modal-cost.js';
 import { createReadModel, type ReadModel } from '../control/read-model.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
@@ -156,6 +156,15 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     'Spillway serving ADS and LRS',
   );
 
+  // Live Modal cost: the container count of every stats sample at the service's price.
+  const cost = modal
+    ? new ModalCostMeter(
+        clock,
+        driven.map((s) => ({ service: s.name, pricePerContainerSecond: s.modal!.pricePerContainerSecond })),
+      )
+    : undefined;
+  if (modal && cost) teardown.add(modal.poller.onSample((sample) => cost.observe(sample)));
+
   // Readers, from the side. Failing to bind them is logged, not fatal: steering traffic matters more
   // than watching it (a readiness probe on the admin port still notices).
   const read = createReadModel({
@@ -168,22 +177,14 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     load: lrs.view,
     poller: modal?.poller,
     controller,
+    cost,
     connectedStreams: () => ads.connectedStreams(),
     subscription: (streamId, typeUrl) => ads.subscription(streamId, typeUrl),
     replicaId: replicaIdOf(config, xdsPort),
+    onDecision: (fn) => decisions.add(fn),
   });
   const onDecision = (fn: (service: string, d: Decision) => void): (() => void) => decisions.add(fn);
-  const onChange = (fn: (cause: StateCause) => void): (() => void) => {
-    const offs = [
-      publisher.onPublish((r) => {
-        if (r.changed.size > 0) fn(StateCause.Publish);
-      }),
-      decisions.add(() => fn(StateCause.Decision)),
-      overrides.onChange(() => fn(StateCause.Override)),
-    ];
-    return () => offs.forEach((off) => off());
-  };
-  const admin = await startAdmin({ config, read, publisher, router, onChange, scheduler, logger }).catch((err: unknown) => {
+  const admin = await startAdmin({ config, read, publisher, router, scheduler, logger }).catch((err: unknown) => {
     log.error({ err: errorMessage(err) }, 'admin endpoint not started');
     return undefined;
   });
@@ -217,7 +218,11 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     admin,
     metricsPort: metricsServer?.port,
     onDecision,
-    stop: () => teardown.run((err) => log.warn({ err: errorMessage(err) }, 'shutdown step failed')),
+    stop: async () => {
+      // Stop deciding (and actuating) first: nothing should change while the servers drain.
+      controller?.stop();
+      await teardown.run((err) => log.warn({ err: errorMessage(err) }, 'shutdown step failed'));
+    },
   };
 }
 

@@ -6,7 +6,17 @@ import { decideSeed, initialSeedState } from './seed-policy.js';
 import { baseReadings } from './signals.js';
 import type { ControllerInputs, Decision } from './types.js';
 
+/** Prefix of a held decision's reason. */
+const HOLDING = 'holding the last plan: no load reports from any Envoy (LRS silent)';
+
 export function decide(previous: Decision | undefined, inputs: ControllerInputs, nowMs: number, policy: CapacityPolicy): Decision {
+  // Demand comes only from Envoy. With no report at all (every Envoy disconnected, or Spillway just
+  // restarted), zero demand would be a guess: keep the last plan until load is seen again.
+  const hasLoad = inputs.inHouse !== undefined || inputs.modal !== undefined || inputs.drops !== undefined;
+  if (!hasLoad && previous) {
+    const reason = previous.reason.startsWith(HOLDING) ? previous.reason : `${HOLDING}; last decision: ${previous.reason}`;
+    return { ...previous, reason, changed: false };
+  }
   // A policy switch (config reload) starts the new policy from a clean state.
   const prev = previous && previous.policy === policy.name ? previous : undefined;
   const readings = baseReadings(inputs, nowMs);

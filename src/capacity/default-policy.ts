@@ -6,7 +6,8 @@ import { UnobservableMode, type CapacityPolicy } from '../config/capacity-policy
 import { offeredRps } from '../model/inputs.js';
 import { ModalHealth, planForShare, shareOf, type TrafficPlan } from '../model/traffic-plan.js';
 import type { PolicyOutcome } from './seed-policy.js';
-import { clamp, modalWarmInputs, pct } from './signals.js';
+import { clamp } from '../core/numbers.js';
+import { modalWarmInputs, pct } from './signals.js';
 import { Mode, type AutoscalerIntent, type ControllerInputs, type DefaultState, type InputReading } from './types.js';
 
 export interface DefaultOutcome extends PolicyOutcome<DefaultState> {
@@ -20,7 +21,6 @@ export function initialDefaultState(): DefaultState {
     lambdaFast: 0,
     lambdaSlow: 0,
     lambdaTrend: 0,
-    trim: 0,
     share: 0,
     recentTargets: [],
     verifiedModalInputs: 0,
@@ -33,6 +33,12 @@ export function initialDefaultState(): DefaultState {
 }
 
 const HOUR_MS = 3_600_000;
+/** A report this far over the in-house target is a step: spill at once, without waiting for the average. */
+const STEP_MARGIN = 0.15;
+/** Spilling stops when demand is within this fraction over the in-house target. */
+const STOP_MARGIN = 0.03;
+/** Drop changes smaller than this many points are not published (each is an EDS push). */
+const DROP_DEAD_BAND = 3;
 const ewma = (prev: number, x: number, dtMs: number, tauMs: number): number => prev + (1 - Math.exp(-dtMs / tauMs)) * (x - prev);
 
 /** Modal capacity in inputs the policy may rely on now, and why. */
@@ -58,6 +64,16 @@ function viewModal(s: DefaultState, inputs: ControllerInputs, nowMs: number, pol
     const head =
       sample.inputHeadroom !== undefined ? `headroom ${sample.inputHeadroom}` : `${sample.runners} runners, backlog ${sample.backlog}`;
     return { inputs: warm, observable: true, atCeiling, note: `Modal warm capacity ${Math.round(warm)} inputs (${head})` };
+  }
+  // Between polls (or just after a restart) the capacity verified a moment ago still stands.
+  const verifiedAge = s.verifiedAtMs === null ? Infinity : nowMs - s.verifiedAtMs;
+  if (st.consecutiveFailures < policy.failAfterErrors && verifiedAge <= policy.staleAfterMs) {
+    return {
+      inputs: s.verifiedModalInputs,
+      observable: true,
+      atCeiling: false,
+      note: `Modal warm capacity ${Math.round(s.verifiedModalInputs)} inputs (verified ${Math.round(verifiedAge / 1000)} s ago)`,
+    };
   }
   const why =
     st.consecutiveFailures >= policy.failAfterErrors
@@ -95,114 +111,109 @@ export function decideDefault(
   const dtMs = first ? 0 : clamp(nowMs - prevAtMs, 0, 60_000);
   const dtS = dtMs / 1000;
 
-  // 1. Offered demand, fast and slow (KPA-like panic/stable windows), plus a trend for pre-warm.
+  // 1. Offered demand. The split follows the latest report (a flash crowd must not wait for an
+  //    average, and shedding must follow demand down as fast as up); the smoothed signals only
+  //    decide when to start spilling and feed the pre-warm trend.
   const lambda = offeredRps(inputs);
   const lambdaFast = first ? lambda : ewma(prev.lambdaFast, lambda, dtMs, cfg.fastWindowMs);
   const lambdaSlow = first ? lambda : ewma(prev.lambdaSlow, lambda, dtMs, cfg.slowWindowMs);
+  // The split follows the smoothed demand while demand is steady (report noise would flap the
+  // weights), and the latest report as soon as it moves by a step either way.
+  const lambdaPlan = Math.abs(lambda - lambdaFast) > STEP_MARGIN * lambdaFast ? lambda : lambdaFast;
   const slope = dtS > 0 ? (lambdaFast - prev.lambdaFast) / dtS : 0;
   const lambdaTrend = first ? 0 : ewma(prev.lambdaTrend, slope, dtMs, cfg.fastWindowMs * 2);
-  const lambdaUp = Math.max(lambdaFast, lambdaSlow);
 
-  // 2. In-house budget by Little's law (slots / service time), with the trim learnt from L_in.
-  const wIn = policy.inHouseServiceTimeMs / 1000;
+  // 2. In-house: what it serves at the target and at most, from capacity alone (never from a
+  //    transient queue), scaled for planned drains.
   const wM = policy.modalServiceTimeMs / 1000;
-  const cIn = Math.max(0, inputs.inHouseCapacity);
-  const muFull = cIn / wIn;
-  const muTarget = cfg.targetUtilization * muFull * (1 + prev.trim);
+  const muFull = inHouseRateRps(inputs, policy);
+  const muTarget = cfg.targetUtilization * muFull;
+  const inMax = cfg.maxUtilization * muFull;
 
-  // 3. What Modal can serve now (+ a bounded probe to wake a cold tier), and cost so far.
+  // 3. What Modal can take now: warm capacity over its service time (or over what LRS shows Modal
+  //    really takes per request, when slower), a probe bounded by in-flight while it is cold, the
+  //    cost cap.
   const modal = viewModal(prev, inputs, nowMs, policy);
   const sample = inputs.modalStats.last;
-  const runnersNow = modal.observable && sample ? sample.runners : 0;
-  const containerSeconds = prev.containerSeconds * Math.exp(-dtMs / HOUR_MS) + runnersNow * dtS;
+  const containerSeconds = prev.containerSeconds * Math.exp(-dtMs / HOUR_MS) + (modal.observable && sample ? sample.runners : 0) * dtS;
   const costCapped = cfg.costCapContainerSecondsPerHour !== null && containerSeconds >= cfg.costCapContainerSecondsPerHour;
+  const m = inputs.modal;
+  const measuredW = m && m.issuedRps > 1 ? m.inProgress / m.issuedRps : 0;
+  const wEff = Math.max(wM, measuredW);
   const cold = modal.observable && modal.inputs === 0 && !modal.atCeiling;
-  const probe = cold ? cfg.probeInputs : 0;
-  const modalRps = costCapped ? 0 : (modal.inputs + probe) / wM;
-  const cap = lambdaUp > 0 ? clamp(modalRps / lambdaUp, 0, 1) : 0;
+  // Requests sent to containers still starting wait about a cold start, so what they may take is
+  // bounded by in-flight: their slots not already filled by Modal's backlog, or probeInputs to wake
+  // a tier with no container at all.
+  const runners = modal.observable && sample ? sample.runners : 0;
+  const startingSlots = Math.max(0, runners * inputs.modalMaxInputs - modal.inputs - (sample?.backlog ?? 0));
+  const coldInFlight = runners === 0 ? (cold ? Math.max(0, cfg.probeInputs - (m?.inProgress ?? 0)) : 0) : startingSlots;
+  const probeRps = modal.observable ? coldInFlight / (cfg.coldStartMs / 1000) : 0;
+  const warmRps = costCapped ? 0 : modal.inputs / wEff + probeRps;
+  // Modal's workspace rate limit is a second ceiling beside warm capacity: past it Modal answers 429.
+  const rateLimit = inputs.modalRateLimitRps;
+  const rateLimited = rateLimit !== undefined && warmRps > rateLimit;
+  const modalRps = rateLimited ? rateLimit : warmRps;
 
-  // 4. Target share from the excess over the in-house target; down uses the slow signal and the
-  //    max of recent targets (HPA-style stabilisation), and the Modal cap always wins.
-  const upRaw = lambdaUp > 0 ? Math.max(0, lambdaUp - muTarget) / lambdaUp : 0;
-  const dnRaw = lambdaSlow > 0 ? Math.max(0, lambdaSlow - muTarget) / lambdaSlow : 0;
-  const recentTargets = [...prev.recentTargets.filter((t) => nowMs - t.atMs < cfg.holdMs), { atMs: nowMs, share: dnRaw }];
-  const held = recentTargets.reduce((m, t) => Math.max(m, t.share), 0);
-  const stepS = first ? 1 : dtS;
-  let share = prev.share;
-  let movement: 'up' | 'hold' | 'down' | 'cap' | 'steady' = 'steady';
-  // Moves must clear the dead band, or LRS noise would ratchet the share up (fast) and walk it
-  // back down (slow) forever.
-  if (Math.min(upRaw, cap) > share + (share > 0 ? cfg.deadBand : 0)) {
-    share = Math.min(Math.min(upRaw, cap), share + cfg.slewUpPerS * stepS);
-    movement = 'up';
-  } else if (cap < share - (cap > 0 ? cfg.deadBand : 0)) {
-    share = cap;
-    movement = 'cap';
-  } else {
-    const down = Math.min(held, cap);
-    if (down < share - cfg.deadBand || (down === 0 && share > 0)) {
-      share = Math.max(down, share - cfg.slewDownPerS * stepS);
-      movement = 'down';
-    } else if (dnRaw < share) movement = 'hold';
-  }
-  if (share < 1e-4) share = 0;
-
-  // 5. Trim μ*_in on measured concurrency. It only learns when the model says in-house should sit
-  //    at target (spilling at the target share) or when in-house is over target unexpectedly; never while the
-  //    share is held above target on the way down (in-house under target by design) nor while the
-  //    Modal cap pins the share (anti-windup).
-  const lIn = inputs.inHouse?.inProgress ?? 0;
-  const err = cIn > 0 ? (lIn - cfg.targetUtilization * cIn) / cIn : 0;
-  const pinned = upRaw > cap + 1e-9;
-  const atTarget = upRaw > 0 && Math.abs(share - upRaw) <= cfg.deadBand;
-  // Over target with no modelled excess means the model overrates in-house; over target while
-  // an excess is modelled is a transient the feed-forward already covers.
-  const trim =
-    (atTarget || (err > 0 && upRaw === 0)) && !pinned && !first
-      ? clamp(prev.trim - cfg.trimGain * err * dtS, -cfg.trimLimit, cfg.trimLimit)
-      : prev.trim;
-
-  // 6. Shed deliberately when both tiers are full: excess over in-house max + Modal at its ceiling.
-  const modalFull = modal.atCeiling || costCapped;
-  const inMax = cfg.maxUtilization * muFull * (1 + prev.trim);
-  const excess = lambdaUp - inMax - modalRps;
-  let drop = cfg.shed && modalFull && lambdaUp > 0 && excess > 0 ? Math.ceil((100 * excess) / lambdaUp) : 0;
-  // Whole percents with a 2-point dead band: each change is an EDS push.
+  // 4. The split, in rates: Modal takes the excess over the in-house target up to what it can take;
+  //    in-house takes the rest up to its maximum; what neither can take is shed at the edge.
+  const excessUp = Math.max(0, lambdaPlan - muTarget);
+  const spillingBefore = (prevPlan?.modalWeight ?? 0) > 0 && prevPlan?.modalHealth === ModalHealth.Healthy;
+  // Hysteresis: start when smoothed demand is clearly over the target — or at once on a step well
+  // over both the target and the recent average; stop as soon as demand is back at the target.
+  const startAt = muTarget * (1 + cfg.startMargin);
+  const step = lambda > (1 + STEP_MARGIN) * Math.max(muTarget, lambdaFast);
+  // Stop once the excess is a sliver of the target: at the edge, Modal would mostly get waste.
+  const want = spillingBefore ? lambdaPlan > muTarget * (1 + STOP_MARGIN) : lambdaFast > startAt || step;
+  const target = want ? Math.min(excessUp, modalRps) : 0;
+  // On the way down (while still over the target), follow the highest recent target for holdMs so a
+  // dip in the reports does not flap the weights; Modal's capacity always caps it.
+  const recentTargets = [...prev.recentTargets.filter((t) => nowMs - t.atMs < cfg.holdMs), { atMs: nowMs, rps: target }];
+  const held =
+    want && lambdaPlan > muTarget
+      ? Math.min(
+          modalRps,
+          recentTargets.reduce((mx, t) => Math.max(mx, t.rps), 0),
+        )
+      : 0;
+  let modalTake = Math.min(lambdaPlan, Math.max(target, held));
+  const inHouseTake = Math.max(0, lambdaPlan - modalTake);
+  const shedRps = cfg.shed ? Math.max(0, inHouseTake - inMax) : 0;
+  let drop = lambdaPlan > 0 ? Math.ceil((100 * shedRps) / lambdaPlan) : 0;
+  // Whole percents with a dead band: each change is an EDS push.
   const prevDrop = prevPlan?.dropPercent ?? 0;
-  if (drop > 0 && prevDrop > 0 && Math.abs(drop - prevDrop) < 2) drop = prevDrop;
+  if (drop > 0 && Math.abs(drop - prevDrop) < DROP_DEAD_BAND) drop = prevDrop;
 
-  // 7. Publish: dead band, soft-cordon on the way down, fail-safe removes at once.
-  const published = shareOf(prevPlan);
+  // 5. Weights say how Envoy splits what it did not drop: Modal's weight is its take over that.
   const failSafe = !modal.observable && modal.inputs === 0;
+  if (failSafe && cfg.unobservable === UnobservableMode.Zero) modalTake = 0;
+  const passed = lambdaPlan * (1 - drop / 100);
+  const share = modalTake > 0 && passed > 0 ? clamp(modalTake / passed, 0, 1) : 0;
+
+  // 6. Publish: a dead band on weights; soft-cordon (DEGRADED) for a while when Modal is released.
+  const published = shareOf(prevPlan);
   let drainStartedAtMs = prev.drainStartedAtMs;
   let plan: TrafficPlan;
   let mode: DefaultOutcome['mode'];
   let why: string;
-  const need = `offered ${Math.round(lambdaUp)} rps over in-house target ${Math.round(muTarget)} rps`;
-  if (failSafe && published + share > 0 && cfg.unobservable === UnobservableMode.Zero) {
-    share = 0;
-  }
+  const need = `offered ${Math.round(lambda)} rps over in-house target ${Math.round(muTarget)} rps`;
   if (share > 0) {
     drainStartedAtMs = null;
-    const keep =
-      published > 0 && prevPlan?.modalHealth === ModalHealth.Healthy && Math.abs(share - published) < cfg.deadBand && movement !== 'cap';
+    const capped = target < excessUp;
+    const keep = spillingBefore && Math.abs(share - published) < cfg.deadBand && !(capped && share < published);
     plan =
       keep && prevPlan
         ? { ...prevPlan, dropPercent: planForShare(0, ModalHealth.Healthy, drop).dropPercent }
         : planForShare(share, ModalHealth.Healthy, drop);
     mode = Mode.Spilling;
-    const capNote = pinned ? `; capped by Modal (needs ${pct(upRaw)})` : '';
-    const mv =
-      movement === 'hold'
-        ? `; holding (demand eased, hold ${Math.round(cfg.holdMs / 1000)} s)`
-        : movement === 'down'
-          ? '; stepping down slowly'
-          : '';
-    why = `spilling ${pct(shareOf(plan))}: ${need}; ${modal.note}${capNote}${mv}${keep ? ' (inside dead band, not republished)' : ''}`;
+    const capNote = capped
+      ? `; capped by Modal${rateLimited ? `'s rate limit ${rateLimit} rps` : ''} (excess ${Math.round(excessUp)} rps)`
+      : '';
+    const holdNote = held > target ? `; holding ${Math.round(held)} rps (demand eased, hold ${Math.round(cfg.holdMs / 1000)} s)` : '';
+    why = `spilling ${pct(shareOf(plan))}: ${need}; Modal takes ${Math.round(modalTake)} rps; ${modal.note}${capNote}${holdNote}${keep ? ' (inside dead band, not republished)' : ''}`;
   } else if (published > 0 || (prevPlan?.modalWeight ?? 0) > 0) {
     // Soft-cordon: DEGRADED keeps Modal only as a fallback while its in-flight work drains.
     drainStartedAtMs ??= nowMs;
-    const inFlight = inputs.modal?.inProgress ?? 0;
+    const inFlight = m?.inProgress ?? 0;
     const drainedFor = nowMs - drainStartedAtMs;
     const done = failSafe || (drainedFor >= cfg.drainMs && (inFlight === 0 || drainedFor >= cfg.drainMaxMs));
     if (done) {
@@ -215,26 +226,32 @@ export function decideDefault(
     } else {
       plan = { ...planForShare(Math.max(published, 1e-3), ModalHealth.Degraded, drop), modalHealth: ModalHealth.Degraded };
       mode = Mode.Draining;
-      why = `draining: Modal soft-cordoned (DEGRADED) for ${Math.round(drainedFor / 1000)} s (window ${Math.round(cfg.drainMs / 1000)} s), ${inFlight} in flight; no excess (${Math.round(lambdaUp)} rps vs in-house target ${Math.round(muTarget)} rps)`;
+      why = `draining: Modal soft-cordoned (DEGRADED) for ${Math.round(drainedFor / 1000)} s (window ${Math.round(cfg.drainMs / 1000)} s), ${inFlight} in flight; offered ${Math.round(lambdaFast)} rps within in-house target ${Math.round(muTarget)} rps`;
     }
   } else {
     plan = planForShare(0, ModalHealth.Healthy, drop);
-    mode = failSafe && upRaw > 0 ? Mode.FailSafe : Mode.InHouse;
+    mode = failSafe && excessUp > 0 ? Mode.FailSafe : Mode.InHouse;
     why =
       mode === Mode.FailSafe
         ? `fail-safe: ${need} but ${modal.note}; not spilling`
-        : upRaw > 0
-          ? `in-house: ${need} but Modal has no warm capacity yet (${modal.note})`
-          : `in-house: offered ${Math.round(lambdaUp)} rps within in-house target ${Math.round(muTarget)} rps`;
+        : excessUp > 0 && want
+          ? `in-house: ${need} but Modal can take nothing now (${modal.note})`
+          : `in-house: offered ${Math.round(lambda)} rps within in-house target ${Math.round(muTarget)} rps`;
   }
-  if (plan.dropPercent > 0 && mode === Mode.FailSafe) {
-    why = `${why}; shedding ${plan.dropPercent} % over in-house max ${Math.round(inMax)} rps`;
-  } else if (plan.dropPercent > 0) {
-    mode = Mode.Shedding;
-    why = `shedding ${plan.dropPercent} %: offered ${Math.round(lambdaUp)} rps over in-house max ${Math.round(inMax)} rps + Modal ${costCapped ? 'cost-capped' : 'full'} ${Math.round(modalRps)} rps; ${why}`;
+  if (plan.dropPercent > 0) {
+    if (mode !== Mode.FailSafe) mode = Mode.Shedding;
+    const modalPart = costCapped
+      ? 'Modal cost-capped'
+      : rateLimited
+        ? `Modal at its rate limit ${rateLimit} rps`
+        : cold
+          ? `Modal cold (probe ${probeRps.toFixed(1)} rps)`
+          : `Modal ${Math.round(modalRps)} rps`;
+    why = `shedding ${plan.dropPercent} %: offered ${Math.round(lambda)} rps over in-house max ${Math.round(inMax)} rps + ${modalPart}; ${why}`;
   }
 
-  // 8. Pre-warm: min_containers for the excess predicted one cold start ahead; release after cool-down.
+  // 7. Pre-warm: min_containers for the excess predicted one cold start ahead (at once on a step);
+  //    released after the cool-down, which keeps Modal warm without sending it traffic.
   let autoscaler: AutoscalerIntent | undefined;
   let prewarmMin = prev.prewarmMin;
   let prewarmRaisedAtMs = prev.prewarmRaisedAtMs;
@@ -242,11 +259,11 @@ export function decideDefault(
     const base = cfg.prewarm.baseMinContainers;
     // The trend extrapolation is bounded: a step makes the slope huge for a moment, and
     // min_containers is a floor Modal keeps (and bills) for the whole cool-down.
-    const predicted = Math.min(1.2 * lambdaUp, Math.max(0, lambdaFast + Math.max(0, lambdaTrend) * (cfg.prewarm.horizonMs / 1000)));
-    const excessRps = Math.max(0, Math.max(predicted, lambdaUp) - muTarget);
-    const target = inputs.modalTargetInputs ?? inputs.modalMaxInputs;
+    const predicted = Math.min(1.2 * lambda, Math.max(0, lambdaFast + Math.max(0, lambdaTrend) * (cfg.prewarm.horizonMs / 1000)));
+    const excessRps = Math.max(0, Math.max(predicted, lambda) - muTarget);
+    const perContainer = inputs.modalTargetInputs ?? inputs.modalMaxInputs;
     const budget = cfg.costCapContainerSecondsPerHour === null ? Infinity : costCapped ? base : inputs.modalMaxContainers;
-    const nNeed = Math.min(inputs.modalMaxContainers, budget, Math.ceil((excessRps * wM) / Math.max(1, target)));
+    const nNeed = Math.min(inputs.modalMaxContainers, budget, Math.ceil((excessRps * wM) / Math.max(1, perContainer)));
     if (nNeed >= prewarmMin && nNeed > base) {
       prewarmMin = nNeed;
       prewarmRaisedAtMs = nowMs;
@@ -270,11 +287,10 @@ export function decideDefault(
     lambdaFast,
     lambdaSlow,
     lambdaTrend,
-    trim,
     share,
     recentTargets,
     verifiedModalInputs: modal.observable ? modal.inputs : prev.verifiedModalInputs,
-    verifiedAtMs: modal.observable && sample ? sample.observedAtMs : prev.verifiedAtMs,
+    verifiedAtMs: modal.observable && sample ? Math.max(sample.observedAtMs, prev.verifiedAtMs ?? -Infinity) : prev.verifiedAtMs,
     drainStartedAtMs,
     prewarmMin,
     prewarmRaisedAtMs,
@@ -283,8 +299,24 @@ export function decideDefault(
   const readings: Record<string, InputReading> = {
     lambda_fast_rps: { value: Math.round(lambdaFast), ageMs: 0 },
     lambda_slow_rps: { value: Math.round(lambdaSlow), ageMs: 0 },
+    planned_demand_rps: { value: Math.round(lambdaPlan), ageMs: 0 },
     in_house_target_rps: { value: Math.round(muTarget), ageMs: 0 },
+    in_house_max_rps: { value: Math.round(inMax), ageMs: 0 },
     modal_capacity_rps: { value: Math.round(modalRps), ageMs: sample ? nowMs - sample.observedAtMs : null },
+    modal_take_rps: { value: Math.round(modalTake), ageMs: 0 },
+    shed_rps: { value: Math.round(shedRps), ageMs: 0 },
   };
+  if (rateLimit !== undefined) readings['modal_rate_limit_rps'] = { value: rateLimit, ageMs: 0 };
   return { plan, mode, reason: why, state, readings, ...(autoscaler ? { autoscaler } : {}) };
+}
+
+/**
+ * The rate the in-house fleet serves flat out: the sum of per-endpoint maximum rates where the
+ * config gives them (Traffic Director's maxRatePerEndpoint), else slots over service time (Little's
+ * law); times the capacity scaler (planned drains).
+ */
+export function inHouseRateRps(inputs: ControllerInputs, policy: CapacityPolicy): number {
+  const bySlots = Math.max(0, inputs.inHouseCapacity) / (policy.inHouseServiceTimeMs / 1000);
+  const full = inputs.inHouseMaxRps ?? bySlots;
+  return full * (inputs.capacityScaler ?? 1);
 }

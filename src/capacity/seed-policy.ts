@@ -5,7 +5,8 @@
 // stats poller owns retrying, with its own jittered backoff).
 import { ModalHealth, planForShare, type TrafficPlan } from '../model/traffic-plan.js';
 import type { CapacityPolicy } from '../config/capacity-policy.js';
-import { clamp, pct } from './signals.js';
+import { clamp } from '../core/numbers.js';
+import { pct } from './signals.js';
 import { Mode, type ControllerInputs, type SeedState } from './types.js';
 
 export interface PolicyOutcome<S> {

@@ -1,4 +1,5 @@
 // Pure helpers both policies use: input ages, the readings a decision shows, Modal's warm capacity.
+import { clamp, round1 } from '../core/numbers.js';
 import { offeredRps, type ModalStatsSample } from '../model/inputs.js';
 import type { ControllerInputs, InputReading } from './types.js';
 
@@ -50,6 +51,4 @@ export function modalWarmInputs(s: ModalStatsSample, maxInputs: number, maxConta
   return clamp(s.runners * maxInputs - s.backlog, 0, ceiling);
 }
 
-export const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
-export const round1 = (v: number): number => Math.round(v * 10) / 10;
 export const pct = (share: number): string => `${Math.round(share * 1000) / 10} %`;

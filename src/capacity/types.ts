@@ -16,12 +16,18 @@ export interface ControllerInputs {
   modalStats: ModalStatsStatus;
   /** Sum of max concurrent requests over the healthy in-house endpoints. */
   inHouseCapacity: number;
+  /** Sum of max_rps over the healthy in-house endpoints, when every endpoint states one. */
+  inHouseMaxRps?: number;
+  /** The service's capacity scaler (0–1, planned drains); 1 when absent. */
+  capacityScaler?: number;
   /** Modal concurrency per container (`@modal.concurrent(max_inputs)`). */
   modalMaxInputs: number;
   /** Modal autoscaler target per container; defaults to max_inputs. */
   modalTargetInputs?: number;
   /** Modal's container ceiling. */
   modalMaxContainers: number;
+  /** Modal's workspace rate limit, sustained requests per second: a ceiling on the Modal share (429 past it). */
+  modalRateLimitRps?: number;
 }
 
 /** What a decision does with a service's traffic. */
@@ -69,12 +75,10 @@ export interface DefaultState {
   lambdaSlow: number;
   /** Smoothed slope of the fast demand signal, rps per second (pre-warm look-ahead). */
   lambdaTrend: number;
-  /** Integral trim on in-house capacity (fraction of μ*_in), learnt from measured concurrency. */
-  trim: number;
-  /** Unquantised Modal share the slew limiter is at. */
+  /** The Modal share (of what Envoy does not drop) last decided, unquantised. */
   share: number;
-  /** Recent targets (for "max over the hold window" on the way down). */
-  recentTargets: { atMs: number; share: number }[];
+  /** Recent Modal targets in rps (for "max over the hold window" on the way down). */
+  recentTargets: { atMs: number; rps: number }[];
   /** Last verified Modal capacity in inputs and when it was verified (for `decay`). */
   verifiedModalInputs: number;
   verifiedAtMs: number | null;

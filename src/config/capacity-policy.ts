@@ -48,24 +48,20 @@ export interface SeedPolicyConfig {
 export interface DefaultPolicyConfig {
   /** In-house utilization the spill aims to keep (ρ*). */
   targetUtilization: number;
-  /** In-house utilization above which the excess is shed when Modal is full too. */
+  /** In-house utilization above which what neither tier can take is shed at the edge. */
   maxUtilization: number;
   fastWindowMs: number;
   slowWindowMs: number;
-  /** Max Modal share increase per second (fast up). */
-  slewUpPerS: number;
-  /** Max Modal share decrease per second (slow down). */
-  slewDownPerS: number;
-  /** On the way down, follow the max target seen over this window. */
+  /** Spilling starts only when demand is this fraction over the in-house target (hysteresis). */
+  startMargin: number;
+  /** While still over the target, follow the highest Modal target seen over this window. */
   holdMs: number;
   /** Share changes smaller than this are not published. */
   deadBand: number;
-  /** Integral gain of the trim on measured in-house concurrency, per second. */
-  trimGain: number;
-  /** Bound on |trim| (fraction of in-house capacity). */
-  trimLimit: number;
-  /** Inputs a cold Modal tier may be sent to wake it (bounded probe). */
+  /** Requests a cold Modal tier may have in flight while it wakes (bounded probe). */
   probeInputs: number;
+  /** Modal's cold start (p90): how long a probe request waits for a container. */
+  coldStartMs: number;
   unobservable: UnobservableMode;
   /** Time constant of the trusted Modal capacity decay while stats are unobservable (`decay`). */
   decayTauMs: number;
@@ -79,6 +75,8 @@ export interface DefaultPolicyConfig {
   prewarm: PrewarmConfig;
   /** Optional cost cap in Modal container-seconds per hour; null = none. */
   costCapContainerSecondsPerHour: number | null;
+  /** The same cap as written in dollars per hour; the config reader converts it at the service's price. */
+  costCapDollarsPerHour: number | null;
 }
 
 export interface PrewarmConfig {
@@ -105,16 +103,14 @@ export const DEFAULT_POLICY: CapacityPolicy = {
   },
   default: {
     targetUtilization: 0.8,
-    maxUtilization: 0.95,
+    maxUtilization: 0.9,
     fastWindowMs: 5_000,
     slowWindowMs: 20_000,
-    slewUpPerS: 0.5,
-    slewDownPerS: 0.02,
-    holdMs: 30_000,
+    startMargin: 0.1,
+    holdMs: 10_000,
     deadBand: 0.03,
-    trimGain: 0.02,
-    trimLimit: 0.3,
     probeInputs: 2,
+    coldStartMs: 8_000,
     unobservable: 'decay',
     decayTauMs: 180_000,
     maxModalErrorRatio: 0.05,
@@ -123,6 +119,7 @@ export const DEFAULT_POLICY: CapacityPolicy = {
     shed: true,
     prewarm: { enabled: true, horizonMs: 20_000, baseMinContainers: 0, cooldownMs: 60_000 },
     costCapContainerSecondsPerHour: null,
+    costCapDollarsPerHour: null,
   },
 };
 
@@ -149,13 +146,11 @@ const CAPACITY_KEYS = [
   'max_utilization',
   'fast_window_ms',
   'slow_window_ms',
-  'slew_up_per_s',
-  'slew_down_per_s',
+  'start_margin',
   'hold_ms',
   'dead_band',
-  'trim_gain',
-  'trim_limit',
   'probe_inputs',
+  'cold_start_ms',
   'unobservable',
   'decay_tau_ms',
   'max_modal_error_ratio',
@@ -164,6 +159,7 @@ const CAPACITY_KEYS = [
   'shed',
   'prewarm',
   'cost_cap_container_seconds_per_hour',
+  'cost_cap_dollars_per_hour',
 ] as const;
 
 /**
@@ -185,19 +181,18 @@ export function readCapacityPolicy(r: Reader, raw: unknown, path: string): Capac
   const pwPath = join(path, 'prewarm');
   const pw = r.obj(o['prewarm'], pwPath, ['enabled', 'horizon_ms', 'base_min_containers', 'cooldown_ms']) ?? {};
   const cap = o['cost_cap_container_seconds_per_hour'];
+  const capDollars = o['cost_cap_dollars_per_hour'];
   const defaults: DefaultPolicyConfig = {
     targetUtilization: num('target_utilization', d.default.targetUtilization, openFraction),
     maxUtilization: num('max_utilization', d.default.maxUtilization, openFraction),
     fastWindowMs: num('fast_window_ms', d.default.fastWindowMs, positive),
     slowWindowMs: num('slow_window_ms', d.default.slowWindowMs, positive),
-    slewUpPerS: num('slew_up_per_s', d.default.slewUpPerS, positive),
-    slewDownPerS: num('slew_down_per_s', d.default.slewDownPerS, positive),
+    startMargin: num('start_margin', d.default.startMargin, (v) => (v >= 0 && v <= 0.5 ? null : 'must be between 0 and 0.5')),
     // Bounded: the hold keeps one target per tick for this long.
     holdMs: num('hold_ms', d.default.holdMs, (v) => (v < 0 || v > 3_600_000 ? 'must be between 0 and 3600000 (one hour)' : null)),
     deadBand: num('dead_band', d.default.deadBand, (v) => (v >= 0 && v < 0.5 ? null : 'must be between 0 and 0.5')),
-    trimGain: num('trim_gain', d.default.trimGain, nonNegative),
-    trimLimit: num('trim_limit', d.default.trimLimit, fraction),
     probeInputs: num('probe_inputs', d.default.probeInputs, nonNegInt),
+    coldStartMs: num('cold_start_ms', d.default.coldStartMs, positive),
     unobservable: r.oneOf(o, 'unobservable', path, d.default.unobservable, Object.values(UnobservableMode)),
     decayTauMs: num('decay_tau_ms', d.default.decayTauMs, positive),
     maxModalErrorRatio: num('max_modal_error_ratio', d.default.maxModalErrorRatio, fraction),
@@ -211,6 +206,7 @@ export function readCapacityPolicy(r: Reader, raw: unknown, path: string): Capac
       cooldownMs: num('cooldown_ms', d.default.prewarm.cooldownMs, nonNegative, pw, pwPath),
     },
     costCapContainerSecondsPerHour: cap === undefined || cap === null ? null : num('cost_cap_container_seconds_per_hour', 0, positive),
+    costCapDollarsPerHour: capDollars === undefined || capDollars === null ? null : num('cost_cap_dollars_per_hour', 0, positive),
   };
   if (defaults.maxUtilization < defaults.targetUtilization) r.fail(join(path, 'max_utilization'), 'must be ≥ target_utilization');
   if (defaults.slowWindowMs < defaults.fastWindowMs) r.fail(join(path, 'slow_window_ms'), 'must be ≥ fast_window_ms');

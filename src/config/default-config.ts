@@ -31,6 +31,5 @@ services:
       policy: default
       in_house_service_time_ms: 200   # the demo backends take 200 ms per request
       modal_service_time_ms: 220
-      hold_ms: 10000                  # a short demo: let the drain show within a minute
-      slew_down_per_s: 0.05
+      cold_start_ms: 3000             # the fake Modal's cold start
 `;

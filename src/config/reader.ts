@@ -67,7 +67,7 @@ export class Reader {
     return this.checked(o, key, path, def, (v) => (v < min || v > max ? `must be between ${min} and ${max}` : null));
   }
 
-  /** A number that passes `check`; the default when absent. The value is kept even when refused (errors stop start-up anyway). */
+  /** A number that passes `check`; the default when absent or refused (the refusal is an error, so nothing runs on it). */
   checked(o: Obj, key: string, path: string, def: number, check: NumberCheck): number {
     const v = o[key];
     const p = join(path, key);

@@ -82,9 +82,10 @@ export class PlanRouter {
     const plan = decided ?? this.before.get(service);
     this.before.delete(service);
     const r = this.publisher.setPlan(service, plan);
+    const restored = decided ? "the controller's latest plan" : plan ? 'the plan in force before the override' : 'the static plan';
     this.log.info(
-      { service, why, restored: decided ? 'controller' : 'previous', modalWeight: this.publisher.plan(service)?.modalWeight, ok: r.ok },
-      `override ${why}; ${decided ? "the controller's latest plan" : 'the previous plan'} is published again`,
+      { service, why, restored, modalWeight: this.publisher.plan(service)?.modalWeight, ok: r.ok },
+      `override ${why}; ${restored} is published again`,
     );
   }
 }

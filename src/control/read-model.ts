@@ -17,9 +17,23 @@ import type { SnapshotCache } from '../xds/snapshot-cache.js';
 import type { SyncStatus, SyncStatusRow } from '../xds/sync-status.js';
 import { TypeUrl } from '../xds/type-urls.js';
 import type { CapacityController } from './capacity-controller.js';
+import type { ModalCost, ModalCostMeter } from './modal-cost.js';
 import type { ActiveOverride, OverrideStore } from './override-store.js';
 import { PlanSource, type PlanRouter } from './plan-router.js';
 import type { Publisher, PublisherStats } from './publisher.js';
+
+/** What happened to change what the read model shows (shown by `spillway watch --plain`). */
+export const ChangeCause = {
+  /** The first view a reader gets. */
+  Initial: 'initial',
+  Decision: 'decision',
+  Publish: 'publish',
+  Override: 'override',
+  Cordon: 'cordon',
+  /** A reader asked (metrics scrape). */
+  Poll: 'poll',
+} as const;
+export type ChangeCause = (typeof ChangeCause)[keyof typeof ChangeCause];
 
 /** What a service is doing, for people: the controller's mode, or who else set the plan. */
 export type ServiceMode = Mode | 'static' | 'override';
@@ -52,6 +66,8 @@ export interface ServiceView {
   inHouseUtilization: number;
   offeredRps: number;
   modalStats: ModalPollerStatus | undefined;
+  /** Live Modal spend from the container count and the configured price; undefined without Modal stats. */
+  modalCost: ModalCost | undefined;
   load: ServiceLoad | undefined;
 }
 
@@ -92,6 +108,8 @@ export interface ReadModel {
   consistentSnapshot(): boolean;
   /** The EDS version in the snapshot cache now ('' before the first publish). */
   edsVersion(): string;
+  /** Calls fn whenever a publish, a decision or an override changes what the model shows; returns unsubscribe. */
+  onChange(fn: (cause: ChangeCause) => void): () => void;
 }
 
 export interface ReadModelSources {
@@ -104,16 +122,19 @@ export interface ReadModelSources {
   load: LoadView;
   poller: ModalStatsPoller | undefined;
   controller: CapacityController | undefined;
+  cost?: ModalCostMeter | undefined;
   connectedStreams(): number;
   /** What an open ADS stream subscribes to of a type. */
   subscription(streamId: number, typeUrl: TypeUrl): Subscription | undefined;
   replicaId: string;
+  /** Subscribes to the controller's published decisions; returns unsubscribe. */
+  onDecision(fn: () => void): () => void;
 }
 
 export function createReadModel(src: ReadModelSources): ReadModel {
   const view = (svc: ServiceConfig): ServiceView => {
     const now = src.clock.nowMs();
-    const plan = src.publisher.plan(svc.name) ?? staticPlanFor(svc);
+    const plan = src.publisher.plan(svc.name) ?? staticPlanFor(svc); // plan() knows every configured service; the fallback only types it
     const source = src.router.source(svc.name);
     const decision = src.controller?.current(svc.name) ?? src.router.latestDecision(svc.name);
     const override = src.overrides.get(svc.name);
@@ -137,6 +158,7 @@ export function createReadModel(src: ReadModelSources): ReadModel {
       inHouseUtilization: capacity > 0 ? inProgress / capacity : 0,
       offeredRps: load ? offeredRps({ inHouse: load.localities['in-house'], modal: load.localities.modal, drops: load.drops }) : 0,
       modalStats: src.poller?.status(svc.name),
+      modalCost: src.cost?.cost(svc.name),
       load,
     };
   };
@@ -179,6 +201,16 @@ export function createReadModel(src: ReadModelSources): ReadModel {
         .every((s) => snap.types[TypeUrl.Cluster].resources.has(s.name) && snap.types[TypeUrl.Endpoint].resources.has(s.name));
     },
     edsVersion: () => src.cache.current()?.types[TypeUrl.Endpoint].version ?? '',
+    onChange: (fn) => {
+      const offs = [
+        src.publisher.onPublish((r) => {
+          if (r.changed.size > 0) fn(ChangeCause.Publish);
+        }),
+        src.onDecision(() => fn(ChangeCause.Decision)),
+        src.overrides.onChange(() => fn(ChangeCause.Override)),
+      ];
+      return () => offs.forEach((off) => off());
+    },
   };
 }
 

@@ -13,6 +13,11 @@ export interface AutoscalerActuatorOptions {
   logger?: Logger;
   /** At most one update per service per this interval; later intents are coalesced. Default 10 s. */
   minIntervalMs?: number;
+  /**
+   * A raise of min_containers (pre-warm for a step) waits only this long after the last update: a
+   * flash crowd must not wait out the full interval. Default min(2 s, minIntervalMs).
+   */
+  raiseIntervalMs?: number;
   /** How often Modal is read back and a drifted intent re-applied (a deploy resets it). Default 30 s. */
   reconcileIntervalMs?: number;
 }
@@ -22,7 +27,7 @@ export type ActuationOutcome =
   | 'applied'
   /** Modal already reports the intended settings: nothing sent. */
   | 'unchanged'
-  /** Too soon after the last update: the latest intent will be sent at `deferredUntilMs`. */
+  /** Too soon after the last update, or one is in flight: the latest intent goes out at `deferredUntilMs` (or when it returns). */
   | 'deferred'
   | 'failed';
 
@@ -39,8 +44,13 @@ interface ServiceActuation {
   handle: ModalFunctionHandle;
   intended?: AutoscalerSettings;
   current?: AutoscalerSettings;
+  /** What Modal reported after our last successful update: a read-back that differs from it is a deploy's doing. */
+  lastApplied?: AutoscalerSettings;
   lastSentAtMs?: number;
+  /** An update is on the wire: later intents wait for it, so a late reply never overwrites a newer one. */
+  inFlight: boolean;
   cancelDeferred?: Cancel;
+  /** The last update's outcome (applied or failed). */
   lastResult?: ActuationResult;
 }
 
@@ -48,6 +58,7 @@ export class ModalAutoscalerActuator {
   private readonly services = new Map<string, ServiceActuation>();
   private readonly log: Logger;
   private readonly minIntervalMs: number;
+  private readonly raiseIntervalMs: number;
   private stopReconciling: Cancel = () => {};
 
   constructor(
@@ -56,7 +67,8 @@ export class ModalAutoscalerActuator {
   ) {
     this.log = (opts.logger ?? silentLogger).child({ component: 'modal-autoscaler' });
     this.minIntervalMs = opts.minIntervalMs ?? 10_000;
-    for (const handle of handles) this.services.set(handle.ref.service, { handle });
+    this.raiseIntervalMs = Math.min(opts.raiseIntervalMs ?? 2_000, this.minIntervalMs);
+    for (const handle of handles) this.services.set(handle.ref.service, { handle, inFlight: false });
   }
 
   /** Reads Modal back on a timer and re-applies any intent a deploy has reset. */
@@ -85,8 +97,11 @@ export class ModalAutoscalerActuator {
     const s = this.get(service);
     const read = await this.readBack(service);
     if (read.outcome === 'failed' || !s.intended) return read;
-    if (matches(s.intended, s.current)) return this.record(s, { service, outcome: 'unchanged', intended: s.intended, ...cur(s) });
-    this.log.warn({ service, intended: s.intended, current: s.current }, 'Modal autoscaler settings drifted (a deploy?); re-applying');
+    if (matches(s.intended, s.current)) return { service, outcome: 'unchanged', intended: s.intended, ...cur(s) };
+    // Only a change behind our back is drift; an intent still waiting for its slot is not.
+    if (s.lastApplied && !matches(s.lastApplied, s.current)) {
+      this.log.warn({ service, applied: s.lastApplied, current: s.current }, 'Modal autoscaler settings drifted (a deploy?); re-applying');
+    }
     return this.send(s, true);
   }
 
@@ -97,7 +112,7 @@ export class ModalAutoscalerActuator {
       s.current = await s.handle.updateAutoscaler({});
       return { service, outcome: 'unchanged', intended: s.intended ?? {}, current: s.current };
     } catch (err) {
-      return this.record(s, { service, outcome: 'failed', intended: s.intended ?? {}, error: errorMessage(err) });
+      return { service, outcome: 'failed', intended: s.intended ?? {}, error: errorMessage(err) };
     }
   }
 
@@ -122,30 +137,35 @@ export class ModalAutoscalerActuator {
   private async send(s: ServiceActuation, force: boolean): Promise<ActuationResult> {
     const service = s.handle.ref.service;
     const intended = s.intended ?? {};
-    if (!force && matches(intended, s.current)) {
-      return this.record(s, { service, outcome: 'unchanged', intended, ...cur(s) });
-    }
+    if (!force && matches(intended, s.current)) return { service, outcome: 'unchanged', intended, ...cur(s) };
     const now = this.opts.clock.nowMs();
-    const allowedAt = s.lastSentAtMs === undefined ? now : s.lastSentAtMs + this.minIntervalMs;
+    if (s.inFlight) return { service, outcome: 'deferred', intended, deferredUntilMs: now, ...cur(s) };
+    const raise = (intended.minContainers ?? 0) > (s.current?.minContainers ?? 0);
+    const spacing = raise ? this.raiseIntervalMs : this.minIntervalMs;
+    const allowedAt = s.lastSentAtMs === undefined ? now : s.lastSentAtMs + spacing;
     if (allowedAt > now) {
       // Coalesce: one timer per service, and it sends whatever is intended when it fires.
-      if (!s.cancelDeferred) {
-        s.cancelDeferred = this.opts.scheduler.after(allowedAt - now, () => {
-          s.cancelDeferred = undefined;
-          void this.send(s, false);
-        });
-      }
-      return this.record(s, { service, outcome: 'deferred', intended, deferredUntilMs: allowedAt, ...cur(s) });
+      s.cancelDeferred ??= this.opts.scheduler.after(allowedAt - now, () => {
+        s.cancelDeferred = undefined;
+        void this.send(s, false);
+      });
+      return { service, outcome: 'deferred', intended, deferredUntilMs: allowedAt, ...cur(s) };
     }
     s.lastSentAtMs = now;
+    s.inFlight = true;
     try {
       s.current = await s.handle.updateAutoscaler(intended);
+      s.lastApplied = s.current;
       this.log.info({ service, intended, current: s.current }, 'modal autoscaler updated');
       return this.record(s, { service, outcome: 'applied', intended, current: s.current });
     } catch (err) {
       const error = errorMessage(err);
       this.log.warn({ service, error }, 'modal autoscaler update failed');
       return this.record(s, { service, outcome: 'failed', intended, error, ...cur(s) });
+    } finally {
+      s.inFlight = false;
+      // An intent that changed while this update was on the wire goes out in its own slot.
+      if (s.intended && !matches(s.intended, s.current)) void this.send(s, false);
     }
   }
 

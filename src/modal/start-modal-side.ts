@@ -26,7 +26,6 @@ export interface ModalSideOptions {
 export interface ModalSide {
   poller: ModalStatsPoller;
   actuator: ModalAutoscalerActuator;
-  handles: ReadonlyMap<string, ModalFunctionHandle>;
   close(): void;
 }
 
@@ -62,7 +61,6 @@ export async function startModalSide(opts: ModalSideOptions): Promise<ModalSide>
   return {
     poller,
     actuator,
-    handles: new Map(handles.map((h) => [h.ref.service, h])),
     close() {
       poller.stop();
       actuator.close();

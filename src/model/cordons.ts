@@ -16,6 +16,16 @@ export type Cordons = ReadonlyMap<string, CordonState>;
 
 export const endpointKey = (address: string, port: number): string => `${address}:${port}`;
 
+/**
+ * Requests per second the fleet takes now by its endpoints' max_rps, or undefined unless every
+ * endpoint that takes new requests states one (then slots over service time is the measure).
+ */
+export function servingMaxRps(endpoints: readonly InHouseEndpoint[], cordons: Cordons): number | undefined {
+  const serving = endpoints.filter((e) => !cordons.has(endpointKey(e.address, e.port)));
+  if (serving.length === 0 || serving.some((e) => e.maxRps === undefined)) return undefined;
+  return serving.reduce((n, e) => n + (e.maxRps ?? 0), 0);
+}
+
 /** Max concurrent requests the fleet takes now: a cordoned endpoint takes no new requests. */
 export function servingCapacity(endpoints: readonly InHouseEndpoint[], cordons: Cordons): number {
   return endpoints.filter((e) => !cordons.has(endpointKey(e.address, e.port))).reduce((n, e) => n + e.capacity, 0);

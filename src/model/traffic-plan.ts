@@ -1,6 +1,7 @@
 // The plan contract: what Envoy should do with one service's traffic. The capacity model and operator
 // overrides produce plans; the resource builders turn them into EDS. This module owns the one quantiser.
 import type { ServiceConfig } from '../config/config-types.js';
+import { clamp, round1 } from '../core/numbers.js';
 
 /** Health the Modal endpoint is published with. */
 export const ModalHealth = {
@@ -24,8 +25,6 @@ export interface TrafficPlan {
 /** Total that locality weights are quantised on: shares map to integers summing to this. */
 export const WEIGHT_TOTAL = 1000;
 
-const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
-
 /**
  * The one quantiser: a Modal share (0–1) on WEIGHT_TOTAL. A share above 0 never rounds to a weight
  * of 0 (that would drop the locality), and in-house always keeps a weight of at least 1 (Envoy
@@ -40,7 +39,7 @@ export function planForShare(share: number, health: ModalHealth = ModalHealth.He
     inHouseWeight: WEIGHT_TOTAL - modalWeight,
     modalWeight,
     modalHealth: modalWeight === 0 ? ModalHealth.Healthy : health,
-    dropPercent: Math.round(clamp(Number.isFinite(dropPercent) ? dropPercent : 0, 0, 100) * 10) / 10,
+    dropPercent: round1(clamp(Number.isFinite(dropPercent) ? dropPercent : 0, 0, 100)),
   };
 }
 

@@ -21,12 +21,6 @@ import type { XdsEvents } from './xds-events.js';
 
 const NONE: readonly string[] = [];
 
-/** Rejected versions remembered across reconnects (node × type). */
-const MAX_REMEMBERED_NACKS = 10_000;
-
-/** Key of nodeNacks: a node's rejection outlives its stream. */
-const nackKey = (stream: AdsStream<unknown>, typeUrl: TypeUrl): string => `${stream.nodeId}\u0000${typeUrl}`;
-
 type SotwCall = grpc.ServerDuplexStream<DiscoveryRequest__Output, DiscoveryResponse>;
 type DeltaCall = grpc.ServerDuplexStream<DeltaDiscoveryRequest__Output, DeltaDiscoveryResponse>;
 
@@ -62,8 +56,6 @@ export class AdsServer {
   private readonly streams = new Set<AdsStream<unknown>>();
   /** Each open stream's subscriptions, by stream id (read by CSDS). */
   private readonly subscriptions = new Map<number, (typeUrl: TypeUrl) => Subscription | undefined>();
-  /** Last NACKed version per node and type, kept across reconnects (SotW INIT must not resend it). */
-  private readonly nodeNacks = new Map<string, string>();
   /** Resources encoded once per distinct list, not once per stream (see response-bodies.ts). */
   private readonly bodies: ResponseBodies;
   /** A push reaches every stream through this queue: a bounded number of streams per loop turn. */
@@ -114,6 +106,16 @@ export class AdsServer {
     this.subscriptions.set(stream.id, (t) => session.subscription(t));
     const build = (typeUrl: TypeUrl, snap: Snapshot, force: boolean): Resp | undefined => {
       const step = session.respond(typeUrl, snap, force);
+      if (step.holds !== undefined) {
+        this.events.emit({
+          kind: 'holds',
+          streamId: stream.id,
+          nodeId: stream.nodeId,
+          typeUrl,
+          version: step.holds,
+          atMs: this.clock.nowMs(),
+        });
+      }
       if (step.upToDate !== undefined) {
         this.events.emit({
           kind: 'up-to-date',
@@ -130,39 +132,23 @@ export class AdsServer {
       return step.sent.response;
     };
     this.attach(stream, call, protocol, build, (req, typeUrl, errorDetail) => {
-      const verdict = session.onRequest(typeUrl, req, errorDetail);
+      const verdict = session.onRequest(typeUrl, req, errorDetail, this.cache.current());
       const nonce = req.response_nonce;
-      const current = this.cache.current();
+      const atMs = this.clock.nowMs();
       switch (verdict.kind) {
         case 'nack':
-          this.rememberNack(nackKey(stream, typeUrl), verdict.version);
           this.noteNack(stream, typeUrl, verdict.version, nonce, errorDetail ?? '');
           break;
         case 'ack':
-          this.events.emit({
-            kind: 'ack',
-            streamId: stream.id,
-            nodeId: stream.nodeId,
-            typeUrl,
-            version: verdict.version,
-            nonce,
-            atMs: this.clock.nowMs(),
-          });
-          // Once per ACK per stream: skip building the key when no node has a NACK on record.
-          if (this.nodeNacks.size > 0 && verdict.version === current?.types[typeUrl].version)
-            this.nodeNacks.delete(nackKey(stream, typeUrl));
+          this.events.emit({ kind: 'ack', streamId: stream.id, nodeId: stream.nodeId, typeUrl, version: verdict.version, nonce, atMs });
           break;
         case 'stale':
-          this.events.emit({ kind: 'stale-nonce', streamId: stream.id, nodeId: stream.nodeId, typeUrl, nonce, atMs: this.clock.nowMs() });
+          this.events.emit({ kind: 'stale-nonce', streamId: stream.id, nodeId: stream.nodeId, typeUrl, nonce, atMs });
+          break;
+        case 'holds':
+          this.events.emit({ kind: 'holds', streamId: stream.id, nodeId: stream.nodeId, typeUrl, version: verdict.version, atMs });
           break;
         case 'init':
-          if (
-            current &&
-            this.nodeNacks.get(nackKey(stream, typeUrl)) === current.types[typeUrl].version &&
-            session.assumeHeldAfterNack(typeUrl, req, current)
-          )
-            return;
-          break;
         case 'quiet':
           break;
       }
@@ -275,13 +261,6 @@ export class AdsServer {
     }
   }
 
-  /** Bounded: nodes that NACK and never return must not grow this forever (oldest out first). */
-  private rememberNack(key: string, version: string): void {
-    this.nodeNacks.delete(key);
-    this.nodeNacks.set(key, version);
-    if (this.nodeNacks.size > MAX_REMEMBERED_NACKS) this.nodeNacks.delete(this.nodeNacks.keys().next().value as string);
-  }
-
   private noteNack(stream: AdsStream<unknown>, typeUrl: TypeUrl, version: string, nonce: string, detail: string): void {
     this.events.emit({
       kind: 'nack',
@@ -295,7 +274,7 @@ export class AdsServer {
     });
     this.log.warn(
       { streamId: stream.id, nodeId: stream.nodeId, type: shortType(typeUrl), rejectedVersion: version, detail },
-      'Envoy NACKed; it keeps its last good config and this version is not resent',
+      'Envoy NACKed; it keeps its last good config and this version is not resent on this stream',
     );
   }
 

@@ -167,9 +167,11 @@ export function openDeltaSession(
       const version = typeSnap.version;
       const body = state && pendingDelta(state, typeSnap);
       if (!state || !body) {
-        if (!state || !versionReached.has(typeUrl) || versionReached.get(typeUrl) === version) return {};
+        if (!state || versionReached.get(typeUrl) === version) return {};
+        const first = !versionReached.has(typeUrl);
         versionReached.set(typeUrl, version);
-        return { upToDate: version };
+        // The first look finding nothing to send means initial_resource_versions covered everything.
+        return first ? { holds: version } : { upToDate: version };
       }
       versionReached.set(typeUrl, version);
       const nonce = nextNonce();
@@ -199,14 +201,6 @@ export function openDeltaSession(
     subscription(typeUrl) {
       const state = types.get(typeUrl);
       return state && { wildcard: state.wildcard, names: state.names };
-    },
-    assumeHeldAfterNack(typeUrl, _req, snap) {
-      const state = types.get(typeUrl);
-      if (!state) return false;
-      const clientHas = new Map(state.clientHas);
-      for (const r of snap.types[typeUrl].resources.values()) if (covers(state, r.name)) clientHas.set(r.name, r.version);
-      types.set(typeUrl, withClientHas(state, clientHas));
-      return false;
     },
   };
 }

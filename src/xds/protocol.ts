@@ -1,16 +1,19 @@
 // What the ADS glue needs from a protocol (state of the world or delta) for one stream: what a
 // request means, and which response (if any) a type owes the client now. Both implementations are
-// pure bookkeeping over their per-type state modules (sotw-state.ts, delta-state.ts); the glue in
-// ads-server.ts does the I/O, the events and the logging, once for both.
+// bookkeeping without I/O over the pure per-type functions of sotw-state.ts and delta-state.ts; the
+// glue in ads-server.ts does the I/O, the events and the logging, once for both.
 import type { EncodedResource, Snapshot } from './snapshot.js';
 import { TypeUrl } from './type-urls.js';
 
-/** How the glue must treat a request. */
-export type RequestKind = 'init' | 'ack' | 'nack' | 'stale' | 'quiet';
+/**
+ * How the glue must treat a request. `holds`: a new stream showed it already runs the current
+ * version of the type (nothing is sent, and it counts as in sync).
+ */
+export type RequestKind = 'init' | 'holds' | 'ack' | 'nack' | 'stale' | 'quiet';
 
 export interface RequestVerdict {
   kind: RequestKind;
-  /** The version the client ACKed or NACKed ('' when unknown). */
+  /** The version the client ACKed, NACKed or holds ('' when unknown). */
   version: string;
   /** Reconsider the type now. */
   flush: boolean;
@@ -32,6 +35,8 @@ export interface ResponseStep<Resp> {
   sent?: Outgoing<Resp>;
   /** Delta only: the type's version moved on with nothing for this stream; it runs this version once its last response is ACKed. */
   upToDate?: string;
+  /** Delta only: the stream's first look at the type found nothing to send: the client already holds this version. */
+  holds?: string;
   /** Types the glue must reconsider in the same flush, forcing a response (see WARMS_WITH). */
   wake?: TypeUrl;
 }
@@ -45,13 +50,8 @@ export interface Subscription {
 }
 
 export interface ProtocolSession<Req, Resp> {
-  onRequest(typeUrl: TypeUrl, req: Req, errorDetail: string | undefined): RequestVerdict;
+  onRequest(typeUrl: TypeUrl, req: Req, errorDetail: string | undefined, snap: Snapshot | undefined): RequestVerdict;
   respond(typeUrl: TypeUrl, snap: Snapshot, force: boolean): ResponseStep<Resp>;
-  /**
-   * The client NACKed this type's current content before reconnecting: treat it as holding that
-   * content, so it is not resent only to be NACKed again. True when the type then owes nothing.
-   */
-  assumeHeldAfterNack(typeUrl: TypeUrl, req: Req, snap: Snapshot): boolean;
   /** The subscription for a type (for CSDS), undefined before the client asked for it. */
   subscription(typeUrl: TypeUrl): Subscription | undefined;
 }

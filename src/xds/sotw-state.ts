@@ -214,7 +214,7 @@ export function openSotwSession(
 ): ProtocolSession<DiscoveryRequest__Output, DiscoveryResponse> {
   const types = new Map<TypeUrl, SotwTypeState>();
   return {
-    onRequest(typeUrl, req, errorDetail): RequestVerdict {
+    onRequest(typeUrl, req, errorDetail, snap): RequestVerdict {
       const outcome = onSotwRequest(types.get(typeUrl), {
         typeUrl,
         versionInfo: req.version_info,
@@ -234,8 +234,17 @@ export function openSotwSession(
           return verdict('nack', outcome.state.lastNack?.version ?? '');
         case 'ack':
           return verdict('ack', req.version_info);
-        case 'init':
+        case 'init': {
+          // A new stream proves it holds the current content only where a response is the whole set:
+          // a wildcard type at the current version. EDS/RDS are always answered (names may have grown
+          // on the old stream without an answer reaching the client).
+          const current = snap?.types[typeUrl];
+          if (current && outcome.state.wildcard && req.version_info !== '' && req.version_info === current.version) {
+            types.set(typeUrl, withFields(outcome.state, { heldFrom: current, lastVersionSent: current.version }));
+            return { kind: 'holds', version: current.version, flush: false, force: false };
+          }
           return verdict('init', req.version_info);
+        }
         // A stale nonce and an emptied subscription answer nothing.
         case 'stale':
           return verdict('stale', '');
@@ -260,12 +269,6 @@ export function openSotwSession(
     subscription(typeUrl) {
       const state = types.get(typeUrl);
       return state && { wildcard: state.wildcard, names: state.names };
-    },
-    assumeHeldAfterNack(typeUrl, req, snap) {
-      const state = types.get(typeUrl);
-      if (!state || !req.version_info) return false;
-      types.set(typeUrl, withFields(state, { lastVersionSent: snap.types[typeUrl].version }));
-      return true;
     },
   };
 }

@@ -254,6 +254,14 @@ export class SyncStatus {
         if (seq !== undefined) noteResponseNacked(state.resources, seq, event.detail, event.atMs);
         break;
       }
+      case 'holds': {
+        // Nothing was sent because the client already runs this version: as if sent and ACKed.
+        const state = this.typeState(node, event.typeUrl);
+        state.sent = { version: event.version, nonce: '', resources: 0, bytes: 0, atMs: event.atMs };
+        state.acked = { version: event.version, nonce: '', atMs: event.atMs };
+        state.lastResponseNacked = false;
+        break;
+      }
       case 'up-to-date': {
         const state = this.typeState(node, event.typeUrl);
         if (state.sent) state.upToDate = { version: event.version, nonce: state.sent.nonce };

@@ -42,7 +42,13 @@ export type XdsEvent =
    * is not subscribed to, or an EDS/RDS resource removed with its parent), so nothing was sent:
    * once the last response is ACKed, the client runs `version`'s content.
    */
-  | { kind: 'up-to-date'; streamId: number; nodeId: string; typeUrl: TypeUrl; version: string; atMs: number };
+  | { kind: 'up-to-date'; streamId: number; nodeId: string; typeUrl: TypeUrl; version: string; atMs: number }
+  /**
+   * A new stream showed it already runs `version` of the type (SotW: the version it presented is the
+   * current one of a wildcard type; delta: its initial_resource_versions covered everything), so
+   * nothing was sent and it is in sync.
+   */
+  | { kind: 'holds'; streamId: number; nodeId: string; typeUrl: TypeUrl; version: string; atMs: number };
 
 export type XdsEventListener = (event: XdsEvent) => void;
 

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { loadAdminProtos } from '../../src/admin/admin-protos.js';
 import { startSpillway, type AppDeps, type SpillwayApp } from '../../src/app/spillway-app.js';
-import { configFrom, FREE_PORTS } from '../support/config.js';
+import { configFrom, FREE_PORTS } from '../../tools/config-fixtures.js';
 import { createLogger } from '../../src/core/logger.js';
 import type { AdminClient } from '../../src/generated/spillway/admin/v1/Admin.js';
 import type { HealthClient } from '../../src/generated/grpc/health/v1/Health.js';

@@ -48,11 +48,12 @@ describe('status page model (pure)', () => {
       override: { share: 0.6, reason: 'test', expiresAtMs: 9_000 },
       decision: { mode: 'fail-safe', reason: 'Modal unobservable', modal: 0 },
       modal: { observed: true, polled: true, containers: 3, backlog: 2, statsAgeMs: 1200 },
-      cost: null,
+      cost: { dollarsPerHour: 0.6372, dollarsToday: 0.004, dollarsSinceStart: 1.5 },
       inHouse: { utilization: 0.95, capacity: 8, endpoints: [{ health: 'HEALTHY' }, { endpoint: '10.0.0.2:80', health: 'DRAINING' }] },
     });
-    // No override: the decision is the reason already, not repeated.
+    // No override: the decision is the reason already, not repeated. No price: no cost.
     expect(serviceView(service()).decision).toBeNull();
+    expect(serviceView(service({ modal_cost: null })).cost).toBeNull();
   });
 
   it('an Envoy row: worst status, last ACK, when it went out of sync, the newest NACK', () => {

@@ -12,7 +12,7 @@ import type { ServiceState__Output } from '../../src/generated/spillway/admin/v1
 import { CHROMIUM_BIN, launchChromium, type ChromiumHandle } from '../../tools/browser/chromium.js';
 import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js';
 import { waitFor } from '../../tools/wait-for.js';
-import { freePort } from '../support/ports.js';
+import { freePort } from '../../tools/ports.js';
 import { bearer, rawConfig, startAdminRig, unary, type AdminRig } from './harness.js';
 
 const TOKEN = 'page-test-token-7c2a';

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { startSpillway } from '../../src/app/spillway-app.js';
-import { configFrom } from '../support/config.js';
+import { configFrom } from '../../tools/config-fixtures.js';
 import type { ModalApi } from '../../src/modal/types.js';
 import { VirtualTime } from '../support/virtual-time.js';
 

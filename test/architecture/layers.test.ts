@@ -20,6 +20,7 @@ function statedLayers(): string[][] {
 }
 
 function tsFiles(dir: string): string[] {
+  if (!statSync(dir, { throwIfNoEntry: false })) return [];
   return readdirSync(dir).flatMap((name) => {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) return name === 'generated' ? [] : tsFiles(p);
@@ -65,6 +66,17 @@ describe('layers', () => {
         if (a === undefined || b === undefined || b >= a) wrong.push(`${relative(REPO_ROOT, file)} (${from}) imports ${to}`);
       }
     }
+    expect(wrong).toEqual([]);
+  });
+
+  it('what runs beside Spillway (tools/, bench/, scripts/) never depends on the tests', () => {
+    const wrong = ['tools', 'bench', 'scripts'].flatMap((top) =>
+      tsFiles(join(REPO_ROOT, top)).flatMap((file) =>
+        importsOf(file)
+          .filter((target) => target.startsWith(join(REPO_ROOT, 'test') + '/'))
+          .map((target) => `${relative(REPO_ROOT, file)} imports ${relative(REPO_ROOT, target)}`),
+      ),
+    );
     expect(wrong).toEqual([]);
   });
 });

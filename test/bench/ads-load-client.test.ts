@@ -4,7 +4,7 @@ import { fanoutConfig } from '../../bench/fanout/fanout-config.js';
 import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
 import { planForShare } from '../../src/model/traffic-plan.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
-import { freePort } from '../support/ports.js';
+import { freePort } from '../../tools/ports.js';
 
 // Correctness of the load tool, not timing: every simulated Envoy syncs all four types and sees a
 // weight change. Streams are spread over several connections to cover channel handling too.

@@ -24,22 +24,49 @@ function run(seconds: number, at: (t: number) => Scenario, p: CapacityPolicy = p
 }
 const last = (d: Decision[]): Decision => d[d.length - 1]!;
 
+// The fixture's in-house fleet: 80 slots at 100 ms ⇒ 800 rps flat out, target 640 (0.8), max 720 (0.9).
+// Warm Modal: 100 inputs at 130 ms ⇒ ≈ 769 rps.
 describe('default policy', () => {
   it.each([
-    ['below target stays in-house', 500, 0, 'in-house'],
-    ['excess over target spills the excess share', 910, 297, 'spilling'],
-    ['big excess is capped by Modal warm capacity', 2000, 385, 'spilling'],
-  ])('%s', (_n, offered, weight, mode) => {
+    ['below target stays in-house', 500, 0, 0, 'in-house'],
+    ['excess over target spills exactly the excess', 910, 297, 0, 'spilling'],
+    // Excess 1360 rps, Modal takes 769; in-house would get 1231 > 720: 511 rps (26 %) shed at the
+    // edge, and Modal's weight is its 769 rps over the 1480 rps Envoy does not drop.
+    ['big excess: Modal up to its warm capacity, the rest over in-house max shed', 2000, 520, 26, 'shedding'],
+  ])('%s', (_n, offered, weight, drop, mode) => {
     const d = last(run(1, () => ({ offered, ...warm })));
     expect(d.mode).toBe(mode);
     expect(d.plan.modalWeight).toBeCloseTo(weight, -1);
-    expect(d.reason.length).toBeGreaterThan(10);
+    expect(d.plan.dropPercent).toBe(drop);
   });
 
-  it('reason names offered demand, the in-house target and Modal headroom', () => {
+  it('weights and drop compose the way Envoy applies them: each tier receives what the plan says', () => {
+    const d = last(run(1, () => ({ offered: 2000, ...warm })));
+    const passed = 2000 * (1 - d.plan.dropPercent / 100);
+    const toModal = (passed * d.plan.modalWeight) / 1000;
+    const toInHouse = passed - toModal;
+    expect(toModal).toBeCloseTo(769, -1); // what Modal can take
+    expect(toInHouse).toBeLessThanOrEqual(720 + 5); // never more than in-house max
+    expect(d.inputs['modal_take_rps']!.value).toBeCloseTo(toModal, -1);
+  });
+
+  it("Modal's rate limit is a ceiling beside warm capacity, named in the reason; what neither tier takes is shed", () => {
+    // 769 rps of warm Modal capacity, but a workspace limit of 200 rps: Modal is sent 200 of 2000 rps.
+    const d = last(run(5, () => ({ offered: 2000, ...warm, rateLimitRps: 200 })));
+    const passed = 2000 * (1 - d.plan.dropPercent / 100);
+    expect((passed * d.plan.modalWeight) / 1000).toBeCloseTo(200, -1);
+    expect(d.reason).toContain("Modal's rate limit 200 rps");
+    expect(d.inputs['modal_rate_limit_rps']?.value).toBe(200);
+    // In-house max 760 rps + Modal 200 rps leaves 1040 of 2000 rps to shed.
+    expect(d.mode).toBe('shedding');
+    expect(d.reason).toContain('Modal at its rate limit 200 rps');
+    expect(d.plan.dropPercent).toBeGreaterThanOrEqual(50);
+  });
+
+  it('reason names offered demand, the in-house target, what Modal takes and its headroom', () => {
     const d = last(run(1, () => ({ offered: 910, ...warm })));
     expect(d.reason).toMatch(
-      /spilling 29\.7 %: offered 910 rps over in-house target 640 rps; Modal warm capacity 100 inputs \(headroom 80\)/,
+      /spilling 29\.7 %: offered 910 rps over in-house target 640 rps; Modal takes 270 rps; Modal warm capacity 100 inputs \(headroom 80\)/,
     );
     expect(d.inputs['offered_rps']).toEqual({ value: 910, ageMs: 0 });
     expect(d.inputs['modal_input_headroom']?.ageMs).toBe(500);
@@ -54,32 +81,40 @@ describe('default policy', () => {
     expect(a.plan.modalWeight).toBeCloseTo(360, -1);
   });
 
-  it('counts drops as offered demand', () => {
-    const d = last(run(1, () => ({ offered: 800, dropped: 200, ...warm })));
-    expect(d.plan.modalWeight).toBeCloseTo(360, -1);
+  it('starts spilling only clearly over the target (hysteresis), and the start is at once', () => {
+    expect(last(run(3, () => ({ offered: 655, ...warm }))).plan.modalWeight).toBe(0); // +2.3 %
+    const step = run(2, () => ({ offered: 1000, ...warm }));
+    expect(step[0]!.plan.modalWeight).toBeCloseTo(360, -1); // the first report after a step
   });
 
-  it('fast up, hold, then slow down', () => {
-    const up = run(30, () => ({ offered: 1000, ...warm }));
-    const peak = last(up).plan.modalWeight;
-    const down = run(60, () => ({ offered: 500, ...warm }), policy, last(up));
-    // Inside the 30 s hold window nothing moves.
-    expect(down.slice(0, 25).every((d) => d.plan.modalWeight === peak)).toBe(true);
-    // Then it steps down at slew_down_per_s (0.02/s → 20 weight units a tick); a published step
-    // may bunch up to the dead band (30 units) of those.
-    const weights = down.map((d) => d.plan.modalWeight);
-    for (let i = 1; i < weights.length; i++) expect(weights[i - 1]! - weights[i]!).toBeLessThanOrEqual(20 + 30 + 1);
-    const firstMove = weights.findIndex((w) => w < peak);
-    const fell = peak - weights[firstMove + 10]!;
-    expect(fell).toBeLessThanOrEqual(10 * 20 + 30);
-    expect(down.some((d) => d.mode === 'draining')).toBe(true);
+  it('releases Modal as soon as smoothed demand is under the target; holds only while still over it', () => {
+    const up = run(20, () => ({ offered: 1000, ...warm }));
+    expect(last(up).plan.modalWeight).toBeCloseTo(360, -1);
+    // Still over the target (800 > 640): the 360 rps target is held for the 10 s window, then 160 rps.
+    const eased = run(30, () => ({ offered: 800, ...warm }), policy, last(up));
+    expect(eased[5]!.inputs['modal_take_rps']!.value).toBeCloseTo(360, -1);
+    // Then it follows the smoothed demand (5 s window) down to the new excess.
+    expect(last(eased).inputs['modal_take_rps']!.value).toBeCloseTo(160, -1);
+    // Under the target: Modal is released within the fast window, not stepped down over minutes.
+    const down = run(15, () => ({ offered: 500, ...warm }), policy, last(up));
+    const released = down.findIndex((d) => d.mode === 'draining');
+    expect(released).toBeGreaterThanOrEqual(0);
+    expect(released).toBeLessThanOrEqual(8);
+    expect(down[released]!.plan.modalHealth).toBe('DEGRADED');
   });
 
   it('the Modal cap always wins at once, even on the way down', () => {
     const up = run(10, () => ({ offered: 1000, ...warm }));
     const d = last(run(1, () => ({ offered: 1000, runners: 2, runningInputs: 10, inputHeadroom: 0 }), policy, last(up)));
-    // 10 inputs / 0.13 s ≈ 77 rps of 1000.
-    expect(d.plan.modalWeight).toBeLessThanOrEqual(77);
+    // 10 warm inputs / 0.13 s ≈ 77 rps of the 1000 offered (+ ≈ 1 rps into the 10 slots still starting).
+    expect(d.inputs['modal_take_rps']!.value).toBeLessThanOrEqual(79);
+    expect((1000 * (1 - d.plan.dropPercent / 100) * d.plan.modalWeight) / 1000).toBeLessThanOrEqual(80);
+  });
+
+  it('uses the slower of the configured and the measured Modal service time', () => {
+    // LRS shows 300 ms per Modal request (in flight / issued): the same warm inputs take less.
+    const d = last(run(3, () => ({ offered: 2000, ...warm, modalInProgress: 400 }), policy));
+    expect(d.inputs['modal_capacity_rps']!.value).toBeLessThan(769);
   });
 
   it('dead band: small demand wiggles are not republished', () => {
@@ -89,16 +124,15 @@ describe('default policy', () => {
   });
 
   it('soft-cordon: DEGRADED while draining, aborted if demand returns, removed once Modal is empty', () => {
-    const up = run(10, () => ({ offered: 700, ...warm }));
+    const up = run(10, () => ({ offered: 800, ...warm }));
     const down = run(120, () => ({ offered: 300, ...warm, modalInProgress: 3 }), policy, last(up));
     const firstDrain = down.findIndex((d) => d.mode === 'draining');
-    expect(firstDrain).toBeGreaterThan(0);
+    expect(firstDrain).toBeGreaterThanOrEqual(0);
     expect(down[firstDrain]!.plan.modalHealth).toBe('DEGRADED');
     expect(down[firstDrain]!.plan.modalWeight).toBeGreaterThanOrEqual(1);
     // Modal still has work in flight: stays cordoned rather than removed.
     expect(last(down).mode).toBe('draining');
-    // Demand comes back: the fast window (5 s) notices within a few ticks.
-    const back = run(8, () => ({ offered: 900, ...warm }), policy, last(down));
+    const back = run(3, () => ({ offered: 900, ...warm }), policy, last(down));
     expect(last(back).plan.modalHealth).toBe('HEALTHY');
     expect(last(back).mode).toBe('spilling');
     const empty = run(40, () => ({ offered: 300, ...warm, modalInProgress: 0 }), policy, last(down));
@@ -109,40 +143,43 @@ describe('default policy', () => {
   it('sheds deliberately, sized to the excess, when both tiers are full', () => {
     const full = { runners: 40, runningInputs: 400, inputHeadroom: 0 };
     const d = last(run(3, () => ({ offered: 5000, ...full })));
-    // in-house max 0.95 × 800 = 760 rps; Modal 400 inputs / 0.13 s ≈ 3077 rps.
+    // in-house max 0.9 × 800 = 720 rps; Modal 400 inputs / 0.13 s ≈ 3077 rps.
     expect(d.mode).toBe('shedding');
-    expect(d.plan.dropPercent).toBe(Math.ceil((100 * (5000 - 760 - 3077)) / 5000));
+    expect(d.plan.dropPercent).toBe(Math.ceil((100 * (5000 - 720 - 3077)) / 5000));
     expect(d.reason).toMatch(/^shedding/);
   });
 
-  it('does not shed while Modal can still grow', () => {
-    const d = last(run(3, () => ({ offered: 3000, runners: 2, runningInputs: 20, inputHeadroom: 0 })));
-    expect(d.plan.dropPercent).toBe(0);
+  it('sheds at the edge while Modal is cold rather than queueing the excess in in-house backends', () => {
+    const d = last(run(2, () => ({ offered: 2000, runners: 0, runningInputs: 0, inputHeadroom: 0 })));
+    // In-house takes its 720 rps max, a cold Modal a probe (2 in flight / 8 s cold start): the rest is shed.
+    expect(d.mode).toBe('shedding');
+    expect(d.plan.dropPercent).toBe(Math.ceil((100 * (2000 - 720 - 0.25)) / 2000));
+    expect(d.reason).toMatch(/Modal cold \(probe 0\.\d rps\)/);
   });
 
-  it('unobservable Modal, mode zero: removes the Modal locality at once', () => {
-    const p = makePolicy({ default: { unobservable: 'zero' } });
-    const up = run(10, () => ({ offered: 1000, ...warm }), p);
-    const d = last(run(1, () => ({ offered: 1000, ...warm, failures: 3, statsAgeMs: 9000, modalShare: 0.36 }), p, last(up)));
-    expect(d.mode).toBe('fail-safe');
-    expect(d.plan.modalWeight).toBe(0);
+  it('a cold tier gets no more than probe_inputs requests in flight', () => {
+    const probing = last(run(2, () => ({ offered: 1000, runners: 0, runningInputs: 0, inputHeadroom: 0, modalInProgress: 0 })));
+    expect(probing.plan.modalWeight).toBeGreaterThan(0);
+    const full = last(
+      run(1, () => ({ offered: 1000, runners: 0, runningInputs: 0, inputHeadroom: 0, modalInProgress: 2 }), policy, probing),
+    );
+    expect(full.inputs['modal_take_rps']!.value).toBe(0);
   });
 
-  it('unobservable Modal, mode decay: keeps spilling at decaying capacity while LRS says Modal answers well', () => {
-    const p = makePolicy({ default: { decayTauMs: 60_000 } });
-    const up = run(10, () => ({ offered: 1000, modalShare: 0.36, ...warm }), p);
-    const out = run(60, (t) => ({ offered: 1000, modalShare: 0.36, ...warm, statsAgeMs: 20_000 + t * 1000 }), p, last(up));
-    expect(out[0]!.plan.modalWeight).toBeGreaterThan(0);
-    expect(out[0]!.reason).toMatch(/decaying trusted capacity/);
-    // Trusted capacity decays (τ 60 s) from the last verified 100 inputs, verified ~60 s earlier:
-    // 100·e^(-1) ≈ 37 inputs ≈ 283 rps of 1000.
-    expect(last(out).plan.modalWeight).toBeLessThan(out[0]!.plan.modalWeight);
-    expect(last(out).plan.modalWeight).toBeGreaterThan(250);
-    expect(last(out).plan.modalWeight).toBeLessThan(300);
-    // Modal errors on the data plane: give up at once.
-    const bad = last(run(1, () => ({ offered: 1000, modalShare: 0.3, modalErrorRps: 100, ...warm, statsAgeMs: 90_000 }), p, last(out)));
-    expect(bad.plan.modalWeight).toBe(0);
-    expect(bad.mode).toBe('fail-safe');
+  it('never ratchets in-house capacity down because of a queue: the budget comes from capacity alone', () => {
+    const base = last(run(5, () => ({ offered: 900, ...warm })));
+    // In-house holds 76 in flight (0.95 of its slots) for a minute: a queue, not less capacity.
+    const later = last(run(60, () => ({ offered: 900, inHouseInProgress: 76, ...warm }), policy, base));
+    expect(later.plan.modalWeight).toBe(base.plan.modalWeight);
+    expect(later.inputs['in_house_target_rps']!.value).toBe(640);
+  });
+
+  it('capacity from per-endpoint max rates, scaled for a planned drain', () => {
+    const byRate = last(run(1, () => ({ offered: 1000, ...warm, inHouseMaxRps: 500 })));
+    expect(byRate.inputs['in_house_target_rps']!.value).toBe(400);
+    const drained = last(run(1, () => ({ offered: 1000, ...warm, capacityScaler: 0.5 })));
+    expect(drained.inputs['in_house_target_rps']!.value).toBe(320);
+    expect(drained.plan.modalWeight).toBeGreaterThan(byRate.plan.modalWeight);
   });
 
   it('pre-warm: raises min_containers ahead of the crossing, releases after the cool-down', () => {
@@ -157,6 +194,13 @@ describe('default policy', () => {
     expect(last(calm).autoscaler!.minContainers).toBe(0);
   });
 
+  it('pre-warm acts on a step at once: the first decision after it asks for the containers the excess needs', () => {
+    const calm = run(10, () => ({ offered: 500 }));
+    const step = run(1, () => ({ offered: 1500 }), policy, last(calm));
+    // 860 rps over target × 0.13 s / 8 inputs per container ⇒ 14 containers.
+    expect(step[0]!.autoscaler!.minContainers).toBe(14);
+  });
+
   it('cost cap: once the hourly container-seconds budget is spent, stops spilling and sheds', () => {
     const p = makePolicy({ default: { costCapContainerSecondsPerHour: 100 } });
     const d = run(15, () => ({ offered: 1500, ...warm }), p);
@@ -166,10 +210,81 @@ describe('default policy', () => {
     expect(after.plan.dropPercent).toBeGreaterThan(0);
   });
 
-  it('trims the in-house budget when measured concurrency stays above target', () => {
-    const base = last(run(5, () => ({ offered: 900, ...warm })));
-    // In-house holds 76 in flight (0.95) while it should hold 64: slower than modelled.
-    const trimmed = last(run(60, () => ({ offered: 900, inHouseInProgress: 76, ...warm }), policy, base));
-    expect(trimmed.plan.modalWeight).toBeGreaterThan(base.plan.modalWeight + 30);
+  it('unobservable Modal, mode zero: removes the Modal locality at once', () => {
+    const p = makePolicy({ default: { unobservable: 'zero' } });
+    const up = run(10, () => ({ offered: 1000, ...warm }), p);
+    const d = last(run(1, () => ({ offered: 1000, ...warm, failures: 3, statsAgeMs: 9000, modalShare: 0.36 }), p, last(up)));
+    expect(d.mode).toBe('fail-safe');
+    expect(d.plan.modalWeight).toBe(0);
+  });
+
+  it('unobservable Modal, mode decay: keeps spilling at decaying capacity while LRS says Modal answers well', () => {
+    const p = makePolicy({ default: { decayTauMs: 60_000 } });
+    const up = run(10, () => ({ offered: 1000, modalShare: 0.36, ...warm }), p);
+    // The stats freeze: the last sample only gets older.
+    const out = run(60, (t) => ({ offered: 1000, modalShare: 0.36, ...warm, statsAgeMs: 1_500 + t * 1000 }), p, last(up));
+    // Within the staleness bound (15 s) the frozen sample still counts; then trusted capacity decays.
+    expect(out[0]!.reason).toMatch(/Modal warm capacity 100 inputs/);
+    expect(out[20]!.plan.modalWeight).toBeGreaterThan(0);
+    expect(out[20]!.reason).toMatch(/decaying trusted capacity/);
+    // Trusted capacity decays (τ 60 s) from the last verified 100 inputs, verified ~60 s earlier:
+    // 100·e^(-1) ≈ 37 inputs ≈ 283 rps of 1000.
+    expect(last(out).plan.modalWeight).toBeLessThan(out[20]!.plan.modalWeight);
+    expect(last(out).plan.modalWeight).toBeGreaterThan(250);
+    expect(last(out).plan.modalWeight).toBeLessThan(300);
+    // Modal errors on the data plane: give up at once.
+    const bad = last(run(1, () => ({ offered: 1000, modalShare: 0.3, modalErrorRps: 100, ...warm, statsAgeMs: 90_000 }), p, last(out)));
+    expect(bad.plan.modalWeight).toBe(0);
+    expect(bad.mode).toBe('fail-safe');
+  });
+});
+
+describe('missing inputs', () => {
+  it('with no load report from any Envoy, the last plan is held, not recomputed from zero demand', () => {
+    const policy = makePolicy();
+    let d = decide(undefined, inputs(T0, { offered: 1200, modalShare: 0, runners: 12, runningInputs: 20, inputHeadroom: 80 }), T0, policy);
+    for (let t = 1; t <= 30; t++) {
+      const share = d.plan.modalWeight / 1000;
+      d = decide(
+        d,
+        inputs(T0 + t * 1000, { offered: 1200, modalShare: share, runners: 12, runningInputs: 20, inputHeadroom: 80 }),
+        T0 + t * 1000,
+        policy,
+      );
+    }
+    expect(d.plan.modalWeight).toBeGreaterThan(0);
+    const silent = { ...inputs(T0 + 31_000, { runners: 12, runningInputs: 20, inputHeadroom: 80 }) };
+    delete silent.inHouse;
+    delete silent.modal;
+    delete silent.drops;
+    const held = decide(d, silent, T0 + 31_000, policy);
+    expect(held.plan).toEqual(d.plan);
+    expect(held.changed).toBe(false);
+    expect(held.reason).toMatch(/^holding the last plan: no load reports/);
+    const again = decide(held, silent, T0 + 45_000, policy);
+    expect(again.plan).toEqual(d.plan);
+    expect(again.reason.match(/holding the last plan/g)).toHaveLength(1);
+  });
+
+  it('just after a restart, capacity verified moments ago stands until the first new Modal sample', () => {
+    const policy = makePolicy();
+    let d = decide(undefined, inputs(T0, { offered: 1200, runners: 12, runningInputs: 20, inputHeadroom: 80 }), T0, policy);
+    for (let t = 1; t <= 20; t++) {
+      const share = d.plan.modalWeight / 1000;
+      d = decide(
+        d,
+        inputs(T0 + t * 1000, { offered: 1200, modalShare: share, runners: 12, runningInputs: 20, inputHeadroom: 80 }),
+        T0 + t * 1000,
+        policy,
+      );
+    }
+    const before = d.plan.modalWeight;
+    expect(before).toBeGreaterThan(0);
+    // Restarted: load is back, but the poller has no sample yet.
+    const share = before / 1000;
+    const noSample = inputs(T0 + 23_000, { offered: 1200, modalShare: share, noStats: true });
+    const after = decide(d, noSample, T0 + 23_000, policy);
+    expect(after.plan.modalWeight).toBeGreaterThanOrEqual(before - 30);
+    expect(after.reason).toMatch(/verified \d+ s ago/);
   });
 });

@@ -21,6 +21,10 @@ export interface Scenario {
   maxInputs?: number;
   maxContainers?: number;
   noStats?: boolean;
+  /** Modal's workspace rate limit, rps (absent: none). */
+  rateLimitRps?: number;
+  inHouseMaxRps?: number;
+  capacityScaler?: number;
 }
 
 /** Builds ControllerInputs observed `now`, with fresh LRS and a Modal sample of the given age. */
@@ -56,6 +60,9 @@ export function inputs(now: number, s: Scenario = {}): ControllerInputs {
     modalMaxInputs: s.maxInputs ?? 10,
     modalTargetInputs: 8,
     modalMaxContainers: s.maxContainers ?? 40,
+    ...(s.rateLimitRps !== undefined ? { modalRateLimitRps: s.rateLimitRps } : {}),
+    ...(s.inHouseMaxRps !== undefined ? { inHouseMaxRps: s.inHouseMaxRps } : {}),
+    ...(s.capacityScaler !== undefined ? { capacityScaler: s.capacityScaler } : {}),
   };
   if (!s.noStats) {
     base.modalStats.last = {

@@ -9,7 +9,7 @@ import { ExitCode } from '../../src/cli/exit-codes.js';
 import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js';
 import { waitFor } from '../../tools/wait-for.js';
 import { rawConfig, startAdminRig, type AdminRig } from '../admin/harness.js';
-import { freePort } from '../support/ports.js';
+import { freePort } from '../../tools/ports.js';
 import { REPO_ROOT } from '../support/repo.js';
 
 const TOKEN = 'cli-test-token-5b1e';

@@ -21,6 +21,14 @@ export const service = (over: Partial<ServiceState__Output> = {}): ServiceState_
   in_house_utilization: 0.95,
   offered_rps: 42.5,
   controlled: true,
+  modal_cost: {
+    price_per_container_second: 0.000059,
+    dollars_per_hour: 0.6372,
+    dollars_since_start: 1.5,
+    dollars_today: 0.004,
+    container_seconds_since_start: 25_424,
+    since_unix_ms: 0,
+  },
   ...over,
 });
 

@@ -12,8 +12,8 @@ import { TypeUrl } from '../../src/xds/type-urls.js';
 import { dumpSection, type ConfigDump } from '../../tools/envoy/config-dump.js';
 import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js';
 import { waitFor } from '../../tools/wait-for.js';
-import { configFrom } from '../support/config.js';
-import { freePort } from '../support/ports.js';
+import { configFrom } from '../../tools/config-fixtures.js';
+import { freePort } from '../../tools/ports.js';
 import { startApp, startTopology, type Topology } from './harness.js';
 
 interface GenericXdsConfig {

@@ -1,7 +1,7 @@
 import { Agent, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SpillwayApp } from '../../src/app/spillway-app.js';
-import { configFrom } from '../support/config.js';
+import { configFrom } from '../../tools/config-fixtures.js';
 import type { LoadSnapshot } from '../../src/lrs/load-view.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
 import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js';

@@ -1,6 +1,9 @@
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SpillwayApp } from '../../src/app/spillway-app.js';
-import { configFrom } from '../support/config.js';
+import { configFrom } from '../../tools/config-fixtures.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
 import type { XdsEvent } from '../../src/xds/xds-events.js';
 import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js';
@@ -78,6 +81,46 @@ describe.each(['GRPC', 'DELTA_GRPC'] as const)('a resource Envoy rejects (Envoy 
       5_000,
       'CDS back to SYNCED',
     );
+  });
+
+  it('an Envoy that NACKed, fixed on its side and restarted with the same node id, gets its config and serves', async () => {
+    // A CA bundle path that does not exist on Envoy's host yet: Envoy NACKs the cluster.
+    const dir = mkdtempSync(join(tmpdir(), 'spillway-nack-'));
+    const caPath = join(dir, 'ca.pem');
+    const moved = structuredClone(topo.rawConfig);
+    moved['services'][0].modal.ca_bundle = caPath;
+    expect(app.publisher.setServices(configFrom(moved).services).ok).toBe(true);
+    const movedVersion = app.cache.current()!.types[TypeUrl.Cluster].version;
+    await waitFor(
+      () => events.some((e) => e.kind === 'nack' && e.typeUrl === TypeUrl.Cluster && e.detail.includes(caPath)),
+      15_000,
+      'CDS NACK naming the missing CA bundle',
+    );
+    try {
+      // The operator puts the file in place and restarts Envoy: same node id, a fresh process.
+      await envoy.stop();
+      copyFileSync(topo.pki.caPath, caPath);
+      const restartedAt = Date.now();
+      envoy = await startEnvoy({ xdsPort: app.xdsPort, nodeId: `envoy-nack-1-${apiType}`, apiType });
+      const served = await waitFor(
+        async () => {
+          const r = await sendRequests(`http://127.0.0.1:${topo.listenerPort}/`, 20, 4);
+          return r.ok === 20 ? r : undefined;
+        },
+        15_000,
+        'the restarted Envoy to serve',
+      );
+      console.log(`${apiType}: the restarted Envoy served 20/20 requests ${Date.now() - restartedAt} ms after its start`);
+      expect(served.byServer['modal'] ?? 0).toBeGreaterThan(0);
+      const acked = events.some(
+        (e) => e.kind === 'ack' && e.typeUrl === TypeUrl.Cluster && e.version === movedVersion && e.atMs >= restartedAt,
+      );
+      // Delta Envoys ACK with the resource's own version; either way the moved cluster is what runs.
+      expect(acked || (await clusterVersion()) === app.cache.current()!.types[TypeUrl.Cluster].resources.get('echo')!.version).toBe(true);
+    } finally {
+      expect(app.publisher.setServices(topo.config.services).ok).toBe(true);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a desired state that fails validation and keeps the last good snapshot', async () => {

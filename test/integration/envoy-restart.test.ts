@@ -8,7 +8,7 @@ import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js
 import { dumpSection } from '../../tools/envoy/config-dump.js';
 import { REPO_ROOT } from '../support/repo.js';
 import { sendRequests, startContinuousLoad } from '../support/load.js';
-import { freePort } from '../support/ports.js';
+import { freePort } from '../../tools/ports.js';
 import { waitFor } from '../../tools/wait-for.js';
 import { startTopology, type Topology } from './harness.js';
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SpillwayApp } from '../../src/app/spillway-app.js';
-import { configFrom } from '../support/config.js';
+import { configFrom } from '../../tools/config-fixtures.js';
 import { ADS_ORDER, TypeUrl, shortType } from '../../src/xds/type-urls.js';
 import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js';
-import { freePort } from '../support/ports.js';
+import { freePort } from '../../tools/ports.js';
 import { sendRequests } from '../support/load.js';
 import { waitFor } from '../../tools/wait-for.js';
 import { startApp, startTopology, type Topology } from './harness.js';

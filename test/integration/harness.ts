@@ -1,9 +1,9 @@
 import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
 import type { SpillwayConfig } from '../../src/config/config-types.js';
-import { configFrom } from '../support/config.js';
+import { configFrom } from '../../tools/config-fixtures.js';
 import { startHttpBackend, startTlsBackend, type BackendHandle } from '../support/backends.js';
-import { makeTestPki, type TestPki } from '../support/certs.js';
-import { freePort } from '../support/ports.js';
+import { makeTestPki, type TestPki } from '../../tools/pki.js';
+import { freePort } from '../../tools/ports.js';
 
 export const MODAL_HOST = 'spillway-test--echo.modal.run';
 

@@ -24,22 +24,44 @@ describe('ModalAutoscalerActuator', () => {
     expect((await act.apply('shop', { minContainers: 2 })).outcome).toBe('unchanged');
   });
 
-  it('rate-limits updates and sends only the latest intent when the window opens', async () => {
+  it('spaces updates (raises 2 s, lowers 10 s) and sends only the latest intent when the slot opens', async () => {
     const { vt, sim, handle, act } = setup();
     await act.apply('shop', { minContainers: 1 });
     await vt.advance(1_000);
-    const deferred = await act.apply('shop', { minContainers: 3 });
-    expect(deferred).toMatchObject({ outcome: 'deferred', deferredUntilMs: 10_000 });
+    // A raise waits only for the short spacing: a step must not wait out the full interval.
+    expect(await act.apply('shop', { minContainers: 3 })).toMatchObject({ outcome: 'deferred', deferredUntilMs: 2_000 });
     await act.apply('shop', { minContainers: 4 });
-    await vt.advance(8_999);
+    await vt.advance(999);
     expect(handle.updates).toHaveLength(1);
     await vt.advance(1);
-    expect(handle.updates).toEqual([
-      { minContainers: 1, atMs: 0 },
-      { minContainers: 4, atMs: 10_000 },
-    ]);
-    expect(sim.currentSettings().minContainers).toBe(4);
+    expect(handle.updates.map((u) => u.minContainers)).toEqual([1, 4]);
+    // Lowering waits for the full interval after the last update.
+    expect(await act.apply('shop', { minContainers: 2 })).toMatchObject({ outcome: 'deferred', deferredUntilMs: 12_000 });
+    await vt.advance(9_999);
+    expect(handle.updates).toHaveLength(2);
+    await vt.advance(1);
+    expect(handle.updates.map((u) => u.minContainers)).toEqual([1, 4, 2]);
+    expect(sim.currentSettings().minContainers).toBe(2);
     expect(act.lastResult('shop')?.outcome).toBe('applied');
+  });
+
+  it('never has two updates on the wire: an intent made meanwhile follows the reply', async () => {
+    const { vt, handle, act } = setup();
+    let release: () => void = () => {};
+    const slow = handle.updateAutoscaler.bind(handle);
+    handle.updateAutoscaler = (u) => {
+      const reply = slow(u);
+      return new Promise((res) => (release = () => res(reply)));
+    };
+    const first = act.apply('shop', { minContainers: 2 });
+    await vt.advance(5_000);
+    expect(await act.apply('shop', { minContainers: 5 })).toMatchObject({ outcome: 'deferred' });
+    expect(handle.updates).toHaveLength(1);
+    handle.updateAutoscaler = slow;
+    release();
+    await first;
+    await vt.advance(0);
+    expect(handle.updates.map((u) => u.minContainers)).toEqual([2, 5]);
   });
 
   it('re-applies the intended settings after a deploy resets them', async () => {
@@ -66,10 +88,10 @@ describe('ModalAutoscalerActuator', () => {
     act.startReconciling();
     await act.apply('shop', { minContainers: 3 });
     sim.updateSettings({ minContainers: 0 });
-    await vt.advance(5_000);
-    expect(sim.currentSettings().minContainers).toBe(0); // read back, but the 10 s spacing holds the re-apply
-    await vt.advance(5_000);
-    expect(sim.currentSettings().minContainers).toBe(3);
+    await vt.advance(4_999);
+    expect(sim.currentSettings().minContainers).toBe(0); // not yet read back
+    await vt.advance(1);
+    expect(sim.currentSettings().minContainers).toBe(3); // read back at 5 s and re-applied at once (a raise)
     act.close();
     const sent = handle.updates.length;
     await vt.advance(60_000);

@@ -16,3 +16,18 @@ describe('shares from a plan', () => {
     expect(tierShares(planForShare(0.3), false)).toEqual({ inHouse: 1, modal: 0, dropped: 0 });
   });
 });
+
+describe('the one quantiser', () => {
+  it('never drops a Modal locality that has a share, and never gives in-house a weight of 0', () => {
+    expect(planForShare(0.0004)).toMatchObject({ inHouseWeight: 999, modalWeight: 1 });
+    expect(planForShare(1)).toMatchObject({ inHouseWeight: 1, modalWeight: 999 });
+    expect(planForShare(0)).toMatchObject({ inHouseWeight: 1000, modalWeight: 0, modalHealth: 'HEALTHY' });
+    expect(planForShare(0, 'DEGRADED')).toMatchObject({ modalWeight: 0, modalHealth: 'HEALTHY' });
+    expect(planForShare(Number.NaN, 'HEALTHY', 12.345)).toEqual({
+      inHouseWeight: 1000,
+      modalWeight: 0,
+      modalHealth: 'HEALTHY',
+      dropPercent: 12.3,
+    });
+  });
+});

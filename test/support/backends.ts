@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createSecureContext, type TLSSocket } from 'node:tls';
-import type { TestPki } from './certs.js';
+import type { TestPki } from '../../tools/pki.js';
 
 export interface BackendHandle {
   name: string;

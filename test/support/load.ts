@@ -20,7 +20,8 @@ export async function sendRequests(url: string, total: number, concurrency: numb
       const req = request(url, { agent }, (res) => {
         res.resume();
         res.on('end', () => {
-          const by = String(res.headers['x-served-by'] ?? `status-${res.statusCode}`);
+          // Envoy's deliberate shedding (drop_overloads) is a 503 it marks; tell it apart from failures.
+          const by = res.headers['x-envoy-drop-overload'] ? 'dropped' : String(res.headers['x-served-by'] ?? `status-${res.statusCode}`);
           if (res.statusCode === 200) result.ok++;
           else {
             result.failed++;

@@ -124,6 +124,40 @@ describe('ADS server (SotW) over gRPC', () => {
     expect(c.responses.slice(before).map((x) => x.type_url)).toEqual([TypeUrl.Cluster, TypeUrl.Endpoint, TypeUrl.Listener, TypeUrl.Route]);
   });
 
+  it('after a NACK, a restarted Envoy (same node id, nothing held) gets every resource it subscribes to', async () => {
+    const c = client();
+    c.send({ node, type_url: TypeUrl.Cluster });
+    const [cds] = await c.waitForResponses(1, TypeUrl.Cluster);
+    c.send({ type_url: TypeUrl.Cluster, version_info: '', response_nonce: cds!.nonce, error_detail: { code: 3, message: 'rejected' } });
+    await expect.poll(() => app.syncStatus.node('test-node').find((r) => r.typeUrl === TypeUrl.Cluster)?.status).toBe('ERROR');
+    c.close();
+    const fresh = client();
+    fresh.send({ node, type_url: TypeUrl.Cluster });
+    const [again] = await fresh.waitForResponses(1, TypeUrl.Cluster);
+    expect(again!.resources).toHaveLength(2);
+  });
+
+  it('a reconnect presenting the current version of a wildcard type gets nothing for it and counts as in sync; EDS is always answered', async () => {
+    const c = client();
+    await subscribeAll(c);
+    const cds = c.of(TypeUrl.Cluster)[0]!;
+    const eds = c.of(TypeUrl.Endpoint)[0]!;
+    c.close();
+    const again = client();
+    again.send({ node, type_url: TypeUrl.Cluster, version_info: cds.version_info });
+    again.send({ node, type_url: TypeUrl.Endpoint, version_info: eds.version_info, resource_names: ['alpha', 'beta'] });
+    const [answered] = await again.waitForResponses(1, TypeUrl.Endpoint);
+    expect(answered!.resources).toHaveLength(2);
+    expect(await again.settle(200)).toBe(1);
+    expect(again.of(TypeUrl.Cluster)).toHaveLength(0);
+    await expect.poll(() => app.syncStatus.node('test-node').find((r) => r.typeUrl === TypeUrl.Cluster)?.status).toBe('SYNCED');
+    // An older version is answered in full.
+    const older = client();
+    older.send({ node: { ...node, id: 'other-node' }, type_url: TypeUrl.Cluster, version_info: 'some-older-version' });
+    const [full] = await older.waitForResponses(1, TypeUrl.Cluster);
+    expect(full!.resources).toHaveLength(2);
+  });
+
   it('missing type_url gets INVALID_ARGUMENT naming the problem; other streams are undisturbed', async () => {
     const good = client();
     await subscribeAll(good);

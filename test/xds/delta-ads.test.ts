@@ -140,7 +140,22 @@ describe('ADS server (delta) over gRPC', () => {
     expect(names(eds[2]!)).toEqual(['alpha']);
   });
 
-  it('a node that NACKed and reconnects is not sent the rejected content again', async () => {
+  it('after a NACK, a restarted Envoy (same node id, nothing held) gets every resource it subscribes to', async () => {
+    const c = client();
+    c.send({ node, type_url: TypeUrl.Cluster });
+    const [cds] = await c.waitForResponses(1, TypeUrl.Cluster);
+    c.send({ type_url: TypeUrl.Cluster, response_nonce: cds!.nonce, error_detail: { code: 3, message: 'rejected cluster alpha' } });
+    await expect.poll(() => app.syncStatus.node('delta-node').find((r) => r.typeUrl === TypeUrl.Cluster)?.status).toBe('ERROR');
+    c.close();
+
+    // The operator fixes the cause and restarts Envoy: a fresh stream, the same node id, no initial versions.
+    const fresh = client();
+    fresh.send({ node, type_url: TypeUrl.Cluster });
+    const [again] = await fresh.waitForResponses(1, TypeUrl.Cluster);
+    expect(names(again!).sort()).toEqual(['alpha', 'beta']);
+  });
+
+  it('a reconnect holding only its pre-NACK versions is sent the current content again; one presenting the current versions gets nothing', async () => {
     const c = client();
     await subscribeAll(c);
     const accepted = c.of(TypeUrl.Endpoint)[0]!.resources.map((r) => [r.name, r.version] as const);
@@ -148,9 +163,12 @@ describe('ADS server (delta) over gRPC', () => {
     const [, bad] = await c.waitForResponses(2, TypeUrl.Endpoint);
     c.send({ type_url: TypeUrl.Endpoint, response_nonce: bad!.nonce, error_detail: { code: 3, message: 'rejected CLA alpha' } });
     await expect.poll(() => app.syncStatus.node('delta-node').find((r) => r.typeUrl === TypeUrl.Endpoint)?.status).toBe('ERROR');
+    // On its own stream the rejected content is not resent.
+    const sent = c.responses.length;
+    expect(await c.settle(300)).toBe(sent);
     c.close();
 
-    // Envoy reconnects holding what it accepted before the NACK.
+    // Reconnecting with what it accepted before the NACK: it does not hold the current alpha, so it gets it.
     const again = client();
     again.send({
       node,
@@ -158,11 +176,16 @@ describe('ADS server (delta) over gRPC', () => {
       resource_names_subscribe: ['alpha', 'beta'],
       initial_resource_versions: Object.fromEntries(accepted),
     });
-    expect(await again.settle(300)).toBe(0);
-    // Fixed content is sent.
-    app.publisher.setPlan('alpha', planForShare(0.2));
-    const [fixed] = await again.waitForResponses(1, TypeUrl.Endpoint);
-    expect(names(fixed!)).toEqual(['alpha']);
+    const [resent] = await again.waitForResponses(1, TypeUrl.Endpoint);
+    expect(names(resent!)).toEqual(['alpha']);
+    again.close();
+
+    // Presenting exactly the current versions proves it holds them: nothing is sent, and it counts as in sync.
+    const current = Object.fromEntries(['alpha', 'beta'].map((n) => [n, cached(TypeUrl.Endpoint, n)!]));
+    const holding = client();
+    holding.send({ node, type_url: TypeUrl.Endpoint, resource_names_subscribe: ['alpha', 'beta'], initial_resource_versions: current });
+    expect(await holding.settle(300)).toBe(0);
+    await expect.poll(() => app.syncStatus.node('delta-node').find((r) => r.typeUrl === TypeUrl.Endpoint)?.status).toBe('SYNCED');
   });
 
   it('missing type_url gets INVALID_ARGUMENT naming the problem; other streams are undisturbed', async () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach } from 'vitest';
 import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
-import { configFrom, FREE_PORTS } from '../support/config.js';
+import { configFrom, FREE_PORTS } from '../../tools/config-fixtures.js';
 import type { SpillwayConfig } from '../../src/config/config-types.js';
 
 /** Two services (one with a static Modal share), every port free: for protocol tests without Envoy. */

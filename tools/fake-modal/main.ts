@@ -5,10 +5,8 @@
 //     --function shop-app/web --cold-start-ms 2000 --max-inputs 4 --target-inputs 2 --pki-dir /pki
 //
 // Every flag also reads from FAKE_MODAL_<FLAG_IN_UPPER_SNAKE_CASE> (e.g. FAKE_MODAL_HTTPS_PORT).
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { makeTestPki } from '../../test/support/certs.js';
+import { ensurePki } from '../pki.js';
 import type { EndpointMode } from './autoscaler-sim.js';
 import type { FakeFunctionSpec } from './fake-modal-state.js';
 import { startFakeModal, type FakeModalOptions } from './start-fake-modal.js';
@@ -29,6 +27,9 @@ const FLAGS = {
   'buffer-containers': { type: 'string' },
   'scaledown-window-s': { type: 'string' },
   'redirect-after-ms': { type: 'string' },
+  /** Workspace web request rate limit: requests per second and burst multiple (Modal: 200, 5). */
+  'rate-limit-rps': { type: 'string' },
+  'rate-limit-burst': { type: 'string' },
   'default-service-ms': { type: 'string' },
   /** When both are set, the control side only accepts these credentials. */
   'token-id': { type: 'string' },
@@ -88,13 +89,19 @@ function main(): Promise<void> {
   setNum('httpsPort', 'https-port');
   setNum('redirectAfterMs', 'redirect-after-ms');
   setNum('defaultServiceMs', 'default-service-ms');
+  const rps = num('rate-limit-rps');
+  const burst = num('rate-limit-burst');
+  if (rps !== undefined || burst !== undefined) opts.rateLimit = { rps: rps ?? 200, burst: Math.max(1, burst ?? 5) };
   const tokenId = get('token-id');
   const tokenSecret = get('token-secret');
   if (tokenId && tokenSecret) opts.credentials = { tokenId, tokenSecret };
   const tlsNames = get('tls-names')?.split(',').filter(Boolean) ?? [];
   const pkiDir = get('pki-dir');
-  if (pkiDir) opts.tls = ensurePki(pkiDir, tlsNames);
-  else opts.tlsNames = tlsNames;
+  if (pkiDir) {
+    const pki = ensurePki(pkiDir, ['localhost', ...tlsNames]);
+    if (pki.renewed) process.stderr.write(`fake-modal: made a new throwaway PKI in ${pkiDir} (${pki.renewed})\n`);
+    opts.tls = pki;
+  } else opts.tlsNames = tlsNames;
 
   return startFakeModal(opts).then((fake) => {
     process.stdout.write(
@@ -114,20 +121,6 @@ function main(): Promise<void> {
     // Real timers are unref'd; keep the process alive until a signal arrives.
     setInterval(() => {}, 1 << 30);
   });
-}
-
-/** Reuses the PKI in dir, or makes one and leaves it there for Envoy to read the CA from. */
-function ensurePki(dir: string, tlsNames: string[]): { certPem: string; keyPem: string; caPath: string } {
-  const file = (f: string): string => join(dir, f);
-  if (!existsSync(file('ca.pem')) || !existsSync(file('server.pem')) || !existsSync(file('server.key'))) {
-    mkdirSync(dir, { recursive: true });
-    const pki = makeTestPki(['localhost', ...tlsNames]);
-    copyFileSync(pki.caPath, file('ca.pem'));
-    copyFileSync(pki.certPath, file('server.pem'));
-    copyFileSync(pki.keyPath, file('server.key'));
-    pki.cleanup();
-  }
-  return { certPem: readFileSync(file('server.pem'), 'utf8'), keyPem: readFileSync(file('server.key'), 'utf8'), caPath: file('ca.pem') };
 }
 
 main().catch((err: unknown) => {

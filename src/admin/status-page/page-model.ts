@@ -8,13 +8,12 @@ import type { State } from '../../generated/spillway/admin/v1/State.js';
 /** One point of the split chart: [unix ms, in-house, Modal, shed] (fractions of requests). */
 export type SplitPoint = [number, number, number, number];
 
-/** Live Modal cost, when the State carries it (a service's price and container count give it). */
+/** Live Modal cost, when the State carries it (the service's price times its containers). */
 export interface CostView {
   dollarsPerHour: number;
-  /** Since start or midnight UTC, whichever the State reports; absent when it does not. */
-  dollarsSoFar?: number;
-  /** The cap the decision respects, in $/h, if one is set. */
-  capDollarsPerHour?: number;
+  /** Since 00:00 UTC. */
+  dollarsToday: number;
+  dollarsSinceStart: number;
 }
 
 export interface ServiceView {
@@ -86,9 +85,11 @@ const optNum = (x: number | string | null | undefined): number | null => (x === 
 
 const words = (enumName: string, prefix: string): string => enumName.replace(prefix, '').toLowerCase().replace(/_/g, '-');
 
-/** Cost, once the admin State carries it for a service; null while it does not. */
-export function costOf(_s: ServiceState): CostView | null {
-  return null;
+/** Cost, when the admin State carries it for the service (a Modal endpoint with a price); null otherwise. */
+export function costOf(s: ServiceState): CostView | null {
+  const c = s.modal_cost;
+  if (!c) return null;
+  return { dollarsPerHour: num(c.dollars_per_hour), dollarsToday: num(c.dollars_today), dollarsSinceStart: num(c.dollars_since_start) };
 }
 
 export function serviceView(s: ServiceState): ServiceView {

@@ -6,14 +6,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import type { ReadModel } from '../../control/read-model.js';
+import { ChangeCause, type ReadModel } from '../../control/read-model.js';
 import { packageRoot } from '../../core/package-root.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import { every, type Cancel, type Scheduler } from '../../core/scheduler.js';
 import type { State } from '../../generated/spillway/admin/v1/State.js';
 import { httpAuthorization, type AdminAuth } from '../auth.js';
 import type { StateFeed } from '../state-feed.js';
-import { buildState, StateCause } from '../state-view.js';
+import { buildState } from '../state-view.js';
 import { pageFrame, type PageFrame, type SplitPoint } from './page-model.js';
 import { SplitHistory } from './split-history.js';
 
@@ -88,7 +88,7 @@ export class StatusPage {
       return true;
     }
     if (path === '/status/frame.json') {
-      const frame = this.frame(buildState(this.opts.read, StateCause.Initial), true);
+      const frame = this.frame(buildState(this.opts.read, ChangeCause.Initial), true);
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(frame));
       return true;
     }
@@ -126,11 +126,11 @@ export class StatusPage {
       this.clients.delete(client);
       if (this.clients.size === 0) this.stopLive();
     });
-    this.write(client, sse(this.frame(buildState(this.opts.read, StateCause.Initial), true)));
+    this.write(client, sse(this.frame(buildState(this.opts.read, ChangeCause.Initial), true)));
     if (!this.unsubscribe) {
       this.unsubscribe = this.opts.feed.subscribe((state) => this.broadcast(state));
       this.stopTicking = every(this.opts.scheduler, this.opts.tickMs ?? 1_000, () =>
-        this.broadcast(buildState(this.opts.read, StateCause.Poll)),
+        this.broadcast(buildState(this.opts.read, ChangeCause.Poll)),
       );
     }
   }

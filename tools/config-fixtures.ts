@@ -1,7 +1,7 @@
 // Config fixtures every test and benchmark builds on: servers on free loopback ports, and a parse
 // that fails loudly (a fixture that does not validate is a bug in the test, not a case to handle).
-import type { SpillwayConfig } from '../../src/config/config-types.js';
-import { parseConfigObject } from '../../src/config/parse-config.js';
+import type { SpillwayConfig } from '../src/config/config-types.js';
+import { parseConfigObject } from '../src/config/parse-config.js';
 
 /** xDS, admin and metrics on free loopback ports. */
 export const FREE_PORTS = {
