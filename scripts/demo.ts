@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/load-config.js';
 import { renderChart, type ChartPoint } from './demo/chart.js';
+import { screenshotStatusPage } from './demo/status-screenshot.js';
 import { startProcess, stopAll } from './demo/processes.js';
 import {
   BACKEND_FLAGS,
@@ -29,6 +30,9 @@ const { values } = parseArgs({
     duration: { type: 'string', default: String(LOADGEN_DEFAULTS.durationS) },
     'peak-rps': { type: 'string', default: String(LOADGEN_DEFAULTS.peakRps) },
     'base-rps': { type: 'string', default: String(LOADGEN_DEFAULTS.baseRps) },
+    // A picture of the live status page, taken this many seconds into the load (README's screenshot).
+    screenshot: { type: 'string' },
+    'screenshot-at': { type: 'string', default: '60' },
   },
 });
 const durationS = Number(values.duration);
@@ -149,8 +153,10 @@ async function main(): Promise<void> {
   });
   const url = `http://${service.listener.host}:${service.listener.port}`;
   await waitUntil('Envoy to serve through Spillway', async () => (await fetch(`${url}/?ms=1`)).ok);
+  const statusPage = `http://${config.metrics.listen.host}:${config.metrics.listen.port}/status`;
   console.log(
-    `demo: Envoy serving on ${url}; admin gRPC on ${config.admin.listen.host}:${config.admin.listen.port}. Load: ramp → burst → drain for ${durationS} s\n`,
+    `demo: Envoy serving on ${url}; admin gRPC on ${config.admin.listen.host}:${config.admin.listen.port}; live status page ${statusPage}` +
+      ` (or: npm run spillway -- status). Load: ramp → burst → drain for ${durationS} s\n`,
   );
 
   const loadOut = join(out, 'load.jsonl');
@@ -175,6 +181,14 @@ async function main(): Promise<void> {
     { cwd: root, logPath: join(out, 'loadgen.log') },
   );
   const loadDone = new Promise<void>((r) => load.child.on('exit', () => r()));
+  const shot = values.screenshot
+    ? new Promise<void>((r) => setTimeout(r, Number(values['screenshot-at']) * 1000)).then(() =>
+        screenshotStatusPage(statusPage, join(root, values.screenshot!)).then(
+          (path) => console.log(`demo: status page screenshot ${path}`),
+          (err: unknown) => console.error(`demo: status page screenshot failed: ${err instanceof Error ? err.message : String(err)}`),
+        ),
+      )
+    : Promise.resolve();
 
   const points: ChartPoint[] = [];
   const header = '   t  offered  in-house  Modal  shed+err  Modal share  containers';
@@ -237,6 +251,7 @@ async function main(): Promise<void> {
     );
   }
   console.log(`chart: ${chartPath}\nper-second records: ${loadOut}`);
+  await shot;
 }
 
 let stopping = false;

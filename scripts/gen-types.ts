@@ -5,7 +5,14 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ADMIN_PROTO_FILES, ENVOY_PROTO_FILES, HEALTH_PROTO_FILES, MODAL_PROTO_FILES, OWN_PROTO_FILES } from '../src/protos/proto-files.js';
+import {
+  ADMIN_PROTO_FILES,
+  CSDS_PROTO_FILES,
+  ENVOY_PROTO_FILES,
+  HEALTH_PROTO_FILES,
+  MODAL_PROTO_FILES,
+  OWN_PROTO_FILES,
+} from '../src/protos/proto-files.js';
 import { envoyIncludeDirs, healthProtoDir, ownProtoDir } from '../src/protos/proto-paths.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,6 +38,7 @@ execFileSync(
     ...MODAL_PROTO_FILES,
     ...ADMIN_PROTO_FILES,
     ...HEALTH_PROTO_FILES,
+    ...CSDS_PROTO_FILES,
   ],
   { stdio: 'inherit' },
 );

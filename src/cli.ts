@@ -6,86 +6,129 @@ import { changesNeedingRestart } from './config/reload-check.js';
 import { ConfigError } from './config/parse-config.js';
 import { errorMessage } from './core/errors.js';
 import { createLogger } from './core/logger.js';
+import { callUnary, connectAdmin } from './cli/admin-client.js';
+import { runAdminCommand } from './cli/admin-verbs.js';
+import { CONNECTION_OPTIONS, isAdminVerb, parseAdminCommand, parseConnection } from './cli/args.js';
+import { bashCompletion } from './cli/completion.js';
+import { ExitCode } from './cli/exit-codes.js';
 import { runWatch } from './cli/watch.js';
+import { systemClock } from './core/clock.js';
+import type { State__Output } from './generated/spillway/admin/v1/State.js';
 
 const HELP = `spillway — Envoy xDS control plane: in-house first, overflow to Modal
 
 Usage:
   spillway serve [--config FILE]      serve ADS (and LRS, admin) until SIGTERM/SIGINT; SIGHUP reloads FILE
-  spillway validate --config FILE     check a config file; prints every problem and exits 1 if any
-  spillway watch [--admin HOST:PORT] [--service NAME] [--plain]
-                 [--tls-ca FILE [--tls-cert FILE --tls-key FILE] [--tls-server-name NAME]]
-                                      live view of shares, weights, mode and reason per service, from
-                                      the admin API (default 127.0.0.1:18081); --plain (automatic when
-                                      stdout is not a terminal) prints one line per service per update;
-                                      --tls-* reach an admin port with admin.tls (mutual with a client
-                                      certificate); the read token comes from SPILLWAY_ADMIN_READ_TOKEN
-                                      (or SPILLWAY_ADMIN_TOKEN)
+  spillway validate --config FILE [--output json]
+                                      check a config file; prints every problem and exits 1 if any
+  spillway watch [--service NAME] [--plain] [--output json]
+                                      live view of shares, weights, mode and reason per service; --plain
+                                      (automatic when stdout is not a terminal) prints one line per service
+                                      per update, --output json one State per line
+  spillway status [--node ID] [--output json]
+                                      one line per connected Envoy: per-type sync status and version, last
+                                      ACK and NACK; --node ID for one Envoy's detail with its resources (CSDS)
+  spillway cordon SERVICE ENDPOINT --reason TEXT        in-house ENDPOINT takes no new requests (DRAINING)
+  spillway soft-cordon SERVICE ENDPOINT --reason TEXT   used only when the rest cannot serve (DEGRADED)
+  spillway uncordon SERVICE ENDPOINT [--reason TEXT]    back to HEALTHY
+  spillway override SERVICE --share 0.3|30% --for 15m --reason TEXT
+                                      pin the Modal share for a while (at most 24h)
+  spillway clear-override SERVICE [--reason TEXT]
+  spillway completion bash            shell completion (zsh: autoload -U +X bashcompinit && bashcompinit)
   spillway --help                     this text
 
+Admin verbs (watch, status and the ones that change something) talk to the admin port:
+  --admin HOST:PORT     default $SPILLWAY_ADMIN, else 127.0.0.1:18081
+  --token-env NAME      environment variable holding the bearer token (default SPILLWAY_ADMIN_TOKEN;
+                        watch and status fall back on SPILLWAY_ADMIN_READ_TOKEN)
+  --tls-ca FILE [--tls-cert FILE --tls-key FILE] [--tls-server-name NAME]
+                        an admin port with admin.tls (mutual with a client certificate)
+  --output table|json   -o; JSON for scripts
+
+Exit codes: 0 done · 1 failed · 2 bad command line (nothing sent) · 3 refused by Spillway (unknown
+service, endpoint or node; a value it cannot take) · 4 missing or wrong token · 5 admin port unreachable.
+
 With no --config, serve uses the built-in local demo topology.
-Environment: SPILLWAY_LOG_LEVEL (debug|info|warn|error), MODAL_TOKEN_ID / MODAL_TOKEN_SECRET, MODAL_SERVER_URL.
+Environment: SPILLWAY_LOG_LEVEL (debug|info|warn|error), SPILLWAY_ADMIN, SPILLWAY_ADMIN_TOKEN,
+MODAL_TOKEN_ID / MODAL_TOKEN_SECRET, MODAL_SERVER_URL.
 `;
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: 'string', short: 'c' },
-      help: { type: 'boolean', short: 'h' },
-      admin: { type: 'string' },
-      service: { type: 'string' },
-      plain: { type: 'boolean' },
-      'tls-ca': { type: 'string' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      'tls-server-name': { type: 'string' },
-    },
-    allowPositionals: true,
-  });
-  const command = positionals[0];
-  if (values.help || !command) {
+  const command = argv[0];
+  const rest = argv.slice(1);
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(HELP);
-    return values.help ? 0 : 2;
+    return command === undefined ? ExitCode.Usage : ExitCode.Ok;
   }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(HELP);
+    return ExitCode.Ok;
+  }
+  if (isAdminVerb(command)) {
+    const parsed = parseAdminCommand(command, rest, process.env);
+    if (!parsed.ok) return usageError(command, parsed.error);
+    return runAdminCommand(parsed.value, {
+      out: (t) => void process.stdout.write(t),
+      err: (t) => void process.stderr.write(t),
+      nowMs: () => systemClock.nowMs(),
+    });
+  }
+  if (command === 'completion') {
+    if (rest[0] !== 'bash' || rest.length > 1)
+      return usageError('completion', 'expected "bash" (zsh: load bashcompinit, then use the bash script)');
+    process.stdout.write(bashCompletion());
+    return ExitCode.Ok;
+  }
+  if (command === '__complete') return complete(rest);
+  const known = { serve: true, validate: true, watch: true } as const;
+  if (!(command in known)) return usageError(command, `unknown command (see spillway --help)`);
+  let values: { config?: string; service?: string; plain?: boolean; output?: string } & Record<string, unknown>;
+  try {
+    const options = {
+      serve: { config: { type: 'string', short: 'c' } },
+      validate: { config: { type: 'string', short: 'c' }, output: { type: 'string', short: 'o' } },
+      watch: {
+        ...CONNECTION_OPTIONS,
+        service: { type: 'string' },
+        plain: { type: 'boolean' },
+        output: { type: 'string', short: 'o' },
+      },
+    } as const;
+    const r = parseArgs({ args: rest, options: options[command as keyof typeof known], allowPositionals: false, strict: true });
+    values = r.values as typeof values;
+  } catch (err) {
+    return usageError(command, errorMessage(err));
+  }
+  if (values.output !== undefined && values.output !== 'table' && values.output !== 'json')
+    return usageError(command, `--output: expected "table" or "json", got "${values.output}"`);
   if (command === 'validate') {
-    if (!values.config) {
-      process.stderr.write('spillway validate: --config FILE is required\n');
-      return 2;
-    }
+    if (!values.config) return usageError('validate', '--config FILE is required');
+    const json = values.output === 'json';
     try {
       const cfg = loadConfig(values.config);
+      const names = cfg.services.map((s) => s.name);
       process.stdout.write(
-        `${values.config}: valid (${cfg.services.length} service${cfg.services.length === 1 ? '' : 's'}: ${cfg.services.map((s) => s.name).join(', ')})\n`,
+        json
+          ? `${JSON.stringify({ file: values.config, valid: true, services: names })}\n`
+          : `${values.config}: valid (${names.length} service${names.length === 1 ? '' : 's'}: ${names.join(', ')})\n`,
       );
-      return 0;
+      return ExitCode.Ok;
     } catch (err) {
-      process.stderr.write(`${errorMessage(err)}\n`);
-      return 1;
+      if (json) process.stdout.write(`${JSON.stringify({ file: values.config, valid: false, errors: errorMessage(err).split('\n') })}\n`);
+      else process.stderr.write(`${errorMessage(err)}\n`);
+      return ExitCode.Failed;
     }
   }
   if (command === 'watch') {
+    const connection = parseConnection(values, process.env, true);
+    if (!connection.ok) return usageError('watch', connection.error);
     const stop = new AbortController();
     process.once('SIGINT', () => stop.abort());
     process.once('SIGTERM', () => stop.abort());
-    if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined) || (values['tls-cert'] && !values['tls-ca'])) {
-      process.stderr.write('spillway watch: --tls-cert and --tls-key go together, and need --tls-ca\n');
-      return 2;
-    }
-    const token = process.env['SPILLWAY_ADMIN_READ_TOKEN'] || process.env['SPILLWAY_ADMIN_TOKEN'];
     return runWatch({
-      admin: values.admin ?? '127.0.0.1:18081',
-      ...(values['tls-ca']
-        ? {
-            tls: {
-              caFile: values['tls-ca'],
-              ...(values['tls-cert'] && values['tls-key'] ? { certFile: values['tls-cert'], keyFile: values['tls-key'] } : {}),
-              ...(values['tls-server-name'] ? { serverName: values['tls-server-name'] } : {}),
-            },
-          }
-        : {}),
-      ...(token ? { token } : {}),
+      ...connection.value,
       plain: values.plain === true || !process.stdout.isTTY,
+      json: values.output === 'json',
       ...(values.service ? { service: values.service } : {}),
       out: process.stdout,
       signal: stop.signal,
@@ -94,14 +137,24 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'serve') {
     const logger = createLogger();
     const config = loadConfig(values.config);
+    // A stop signal during start-up (Envoys may already be connected: xDS binds first) is honoured
+    // once start-up is done, not left to Node's default of dying mid-write.
+    let stopSignal: string | undefined;
+    let onStop: ((signal: string) => void) | undefined;
+    const stopRequested = (signal: string): void => {
+      stopSignal ??= signal;
+      onStop?.(signal);
+    };
+    process.once('SIGTERM', () => stopRequested('SIGTERM'));
+    process.once('SIGINT', () => stopRequested('SIGINT'));
     const app = await startSpillway(config, { logger });
     await new Promise<void>((resolve) => {
       const stop = (signal: string): void => {
         logger.info({ component: 'app', signal }, 'shutting down');
         void app.stop().then(resolve);
       };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
+      onStop = stop;
+      if (stopSignal) stop(stopSignal);
       let active = config;
       process.on('SIGHUP', () => {
         if (!values.config) return;
@@ -127,8 +180,36 @@ async function main(argv: string[]): Promise<number> {
     });
     return 0;
   }
-  process.stderr.write(`spillway: unknown command "${command}"\n\n${HELP}`);
-  return 2;
+  return usageError(command, 'unknown command (see spillway --help)');
+}
+
+function usageError(verb: string, message: string): number {
+  process.stderr.write(`spillway ${verb}: ${message}\n`);
+  return ExitCode.Usage;
+}
+
+/** `spillway __complete services|nodes|endpoints SERVICE`: names for shell completion; silent on any failure. */
+async function complete(args: string[]): Promise<number> {
+  const parsed = parseAdminCommand('status', [], process.env);
+  if (!parsed.ok) return ExitCode.Ok;
+  const conn = connectAdmin(parsed.value.target);
+  try {
+    const r = await callUnary(conn.admin.GetState.bind(conn.admin), {}, parsed.value.target.token, 1_000);
+    if (!r.ok) return ExitCode.Ok;
+    const state = r.res as State__Output;
+    const names =
+      args[0] === 'services'
+        ? state.services.map((s) => s.name)
+        : args[0] === 'nodes'
+          ? state.envoys.map((e) => e.node_id)
+          : args[0] === 'endpoints'
+            ? (state.services.find((s) => s.name === args[1])?.in_house.map((e) => e.endpoint) ?? [])
+            : [];
+    process.stdout.write(names.map((n) => `${n}\n`).join(''));
+    return ExitCode.Ok;
+  } finally {
+    conn.close();
+  }
 }
 
 main(process.argv.slice(2)).then(

@@ -19,7 +19,7 @@ import type { AdminLimits } from '../config/security-config.js';
 import { LIMIT_PATHS } from '../config/security-config.js';
 import { describePeer, peerIdentityOf } from '../xds/peer-identity.js';
 import type { AuditLog } from './audit-log.js';
-import type { AdminAuth, Caller } from './auth.js';
+import { grpcAuthorization, type AdminAuth, type Caller } from './auth.js';
 import type { PlanRouter } from '../control/plan-router.js';
 import type { StateFeed } from './state-feed.js';
 import { ChangeCause } from '../control/read-model.js';
@@ -77,7 +77,7 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
     body: (req: Req) => { response: Res; log: Record<string, unknown> },
   ): void => {
     const peer = call.getPeer();
-    const auth = deps.auth.checkWrite(call.metadata);
+    const auth = deps.auth.checkWrite(grpcAuthorization(call.metadata));
     const what = argumentsOf(call.request);
     if (!auth.ok) {
       if (refusedLine(peer, `token ${auth.problem}`))
@@ -113,7 +113,7 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
 
   /** Reads need the read token when one is configured (or the admin token). */
   const mayRead = (method: string, call: Pick<UnaryCall<unknown>, 'metadata' | 'getPeer'>): grpc.ServiceError | undefined => {
-    const auth = deps.auth.checkRead(call.metadata);
+    const auth = deps.auth.checkRead(grpcAuthorization(call.metadata));
     if (auth.ok) return undefined;
     if (refusedLine(call.getPeer(), `read token ${auth.problem}`)) {
       log.warn({ method, peer: call.getPeer(), problem: auth.problem }, 'admin read refused: bad or missing bearer token');
@@ -234,7 +234,7 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
         const svc = requireService(services(), req.service);
         const had = deps.router.clear(svc.name);
         deps.changed(ChangeCause.Override);
-        return { response: deps.buildServiceState(svc.name), log: { service: svc.name, hadOverride: had } };
+        return { response: deps.buildServiceState(svc.name), log: { service: svc.name, hadOverride: had, reason: req.reason } };
       });
     },
   };

@@ -1,12 +1,26 @@
-// Bearer-token checks for admin calls: the admin token guards mutations, an optional read token
-// guards GetState/WatchWeights (the admin token reads too). Both sides are hashed first so
+// Bearer-token checks for the admin port and the status page: the admin token guards mutations, an
+// optional read token guards reads (the admin token reads too). Both sides are hashed first so
 // timingSafeEqual always compares equal-length buffers and the comparison time says nothing about
 // the token's length or prefix. Tokens are known by their names (the env var holding them) in the
 // audit log; the token itself is never kept in clear.
+//
+// Every read path (GetState, WatchWeights, CSDS, the status page and its event stream) goes through
+// AdminAuth.checkRead, and every mutation through AdminAuth.checkWrite: one place decides who may
+// read and who may change things, whatever the transport (gRPC metadata or HTTP headers).
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type * as grpc from '@grpc/grpc-js';
 
-export type AuthResult = { ok: true } | { ok: false; problem: 'missing' | 'malformed' | 'wrong' };
+export type AuthProblem = 'missing' | 'malformed' | 'wrong';
+export type AuthResult = { ok: true } | { ok: false; problem: AuthProblem };
+
+/** The values of a call's `authorization` header, from either transport. */
+export type AuthorizationValues = ReadonlyArray<string | Buffer>;
+
+export const grpcAuthorization = (metadata: grpc.Metadata): AuthorizationValues => metadata.get('authorization');
+
+export const httpAuthorization = (headers: IncomingHttpHeaders): AuthorizationValues =>
+  headers.authorization === undefined ? [] : [headers.authorization];
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
@@ -23,8 +37,11 @@ export class BearerAuth {
   }
 
   check(metadata: grpc.Metadata): AuthResult {
+    return this.checkValues(grpcAuthorization(metadata));
+  }
+
+  checkValues(values: AuthorizationValues): AuthResult {
     if (!this.expected) return { ok: true };
-    const values = metadata.get('authorization');
     const header = values.length === 1 && typeof values[0] === 'string' ? values[0] : undefined;
     if (header === undefined) return { ok: false, problem: values.length === 0 ? 'missing' : 'malformed' };
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -42,7 +59,8 @@ export interface Caller {
   peer: string;
 }
 
-export type Access = { ok: true; token: string } | { ok: false; problem: 'missing' | 'malformed' | 'wrong' };
+/** A check's outcome; when allowed, the name of the token that allowed it (for the audit log). */
+export type Access = { ok: true; token: string } | { ok: false; problem: AuthProblem };
 
 export interface AdminTokens {
   token?: string;
@@ -61,21 +79,22 @@ export class AdminAuth {
   }
 
   /** Mutations: the admin token, when one is configured. */
-  checkWrite(metadata: grpc.Metadata): Access {
+  checkWrite(authorization: AuthorizationValues): Access {
     if (!this.write.required) return { ok: true, token: 'none' };
-    const r = this.write.check(metadata);
+    const r = this.write.checkValues(authorization);
     return r.ok ? { ok: true, token: this.tokens.tokenName ?? 'admin token' } : r;
   }
 
   /** Reads: the read token or the admin token, when a read token is configured. */
-  checkRead(metadata: grpc.Metadata): Access {
+  checkRead(authorization: AuthorizationValues): Access {
     if (!this.read.required) return { ok: true, token: 'none' };
-    const r = this.read.check(metadata);
+    const r = this.read.checkValues(authorization);
     if (r.ok) return { ok: true, token: this.tokens.readTokenName ?? 'read token' };
-    const w = this.write.required ? this.write.check(metadata) : r;
+    const w = this.write.required ? this.write.checkValues(authorization) : r;
     return w.ok ? { ok: true, token: this.tokens.tokenName ?? 'admin token' } : r;
   }
 
+  /** Whether reads need a token (the status page asks for one when they do). */
   get readGuarded(): boolean {
     return this.read.required;
   }

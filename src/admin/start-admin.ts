@@ -1,4 +1,5 @@
-// Starts the admin gRPC port: spillway.admin.v1.Admin, grpc.health.v1.Health and server reflection.
+// Starts the admin gRPC port: spillway.admin.v1.Admin, Envoy's CSDS, grpc.health.v1.Health and
+// server reflection.
 // Reads come from the domain read model; mutations go to the write side (publisher, plan router).
 // It hears of changes through notifications and never sits in the xDS path.
 import * as grpc from '@grpc/grpc-js';
@@ -17,9 +18,11 @@ import { serverCredentials } from '../xds/server-tls.js';
 import { loadAdminProtos } from './admin-protos.js';
 import { createAdminHandlers } from './admin-service.js';
 import { AuditLog } from './audit-log.js';
+import { createCsdsHandlers } from './csds/csds-service.js';
 import { AdminAuth } from './auth.js';
 import { AdminHealth } from './health-service.js';
 import { StateFeed } from './state-feed.js';
+import { StatusPage } from './status-page/status-page.js';
 import { buildServiceState, buildState } from './state-view.js';
 
 export interface AdminOptions {
@@ -38,6 +41,8 @@ export interface AdminEndpoint {
   readonly port: number;
   readonly health: AdminHealth;
   readonly feed: StateFeed;
+  /** The live status page; the HTTP server that carries it (the metrics port) routes to it. */
+  readonly statusPage: StatusPage;
   stop(): Promise<void>;
 }
 
@@ -68,6 +73,7 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
   const unsubscribe = read.onChange(changed);
   const healthTimer = every(opts.scheduler, opts.healthIntervalMs ?? 1_000, () => health.refresh());
 
+  const auth = new AdminAuth(opts.config.admin);
   const { definition, protos } = loadAdminProtos();
   const { admin } = opts.config;
   const maxMessageBytes = admin.limits.maxMessageBytes;
@@ -78,7 +84,7 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
       createAdminHandlers({
         publisher: opts.publisher,
         router: opts.router,
-        auth: new AdminAuth(admin),
+        auth,
         audit: new AuditLog(logger, () => read.nowMs()),
         limits: admin.limits,
         feed,
@@ -94,10 +100,16 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
       }),
     ),
   );
+  server.addService(
+    protos.envoy.service.status.v3.ClientStatusDiscoveryService.service,
+    createCsdsHandlers({ auth, syncNodes: () => read.syncNodes(), logger }),
+  );
   health.addToServer(server);
   new ReflectionService(definition).addToServer(server);
 
+  const statusPage = new StatusPage({ read, feed, auth, scheduler: opts.scheduler, logger });
   const stopAll = (): void => {
+    statusPage.close();
     healthTimer();
     unsubscribe();
     feed.close();
@@ -120,12 +132,13 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
       mutations: admin.token ? `bearer token (${admin.tokenName})` : 'open',
       reads: admin.readToken ? `bearer token (${admin.readTokenName} or the admin token)` : 'open',
     },
-    'admin gRPC serving (Admin, Health, reflection)',
+    'admin gRPC serving (Admin, CSDS, Health, reflection)',
   );
   return {
     port,
     health,
     feed,
+    statusPage,
     async stop() {
       stopAll();
       tlsDone.close();

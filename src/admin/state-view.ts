@@ -78,9 +78,10 @@ export function buildState(read: ReadModel, cause: ChangeCause, only?: string): 
       .services()
       .filter((v) => !only || v.name === only)
       .map((v) => buildServiceState(v, read.nowMs())),
-    envoys: envoysOf(read.syncRows()),
+    envoys: envoysOf(read.syncRows(), read.replicaId()),
     publisher: { published: s.published, unchanged: s.unchanged, rejected: s.rejected, last_errors: [...s.lastErrors] },
     connected_streams: read.connectedStreams(),
+    replica_id: read.replicaId(),
   };
 }
 
@@ -197,12 +198,22 @@ function loadOf(load: ServiceLoad | undefined): ServiceLoadMsg {
   };
 }
 
-function envoysOf(rows: readonly SyncStatusRow[]): EnvoyNode[] {
+function envoysOf(rows: readonly SyncStatusRow[], replica: string): EnvoyNode[] {
   const byNode = new Map<string, EnvoyNode & { types: TypeSync[] }>();
   for (const r of rows) {
     let node = byNode.get(r.nodeId);
     if (!node) {
-      node = { node_id: r.nodeId, node_cluster: r.nodeCluster, stream_id: r.streamId, types: [] };
+      node = {
+        node_id: r.nodeId,
+        node_cluster: r.nodeCluster,
+        stream_id: r.streamId,
+        types: [],
+        // Every stream this process serves is attached to it; with replicas, each answers for its own.
+        replica,
+        protocol: r.protocol === 'delta' ? 'DELTA' : 'SOTW',
+        user_agent: [r.node.userAgentName, r.node.userAgentVersion].filter(Boolean).join(' '),
+        connected_at_unix_ms: r.connectedAtMs,
+      };
       byNode.set(r.nodeId, node);
     }
     const t: TypeSync = {
@@ -215,6 +226,9 @@ function envoysOf(rows: readonly SyncStatusRow[]): EnvoyNode[] {
     if (r.lastNack)
       t.last_nack = { version: r.lastNack.version, nonce: r.lastNack.nonce, detail: r.lastNack.detail, at_unix_ms: r.lastNack.atMs };
     if (r.lastPublishToAckMs !== undefined) t.publish_to_ack_ms = r.lastPublishToAckMs;
+    if (r.sent) t.sent_at_unix_ms = r.sent.atMs;
+    if (r.acked) t.acked_at_unix_ms = r.acked.atMs;
+    if (r.unsyncedSinceMs !== undefined) t.out_of_sync_since_unix_ms = r.unsyncedSinceMs;
     node.types.push(t);
   }
   return [...byNode.values()];

@@ -3,6 +3,8 @@
 // controller → plan router → publisher (build, validate) → snapshot cache → ADS streams → Envoy;
 // admin and metrics read the domain read model from the side.
 import type * as grpc from '@grpc/grpc-js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { hostname } from 'node:os';
 import { startAdmin, type AdminEndpoint } from '../admin/start-admin.js';
 import type { Decision } from '../capacity/types.js';
 import type { ServiceConfig, SpillwayConfig } from '../config/config-types.js';
@@ -324,6 +326,8 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     connectedStreams: () => ads.connectedStreams(),
     endpointSources: (name) => fleets.get(name)?.states() ?? [],
     onDiscovery: (fn) => discoveryChanged.add(fn),
+    subscription: (streamId, typeUrl) => ads.subscription(streamId, typeUrl),
+    replicaId: replicaIdOf(config, xdsPort),
     onDecision: (fn) => decisions.add(fn),
   });
   const onDecision = (fn: (service: string, d: Decision) => void): (() => void) => decisions.add(fn);
@@ -343,7 +347,8 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     ...(stateRecorder ? { stateSaves: () => stateRecorder.stats } : {}),
   });
   teardown.add(() => metrics.close());
-  const metricsServer: MetricsServer | undefined = await startMetricsServer(config.metrics.listen, metrics, logger).catch(
+  const pages = admin ? [(req: IncomingMessage, res: ServerResponse) => admin.statusPage.handle(req, res)] : [];
+  const metricsServer: MetricsServer | undefined = await startMetricsServer(config.metrics.listen, metrics, logger, pages).catch(
     (err: unknown) => {
       log.error({ err: errorMessage(err) }, 'metrics endpoint not started');
       return undefined;
@@ -384,6 +389,12 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
       await teardown.run((err) => log.warn({ err: errorMessage(err) }, 'shutdown step failed'));
     },
   };
+}
+
+/** This instance as operators and Envoys know it: its host and xDS port (unique per host, stable across restarts). */
+function replicaIdOf(config: SpillwayConfig, xdsPort: number): string {
+  const host = ['0.0.0.0', '::', '127.0.0.1', '::1', 'localhost'].includes(config.xds.listen.host) ? hostname() : config.xds.listen.host;
+  return `${host}:${xdsPort}`;
 }
 
 interface Env {

@@ -1,33 +1,27 @@
 // `spillway watch`: follows WatchWeights and redraws in place (ANSI) on a terminal, or writes one
 // line per service per update when output is not a terminal (or with --plain). Reconnects with a
 // short backoff if the admin port goes away.
-import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { loadAdminProtos } from '../admin/admin-protos.js';
 import type { State__Output } from '../generated/spillway/admin/v1/State.js';
+import { bearerMetadata, credentialsFor } from './admin-client.js';
+import type { AdminTls } from './args.js';
+import { exitCodeFor } from './exit-codes.js';
 import { renderPlain, renderState } from './render-watch.js';
 
 export interface WatchOptions {
   admin: string;
   plain: boolean;
+  /** One JSON State per line (for jq and scripts); implies no redraw. */
+  json?: boolean;
+  /** Bearer token sent with the call (reads need one when Spillway has a read token). */
+  token?: string | undefined;
   service?: string;
   out: NodeJS.WriteStream | (NodeJS.WritableStream & { columns?: number; isTTY?: boolean });
   /** Stops watching (SIGINT in the CLI). */
   signal: AbortSignal;
-  /** An admin port with admin.tls: the CA its certificate is checked against, and this client's certificate for mutual TLS. */
-  tls?: { caFile: string; certFile?: string; keyFile?: string; serverName?: string };
-  /** Bearer token for reads (admin.read_token_env or the admin token). */
-  token?: string;
-}
-
-function credentialsFor(tls: WatchOptions['tls']): { credentials: grpc.ChannelCredentials; options: grpc.ChannelOptions } {
-  if (!tls) return { credentials: grpc.credentials.createInsecure(), options: {} };
-  const key = tls.keyFile ? readFileSync(tls.keyFile) : null;
-  const cert = tls.certFile ? readFileSync(tls.certFile) : null;
-  return {
-    credentials: grpc.credentials.createSsl(readFileSync(tls.caFile), key, cert),
-    options: tls.serverName ? { 'grpc.ssl_target_name_override': tls.serverName } : {},
-  };
+  /** An admin port with admin.tls (see AdminTls). */
+  tls?: AdminTls | undefined;
 }
 
 const CLEAR_HOME = '\x1b[H';
@@ -40,9 +34,7 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
   const { protos } = loadAdminProtos();
   const { credentials, options } = credentialsFor(opts.tls);
   const client = new protos.spillway.admin.v1.Admin(opts.admin, credentials, options);
-  const metadata = new grpc.Metadata();
-  if (opts.token) metadata.set('authorization', `Bearer ${opts.token}`);
-  const tty = !opts.plain;
+  const tty = !opts.plain && !opts.json;
   const write = (s: string): void => void opts.out.write(s);
   const draw = (lines: string[]): void => {
     if (tty) write(CLEAR_HOME + lines.map((l) => l + CLEAR_LINE_END).join('\n') + '\n' + CLEAR_SCREEN_END);
@@ -53,12 +45,13 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
   try {
     while (!opts.signal.aborted) {
       const outcome = await new Promise<{ error?: string; code?: grpc.status }>((resolve) => {
-        const call = client.WatchWeights({ service: opts.service ?? '' }, metadata);
+        const call = client.WatchWeights({ service: opts.service ?? '' }, bearerMetadata(opts.token));
         const abort = (): void => call.cancel();
         opts.signal.addEventListener('abort', abort, { once: true });
         call.on('data', (state: State__Output) => {
           backoffMs = 500;
-          draw(tty ? renderState(state, { width: opts.out.columns ?? 100, admin: opts.admin, color: true }) : renderPlain(state));
+          if (opts.json) write(`${JSON.stringify(state)}\n`);
+          else draw(tty ? renderState(state, { width: opts.out.columns ?? 100, admin: opts.admin, color: true }) : renderPlain(state));
         });
         call.on('error', (err: grpc.ServiceError) => {
           opts.signal.removeEventListener('abort', abort);
@@ -70,10 +63,10 @@ export async function runWatch(opts: WatchOptions): Promise<number> {
         });
       });
       if (opts.signal.aborted) break;
-      // A bad argument (unknown service) will not get better by retrying.
+      // A bad argument (unknown service) or a refused token will not get better by retrying.
       if (outcome.code === grpc.status.INVALID_ARGUMENT || outcome.code === grpc.status.UNAUTHENTICATED) {
         process.stderr.write(`spillway watch: ${outcome.error}\n`);
-        return 2;
+        return exitCodeFor(outcome.code);
       }
       const note = `spillway watch: ${opts.admin}: ${outcome.error ?? 'disconnected'}; retrying in ${(backoffMs / 1000).toFixed(1)}s`;
       if (tty) draw([note]);

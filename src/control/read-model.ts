@@ -11,6 +11,10 @@ import { endpointKey, servingCapacity, type CordonState, type Cordons } from '..
 import { HostVerdict, inHouseHealthyFraction, type FleetHealth } from '../model/host-health.js';
 import { offeredRps } from '../model/inputs.js';
 import { staticPlanFor, tierShares, type TierShares, type TrafficPlan } from '../model/traffic-plan.js';
+import type { NodeInfo } from '../xds/node-info.js';
+import type { Subscription } from '../xds/protocol.js';
+import type { ResourceTrack } from '../xds/resource-sync.js';
+import type { TypeSnapshot } from '../xds/snapshot.js';
 import type { SnapshotCache } from '../xds/snapshot-cache.js';
 import type { SyncStatus, SyncStatusRow } from '../xds/sync-status.js';
 import { TypeUrl } from '../xds/type-urls.js';
@@ -82,11 +86,36 @@ export interface ServiceView {
   load: ServiceLoad | undefined;
 }
 
+/** One xDS type as a connected Envoy has it: the per-type row, its subscription and per-resource state. */
+export interface TypeSyncView {
+  typeUrl: TypeUrl;
+  row: SyncStatusRow;
+  /** undefined until the Envoy asked for the type. */
+  subscription: Subscription | undefined;
+  /** Per resource: what it runs, has in flight, rejected (live: read only). */
+  tracks: ReadonlyMap<string, Readonly<ResourceTrack>>;
+  /** What Spillway serves of the type now. */
+  current: TypeSnapshot | undefined;
+}
+
+/** A connected Envoy and everything Spillway knows of its config (what CSDS reports). */
+export interface NodeSyncView {
+  node: NodeInfo;
+  streamId: number;
+  protocol: 'sotw' | 'delta';
+  connectedAtMs: number;
+  types: TypeSyncView[];
+}
+
 export interface ReadModel {
   nowMs(): number;
+  /** This Spillway instance, as Envoys and operators see it (host:xds port). */
+  replicaId(): string;
   services(): ServiceView[];
   service(name: string): ServiceView | undefined;
   syncRows(): readonly SyncStatusRow[];
+  /** Every connected Envoy, by node id, with its per-type and per-resource sync state. */
+  syncNodes(): NodeSyncView[];
   connectedStreams(): number;
   lrsConnectedEnvoys(): number;
   /** LRS report parts ignored since start, by reason (never fed to the controller). */
@@ -112,6 +141,9 @@ export interface ReadModelSources {
   controller: CapacityController | undefined;
   cost?: ModalCostMeter | undefined;
   connectedStreams(): number;
+  /** What an open ADS stream subscribes to of a type. */
+  subscription(streamId: number, typeUrl: TypeUrl): Subscription | undefined;
+  replicaId: string;
   /** Subscribes to the controller's published decisions; returns unsubscribe. */
   onDecision(fn: () => void): () => void;
   /** The endpoint sources of a service (none for a static fleet). */
@@ -164,7 +196,27 @@ export function createReadModel(src: ReadModelSources): ReadModel {
       const svc = src.publisher.service(name);
       return svc ? view(svc) : undefined;
     },
+    replicaId: () => src.replicaId,
     syncRows: () => src.syncStatus.snapshot().rows,
+    syncNodes: () => {
+      const snap = src.cache.current();
+      const nodes: NodeSyncView[] = [];
+      let last: NodeSyncView | undefined;
+      for (const row of src.syncStatus.snapshot().rows) {
+        if (last?.node.id !== row.nodeId) {
+          last = { node: row.node, streamId: row.streamId, protocol: row.protocol, connectedAtMs: row.connectedAtMs, types: [] };
+          nodes.push(last);
+        }
+        last.types.push({
+          typeUrl: row.typeUrl,
+          row,
+          subscription: src.subscription(row.streamId, row.typeUrl),
+          tracks: src.syncStatus.resources(row.nodeId, row.typeUrl),
+          current: snap?.types[row.typeUrl],
+        });
+      }
+      return nodes;
+    },
     connectedStreams: () => src.connectedStreams(),
     lrsConnectedEnvoys: () => src.load.snapshot().connectedEnvoys,
     lrsRejected: () => src.load.snapshot().rejected,

@@ -1,10 +1,14 @@
-// Serves GET /metrics (Prometheus text format) on metrics.listen.
-import { createServer, type Server } from 'node:http';
+// Serves GET /metrics (Prometheus text format) on metrics.listen, and whatever other read-only
+// pages the composition root routes here (the status page).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HostPort } from '../core/host-port.js';
 import { errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { SpillwayMetrics } from './spillway-metrics.js';
+
+/** Answers a request and returns true, or returns false for a path it does not serve. */
+export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 export interface MetricsServer {
   readonly port: number;
@@ -15,9 +19,11 @@ export async function startMetricsServer(
   listen: HostPort,
   metrics: SpillwayMetrics,
   logger: Logger = silentLogger,
+  routes: readonly HttpRoute[] = [],
 ): Promise<MetricsServer> {
   const log = logger.child({ component: 'metrics' });
   const server: Server = createServer((req, res) => {
+    for (const route of routes) if (route(req, res)) return;
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' || path !== '/metrics') {
       res.writeHead(path === '/metrics' ? 405 : 404, { 'content-type': 'text/plain' }).end('see /metrics\n');

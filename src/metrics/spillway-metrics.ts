@@ -9,7 +9,7 @@ import type { RecorderStats } from '../control/state-recorder.js';
 import type { ModalFeeds } from '../modal/start-modal-side.js';
 import type { SyncStatus } from '../xds/sync-status.js';
 import type { RefusalEvent } from '../xds/xds-gate.js';
-import { shortType } from '../xds/type-urls.js';
+import { ADS_ORDER, isWildcardType, shortType } from '../xds/type-urls.js';
 import { TallyHistogram } from './tally-histogram.js';
 import type { XdsEvents } from '../xds/xds-events.js';
 
@@ -89,6 +89,11 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
     'Live Modal spend rate: containers now × price per container-second × 3600',
     ['service'],
   );
+  const costCap = gauge(
+    'spillway_modal_cost_cap_dollars_per_hour',
+    'The cost cap the controller holds Modal spend under, in dollars per hour (services with a cap and a price)',
+    ['service'],
+  );
   const costToday = gauge('spillway_modal_cost_today_dollars', 'Modal spend since 00:00 UTC (container count × price, integrated)', [
     'service',
   ]);
@@ -129,6 +134,12 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
       if (st) this.inc(st.failures);
     },
   });
+  const outOfSync = gauge(
+    'spillway_xds_out_of_sync_seconds',
+    'Longest time a connected Envoy has lacked the config it should run (sent and not applied, or CDS/LDS never sent), per xDS type; 0 when all are in sync',
+    ['type'],
+  );
+  const dropped = gauge('spillway_dropped_rps', 'Requests per second Envoy dropped on purpose (drop_overloads, LRS)', ['service']);
 
   // Fed by subscriptions. Per-response and per-ACK counts are plain tallies (once per stream per
   // push: prom-client hashes labels on every inc), copied into the counters at scrape time.
@@ -236,6 +247,7 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
       backlog,
       statsAge,
       costRate,
+      costCap,
       costToday,
       pollFailing,
       lookedUp,
@@ -245,6 +257,8 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
       sync,
       streams,
       stateAge,
+      outOfSync,
+      dropped,
     ])
       g.reset();
     costTotal.length = 0;
@@ -253,6 +267,8 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
       const service = v.name;
       if (v.modalCost) {
         costRate.set({ service }, v.modalCost.dollarsPerHour);
+        const capSeconds = v.config.capacity?.default.costCapContainerSecondsPerHour ?? null;
+        if (capSeconds !== null) costCap.set({ service }, capSeconds * v.modalCost.pricePerContainerSecond);
         costToday.set({ service }, v.modalCost.dollarsToday);
         costTotal.push({ service, dollars: v.modalCost.dollarsSinceStart });
       }
@@ -287,6 +303,7 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
       if (v.controlled) pollFailing.set({ service }, m?.lookedUp === false ? 0 : (m?.consecutiveFailures ?? 0));
       if (m) lookedUp.set({ service }, m.lookedUp ? 1 : 0);
       if (v.load) {
+        dropped.set({ service }, v.load.drops.droppedRps);
         for (const locality of ['in-house', 'modal'] as const) {
           const l = v.load.localities[locality];
           inProgress.set({ service, locality }, l.inProgress);
@@ -299,10 +316,17 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
     if (saved !== undefined) stateAge.set(Math.max(0, src.read.nowMs() - saved) / 1000);
     for (const protocol of ['sotw', 'delta'] as const) streams.set({ protocol }, 0);
     for (const p of openStreams.values()) streams.inc({ protocol: p });
+    const longest = new Map<string, number>(ADS_ORDER.map((t) => [shortType(t), 0]));
     for (const r of src.read.syncRows()) {
       sync.inc({ type: r.type, status: r.status });
       byType.inc({ type: r.type }, r.status === 'NOT_SENT' ? 0 : 1);
+      // Nothing sent of EDS/RDS may just mean nothing asked for (no cluster or listener needs one);
+      // CDS and LDS every Envoy asks for on connect.
+      const counts = r.status === 'STALE' || r.status === 'ERROR' || (r.status === 'NOT_SENT' && isWildcardType(r.typeUrl));
+      if (counts && r.unsyncedSinceMs !== undefined)
+        longest.set(r.type, Math.max(longest.get(r.type) ?? 0, (now - r.unsyncedSinceMs) / 1000));
     }
+    for (const [type, seconds] of longest) outOfSync.set({ type }, seconds);
   };
 
   return {

@@ -39,3 +39,9 @@ export const ADMIN_PROTO_FILES: readonly string[] = ['spillway/admin/v1/admin.pr
 
 /** gRPC's health service, relative to healthProtoDir() (the copy grpc-health-check ships). */
 export const HEALTH_PROTO_FILES: readonly string[] = ['health/v1/health.proto'];
+
+/**
+ * Envoy's Client Status Discovery Service, relative to the envoy-api tree: served on the admin port,
+ * so it is loaded into the admin port's package definition (src/admin/admin-protos.ts), not Envoy's.
+ */
+export const CSDS_PROTO_FILES: readonly string[] = ['envoy/service/status/v3/csds.proto'];

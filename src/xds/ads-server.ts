@@ -10,8 +10,9 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import { AdsStream } from './ads-stream.js';
 import { refusalOf, type Refusal } from './bounded-requests.js';
 import { FlushQueue } from './flush-queue.js';
+import { nodeInfoOf, type NodeLike } from './node-info.js';
 import { openDeltaSession } from './delta-state.js';
-import type { ProtocolSession } from './protocol.js';
+import type { Outgoing, ProtocolSession, Subscription } from './protocol.js';
 import { approximateSize, ResponseBodies } from './response-bodies.js';
 import type { Snapshot } from './snapshot.js';
 import type { SnapshotCache } from './snapshot-cache.js';
@@ -19,6 +20,8 @@ import { openSotwSession } from './sotw-state.js';
 import { ADS_ORDER, isKnownTypeUrl, shortType, type TypeUrl } from './type-urls.js';
 import type { XdsEvents } from './xds-events.js';
 import { StreamTicket, XdsGate } from './xds-gate.js';
+
+const NONE: readonly string[] = [];
 
 type SotwCall = grpc.ServerDuplexStream<DiscoveryRequest__Output, DiscoveryResponse>;
 type DeltaCall = grpc.ServerDuplexStream<DeltaDiscoveryRequest__Output, DeltaDiscoveryResponse>;
@@ -36,7 +39,7 @@ export interface AdsServerOptions {
 }
 
 interface RequestHead {
-  node?: { id?: string; cluster?: string } | null;
+  node?: NodeLike | null;
   type_url: string;
   response_nonce: string;
   error_detail: Status__Output | null;
@@ -55,6 +58,8 @@ export class AdsServer {
   private readonly log: Logger;
   private nextStreamId = 1;
   private readonly streams = new Set<AdsStream<unknown>>();
+  /** Each open stream's subscriptions, by stream id (read by CSDS). */
+  private readonly subscriptions = new Map<number, (typeUrl: TypeUrl) => Subscription | undefined>();
   /** Resources encoded once per distinct list, not once per stream (see response-bodies.ts). */
   private readonly bodies: ResponseBodies;
   /** A push reaches every stream through this queue: a bounded number of streams per loop turn. */
@@ -74,6 +79,11 @@ export class AdsServer {
 
   connectedStreams(): number {
     return this.streams.size;
+  }
+
+  /** What an open stream subscribes to for a type; undefined for a closed stream or a type it never asked for. */
+  subscription(streamId: number, typeUrl: TypeUrl): Subscription | undefined {
+    return this.subscriptions.get(streamId)?.(typeUrl);
   }
 
   /** Ends every stream (used on shutdown). */
@@ -104,6 +114,7 @@ export class AdsServer {
     const stream: AdsStream<Resp> = new AdsStream<Resp>(this.nextStreamId++, metered);
     this.tickets.set(stream as AdsStream<unknown>, ticket);
     const session = open(this.bodies, () => stream.nextNonce());
+    this.subscriptions.set(stream.id, (t) => session.subscription(t));
     const build = (typeUrl: TypeUrl, snap: Snapshot, force: boolean): Resp | undefined => {
       const step = session.respond(typeUrl, snap, force);
       if (step.holds !== undefined) {
@@ -128,7 +139,7 @@ export class AdsServer {
       }
       if (step.wake) stream.markDirty(step.wake, true);
       if (!step.sent) return undefined;
-      this.noteSent(stream, typeUrl, step.sent.version, step.sent.nonce, step.sent.resources);
+      this.noteSent(stream, typeUrl, step.sent);
       return step.sent.response;
     };
     this.attach(stream, call, protocol, build, (req, typeUrl, errorDetail) => {
@@ -199,6 +210,7 @@ export class AdsServer {
           streamId: stream.id,
           nodeId: id,
           cluster: stream.nodeCluster,
+          node: nodeInfoOf(req.node),
           protocol,
           atMs: this.clock.nowMs(),
         });
@@ -239,13 +251,8 @@ export class AdsServer {
     this.close(stream);
   }
 
-  private noteSent(
-    stream: AdsStream<unknown>,
-    typeUrl: TypeUrl,
-    version: string,
-    nonce: string,
-    resources: ReadonlyArray<{ value: Buffer }>,
-  ): void {
+  private noteSent(stream: AdsStream<unknown>, typeUrl: TypeUrl, sent: Outgoing<unknown>): void {
+    const { version, nonce, resources } = sent;
     const bytes = resources.reduce((n, r) => n + r.value.length, 0);
     this.events.emit({
       kind: 'sent',
@@ -256,6 +263,8 @@ export class AdsServer {
       nonce,
       resources: resources.length,
       bytes,
+      content: resources,
+      removed: sent.removed ?? NONE,
       atMs: this.clock.nowMs(),
     });
     // Hot path (once per stream per push): build the log object only when it will be written.
@@ -305,6 +314,7 @@ export class AdsServer {
     stream.closed = true;
     stream.cancelWatch();
     this.streams.delete(stream);
+    this.subscriptions.delete(stream.id);
     if (stream.nodeId) this.events.emit({ kind: 'stream-closed', streamId: stream.id, nodeId: stream.nodeId, atMs: this.clock.nowMs() });
     this.log.debug({ streamId: stream.id, nodeId: stream.nodeId }, 'ADS stream closed');
   }

@@ -193,7 +193,14 @@ export function openDeltaSession(
         nonce,
         removed_resources: body.removed,
       });
-      return { sent: { response, version, nonce, resources: body.resources }, ...(dependent && waiting ? { wake: dependent } : {}) };
+      return {
+        sent: { response, version, nonce, resources: body.resources, removed: body.removed },
+        ...(dependent && waiting ? { wake: dependent } : {}),
+      };
+    },
+    subscription(typeUrl) {
+      const state = types.get(typeUrl);
+      return state && { wildcard: state.wildcard, names: state.names };
     },
   };
 }

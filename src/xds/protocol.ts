@@ -26,6 +26,8 @@ export interface Outgoing<Resp> {
   version: string;
   nonce: string;
   resources: readonly EncodedResource[];
+  /** Delta: names the response removes. */
+  removed?: readonly string[];
 }
 
 export interface ResponseStep<Resp> {
@@ -39,9 +41,19 @@ export interface ResponseStep<Resp> {
   wake?: TypeUrl;
 }
 
+/** What a stream asked for of one type. */
+export interface Subscription {
+  /** Everything of the type (CDS/LDS wildcard). */
+  wildcard: boolean;
+  /** Names asked for explicitly. */
+  names: ReadonlySet<string>;
+}
+
 export interface ProtocolSession<Req, Resp> {
   onRequest(typeUrl: TypeUrl, req: Req, errorDetail: string | undefined, snap: Snapshot | undefined): RequestVerdict;
   respond(typeUrl: TypeUrl, snap: Snapshot, force: boolean): ResponseStep<Resp>;
+  /** The subscription for a type (for CSDS), undefined before the client asked for it. */
+  subscription(typeUrl: TypeUrl): Subscription | undefined;
 }
 
 /**

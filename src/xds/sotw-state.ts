@@ -266,5 +266,9 @@ export function openSotwSession(
       const response = bodies.sotwResponse(typeUrl, resources, { version_info: typeSnap.version, type_url: typeUrl, nonce });
       return { sent: { response, version: typeSnap.version, nonce, resources }, ...(dependent && waiting ? { wake: dependent } : {}) };
     },
+    subscription(typeUrl) {
+      const state = types.get(typeUrl);
+      return state && { wildcard: state.wildcard, names: state.names };
+    },
   };
 }

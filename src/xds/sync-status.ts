@@ -3,7 +3,9 @@
 // the time from the snapshot cache publishing a version to each Envoy ACKing it.
 import { Listeners } from '../core/listeners.js';
 import type { Clock } from '../core/clock.js';
-import { ADS_ORDER, shortType, type TypeUrl } from './type-urls.js';
+import type { NodeInfo } from './node-info.js';
+import { inFlightSeq, noteResponseAcked, noteResponseNacked, noteResponseSent, type ResourceTrack } from './resource-sync.js';
+import { ADS_ORDER, isWildcardType, shortType, type TypeUrl } from './type-urls.js';
 import type { XdsEvent, XdsEvents } from './xds-events.js';
 
 /** Envoy admin's CSDS ConfigStatus vocabulary (also Istio syncz's). */
@@ -35,7 +37,11 @@ export interface SyncStatusRow {
   nodeId: string;
   /** Envoy's node.cluster (its service-cluster label), not an xDS cluster. */
   nodeCluster: string;
+  /** What the node said about itself when its stream opened. */
+  node: NodeInfo;
   streamId: number;
+  protocol: 'sotw' | 'delta';
+  connectedAtMs: number;
   typeUrl: TypeUrl;
   type: ReturnType<typeof shortType>;
   status: SyncState;
@@ -48,6 +54,11 @@ export interface SyncStatusRow {
   staleNonces: number;
   /** Publish-to-ACK time of the latest version this node ACKed, when the publish time is known. */
   lastPublishToAckMs?: number;
+  /**
+   * Unless SYNCED: since when the node has lacked a version it should run, i.e. the publish time
+   * of the first version after the one it ACKed (never before its stream opened).
+   */
+  unsyncedSinceMs?: number;
 }
 
 export interface SyncStatusSnapshot {
@@ -89,11 +100,20 @@ interface TypeState {
   lastPublishToAckMs: number | undefined;
   /** The last version a latency sample was taken for (carried over a reconnect, see ackedBefore). */
   sampledVersion: string | undefined;
+  /** Per resource: what the client runs, has in flight, rejected (resource-sync.ts). */
+  resources: Map<string, ResourceTrack>;
+  /** The stream-local order of the response in `sent` (orders per-resource ACKs). */
+  sentSeq: number;
 }
 
 interface NodeState {
   nodeCluster: string;
+  node: NodeInfo;
   streamId: number;
+  protocol: 'sotw' | 'delta';
+  openedAtMs: number;
+  /** Responses sent on this stream so far (orders them for per-resource ACKs). */
+  sends: number;
   types: Map<TypeUrl, TypeState>;
   /** What this node's previous stream had sampled, if it reconnected (see ackedBefore). */
   sampledBefore: ReadonlyMap<TypeUrl, string> | undefined;
@@ -173,7 +193,16 @@ export class SyncStatus {
       // A node replacing a stream it still had open carries that stream's samples over too.
       const replaced = this.nodes.get(event.nodeId);
       const sampledBefore = replaced ? sampledVersions(replaced) : this.ackedBefore.get(event.nodeId);
-      this.nodes.set(event.nodeId, { nodeCluster: event.cluster, streamId: event.streamId, types: new Map(), sampledBefore });
+      this.nodes.set(event.nodeId, {
+        nodeCluster: event.cluster,
+        node: event.node,
+        streamId: event.streamId,
+        protocol: event.protocol,
+        openedAtMs: event.atMs,
+        sends: 0,
+        types: new Map(),
+        sampledBefore,
+      });
       return;
     }
     const node = this.nodes.get(event.nodeId);
@@ -194,12 +223,26 @@ export class SyncStatus {
         const { version, nonce, resources, bytes, atMs } = event;
         state.sent = { version, nonce, resources, bytes, atMs };
         state.lastResponseNacked = false;
+        const seq = ++node.sends;
+        state.sentSeq = seq;
+        noteResponseSent(state.resources, {
+          nonce,
+          resources: event.content,
+          removed: event.removed,
+          complete: node.protocol === 'sotw' && isWildcardType(event.typeUrl),
+          perResourceVersions: node.protocol === 'delta',
+          versionInfo: version,
+          seq,
+          atMs,
+        });
         break;
       }
       case 'ack': {
         const state = this.typeState(node, event.typeUrl);
         state.acked = { version: event.version, nonce: event.nonce, atMs: event.atMs };
         if (state.sent?.nonce === event.nonce) state.lastResponseNacked = false;
+        const seq = seqOf(state, event.nonce);
+        if (seq !== undefined) noteResponseAcked(state.resources, seq, event.atMs);
         this.sampleLatency(event.nodeId, state, event.typeUrl, event.version, event.atMs);
         break;
       }
@@ -207,6 +250,8 @@ export class SyncStatus {
         const state = this.typeState(node, event.typeUrl);
         state.lastNack = { version: event.version, nonce: event.nonce, detail: event.detail, atMs: event.atMs };
         if (state.sent === undefined || state.sent.nonce === event.nonce) state.lastResponseNacked = true;
+        const seq = seqOf(state, event.nonce);
+        if (seq !== undefined) noteResponseNacked(state.resources, seq, event.detail, event.atMs);
         break;
       }
       case 'holds': {
@@ -231,21 +276,48 @@ export class SyncStatus {
   private row(nodeId: string, node: NodeState, typeUrl: TypeUrl): SyncStatusRow {
     const state = node.types.get(typeUrl);
     const currentVersion = this.currentVersion(typeUrl);
+    const status = statusOf(state, currentVersion);
     const row: SyncStatusRow = {
       nodeId,
       nodeCluster: node.nodeCluster,
+      node: node.node,
       streamId: node.streamId,
+      protocol: node.protocol,
+      connectedAtMs: node.openedAtMs,
       typeUrl,
       type: shortType(typeUrl),
-      status: statusOf(state, currentVersion),
+      status,
       staleNonces: state?.staleNonces ?? 0,
     };
+    if (status !== 'SYNCED') row.unsyncedSinceMs = this.unsyncedSince(node, typeUrl, state);
     if (currentVersion !== undefined) row.currentVersion = currentVersion;
     if (state?.sent) row.sent = state.sent;
     if (state?.acked) row.acked = state.acked;
     if (state?.lastNack) row.lastNack = state.lastNack;
     if (state?.lastPublishToAckMs !== undefined) row.lastPublishToAckMs = state.lastPublishToAckMs;
     return row;
+  }
+
+  /** The publish time of the first version after the one the node ACKed, not before its stream opened. */
+  private unsyncedSince(node: NodeState, typeUrl: TypeUrl, state: TypeState | undefined): number {
+    const acked = state?.acked?.version;
+    const versions = this.published.get(typeUrl);
+    if (acked === undefined || !versions) return node.openedAtMs;
+    let seen = !versions.has(acked);
+    for (const [version, atMs] of versions) {
+      if (seen) return Math.max(node.openedAtMs, atMs);
+      if (version === acked) seen = true;
+    }
+    // It ACKed the newest version and a response is still out (or it was NACKed): since that went out.
+    return Math.max(node.openedAtMs, state?.sent?.atMs ?? node.openedAtMs);
+  }
+
+  /**
+   * Per resource of a type, what a connected node runs, has in flight and rejected (for CSDS);
+   * empty when the node is not connected. The tracks are live: read them, never change them.
+   */
+  resources(nodeId: string, typeUrl: TypeUrl): ReadonlyMap<string, Readonly<ResourceTrack>> {
+    return this.nodes.get(nodeId)?.types.get(typeUrl)?.resources ?? EMPTY_TRACKS;
   }
 
   private typeState(node: NodeState, typeUrl: TypeUrl): TypeState {
@@ -260,6 +332,8 @@ export class SyncStatus {
         staleNonces: 0,
         lastPublishToAckMs: undefined,
         sampledVersion: node.sampledBefore?.get(typeUrl),
+        resources: new Map(),
+        sentSeq: 0,
       };
       node.types.set(typeUrl, state);
     }
@@ -283,6 +357,18 @@ export class SyncStatus {
       if (!this.nodes.has(nodeId)) this.ackedBefore.delete(nodeId);
     }
   }
+}
+
+const EMPTY_TRACKS: ReadonlyMap<string, ResourceTrack> = new Map();
+
+/**
+ * The order of the response a nonce answers: the last one sent (nearly every ACK), else one whose
+ * changed resources are still in flight. An ACK of an older response that changed nothing still
+ * in flight settles nothing; the next ACK settles everything before it.
+ */
+function seqOf(state: TypeState, nonce: string): number | undefined {
+  if (state.sent?.nonce === nonce) return state.sentSeq;
+  return inFlightSeq(state.resources, nonce);
 }
 
 /** Per type, the last sampled version: this stream's, else what its predecessors had sampled. */

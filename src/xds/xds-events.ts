@@ -1,4 +1,6 @@
 import { Listeners } from '../core/listeners.js';
+import type { NodeInfo } from './node-info.js';
+import type { EncodedResource } from './snapshot.js';
 import type { TypeUrl } from './type-urls.js';
 
 /**
@@ -6,7 +8,16 @@ import type { TypeUrl } from './type-urls.js';
  * observers subscribe; nothing in the xDS path waits on them.
  */
 export type XdsEvent =
-  | { kind: 'stream-opened'; streamId: number; nodeId: string; cluster: string; protocol: 'sotw' | 'delta'; atMs: number }
+  | {
+      kind: 'stream-opened';
+      streamId: number;
+      nodeId: string;
+      cluster: string;
+      /** The rest of what the node said about itself (metadata, locality, user agent). */
+      node: NodeInfo;
+      protocol: 'sotw' | 'delta';
+      atMs: number;
+    }
   | { kind: 'stream-closed'; streamId: number; nodeId: string; atMs: number }
   | {
       kind: 'sent';
@@ -17,6 +28,10 @@ export type XdsEvent =
       nonce: string;
       resources: number;
       bytes: number;
+      /** The resources the response carried (shared, never copied). */
+      content: readonly EncodedResource[];
+      /** Delta: names the response removed. */
+      removed: readonly string[];
       atMs: number;
     }
   | { kind: 'ack'; streamId: number; nodeId: string; typeUrl: TypeUrl; version: string; nonce: string; atMs: number }

@@ -111,7 +111,7 @@ describe('health and reflection over gRPC', () => {
     }
   });
 
-  it('server reflection lists the admin and health services and describes Admin', async () => {
+  it('server reflection lists exactly the admin, CSDS and health services and describes them', async () => {
     rig = await startAdminRig();
     const require = createRequire(import.meta.url);
     const protoDir = join(dirname(require.resolve('@grpc/reflection/package.json')), 'build/proto');
@@ -146,7 +146,12 @@ describe('health and reflection over gRPC', () => {
     try {
       const list = await ask({ list_services: '' });
       const names = list.list_services_response!.service.map((s) => s.name);
-      expect(names).toEqual(expect.arrayContaining(['spillway.admin.v1.Admin', 'grpc.health.v1.Health']));
+      // Exactly what the port serves: CSDS brings Envoy's messages, never another Envoy service.
+      expect(names.filter((n) => !n.startsWith('grpc.reflection.')).sort()).toEqual(
+        ['envoy.service.status.v3.ClientStatusDiscoveryService', 'grpc.health.v1.Health', 'spillway.admin.v1.Admin'].sort(),
+      );
+      const csds = await ask({ file_containing_symbol: 'envoy.service.status.v3.ClientStatusDiscoveryService' });
+      expect(Buffer.concat(csds.file_descriptor_response!.file_descriptor_proto).toString('latin1')).toContain('FetchClientStatus');
       const desc = await ask({ file_containing_symbol: 'spillway.admin.v1.Admin' });
       const text = Buffer.concat(desc.file_descriptor_response!.file_descriptor_proto).toString('latin1');
       expect(text).toContain('WatchWeights');

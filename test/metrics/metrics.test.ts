@@ -62,6 +62,11 @@ describe('Prometheus /metrics', () => {
     expect(series(text, 'spillway_xds_connected_streams{protocol="delta"}')).toBe(0);
     expect(series(text, 'spillway_xds_streams_by_type{type="CDS"}')).toBe(1);
     expect(series(text, 'spillway_xds_sync_status{type="EDS",status="ERROR"}')).toBe(1);
+    // The rejected EDS has kept the node out of sync since it connected; its CDS is in sync, and
+    // RDS, never asked for, does not count.
+    expect(series(text, 'spillway_xds_out_of_sync_seconds{type="EDS"}')).toBeGreaterThanOrEqual(0.1);
+    expect(series(text, 'spillway_xds_out_of_sync_seconds{type="CDS"}')).toBe(0);
+    expect(series(text, 'spillway_xds_out_of_sync_seconds{type="RDS"}')).toBe(0);
     expect(series(text, 'spillway_xds_publish_to_ack_seconds_count{type="CDS"}')).toBe(1);
     expect(text).toContain('spillway_xds_publish_to_ack_seconds_bucket{le="0.005",type="CDS"}');
     expect(series(text, 'spillway_lrs_connected_envoys')).toBe(0);

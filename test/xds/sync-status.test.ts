@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SyncStatus, type AckLatencySample, type SyncStatusRow } from '../../src/xds/sync-status.js';
+import { nodeInfoOf } from '../../src/xds/node-info.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
 import { XdsEvents } from '../../src/xds/xds-events.js';
 import { VirtualTime } from '../support/virtual-time.js';
@@ -23,10 +24,30 @@ describe('SyncStatus', () => {
   });
 
   const open = (nodeId: string, streamId: number): void =>
-    events.emit({ kind: 'stream-opened', streamId, nodeId, cluster: 'edge', protocol: 'sotw', atMs: time.nowMs() });
+    events.emit({
+      kind: 'stream-opened',
+      streamId,
+      nodeId,
+      cluster: 'edge',
+      node: nodeInfoOf({ id: nodeId, cluster: 'edge' }),
+      protocol: 'sotw',
+      atMs: time.nowMs(),
+    });
   const send = (nodeId: string, streamId: number, typeUrl: TypeUrl, version: string): string => {
     const n = String(++nonce);
-    events.emit({ kind: 'sent', streamId, nodeId, typeUrl, version, nonce: n, resources: 2, bytes: 100, atMs: time.nowMs() });
+    events.emit({
+      kind: 'sent',
+      streamId,
+      nodeId,
+      typeUrl,
+      version,
+      nonce: n,
+      resources: 2,
+      bytes: 100,
+      content: [],
+      removed: [],
+      atMs: time.nowMs(),
+    });
     return n;
   };
   const ack = (nodeId: string, streamId: number, typeUrl: TypeUrl, version: string, n: string): void =>
@@ -64,6 +85,30 @@ describe('SyncStatus', () => {
     ack('envoy-a', 1, CDS, 'v2', n2);
     expect(row('envoy-a', CDS)?.status).toBe('SYNCED');
     expect(row('envoy-a', EDS)?.status).toBe('NOT_SENT');
+  });
+
+  it('says since when a node lacks what it should run: the publish after its ACKed version, never before it connected', async () => {
+    const t0 = time.nowMs();
+    current[CDS] = 'v1';
+    status.notePublished(CDS, 'v1', time.nowMs());
+    await time.advance(100);
+    open('envoy-a', 1);
+    expect(row('envoy-a', CDS)?.unsyncedSinceMs).toBe(t0 + 100);
+    const n1 = send('envoy-a', 1, CDS, 'v1');
+    ack('envoy-a', 1, CDS, 'v1', n1);
+    expect(row('envoy-a', CDS)?.unsyncedSinceMs).toBeUndefined();
+    await time.advance(900);
+    current[CDS] = 'v2';
+    status.notePublished(CDS, 'v2', time.nowMs());
+    await time.advance(1000);
+    current[CDS] = 'v3';
+    status.notePublished(CDS, 'v3', time.nowMs());
+    // Behind since v2, the first version after the one it runs, however many follow.
+    expect(row('envoy-a', CDS)).toMatchObject({ status: 'STALE', unsyncedSinceMs: t0 + 1000 });
+    const n3 = send('envoy-a', 1, CDS, 'v3');
+    nack('envoy-a', 1, CDS, 'v1', n3, 'rejected');
+    expect(row('envoy-a', CDS)).toMatchObject({ status: 'ERROR', unsyncedSinceMs: t0 + 1000 });
+    expect(row('envoy-a', CDS)).toMatchObject({ protocol: 'sotw', connectedAtMs: t0 + 100, node: { id: 'envoy-a', cluster: 'edge' } });
   });
 
   it('shows ERROR for the node that NACKed only, while another node is SYNCED', () => {
