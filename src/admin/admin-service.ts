@@ -1,7 +1,8 @@
 // spillway.admin.v1.Admin handlers. Reads go through the pure state view; mutations are authorised,
 // validated (INVALID_ARGUMENT naming the field), logged without credentials, then applied through
-// the publisher or the plan router.
+// the operator actions (this process's write side, or — replicas — etcd, so every replica applies them).
 import * as grpc from '@grpc/grpc-js';
+import { ActionUnavailable, type OperatorActions } from '../control/operator-actions.js';
 import type { Publisher } from '../control/publisher.js';
 import { errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
@@ -15,14 +16,13 @@ import type { ServiceState } from '../generated/spillway/admin/v1/ServiceState.j
 import type { State } from '../generated/spillway/admin/v1/State.js';
 import { CordonState } from '../model/cordons.js';
 import type { BearerAuth } from './auth.js';
-import type { PlanRouter } from '../control/plan-router.js';
 import type { StateFeed } from './state-feed.js';
 import { ChangeCause } from '../control/read-model.js';
 import { InvalidArgument, requireDuration, requireInHouseEndpoint, requireService, requireShare } from './validate-request.js';
 
 export interface AdminServiceDeps {
   publisher: Publisher;
-  router: PlanRouter;
+  actions: OperatorActions;
   auth: BearerAuth;
   feed: StateFeed;
   buildState(cause: ChangeCause, only?: string): State;
@@ -48,7 +48,7 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
     method: string,
     call: UnaryCall<Req>,
     callback: grpc.sendUnaryData<Res>,
-    body: (req: Req) => { response: Res; log: Record<string, unknown> },
+    body: (req: Req) => Promise<{ response: Res; log: Record<string, unknown> }>,
   ): void => {
     const peer = call.getPeer();
     const auth = deps.auth.check(call.metadata);
@@ -57,28 +57,33 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
       callback(fail(grpc.status.UNAUTHENTICATED, `${method}: a valid "authorization: Bearer <token>" is required`));
       return;
     }
-    try {
-      const { response, log: fields } = body(call.request);
-      log.info({ method, peer, ...fields }, `admin ${method}`);
-      callback(null, response);
-    } catch (err) {
-      if (err instanceof InvalidArgument) {
-        log.warn({ method, peer, problem: err.message }, `admin ${method} refused`);
-        callback(fail(grpc.status.INVALID_ARGUMENT, err.message));
-      } else {
-        log.error({ method, peer, err: errorMessage(err) }, `admin ${method} failed`);
-        callback(fail(grpc.status.INTERNAL, errorMessage(err)));
-      }
-    }
+    body(call.request).then(
+      ({ response, log: fields }) => {
+        log.info({ method, peer, ...fields }, `admin ${method}`);
+        callback(null, response);
+      },
+      (err: unknown) => {
+        if (err instanceof InvalidArgument) {
+          log.warn({ method, peer, problem: err.message }, `admin ${method} refused`);
+          callback(fail(grpc.status.INVALID_ARGUMENT, err.message));
+        } else if (err instanceof ActionUnavailable) {
+          log.warn({ method, peer, problem: err.message }, `admin ${method} not recorded`);
+          callback(fail(grpc.status.UNAVAILABLE, err.message));
+        } else {
+          log.error({ method, peer, err: errorMessage(err) }, `admin ${method} failed`);
+          callback(fail(grpc.status.INTERNAL, errorMessage(err)));
+        }
+      },
+    );
   };
 
   const cordon =
     (method: string, state: CordonState | undefined) =>
     (call: UnaryCall<CordonRequest__Output>, callback: grpc.sendUnaryData<CordonResponse>): void =>
-      mutate(method, call, callback, (req) => {
+      mutate(method, call, callback, async (req) => {
         const svc = requireService(services(), req.service);
         const endpoint = requireInHouseEndpoint(svc, req.endpoint);
-        const r = deps.publisher.setCordon(svc.name, endpoint, state);
+        const r = await deps.actions.cordon(svc.name, endpoint, state, req.reason);
         if (!r.ok) throw new InvalidArgument(`endpoint: the resulting configuration does not validate: ${r.errors.join('; ')}`);
         deps.changed(ChangeCause.Cordon);
         const health: EndpointHealth = state ?? 'HEALTHY';
@@ -143,11 +148,11 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
     Uncordon: cordon('Uncordon', undefined),
 
     Override(call: UnaryCall<OverrideRequest__Output>, callback: grpc.sendUnaryData<ServiceState>) {
-      mutate('Override', call, callback, (req) => {
+      mutate('Override', call, callback, async (req) => {
         const svc = requireService(services(), req.service);
         const share = requireShare(svc, req.share);
         const durationMs = requireDuration(req.duration);
-        const r = deps.router.override(svc.name, share, durationMs, req.reason);
+        const r = await deps.actions.override(svc.name, share, durationMs, req.reason);
         if (!r.ok) throw new InvalidArgument(`share: the resulting configuration does not validate: ${r.errors.join('; ')}`);
         deps.changed(ChangeCause.Override);
         return {
@@ -158,9 +163,9 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
     },
 
     ClearOverride(call: UnaryCall<ClearOverrideRequest__Output>, callback: grpc.sendUnaryData<ServiceState>) {
-      mutate('ClearOverride', call, callback, (req) => {
+      mutate('ClearOverride', call, callback, async (req) => {
         const svc = requireService(services(), req.service);
-        const had = deps.router.clear(svc.name);
+        const had = await deps.actions.clearOverride(svc.name);
         deps.changed(ChangeCause.Override);
         return { response: deps.buildServiceState(svc.name), log: { service: svc.name, hadOverride: had } };
       });

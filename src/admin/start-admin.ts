@@ -1,10 +1,10 @@
 // Starts the admin gRPC port: spillway.admin.v1.Admin, grpc.health.v1.Health and server reflection.
-// Reads come from the domain read model; mutations go to the write side (publisher, plan router).
+// Reads come from the domain read model; mutations go through the operator actions (the write side, or etcd for replicas).
 // It hears of changes through notifications and never sits in the xDS path.
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import type { SpillwayConfig } from '../config/config-types.js';
-import type { PlanRouter } from '../control/plan-router.js';
+import type { OperatorActions } from '../control/operator-actions.js';
 import type { Publisher } from '../control/publisher.js';
 import type { ChangeCause, ReadModel } from '../control/read-model.js';
 import { silentLogger, type Logger } from '../core/logger.js';
@@ -20,9 +20,10 @@ import { buildServiceState, buildState } from './state-view.js';
 export interface AdminOptions {
   config: SpillwayConfig;
   read: ReadModel;
-  /** The write side the mutating calls go through. */
+  /** The services served now (what requests are validated against). */
   publisher: Publisher;
-  router: PlanRouter;
+  /** Where the mutating calls go: this process's write side, or (replicas) etcd. */
+  actions: OperatorActions;
   scheduler: Scheduler;
   logger?: Logger;
   /** How often health is re-judged (input staleness is a matter of time passing). Default 1 s. */
@@ -44,6 +45,7 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
   const health = new AdminHealth(
     () => ({
       consistentSnapshot: read.consistentSnapshot(),
+      ...replicationHealth(read),
       maxInputAgeMs: Math.max(5_000, 3 * poll.pollIntervalMs + poll.timeoutMs),
       services: read.services().map((v) => ({
         name: v.name,
@@ -69,7 +71,7 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
     protos.spillway.admin.v1.Admin.service,
     createAdminHandlers({
       publisher: opts.publisher,
-      router: opts.router,
+      actions: opts.actions,
       auth: new BearerAuth(opts.config.admin.token),
       feed,
       buildState: (cause, only) => buildState(read, cause, only),
@@ -113,4 +115,9 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
       await shutdownServer(server, 500);
     },
   };
+}
+
+function replicationHealth(read: ReadModel): { replication?: { degraded: string | undefined } } {
+  const r = read.replication();
+  return r ? { replication: { degraded: r.degraded } } : {};
 }

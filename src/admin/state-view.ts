@@ -2,6 +2,8 @@
 // serves GetState, WatchWeights and `spillway watch`.
 import type { InputReading as CapacityInput, Decision as CapacityDecision } from '../capacity/types.js';
 import type { ChangeCause, ReadModel, ServiceMode, ServiceView } from '../control/read-model.js';
+import type { ReplicationStatus } from '../control/replication-status.js';
+import type { Replication } from '../generated/spillway/admin/v1/Replication.js';
 import type { Decision } from '../generated/spillway/admin/v1/Decision.js';
 import type { EnvoyNode } from '../generated/spillway/admin/v1/EnvoyNode.js';
 import type { InputReading } from '../generated/spillway/admin/v1/InputReading.js';
@@ -29,6 +31,7 @@ const CAUSE: Record<ChangeCause, StateCauseMsg> = {
   override: 'CAUSE_OVERRIDE',
   cordon: 'CAUSE_CORDON',
   poll: 'CAUSE_POLL',
+  replication: 'CAUSE_REPLICATION',
 };
 
 const MODE: Record<ServiceMode, Mode> = {
@@ -45,7 +48,9 @@ const POLICY: Record<PolicyName, Policy> = { seed: 'POLICY_SEED', default: 'POLI
 
 export function buildState(read: ReadModel, cause: ChangeCause, only?: string): State {
   const s = read.publisherStats();
+  const replication = read.replication();
   return {
+    ...(replication ? { replication: replicationOf(replication) } : {}),
     at_unix_ms: read.nowMs(),
     state_cause: CAUSE[cause],
     services: read
@@ -86,6 +91,18 @@ export function buildServiceState(v: ServiceView, nowMs: number): ServiceState {
     };
   }
   return state;
+}
+
+function replicationOf(r: ReplicationStatus): Replication {
+  return {
+    replica_id: r.replicaId,
+    leader_id: r.leaderId ?? '',
+    is_leader: r.isLeader,
+    fencing_token: r.fencingToken ?? '',
+    etcd_connected: r.etcdConnected,
+    degraded: r.degraded ?? '',
+    members: r.members.map((m) => ({ replica_id: m.replicaId, xds: m.xds, admin: m.admin, leader: m.leader, same_config: m.sameConfig })),
+  };
 }
 
 function weightsOf(plan: TrafficPlan): Weights {

@@ -3,11 +3,14 @@
 // controller → plan router → publisher (build, validate) → snapshot cache → ADS streams → Envoy;
 // admin and metrics read the domain read model from the side.
 import type * as grpc from '@grpc/grpc-js';
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import { startAdmin, type AdminEndpoint } from '../admin/start-admin.js';
 import type { Decision } from '../capacity/types.js';
 import type { ServiceConfig, SpillwayConfig } from '../config/config-types.js';
 import { CapacityController } from '../control/capacity-controller.js';
 import { controllerInputsFor } from '../control/controller-inputs.js';
+import { LocalOperatorActions } from '../control/operator-actions.js';
 import { OverrideStore } from '../control/override-store.js';
 import { PlanRouter } from '../control/plan-router.js';
 import { Publisher } from '../control/publisher.js';
@@ -19,7 +22,9 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import { realScheduler, type Scheduler } from '../core/scheduler.js';
 import { Teardown } from '../core/teardown.js';
 import { HostnameWatcher, type ResolveFn } from '../discovery/hostname-watcher.js';
+import { startReplica, type Replica } from '../ha/replica.js';
 import { addLrsService, createLrsService, type LrsService } from '../lrs/lrs-server.js';
+import type { LoadView } from '../lrs/load-view.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
 import { createSpillwayMetrics } from '../metrics/spillway-metrics.js';
 import type { ModalSdkOptions } from '../modal/modal-sdk.js';
@@ -43,6 +48,8 @@ export interface AppDeps {
   modalSdk?: ModalSdkOptions;
   /** Loaded protos (default: loaded once per process). */
   protos?: SpillwayProtos;
+  /** Monotonic milliseconds for the replica's lease deadline (default performance.now). */
+  monotonicMs?: () => number;
 }
 
 export interface SpillwayApp {
@@ -54,8 +61,10 @@ export interface SpillwayApp {
   readonly publisher: Publisher;
   readonly syncStatus: SyncStatus;
   readonly lrs: LrsService;
-  /** Present when at least one service is driven by the capacity controller. */
+  /** Present when at least one service is driven by the capacity controller (with `ha:`, it runs only while this replica leads). */
   readonly controller: CapacityController | undefined;
+  /** This replica's place in its group (`ha:` in the config); undefined for a single Spillway. */
+  readonly replica: Replica | undefined;
   readonly modal: ModalSide | undefined;
   /** Operator overrides of Modal shares (set through the admin API). */
   readonly overrides: OverrideStore;
@@ -101,11 +110,22 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   const first = publisher.publish();
   if (!first.ok) await failStart(new Error(`initial configuration does not validate:\n  ${first.errors.join('\n  ')}`));
 
-  // Inputs: the Modal hostname's address, Modal's stats and autoscaler, Envoy's load.
+  // Inputs: the Modal hostname's address, Modal's stats and autoscaler, Envoy's load. A replica
+  // publishes the address its group's leader resolved (so every replica serves the same one).
+  const resolved = new Map<string, { hostname: string; ip: string }>();
+  let onModalIp = (service: string, _hostname: string, ip: string): void => void publisher.setModalIp(service, ip);
   for (const s of config.services) {
     if (!s.modal || s.modal.connectAddress) continue;
+    const host = s.modal.hostname;
     const resolve = deps.resolve ? { resolve: deps.resolve } : {};
-    const w = new HostnameWatcher(s.modal.hostname, (ip) => publisher.setModalIp(s.name, ip), { scheduler, clock, logger, ...resolve });
+    const w = new HostnameWatcher(
+      host,
+      (ip) => {
+        resolved.set(s.name, { hostname: host, ip });
+        onModalIp(s.name, host, ip);
+      },
+      { scheduler, clock, logger, ...resolve },
+    );
     teardown.add(() => w.stop());
     await w.start();
   }
@@ -130,9 +150,64 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   teardown.add(() => overrides.close());
   // Isolated: a reader's bug (admin feed, metrics) must not fail the controller's tick.
   const decisions = new Listeners<[string, Decision]>((err) => log.error({ error: errorMessage(err) }, 'decision listener failed'));
+  // The load decisions are made from: this process's Envoys, or (replicas) the whole group's.
+  let load: LoadView = lrs.view;
+  // Where the controller's decisions go: the plan router, or (replicas) etcd, from which every replica publishes.
+  let sink: { decision(service: string, d: Decision): void; decided(service: string, d: Decision): void } = {
+    decision: (service, decision) => {
+      const r = router.decision(service, decision);
+      if (r && !r.ok) log.error({ service, errors: r.errors }, 'controller plan refused by validation');
+      decisions.emit(service, decision);
+    },
+    decided: () => {},
+  };
   const controller = modal
-    ? startController(config, driven, modal, { clock, scheduler, logger, publisher, router, lrs, decisions, teardown })
+    ? createController(config, driven, modal, {
+        clock,
+        scheduler,
+        logger,
+        publisher,
+        load: () => load,
+        onDecision: (service, d) => sink.decision(service, d),
+        onDecided: (service, d) => sink.decided(service, d),
+        teardown,
+      })
     : undefined;
+
+  // Replicas: the group's state is read from etcd and applied before anything is served.
+  let replica: Replica | undefined;
+  if (config.ha) {
+    replica = await startReplica({
+      ha: config.ha,
+      replicaId: config.ha.replicaId ?? `${hostname()}-${process.pid}`,
+      configHash: createHash('sha256').update(JSON.stringify(config.services)).digest('hex').slice(0, 16),
+      clock,
+      scheduler,
+      logger,
+      publisher,
+      router,
+      lrs: lrs.view,
+      lrsIntervalMs: config.lrs.intervalMs,
+      controller,
+      actuator: modal?.actuator,
+      memoryIntervalMs: config.controller.tickMs,
+      onDecision: (service, d) => decisions.emit(service, d),
+      ...(deps.monotonicMs ? { monotonicMs: deps.monotonicMs } : {}),
+    }).catch(failStart);
+    const r = replica;
+    teardown.add(() => r.stop());
+    load = r.load;
+    sink = { decision: (service, d) => r.decided(service, d), decided: (service, d) => r.decided(service, d) };
+    onModalIp = (service, host, ip) => r.modalResolved(service, host, ip);
+    for (const [service, a] of resolved) r.modalResolved(service, a.hostname, a.ip);
+  }
+  if (controller) {
+    // Decide when an input arrives, not only on the tick: reaction is then bounded by the inputs.
+    teardown.add(modal!.poller.onSample(() => controller.nudge()));
+    teardown.add(load.subscribe(() => controller.nudge()));
+    // A replica's controller runs only while it leads.
+    if (!replica) controller.start();
+  }
 
   // Envoys connect last, to a consistent snapshot.
   const ads = new AdsServer({ cache, events, clock, logger, protos });
@@ -162,14 +237,17 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     overrides,
     cache,
     syncStatus,
-    load: lrs.view,
+    load,
     poller: modal?.poller,
-    controller,
+    // Replicas show the group's decision (the same on every replica), not this process's controller.
+    controller: replica ? undefined : controller,
     connectedStreams: () => ads.connectedStreams(),
     onDecision: (fn) => decisions.add(fn),
+    ...(replica ? { replication: replica } : {}),
   });
   const onDecision = (fn: (service: string, d: Decision) => void): (() => void) => decisions.add(fn);
-  const admin = await startAdmin({ config, read, publisher, router, scheduler, logger }).catch((err: unknown) => {
+  const actions = replica ? replica.actions : new LocalOperatorActions(publisher, router);
+  const admin = await startAdmin({ config, read, publisher, actions, scheduler, logger }).catch((err: unknown) => {
     log.error({ err: errorMessage(err) }, 'admin endpoint not started');
     return undefined;
   });
@@ -183,6 +261,7 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     },
   );
   if (metricsServer) teardown.add(() => metricsServer.stop());
+  replica?.join({ xds: `${config.xds.listen.host}:${xdsPort}`, admin: admin ? `${config.admin.listen.host}:${admin.port}` : '' });
 
   return {
     config,
@@ -194,6 +273,7 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     syncStatus,
     lrs,
     controller,
+    replica,
     modal,
     overrides,
     router,
@@ -203,8 +283,10 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     metricsPort: metricsServer?.port,
     onDecision,
     stop: async () => {
-      // Stop deciding (and actuating) first: nothing should change while the servers drain.
+      // Stop deciding (and actuating) first: nothing should change while the servers drain. A replica
+      // then leaves its group at once, so another takes over without waiting out the lease.
       controller?.stop();
+      await replica?.stop();
       await teardown.run((err) => log.warn({ err: errorMessage(err) }, 'shutdown step failed'));
     },
   };
@@ -234,13 +316,18 @@ function startModal(config: SpillwayConfig, driven: readonly ServiceConfig[], en
   });
 }
 
-function startController(
+function createController(
   config: SpillwayConfig,
   driven: readonly ServiceConfig[],
   modal: ModalSide,
-  env: Env & { publisher: Publisher; router: PlanRouter; lrs: LrsService; decisions: Listeners<[string, Decision]>; teardown: Teardown },
+  env: Env & {
+    publisher: Publisher;
+    load: () => LoadView;
+    onDecision: (service: string, d: Decision) => void;
+    onDecided: (service: string, d: Decision) => void;
+    teardown: Teardown;
+  },
 ): CapacityController {
-  const log = env.logger.child({ component: 'app' });
   const controller = new CapacityController({
     clock: env.clock,
     scheduler: env.scheduler,
@@ -251,23 +338,16 @@ function startController(
       const s = env.publisher.service(service);
       return s
         ? controllerInputsFor(s, {
-            load: env.lrs.view,
+            load: env.load(),
             modalStatus: (name) => modal.poller.status(name),
             cordons: (name) => env.publisher.cordonsOf(name),
           })
         : undefined;
     },
-    onDecision: (service, decision) => {
-      const r = env.router.decision(service, decision);
-      if (r && !r.ok) log.error({ service, errors: r.errors }, 'controller plan refused by validation');
-      env.decisions.emit(service, decision);
-    },
+    onDecision: env.onDecision,
+    onDecided: env.onDecided,
     autoscaler: modal.actuator,
   });
-  controller.start();
   env.teardown.add(() => controller.stop());
-  // Decide when an input arrives, not only on the tick: reaction is then bounded by the inputs.
-  env.teardown.add(modal.poller.onSample(() => controller.nudge()));
-  env.teardown.add(env.lrs.view.subscribe(() => controller.nudge()));
   return controller;
 }

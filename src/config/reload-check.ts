@@ -9,7 +9,7 @@ import type { ModalEndpointConfig, SpillwayConfig } from './config-types.js';
  */
 export function changesNeedingRestart(current: SpillwayConfig, next: SpillwayConfig): string[] {
   const problems: string[] = [];
-  const sections = ['xds', 'lrs', 'admin', 'metrics', 'controller', 'modalApi'] as const;
+  const sections = ['xds', 'lrs', 'admin', 'metrics', 'controller', 'modalApi', 'ha'] as const;
   const yamlName: Record<(typeof sections)[number], string> = {
     xds: 'xds',
     lrs: 'lrs',
@@ -17,6 +17,7 @@ export function changesNeedingRestart(current: SpillwayConfig, next: SpillwayCon
     metrics: 'metrics',
     controller: 'controller',
     modalApi: 'modal_api',
+    ha: 'ha',
   };
   for (const s of sections) {
     if (!isDeepStrictEqual(current[s], next[s])) problems.push(`${yamlName[s]}: changed (takes effect on restart)`);

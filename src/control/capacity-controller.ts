@@ -37,6 +37,8 @@ export interface CapacityControllerOptions {
   readInputs: (service: string) => ControllerInputs | undefined;
   /** Called with the first decision and then whenever the plan changes. */
   onDecision: (service: string, decision: Decision) => void;
+  /** Called after every decision, changed or not (the controller's memory moved on). */
+  onDecided?: (service: string, decision: Decision) => void;
   autoscaler?: AutoscalerIntents;
   tickMs?: number;
 }
@@ -45,6 +47,8 @@ export class CapacityController {
   private readonly tickMs: number;
   private readonly log: Logger;
   private readonly decisions = new Map<string, Decision>();
+  /** When the controller last stood behind each service's decision (its last tick with inputs). */
+  private readonly asOf = new Map<string, number>();
   private cancel: Cancel | undefined;
   private nudgePending: Cancel | undefined;
 
@@ -67,6 +71,29 @@ export class CapacityController {
 
   current(service: string): Decision | undefined {
     return this.decisions.get(service);
+  }
+
+  /** The controller's memory of a service and the last time it stood behind it (what a restart resumes from). */
+  memory(service: string): { decision: Decision; asOfMs: number } | undefined {
+    const decision = this.decisions.get(service);
+    const asOfMs = this.asOf.get(service);
+    return decision && asOfMs !== undefined ? { decision, asOfMs } : undefined;
+  }
+
+  /**
+   * Resumes from memory saved before a restart: the decision becomes the `previous` of the next
+   * decide(). Its plan is taken as already published, so a restored plan is not pushed again.
+   */
+  seed(service: string, decision: Decision, asOfMs: number): void {
+    if (!this.opts.services.some((s) => s.service === service)) throw new Error(`capacity: unknown service '${service}'`);
+    this.decisions.set(service, { ...decision, changed: false });
+    this.asOf.set(service, asOfMs);
+  }
+
+  /** Forgets every service's memory (a replica that stops leading: the next leader's memory is in etcd). */
+  forget(): void {
+    this.decisions.clear();
+    this.asOf.clear();
   }
 
   /**
@@ -102,10 +129,12 @@ export class CapacityController {
     const prev = this.decisions.get(svc.service);
     const decision = decide(prev, inputs, now, svc.policy);
     this.decisions.set(svc.service, decision);
+    this.asOf.set(svc.service, now);
     if (!prev || decision.changed) {
       this.log.info({ service: svc.service, mode: decision.mode, plan: decision.plan, reason: decision.reason }, 'capacity decision');
       this.opts.onDecision(svc.service, decision);
     }
+    this.opts.onDecided?.(svc.service, decision);
     this.stateAutoscalerIntent(svc.service, decision);
   }
 

@@ -45,6 +45,11 @@ export class PlanRouter {
     return this.publisher.setPlan(service, decision.plan);
   }
 
+  /** Resumes from a restart: the controller's restored decision, already published (by Publisher.seed). */
+  seedDecision(service: string, decision: Decision): void {
+    this.decisions.set(service, decision);
+  }
+
   latestDecision(service: string): Decision | undefined {
     return this.decisions.get(service);
   }
@@ -61,6 +66,30 @@ export class PlanRouter {
     const override = this.overrides.set(service, share, durationMs, reason);
     this.log.info({ service, share, durationMs, expiresAtMs: override.expiresAtMs, reason }, 'override set');
     return { ok: true, override };
+  }
+
+  /**
+   * Publishes an override set through another replica, with its own times (replicas: every replica
+   * runs the overrides recorded in etcd). Refused if its plan does not validate here.
+   */
+  adoptOverride(override: ActiveOverride): OverrideResult {
+    const hadOverride = this.overrides.get(override.service) !== undefined;
+    if (!hadOverride) this.before.set(override.service, this.publisher.assignedPlan(override.service));
+    const r = this.publisher.setPlan(override.service, planForShare(override.share));
+    if (!r.ok) {
+      if (!hadOverride) this.before.delete(override.service);
+      return { ok: false, errors: r.errors };
+    }
+    const adopted = this.overrides.adopt(override);
+    if (!adopted) {
+      this.restore(override.service, 'expired');
+      return { ok: false, errors: [`the override expired at ${new Date(override.expiresAtMs).toISOString()}`] };
+    }
+    this.log.info(
+      { service: override.service, share: override.share, expiresAtMs: override.expiresAtMs, reason: override.reason },
+      'override set',
+    );
+    return { ok: true, override: adopted };
   }
 
   /** True when there was an override; the controller's (or the previous) plan is published again. */

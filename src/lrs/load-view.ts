@@ -2,9 +2,16 @@
 // and change notifications; only the LRS server writes (through the aggregator it owns).
 import { Listeners } from '../core/listeners.js';
 import type { Clock } from '../core/clock.js';
-import type { LoadAggregator, LoadSnapshot, LocalityLoadReading, ServiceDropsReading, ServiceLoad } from './load-aggregator.js';
+import type {
+  LoadAggregator,
+  LoadSnapshot,
+  LocalityLoadReading,
+  NodeServiceSample,
+  ServiceDropsReading,
+  ServiceLoad,
+} from './load-aggregator.js';
 
-export type { LoadSnapshot, LocalityLoadReading, ServiceDropsReading, ServiceLoad } from './load-aggregator.js';
+export type { LoadSnapshot, LocalityLoadReading, NodeServiceSample, ServiceDropsReading, ServiceLoad } from './load-aggregator.js';
 export type { RejectReason } from './load-report.js';
 
 export type LoadListener = (snapshot: LoadSnapshot) => void;
@@ -21,7 +28,13 @@ export interface LoadView {
   subscribe(listener: LoadListener): () => void;
 }
 
-export class AggregatedLoadView implements LoadView {
+/** The LRS server's own view: also the per-Envoy samples behind the sums (what replicas share). */
+export interface LocalLoadView extends LoadView {
+  /** Every live report now, per Envoy and service. */
+  nodeSamples(): NodeServiceSample[];
+}
+
+export class AggregatedLoadView implements LocalLoadView {
   private readonly listeners = new Listeners<[LoadSnapshot]>();
 
   constructor(
@@ -43,6 +56,10 @@ export class AggregatedLoadView implements LoadView {
 
   serviceDrops(): ServiceDropsReading[] {
     return this.snapshot().services.map((s) => s.drops);
+  }
+
+  nodeSamples(): NodeServiceSample[] {
+    return this.aggregator.liveSamples(this.clock.nowMs());
   }
 
   subscribe(listener: LoadListener): () => void {

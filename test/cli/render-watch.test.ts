@@ -43,6 +43,7 @@ const state = (services: ServiceState__Output[]): State__Output => ({
     },
   ],
   publisher: { published: 3, unchanged: 0, rejected: 0, last_errors: [] },
+  replication: null,
   connected_streams: 1,
 });
 
