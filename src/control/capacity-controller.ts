@@ -102,7 +102,8 @@ export class CapacityController {
    * it is dt-aware, while the seed policy is defined per poll tick and keeps that cadence.
    */
   nudge(): void {
-    if (this.nudgePending) return;
+    // Stopped (or, on a replica, not leading): inputs arriving decide nothing.
+    if (this.nudgePending || !this.cancel) return;
     this.nudgePending = this.opts.scheduler.after(NUDGE_DELAY_MS, () => {
       this.nudgePending = undefined;
       this.tick((svc) => svc.policy.name === PolicyName.Default);

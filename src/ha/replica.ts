@@ -354,14 +354,18 @@ class ReplicaImpl implements Replica {
     const resumed: string[] = [];
     const controller = this.opts.controller;
     if (controller) {
-      // Resume from the group's memory of every service: no hold window or pre-warm starts over.
+      // Resume from the group's memory of every service: no hold window, drain or pre-warm starts
+      // over (they keep their own times). The decision is taken as made now: while no replica led,
+      // nobody observed demand, so the gap is not time for the smoothed signals to forget over — a
+      // single noisy report right after the takeover must not weigh as much as the seconds before it.
       controller.forget();
+      const now = this.opts.clock.nowMs();
       for (const svc of this.services()) {
         const mem = value(decodeController(this.mirror.get(keys.controller(svc.name))?.value ?? '', svc.name));
         if (!mem || !svc.capacity) continue;
         try {
-          controller.seed(svc.name, mem.decision, mem.asOfMs);
-          resumed.push(`${svc.name} (memory ${Math.max(0, this.opts.clock.nowMs() - mem.asOfMs)} ms old)`);
+          controller.seed(svc.name, { ...mem.decision, atMs: Math.max(mem.decision.atMs, now) }, mem.asOfMs);
+          resumed.push(`${svc.name} (memory ${Math.max(0, now - mem.asOfMs)} ms old)`);
         } catch (err) {
           this.log.warn({ service: svc.name, error: errorMessage(err) }, 'cannot resume from the stored controller memory');
         }

@@ -53,10 +53,20 @@ export interface FakeFunctionState {
   billing: BillingView;
 }
 
+/** One FunctionUpdateSchedulingParams call that changed something (read-backs, with no fields, are not listed). */
+export interface AutoscalerUpdateCall {
+  atMs: number;
+  functionId: string;
+  /** The x-modal-token-id the call carried: tells apart callers with different credentials (replicas in tests). */
+  tokenId: string;
+  settings: Partial<SimSettings>;
+}
+
 export interface FakeModalStateView {
   nowMs: number;
   faults: Faults;
   rpcCalls: Record<string, number>;
+  autoscalerUpdates: AutoscalerUpdateCall[];
   functions: FakeFunctionState[];
 }
 
@@ -65,6 +75,7 @@ export class FakeModalState {
   private faults: Faults = {};
   private readonly frozen = new Map<string, SimStats>();
   readonly rpcCalls: Record<string, number> = {};
+  readonly autoscalerUpdates: AutoscalerUpdateCall[] = [];
 
   constructor(
     specs: readonly FakeFunctionSpec[],
@@ -123,11 +134,18 @@ export class FakeModalState {
     this.rpcCalls[method] = (this.rpcCalls[method] ?? 0) + 1;
   }
 
+  /** Records an autoscaler update that set at least one field. */
+  noteAutoscalerUpdate(functionId: string, tokenId: string, settings: Partial<SimSettings>): void {
+    if (Object.keys(settings).length === 0) return;
+    this.autoscalerUpdates.push({ atMs: this.clock.nowMs(), functionId, tokenId, settings });
+  }
+
   view(): FakeModalStateView {
     return {
       nowMs: this.clock.nowMs(),
       faults: this.currentFaults(),
       rpcCalls: { ...this.rpcCalls },
+      autoscalerUpdates: this.autoscalerUpdates.map((u) => ({ ...u, settings: { ...u.settings } })),
       functions: this.functions.map((f) => ({
         functionId: f.functionId,
         appName: f.appName,
