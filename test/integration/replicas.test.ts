@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Etcd3, type IKeyValue } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dumpSection, runningLocalities } from '../../tools/envoy/config-dump.js';
+import { dumpSection } from '../../tools/envoy/config-dump.js';
 import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js';
 import { startEtcd, type EtcdHandle } from '../../tools/etcd/etcd-process.js';
 import { startFakeModal, type FakeModal } from '../../tools/fake-modal/start-fake-modal.js';
@@ -246,13 +246,14 @@ describe('three replicas on etcd act as one control plane', () => {
     expect(decision.decision_mode).toBe('MODE_SPILLING');
     expect(PER_ENVOY_RPS).toBeLessThan(TARGET_RPS);
     // Same plan, same resources, same version strings, on both Envoys and in every replica's state.
+    let seen: string[] = [];
     await waitFor(
       async () => {
-        const [v1, v2] = await Promise.all([running(e1), running(e2)]);
-        return v1 === v2 && !v1.startsWith('incomplete');
+        seen = await Promise.all([running(e1), running(e2)]);
+        return seen[0] === seen[1] && !seen[0]!.startsWith('incomplete');
       },
       10_000,
-      async () => `equal versions: ${await running(e1)} vs ${await running(e2)}`,
+      () => `equal versions: ${seen.join(' vs ')}`,
     );
     const states = await Promise.all(group.replicas.map((r) => r.state()));
     const weights = states.map((s) => JSON.stringify(s.services[0]?.weights));
