@@ -1,70 +1,106 @@
-// One real overflow run: the rig, open-loop load from the scenario, and the outcome in the
-// simulator's terms (shed/5xx %, p99, Modal container-seconds, cold hits, EDS pushes).
+// One real overflow run: the rig, the cell's events (a host lost and back, a planned drain) at their
+// times, open-loop load from the scenario, and the outcome in the figures BENCHMARKS.md reports.
+import { startInHouseBackend, type InHouseBackend, type InHouseBackendState } from '../../tools/backends/in-house-backend.js';
+import type { SecondRecord } from '../../tools/loadgen/load-recorder.js';
 import { runLoad } from '../../tools/loadgen/run-load.js';
+import { rateAt } from '../../tools/loadgen/scenarios.js';
 import { startRig } from '../reaction/rig.js';
-import { COLD_START_MS, rigFor, SHAPES, SERVICE_MS, type PolicyName, type ShapeName } from './cells.js';
-import { countColdHits } from './cold-hits.js';
+import { CELLS, IN_HOUSE_TARGET_RPS, rigFor, SERVICE_MS, SLOTS, type CellName, type CellSpec, type PolicyName } from './cells.js';
 
 export interface CellOutcome {
-  shape: ShapeName;
+  cell: CellName;
   policy: PolicyName;
   seed: number;
   requests: number;
-  /** Not a 2xx: dropped by the client, transport errors, Envoy's 503s, in-house queue-full 503s, Modal errors. */
-  bad: number;
-  shedPct: number;
-  /** Over every response (fast 503s included; the simulator's is over served requests). */
+  /** 2xx from either tier. */
+  served: number;
+  /** Envoy's deliberate 503s (drop_overloads). */
+  shed: number;
+  /** Everything else that did not succeed (in-house 503s, connect failures, Modal errors, timeouts). */
+  otherFailed: number;
+  /** In-house backends' own 503s (queue full) and every request they answered. */
+  inHouseRejected: number;
+  inHouseAnswered: number;
+  modalServed: number;
+  /** Modal responses completed in seconds whose offered rate was under the in-house target. */
+  wastedSpill: number;
   p50Ms: number;
   p99Ms: number;
-  p99ServedUpperMs: number;
-  modalServed: number;
   modalContainerSeconds: number;
-  containersStarted: number;
-  coldHits: { inputs: number; waited: number; metColdStart: number };
   pushes: number;
-  tiers: Record<string, number>;
-  status: Record<string, number>;
+  durationS: number;
 }
 
-export async function runCell(shape: ShapeName, policy: PolicyName, seed: number): Promise<CellOutcome> {
-  const cold = countColdHits(COLD_START_MS);
-  const rig = await startRig(rigFor(policy));
+export async function runCell(cell: CellName, policy: PolicyName, seed: number): Promise<CellOutcome> {
+  const spec: CellSpec = CELLS[cell];
+  const rig = await startRig(rigFor(policy, cell));
   let pushes = 0;
   const off = rig.app.onDecision(() => pushes++);
+  const timers: NodeJS.Timeout[] = [];
+  const lost: InHouseBackendState[] = [];
+  const revived: InHouseBackend[] = [];
   try {
-    const s = await runLoad({
-      url: rig.baseUrl,
-      path: `/work?ms=${SERVICE_MS}`,
-      scenario: SHAPES[shape](),
-      seed,
-      concurrency: 512,
-      timeoutMs: 30_000,
-    });
-    const billing = rig.fake.state().functions[0]!.billing;
+    const scenario = spec.scenario();
+    // Events on the scenario's clock: a host that dies (its port refuses connections) and comes back
+    // on the same port, a capacity_scaler applied like a SIGHUP reload.
+    const at = (s: number, fn: () => Promise<void> | void): void => void timers.push(setTimeout(() => void fn(), s * 1000));
+    if (spec.hosts) {
+      const victim = rig.inHouse[rig.inHouse.length - 1]!;
+      const port = victim.port;
+      const down = [...Array(60).keys()].find((t) => spec.hosts!(t) < rig.inHouse.length);
+      const up = down === undefined ? undefined : [...Array(60).keys()].find((t) => t > down && spec.hosts!(t) === rig.inHouse.length);
+      if (down !== undefined)
+        at(down, async () => {
+          lost.push(victim.state());
+          await victim.close();
+        });
+      if (up !== undefined)
+        at(up, async () => {
+          const back = await startInHouseBackend({ name: victim.name, port, slots: SLOTS, serviceMs: SERVICE_MS });
+          revived.push(back);
+          rig.inHouse[rig.inHouse.length - 1] = back;
+        });
+    }
+    if (spec.scaler) {
+      for (const t of [...Array(60).keys()].filter((t) => t === 0 || spec.scaler!(t) !== spec.scaler!(t - 1))) {
+        at(t, () => {
+          const services = rig.app.publisher.currentServices().map((s) => ({ ...s, capacityScaler: spec.scaler!(t) }));
+          rig.app.publisher.setServices(services);
+        });
+      }
+    }
+    let wastedSpill = 0;
+    const onSecond = (r: SecondRecord): void => {
+      if (rateAt(scenario, r.t + 0.5) < IN_HOUSE_TARGET_RPS) wastedSpill += r.tiers.modal;
+    };
+    const s = await runLoad(
+      { url: rig.baseUrl, path: `/work?ms=${SERVICE_MS}`, scenario, seed, concurrency: 512, timeoutMs: 30_000 },
+      { onSecond },
+    );
+    const backends = [...rig.inHouse.map((b) => b.state()), ...lost];
     const ok = Object.entries(s.status).reduce((n, [code, c]) => (code.startsWith('2') ? n + c : n), 0);
-    const bad = s.arrivals - ok;
-    const byTier = s.latency_ms_by_tier;
     return {
-      shape,
+      cell,
       policy,
       seed,
       requests: s.arrivals,
-      bad,
-      shedPct: (100 * bad) / Math.max(1, s.arrivals),
+      served: ok,
+      shed: s.tiers.shed,
+      otherFailed: s.arrivals - ok - s.tiers.shed,
+      inHouseRejected: backends.reduce((n, b) => n + b.rejected, 0),
+      inHouseAnswered: backends.reduce((n, b) => n + b.rejected + b.served, 0),
+      modalServed: s.tiers.modal,
+      wastedSpill,
       p50Ms: s.latency_ms?.p50 ?? NaN,
       p99Ms: s.latency_ms?.p99 ?? NaN,
-      p99ServedUpperMs: Math.max(byTier.in_house?.p99 ?? 0, byTier.modal?.p99 ?? 0),
-      modalServed: s.tiers.modal,
-      modalContainerSeconds: billing.containerSeconds,
-      containersStarted: billing.containersStarted,
-      coldHits: { ...cold.counts },
+      modalContainerSeconds: rig.fake.state().functions[0]!.billing.containerSeconds,
       pushes: Math.max(0, pushes - 1),
-      tiers: s.tiers,
-      status: s.status,
+      durationS: s.duration_s,
     };
   } finally {
+    for (const t of timers) clearTimeout(t);
     off();
-    cold.uninstall();
+    await Promise.all(revived.map((b) => b.close()));
     await rig.close();
   }
 }

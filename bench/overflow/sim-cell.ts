@@ -1,27 +1,16 @@
 // The simulator's prediction for a cell: src/sim's engine with the real run's parameters (slots,
-// service time, Modal knobs, LRS/poll/tick intervals, the same arrival shape) and the real pure
-// decide() of the same policy config, averaged over a few seeds.
+// service time, Modal knobs, LRS/poll/tick intervals, the same arrival shape, hosts and scaler) and
+// the real pure decide() of the same policy config, averaged over a few seeds — and the causal
+// oracle on the same cell, which is what "feasible" means in every figure.
 import { validateCapacityConfig } from '../../src/config/capacity-policy.js';
 import { DEFAULT_SIM, simulate, type SimParams, type SimResult } from '../../src/sim/engine.js';
-import { modelController } from '../../src/sim/policies.js';
+import { modelController, oracle } from '../../src/sim/policies.js';
 import type { Trace } from '../../src/sim/traces.js';
 import { rateAt } from '../../tools/loadgen/scenarios.js';
-import { COLD_START_MS, DURATION_S, POLICIES, rigFor, SERVICE_MS, SHAPES, STEP_AT_S, type PolicyName, type ShapeName } from './cells.js';
+import { CELLS, DURATION_S, HOSTS, rigFor, SERVICE_MS, type CellName, type CellSpec, type PolicyName } from './cells.js';
 
-export interface SimPrediction {
-  mergeWindowMs: number;
-  seeds: number[];
-  shedPct: number;
-  p50Ms: number;
-  p99Ms: number;
-  modalContainerSeconds: number;
-  coldHits: number;
-  modalServed: number;
-  pushes: number;
-}
-
-export function simParams(policy: PolicyName, mergeWindowMs: number, seed: number): SimParams {
-  const rig = rigFor(policy);
+export function simParams(cell: CellName, policy: PolicyName, seed: number): SimParams {
+  const rig = rigFor(policy, cell);
   return {
     ...DEFAULT_SIM,
     seed,
@@ -34,11 +23,11 @@ export function simParams(policy: PolicyName, mergeWindowMs: number, seed: numbe
     modalTargetInputs: rig.modal.targetInputs ?? rig.modal.maxInputs,
     modalMaxContainers: rig.modal.maxContainers,
     modalExtraMs: 3, // loopback TLS
-    coldStartMeanMs: COLD_START_MS,
+    coldStartMeanMs: rig.modal.coldStartMs ?? 3000,
     coldStartCv: 0.01, // the fake's cold start is fixed
     scaledownWindowMs: rig.modal.scaledownWindowMs ?? 60_000,
     xdsDelayMs: 15, // measured in the reaction benchmark: tick → workers ≈ 10–20 ms
-    mergeWindowMs,
+    mergeWindowMs: 0,
     lrsIntervalMs: rig.lrsIntervalMs,
     pollIntervalMs: rig.pollIntervalMs,
     pollDelayMs: 5,
@@ -46,32 +35,26 @@ export function simParams(policy: PolicyName, mergeWindowMs: number, seed: numbe
   };
 }
 
-export function simulateCell(shape: ShapeName, policy: PolicyName, mergeWindowMs: number, seeds = [42, 43, 44]): SimPrediction {
-  const scenario = SHAPES[shape]();
-  const rig = rigFor(policy);
-  const trace: Trace = {
-    name: `${shape}-${policy}`,
-    description: shape,
+export function traceOf(cell: CellName): Trace {
+  const spec: CellSpec = CELLS[cell];
+  const scenario = spec.scenario();
+  return {
+    name: cell,
+    description: spec.description,
     durationS: DURATION_S,
     rate: (t) => rateAt(scenario, t),
-    hosts: () => rig.inHouse.hosts,
-    stepAtS: STEP_AT_S[shape],
+    hosts: spec.hosts ?? (() => HOSTS),
+    ...(spec.scaler ? { scaler: spec.scaler } : {}),
+    stepAtS: spec.eventAtS,
   };
-  const v = validateCapacityConfig({ ...POLICIES[policy] });
+}
+
+/** The simulator's results for a policy (or the oracle) on a cell, one per seed. */
+export function simulateCell(cell: CellName, policy: PolicyName | 'oracle', seeds = [42, 43, 44]): SimResult[] {
+  const trace = traceOf(cell);
+  if (policy === 'oracle') return seeds.map((seed) => simulate(trace, oracle(), simParams(cell, 'default', seed)));
+  const rig = rigFor(policy, cell);
+  const v = validateCapacityConfig({ ...rig.capacity });
   if (!v.ok) throw new Error(v.errors.join('\n'));
-  const results: SimResult[] = seeds.map((seed) =>
-    simulate(trace, modelController(policy, v.value, rig.tickMs), simParams(policy, mergeWindowMs, seed)),
-  );
-  const mean = (f: (r: SimResult) => number): number => results.reduce((n, r) => n + f(r), 0) / results.length;
-  return {
-    mergeWindowMs,
-    seeds,
-    shedPct: mean((r) => (100 * (r.shed + r.errors)) / r.requests),
-    p50Ms: mean((r) => r.p50Ms),
-    p99Ms: mean((r) => r.p99Ms),
-    modalContainerSeconds: mean((r) => r.modalContainerSeconds),
-    coldHits: mean((r) => r.coldHits),
-    modalServed: mean((r) => r.modalServed),
-    pushes: mean((r) => r.pushes),
-  };
+  return seeds.map((seed) => simulate(trace, modelController(policy, v.value, rig.tickMs), simParams(cell, policy, seed)));
 }

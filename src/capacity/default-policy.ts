@@ -33,6 +33,12 @@ export function initialDefaultState(): DefaultState {
 }
 
 const HOUR_MS = 3_600_000;
+/** A report this far over the in-house target is a step: spill at once, without waiting for the average. */
+const STEP_MARGIN = 0.15;
+/** Spilling stops when demand is within this fraction over the in-house target. */
+const STOP_MARGIN = 0.03;
+/** Drop changes smaller than this many points are not published (each is an EDS push). */
+const DROP_DEAD_BAND = 3;
 const ewma = (prev: number, x: number, dtMs: number, tauMs: number): number => prev + (1 - Math.exp(-dtMs / tauMs)) * (x - prev);
 
 /** Modal capacity in inputs the policy may rely on now, and why. */
@@ -105,14 +111,17 @@ export function decideDefault(
   const dtMs = first ? 0 : clamp(nowMs - prevAtMs, 0, 60_000);
   const dtS = dtMs / 1000;
 
-  // 1. Offered demand. Up-moves use the latest report at once (a flash crowd must not wait for an
-  //    average); releasing Modal and the pre-warm trend use the smoothed signals.
+  // 1. Offered demand. The split follows the latest report (a flash crowd must not wait for an
+  //    average, and shedding must follow demand down as fast as up); the smoothed signals only
+  //    decide when to start spilling and feed the pre-warm trend.
   const lambda = offeredRps(inputs);
   const lambdaFast = first ? lambda : ewma(prev.lambdaFast, lambda, dtMs, cfg.fastWindowMs);
   const lambdaSlow = first ? lambda : ewma(prev.lambdaSlow, lambda, dtMs, cfg.slowWindowMs);
+  // The split follows the smoothed demand while demand is steady (report noise would flap the
+  // weights), and the latest report as soon as it moves by a step either way.
+  const lambdaPlan = Math.abs(lambda - lambdaFast) > STEP_MARGIN * lambdaFast ? lambda : lambdaFast;
   const slope = dtS > 0 ? (lambdaFast - prev.lambdaFast) / dtS : 0;
   const lambdaTrend = first ? 0 : ewma(prev.lambdaTrend, slope, dtMs, cfg.fastWindowMs * 2);
-  const lambdaUp = Math.max(lambda, lambdaFast);
 
   // 2. In-house: what it serves at the target and at most, from capacity alone (never from a
   //    transient queue), scaled for planned drains.
@@ -126,46 +135,54 @@ export function decideDefault(
   //    cost cap.
   const modal = viewModal(prev, inputs, nowMs, policy);
   const sample = inputs.modalStats.last;
-  const runnersNow = modal.observable && sample ? sample.runners : 0;
-  const containerSeconds = prev.containerSeconds * Math.exp(-dtMs / HOUR_MS) + runnersNow * dtS;
+  const containerSeconds = prev.containerSeconds * Math.exp(-dtMs / HOUR_MS) + (modal.observable && sample ? sample.runners : 0) * dtS;
   const costCapped = cfg.costCapContainerSecondsPerHour !== null && containerSeconds >= cfg.costCapContainerSecondsPerHour;
   const m = inputs.modal;
   const measuredW = m && m.issuedRps > 1 ? m.inProgress / m.issuedRps : 0;
   const wEff = Math.max(wM, measuredW);
   const cold = modal.observable && modal.inputs === 0 && !modal.atCeiling;
-  // A cold tier is woken by at most probeInputs requests in flight: each waits about a cold start.
-  const probeRps = cold ? Math.max(0, cfg.probeInputs - (m?.inProgress ?? 0)) / (cfg.coldStartMs / 1000) : 0;
+  // Requests sent to containers still starting wait about a cold start, so what they may take is
+  // bounded by in-flight: their slots not already filled by Modal's backlog, or probeInputs to wake
+  // a tier with no container at all.
+  const runners = modal.observable && sample ? sample.runners : 0;
+  const startingSlots = Math.max(0, runners * inputs.modalMaxInputs - modal.inputs - (sample?.backlog ?? 0));
+  const coldInFlight = runners === 0 ? (cold ? Math.max(0, cfg.probeInputs - (m?.inProgress ?? 0)) : 0) : startingSlots;
+  const probeRps = modal.observable ? coldInFlight / (cfg.coldStartMs / 1000) : 0;
   const modalRps = costCapped ? 0 : modal.inputs / wEff + probeRps;
 
   // 4. The split, in rates: Modal takes the excess over the in-house target up to what it can take;
   //    in-house takes the rest up to its maximum; what neither can take is shed at the edge.
-  const excessUp = Math.max(0, lambdaUp - muTarget);
+  const excessUp = Math.max(0, lambdaPlan - muTarget);
   const spillingBefore = (prevPlan?.modalWeight ?? 0) > 0 && prevPlan?.modalHealth === ModalHealth.Healthy;
-  // Hysteresis: start only clearly over the target; stop as soon as smoothed demand is back under it.
+  // Hysteresis: start when smoothed demand is clearly over the target — or at once on a step well
+  // over both the target and the recent average; stop as soon as demand is back at the target.
   const startAt = muTarget * (1 + cfg.startMargin);
-  const want = spillingBefore ? lambdaFast > muTarget || lambda > startAt : lambdaUp > startAt;
+  const step = lambda > (1 + STEP_MARGIN) * Math.max(muTarget, lambdaFast);
+  // Stop once the excess is a sliver of the target: at the edge, Modal would mostly get waste.
+  const want = spillingBefore ? lambdaPlan > muTarget * (1 + STOP_MARGIN) : lambdaFast > startAt || step;
   const target = want ? Math.min(excessUp, modalRps) : 0;
   // On the way down (while still over the target), follow the highest recent target for holdMs so a
   // dip in the reports does not flap the weights; Modal's capacity always caps it.
   const recentTargets = [...prev.recentTargets.filter((t) => nowMs - t.atMs < cfg.holdMs), { atMs: nowMs, rps: target }];
-  const held = want
-    ? Math.min(
-        modalRps,
-        recentTargets.reduce((mx, t) => Math.max(mx, t.rps), 0),
-      )
-    : 0;
-  let modalTake = Math.max(target, held);
-  const inHouseTake = Math.max(0, lambdaUp - modalTake);
+  const held =
+    want && lambdaPlan > muTarget
+      ? Math.min(
+          modalRps,
+          recentTargets.reduce((mx, t) => Math.max(mx, t.rps), 0),
+        )
+      : 0;
+  let modalTake = Math.min(lambdaPlan, Math.max(target, held));
+  const inHouseTake = Math.max(0, lambdaPlan - modalTake);
   const shedRps = cfg.shed ? Math.max(0, inHouseTake - inMax) : 0;
-  let drop = lambdaUp > 0 ? Math.ceil((100 * shedRps) / lambdaUp) : 0;
-  // Whole percents with a 2-point dead band: each change is an EDS push.
+  let drop = lambdaPlan > 0 ? Math.ceil((100 * shedRps) / lambdaPlan) : 0;
+  // Whole percents with a dead band: each change is an EDS push.
   const prevDrop = prevPlan?.dropPercent ?? 0;
-  if (drop > 0 && prevDrop > 0 && Math.abs(drop - prevDrop) < 2) drop = prevDrop;
+  if (drop > 0 && Math.abs(drop - prevDrop) < DROP_DEAD_BAND) drop = prevDrop;
 
   // 5. Weights say how Envoy splits what it did not drop: Modal's weight is its take over that.
   const failSafe = !modal.observable && modal.inputs === 0;
   if (failSafe && cfg.unobservable === UnobservableMode.Zero) modalTake = 0;
-  const passed = lambdaUp * (1 - drop / 100);
+  const passed = lambdaPlan * (1 - drop / 100);
   const share = modalTake > 0 && passed > 0 ? clamp(modalTake / passed, 0, 1) : 0;
 
   // 6. Publish: a dead band on weights; soft-cordon (DEGRADED) for a while when Modal is released.
@@ -174,7 +191,7 @@ export function decideDefault(
   let plan: TrafficPlan;
   let mode: DefaultOutcome['mode'];
   let why: string;
-  const need = `offered ${Math.round(lambdaUp)} rps over in-house target ${Math.round(muTarget)} rps`;
+  const need = `offered ${Math.round(lambda)} rps over in-house target ${Math.round(muTarget)} rps`;
   if (share > 0) {
     drainStartedAtMs = null;
     const capped = target < excessUp;
@@ -213,7 +230,7 @@ export function decideDefault(
         ? `fail-safe: ${need} but ${modal.note}; not spilling`
         : excessUp > 0 && want
           ? `in-house: ${need} but Modal can take nothing now (${modal.note})`
-          : `in-house: offered ${Math.round(lambdaUp)} rps within in-house target ${Math.round(muTarget)} rps`;
+          : `in-house: offered ${Math.round(lambda)} rps within in-house target ${Math.round(muTarget)} rps`;
   }
   if (plan.dropPercent > 0) {
     if (mode !== Mode.FailSafe) mode = Mode.Shedding;
@@ -222,7 +239,7 @@ export function decideDefault(
       : cold
         ? `Modal cold (probe ${probeRps.toFixed(1)} rps)`
         : `Modal ${Math.round(modalRps)} rps`;
-    why = `shedding ${plan.dropPercent} %: offered ${Math.round(lambdaUp)} rps over in-house max ${Math.round(inMax)} rps + ${modalPart}; ${why}`;
+    why = `shedding ${plan.dropPercent} %: offered ${Math.round(lambda)} rps over in-house max ${Math.round(inMax)} rps + ${modalPart}; ${why}`;
   }
 
   // 7. Pre-warm: min_containers for the excess predicted one cold start ahead (at once on a step);
@@ -234,8 +251,8 @@ export function decideDefault(
     const base = cfg.prewarm.baseMinContainers;
     // The trend extrapolation is bounded: a step makes the slope huge for a moment, and
     // min_containers is a floor Modal keeps (and bills) for the whole cool-down.
-    const predicted = Math.min(1.2 * lambdaUp, Math.max(0, lambdaFast + Math.max(0, lambdaTrend) * (cfg.prewarm.horizonMs / 1000)));
-    const excessRps = Math.max(0, Math.max(predicted, lambdaUp) - muTarget);
+    const predicted = Math.min(1.2 * lambda, Math.max(0, lambdaFast + Math.max(0, lambdaTrend) * (cfg.prewarm.horizonMs / 1000)));
+    const excessRps = Math.max(0, Math.max(predicted, lambda) - muTarget);
     const perContainer = inputs.modalTargetInputs ?? inputs.modalMaxInputs;
     const budget = cfg.costCapContainerSecondsPerHour === null ? Infinity : costCapped ? base : inputs.modalMaxContainers;
     const nNeed = Math.min(inputs.modalMaxContainers, budget, Math.ceil((excessRps * wM) / Math.max(1, perContainer)));
@@ -274,6 +291,7 @@ export function decideDefault(
   const readings: Record<string, InputReading> = {
     lambda_fast_rps: { value: Math.round(lambdaFast), ageMs: 0 },
     lambda_slow_rps: { value: Math.round(lambdaSlow), ageMs: 0 },
+    planned_demand_rps: { value: Math.round(lambdaPlan), ageMs: 0 },
     in_house_target_rps: { value: Math.round(muTarget), ageMs: 0 },
     in_house_max_rps: { value: Math.round(inMax), ageMs: 0 },
     modal_capacity_rps: { value: Math.round(modalRps), ageMs: sample ? nowMs - sample.observedAtMs : null },

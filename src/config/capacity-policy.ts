@@ -101,10 +101,10 @@ export const DEFAULT_POLICY: CapacityPolicy = {
   },
   default: {
     targetUtilization: 0.8,
-    maxUtilization: 0.95,
+    maxUtilization: 0.9,
     fastWindowMs: 5_000,
     slowWindowMs: 20_000,
-    startMargin: 0.03,
+    startMargin: 0.1,
     holdMs: 10_000,
     deadBand: 0.03,
     probeInputs: 2,

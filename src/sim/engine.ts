@@ -1,10 +1,16 @@
-// Discrete-event simulator of one service: arrivals → Envoy (drop_overloads, weighted locality
-// split applied after xDS delay and update_merge_window) → in-house pool (slots, FIFO pending
-// queue with a limit, route timeout) or Modal (containers with max_inputs, backlog, cold starts,
-// autoscaler with min_containers/scaledown window, per-second billing). LRS reports and Modal stats
-// polls feed a controller that decides every tick. Deterministic for a given seed.
+// Discrete-event simulator of one service: arrivals → Envoy (the plan built into a real
+// ClusterLoadAssignment by Spillway's own builder and applied by the Envoy model of envoy-model.ts —
+// drop first, then localities by effective weight — after xDS delay and update_merge_window; lost
+// in-house hosts found UNHEALTHY by health checks) → in-house pool (slots, FIFO pending queue with a
+// limit whose overflow is the backends' own 503, route timeout) or Modal (containers with max_inputs,
+// backlog, cold starts, autoscaler with min_containers/scaledown window, per-second billing). LRS
+// reports and Modal stats polls feed a controller that decides every tick. Deterministic for a seed.
+import { parseConfigObject } from '../config/parse-config.js';
+import type { ServiceConfig } from '../config/config-types.js';
 import type { ModalStatsStatus } from '../model/inputs.js';
 import { ModalHealth, samePlan, WEIGHT_TOTAL, type TrafficPlan } from '../model/traffic-plan.js';
+import { buildLoadAssignment } from '../resources/endpoints.js';
+import { modelOfAssignment, trafficShares, type HostHealth } from './envoy-model.js';
 import type { ControllerInputs } from '../capacity/types.js';
 import { EventHeap } from './heap.js';
 import { Rng } from './prng.js';
@@ -31,6 +37,15 @@ export interface SimParams {
   pollIntervalMs: number;
   pollDelayMs: number;
   actuatorDelayMs: number;
+  /** How long Envoy's active health checks take to find a lost in-house host UNHEALTHY. */
+  healthCheckDetectMs: number;
+  /** The in-house utilization the operator targets: Modal-bound traffic under it is wasted spill. */
+  targetUtilization: number;
+  /** Inputs a Modal function queues before refusing more (Modal: 2,000 synchronous calls). */
+  modalMaxBacklog: number;
+  /** Spacing of autoscaler updates: raises (pre-warm) and lowers, as the actuator enforces them. */
+  actuatorRaiseIntervalMs: number;
+  actuatorMinIntervalMs: number;
 }
 
 export const DEFAULT_SIM: SimParams = {
@@ -49,11 +64,17 @@ export const DEFAULT_SIM: SimParams = {
   scaledownWindowMs: 60_000,
   modalCapMs: 150_000,
   xdsDelayMs: 200,
-  mergeWindowMs: 1_000,
-  lrsIntervalMs: 2_000,
+  // Envoy 1.40 applies EDS weight and drop updates without merging (batch-aware updates; measured).
+  mergeWindowMs: 0,
+  lrsIntervalMs: 1_000,
   pollIntervalMs: 2_000,
   pollDelayMs: 300,
   actuatorDelayMs: 1_000,
+  healthCheckDetectMs: 3_000,
+  targetUtilization: 0.8,
+  modalMaxBacklog: 2_000,
+  actuatorRaiseIntervalMs: 2_000,
+  actuatorMinIntervalMs: 10_000,
 };
 
 /** What a controller sees each tick, and what it may do. */
@@ -75,6 +96,8 @@ export interface TickAction {
 export interface SimController {
   name: string;
   tickMs: number;
+  /** Also decides 20 ms after each new input (an LRS report, a Modal sample), as Spillway's controller does. */
+  nudge?: boolean;
   tick(ctx: TickContext): TickAction;
 }
 
@@ -82,8 +105,17 @@ export interface SimResult {
   trace: string;
   policy: string;
   requests: number;
+  /** Answered by a backend (in-house or Modal). */
+  served: number;
+  /** Deliberately shed by Envoy (drop_overloads): fast 503s. */
   shed: number;
+  /** Everything else that failed: in-house queue-full 503s, timeouts, Modal's cap. */
   errors: number;
+  /** Requests Envoy sent in-house, and how many of them the backends refused (queue full). */
+  inHouseRequests: number;
+  inHouseOverflow: number;
+  /** Modal-bound requests that arrived while offered demand was under the in-house target. */
+  wastedSpill: number;
   p50Ms: number;
   p99Ms: number;
   modalContainerSeconds: number;
@@ -104,6 +136,8 @@ const enum K {
   Poll,
   PollResult,
   Tick,
+  /** A decision soon after a new input; does not reschedule the periodic tick. */
+  Nudge,
   Apply,
   Actuate,
 }
@@ -146,7 +180,26 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
   const hist = new Histogram();
 
   // Envoy state: applied plan, and the plan waiting for the merge window.
+  const service = simService(trace.hosts(0), p);
   let applied: TrafficPlan = { inHouseWeight: WEIGHT_TOTAL, modalWeight: 0, modalHealth: ModalHealth.Healthy, dropPercent: 0 };
+  // What Envoy does with the applied plan: drop, then Modal's part of what is left.
+  let routeDrop = 0;
+  let routeModal = 0;
+  let routeNone = 0;
+  let hostsSeenLive = trace.hosts(0);
+  const reroute = (): void => {
+    const cla = buildLoadAssignment({ service, plan: applied, modalIp: '192.0.2.1', cordons: new Map() });
+    const health = new Map<string, HostHealth>();
+    service.inHouse.forEach((e, i) => {
+      if (i >= hostsSeenLive) health.set(`${e.address}:${e.port}`, 'UNHEALTHY');
+    });
+    const shares = trafficShares(modelOfAssignment(cla, health));
+    const passed = 1 - shares.dropped;
+    routeDrop = shares.dropped;
+    routeModal = passed > 0 ? (shares.byLocality['modal'] ?? 0) / passed : 0;
+    routeNone = passed > 0 ? shares.noHost / passed : 0;
+  };
+  reroute();
   let lastApplyAt = -Infinity;
   let pendingPlan: TrafficPlan | null = null;
   let applyScheduled = false;
@@ -173,17 +226,27 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
 
   // Counters.
   let requests = 0,
+    served = 0,
     shed = 0,
     errors = 0,
     coldHits = 0,
-    modalServed = 0;
+    modalServed = 0,
+    inHouseRequests = 0,
+    inHouseOverflow = 0,
+    wastedSpill = 0;
+  /** The in-house target the operator asked for at time t: what spill beyond is not waste. */
+  const inHouseTargetRps = (t: number): number =>
+    (p.targetUtilization * trace.hosts(t) * p.slotsPerHost * 1000 * (trace.scaler?.(t) ?? 1)) / p.serviceMeanMs;
   const lrs = { inIssued: 0, inOk: 0, inErr: 0, mIssued: 0, mOk: 0, mErr: 0, dropped: 0 };
   let inputs: ControllerInputs | null = null;
   const stats: ModalStatsStatus = { service: 'svc', consecutiveFailures: 0 };
   let timeToSpill: number | null = null;
 
   const inDone: number[] = []; // arrival time of each in-house request, by ref
-  const record = (arrival: number, now: number): void => hist.add(now - arrival);
+  const record = (arrival: number, now: number): void => {
+    served++;
+    hist.add(now - arrival);
+  };
 
   const startInHouse = (arrival: number, now: number): void => {
     busy++;
@@ -230,23 +293,27 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
   };
   const toModal = (now: number): void => {
     lrs.mIssued++;
-    modalServed++;
     const c = bHead >= backlog.length ? freeContainer() : -1;
     if (c >= 0) startModal(c, now, now);
-    else {
+    else if (backlog.length - bHead >= p.modalMaxBacklog) {
+      // Modal refuses what it cannot queue.
+      errors++;
+      lrs.mErr++;
+    } else {
       coldHits++;
       backlog.push(now);
     }
   };
   const toInHouse = (now: number): void => {
     lrs.inIssued++;
+    inHouseRequests++;
     if (busy < slots) startInHouse(now, now);
     else if (queue.length - qHead < p.pendingLimit) queue.push(now);
     else {
-      // Circuit breaker overflow: a fast 503, counted in LRS drops like drop_overloads.
-      shed++;
-      lrs.dropped++;
-      lrs.inIssued--;
+      // The backends' own queue is full: a 503 from in-house, the overload Spillway exists to avoid.
+      inHouseOverflow++;
+      errors++;
+      lrs.inErr++;
     }
   };
   const publish = (plan: TrafficPlan, now: number, instant: boolean): void => {
@@ -256,6 +323,7 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
     published = plan;
     if (instant) {
       applied = plan;
+      reroute();
       return;
     }
     pendingPlan = plan;
@@ -264,10 +332,7 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
       heap.push(Math.max(now + p.xdsDelayMs, lastApplyAt + p.mergeWindowMs), K.Apply);
     }
   };
-  const modalShareApplied = (): number =>
-    applied.modalWeight > 0 && applied.modalHealth === ModalHealth.Healthy
-      ? applied.modalWeight / (applied.modalWeight + applied.inHouseWeight)
-      : 0;
+  const modalShareApplied = (): number => routeModal * (1 - routeDrop);
 
   heap.push(0, K.Autoscale);
   heap.push(p.lrsIntervalMs, K.Lrs);
@@ -283,14 +348,13 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
     if (nextArrival <= tEv) {
       // Arrival: non-homogeneous Poisson, rate read at the arrival instant.
       requests++;
-      const u = rng.uniform();
-      if (u * 100 < applied.dropPercent) {
+      if (rng.uniform() < routeDrop) {
         shed++;
         lrs.dropped++;
       } else {
-        const share = modalShareApplied();
-        const inHouseDown = slots === 0;
-        if ((share > 0 && rng.uniform() < share) || (inHouseDown && applied.modalWeight > 0)) toModal(now);
+        const u = rng.uniform();
+        if (u < routeNone) errors++;
+        else if (u < routeNone + routeModal) toModal(now);
         else toInHouse(now);
       }
       const rate = trace.rate(now / 1000);
@@ -324,7 +388,11 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
         c.inFlight--;
         if (c.inFlight === 0) c.idleSince = now;
         lrs.mOk++;
-        record(modalDoneArrival[ev.ref]!, now);
+        const arrival = modalDoneArrival[ev.ref]!;
+        record(arrival, now);
+        modalServed++;
+        // Served by Modal though in-house was under its target when the request arrived: waste.
+        if (trace.rate(arrival / 1000) < inHouseTargetRps(arrival / 1000)) wastedSpill++;
         drainBacklog(now);
         break;
       }
@@ -338,6 +406,12 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
         break;
       }
       case K.Autoscale: {
+        // Envoy's health checks find lost (or returning) in-house hosts after a detection delay.
+        const seen = trace.hosts(Math.max(0, now - p.healthCheckDetectMs) / 1000);
+        if (seen !== hostsSeenLive) {
+          hostsSeenLive = seen;
+          reroute();
+        }
         // Modal's autoscaler: enough containers for running + backlog at target_inputs, never
         // below min_containers; idle containers go after the scaledown window.
         let running = 0;
@@ -399,12 +473,14 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
           drops: { ...base, droppedRps: lrs.dropped / dt, byCategory: {} },
           modalStats: stats,
           inHouseCapacity: slots,
+          capacityScaler: trace.scaler?.(now / 1000) ?? 1,
           modalMaxInputs: p.modalMaxInputs,
           modalTargetInputs: p.modalTargetInputs,
           modalMaxContainers: p.modalMaxContainers,
         };
         lrs.inIssued = lrs.inOk = lrs.inErr = lrs.mIssued = lrs.mOk = lrs.mErr = lrs.dropped = 0;
         heap.push(now + p.lrsIntervalMs, K.Lrs);
+        if (ctl.nudge) heap.push(now + 20, K.Nudge);
         break;
       }
       case K.Poll:
@@ -439,7 +515,8 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
         };
         break;
       }
-      case K.Tick: {
+      case K.Tick:
+      case K.Nudge: {
         if (inputs) {
           const slotsNow = trace.hosts(now / 1000) * p.slotsPerHost;
           const act = ctl.tick({
@@ -450,15 +527,16 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
           });
           if (act.plan) publish(act.plan, now, act.instant === true);
           if (act.minContainers !== undefined && act.minContainers !== minContainers) {
+            const spacing = act.minContainers > minContainers ? p.actuatorRaiseIntervalMs : p.actuatorMinIntervalMs;
             if (act.instant) minContainers = act.minContainers;
-            else if (pendingMin !== act.minContainers && now - lastActuateAt >= 10_000) {
+            else if (pendingMin !== act.minContainers && now - lastActuateAt >= spacing) {
               pendingMin = act.minContainers;
               lastActuateAt = now;
               heap.push(now + p.actuatorDelayMs, K.Actuate);
             }
           }
         }
-        heap.push(now + ctl.tickMs, K.Tick);
+        if (ev.kind === K.Tick) heap.push(now + ctl.tickMs, K.Tick);
         break;
       }
       case K.Apply:
@@ -467,6 +545,7 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
           applied = pendingPlan;
           pendingPlan = null;
           lastApplyAt = now;
+          reroute();
         }
         break;
       case K.Actuate:
@@ -486,8 +565,12 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
     trace: trace.name,
     policy: ctl.name,
     requests,
+    served,
     shed,
     errors,
+    inHouseRequests,
+    inHouseOverflow,
+    wastedSpill,
     p50Ms: hist.quantile(0.5),
     p99Ms: hist.quantile(0.99),
     modalContainerSeconds: containerMs / 1000,
@@ -498,4 +581,29 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
     weightVariation: variation,
     modalServed,
   };
+}
+
+/** The service Spillway would publish for this simulation: its real builder makes the CLA. */
+function simService(hosts: number, p: SimParams): ServiceConfig {
+  const r = parseConfigObject({
+    services: [
+      {
+        name: 'svc',
+        listener: '127.0.0.1:10000',
+        in_house: {
+          endpoints: Array.from({ length: hosts }, (_, i) => ({ address: `10.0.0.${i + 1}`, port: 80, capacity: p.slotsPerHost })),
+        },
+        modal: {
+          url: 'https://sim--svc.modal.run',
+          connect_address: '192.0.2.1',
+          app: 'sim',
+          function: 'svc',
+          max_containers: p.modalMaxContainers,
+        },
+        capacity: { policy: 'static' },
+      },
+    ],
+  });
+  if (!r.ok) throw new Error(`simulator service does not validate: ${r.errors.join('; ')}`);
+  return r.config.services[0]!;
 }

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { DEFAULT_SIM, simulate, type SimResult } from './engine.js';
 import { defaultController, oracle, seedController, staticSplit } from './policies.js';
 import { traces } from './traces.js';
-import { renderSection, replaceSection } from './report.js';
+import { figuresOf, renderSection, replaceSection } from './report.js';
 
 const args = process.argv.slice(2);
 const write = !args.includes('--no-write');
@@ -14,11 +14,15 @@ const started = performance.now();
 const results: SimResult[] = [];
 for (const tr of traces()) {
   if (only && tr.name !== only) continue;
-  for (const ctl of [staticSplit(0.25), seedController(), defaultController(), oracle()]) {
-    const r = simulate(tr, ctl, DEFAULT_SIM);
+  const rows = [staticSplit(0.25), seedController(), defaultController(), oracle()].map((ctl) =>
+    simulate(tr, ctl, { ...DEFAULT_SIM, ...tr.params }),
+  );
+  const o = rows.find((r) => r.policy === 'oracle')!;
+  for (const r of rows) {
     results.push(r);
+    const f = figuresOf(r, o);
     process.stdout.write(
-      `${tr.name.padEnd(14)} ${r.policy.padEnd(10)} shed ${((100 * (r.shed + r.errors)) / r.requests).toFixed(2)} %  p99 ${r.p99Ms.toFixed(0)} ms  Modal ${r.modalContainerSeconds.toFixed(0)} c·s  pushes ${r.pushes}\n`,
+      `${tr.name.padEnd(13)} ${r.policy.padEnd(10)} goodput ${(100 * f.goodputVsFeasible).toFixed(1)} %  in-house 503 ${f.inHouseOverloadPct.toFixed(2)} %  waste ${f.wastedSpillPct.toFixed(1)} %  shed ${f.shedPct.toFixed(2)} %  other ${f.otherFailedPct.toFixed(2)} %  p99 ${f.p99Ms.toFixed(0)} ms  c·s ×${f.costVsOracle.toFixed(2)}  pushes/min ${f.pushesPerMin.toFixed(1)}\n`,
     );
   }
 }

@@ -1,7 +1,7 @@
 // The controllers the simulator compares: a static split, the seed and default policies through
 // the real pure decide(), and an oracle that reads the trace's future.
 import { decide } from '../capacity/decide.js';
-import { makePolicy, type CapacityPolicy } from '../config/capacity-policy.js';
+import { makePolicy, PolicyName, type CapacityPolicy } from '../config/capacity-policy.js';
 import { ModalHealth, planForShare } from '../model/traffic-plan.js';
 import type { Decision } from '../capacity/types.js';
 import type { SimController, TickContext } from './engine.js';
@@ -17,6 +17,8 @@ export function modelController(name: string, policy: CapacityPolicy, tickMs: nu
   return {
     name,
     tickMs,
+    // As in Spillway: the default policy also decides on each new input; the seed keeps its poll cadence.
+    nudge: policy.name === PolicyName.Default,
     tick: ({ nowMs, inputs }) => {
       prev = decide(prev, inputs, nowMs, policy);
       return { plan: prev.plan, ...(prev.autoscaler ? { minContainers: prev.autoscaler.minContainers } : {}) };
@@ -28,8 +30,10 @@ export const seedController = (): SimController => modelController('seed', makeP
 export const defaultController = (): SimController => modelController('default', makePolicy(), 1_000);
 
 /**
- * Knows the future: spills exactly the excess over ρ*·capacity as it happens (no xDS delay), sets
- * min_containers for the need one cold start (p90) ahead and drops it as soon as the need goes.
+ * What could be served with the same capacities and cold starts: a causal oracle that knows the
+ * exact demand and capacity of this instant (no LRS delay, no xDS delay, instant autoscaler updates),
+ * spills exactly the excess over ρ*·capacity up to Modal's maximum, sheds what neither tier can take,
+ * and sets min_containers for the need of this instant. It cannot see a flash crowd coming.
  */
 export function oracle(rho = 0.8): SimController {
   return {
@@ -39,21 +43,17 @@ export function oracle(rho = 0.8): SimController {
       const t = nowMs / 1000;
       const wIn = p.serviceMeanMs / 1000;
       const wM = (p.serviceMeanMs + p.modalExtraMs) / 1000;
-      const muTarget = (h: number): number => (rho * h * p.slotsPerHost) / wIn;
+      const full = (trace.hosts(t) * p.slotsPerHost * (trace.scaler?.(t) ?? 1)) / wIn;
       const lam = trace.rate(t);
-      const excess = Math.max(0, lam - muTarget(trace.hosts(t)));
+      const excess = Math.max(0, lam - rho * full);
       const modalMax = (p.modalMaxContainers * p.modalMaxInputs) / wM;
-      const inMax = (0.95 * trace.hosts(t) * p.slotsPerHost) / wIn;
-      const share = lam > 0 ? Math.min(excess, modalMax) / lam : 0;
-      const drop = lam > 0 ? Math.max(0, lam - inMax - modalMax) / lam : 0;
-      const lead = (p.coldStartMeanMs * 1.6) / 1000; // ≈ p90 of the cold-start distribution
-      let need = 0;
-      for (let s = 0; s <= lead; s += 1) {
-        const l = trace.rate(t + s);
-        need = Math.max(need, Math.ceil((Math.max(0, l - muTarget(trace.hosts(t + s))) * wM) / p.modalTargetInputs));
-      }
+      const modalTake = Math.min(excess, modalMax);
+      const shed = Math.max(0, lam - modalTake - 0.95 * full);
+      const drop = lam > 0 ? shed / lam : 0;
+      const passed = lam - shed;
+      const need = Math.ceil((modalTake * wM) / p.modalTargetInputs);
       return {
-        plan: planForShare(share, ModalHealth.Healthy, 100 * drop),
+        plan: planForShare(passed > 0 ? modalTake / passed : 0, ModalHealth.Healthy, 100 * drop),
         minContainers: Math.min(need, p.modalMaxContainers),
         instant: true,
       };

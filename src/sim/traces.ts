@@ -1,5 +1,6 @@
 // Demand traces for the simulator. Rates in rps against an in-house fleet of 800 rps at ρ = 1
 // (10 hosts × 8 slots, 100 ms mean service time); the in-house target at ρ* = 0.8 is 640 rps.
+import type { SimParams } from './engine.js';
 
 export interface Trace {
   name: string;
@@ -13,6 +14,10 @@ export interface Trace {
   statsDown?: (t: number) => boolean;
   /** Start of a step that needs spill, for "time to spill". */
   stepAtS?: number;
+  /** The service's capacity scaler at time t (a planned drain); 1 when absent. */
+  scaler?: (t: number) => number;
+  /** Simulation parameters this trace needs different from the defaults (e.g. a long cold start). */
+  params?: Partial<SimParams>;
 }
 
 const HOSTS = 10;
@@ -32,6 +37,15 @@ function noise(seed: number, periodS: number, amp: number): (t: number) => numbe
 export function traces(): Trace[] {
   const hover = noise(7, 5, 0.06);
   return [
+    {
+      name: 'flash-cold',
+      description: '500 rps, flash crowd to 2000 rps (2.5× in-house) for 90 s at 60 s, into a cold tier with a 20 s cold start',
+      durationS: 300,
+      rate: (t) => (t >= 60 && t < 150 ? 2000 : 500),
+      hosts: allHosts,
+      stepAtS: 60,
+      params: { coldStartMeanMs: 20_000, coldStartCv: 0.2 },
+    },
     {
       name: 'step-150',
       description: '500 rps, step to 1200 rps (150 % of in-house) at 60 s for 240 s',
@@ -65,9 +79,9 @@ export function traces(): Trace[] {
     },
     {
       name: 'hover',
-      description: 'demand hovering at the seed threshold: 680 rps (0.85) ± 6 %, 5 s steps',
+      description: 'demand hovering at the in-house target: 660 rps (ρ 0.83) ± 6 %, 5 s steps',
       durationS: 600,
-      rate: (t) => 680 * hover(t),
+      rate: (t) => 660 * hover(t),
       hosts: allHosts,
     },
     {
@@ -76,6 +90,15 @@ export function traces(): Trace[] {
       durationS: 420,
       rate: () => 600,
       hosts: (t) => (t >= 60 ? 7 : 10),
+      stepAtS: 60,
+    },
+    {
+      name: 'drain',
+      description: '600 rps; a planned drain scales in-house capacity to 0.5 from 60 s to 240 s (capacity_scaler)',
+      durationS: 360,
+      rate: () => 600,
+      hosts: allHosts,
+      scaler: (t) => (t >= 60 && t < 240 ? 0.5 : 1),
       stepAtS: 60,
     },
     {

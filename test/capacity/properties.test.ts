@@ -77,9 +77,9 @@ describe('properties of the default policy', () => {
       if (d.plan.modalHealth !== 'HEALTHY' || d.plan.modalWeight === 0) return false;
       const capRps = d.inputs['modal_capacity_rps']!.value;
       // What Envoy really sends Modal: the weight's share of what it does not drop.
-      const lambdaUp = Math.max(d.inputs['offered_rps']!.value, d.inputs['lambda_fast_rps']!.value);
-      const sent = (1 - d.plan.dropPercent / 100) * (d.plan.modalWeight / WEIGHT_TOTAL) * lambdaUp;
-      return sent > capRps + (p.default.deadBand + 0.002) * lambdaUp + 1;
+      const demand = d.inputs['planned_demand_rps']!.value;
+      const sent = (1 - d.plan.dropPercent / 100) * (d.plan.modalWeight / WEIGHT_TOTAL) * demand;
+      return sent > capRps + (p.default.deadBand + 0.002) * demand + 1;
     });
     expect(over.map(({ d }) => d.reason)).toEqual([]);
     expect(runs.filter(({ d }) => d.plan.modalWeight > 0).length).toBeGreaterThan(50);

@@ -14,7 +14,8 @@ describe('tier attribution', () => {
   it("counts Envoy's own 503/429 as shed", () => {
     expect(attributeResponse(503, { 'x-envoy-overloaded': 'true' }).tier).toBe('shed');
     expect(attributeResponse(429, { 'x-envoy-ratelimited': 'true' }).tier).toBe('shed');
-    expect(attributeResponse(503, { 'content-type': 'text/plain' }).tier).toBe('shed'); // "no healthy upstream"
+    expect(attributeResponse(503, { 'x-envoy-drop-overload': 'true' }).tier).toBe('shed'); // Spillway's drop_overloads
+    expect(attributeResponse(503, { 'content-type': 'text/plain' }).tier).toBe('other'); // "no healthy upstream": not on purpose
   });
 
   it('leaves an upstream answer it cannot place as other', () => {

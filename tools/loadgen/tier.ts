@@ -26,10 +26,10 @@ type Headers = Record<string, string | string[] | undefined>;
  * - modal: the Modal container header is present.
  * - in_house: `x-tier: in-house`, or `x-served-by` starting with an in-house prefix (any status,
  *   so an overloaded host's own 503 is in-house, not shed).
- * - shed: a 503 or 429 Envoy made itself: `x-envoy-overloaded` / `x-envoy-ratelimited`, or no sign of an
- *   upstream at all (no `x-served-by`, no `x-envoy-upstream-service-time`). This includes Envoy's
- *   "no healthy upstream" and connect-failure replies, which carry nothing else to tell them apart.
- * - other: anything else (e.g. a Modal 503 before any container took it, a 303 result redirect, a 404).
+ * - shed: a 503 or 429 Envoy made on purpose: `x-envoy-drop-overload` (Spillway's deliberate
+ *   shedding), `x-envoy-overloaded` (a circuit breaker), `x-envoy-ratelimited`.
+ * - other: anything else — Envoy's "no healthy upstream" and connect-failure replies, a Modal 503
+ *   before any container took it, a 303 result redirect, a 404.
  */
 export function attributeResponse(status: number, headers: Headers, rules: TierRules = DEFAULT_TIER_RULES): Attribution {
   const container = first(headers[rules.modalHeader]);
@@ -39,9 +39,8 @@ export function attributeResponse(status: number, headers: Headers, rules: TierR
     return servedBy !== undefined ? { tier: 'in_house', server: servedBy } : { tier: 'in_house' };
   }
   if (status === 503 || status === 429) {
-    const envoyFlagged = headers['x-envoy-overloaded'] !== undefined || headers['x-envoy-ratelimited'] !== undefined;
-    const fromUpstream = servedBy !== undefined || headers['x-envoy-upstream-service-time'] !== undefined;
-    if (envoyFlagged || !fromUpstream) return { tier: 'shed' };
+    const deliberate = ['x-envoy-drop-overload', 'x-envoy-overloaded', 'x-envoy-ratelimited'].some((h) => headers[h] !== undefined);
+    if (deliberate) return { tier: 'shed' };
   }
   return servedBy !== undefined ? { tier: 'other', server: servedBy } : { tier: 'other' };
 }
