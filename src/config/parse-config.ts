@@ -204,9 +204,18 @@ function parseHa(r: Reader, v: unknown, env: NodeJS.ProcessEnv): HaConfig | unde
       r.fail(p, `must be a URL like http://127.0.0.1:2379, got "${u}"`);
       return [];
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') r.fail(p, `must be http:// or https://, got "${url.protocol}"`);
-    else if (!url.port) r.fail(p, `must name a port (etcd's client port is usually 2379), got "${u}"`);
-    else if (url.pathname !== '/' || url.search || url.username) r.fail(p, `must be scheme://host:port only, got "${u}"`);
+    const problem =
+      url.protocol !== 'http:' && url.protocol !== 'https:'
+        ? `must be http:// or https://, got "${url.protocol}"`
+        : !url.port
+          ? `must name a port (etcd's client port is usually 2379), got "${u}"`
+          : url.pathname !== '/' || url.search || url.username
+            ? `must be scheme://host:port only, got "${u}"`
+            : undefined;
+    if (problem) {
+      r.fail(p, problem);
+      return [];
+    }
     return [`${url.protocol}//${url.host}`];
   });
   if (Array.isArray(e['endpoints']) && endpoints.length === 0 && e['endpoints'].length === 0) {
