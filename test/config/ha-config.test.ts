@@ -3,7 +3,9 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { parseConfigObject } from '../../src/config/parse-config.js';
 import { changesNeedingRestart } from '../../src/config/reload-check.js';
 
-const services = [{ name: 'plain', listener: '127.0.0.1:20002', in_house: { endpoints: [{ address: '10.0.1.1', port: 80, capacity: 4 }] } }];
+const services = [
+  { name: 'plain', listener: '127.0.0.1:20002', in_house: { endpoints: [{ address: '10.0.1.1', port: 80, capacity: 4 }] } },
+];
 
 const errorsOf = (ha: unknown, env: NodeJS.ProcessEnv = {}): string[] => {
   const r = parseConfigObject({ services, ha }, env);
@@ -88,7 +90,9 @@ describe('ha: (replicas on etcd)', () => {
     expect(errorsOf({ etcd: { endpoints: ['http://a:2379'] }, prefix: 'spillway/' })).toEqual([
       'ha.prefix: must start with "/", not end with "/" and hold no spaces, got "spillway/"',
     ]);
-    expect(errorsOf({ etcd: { endpoints: ['http://a:2379'] }, lease_ttl_s: 1 })).toEqual(['ha.lease_ttl_s: must be between 2 and 60, got 1']);
+    expect(errorsOf({ etcd: { endpoints: ['http://a:2379'] }, lease_ttl_s: 1 })).toEqual([
+      'ha.lease_ttl_s: must be between 2 and 60, got 1',
+    ]);
     expect(errorsOf({ etcd: { endpoints: ['http://a:2379'] }, replica_id: 'a b' })).toEqual([
       'ha.replica_id: must be letters, digits, ".", "_" or "-" (at most 128), got "a b"',
     ]);
