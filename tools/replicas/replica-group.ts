@@ -177,7 +177,7 @@ function replicaProcess(p: {
           if (child !== proc) throw new Error(`replica ${p.id} exited during start:\n${out.slice(-5_000)}`);
           return (await state().catch(() => undefined)) !== undefined;
         },
-        60_000,
+        120_000,
         () => `replica ${p.id} admin API (${out.slice(-2_000)})`,
       );
     },
