@@ -135,6 +135,18 @@ async function fakeModalState(): Promise<{ containers: number; containerSeconds:
   return { containers: f.stats.runners, containerSeconds: f.billing.containerSeconds, started: f.billing.containersStarted };
 }
 
+/** Spillway's own live cost figures for the service, from its Prometheus endpoint. */
+async function spillwayCost(): Promise<{ total: number; perHour: number } | undefined> {
+  const { host, port } = config.metrics.listen;
+  const text = await (await fetch(`http://${host}:${port}/metrics`)).text();
+  const read = (name: string): number | undefined => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name}{service="${service.name}"}`));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : undefined;
+  };
+  const total = read('spillway_modal_cost_dollars_total');
+  return total === undefined ? undefined : { total, perHour: read('spillway_modal_cost_dollars_per_hour') ?? 0 };
+}
+
 async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   const bin = envoyBin();
@@ -241,8 +253,9 @@ async function main(): Promise<void> {
   let lastLines = 0;
   while (!finished) {
     await new Promise((r) => setTimeout(r, 1000));
-    // The load generator creates its output on its first record.
-    const lines = existsSync(loadOut) ? readFileSync(loadOut, 'utf8').split('\n').filter(Boolean) : [];
+    // The load generator may take more than a second to start on a busy machine.
+    if (!existsSync(loadOut)) continue;
+    const lines = readFileSync(loadOut, 'utf8').split('\n').filter(Boolean);
     const fresh = lines
       .slice(lastLines)
       .map((l) => JSON.parse(l) as LoadRecord)
@@ -274,6 +287,7 @@ async function main(): Promise<void> {
     .map((l) => JSON.parse(l) as LoadRecord)
     .find((r): r is LoadSummary => r.type === 'summary');
   const fm = await fakeModalState().catch(() => ({ containers: 0, containerSeconds: 0, started: 0 }));
+  const cost = await spillwayCost().catch(() => undefined);
   const chartPath = join(out, 'chart.svg');
   writeFileSync(chartPath, renderChart(points, `Spillway demo: ramp → burst → drain (${durationS} s)`));
   if (summary) {
@@ -285,6 +299,11 @@ async function main(): Promise<void> {
     );
     console.log(
       `latency p50 ${summary.latency_ms?.p50} ms, p99 ${summary.latency_ms?.p99} ms; Modal containers started ${fm.started}, billed ${fm.containerSeconds} container-seconds`,
+    );
+    const price = service.modal?.pricePerContainerSecond ?? 0;
+    console.log(
+      `Modal cost: $${(fm.containerSeconds * price).toFixed(4)} billed (at $${price}/container-second)` +
+        (cost ? `; Spillway's live figure $${cost.total.toFixed(4)} since start, $${cost.perHour.toFixed(4)}/h at the end` : ''),
     );
   }
   console.log(`chart: ${chartPath}\nper-second records: ${loadOut}`);

@@ -80,6 +80,17 @@ export function buildServiceState(v: ServiceView, nowMs: number): ServiceState {
     offered_rps: v.offeredRps,
     controlled: v.controlled,
   };
+  if (v.modalCost) {
+    const c = v.modalCost;
+    state.modal_cost = {
+      price_per_container_second: c.pricePerContainerSecond,
+      dollars_per_hour: c.dollarsPerHour,
+      dollars_since_start: c.dollarsSinceStart,
+      dollars_today: c.dollarsToday,
+      container_seconds_since_start: c.containerSecondsSinceStart,
+      since_unix_ms: c.sinceMs,
+    };
+  }
   if (v.decision) state.decision = decisionOf(v.decision, hasModal);
   if (v.override) {
     state.override = {

@@ -14,6 +14,7 @@ import { LocalOperatorActions } from '../control/operator-actions.js';
 import { OverrideStore } from '../control/override-store.js';
 import { PlanRouter } from '../control/plan-router.js';
 import { Publisher } from '../control/publisher.js';
+import { ModalCostMeter } from '../control/modal-cost.js';
 import { createReadModel, type ReadModel } from '../control/read-model.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
@@ -228,6 +229,15 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     'Spillway serving ADS and LRS',
   );
 
+  // Live Modal cost: the container count of every stats sample at the service's price.
+  const cost = modal
+    ? new ModalCostMeter(
+        clock,
+        driven.map((s) => ({ service: s.name, pricePerContainerSecond: s.modal!.pricePerContainerSecond })),
+      )
+    : undefined;
+  if (modal && cost) teardown.add(modal.poller.onSample((sample) => cost.observe(sample)));
+
   // Readers, from the side. Failing to bind them is logged, not fatal: steering traffic matters more
   // than watching it (a readiness probe on the admin port still notices).
   const read = createReadModel({
@@ -241,6 +251,7 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     poller: modal?.poller,
     // Replicas show the group's decision (the same on every replica), not this process's controller.
     controller: replica ? undefined : controller,
+    cost,
     connectedStreams: () => ads.connectedStreams(),
     onDecision: (fn) => decisions.add(fn),
     ...(replica ? { replication: replica } : {}),

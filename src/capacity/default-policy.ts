@@ -148,7 +148,11 @@ export function decideDefault(
   const startingSlots = Math.max(0, runners * inputs.modalMaxInputs - modal.inputs - (sample?.backlog ?? 0));
   const coldInFlight = runners === 0 ? (cold ? Math.max(0, cfg.probeInputs - (m?.inProgress ?? 0)) : 0) : startingSlots;
   const probeRps = modal.observable ? coldInFlight / (cfg.coldStartMs / 1000) : 0;
-  const modalRps = costCapped ? 0 : modal.inputs / wEff + probeRps;
+  const warmRps = costCapped ? 0 : modal.inputs / wEff + probeRps;
+  // Modal's workspace rate limit is a second ceiling beside warm capacity: past it Modal answers 429.
+  const rateLimit = inputs.modalRateLimitRps;
+  const rateLimited = rateLimit !== undefined && warmRps > rateLimit;
+  const modalRps = rateLimited ? rateLimit : warmRps;
 
   // 4. The split, in rates: Modal takes the excess over the in-house target up to what it can take;
   //    in-house takes the rest up to its maximum; what neither can take is shed at the edge.
@@ -201,7 +205,9 @@ export function decideDefault(
         ? { ...prevPlan, dropPercent: planForShare(0, ModalHealth.Healthy, drop).dropPercent }
         : planForShare(share, ModalHealth.Healthy, drop);
     mode = Mode.Spilling;
-    const capNote = capped ? `; capped by Modal (excess ${Math.round(excessUp)} rps)` : '';
+    const capNote = capped
+      ? `; capped by Modal${rateLimited ? `'s rate limit ${rateLimit} rps` : ''} (excess ${Math.round(excessUp)} rps)`
+      : '';
     const holdNote = held > target ? `; holding ${Math.round(held)} rps (demand eased, hold ${Math.round(cfg.holdMs / 1000)} s)` : '';
     why = `spilling ${pct(shareOf(plan))}: ${need}; Modal takes ${Math.round(modalTake)} rps; ${modal.note}${capNote}${holdNote}${keep ? ' (inside dead band, not republished)' : ''}`;
   } else if (published > 0 || (prevPlan?.modalWeight ?? 0) > 0) {
@@ -236,9 +242,11 @@ export function decideDefault(
     if (mode !== Mode.FailSafe) mode = Mode.Shedding;
     const modalPart = costCapped
       ? 'Modal cost-capped'
-      : cold
-        ? `Modal cold (probe ${probeRps.toFixed(1)} rps)`
-        : `Modal ${Math.round(modalRps)} rps`;
+      : rateLimited
+        ? `Modal at its rate limit ${rateLimit} rps`
+        : cold
+          ? `Modal cold (probe ${probeRps.toFixed(1)} rps)`
+          : `Modal ${Math.round(modalRps)} rps`;
     why = `shedding ${plan.dropPercent} %: offered ${Math.round(lambda)} rps over in-house max ${Math.round(inMax)} rps + ${modalPart}; ${why}`;
   }
 
@@ -298,6 +306,7 @@ export function decideDefault(
     modal_take_rps: { value: Math.round(modalTake), ageMs: 0 },
     shed_rps: { value: Math.round(shedRps), ageMs: 0 },
   };
+  if (rateLimit !== undefined) readings['modal_rate_limit_rps'] = { value: rateLimit, ageMs: 0 };
   return { plan, mode, reason: why, state, readings, ...(autoscaler ? { autoscaler } : {}) };
 }
 

@@ -26,6 +26,8 @@ export interface ControllerInputs {
   modalTargetInputs?: number;
   /** Modal's container ceiling. */
   modalMaxContainers: number;
+  /** Modal's workspace rate limit, sustained requests per second: a ceiling on the Modal share (429 past it). */
+  modalRateLimitRps?: number;
 }
 
 /** What a decision does with a service's traffic. */

@@ -101,6 +101,12 @@ function serviceLines(s: ServiceState__Output, opts: RenderOptions, nowMs: numbe
     `  in-house util ${pct(s.in_house_utilization)} of ${s.in_house_capacity} · offered ${s.offered_rps.toFixed(1)} rps · ${modal}`,
   );
   if (cordoned.length > 0) lines.push(`  cordoned: ${cordoned.join(', ')}`);
+  const cost = s.modal_cost;
+  if (cost) {
+    lines.push(
+      `  modal cost ${dollars(cost.dollars_per_hour)}/h now · ${dollars(cost.dollars_since_start)} since start · ${dollars(cost.dollars_today)} today (UTC)`,
+    );
+  }
   return lines;
 }
 
@@ -111,6 +117,9 @@ export function replicationText(state: State__Output): string | undefined {
   const leader = r.leader_id ? (r.is_leader ? `${r.leader_id} (this replica)` : r.leader_id) : 'none';
   return `replica ${r.replica_id} of ${r.members.length} · leader ${leader}${r.degraded ? ` · DEGRADED: ${r.degraded}` : ''}`;
 }
+
+/** Dollars with cents, or four significant digits below a cent (per-second prices are tiny). */
+export const dollars = (x: number): string => (Math.abs(x) >= 0.01 || x === 0 ? `$${x.toFixed(2)}` : `$${x.toPrecision(2)}`);
 
 /** The terminal view: a header, then a block per service. */
 export function renderState(state: State__Output, opts: RenderOptions): string[] {
@@ -147,6 +156,8 @@ export function renderPlain(state: State__Output): string[] {
       `offered_rps=${s.offered_rps.toFixed(1)}`,
       `runners=${m?.observed ? m.runners : '-'}`,
       `backlog=${m?.observed ? m.backlog : '-'}`,
+      `cost_per_hour=${s.modal_cost ? dollars(s.modal_cost.dollars_per_hour) : '-'}`,
+      `cost_today=${s.modal_cost ? dollars(s.modal_cost.dollars_today) : '-'}`,
       ...(state.replication ? [`leader=${state.replication.leader_id || '-'}`, `replica=${state.replication.replica_id}`] : []),
       `reason=${JSON.stringify(s.reason)}`,
     ];

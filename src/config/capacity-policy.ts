@@ -75,6 +75,8 @@ export interface DefaultPolicyConfig {
   prewarm: PrewarmConfig;
   /** Optional cost cap in Modal container-seconds per hour; null = none. */
   costCapContainerSecondsPerHour: number | null;
+  /** The same cap as written in dollars per hour; the config reader converts it at the service's price. */
+  costCapDollarsPerHour: number | null;
 }
 
 export interface PrewarmConfig {
@@ -117,6 +119,7 @@ export const DEFAULT_POLICY: CapacityPolicy = {
     shed: true,
     prewarm: { enabled: true, horizonMs: 20_000, baseMinContainers: 0, cooldownMs: 60_000 },
     costCapContainerSecondsPerHour: null,
+    costCapDollarsPerHour: null,
   },
 };
 
@@ -156,6 +159,7 @@ const CAPACITY_KEYS = [
   'shed',
   'prewarm',
   'cost_cap_container_seconds_per_hour',
+  'cost_cap_dollars_per_hour',
 ] as const;
 
 /**
@@ -177,6 +181,7 @@ export function readCapacityPolicy(r: Reader, raw: unknown, path: string): Capac
   const pwPath = join(path, 'prewarm');
   const pw = r.obj(o['prewarm'], pwPath, ['enabled', 'horizon_ms', 'base_min_containers', 'cooldown_ms']) ?? {};
   const cap = o['cost_cap_container_seconds_per_hour'];
+  const capDollars = o['cost_cap_dollars_per_hour'];
   const defaults: DefaultPolicyConfig = {
     targetUtilization: num('target_utilization', d.default.targetUtilization, openFraction),
     maxUtilization: num('max_utilization', d.default.maxUtilization, openFraction),
@@ -201,6 +206,7 @@ export function readCapacityPolicy(r: Reader, raw: unknown, path: string): Capac
       cooldownMs: num('cooldown_ms', d.default.prewarm.cooldownMs, nonNegative, pw, pwPath),
     },
     costCapContainerSecondsPerHour: cap === undefined || cap === null ? null : num('cost_cap_container_seconds_per_hour', 0, positive),
+    costCapDollarsPerHour: capDollars === undefined || capDollars === null ? null : num('cost_cap_dollars_per_hour', 0, positive),
   };
   if (defaults.maxUtilization < defaults.targetUtilization) r.fail(join(path, 'max_utilization'), 'must be ≥ target_utilization');
   if (defaults.slowWindowMs < defaults.fastWindowMs) r.fail(join(path, 'slow_window_ms'), 'must be ≥ fast_window_ms');

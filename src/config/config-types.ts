@@ -19,6 +19,30 @@ export interface RouteConfig {
   idleTimeoutMs: number;
   websocket: boolean;
   retry: RetryConfig;
+  sticky: StickyConfig;
+}
+
+/** How Envoy keeps a session where it started (the stateful session filter); `off` disables it. */
+export const StickyMode = {
+  /** Envoy names the chosen host in a response header; the client sends it back. */
+  Header: 'header',
+  /** Envoy sets a cookie naming the chosen host; cookie-keeping clients send it back by themselves. */
+  Cookie: 'cookie',
+  Off: 'off',
+} as const;
+export type StickyMode = (typeof StickyMode)[keyof typeof StickyMode];
+
+/**
+ * Sticky sessions across tiers. Envoy pins a session to the host (in-house, or the Modal endpoint)
+ * that served its first request; new sessions follow the live locality weights. The client's own
+ * Modal-Session-Id is forwarded untouched (like every header), so Modal keeps it on one replica.
+ */
+export interface StickyConfig {
+  mode: StickyMode;
+  /** Header mode: the header Envoy writes the pin into and reads it back from. */
+  header: string;
+  /** Cookie mode: the cookie's name, path and lifetime (0 = a session cookie). */
+  cookie: { name: string; path: string; ttlS: number };
 }
 
 export interface InHouseEndpoint {
@@ -52,13 +76,39 @@ export interface ModalEndpointConfig {
   connectAddress?: string;
   /** Static Modal share (0–1) used when no controller drives the service. */
   staticShare: number;
+  /** The workspace's web request rate limit: a ceiling on the Modal share (Modal answers 429 past it). */
+  rateLimit: ModalRateLimit;
+  /** A 429 from Modal is retried once on an in-house host (Envoy retry policy) instead of reaching the client. */
+  retry429InHouse: boolean;
+  /** Dollars per container-second: turns Modal's container count into a live cost. */
+  pricePerContainerSecond: number;
 }
+
+export interface ModalRateLimit {
+  /** Sustained requests per second. */
+  rps: number;
+  /** Burst allowance as a multiple of rps (Modal: 5×, i.e. 1,000 requests at once for 200 rps). */
+  burst: number;
+}
+
+/** Modal's rate limit for a new workspace: 200 web requests per second, 5× burst (guide/webhooks). */
+export const MODAL_DEFAULT_RATE_LIMIT: ModalRateLimit = { rps: 200, burst: 5 };
+
+/** Modal's per-second CPU container price the project was given (seed 004: $0.000059 per second per container). */
+export const MODAL_DEFAULT_PRICE_PER_CONTAINER_SECOND = 0.000059;
 
 export interface ServiceConfig {
   name: string;
   listener: HostPort;
   route: RouteConfig;
   inHouse: InHouseEndpoint[];
+  /**
+   * Host header in-house endpoints receive (their EDS hostname, applied by auto_host_rewrite).
+   * Default: each endpoint's "address:port". It is always set: a retry from Modal to an in-house
+   * host would otherwise carry Modal's hostname (Envoy rewrites the request in place). The client's
+   * own Host reaches in-house hosts in X-Forwarded-Host.
+   */
+  inHouseHost?: string;
   /** Scales in-house capacity for planned drains (Traffic Director's capacityScaler): 0–1, default 1. */
   capacityScaler: number;
   modal?: ModalEndpointConfig;

@@ -2,8 +2,13 @@ import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { readCapacityPolicy, type CapacityPolicy } from './capacity-policy.js';
 import {
+  MODAL_DEFAULT_PRICE_PER_CONTAINER_SECOND,
+  MODAL_DEFAULT_RATE_LIMIT,
+  StickyMode,
   SYSTEM_CA_BUNDLE,
   type HaConfig,
+  type ModalRateLimit,
+  type StickyConfig,
   type InHouseEndpoint,
   type ModalEndpointConfig,
   type RetryConfig,
@@ -62,12 +67,49 @@ function parseRetry(r: Reader, v: unknown, path: string): RetryConfig {
 }
 
 function parseRoute(r: Reader, v: unknown, path: string): RouteConfig {
-  const o = r.obj(v, path, ['timeout_ms', 'idle_timeout_ms', 'websocket', 'retry']) ?? {};
+  const o = r.obj(v, path, ['timeout_ms', 'idle_timeout_ms', 'websocket', 'retry', 'sticky']) ?? {};
   return {
     timeoutMs: r.int(o, 'timeout_ms', path, 0, 0, MAX_MS),
     idleTimeoutMs: r.int(o, 'idle_timeout_ms', path, 300_000, 0, MAX_MS),
     websocket: r.bool(o, 'websocket', path, true),
     retry: parseRetry(r, o['retry'], join(path, 'retry')),
+    sticky: parseSticky(r, o['sticky'], join(path, 'sticky')),
+  };
+}
+
+/** HTTP header and cookie names: RFC 9110 token characters, lowercase for headers (HTTP/2 requires it). */
+const HEADER_RE = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
+const COOKIE_RE = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+
+/** Modal's session key header: forwarded untouched, so it can never be the header Envoy writes pins into. */
+const MODAL_SESSION_HEADER = 'modal-session-id';
+
+function parseSticky(r: Reader, v: unknown, path: string): StickyConfig {
+  const o = r.obj(v, path, ['mode', 'header', 'cookie']) ?? {};
+  const cookiePath = join(path, 'cookie');
+  const c = r.obj(o['cookie'], cookiePath, ['name', 'path', 'ttl_s']) ?? {};
+  const header = r.str(o, 'header', path, 'x-spillway-upstream');
+  const cookieName = r.str(c, 'name', cookiePath, 'spillway-upstream');
+  const cookieAt = r.str(c, 'path', cookiePath, '/');
+  if (header && !HEADER_RE.test(header)) r.fail(join(path, 'header'), `must be a lowercase HTTP header name, got "${header}"`);
+  // Envoy overwrites the pin header in responses: the client's Modal session key would be replaced by an address.
+  if (header === MODAL_SESSION_HEADER)
+    r.fail(join(path, 'header'), `must not be ${MODAL_SESSION_HEADER}, which Envoy must forward to Modal untouched`);
+  if (cookieName && !COOKIE_RE.test(cookieName))
+    r.fail(join(cookiePath, 'name'), `must be a cookie name (token characters), got "${cookieName}"`);
+  if (cookieAt && !cookieAt.startsWith('/')) r.fail(join(cookiePath, 'path'), `must start with "/", got "${cookieAt}"`);
+  return {
+    mode: r.oneOf(o, 'mode', path, StickyMode.Header, Object.values(StickyMode)),
+    header,
+    cookie: { name: cookieName, path: cookieAt, ttlS: r.int(c, 'ttl_s', cookiePath, 0, 0, 366 * 24 * 3600) },
+  };
+}
+
+function parseRateLimit(r: Reader, v: unknown, path: string): ModalRateLimit {
+  const o = r.obj(v, path, ['rps', 'burst']) ?? {};
+  return {
+    rps: r.num(o, 'rps', path, MODAL_DEFAULT_RATE_LIMIT.rps, 0.001, 1_000_000),
+    burst: r.num(o, 'burst', path, MODAL_DEFAULT_RATE_LIMIT.burst, 1, 1000),
   };
 }
 
@@ -97,6 +139,9 @@ function parseModal(r: Reader, v: unknown, path: string): ModalEndpointConfig | 
     'ca_bundle',
     'connect_address',
     'share',
+    'rate_limit',
+    'retry_429_in_house',
+    'price_per_container_second',
   ]);
   if (!o) return undefined;
   const url = r.str(o, 'url', path);
@@ -135,6 +180,9 @@ function parseModal(r: Reader, v: unknown, path: string): ModalEndpointConfig | 
     caBundle: r.str(o, 'ca_bundle', path, SYSTEM_CA_BUNDLE),
     ...(connectAddress ? { connectAddress } : {}),
     staticShare: r.num(o, 'share', path, 0, 0, 1),
+    rateLimit: parseRateLimit(r, o['rate_limit'], join(path, 'rate_limit')),
+    retry429InHouse: r.bool(o, 'retry_429_in_house', path, true),
+    pricePerContainerSecond: r.num(o, 'price_per_container_second', path, MODAL_DEFAULT_PRICE_PER_CONTAINER_SECOND, 0, 1),
   };
 }
 
@@ -143,7 +191,10 @@ function parseService(r: Reader, v: unknown, path: string): ServiceConfig | unde
   if (!o) return undefined;
   const name = r.str(o, 'name', path);
   if (name && !NAME_RE.test(name)) r.fail(join(path, 'name'), `must be lowercase letters, digits, - or _ (at most 63), got "${name}"`);
-  const inHouseObj = r.obj(o['in_house'], join(path, 'in_house'), ['endpoints', 'capacity_scaler']) ?? {};
+  const inHouseObj = r.obj(o['in_house'], join(path, 'in_house'), ['endpoints', 'capacity_scaler', 'host']) ?? {};
+  const inHouseHost = r.optStr(inHouseObj, 'host', join(path, 'in_house'));
+  if (inHouseHost !== undefined && !/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:.]+\](:\d{1,5})?$/.test(inHouseHost))
+    r.fail(join(join(path, 'in_house'), 'host'), `must be a host name with an optional port, got "${inHouseHost}"`);
   const endpointsPath = join(join(path, 'in_house'), 'endpoints');
   const endpoints = r.list(inHouseObj, 'endpoints', join(path, 'in_house'), true);
   if (Array.isArray(inHouseObj['endpoints']) && endpoints.length === 0) r.fail(endpointsPath, 'must list at least one endpoint');
@@ -156,15 +207,39 @@ function parseService(r: Reader, v: unknown, path: string): ServiceConfig | unde
   });
   const modal = parseModal(r, o['modal'], join(path, 'modal'));
   const capacity = parseCapacity(r, o['capacity'], join(path, 'capacity'), modal !== undefined);
+  if (capacity && modal) costCapInContainerSeconds(r, capacity, modal.pricePerContainerSecond, join(path, 'capacity'));
   return {
     name,
     listener: r.hostPort(o['listener'], join(path, 'listener'), { host: '0.0.0.0', port: 0 }),
     route: parseRoute(r, o['route'], join(path, 'route')),
     inHouse,
+    ...(inHouseHost !== undefined ? { inHouseHost } : {}),
     capacityScaler: r.num(inHouseObj, 'capacity_scaler', join(path, 'in_house'), 1, 0, 1),
     ...(modal ? { modal } : {}),
     ...(capacity ? { capacity } : {}),
   };
+}
+
+/**
+ * The cost cap may be written in dollars per hour; the model caps container-seconds per hour, so
+ * dollars convert at the service's price. Both forms at once is ambiguous and refused.
+ */
+function costCapInContainerSeconds(r: Reader, capacity: CapacityPolicy, price: number, path: string): void {
+  const dollars = capacity.default.costCapDollarsPerHour;
+  if (dollars === null) return;
+  if (capacity.default.costCapContainerSecondsPerHour !== null) {
+    r.fail(
+      join(path, 'cost_cap_dollars_per_hour'),
+      'set either cost_cap_dollars_per_hour or cost_cap_container_seconds_per_hour, not both',
+    );
+  } else if (price <= 0) {
+    r.fail(
+      join(path, 'cost_cap_dollars_per_hour'),
+      'needs modal.price_per_container_second above 0 to convert dollars to container-seconds',
+    );
+  } else {
+    capacity.default.costCapContainerSecondsPerHour = dollars / price;
+  }
 }
 
 /** `policy: static` (or no Modal endpoint) means no controller; otherwise the capacity model's schema. */

@@ -3,8 +3,8 @@ import type { ModalEndpointConfig, SpillwayConfig } from './config-types.js';
 
 /**
  * What a SIGHUP reload cannot apply to a running Spillway, as field paths with the reason. Live:
- * listeners, routes, in-house endpoints, services without Modal, and a Modal endpoint's static share
- * and CA bundle (they only change resources). Anything that started a server, a poller, a DNS
+ * listeners, routes, in-house endpoints, services without Modal, and a Modal endpoint's static share,
+ * CA bundle and 429 retry (they only change resources). Anything that started a server, a poller, a DNS
  * watcher or a controller needs a restart; a reload that touches it is refused whole.
  */
 export function changesNeedingRestart(current: SpillwayConfig, next: SpillwayConfig): string[] {
@@ -31,7 +31,9 @@ export function changesNeedingRestart(current: SpillwayConfig, next: SpillwayCon
       continue;
     }
     if (!isDeepStrictEqual(restartBound(old.modal), restartBound(svc.modal))) {
-      problems.push(`services.${name}.modal: url, app, function, environment, limits or connect_address changed (takes effect on restart)`);
+      problems.push(
+        `services.${name}.modal: url, app, function, environment, limits, rate limit, price or connect_address changed (takes effect on restart)`,
+      );
     }
     if (!isDeepStrictEqual(old.capacity, svc.capacity)) problems.push(`services.${name}.capacity: changed (takes effect on restart)`);
   }
@@ -42,8 +44,10 @@ export function changesNeedingRestart(current: SpillwayConfig, next: SpillwayCon
 }
 
 /** The Modal fields that something long-lived (DNS watcher, poller, controller) was started from. */
-function restartBound(m: ModalEndpointConfig | undefined): Omit<ModalEndpointConfig, 'staticShare' | 'caBundle'> | undefined {
+function restartBound(
+  m: ModalEndpointConfig | undefined,
+): Omit<ModalEndpointConfig, 'staticShare' | 'caBundle' | 'retry429InHouse'> | undefined {
   if (!m) return undefined;
-  const { staticShare: _share, caBundle: _ca, ...rest } = m;
+  const { staticShare: _share, caBundle: _ca, retry429InHouse: _retry, ...rest } = m;
   return rest;
 }

@@ -34,5 +34,6 @@ export function controllerInputsFor(service: ServiceConfig, src: InputSources): 
     capacityScaler: service.capacityScaler,
     modalMaxInputs: modal.maxInputs,
     modalMaxContainers: modal.maxContainers,
+    modalRateLimitRps: modal.rateLimit.rps,
   };
 }

@@ -13,6 +13,7 @@ import type { SnapshotCache } from '../xds/snapshot-cache.js';
 import type { SyncStatus, SyncStatusRow } from '../xds/sync-status.js';
 import { TypeUrl } from '../xds/type-urls.js';
 import type { CapacityController } from './capacity-controller.js';
+import type { ModalCost, ModalCostMeter } from './modal-cost.js';
 import type { ActiveOverride, OverrideStore } from './override-store.js';
 import { PlanSource, type PlanRouter } from './plan-router.js';
 import type { Publisher, PublisherStats } from './publisher.js';
@@ -64,6 +65,8 @@ export interface ServiceView {
   inHouseUtilization: number;
   offeredRps: number;
   modalStats: ModalPollerStatus | undefined;
+  /** Live Modal spend from the container count and the configured price; undefined without Modal stats. */
+  modalCost: ModalCost | undefined;
   load: ServiceLoad | undefined;
 }
 
@@ -95,6 +98,7 @@ export interface ReadModelSources {
   load: LoadView;
   poller: ModalStatsPoller | undefined;
   controller: CapacityController | undefined;
+  cost?: ModalCostMeter | undefined;
   connectedStreams(): number;
   /** Subscribes to the controller's published decisions; returns unsubscribe. */
   onDecision(fn: () => void): () => void;
@@ -129,6 +133,7 @@ export function createReadModel(src: ReadModelSources): ReadModel {
       inHouseUtilization: capacity > 0 ? inProgress / capacity : 0,
       offeredRps: load ? offeredRps({ inHouse: load.localities['in-house'], modal: load.localities.modal, drops: load.drops }) : 0,
       modalStats: src.poller?.status(svc.name),
+      modalCost: src.cost?.cost(svc.name),
       load,
     };
   };

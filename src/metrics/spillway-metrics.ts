@@ -58,6 +58,25 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
   const runners = gauge('spillway_modal_runners', 'Live Modal containers (stats API)', ['service']);
   const backlog = gauge('spillway_modal_backlog', 'Inputs waiting for a Modal container (stats API)', ['service']);
   const statsAge = gauge('spillway_modal_stats_age_seconds', 'Age of the last good Modal stats sample', ['service']);
+  const costRate = gauge(
+    'spillway_modal_cost_dollars_per_hour',
+    'Live Modal spend rate: containers now × price per container-second × 3600',
+    ['service'],
+  );
+  const costToday = gauge('spillway_modal_cost_today_dollars', 'Modal spend since 00:00 UTC (container count × price, integrated)', [
+    'service',
+  ]);
+  const costTotal: { service: string; dollars: number }[] = [];
+  new Counter<'service'>({
+    name: 'spillway_modal_cost_dollars_total',
+    help: 'Modal spend since Spillway started (container count × price, integrated)',
+    labelNames: ['service'],
+    ...reg,
+    collect() {
+      this.reset();
+      for (const c of costTotal) this.inc({ service: c.service }, c.dollars);
+    },
+  });
   const pollFailing = gauge('spillway_modal_poll_consecutive_failures', 'Consecutive failed Modal stats polls', ['service']);
   const reportAge = gauge('spillway_lrs_report_age_seconds', 'Age of the newest LRS report per locality', ['service', 'locality']);
   const lrsEnvoys = gauge('spillway_lrs_connected_envoys', 'Envoys with an open LRS stream', []);
@@ -156,6 +175,8 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
       runners,
       backlog,
       statsAge,
+      costRate,
+      costToday,
       pollFailing,
       reportAge,
       lrsEnvoys,
@@ -169,6 +190,7 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
       haToken,
     ])
       g.reset();
+    costTotal.length = 0;
     const ha = src.read.replication();
     if (ha) {
       const replica = ha.replicaId;
@@ -180,6 +202,11 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
     }
     for (const v of src.read.services()) {
       const service = v.name;
+      if (v.modalCost) {
+        costRate.set({ service }, v.modalCost.dollarsPerHour);
+        costToday.set({ service }, v.modalCost.dollarsToday);
+        costTotal.push({ service, dollars: v.modalCost.dollarsSinceStart });
+      }
       share.set({ service, tier: 'in-house' }, v.shares.inHouse);
       share.set({ service, tier: 'modal' }, v.shares.modal);
       share.set({ service, tier: 'dropped' }, v.shares.dropped);

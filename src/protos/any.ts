@@ -11,6 +11,31 @@ import type {
   UpstreamTlsContext__Output,
 } from '../generated/envoy/extensions/transport_sockets/tls/v3/UpstreamTlsContext.js';
 import type { Any } from '../generated/google/protobuf/Any.js';
+import type {
+  StatefulSession,
+  StatefulSession__Output,
+} from '../generated/envoy/extensions/filters/http/stateful_session/v3/StatefulSession.js';
+import type {
+  HeaderBasedSessionState,
+  HeaderBasedSessionState__Output,
+} from '../generated/envoy/extensions/http/stateful_session/header/v3/HeaderBasedSessionState.js';
+import type {
+  CookieBasedSessionState,
+  CookieBasedSessionState__Output,
+} from '../generated/envoy/extensions/http/stateful_session/cookie/v3/CookieBasedSessionState.js';
+import type {
+  HeaderMutation,
+  HeaderMutation__Output,
+} from '../generated/envoy/extensions/filters/http/header_mutation/v3/HeaderMutation.js';
+import type { UpstreamCodec, UpstreamCodec__Output } from '../generated/envoy/extensions/filters/http/upstream_codec/v3/UpstreamCodec.js';
+import type {
+  PreviousHostsPredicate,
+  PreviousHostsPredicate__Output,
+} from '../generated/envoy/extensions/retry/host/previous_hosts/v3/PreviousHostsPredicate.js';
+import type {
+  HttpProtocolOptions,
+  HttpProtocolOptions__Output,
+} from '../generated/envoy/extensions/upstreams/http/v3/HttpProtocolOptions.js';
 import type { SpillwayProtos } from './load-protos.js';
 
 /** The messages Spillway packs into (or reads from) an Any: input and output forms by type name. */
@@ -21,6 +46,13 @@ interface AnyTypes {
   ];
   'envoy.extensions.filters.http.router.v3.Router': [Router, Router__Output];
   'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext': [UpstreamTlsContext, UpstreamTlsContext__Output];
+  'envoy.extensions.filters.http.stateful_session.v3.StatefulSession': [StatefulSession, StatefulSession__Output];
+  'envoy.extensions.http.stateful_session.header.v3.HeaderBasedSessionState': [HeaderBasedSessionState, HeaderBasedSessionState__Output];
+  'envoy.extensions.http.stateful_session.cookie.v3.CookieBasedSessionState': [CookieBasedSessionState, CookieBasedSessionState__Output];
+  'envoy.extensions.filters.http.header_mutation.v3.HeaderMutation': [HeaderMutation, HeaderMutation__Output];
+  'envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec': [UpstreamCodec, UpstreamCodec__Output];
+  'envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate': [PreviousHostsPredicate, PreviousHostsPredicate__Output];
+  'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': [HttpProtocolOptions, HttpProtocolOptions__Output];
 }
 export type AnyTypeName = keyof AnyTypes;
 

@@ -12,10 +12,31 @@ import type { ProtoGrpcType as Lrs } from '../generated/lrs.js';
 import type { ProtoGrpcType as Route } from '../generated/route.js';
 import type { ProtoGrpcType as Router } from '../generated/router.js';
 import type { ProtoGrpcType as Tls } from '../generated/tls.js';
+import type { ProtoGrpcType as StatefulSession } from '../generated/stateful_session.js';
+import type { ProtoGrpcType as HeaderSession } from '../generated/header.js';
+import type { ProtoGrpcType as CookieSession } from '../generated/cookie.js';
+import type { ProtoGrpcType as HeaderMutation } from '../generated/header_mutation.js';
+import type { ProtoGrpcType as UpstreamCodec } from '../generated/upstream_codec.js';
+import type { ProtoGrpcType as PreviousHosts } from '../generated/previous_hosts.js';
 import { ENVOY_PROTO_FILES, OWN_PROTO_FILES } from './proto-files.js';
 import { envoyIncludeDirs, ownProtoDir } from './proto-paths.js';
 
-export type SpillwayProtos = Ads & Cluster & Endpoint & Hcm & HttpProtocolOptions & Listener & Lrs & Route & Router & Tls;
+export type SpillwayProtos = Ads &
+  Cluster &
+  Endpoint &
+  Hcm &
+  HttpProtocolOptions &
+  Listener &
+  Lrs &
+  Route &
+  Router &
+  Tls &
+  StatefulSession &
+  HeaderSession &
+  CookieSession &
+  HeaderMutation &
+  UpstreamCodec &
+  PreviousHosts;
 
 /** The loader options every decode in Spillway shares: they match the options the types were generated with. */
 export const LOADER_OPTIONS: protoLoader.Options = {

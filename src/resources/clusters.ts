@@ -4,6 +4,8 @@ import type { SpillwayProtos } from '../protos/load-protos.js';
 import { durationFromMs as duration } from '../core/duration.js';
 import { packAny } from '../protos/any.js';
 import { MODAL_TLS_MATCH } from './modal-tls.js';
+import { attemptMarkerProtocolOptions } from './modal-retry.js';
+import { STICKY_HOST_STATUSES } from './sticky-session.js';
 
 /** Generous limits: Envoy's defaults (1024 requests) would shed silently; Spillway sheds deliberately. */
 const CIRCUIT_LIMIT = 1_000_000;
@@ -25,6 +27,7 @@ export function buildCluster(service: ServiceConfig, protos: SpillwayProtos): Cl
     common_lb_config: {
       healthy_panic_threshold: { value: 0 },
       locality_weighted_lb_config: {},
+      ...(service.route.sticky.mode !== 'off' ? { override_host_status: { statuses: STICKY_HOST_STATUSES } } : {}),
     },
     circuit_breakers: {
       thresholds: [
@@ -38,6 +41,8 @@ export function buildCluster(service: ServiceConfig, protos: SpillwayProtos): Cl
       ],
     },
   };
+  const protocolOptions = attemptMarkerProtocolOptions(service, protos);
+  if (protocolOptions) cluster.typed_extension_protocol_options = protocolOptions;
   if (service.modal) {
     const m = service.modal;
     // Only endpoints tagged {tls: modal} match; in-house endpoints fall through to plaintext.

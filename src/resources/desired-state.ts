@@ -38,6 +38,6 @@ export function buildDesiredState(inputs: DesiredStateInputs, protos: SpillwayPr
       }),
     ),
     [TypeUrl.Listener]: services.map((s) => buildListener(s, protos)),
-    [TypeUrl.Route]: services.map((s) => buildRouteConfiguration(s)),
+    [TypeUrl.Route]: services.map((s) => buildRouteConfiguration(s, protos)),
   };
 }

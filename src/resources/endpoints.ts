@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import type { ClusterLoadAssignment } from '../generated/envoy/config/endpoint/v3/ClusterLoadAssignment.js';
 import type { LocalityLbEndpoints } from '../generated/envoy/config/endpoint/v3/LocalityLbEndpoints.js';
 import type { ServiceConfig } from '../config/config-types.js';
@@ -5,6 +6,9 @@ import { endpointKey, type Cordons } from '../model/cordons.js';
 import { IN_HOUSE_LOCALITY, MODAL_LOCALITY } from '../model/localities.js';
 import { ModalHealth, type TrafficPlan } from '../model/traffic-plan.js';
 import { MODAL_TLS_MATCH, TLS_MATCH_KEY } from './modal-tls.js';
+
+/** "address:port" as a Host header writes it (IPv6 in brackets). */
+const hostHeaderOf = (address: string, port: number): string => (isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`);
 
 /** Endpoint metadata namespace Spillway stamps the drop into (not envoy.lb: that feeds subset load balancing). */
 export const DROP_STAMP_KEY = 'spillway';
@@ -41,7 +45,12 @@ export function buildLoadAssignment({ service, plan, modalIp, cordons }: Endpoin
       lb_endpoints: [...service.inHouse]
         .sort((a, b) => endpointKey(a.address, a.port).localeCompare(endpointKey(b.address, b.port)))
         .map((e) => ({
-          endpoint: { address: { socket_address: { address: e.address, port_value: e.port } } },
+          endpoint: {
+            address: { socket_address: { address: e.address, port_value: e.port } },
+            // auto_host_rewrite sets Host from this on every attempt, so a retry from Modal never
+            // reaches an in-house host with Modal's hostname.
+            hostname: service.inHouseHost ?? hostHeaderOf(e.address, e.port),
+          },
           health_status: cordons.get(endpointKey(e.address, e.port)) ?? 'HEALTHY',
           load_balancing_weight: { value: e.capacity },
           metadata: dropStamp,

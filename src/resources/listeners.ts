@@ -3,15 +3,17 @@ import type { ServiceConfig } from '../config/config-types.js';
 import type { SpillwayProtos } from '../protos/load-protos.js';
 import { durationFromMs as duration } from '../core/duration.js';
 import { packAny } from '../protos/any.js';
+import { statefulSessionFilter } from './sticky-session.js';
 
 /** Route configuration name for a service: RDS resources are named after the service. */
 export const routeNameFor = (service: ServiceConfig): string => service.name;
 
 /**
  * An HTTP listener per service: HTTP connection manager with routes over ADS and the router filter.
- * WebSocket upgrades pass through when enabled.
+ * WebSocket upgrades pass through when enabled; sticky sessions pin before the router picks a host.
  */
 export function buildListener(service: ServiceConfig, protos: SpillwayProtos): Listener {
+  const sticky = statefulSessionFilter(service.route.sticky, protos);
   const hcm = packAny(protos, 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
     stat_prefix: service.name,
     codec_type: 'AUTO',
@@ -20,6 +22,7 @@ export function buildListener(service: ServiceConfig, protos: SpillwayProtos): L
     // Stream idle timeout guards dead streams; the whole-request timeout lives on the route.
     stream_idle_timeout: duration(service.route.idleTimeoutMs),
     http_filters: [
+      ...(sticky ? [sticky] : []),
       {
         name: 'envoy.filters.http.router',
         typed_config: packAny(protos, 'envoy.extensions.filters.http.router.v3.Router', {}),

@@ -50,6 +50,19 @@ describe('default policy', () => {
     expect(d.inputs['modal_take_rps']!.value).toBeCloseTo(toModal, -1);
   });
 
+  it("Modal's rate limit is a ceiling beside warm capacity, named in the reason; what neither tier takes is shed", () => {
+    // 769 rps of warm Modal capacity, but a workspace limit of 200 rps: Modal is sent 200 of 2000 rps.
+    const d = last(run(5, () => ({ offered: 2000, ...warm, rateLimitRps: 200 })));
+    const passed = 2000 * (1 - d.plan.dropPercent / 100);
+    expect((passed * d.plan.modalWeight) / 1000).toBeCloseTo(200, -1);
+    expect(d.reason).toContain("Modal's rate limit 200 rps");
+    expect(d.inputs['modal_rate_limit_rps']?.value).toBe(200);
+    // In-house max 760 rps + Modal 200 rps leaves 1040 of 2000 rps to shed.
+    expect(d.mode).toBe('shedding');
+    expect(d.reason).toContain('Modal at its rate limit 200 rps');
+    expect(d.plan.dropPercent).toBeGreaterThanOrEqual(50);
+  });
+
   it('reason names offered demand, the in-house target, what Modal takes and its headroom', () => {
     const d = last(run(1, () => ({ offered: 910, ...warm })));
     expect(d.reason).toMatch(

@@ -21,6 +21,8 @@ export interface Scenario {
   maxInputs?: number;
   maxContainers?: number;
   noStats?: boolean;
+  /** Modal's workspace rate limit, rps (absent: none). */
+  rateLimitRps?: number;
   inHouseMaxRps?: number;
   capacityScaler?: number;
 }
@@ -58,6 +60,7 @@ export function inputs(now: number, s: Scenario = {}): ControllerInputs {
     modalMaxInputs: s.maxInputs ?? 10,
     modalTargetInputs: 8,
     modalMaxContainers: s.maxContainers ?? 40,
+    ...(s.rateLimitRps !== undefined ? { modalRateLimitRps: s.rateLimitRps } : {}),
     ...(s.inHouseMaxRps !== undefined ? { inHouseMaxRps: s.inHouseMaxRps } : {}),
     ...(s.capacityScaler !== undefined ? { capacityScaler: s.capacityScaler } : {}),
   };

@@ -27,6 +27,14 @@ const service = (over: Partial<ServiceState__Output> = {}): ServiceState__Output
   in_house_utilization: 0.95,
   offered_rps: 42.5,
   controlled: true,
+  modal_cost: {
+    price_per_container_second: 0.000059,
+    dollars_per_hour: 0.6372,
+    dollars_since_start: 1.5,
+    dollars_today: 0.004,
+    container_seconds_since_start: 25_424,
+    since_unix_ms: 0,
+  },
   ...over,
 });
 
@@ -67,6 +75,7 @@ describe('watch rendering (pure)', () => {
     expect(lines).toContain('  reason: in-house at 95% of capacity; spilling the overflow');
     expect(lines).toContain('  in-house util 95.0% of 8 · offered 42.5 rps · modal runners 3 backlog 2 (1.2s old)');
     expect(lines).toContain('  cordoned: 10.0.0.2:80 DRAINING');
+    expect(lines).toContain('  modal cost $0.64/h now · $1.50 since start · $0.0040 today (UTC)');
     expect(lines.some((l) => l.includes('dropped'))).toBe(false);
   });
 
@@ -98,11 +107,11 @@ describe('watch rendering (pure)', () => {
 
   it('the plain view is one greppable line per service', () => {
     const lines = renderPlain(
-      state([service(), service({ name: 'plain', service_mode: 'MODE_STATIC', source: 'STATIC', modal_stats: null })]),
+      state([service(), service({ name: 'plain', service_mode: 'MODE_STATIC', source: 'STATIC', modal_stats: null, modal_cost: null })]),
     );
     expect(lines).toEqual([
-      '2025-01-01T12:00:05.000Z decision echo mode=spilling source=CONTROLLER in_house=70.0% modal=30.0% dropped=0.0% weights=700/300 util=95.0% offered_rps=42.5 runners=3 backlog=2 reason="in-house at 95% of capacity; spilling the overflow"',
-      '2025-01-01T12:00:05.000Z decision plain mode=static source=STATIC in_house=70.0% modal=30.0% dropped=0.0% weights=700/300 util=95.0% offered_rps=42.5 runners=- backlog=- reason="in-house at 95% of capacity; spilling the overflow"',
+      '2025-01-01T12:00:05.000Z decision echo mode=spilling source=CONTROLLER in_house=70.0% modal=30.0% dropped=0.0% weights=700/300 util=95.0% offered_rps=42.5 runners=3 backlog=2 cost_per_hour=$0.64 cost_today=$0.0040 reason="in-house at 95% of capacity; spilling the overflow"',
+      '2025-01-01T12:00:05.000Z decision plain mode=static source=STATIC in_house=70.0% modal=30.0% dropped=0.0% weights=700/300 util=95.0% offered_rps=42.5 runners=- backlog=- cost_per_hour=- cost_today=- reason="in-house at 95% of capacity; spilling the overflow"',
     ]);
   });
 

@@ -37,8 +37,53 @@ services:
       idleTimeoutMs: 300_000,
       websocket: true,
       retry: { retryOn: ['connect-failure', 'refused-stream', 'reset-before-request'], numRetries: 1, perTryTimeoutMs: 0 },
+      sticky: {
+        mode: 'header',
+        header: 'x-spillway-upstream',
+        cookie: { name: 'spillway-upstream', path: '/', ttlS: 0 },
+      },
     });
     expect(s.modal).toBeUndefined();
+  });
+
+  it("defaults Modal's rate limit, 429 retry and price, and converts a cost cap in dollars per hour", () => {
+    const r = parseConfigText(`
+services:
+  - name: api
+    listener: 0.0.0.0:8080
+    in_house: { endpoints: [{ address: 10.1.2.3, port: 9000, capacity: 16 }] }
+    modal: { url: "https://w--a-f.modal.run", app: a, function: f, max_containers: 4, price_per_container_second: 0.0001 }
+    capacity: { cost_cap_dollars_per_hour: 0.36 }
+`);
+    expect(r.ok ? [] : r.errors).toEqual([]);
+    if (!r.ok) return;
+    const s = r.config.services[0]!;
+    expect(s.modal).toMatchObject({ rateLimit: { rps: 200, burst: 5 }, retry429InHouse: true, pricePerContainerSecond: 0.0001 });
+    // $0.36 per hour at $0.0001 per container-second is 3,600 container-seconds per hour: one container.
+    expect(s.capacity?.default.costCapContainerSecondsPerHour).toBeCloseTo(3600, 6);
+  });
+
+  it('refuses sticky and cost settings that cannot work, naming the field', () => {
+    const errors = errorsOf(`
+services:
+  - name: api
+    listener: 0.0.0.0:8080
+    route: { sticky: { mode: sometimes, header: modal-session-id, cookie: { name: "a b", path: x } } }
+    in_house: { endpoints: [{ address: 10.1.2.3, port: 9000, capacity: 16 }], host: "bad host" }
+    modal: { url: "https://w--a-f.modal.run", app: a, function: f, max_containers: 4, rate_limit: { rps: 0 } }
+    capacity: { cost_cap_dollars_per_hour: 1, cost_cap_container_seconds_per_hour: 100 }
+`);
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^services\[0\]\.route\.sticky\.mode: /),
+        expect.stringMatching(/^services\[0\]\.route\.sticky\.header: must not be modal-session-id/),
+        expect.stringMatching(/^services\[0\]\.route\.sticky\.cookie\.name: /),
+        expect.stringMatching(/^services\[0\]\.route\.sticky\.cookie\.path: /),
+        expect.stringMatching(/^services\[0\]\.in_house\.host: /),
+        expect.stringMatching(/^services\[0\]\.modal\.rate_limit\.rps: /),
+        expect.stringMatching(/^services\[0\]\.capacity\.cost_cap_dollars_per_hour: set either/),
+      ]),
+    );
   });
 
   it('names every problem by field path', () => {

@@ -34,7 +34,7 @@ describe('SIGHUP reload check', () => {
     };
     expect(changesNeedingRestart(base, next)).toEqual([
       'lrs: changed (takes effect on restart)',
-      'services.echo.modal: url, app, function, environment, limits or connect_address changed (takes effect on restart)',
+      'services.echo.modal: url, app, function, environment, limits, rate limit, price or connect_address changed (takes effect on restart)',
       'services.echo.capacity: changed (takes effect on restart)',
       'services.more: a new service with a Modal endpoint needs a restart',
     ]);

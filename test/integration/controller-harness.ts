@@ -1,7 +1,7 @@
 import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
 import type { Decision } from '../../src/capacity/types.js';
 import { configFrom, FREE_PORTS } from '../../tools/config-fixtures.js';
-import { startFakeModal, type FakeModal } from '../../tools/fake-modal/start-fake-modal.js';
+import { startFakeModal, type FakeModal, type FakeModalOptions } from '../../tools/fake-modal/start-fake-modal.js';
 import type { FakeFunctionSpec } from '../../tools/fake-modal/fake-modal-state.js';
 import { startHttpBackend, type BackendHandle } from '../support/backends.js';
 import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js';
@@ -29,10 +29,14 @@ export async function startControllerRig(opts: {
   modal?: Partial<FakeFunctionSpec>;
   capacity?: Record<string, unknown>;
   maxContainers?: number;
+  /** Extra keys of the service's `modal:` block (rate_limit, price_per_container_second, …). */
+  modalConfig?: Record<string, unknown>;
+  fake?: Partial<FakeModalOptions>;
 }): Promise<ControllerRig> {
   const fake = await startFakeModal({
     functions: [{ appName: 'spillway-ctl', functionName: 'echo', coldStartMs: 300, scaledownWindowMs: 4000, ...opts.modal }],
     tlsNames: [MODAL_HOST],
+    ...opts.fake,
   });
   const inHouse = await Promise.all([startHttpBackend('inhouse-a'), startHttpBackend('inhouse-b')]);
   const listenerPort = await freePort();
@@ -54,6 +58,7 @@ export async function startControllerRig(opts: {
           max_inputs: opts.modal?.maxInputs ?? 4,
           max_containers: opts.maxContainers ?? opts.modal?.maxContainers ?? 10,
           ca_bundle: fake.caPath,
+          ...opts.modalConfig,
         },
         capacity: {
           policy: 'default',

@@ -111,16 +111,65 @@ describe('AutoscalerSim', () => {
     expect(sim.stats().runners).toBe(0);
   });
 
-  it('keeps a session on the same container while the set is stable', async () => {
-    const { vt, sim } = setup({ minContainers: 3, maxInputs: 10, targetInputs: 10 });
+  it('routes Modal-Session-Id by rendezvous hashing: sessions spread, stick, and only move when their container comes or goes', async () => {
+    const { vt, sim } = setup({ minContainers: 4, maxContainers: 6, maxInputs: 100, targetInputs: 100, scaledownWindowMs: 1_000 });
     await vt.advance(2_000);
-    const containers = new Set<string>();
-    for (let i = 0; i < 5; i++) {
-      const out = track(sim.submit({ serviceMs: 10, sessionId: 'alice' }).done);
-      await vt.advance(10);
-      if (out.value?.kind === 'done') containers.add(out.value.containerId);
-    }
-    expect(containers.size).toBe(1);
+    const sessions = Array.from({ length: 200 }, (_, i) => `session-${i}`);
+    /** Where each session lands: three rounds, every session once per round, 20 in flight at a time. */
+    const placeAll = async (): Promise<Map<string, Set<string>>> => {
+      const seen = new Map(sessions.map((s) => [s, new Set<string>()]));
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < sessions.length; i += 20) {
+          const batch = sessions.slice(i, i + 20).map((s) => ({ s, out: track(sim.submit({ serviceMs: 5, sessionId: s }).done) }));
+          await vt.advance(5);
+          for (const { s, out } of batch) if (out.value?.kind === 'done') seen.get(s)!.add(out.value.containerId);
+        }
+      }
+      return seen;
+    };
+    const only = (seen: Map<string, Set<string>>): Map<string, string> => {
+      for (const [s, c] of seen) expect(c.size, `${s} saw ${[...c].join(', ')}`).toBe(1);
+      return new Map([...seen].map(([s, c]) => [s, [...c][0]!]));
+    };
+    const before = only(await placeAll());
+    const perContainer = new Map<string, number>();
+    for (const c of before.values()) perContainer.set(c, (perContainer.get(c) ?? 0) + 1);
+    // 200 sessions over 4 containers: 50 each expected; a router that ignores the key puts them on one.
+    expect([...perContainer.values()].sort((a, b) => a - b)[0]).toBeGreaterThanOrEqual(25);
+    expect(perContainer.size).toBe(4);
+
+    // A fifth container: only sessions that now favour it move (about one in five), all to it.
+    sim.updateSettings({ minContainers: 5 });
+    await vt.advance(2_000);
+    const grown = only(await placeAll());
+    const newcomer = sim.containerViews().find((c) => ![...perContainer.keys()].includes(c.id))!.id;
+    const moved = sessions.filter((s) => grown.get(s) !== before.get(s));
+    expect(moved.every((s) => grown.get(s) === newcomer)).toBe(true);
+    expect(moved.length).toBeGreaterThan(15);
+    expect(moved.length).toBeLessThan(70);
+
+    // Back to four: the sessions of the container that left spread over the others; nobody else moves.
+    sim.updateSettings({ minContainers: 4 });
+    await vt.advance(1_500);
+    const gone = [...new Set(grown.values())].find((c) => !sim.containerViews().some((v) => v.id === c))!;
+    const shrunk = only(await placeAll());
+    for (const s of sessions) if (grown.get(s) !== gone) expect(shrunk.get(s)).toBe(grown.get(s));
+  });
+
+  it('cancels an input whose client went away: its slot frees and its time stops counting', async () => {
+    const { vt, sim } = setup({ minContainers: 1 });
+    await vt.advance(2_000);
+    const ticket = sim.submit({ serviceMs: 60_000 });
+    const out = track(ticket.done);
+    await vt.advance(1_000);
+    expect(sim.stats().runningInputs).toBe(1);
+    expect(sim.cancel(ticket.id)).toBe(true);
+    await vt.advance(0);
+    expect(out.value).toMatchObject({ kind: 'cancelled' });
+    expect(sim.stats().runningInputs).toBe(0);
+    await vt.advance(30_000);
+    expect(sim.billing()).toMatchObject({ inputMs: 1_000, cancelledInputs: 1 });
+    expect(sim.cancel(ticket.id)).toBe(false);
   });
 
   it('accounts container-seconds exactly for a known schedule', async () => {
@@ -135,7 +184,14 @@ describe('AutoscalerSim', () => {
     expect(second.value).toMatchObject({ kind: 'done', containerId: 'ta-1' });
     // B: started 3 s, idle from 5 s, stopped at 15 s: 12 s. A: idle from 7.3 s, stopped at 17.3 s: 17.3 s -> 18.
     expect(sim.stats().runners).toBe(0);
-    expect(sim.billing()).toEqual({ containerMs: 12_000 + 17_300, containerSeconds: 12 + 18, containersStarted: 2, containersStopped: 2 });
+    expect(sim.billing()).toEqual({
+      containerMs: 12_000 + 17_300,
+      containerSeconds: 12 + 18,
+      containersStarted: 2,
+      containersStopped: 2,
+      inputMs: 5_300 + 2_500,
+      cancelledInputs: 0,
+    });
     expect(billedSeconds(1)).toBe(1);
     expect(billedSeconds(1000)).toBe(1);
     expect(billedSeconds(1001)).toBe(2);

@@ -95,15 +95,6 @@ describe('fake Modal web endpoint', () => {
     expect(((await result.json()) as Served).serviceMs).toBeGreaterThanOrEqual(250);
   });
 
-  it('keeps a Modal-Session-Id on one container while the set is stable', async () => {
-    const containers = new Set<string>();
-    for (let i = 0; i < 4; i++) {
-      const r = await fetch(`${fake.httpUrl}/?ms=1`, { headers: { 'modal-session-id': 'alice' } });
-      containers.add(r.headers.get('x-modal-container') ?? '');
-    }
-    expect(containers.size).toBe(1);
-  });
-
   it('takes faults over its JSON API and reports them in its state', async () => {
     const set = await fetch(`${fake.httpUrl}/_fake/faults`, {
       method: 'POST',

@@ -80,13 +80,29 @@ describe('resource builders', () => {
     expect(resolved!.endpoints![1]!.lb_endpoints![0]!.endpoint?.address?.socket_address?.address).toBe('203.0.113.7');
   });
 
-  it('RDS: auto_host_rewrite, no route timeout by default, retry policy from config', () => {
+  it("RDS: auto_host_rewrite, no route timeout by default, retry policy from config plus Modal's 429 only", () => {
     const [rc] = buildDesiredState(inputs(0), protos)[TypeUrl.Route];
     const route = rc!.virtual_hosts![0]!.routes![0]!.route!;
     expect(route.cluster).toBe('echo');
     expect(route.auto_host_rewrite).toEqual({ value: true });
     expect(route.timeout).toEqual({ seconds: '0', nanos: 0 });
-    expect(route.retry_policy?.retry_on).toBe('connect-failure,refused-stream,reset-before-request');
+    expect(route.retry_policy?.retry_on).toBe('connect-failure,refused-stream,reset-before-request,retriable-headers');
+    expect(route.retry_policy?.retriable_headers).toEqual([
+      { name: 'x-spillway-attempt', string_match: { exact: '429@spillway-demo--echo.modal.run' } },
+    ]);
+    expect(rc!.response_headers_to_remove).toEqual(['x-spillway-attempt']);
+  });
+
+  it("EDS: in-house endpoints carry a hostname, so a retry from Modal never keeps Modal's Host", () => {
+    const [cla] = buildDesiredState(inputs(0), protos)[TypeUrl.Endpoint];
+    expect(cla!.endpoints![0]!.lb_endpoints!.map((e) => e.endpoint?.hostname)).toEqual([
+      '127.0.0.1:18101',
+      '127.0.0.1:18102',
+      '127.0.0.1:18103',
+    ]);
+    const named = { ...service, inHouseHost: 'api.internal' };
+    const [withHost] = buildDesiredState({ ...inputs(0), services: [named] }, protos)[TypeUrl.Endpoint];
+    expect(new Set(withHost!.endpoints![0]!.lb_endpoints!.map((e) => e.endpoint?.hostname))).toEqual(new Set(['api.internal']));
   });
 
   it('is deterministic: identical inputs give identical versions; any change gives a new one', () => {

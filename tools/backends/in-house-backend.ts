@@ -3,6 +3,8 @@
 // (`x-tier: in-house`) so the load generator can tell it from Modal and from Envoy's own replies.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { countBody, requestedBytes, streamBytes } from '../http-bodies.js';
 import { serviceTimeSampler, type ServiceTimeOptions } from './service-time.js';
 import { SlotGate } from './slot-gate.js';
 
@@ -32,6 +34,10 @@ export interface InHouseBackendState {
   rejected: number;
   /** Queued requests whose client left before a slot freed up. */
   abandoned: number;
+  /** Requests in service whose client left before the answer (Envoy reset the upstream request). */
+  cancelled: number;
+  /** WebSocket connections open now. */
+  webSockets: number;
   maxInFlight: number;
 }
 
@@ -52,7 +58,7 @@ export async function startInHouseBackend(opts: InHouseBackendOptions = {}): Pro
   const gate = new SlotGate(slots, opts.queue ?? 2 * slots);
   const sample = serviceTimeSampler(opts);
   const defaultMs = opts.serviceMs ?? 0;
-  const counters = { served: 0, rejected: 0, abandoned: 0, maxInFlight: 0 };
+  const counters = { served: 0, rejected: 0, abandoned: 0, cancelled: 0, webSockets: 0, maxInFlight: 0 };
   const timers = new Set<NodeJS.Timeout>();
 
   const state = (): InHouseBackendState => ({
@@ -66,7 +72,8 @@ export async function startInHouseBackend(opts: InHouseBackendOptions = {}): Pro
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://in-house');
-    req.resume(); // bodies are accepted and ignored
+    // Bodies stream through and are counted, never held.
+    const body = countBody(req);
     if (url.pathname === STATE_PATH) return sendJson(res, name, 200, state());
     if (url.pathname === HEALTH_PATH) return sendJson(res, name, 200, { ok: true });
 
@@ -83,7 +90,7 @@ export async function startInHouseBackend(opts: InHouseBackendOptions = {}): Pro
       if (!started) {
         ticket.release();
         counters.abandoned++;
-      }
+      } else if (!res.writableEnded) counters.cancelled++;
     });
     void ticket.granted.then(() => {
       if (res.destroyed) return ticket.release();
@@ -94,14 +101,31 @@ export async function startInHouseBackend(opts: InHouseBackendOptions = {}): Pro
       const serviceMs = sample(Number.isFinite(requested) ? requested : defaultMs);
       const finish = (): void => {
         timers.delete(timer);
-        ticket.release();
-        counters.served++;
-        sendJson(res, name, 200, {
-          servedBy: name,
-          tier: 'in-house',
-          path: url.pathname,
-          queuedMs: Math.round(queuedMs),
-          serviceMs: Math.round(serviceMs),
+        void body.then((received) => {
+          ticket.release();
+          if (res.destroyed) return;
+          counters.served++;
+          const download = requestedBytes(url);
+          if (download !== undefined) {
+            res.writeHead(200, {
+              'content-type': 'application/octet-stream',
+              'content-length': download,
+              'x-served-by': name,
+              'x-tier': 'in-house',
+            });
+            void streamBytes(res, download);
+            return;
+          }
+          sendJson(res, name, 200, {
+            servedBy: name,
+            tier: 'in-house',
+            path: url.pathname,
+            host: req.headers.host,
+            forwardedHost: req.headers['x-forwarded-host'],
+            queuedMs: Math.round(queuedMs),
+            serviceMs: Math.round(serviceMs),
+            bytesReceived: received.bytes,
+          });
         });
       };
       const timer = setTimeout(finish, serviceMs);
@@ -111,6 +135,13 @@ export async function startInHouseBackend(opts: InHouseBackendOptions = {}): Pro
 
   const server = createServer(handle);
   server.keepAliveTimeout = 60_000;
+  // WebSockets echo every message prefixed with the host's name.
+  const wss = new WebSocketServer({ server });
+  wss.on('connection', (ws) => {
+    counters.webSockets++;
+    ws.on('message', (data, isBinary) => ws.send(isBinary ? data : `${name}:${data.toString()}`, { binary: isBinary }));
+    ws.on('close', () => counters.webSockets--);
+  });
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -130,6 +161,8 @@ export async function startInHouseBackend(opts: InHouseBackendOptions = {}): Pro
       new Promise<void>((resolve) => {
         for (const t of timers) clearTimeout(t);
         timers.clear();
+        for (const ws of wss.clients) ws.terminate();
+        wss.close();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -28,9 +28,12 @@ export interface FunctionSimConfig extends SimSettings {
 }
 
 export interface SubmitRequest {
+  /** Time the input runs once on a container; Infinity holds it until release() or cancel() (a WebSocket). */
   serviceMs: number;
   /** Modal-Session-Id: biases routing to one container while the replica set is stable. */
   sessionId?: string;
+  /** Called when the input starts on a container. */
+  onStart?: (containerId: string) => void;
 }
 
 export type InputOutcome =
@@ -68,6 +71,10 @@ export interface BillingView {
   containerSeconds: number;
   containersStarted: number;
   containersStopped: number;
+  /** Time inputs held a container slot; a cancelled input stops adding to it when cancelled. */
+  inputMs: number;
+  /** Inputs whose client went away before their result (cancelled, as Modal does on http.disconnect). */
+  cancelledInputs: number;
 }
 
 interface Container {
@@ -84,14 +91,22 @@ interface PendingInput {
   id: string;
   serviceMs: number;
   sessionId?: string;
+  onStart?: (containerId: string) => void;
   enqueuedAtMs: number;
   resolve: (o: InputOutcome) => void;
+}
+
+interface RunningInput {
+  input: PendingInput;
+  container: Container;
+  startedAtMs: number;
+  cancel: Cancel;
 }
 
 export class AutoscalerSim {
   private readonly containers = new Map<string, Container>();
   private readonly backlog: PendingInput[] = [];
-  private readonly inFlight = new Map<string, { input: PendingInput; cancel: Cancel }>();
+  private readonly inFlight = new Map<string, RunningInput>();
   private settings: SimSettings;
   private coldStartOverrideMs: number | undefined;
   private inputSeq = 0;
@@ -101,6 +116,8 @@ export class AutoscalerSim {
   private started = 0;
   private stopped = 0;
   private closed = false;
+  private inputMsDone = 0;
+  private cancelledInputs = 0;
 
   constructor(
     readonly config: FunctionSimConfig,
@@ -129,10 +146,41 @@ export class AutoscalerSim {
     const done = new Promise<InputOutcome>((r) => (resolve = r));
     const input: PendingInput = { id, serviceMs: Math.max(0, req.serviceMs), enqueuedAtMs: this.clock.nowMs(), resolve };
     if (req.sessionId !== undefined) input.sessionId = req.sessionId;
+    if (req.onStart) input.onStart = req.onStart;
     this.backlog.push(input);
     this.dispatch();
     this.reconcile(0);
     return { id, done };
+  }
+
+  /**
+   * The client went away: a queued input leaves the queue, a running one stops and frees its slot
+   * (Modal sends the app http.disconnect). Returns false when the input already finished.
+   */
+  cancel(inputId: string): boolean {
+    const queued = this.backlog.findIndex((i) => i.id === inputId);
+    if (queued >= 0) {
+      const [input] = this.backlog.splice(queued, 1);
+      this.cancelledInputs++;
+      input?.resolve({ kind: 'cancelled', inputId });
+      this.reconcile(0);
+      return true;
+    }
+    const running = this.inFlight.get(inputId);
+    if (!running) return false;
+    this.cancelledInputs++;
+    this.finish(running);
+    running.input.resolve({ kind: 'cancelled', inputId });
+    this.dispatch();
+    this.reconcile(0);
+    return true;
+  }
+
+  /** Ends a held input (serviceMs Infinity, e.g. a WebSocket that closed) as done. */
+  release(inputId: string): void {
+    const running = this.inFlight.get(inputId);
+    if (!running) return;
+    this.complete(running);
   }
 
   /** Function.update_autoscaler: unspecified fields keep their current value. */
@@ -188,15 +236,24 @@ export class AutoscalerSim {
       ms += now - c.startedAtMs;
       secs += billedSeconds(now - c.startedAtMs);
     }
-    return { containerMs: ms, containerSeconds: secs, containersStarted: this.started, containersStopped: this.stopped };
+    let inputMs = this.inputMsDone;
+    for (const r of this.inFlight.values()) inputMs += now - r.startedAtMs;
+    return {
+      containerMs: ms,
+      containerSeconds: secs,
+      containersStarted: this.started,
+      containersStopped: this.stopped,
+      inputMs,
+      cancelledInputs: this.cancelledInputs,
+    };
   }
 
   /** Stops everything; inputs not yet finished resolve as cancelled. */
   close(): void {
     this.closed = true;
-    for (const { input, cancel } of this.inFlight.values()) {
-      cancel();
-      input.resolve({ kind: 'cancelled', inputId: input.id });
+    for (const r of this.inFlight.values()) {
+      r.cancel();
+      r.input.resolve({ kind: 'cancelled', inputId: r.input.id });
     }
     this.inFlight.clear();
     for (const input of this.backlog.splice(0)) input.resolve({ kind: 'cancelled', inputId: input.id });
@@ -298,22 +355,35 @@ export class AutoscalerSim {
     c.running++;
     delete c.idleSinceMs;
     c.cancelTimer();
-    const cancel = this.scheduler.after(input.serviceMs, () => {
-      this.inFlight.delete(input.id);
-      c.running--;
-      if (c.running === 0) c.idleSinceMs = this.clock.nowMs();
-      input.resolve({
-        kind: 'done',
-        inputId: input.id,
-        containerId: c.id,
-        enqueuedAtMs: input.enqueuedAtMs,
-        startedAtMs,
-        finishedAtMs: this.clock.nowMs(),
-      });
-      this.dispatch();
-      this.reconcile(0);
+    const running: RunningInput = { input, container: c, startedAtMs, cancel: () => {} };
+    this.inFlight.set(input.id, running);
+    if (Number.isFinite(input.serviceMs)) running.cancel = this.scheduler.after(input.serviceMs, () => this.complete(running));
+    input.onStart?.(c.id);
+  }
+
+  /** The input ran to its end: it resolves done and its slot goes to the next input. */
+  private complete(running: RunningInput): void {
+    this.finish(running);
+    running.input.resolve({
+      kind: 'done',
+      inputId: running.input.id,
+      containerId: running.container.id,
+      enqueuedAtMs: running.input.enqueuedAtMs,
+      startedAtMs: running.startedAtMs,
+      finishedAtMs: this.clock.nowMs(),
     });
-    this.inFlight.set(input.id, { input, cancel });
+    this.dispatch();
+    this.reconcile(0);
+  }
+
+  /** Frees the input's slot and books its time. */
+  private finish(running: RunningInput): void {
+    running.cancel();
+    this.inFlight.delete(running.input.id);
+    this.inputMsDone += this.clock.nowMs() - running.startedAtMs;
+    const c = running.container;
+    c.running--;
+    if (c.running === 0) c.idleSinceMs = this.clock.nowMs();
   }
 }
 
@@ -322,13 +392,21 @@ export function billedSeconds(lifetimeMs: number): number {
   return Math.ceil(Math.max(0, lifetimeMs) / 1000);
 }
 
-/** FNV-1a over "session|container": cheap, stable, well spread for rendezvous hashing. */
-function hashOf(sessionId: string, containerId: string): number {
+/**
+ * The rendezvous weight of a container for a session: FNV-1a over "session|container", then
+ * MurmurHash3's finaliser, so ids that differ in their last characters still spread evenly.
+ */
+export function hashOf(sessionId: string, containerId: string): number {
   let h = 0x811c9dc5;
   const s = `${sessionId}|${containerId}`;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
+    h = Math.imul(h, 0x01000193);
   }
-  return h;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }

@@ -11,6 +11,7 @@ import {
   type SimStats,
 } from './autoscaler-sim.js';
 import type { Faults } from './faults.js';
+import { MODAL_RATE_LIMIT, TokenBucket, type RateLimit } from './token-bucket.js';
 
 export interface FakeFunctionSpec extends Partial<FunctionSimConfig> {
   appName: string;
@@ -65,6 +66,8 @@ export interface AutoscalerUpdateCall {
 export interface FakeModalStateView {
   nowMs: number;
   faults: Faults;
+  /** The workspace rate limit web requests are held to, and how many were refused (429). */
+  rateLimit: RateLimit & { refused: number };
   rpcCalls: Record<string, number>;
   autoscalerUpdates: AutoscalerUpdateCall[];
   functions: FakeFunctionState[];
@@ -76,12 +79,16 @@ export class FakeModalState {
   private readonly frozen = new Map<string, SimStats>();
   readonly rpcCalls: Record<string, number> = {};
   readonly autoscalerUpdates: AutoscalerUpdateCall[] = [];
+  /** The workspace's web request rate limit (shared by every function, as on Modal). */
+  readonly rateLimiter: TokenBucket;
 
   constructor(
     specs: readonly FakeFunctionSpec[],
     readonly clock: Clock,
     readonly scheduler: Scheduler,
+    rateLimit: RateLimit = MODAL_RATE_LIMIT,
   ) {
+    this.rateLimiter = new TokenBucket(rateLimit, clock);
     this.functions = specs.map((spec, i) => {
       const { appName, functionName, ...overrides } = spec;
       const config: FunctionSimConfig = { ...DEFAULT_FUNCTION, ...definedOnly(overrides) };
@@ -144,6 +151,7 @@ export class FakeModalState {
     return {
       nowMs: this.clock.nowMs(),
       faults: this.currentFaults(),
+      rateLimit: this.rateLimiter.current(),
       rpcCalls: { ...this.rpcCalls },
       autoscalerUpdates: this.autoscalerUpdates.map((u) => ({ ...u, settings: { ...u.settings } })),
       functions: this.functions.map((f) => ({

@@ -28,6 +28,8 @@ export interface Faults {
   coldStartMs?: number;
   /** Everything down: every RPC is UNAVAILABLE and the web side answers 503. */
   outage?: boolean;
+  /** Requests starting while this is set get their 303 after this long instead of the configured limit (Modal: 150 s). */
+  redirectAfterMs?: number;
 }
 
 /** Validates a JSON body from POST /_fake/faults; the result replaces the current faults. */
@@ -45,6 +47,7 @@ export function parseFaults(body: unknown): Faults {
         break;
       case 'statsDelayMs':
       case 'coldStartMs':
+      case 'redirectAfterMs':
       case 'webErrorStatus':
         if (value === null) break;
         if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new Error(`${key} must be a non-negative number`);

@@ -27,6 +27,9 @@ const FLAGS = {
   'buffer-containers': { type: 'string' },
   'scaledown-window-s': { type: 'string' },
   'redirect-after-ms': { type: 'string' },
+  /** Workspace web request rate limit: requests per second and burst multiple (Modal: 200, 5). */
+  'rate-limit-rps': { type: 'string' },
+  'rate-limit-burst': { type: 'string' },
   'default-service-ms': { type: 'string' },
   /** When both are set, the control side only accepts these credentials. */
   'token-id': { type: 'string' },
@@ -86,6 +89,9 @@ function main(): Promise<void> {
   setNum('httpsPort', 'https-port');
   setNum('redirectAfterMs', 'redirect-after-ms');
   setNum('defaultServiceMs', 'default-service-ms');
+  const rps = num('rate-limit-rps');
+  const burst = num('rate-limit-burst');
+  if (rps !== undefined || burst !== undefined) opts.rateLimit = { rps: rps ?? 200, burst: Math.max(1, burst ?? 5) };
   const tokenId = get('token-id');
   const tokenSecret = get('token-secret');
   if (tokenId && tokenSecret) opts.credentials = { tokenId, tokenSecret };

@@ -9,7 +9,8 @@ import { makeTestPki, type TestPki } from '../pki.js';
 import { startControlServer } from './control-server.js';
 import { FakeModalState, type FakeFunctionSpec, type FakeModalStateView } from './fake-modal-state.js';
 import type { Faults } from './faults.js';
-import { createWebHandler } from './web-server.js';
+import type { RateLimit } from './token-bucket.js';
+import { createUpgradeHandler, createWebHandler } from './web-server.js';
 
 export interface FakeModalOptions {
   /** Functions the fake serves. Default: one, app "spillway-demo", function "web". */
@@ -27,6 +28,8 @@ export interface FakeModalOptions {
   tlsNames?: readonly string[];
   /** 303 threshold; Modal's is 150 s. */
   redirectAfterMs?: number;
+  /** Workspace rate limit for web requests (429 past it); Modal's default for a new account is 200/s with a 5× burst. */
+  rateLimit?: RateLimit;
   /** Service time of a request that names none with ?ms=. Default 0. */
   defaultServiceMs?: number;
   clock?: Clock;
@@ -44,6 +47,8 @@ export interface FakeModal {
   /** CA that signed the HTTPS certificate; give it to Envoy's upstream TLS context. */
   caPath: string;
   setFaults(faults: Faults): void;
+  /** Replaces the workspace rate limit (the bucket starts full). */
+  setRateLimit(limit: RateLimit): void;
   state(): FakeModalStateView;
   /** A deploy: resets every function's autoscaler to its static settings. */
   redeploy(): void;
@@ -54,7 +59,7 @@ export async function startFakeModal(opts: FakeModalOptions = {}): Promise<FakeM
   const clock = opts.clock ?? systemClock;
   const scheduler = opts.scheduler ?? realScheduler;
   const host = opts.host ?? '127.0.0.1';
-  const state = new FakeModalState(opts.functions ?? [{ appName: 'spillway-demo', functionName: 'web' }], clock, scheduler);
+  const state = new FakeModalState(opts.functions ?? [{ appName: 'spillway-demo', functionName: 'web' }], clock, scheduler, opts.rateLimit);
   let pki: TestPki | undefined;
   const tls = opts.tls ?? (pki = makeTestPki(['localhost', ...(opts.tlsNames ?? [])]));
   const handler = createWebHandler({
@@ -65,6 +70,9 @@ export async function startFakeModal(opts: FakeModalOptions = {}): Promise<FakeM
   });
   const http = createHttpServer(handler);
   const https = createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, handler);
+  const upgrade = createUpgradeHandler(state);
+  http.on('upgrade', upgrade);
+  https.on('upgrade', upgrade);
   const httpPort = await listen(http, host, opts.httpPort ?? 0);
   const httpsPort = await listen(https, host, opts.httpsPort ?? 0);
   const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host;
@@ -82,6 +90,7 @@ export async function startFakeModal(opts: FakeModalOptions = {}): Promise<FakeM
     httpsUrl,
     caPath: tls.caPath,
     setFaults: (f) => state.setFaults(f),
+    setRateLimit: (l) => state.rateLimiter.set(l),
     state: () => state.view(),
     redeploy: () => state.redeploy(),
     async close() {

@@ -1,7 +1,10 @@
 // The fake Modal's web side: the endpoint Envoy overflows to. Plain HTTP glue over the AutoscalerSim;
 // the same handler serves HTTP and HTTPS. It also carries the fake's own API under /_fake/.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
 import type { Cancel } from '../../src/core/scheduler.js';
+import { countBody, requestedBytes, streamBytes, type ReceivedBody } from '../http-bodies.js';
 import type { InputOutcome } from './autoscaler-sim.js';
 import type { FakeFunction, FakeModalState } from './fake-modal-state.js';
 import { parseFaults } from './faults.js';
@@ -20,18 +23,34 @@ export const RESULT_PARAM = '__modal_function_call_id';
 /** Names the container that served a response. */
 export const CONTAINER_HEADER = 'x-modal-container';
 
+/** Modal's web endpoint request body limit (guide/webhooks): 4 GiB. */
+export const MAX_BODY_BYTES = 4 * 1024 ** 3;
+
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 export function createWebHandler(opts: WebHandlerOptions): RequestHandler {
   const { state } = opts;
   const pendingCalls = new Map<string, { fn: FakeFunction; done: Promise<InputOutcome> }>();
   let callSeq = 0;
 
-  /** Waits for the outcome up to the redirect threshold; past it, hands out (or re-hands) the result URL. */
-  const respondWhenDone = (res: ServerResponse, url: URL, fn: FakeFunction, callId: string, done: Promise<InputOutcome>): void => {
+  /**
+   * Waits for the outcome (and the whole request body) up to the redirect threshold; past it, hands
+   * out (or re-hands) the result URL. A client that leaves before that cancels the input, unless it
+   * was already waiting on a result URL (it may come back for it).
+   */
+  const respondWhenDone = (
+    res: ServerResponse,
+    url: URL,
+    fn: FakeFunction,
+    callId: string,
+    done: Promise<InputOutcome>,
+    body: Promise<ReceivedBody>,
+    cancelInput?: () => void,
+  ): void => {
     let cancelRedirect: Cancel = () => {};
     let settled = false;
-    cancelRedirect = state.scheduler.after(opts.redirectAfterMs, () => {
+    cancelRedirect = state.scheduler.after(state.currentFaults().redirectAfterMs ?? opts.redirectAfterMs, () => {
       if (settled) return;
       settled = true;
       pendingCalls.set(callId, { fn, done });
@@ -40,20 +59,19 @@ export function createWebHandler(opts: WebHandlerOptions): RequestHandler {
       res.writeHead(303, { location: location.toString(), 'content-type': 'application/json' });
       res.end(JSON.stringify({ result_url: location.toString() }));
     });
-    void done.then((outcome) => {
+    void Promise.all([done, body]).then(([outcome, received]) => {
       if (settled) return;
       settled = true;
       cancelRedirect();
       pendingCalls.delete(callId);
-      writeOutcome(res, fn, outcome, state.clock.nowMs());
+      writeOutcome(res, fn, outcome, state.clock.nowMs(), received, requestedBytes(url));
     });
     res.on('close', () => {
-      // A client that hung up: the input keeps running, as on Modal; only this connection's timer goes.
-      if (!res.writableEnded && !settled) {
-        settled = true;
-        cancelRedirect();
-        pendingCalls.set(callId, { fn, done });
-      }
+      if (res.writableEnded || settled) return;
+      settled = true;
+      cancelRedirect();
+      if (cancelInput) cancelInput();
+      else pendingCalls.set(callId, { fn, done });
     });
   };
 
@@ -65,21 +83,24 @@ export function createWebHandler(opts: WebHandlerOptions): RequestHandler {
       handleFakeApi(req, res, url, state);
       return;
     }
-    req.resume(); // bodies are accepted and ignored
     const faults = state.currentFaults();
-    if (faults.outage) return sendJson(res, 503, { error: 'fake modal: outage' });
+    if (faults.outage) return reject(req, res, 503, { error: 'fake modal: outage' });
+    if (!state.rateLimiter.take()) return reject(req, res, 429, { error: 'rate limit exceeded for this workspace' });
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return reject(req, res, 413, { error: 'request body over 4 GiB' });
     const fn = pickFunction(state, req, host);
-    if (!fn) return sendJson(res, 404, { error: 'no such function' });
+    if (!fn) return reject(req, res, 404, { error: 'no such function' });
     if (faults.webErrorRate && opts.random() < faults.webErrorRate) {
-      return sendJson(res, faults.webErrorStatus ?? 500, { error: 'fake modal: injected web error' });
+      return reject(req, res, faults.webErrorStatus ?? 500, { error: 'fake modal: injected web error' });
     }
+    // Bodies stream through and are counted, never held: uploads may be up to 4 GiB.
+    const body = countBody(req);
     const resultId = url.searchParams.get(RESULT_PARAM);
     if (resultId !== null) {
       const pending = pendingCalls.get(resultId);
       if (!pending) return sendJson(res, 404, { error: `unknown function call ${resultId}` });
       pendingCalls.delete(resultId);
       url.searchParams.delete(RESULT_PARAM);
-      return respondWhenDone(res, url, pending.fn, resultId, pending.done);
+      return respondWhenDone(res, url, pending.fn, resultId, pending.done, body);
     }
     const ms = Number(url.searchParams.get('ms') ?? opts.defaultServiceMs);
     const sessionId = header(req, 'modal-session-id');
@@ -87,13 +108,66 @@ export function createWebHandler(opts: WebHandlerOptions): RequestHandler {
       serviceMs: Number.isFinite(ms) ? ms : opts.defaultServiceMs,
       ...(sessionId !== undefined ? { sessionId } : {}),
     });
-    respondWhenDone(res, url, fn, `fc-${++callSeq}`, ticket.done);
+    respondWhenDone(res, url, fn, `fc-${++callSeq}`, ticket.done, body, () => fn.sim.cancel(ticket.id));
   };
 }
 
-function writeOutcome(res: ServerResponse, fn: FakeFunction, outcome: InputOutcome, nowMs: number): void {
+/**
+ * WebSocket upgrades: each connection is one input that holds a container slot while it is open
+ * (billed as such) and echoes every message prefixed with the container's id.
+ */
+export function createUpgradeHandler(state: FakeModalState): UpgradeHandler {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 2 * 1024 * 1024 }); // Modal: 2 MiB per message
+  return (req, socket, head) => {
+    const refuse = (status: number, text: string): void => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+    };
+    if (state.currentFaults().outage) return refuse(503, 'Service Unavailable');
+    if (!state.rateLimiter.take()) return refuse(429, 'Too Many Requests');
+    const fn = pickFunction(state, req, req.headers.host ?? 'localhost');
+    if (!fn) return refuse(404, 'Not Found');
+    const sessionId = header(req, 'modal-session-id');
+    let inputId = '';
+    let upgraded = false;
+    const ticket = fn.sim.submit({
+      serviceMs: Infinity,
+      ...(sessionId !== undefined ? { sessionId } : {}),
+      onStart: (containerId) => {
+        if (socket.destroyed) return void fn.sim.cancel(inputId);
+        upgraded = true;
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          ws.on('message', (data, isBinary) => ws.send(isBinary ? data : `${containerId}:${data.toString()}`, { binary: isBinary }));
+        });
+      },
+    });
+    inputId = ticket.id;
+    // Open, the connection is the input; gone before a container took it, the input is cancelled.
+    socket.once('close', () => (upgraded ? fn.sim.release(inputId) : fn.sim.cancel(inputId)));
+    void ticket.done.then((o) => {
+      if (o.kind === 'rejected') refuse(503, 'Service Unavailable');
+    });
+  };
+}
+
+function writeOutcome(
+  res: ServerResponse,
+  fn: FakeFunction,
+  outcome: InputOutcome,
+  nowMs: number,
+  received: ReceivedBody,
+  download: number | undefined,
+): void {
   switch (outcome.kind) {
     case 'done':
+      if (download !== undefined) {
+        res.writeHead(200, {
+          'content-type': 'application/octet-stream',
+          [CONTAINER_HEADER]: outcome.containerId,
+          'content-length': download,
+        });
+        void streamBytes(res, download);
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json', [CONTAINER_HEADER]: outcome.containerId });
       res.end(
         JSON.stringify({
@@ -103,6 +177,7 @@ function writeOutcome(res: ServerResponse, fn: FakeFunction, outcome: InputOutco
           queuedMs: outcome.startedAtMs - outcome.enqueuedAtMs,
           serviceMs: outcome.finishedAtMs - outcome.startedAtMs,
           finishedAtMs: outcome.finishedAtMs,
+          bytesReceived: received.bytes,
           nowMs,
         }),
       );
@@ -168,6 +243,12 @@ function readBody(req: IncomingMessage): Promise<string> {
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** Answers at once, draining whatever body the client still sends. */
+function reject(req: IncomingMessage, res: ServerResponse, status: number, body: unknown): void {
+  req.resume();
+  sendJson(res, status, body);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
