@@ -28,6 +28,8 @@ export interface RigOptions {
   lrsIntervalMs: number;
   tickMs: number;
   pollIntervalMs: number;
+  /** modal_api.autoscaler_min_interval_ms; default Spillway's. */
+  autoscalerMinIntervalMs?: number;
   /** The raw `capacity:` mapping, as in a config file. */
   capacity: Record<string, unknown>;
   /** update_merge_window to force on the published cluster; undefined = what Spillway publishes (unset ⇒ Envoy's 1 s). */
@@ -79,7 +81,11 @@ export async function startRig(o: RigOptions): Promise<Rig> {
       xds: { listen: '127.0.0.1:0' },
       lrs: { interval_ms: o.lrsIntervalMs },
       controller: { tick_ms: o.tickMs },
-      modal_api: { poll_interval_ms: o.pollIntervalMs, timeout_ms: 1000 },
+      modal_api: {
+        poll_interval_ms: o.pollIntervalMs,
+        timeout_ms: 1000,
+        ...(o.autoscalerMinIntervalMs !== undefined ? { autoscaler_min_interval_ms: o.autoscalerMinIntervalMs } : {}),
+      },
       admin: { listen: '127.0.0.1:0' },
       metrics: { listen: '127.0.0.1:0' },
       services: [

@@ -35,6 +35,8 @@ export const REACTION_RIG: Omit<RigOptions, 'mergeWindowMs'> = {
   lrsIntervalMs: 1000,
   tickMs: 250,
   pollIntervalMs: 1000,
+  // The bench flips Modal's autoscaler itself, down as fast as up: the actuator's rate limit is not what it measures.
+  autoscalerMinIntervalMs: 0,
   capacity: {
     policy: 'default',
     in_house_service_time_ms: 200,
