@@ -130,6 +130,10 @@ describe('three replicas on etcd act as one control plane', () => {
   const updates = (): Array<{ atMs: number; tokenId: string; settings: Record<string, number | undefined> }> =>
     fake.state().autoscalerUpdates.map((u) => ({ atMs: u.atMs, tokenId: u.tokenId, settings: { ...u.settings } }));
   const leaderNow = async (from: ReplicaProcess): Promise<string> => (await from.state()).replication?.leader_id ?? '';
+  const metric = async (r: ReplicaProcess, name: string): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${r.metricsPort}/metrics`)).text();
+    return Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  };
   const health = (r: ReplicaProcess, service: string): Promise<string> => {
     const { protos } = loadAdminProtos();
     const h = new protos.grpc.health.v1.Health(`127.0.0.1:${r.adminPort}`, grpc.credentials.createInsecure());
@@ -260,6 +264,7 @@ describe('three replicas on etcd act as one control plane', () => {
     expect(new Set(weights).size).toBe(1);
     expect(new Set(states.map((s) => s.replication?.leader_id))).toEqual(new Set(['replica-1']));
     expect(states.map((s) => s.replication?.degraded)).toEqual(['', '', '']);
+    expect(await Promise.all(group.replicas.map((r) => metric(r, 'spillway_ha_leader')))).toEqual([1, 0, 0]);
   });
 
   it('kill -9 of the leader under load: a new leader within TTL + 1 s, no failed request, the Modal share holds, no second actuation', async () => {
@@ -406,6 +411,12 @@ describe('three replicas on etcd act as one control plane', () => {
     expect(degraded.every((d) => /etcd unreachable/.test(String(d)))).toBe(true);
     expect(await health(replicas[1]!, 'spillway.replication')).toBe('NOT_SERVING');
     expect(await health(replicas[1]!, '')).toBe('SERVING');
+    expect(await metric(replicas[1]!, 'spillway_ha_degraded')).toBe(1);
+    // An operator action cannot be recorded, so it is applied nowhere, and the caller is told.
+    const refused = await unary((md, cb) =>
+      replicas[1]!.admin.Cordon({ service: 'echo', endpoint: `127.0.0.1:${inHouse[0]!.port}`, reason: 'test' }, md, cb),
+    ).catch((err: grpc.ServiceError) => err);
+    expect((refused as grpc.ServiceError).code).toBe(grpc.status.UNAVAILABLE);
     while (Date.now() < stoppedAt + 20_000) {
       expect(await running(e1)).toBe(planBefore);
       expect(await running(e2)).toBe(planBefore);
