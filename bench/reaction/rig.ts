@@ -3,6 +3,7 @@
 // Spillway with the capacity controller, and a real Envoy. Mirrors test/integration/controller-harness.ts,
 // with every knob the benchmarks vary exposed.
 import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
+import { createLogger } from '../../src/core/logger.js';
 import { configFrom } from '../../tools/config-fixtures.js';
 import { startInHouseBackend, type InHouseBackend } from '../../tools/backends/in-house-backend.js';
 import type { FakeFunctionSpec } from '../../tools/fake-modal/fake-modal-state.js';
@@ -112,7 +113,10 @@ export async function startRig(o: RigOptions): Promise<Rig> {
       closers.push(() => etcd.close());
       for (let i = 0; i < o.replicas; i++) {
         const ha = { etcd: { endpoints: [etcd.url] }, prefix: '/spillway/bench', lease_ttl_s: 5, replica_id: `replica-${i + 1}` };
-        const app = await startSpillway(configFrom({ ...raw, ha }), { modalSdk: { credentials, serverUrl: fake.controlUrl } });
+        const app = await startSpillway(configFrom({ ...raw, ha }), {
+          modalSdk: { credentials, serverUrl: fake.controlUrl },
+          ...(process.env['BENCH_LOG'] ? { logger: createLogger({ level: process.env['BENCH_LOG'] }) } : {}),
+        });
         closers.push(() => app.stop());
         apps.push(app);
         // The first one started leads.

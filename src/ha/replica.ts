@@ -20,19 +20,17 @@ import type { ReplicaMember, ReplicationStatus } from '../control/replication-st
 import type { LocalLoadView, LoadView } from '../lrs/load-view.js';
 import type { ActuationGate, ModalAutoscalerActuator } from '../modal/autoscaler-actuator.js';
 import type { AutoscalerSettings } from '../modal/types.js';
-import { endpointKey } from '../model/cordons.js';
 import type { TrafficPlan } from '../model/traffic-plan.js';
 import { DecisionWriter } from './decision-writer.js';
 import { connectEtcd, type EtcdConnection } from './etcd-client.js';
 import { fencedCommit, type Fence } from './fence.js';
-import { decodeReplicaLoad, FleetLoadView } from './fleet-load.js';
-import { KeyFamily, keys, parseKey, type ParsedKey } from './keys.js';
+import { FleetLoadView } from './fleet-load.js';
+import { KeyFamily, keys } from './keys.js';
 import { LoadSharing } from './load-sharing.js';
-import { GroupMirror, type MirrorChange, type MirrorEntry } from './mirror.js';
+import { GroupMirror, type MirrorEntry } from './mirror.js';
 import {
   decodeAutoscaler,
   decodeController,
-  decodeCordon,
   decodeElection,
   decodeMember,
   decodeModalAddress,
@@ -45,6 +43,7 @@ import {
   type MemberRecord,
   type ModalAddressRecord,
 } from './records.js';
+import { GroupStateApplier } from './group-state-applier.js';
 import { ReplicatedActions } from './replicated-actions.js';
 import { Session } from './session.js';
 
@@ -120,6 +119,7 @@ class ReplicaImpl implements Replica {
   private readonly mirror: GroupMirror;
   private readonly session: Session;
   private readonly sharing: LoadSharing;
+  private readonly applier: GroupStateApplier;
   private readonly log: Logger;
   private readonly statusListeners: Listeners<[]>;
   private readonly marginMs: number;
@@ -162,6 +162,15 @@ class ReplicaImpl implements Replica {
       scheduler: opts.scheduler,
       logger: opts.logger,
     });
+    this.applier = new GroupStateApplier({
+      self: opts.replicaId,
+      publisher: opts.publisher,
+      router: opts.router,
+      load: this.load,
+      clock: opts.clock,
+      logger: this.log,
+      onDecision: opts.onDecision,
+    });
     this.actions = new ReplicatedActions({
       group: this.group,
       mirror: this.mirror,
@@ -175,7 +184,10 @@ class ReplicaImpl implements Replica {
     // Followers never actuate: the actuator starts idle and only a leader wakes it.
     this.opts.actuator?.release();
     this.opts.actuator?.setGate(this.gate());
-    this.mirror.onChanges((changes) => this.apply(changes));
+    this.mirror.onChanges((changes) => {
+      this.applier.apply(changes);
+      this.evaluate();
+    });
     this.mirror.onConnection(() => this.evaluate());
     this.log.info(
       { etcd: this.opts.ha.etcd.endpoints, prefix: this.opts.ha.prefix, leaseTtlS: this.opts.ha.leaseTtlS },
@@ -476,108 +488,6 @@ class ReplicaImpl implements Replica {
       if (o && o.expiresAtMs > now) continue;
       void fencedCommit(this.group, lead.fence, [{ delete: e.key, ifModRevision: e.modRevision }]);
     }
-  }
-
-  // --- applying the group's state ---
-
-  private apply(changes: readonly MirrorChange[]): void {
-    // Within a batch: what plans depend on first (addresses, cordons), overrides last.
-    const order = (c: MirrorChange): number => {
-      const f = parseKey(c.kind === 'put' ? c.entry.key : c.key)?.family;
-      return f === KeyFamily.Overrides ? 2 : f === KeyFamily.Plans || f === KeyFamily.Controller ? 1 : 0;
-    };
-    for (const change of [...changes].sort((a, b) => order(a) - order(b))) {
-      const key = change.kind === 'put' ? change.entry.key : change.key;
-      const parsed = parseKey(key);
-      if (!parsed) continue;
-      try {
-        this.applyOne(parsed, change);
-      } catch (err) {
-        this.log.error({ key, error: errorMessage(err) }, 'cannot apply a group key');
-      }
-    }
-    this.evaluate();
-  }
-
-  private applyOne(k: ParsedKey, change: MirrorChange): void {
-    const text = change.kind === 'put' ? change.entry.value : undefined;
-    const [first = '', second = ''] = k.parts;
-    switch (k.family) {
-      case KeyFamily.Load: {
-        if (first === this.replicaId) return;
-        this.load.setRemote(first, text === undefined ? undefined : this.decoded(decodeReplicaLoad(text), change));
-        return;
-      }
-      case KeyFamily.Plans: {
-        const svc = this.opts.publisher.service(first);
-        if (!svc || text === undefined) return;
-        const rec = this.decoded(decodePlan(text, first), change);
-        if (!rec) return;
-        const decision: Decision = { ...rec.decision, plan: rec.plan };
-        const r = this.opts.router.decision(first, decision);
-        if (r && !r.ok)
-          this.log.error(
-            { service: first, errors: r.errors },
-            'the group plan does not validate here; the last good snapshot keeps serving',
-          );
-        this.opts.onDecision(first, decision);
-        return;
-      }
-      case KeyFamily.Controller: {
-        if (!this.opts.publisher.service(first) || text === undefined) return;
-        const rec = this.decoded(decodeController(text, first), change);
-        if (rec) this.opts.router.seedDecision(first, rec.decision);
-        return;
-      }
-      case KeyFamily.Cordons: {
-        const svc = this.opts.publisher.service(first);
-        if (!svc || !svc.inHouse.some((e) => endpointKey(e.address, e.port) === second)) return;
-        const rec = text === undefined ? undefined : this.decoded(decodeCordon(text), change);
-        if (text !== undefined && !rec) return;
-        const r = this.opts.publisher.setCordon(first, second, rec?.state);
-        if (!r.ok) this.log.error({ service: first, endpoint: second, errors: r.errors }, 'the group cordon does not validate here');
-        return;
-      }
-      case KeyFamily.Overrides: {
-        if (!this.opts.publisher.service(first)) return;
-        if (text === undefined) {
-          this.opts.router.clear(first);
-          return;
-        }
-        const rec = this.decoded(decodeOverride(text), change);
-        if (!rec) return;
-        if (rec.expiresAtMs <= this.opts.clock.nowMs()) {
-          this.opts.router.clear(first);
-          return;
-        }
-        const r = this.opts.router.adoptOverride({
-          service: first,
-          share: rec.share,
-          reason: rec.reason,
-          setAtMs: rec.setAtMs,
-          expiresAtMs: rec.expiresAtMs,
-        });
-        if (!r.ok) this.log.error({ service: first, errors: r.errors }, 'the group override does not validate here');
-        return;
-      }
-      case KeyFamily.ModalAddress: {
-        const svc = this.opts.publisher.service(first);
-        if (!svc?.modal || svc.modal.connectAddress || text === undefined) return;
-        const rec = this.decoded(decodeModalAddress(text), change);
-        if (rec && rec.hostname === svc.modal.hostname) this.opts.publisher.setModalIp(first, rec.ip);
-        return;
-      }
-      // Election, members, autoscaler: read from the copy when needed.
-      default:
-        return;
-    }
-  }
-
-  private decoded<T>(d: Decoded<T>, change: MirrorChange): T | undefined {
-    if (d.ok) return d.value;
-    const key = change.kind === 'put' ? change.entry.key : change.key;
-    this.log.error({ key, error: d.error }, 'ignoring a group key that does not decode');
-    return undefined;
   }
 
   // --- reading the copy ---
