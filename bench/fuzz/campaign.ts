@@ -15,7 +15,7 @@ import {
 import { isViolation, runCases, type Outcome } from '../../tools/fuzz/run-cases.js';
 import { createHash } from 'node:crypto';
 import { percentile } from '../../src/core/percentile.js';
-import { loadAssignment } from '../../tools/envoy/config-dump.js';
+import { canonicalJson, loadAssignment } from '../../tools/envoy/config-dump.js';
 import { memoryOf, type FuzzRig, type RealTraffic } from './rig.js';
 
 export interface CampaignOptions {
@@ -93,17 +93,6 @@ function gauge(text: string, metric: string, labels = ''): number[] {
   const re = new RegExp(`^${metric}${labels ? `\\{${labels}\\}` : '(\\{[^}]*\\})?'} ([0-9.e+-]+)$`, 'gm');
   return [...text.matchAll(re)].map((m) => Number(m[m.length - 1]));
 }
-
-/** JSON with object keys sorted: Envoy prints protobuf maps (endpoint metadata) in no fixed order. */
-const canonicalJson = (v: unknown): string =>
-  Array.isArray(v)
-    ? `[${v.map(canonicalJson).join(',')}]`
-    : v !== null && typeof v === 'object'
-      ? `{${Object.keys(v)
-          .sort()
-          .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
-          .join(',')}}`
-      : JSON.stringify(v);
 
 /** What each Envoy runs for the service: its ClusterLoadAssignment (config_dump), as a short digest. */
 async function edsVersions(rig: FuzzRig): Promise<string[]> {

@@ -1,6 +1,7 @@
 // `npm run bench:reaction`: reaction time from a Modal stats change to the new weight running in a
 // real Envoy's workers, with Envoy's default update_merge_window (what Spillway publishes today)
-// and with the window set to 0, ≥ 3 runs each. Writes bench/results/reaction-<time>.json.
+// and with the window set to 0, ≥ 3 runs each; `--modes single,replicas` adds three replicas on etcd
+// with the Envoy on a follower. Writes bench/results/reaction-<time>.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -12,7 +13,12 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     changes: { type: 'string', default: '22' },
     windows: { type: 'string', default: 'default,0' },
+    modes: { type: 'string', default: 'single' },
   },
+});
+const modes = values.modes!.split(',').map((m) => {
+  if (m !== 'single' && m !== 'replicas') throw new Error(`--modes: single or replicas, got ${m}`);
+  return m;
 });
 const runs = Number(values.runs);
 const changes = Number(values.changes);
@@ -21,16 +27,19 @@ const log = (s: string): void => void process.stdout.write(`${s}\n`);
 
 const started = new Date();
 const byConfig = new Map<string, ReactionRun[]>();
-const labelOf = (w: number | undefined): string =>
-  w === undefined ? 'merge window unset (Envoy default 1 s)' : `update_merge_window ${w} ms`;
-// Interleaved (A, B, A, B, …) so machine noise lands on both configurations alike.
+const labelOf = (w: number | undefined, mode: string): string =>
+  (w === undefined ? 'merge window unset (Envoy default 1 s)' : `update_merge_window ${w} ms`) +
+  (mode === 'replicas' ? ', 3 replicas on etcd (Envoy on a follower)' : '');
+// Interleaved (A, B, A, B, …) so machine noise lands on every configuration alike.
 for (let r = 0; r < runs; r++) {
-  for (const w of windows) {
-    log(`${labelOf(w)}: run ${r + 1}/${runs} (load ${loadavg()[0]!.toFixed(2)})`);
-    const run = await runReaction({ changes, mergeWindowMs: w, seed: 100 + r }, log);
-    const list = byConfig.get(labelOf(w)) ?? [];
-    list.push(run);
-    byConfig.set(labelOf(w), list);
+  for (const mode of modes) {
+    for (const w of windows) {
+      log(`${labelOf(w, mode)}: run ${r + 1}/${runs} (load ${loadavg()[0]!.toFixed(2)})`);
+      const run = await runReaction({ changes, mergeWindowMs: w, seed: 100 + r, ...(mode === 'replicas' ? { replicas: 3 } : {}) }, log);
+      const list = byConfig.get(labelOf(w, mode)) ?? [];
+      list.push(run);
+      byConfig.set(labelOf(w, mode), list);
+    }
   }
 }
 const summaries = [...byConfig].map(([label, rs]) => summarize(label, rs));
@@ -38,7 +47,7 @@ const table = markdown(summaries);
 const out = {
   started: started.toISOString(),
   finished: new Date().toISOString(),
-  command: `npm run bench:reaction -- --runs ${runs} --changes ${changes} --windows ${values.windows}`,
+  command: `npm run bench:reaction -- --runs ${runs} --changes ${changes} --windows ${values.windows} --modes ${values.modes}`,
   machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavgAtEnd: loadavg() },
   rig: REACTION_RIG,
   summaries,

@@ -21,11 +21,17 @@ export class PipelineRecorder {
   readonly admin: Stamped<{ prevAt: number; counters: Counters }>[] = [];
   private readonly offs: Array<() => void> = [];
 
+  /**
+   * decider: where Modal is polled (and the controller decides); attached: where decisions are
+   * published to Envoy. The same Spillway, unless replicas: then the leader and a follower.
+   */
   constructor(
-    app: SpillwayApp,
+    decider: Pick<SpillwayApp, 'modal'>,
+    attached: Pick<SpillwayApp, 'onDecision' | 'cache' | 'events'>,
     readonly poller: AdminPoller,
   ) {
-    const modal = app.modal;
+    const app = attached;
+    const modal = decider.modal;
     if (modal) {
       this.offs.push(
         modal.poller.onSample((s) => this.samples.push({ at: nowMs(), v: { runners: s.runners, headroom: s.inputHeadroom } })),

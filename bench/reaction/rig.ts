@@ -3,11 +3,13 @@
 // Spillway with the capacity controller, and a real Envoy. Mirrors test/integration/controller-harness.ts,
 // with every knob the benchmarks vary exposed.
 import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
+import { createLogger } from '../../src/core/logger.js';
 import { configFrom } from '../../tools/config-fixtures.js';
 import { startInHouseBackend, type InHouseBackend } from '../../tools/backends/in-house-backend.js';
 import type { FakeFunctionSpec } from '../../tools/fake-modal/fake-modal-state.js';
 import { startFakeModal, type FakeModal } from '../../tools/fake-modal/start-fake-modal.js';
 import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js';
+import { startEtcd } from '../../tools/etcd/etcd-process.js';
 import { freePort } from '../../tools/ports.js';
 import { waitFor } from '../../tools/wait-for.js';
 import { withMergeWindow } from './merge-window-patch.js';
@@ -27,14 +29,24 @@ export interface RigOptions {
   lrsIntervalMs: number;
   tickMs: number;
   pollIntervalMs: number;
+  /** modal_api.autoscaler_min_interval_ms; default Spillway's. */
+  autoscalerMinIntervalMs?: number;
   /** The raw `capacity:` mapping, as in a config file. */
   capacity: Record<string, unknown>;
   /** update_merge_window to force on the published cluster; undefined = what Spillway publishes (unset ⇒ Envoy's 1 s). */
   mergeWindowMs?: number;
+  /**
+   * Replicas on a real etcd (in this process), Envoy attached to the last one started (a follower):
+   * the decision then travels leader → etcd → follower → Envoy. Undefined: one Spillway.
+   */
+  replicas?: number;
 }
 
 export interface Rig {
+  /** The Spillway that decides and drives Modal (with replicas: the leader). */
   app: SpillwayApp;
+  /** The Spillway the Envoy is connected to (with replicas: a follower; else app). */
+  attached: SpillwayApp;
   envoy: EnvoyHandle;
   fake: FakeModal;
   inHouse: InHouseBackend[];
@@ -70,7 +82,11 @@ export async function startRig(o: RigOptions): Promise<Rig> {
       xds: { listen: '127.0.0.1:0' },
       lrs: { interval_ms: o.lrsIntervalMs },
       controller: { tick_ms: o.tickMs },
-      modal_api: { poll_interval_ms: o.pollIntervalMs, timeout_ms: 1000 },
+      modal_api: {
+        poll_interval_ms: o.pollIntervalMs,
+        timeout_ms: 1000,
+        ...(o.autoscalerMinIntervalMs !== undefined ? { autoscaler_min_interval_ms: o.autoscalerMinIntervalMs } : {}),
+      },
       admin: { listen: '127.0.0.1:0' },
       metrics: { listen: '127.0.0.1:0' },
       services: [
@@ -91,18 +107,37 @@ export async function startRig(o: RigOptions): Promise<Rig> {
         },
       ],
     };
-    const config = configFrom(raw);
-    const app = await startSpillway(config, { modalSdk: { credentials, serverUrl: fake.controlUrl } });
-    closers.push(() => app.stop());
+    const apps: SpillwayApp[] = [];
+    if (o.replicas && o.replicas > 1) {
+      const etcd = await startEtcd();
+      closers.push(() => etcd.close());
+      for (let i = 0; i < o.replicas; i++) {
+        const ha = { etcd: { endpoints: [etcd.url] }, prefix: '/spillway/bench', lease_ttl_s: 5, replica_id: `replica-${i + 1}` };
+        const app = await startSpillway(configFrom({ ...raw, ha }), {
+          modalSdk: { credentials, serverUrl: fake.controlUrl },
+          ...(process.env['BENCH_LOG'] ? { logger: createLogger({ level: process.env['BENCH_LOG'] }) } : {}),
+        });
+        closers.push(() => app.stop());
+        apps.push(app);
+        // The first one started leads.
+        if (i === 0) await waitFor(() => app.replica?.status().isLeader, 20_000, 'the first replica to lead');
+      }
+    } else {
+      const app = await startSpillway(configFrom(raw), { modalSdk: { credentials, serverUrl: fake.controlUrl } });
+      closers.push(() => app.stop());
+      apps.push(app);
+    }
+    const app = apps[0]!;
+    const attached = apps.at(-1)!;
     if (o.mergeWindowMs !== undefined) {
       // Before Envoy connects, so its very first CDS already carries the window.
-      withMergeWindow(app, o.mergeWindowMs);
+      for (const a of apps) withMergeWindow(a, o.mergeWindowMs);
     }
-    const envoy = await startEnvoy({ xdsPort: app.xdsPort, nodeId: `envoy-bench-${listenerPort}` });
+    const envoy = await startEnvoy({ xdsPort: attached.xdsPort, nodeId: `envoy-bench-${listenerPort}` });
     closers.push(() => envoy.stop());
     const baseUrl = `http://127.0.0.1:${listenerPort}`;
     await waitFor(async () => (await fetch(`${baseUrl}/?ms=1`)).ok, 30_000, 'traffic through Envoy');
-    return { app, envoy, fake, inHouse, baseUrl, close };
+    return { app, attached, envoy, fake, inHouse, baseUrl, close };
   } catch (err) {
     await close();
     throw err;

@@ -16,6 +16,8 @@ export interface ReactionRunOptions {
   changes: number;
   mergeWindowMs: number | undefined;
   seed: number;
+  /** Replicas on etcd (Envoy on a follower); undefined: one Spillway. */
+  replicas?: number;
 }
 
 export const LOW = 1;
@@ -33,6 +35,8 @@ export const REACTION_RIG: Omit<RigOptions, 'mergeWindowMs'> = {
   lrsIntervalMs: 1000,
   tickMs: 250,
   pollIntervalMs: 1000,
+  // The bench flips Modal's autoscaler itself, down as fast as up: the actuator's rate limit is not what it measures.
+  autoscalerMinIntervalMs: 0,
   capacity: {
     policy: 'default',
     in_house_service_time_ms: 200,
@@ -44,6 +48,7 @@ export const REACTION_RIG: Omit<RigOptions, 'mergeWindowMs'> = {
 
 export interface ReactionRun {
   mergeWindowMs: number | null;
+  replicas: number;
   changes: Array<Reaction & { index: number; direction: 1 | -1; runners: number }>;
   adminPolls: number;
   adminPollMeanMs: number;
@@ -60,9 +65,13 @@ async function modalEnvoyWeight(adminUrl: string): Promise<number> {
 }
 
 export async function runReaction(o: ReactionRunOptions, log: (s: string) => void): Promise<ReactionRun> {
-  const rig = await startRig({ ...REACTION_RIG, ...(o.mergeWindowMs !== undefined ? { mergeWindowMs: o.mergeWindowMs } : {}) });
+  const rig = await startRig({
+    ...REACTION_RIG,
+    ...(o.mergeWindowMs !== undefined ? { mergeWindowMs: o.mergeWindowMs } : {}),
+    ...(o.replicas !== undefined ? { replicas: o.replicas } : {}),
+  });
   const poller = new AdminPoller(rig.envoy.adminUrl, 5);
-  const rec = new PipelineRecorder(rig.app, poller);
+  const rec = new PipelineRecorder(rig.app, rig.attached, poller);
   const abort = new AbortController();
   const rand = mulberry32(o.seed);
   try {
@@ -123,6 +132,7 @@ export async function runReaction(o: ReactionRunOptions, log: (s: string) => voi
     const spanMs = (poller.latest?.atMs ?? 0) - (poller.firstAt ?? 0);
     return {
       mergeWindowMs: o.mergeWindowMs ?? null,
+      replicas: o.replicas ?? 1,
       changes,
       adminPolls: polls,
       adminPollMeanMs: polls > 1 ? Math.round((10 * spanMs) / polls) / 10 : NaN,

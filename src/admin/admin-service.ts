@@ -1,7 +1,8 @@
 // spillway.admin.v1.Admin handlers. Reads go through the pure state view; mutations are authorised,
 // validated (INVALID_ARGUMENT naming the field), logged without credentials, then applied through
-// the publisher or the plan router.
+// the operator actions (this process's write side, or — replicas — etcd, so every replica applies them).
 import * as grpc from '@grpc/grpc-js';
+import { ActionUnavailable, type OperatorActions } from '../control/operator-actions.js';
 import type { Publisher } from '../control/publisher.js';
 import { errorMessage } from '../core/errors.js';
 import { LogOnce } from '../core/log-once.js';
@@ -20,7 +21,6 @@ import { LIMIT_PATHS } from '../config/security-config.js';
 import { describePeer, peerIdentityOf } from '../xds/peer-identity.js';
 import type { AuditLog } from './audit-log.js';
 import { grpcAuthorization, type AdminAuth, type Caller } from './auth.js';
-import type { PlanRouter } from '../control/plan-router.js';
 import type { StateFeed } from './state-feed.js';
 import { ChangeCause } from '../control/read-model.js';
 import {
@@ -34,7 +34,7 @@ import {
 
 export interface AdminServiceDeps {
   publisher: Publisher;
-  router: PlanRouter;
+  actions: OperatorActions;
   auth: AdminAuth;
   audit: AuditLog;
   limits: AdminLimits;
@@ -74,7 +74,7 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
     method: string,
     call: UnaryCall<Req>,
     callback: grpc.sendUnaryData<Res>,
-    body: (req: Req) => { response: Res; log: Record<string, unknown> },
+    body: (req: Req) => Promise<{ response: Res; log: Record<string, unknown> }>,
   ): void => {
     const peer = call.getPeer();
     const auth = deps.auth.checkWrite(grpcAuthorization(call.metadata));
@@ -92,23 +92,36 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
       return;
     }
     const who = callerOf(call, auth.token);
+    let result: Promise<{ response: Res; log: Record<string, unknown> }>;
     try {
-      const { response, log: fields } = body(call.request);
-      log.info({ method, peer, ...fields }, `admin ${method}`);
-      deps.audit.record({ method, who, what: fields, outcome: 'applied' });
-      callback(null, response);
+      result = body(call.request);
     } catch (err) {
-      if (err instanceof InvalidArgument) {
-        if (refusedLine(peer, `${method} ${err.message.split(':')[0]}`))
-          log.warn({ method, peer, problem: err.message }, `admin ${method} refused`);
-        deps.audit.record({ method, who, what, outcome: `invalid argument: ${err.message}` });
-        callback(fail(grpc.status.INVALID_ARGUMENT, err.message));
-      } else {
-        log.error({ method, peer, err: errorMessage(err) }, `admin ${method} failed`);
-        deps.audit.record({ method, who, what, outcome: `failed: ${errorMessage(err)}` });
-        callback(fail(grpc.status.INTERNAL, errorMessage(err)));
-      }
+      result = Promise.reject(err);
     }
+    result.then(
+      ({ response, log: fields }) => {
+        log.info({ method, peer, ...fields }, `admin ${method}`);
+        deps.audit.record({ method, who, what: fields, outcome: 'applied' });
+        callback(null, response);
+      },
+      (err: unknown) => {
+        if (err instanceof InvalidArgument) {
+          if (refusedLine(peer, `${method} ${err.message.split(':')[0]}`))
+            log.warn({ method, peer, problem: err.message }, `admin ${method} refused`);
+          deps.audit.record({ method, who, what, outcome: `invalid argument: ${err.message}` });
+          callback(fail(grpc.status.INVALID_ARGUMENT, err.message));
+        } else if (err instanceof ActionUnavailable) {
+          // Replicas: etcd did not record it, so no replica applies it.
+          log.warn({ method, peer, problem: err.message }, `admin ${method} not recorded`);
+          deps.audit.record({ method, who, what, outcome: `unavailable: ${err.message}` });
+          callback(fail(grpc.status.UNAVAILABLE, err.message));
+        } else {
+          log.error({ method, peer, err: errorMessage(err) }, `admin ${method} failed`);
+          deps.audit.record({ method, who, what, outcome: `failed: ${errorMessage(err)}` });
+          callback(fail(grpc.status.INTERNAL, errorMessage(err)));
+        }
+      },
+    );
   };
 
   /** Reads need the read token when one is configured (or the admin token). */
@@ -128,11 +141,11 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
   const cordon =
     (method: string, state: CordonState | undefined) =>
     (call: UnaryCall<CordonRequest__Output>, callback: grpc.sendUnaryData<CordonResponse>): void =>
-      mutate(method, call, callback, (req) => {
+      mutate(method, call, callback, async (req) => {
         const svc = requireService(services(), req.service);
         const endpoint = requireInHouseEndpoint(svc, deps.publisher.inHouseOf(svc.name), req.endpoint);
         const reason = requireReason(req.reason, deps.limits.maxReasonBytes);
-        const r = deps.publisher.setCordon(svc.name, endpoint, state);
+        const r = await deps.actions.cordon(svc.name, endpoint, state, reason);
         if (!r.ok) throw new InvalidArgument(`endpoint: the resulting configuration does not validate: ${r.errors.join('; ')}`);
         deps.changed(ChangeCause.Cordon);
         const health: EndpointHealth = state ?? 'HEALTHY';
@@ -214,12 +227,12 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
     Uncordon: cordon('Uncordon', undefined),
 
     Override(call: UnaryCall<OverrideRequest__Output>, callback: grpc.sendUnaryData<ServiceState>) {
-      mutate('Override', call, callback, (req) => {
+      mutate('Override', call, callback, async (req) => {
         const svc = requireService(services(), req.service);
         const share = requireShare(svc, req.share);
         const durationMs = requireDuration(req.duration);
         const reason = requireReason(req.reason, deps.limits.maxReasonBytes);
-        const r = deps.router.override(svc.name, share, durationMs, reason);
+        const r = await deps.actions.override(svc.name, share, durationMs, reason);
         if (!r.ok) throw new InvalidArgument(`share: the resulting configuration does not validate: ${r.errors.join('; ')}`);
         deps.changed(ChangeCause.Override);
         return {
@@ -230,9 +243,9 @@ export function createAdminHandlers(deps: AdminServiceDeps): AdminHandlers {
     },
 
     ClearOverride(call: UnaryCall<ClearOverrideRequest__Output>, callback: grpc.sendUnaryData<ServiceState>) {
-      mutate('ClearOverride', call, callback, (req) => {
+      mutate('ClearOverride', call, callback, async (req) => {
         const svc = requireService(services(), req.service);
-        const had = deps.router.clear(svc.name);
+        const had = await deps.actions.clearOverride(svc.name);
         deps.changed(ChangeCause.Override);
         return { response: deps.buildServiceState(svc.name), log: { service: svc.name, hadOverride: had, reason: req.reason } };
       });

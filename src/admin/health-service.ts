@@ -25,6 +25,8 @@ export interface ServiceHealthInputs {
 export interface HealthInputs {
   /** A validated snapshot is in the cache and contains every configured service. */
   consistentSnapshot: boolean;
+  /** Replicas: why this replica is degraded (undefined: it is not); absent for a single Spillway. */
+  replication?: { degraded: string | undefined };
   services: readonly ServiceHealthInputs[];
   /** Older Modal stats than this are stale. */
   maxInputAgeMs: number;
@@ -32,6 +34,13 @@ export interface HealthInputs {
 
 /** The overall name is "": clients that check without a service name get the control plane's health. */
 export const OVERALL = '';
+
+/**
+ * Replicas: NOT_SERVING while the replica is degraded (etcd unreachable, no leader, configurations
+ * differ). Not part of the overall status: a replica that lost etcd still serves the last plan, which
+ * is what Envoys should get. Service names cannot contain a dot, so this name is never a service's.
+ */
+export const REPLICATION = 'spillway.replication';
 
 export function healthStatuses(inputs: HealthInputs): Map<string, Health> {
   const out = new Map<string, Health>();
@@ -42,6 +51,7 @@ export function healthStatuses(inputs: HealthInputs): Map<string, Health> {
     out.set(s.name, inputs.consistentSnapshot && fresh ? 'SERVING' : 'NOT_SERVING');
   }
   out.set(OVERALL, inputs.consistentSnapshot ? 'SERVING' : 'NOT_SERVING');
+  if (inputs.replication) out.set(REPLICATION, inputs.replication.degraded === undefined ? 'SERVING' : 'NOT_SERVING');
   return out;
 }
 

@@ -1,11 +1,11 @@
 // Starts the admin gRPC port: spillway.admin.v1.Admin, Envoy's CSDS, grpc.health.v1.Health and
-// server reflection.
-// Reads come from the domain read model; mutations go to the write side (publisher, plan router).
+// server reflection. Reads come from the domain read model; mutations go through the operator
+// actions (the write side, or etcd for replicas).
 // It hears of changes through notifications and never sits in the xDS path.
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import type { SpillwayConfig } from '../config/config-types.js';
-import type { PlanRouter } from '../control/plan-router.js';
+import type { OperatorActions } from '../control/operator-actions.js';
 import type { Publisher } from '../control/publisher.js';
 import type { ChangeCause, ReadModel } from '../control/read-model.js';
 import { silentLogger, type Logger } from '../core/logger.js';
@@ -28,9 +28,10 @@ import { buildServiceState, buildState } from './state-view.js';
 export interface AdminOptions {
   config: SpillwayConfig;
   read: ReadModel;
-  /** The write side the mutating calls go through. */
+  /** The services served now (what requests are validated against). */
   publisher: Publisher;
-  router: PlanRouter;
+  /** Where the mutating calls go: this process's write side, or (replicas) etcd. */
+  actions: OperatorActions;
   scheduler: Scheduler;
   logger?: Logger;
   /** How often health is re-judged (input staleness is a matter of time passing). Default 1 s. */
@@ -54,6 +55,7 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
   const health = new AdminHealth(
     () => ({
       consistentSnapshot: read.consistentSnapshot(),
+      ...replicationHealth(read),
       maxInputAgeMs: Math.max(5_000, 3 * poll.pollIntervalMs + poll.timeoutMs),
       services: read.services().map((v) => ({
         name: v.name,
@@ -83,7 +85,7 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
     refusingHandlers(
       createAdminHandlers({
         publisher: opts.publisher,
-        router: opts.router,
+        actions: opts.actions,
         auth,
         audit: new AuditLog(logger, () => read.nowMs()),
         limits: admin.limits,
@@ -163,4 +165,9 @@ function refusingHandlers(h: AdminHandlers): AdminHandlers {
       else h.WatchWeights(call);
     },
   };
+}
+
+function replicationHealth(read: ReadModel): { replication?: { degraded: string | undefined } } {
+  const r = read.replication();
+  return r ? { replication: { degraded: r.degraded } } : {};
 }

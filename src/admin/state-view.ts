@@ -2,6 +2,8 @@
 // serves GetState, WatchWeights and `spillway watch`.
 import type { InputReading as CapacityInput, Decision as CapacityDecision } from '../capacity/types.js';
 import type { ChangeCause, ReadModel, ServiceMode, ServiceView } from '../control/read-model.js';
+import type { ReplicationStatus } from '../control/replication-status.js';
+import type { Replication } from '../generated/spillway/admin/v1/Replication.js';
 import type { Decision } from '../generated/spillway/admin/v1/Decision.js';
 import type { EndpointSource } from '../generated/spillway/admin/v1/EndpointSource.js';
 import type { HostServing } from '../generated/spillway/admin/v1/HostServing.js';
@@ -35,6 +37,7 @@ const CAUSE: Record<ChangeCause, StateCauseMsg> = {
   cordon: 'CAUSE_CORDON',
   poll: 'CAUSE_POLL',
   discovery: 'CAUSE_DISCOVERY',
+  replication: 'CAUSE_REPLICATION',
 };
 
 const MODE: Record<ServiceMode, Mode> = {
@@ -71,7 +74,9 @@ function sourceOf(s: SourceState, nowMs: number): EndpointSource {
 
 export function buildState(read: ReadModel, cause: ChangeCause, only?: string): State {
   const s = read.publisherStats();
+  const replication = read.replication();
   return {
+    ...(replication ? { replication: replicationOf(replication) } : {}),
     at_unix_ms: read.nowMs(),
     state_cause: CAUSE[cause],
     services: read
@@ -133,6 +138,18 @@ export function buildServiceState(v: ServiceView, nowMs: number): ServiceState {
     };
   }
   return state;
+}
+
+function replicationOf(r: ReplicationStatus): Replication {
+  return {
+    replica_id: r.replicaId,
+    leader_id: r.leaderId ?? '',
+    is_leader: r.isLeader,
+    fencing_token: r.fencingToken ?? '',
+    etcd_connected: r.etcdConnected,
+    degraded: r.degraded ?? '',
+    members: r.members.map((m) => ({ replica_id: m.replicaId, xds: m.xds, admin: m.admin, leader: m.leader, same_config: m.sameConfig })),
+  };
 }
 
 function weightsOf(plan: TrafficPlan): Weights {

@@ -3,6 +3,7 @@
 // controller → plan router → publisher (build, validate) → snapshot cache → ADS streams → Envoy;
 // admin and metrics read the domain read model from the side.
 import type * as grpc from '@grpc/grpc-js';
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { startAdmin, type AdminEndpoint } from '../admin/start-admin.js';
@@ -10,6 +11,7 @@ import type { Decision } from '../capacity/types.js';
 import type { ServiceConfig, SpillwayConfig } from '../config/config-types.js';
 import { CapacityController } from '../control/capacity-controller.js';
 import { controllerInputsFor } from '../control/controller-inputs.js';
+import { LocalOperatorActions } from '../control/operator-actions.js';
 import { OverrideStore } from '../control/override-store.js';
 import { PlanRouter } from '../control/plan-router.js';
 import { Publisher } from '../control/publisher.js';
@@ -29,7 +31,9 @@ import { HostHealthTracker } from '../control/host-health-tracker.js';
 import { createDnsClient, type DnsClient } from '../discovery/dns-client.js';
 import { InHouseFleet } from '../discovery/in-house-fleet.js';
 import { ModalAddressWatcher } from '../discovery/modal-addresses.js';
+import { startReplica, type Replica } from '../ha/replica.js';
 import { addLrsService, createLrsService, type LrsService } from '../lrs/lrs-server.js';
+import type { LoadView } from '../lrs/load-view.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
 import { createSpillwayMetrics } from '../metrics/spillway-metrics.js';
 import type { ModalSdkOptions } from '../modal/modal-sdk.js';
@@ -63,6 +67,8 @@ export interface AppDeps {
   stateStore?: StateStore;
   /** Lookup timeout and backoff for Modal functions (tests shorten them). */
   modalLookup?: ModalSideOptions['lookup'];
+  /** Monotonic milliseconds for the replica's lease deadline (default performance.now). */
+  monotonicMs?: () => number;
 }
 
 export interface SpillwayApp {
@@ -80,8 +86,10 @@ export interface SpillwayApp {
   readonly gate: XdsGate;
   /** Re-reads xds.tls's files now (they are also re-read every reload_interval_ms); false when nothing changed. */
   reloadXdsTls(): boolean;
-  /** Present when at least one service is driven by the capacity controller. */
+  /** Present when at least one service is driven by the capacity controller (with `ha:`, it runs only while this replica leads). */
   readonly controller: CapacityController | undefined;
+  /** This replica's place in its group (`ha:` in the config); undefined for a single Spillway. */
+  readonly replica: Replica | undefined;
   readonly modal: ModalSide | undefined;
   /** Operator overrides of Modal shares (set through the admin API). */
   readonly overrides: OverrideStore;
@@ -143,23 +151,29 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   if (!first.ok) await failStart(new Error(`initial configuration does not validate:\n  ${first.errors.join('\n  ')}`));
 
   // Inputs: the Modal hostname's addresses, discovered in-house endpoints, Modal's stats and
-  // autoscaler, Envoy's load. Each input change reaches the controller at once (nudge).
+  // autoscaler, Envoy's load. Each input change reaches the controller at once (nudge). A replica
+  // publishes the addresses its group's leader resolved (so every replica serves the same ones).
   const dns = deps.dns ?? createDnsClient({ servers: config.discovery.dnsServers, timeoutMs: config.discovery.dnsTimeoutMs });
   const ttl = { minTtlMs: config.discovery.minTtlMs, maxTtlMs: config.discovery.maxTtlMs };
   let nudgeController: () => void = () => {};
   const discoveryChanged = new Listeners<[]>((err) => log.error({ error: errorMessage(err) }, 'discovery listener failed'));
+  const resolved = new Map<string, { hostname: string; addresses: readonly string[] }>();
+  let onModalAddresses = (service: string, _hostname: string, addresses: readonly string[]): void =>
+    void publisher.setModalAddresses(service, addresses);
   // First answers are awaited only briefly (firstAnswers below): a failing resolver must not keep xDS
   // from binding, and a restored Modal address serves meanwhile.
   const firsts: Promise<void>[] = [];
   for (const s of config.services) {
     if (!s.modal || s.modal.connectAddress) continue;
-    const w = new ModalAddressWatcher(s.modal.hostname, (addresses) => publisher.setModalAddresses(s.name, addresses), {
-      scheduler,
-      clock,
-      logger,
-      dns,
-      ttl,
-    });
+    const host = s.modal.hostname;
+    const w = new ModalAddressWatcher(
+      host,
+      (addresses) => {
+        resolved.set(s.name, { hostname: host, addresses });
+        onModalAddresses(s.name, host, addresses);
+      },
+      { scheduler, clock, logger, dns, ttl },
+    );
     teardown.add(() => w.stop());
     const first = w.start();
     if (publisher.modalAddresses(s.name).length === 0) firsts.push(first);
@@ -225,12 +239,72 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   // Isolated: a reader's bug (admin feed, metrics) must not fail the controller's tick.
   const decisions = new Listeners<[string, Decision]>((err) => log.error({ error: errorMessage(err) }, 'decision listener failed'));
   const decided = new Listeners<[]>((err) => log.error({ error: errorMessage(err) }, 'decision listener failed'));
+  // The load decisions are made from: this process's Envoys, or (replicas) the whole group's.
+  let load: LoadView = lrs.view;
+  // Where the controller's decisions go: the plan router, or (replicas) etcd, from which every replica publishes.
+  let sink: { decision(service: string, d: Decision): void; decided(service: string, d: Decision): void } = {
+    decision: (service, decision) => {
+      const r = router.decision(service, decision);
+      if (r && !r.ok) log.error({ service, errors: r.errors }, 'controller plan refused by validation');
+      decisions.emit(service, decision);
+    },
+    decided: () => decided.emit(),
+  };
   const controller = modal
-    ? createController(config, driven, modal, { clock, scheduler, logger, publisher, router, lrs, decisions, decided, teardown })
+    ? createController(config, driven, modal, {
+        clock,
+        scheduler,
+        logger,
+        publisher,
+        load: () => load,
+        onDecision: (service, d) => sink.decision(service, d),
+        onDecided: (service, d) => sink.decided(service, d),
+        teardown,
+      })
     : undefined;
   if (controller) nudgeController = () => controller.nudge();
   seedControl(resumed?.plan, { overrides, router, controller });
-  controller?.start();
+
+  // Replicas: the group's state is read from etcd and applied before anything is served.
+  let replica: Replica | undefined;
+  if (config.ha) {
+    replica = await startReplica({
+      ha: config.ha,
+      replicaId: haReplicaId(config.ha),
+      configHash: createHash('sha256').update(JSON.stringify(config.services)).digest('hex').slice(0, 16),
+      clock,
+      scheduler,
+      logger,
+      publisher,
+      router,
+      lrs: lrs.view,
+      lrsIntervalMs: config.lrs.intervalMs,
+      controller,
+      actuator: modal?.actuator,
+      memoryIntervalMs: config.controller.tickMs,
+      onDecision: (service, d) => decisions.emit(service, d),
+      ...(deps.monotonicMs ? { monotonicMs: deps.monotonicMs } : {}),
+    }).catch(failStart);
+    const r = replica;
+    teardown.add(() => r.stop());
+    load = r.load;
+    sink = {
+      decision: (service, d) => r.decided(service, d),
+      decided: (service, d) => {
+        r.decided(service, d);
+        decided.emit();
+      },
+    };
+    onModalAddresses = (service, host, addresses) => r.modalResolved(service, host, addresses);
+    for (const [service, a] of resolved) r.modalResolved(service, a.hostname, a.addresses);
+  }
+  if (controller) {
+    // Decide when an input arrives, not only on the tick: reaction is then bounded by the inputs.
+    teardown.add(modal!.poller.onSample(() => controller.nudge()));
+    teardown.add(load.subscribe(() => controller.nudge()));
+    // A replica's controller runs only while it leads.
+    if (!replica) controller.start();
+  }
 
   // The operating state is saved on every change, a few times a second at most.
   const stateRecorder = store
@@ -319,9 +393,10 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     overrides,
     cache,
     syncStatus,
-    load: lrs.view,
+    load,
     modal,
-    controller,
+    // Replicas show the group's decision (the same on every replica), not this process's controller.
+    controller: replica ? undefined : controller,
     cost,
     connectedStreams: () => ads.connectedStreams(),
     endpointSources: (name) => fleets.get(name)?.states() ?? [],
@@ -329,9 +404,11 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     subscription: (streamId, typeUrl) => ads.subscription(streamId, typeUrl),
     replicaId: replicaIdOf(config, xdsPort),
     onDecision: (fn) => decisions.add(fn),
+    ...(replica ? { replication: replica } : {}),
   });
   const onDecision = (fn: (service: string, d: Decision) => void): (() => void) => decisions.add(fn);
-  const admin = await startAdmin({ config, read, publisher, router, scheduler, logger }).catch((err: unknown) => {
+  const actions = replica ? replica.actions : new LocalOperatorActions(publisher, router);
+  const admin = await startAdmin({ config, read, publisher, actions, scheduler, logger }).catch((err: unknown) => {
     log.error({ err: errorMessage(err) }, 'admin endpoint not started');
     return undefined;
   });
@@ -355,6 +432,7 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     },
   );
   if (metricsServer) teardown.add(() => metricsServer.stop());
+  replica?.join({ xds: `${config.xds.listen.host}:${xdsPort}`, admin: admin ? `${config.admin.listen.host}:${admin.port}` : '' });
 
   // A permanent Modal answer (no credentials, unknown function) on the first lookup stops start-up,
   // naming the service; anything transient is retried while the service serves its fail-safe.
@@ -373,6 +451,7 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     gate,
     reloadXdsTls: () => xdsTls.reload(),
     controller,
+    replica,
     modal,
     overrides,
     router,
@@ -384,15 +463,24 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     metricsPort: metricsServer?.port,
     onDecision,
     stop: async () => {
-      // Stop deciding (and actuating) first: nothing should change while the servers drain.
+      // Stop deciding (and actuating) first: nothing should change while the servers drain. A replica
+      // then leaves its group at once, so another takes over without waiting out the lease.
       controller?.stop();
+      await replica?.stop();
       await teardown.run((err) => log.warn({ err: errorMessage(err) }, 'shutdown step failed'));
     },
   };
 }
 
-/** This instance as operators and Envoys know it: its host and xDS port (unique per host, stable across restarts). */
+/** A replica's name in its group: ha.replica_id, else hostname-pid. */
+const haReplicaId = (ha: NonNullable<SpillwayConfig['ha']>): string => ha.replicaId ?? `${hostname()}-${process.pid}`;
+
+/**
+ * This instance as operators and Envoys know it: with `ha:`, its name in the group; otherwise its
+ * host and xDS port (unique per host, stable across restarts).
+ */
 function replicaIdOf(config: SpillwayConfig, xdsPort: number): string {
+  if (config.ha) return haReplicaId(config.ha);
   const host = ['0.0.0.0', '::', '127.0.0.1', '::1', 'localhost'].includes(config.xds.listen.host) ? hostname() : config.xds.listen.host;
   return `${host}:${xdsPort}`;
 }
@@ -430,14 +518,12 @@ function createController(
   modal: ModalSide,
   env: Env & {
     publisher: Publisher;
-    router: PlanRouter;
-    lrs: LrsService;
-    decisions: Listeners<[string, Decision]>;
-    decided: Listeners<[]>;
+    load: () => LoadView;
+    onDecision: (service: string, d: Decision) => void;
+    onDecided: (service: string, d: Decision) => void;
     teardown: Teardown;
   },
 ): CapacityController {
-  const log = env.logger.child({ component: 'app' });
   const controller = new CapacityController({
     clock: env.clock,
     scheduler: env.scheduler,
@@ -448,7 +534,7 @@ function createController(
       const s = env.publisher.service(service);
       return s
         ? controllerInputsFor(s, {
-            load: env.lrs.view,
+            load: env.load(),
             modalStatus: (name) => modal.status(name),
             cordons: (name) => env.publisher.cordonsOf(name),
             inHouse: (name) => env.publisher.inHouseOf(name),
@@ -456,18 +542,11 @@ function createController(
           })
         : undefined;
     },
-    onDecision: (service, decision) => {
-      const r = env.router.decision(service, decision);
-      if (r && !r.ok) log.error({ service, errors: r.errors }, 'controller plan refused by validation');
-      env.decisions.emit(service, decision);
-    },
-    onDecided: () => env.decided.emit(),
+    onDecision: env.onDecision,
+    onDecided: env.onDecided,
     autoscaler: modal.actuator,
   });
   env.teardown.add(() => controller.stop());
-  // Decide when an input arrives, not only on the tick: reaction is then bounded by the inputs.
-  env.teardown.add(modal.poller.onSample(() => controller.nudge()));
-  env.teardown.add(env.lrs.view.subscribe(() => controller.nudge()));
   return controller;
 }
 

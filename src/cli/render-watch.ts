@@ -120,14 +120,24 @@ function serviceLines(s: ServiceState__Output, opts: RenderOptions, nowMs: numbe
   return lines;
 }
 
+/** Replicas: who leads, and whether this replica is degraded. */
+export function replicationText(state: State__Output): string | undefined {
+  const r = state.replication;
+  if (!r) return undefined;
+  const leader = r.leader_id ? (r.is_leader ? `${r.leader_id} (this replica)` : r.leader_id) : 'none';
+  return `replica ${r.replica_id} of ${r.members.length} · leader ${leader}${r.degraded ? ` · DEGRADED: ${r.degraded}` : ''}`;
+}
+
 /** Dollars with cents, or four significant digits below a cent (per-second prices are tiny). */
 export const dollars = (x: number): string => (Math.abs(x) >= 0.01 || x === 0 ? `$${x.toFixed(2)}` : `$${x.toPrecision(2)}`);
 
 /** The terminal view: a header, then a block per service. */
 export function renderState(state: State__Output, opts: RenderOptions): string[] {
   const at = new Date(state.at_unix_ms).toISOString().slice(11, 19);
+  const replication = replicationText(state);
   const lines = [
     `spillway watch · ${opts.admin} · ${at} · ${causeText(state.state_cause)} · ${state.connected_streams} ADS stream${state.connected_streams === 1 ? '' : 's'} · ${syncSummary(state)}`,
+    ...(replication ? [paint(opts.color, state.replication?.degraded ? '31' : '2', replication)] : []),
     '',
   ];
   for (const s of state.services) lines.push(...serviceLines(s, opts, state.at_unix_ms), '');
@@ -158,6 +168,7 @@ export function renderPlain(state: State__Output): string[] {
       `backlog=${m?.observed ? m.backlog : '-'}`,
       `cost_per_hour=${s.modal_cost ? dollars(s.modal_cost.dollars_per_hour) : '-'}`,
       `cost_today=${s.modal_cost ? dollars(s.modal_cost.dollars_today) : '-'}`,
+      ...(state.replication ? [`leader=${state.replication.leader_id || '-'}`, `replica=${state.replication.replica_id}`] : []),
       `reason=${JSON.stringify(s.reason)}`,
     ];
     return fields.join(' ');

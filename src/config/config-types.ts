@@ -227,6 +227,11 @@ export interface SpillwayConfig {
    * restart resumes from it. Undefined: nothing is kept, and every start begins from the config.
    */
   state?: { dir: string };
+  /**
+   * Replicas that act as one control plane on etcd (README "Replicas"). Undefined: a single
+   * Spillway process, on its own.
+   */
+  ha?: HaConfig;
   services: ServiceConfig[];
 }
 
@@ -242,6 +247,25 @@ export interface DiscoveryConfig {
   graceMs: number;
   /** Watched files are also re-read this often (a missed file event cannot leave them stale). */
   filePollMs: number;
+}
+
+export interface HaConfig {
+  etcd: EtcdConfig;
+  /** Every key of this group lives under it, so several Spillway groups can share one etcd. No trailing slash. */
+  prefix: string;
+  /** The replica's etcd lease: a replica that stops renewing it is gone (and a leader deposed) after this long. */
+  leaseTtlS: number;
+  /** This replica's name in the group; undefined: hostname-pid. */
+  replicaId?: string;
+}
+
+export interface EtcdConfig {
+  /** Client URLs, all http:// or all https://. */
+  endpoints: string[];
+  /** PEM files for TLS to etcd: the CA to verify it, and a client certificate and key when etcd asks for one. */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
+  /** etcd's own authentication; the password comes from the environment (password_env), never the file. */
+  auth?: { username: string; password: string };
 }
 
 /** The system CA bundle Envoy uses for Modal when the config names none (Debian/Ubuntu path). */

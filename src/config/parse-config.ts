@@ -7,6 +7,7 @@ import {
   MODAL_DEFAULT_RATE_LIMIT,
   StickyMode,
   SYSTEM_CA_BUNDLE,
+  type HaConfig,
   type ModalRateLimit,
   type StickyConfig,
   type DiscoveryConfig,
@@ -233,11 +234,89 @@ function parseCapacity(r: Reader, v: unknown, path: string, hasModal: boolean): 
 /** `{ key: value }` when the value is set, else nothing (the config's optional fields are absent, not undefined). */
 const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
   (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+const REPLICA_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** `ha:`: absent means a single process. Credentials are named by environment variable, never written in the file. */
+function parseHa(r: Reader, v: unknown, env: NodeJS.ProcessEnv): HaConfig | undefined {
+  if (v === undefined || v === null) return undefined;
+  const o = r.obj(v, 'ha', ['etcd', 'prefix', 'lease_ttl_s', 'replica_id']);
+  if (!o) return undefined;
+  const etcdPath = 'ha.etcd';
+  const e = r.obj(o['etcd'], etcdPath, ['endpoints', 'ca_file', 'cert_file', 'key_file', 'username', 'password_env']) ?? {};
+  if (o['etcd'] === undefined || o['etcd'] === null) r.fail(etcdPath, 'is required (at least etcd.endpoints)');
+  const endpoints = r.list(e, 'endpoints', etcdPath, o['etcd'] !== undefined && o['etcd'] !== null).flatMap((u, i) => {
+    const p = join(join(etcdPath, 'endpoints'), i);
+    if (typeof u !== 'string') {
+      r.fail(p, `must be a URL like http://127.0.0.1:2379, got ${describe(u)}`);
+      return [];
+    }
+    let url: URL | undefined;
+    try {
+      url = new URL(u);
+    } catch {
+      r.fail(p, `must be a URL like http://127.0.0.1:2379, got "${u}"`);
+      return [];
+    }
+    const problem =
+      url.protocol !== 'http:' && url.protocol !== 'https:'
+        ? `must be http:// or https://, got "${url.protocol}"`
+        : !url.port
+          ? `must name a port (etcd's client port is usually 2379), got "${u}"`
+          : url.pathname !== '/' || url.search || url.username
+            ? `must be scheme://host:port only, got "${u}"`
+            : undefined;
+    if (problem) {
+      r.fail(p, problem);
+      return [];
+    }
+    return [`${url.protocol}//${url.host}`];
+  });
+  if (Array.isArray(e['endpoints']) && endpoints.length === 0 && e['endpoints'].length === 0) {
+    r.fail(join(etcdPath, 'endpoints'), 'must list at least one etcd endpoint');
+  }
+  const schemes = new Set(endpoints.map((u) => u.slice(0, u.indexOf(':'))));
+  if (schemes.size > 1) r.fail(join(etcdPath, 'endpoints'), 'must all use the same scheme (http or https)');
+  const caFile = r.optStr(e, 'ca_file', etcdPath);
+  const certFile = r.optStr(e, 'cert_file', etcdPath);
+  const keyFile = r.optStr(e, 'key_file', etcdPath);
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    r.fail(join(etcdPath, certFile ? 'key_file' : 'cert_file'), 'cert_file and key_file go together (the client certificate and its key)');
+  }
+  if (certFile && !caFile) r.fail(join(etcdPath, 'ca_file'), "is required with cert_file (the CA that signed etcd's certificate)");
+  const tls = caFile || certFile || keyFile;
+  if (tls && schemes.has('http')) r.fail(join(etcdPath, 'endpoints'), 'must be https:// when ca_file, cert_file or key_file is set');
+  const username = r.optStr(e, 'username', etcdPath);
+  const passwordEnv = r.optStr(e, 'password_env', etcdPath);
+  const password = passwordEnv ? env[passwordEnv] : undefined;
+  if (passwordEnv && !password) r.fail(join(etcdPath, 'password_env'), `names ${passwordEnv}, which is not set or empty`);
+  if (passwordEnv && !username) r.fail(join(etcdPath, 'username'), 'is required with password_env');
+  if (username && !passwordEnv)
+    r.fail(join(etcdPath, 'password_env'), 'is required with username (the environment variable holding the password)');
+
+  const prefix = r.str(o, 'prefix', 'ha', '/spillway/default');
+  if (prefix && !/^\/[^\s]*[^/\s]$/.test(prefix)) {
+    r.fail('ha.prefix', `must start with "/", not end with "/" and hold no spaces, got "${prefix}"`);
+  }
+  const replicaId = r.optStr(o, 'replica_id', 'ha');
+  if (replicaId && !REPLICA_ID_RE.test(replicaId)) {
+    r.fail('ha.replica_id', `must be letters, digits, ".", "_" or "-" (at most 128), got "${replicaId}"`);
+  }
+  return {
+    etcd: {
+      endpoints,
+      ...(tls ? { tls: { ...(caFile ? { caFile } : {}), ...(certFile ? { certFile } : {}), ...(keyFile ? { keyFile } : {}) } } : {}),
+      ...(username && password ? { auth: { username, password } } : {}),
+    },
+    prefix,
+    leaseTtlS: r.int(o, 'lease_ttl_s', 'ha', 5, 2, 60),
+    ...(replicaId ? { replicaId } : {}),
+  };
+}
 
 /** Validates an already-parsed YAML/JSON tree. Never throws: every problem is returned with its path. */
 export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = {}): ParseResult {
   const r = new Reader();
-  const top = r.obj(raw, '', ['xds', 'lrs', 'admin', 'metrics', 'controller', 'modal_api', 'discovery', 'state', 'services']) ?? {};
+  const top = r.obj(raw, '', ['xds', 'lrs', 'admin', 'metrics', 'controller', 'modal_api', 'discovery', 'state', 'ha', 'services']) ?? {};
   const xds = r.obj(top['xds'], 'xds', ['listen', 'max_connection_age_ms', 'tls', 'node_identity', 'limits']) ?? {};
   const lrs = r.obj(top['lrs'], 'lrs', ['interval_ms', 'reporters', 'limits']) ?? {};
   const admin = r.obj(top['admin'], 'admin', ['listen', 'token_env', 'read_token_env', 'tls', 'limits']) ?? {};
@@ -320,6 +399,8 @@ export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = {}): Pa
     ...(stateDir ? { state: { dir: stateDir } } : {}),
     services,
   };
+  const ha = parseHa(r, top['ha'], env);
+  if (ha) config.ha = ha;
   return r.errors.length > 0 ? { ok: false, errors: r.errors } : { ok: true, config };
 }
 

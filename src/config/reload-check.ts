@@ -10,7 +10,7 @@ import type { ModalEndpointConfig, SpillwayConfig } from './config-types.js';
  */
 export function changesNeedingRestart(current: SpillwayConfig, next: SpillwayConfig): string[] {
   const problems: string[] = [];
-  const sections = ['xds', 'lrs', 'admin', 'metrics', 'controller', 'modalApi', 'discovery', 'state'] as const;
+  const sections = ['xds', 'lrs', 'admin', 'metrics', 'controller', 'modalApi', 'discovery', 'state', 'ha'] as const;
   const yamlName: Record<(typeof sections)[number], string> = {
     xds: 'xds',
     lrs: 'lrs',
@@ -20,6 +20,7 @@ export function changesNeedingRestart(current: SpillwayConfig, next: SpillwayCon
     modalApi: 'modal_api',
     discovery: 'discovery',
     state: 'state',
+    ha: 'ha',
   };
   for (const s of sections) {
     if (!isDeepStrictEqual(current[s], next[s])) problems.push(`${yamlName[s]}: changed (takes effect on restart)`);

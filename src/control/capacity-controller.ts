@@ -90,13 +90,20 @@ export class CapacityController {
     this.asOf.set(service, asOfMs);
   }
 
+  /** Forgets every service's memory (a replica that stops leading: the next leader's memory is in etcd). */
+  forget(): void {
+    this.decisions.clear();
+    this.asOf.clear();
+  }
+
   /**
    * A new input arrived (a Modal sample, an LRS report): decide soon instead of waiting up to a whole
    * tick. Coalesced, so a burst of inputs costs one extra decision. Only the default policy reacts:
    * it is dt-aware, while the seed policy is defined per poll tick and keeps that cadence.
    */
   nudge(): void {
-    if (this.nudgePending) return;
+    // Stopped (or, on a replica, not leading): inputs arriving decide nothing.
+    if (this.nudgePending || !this.cancel) return;
     this.nudgePending = this.opts.scheduler.after(NUDGE_DELAY_MS, () => {
       this.nudgePending = undefined;
       this.tick((svc) => svc.policy.name === PolicyName.Default);

@@ -73,6 +73,25 @@ export class OverrideStore {
     return true;
   }
 
+  /**
+   * Takes an override set elsewhere (through another replica), with its own set and expiry times: it
+   * runs for the time it has left, and listeners hear of it as set. An expired one is ignored.
+   */
+  adopt(override: ActiveOverride): ActiveOverride | undefined {
+    const left = override.expiresAtMs - this.clock.nowMs();
+    if (left <= 0) return undefined;
+    this.active.get(override.service)?.cancel();
+    const kept = { ...override };
+    const cancel = this.scheduler.after(left, () => {
+      if (this.active.get(kept.service)?.override !== kept) return;
+      this.active.delete(kept.service);
+      this.notify(kept.service, undefined, 'expired');
+    });
+    this.active.set(kept.service, { override: kept, cancel });
+    this.notify(kept.service, kept, 'set');
+    return kept;
+  }
+
   onChange(fn: OverrideListener): () => void {
     return this.listeners.add(fn);
   }

@@ -68,6 +68,30 @@ export class PlanRouter {
     return { ok: true, override };
   }
 
+  /**
+   * Publishes an override set through another replica, with its own times (replicas: every replica
+   * runs the overrides recorded in etcd). Refused if its plan does not validate here.
+   */
+  adoptOverride(override: ActiveOverride): OverrideResult {
+    const hadOverride = this.overrides.get(override.service) !== undefined;
+    if (!hadOverride) this.before.set(override.service, this.publisher.assignedPlan(override.service));
+    const r = this.publisher.setPlan(override.service, planForShare(override.share));
+    if (!r.ok) {
+      if (!hadOverride) this.before.delete(override.service);
+      return { ok: false, errors: r.errors };
+    }
+    const adopted = this.overrides.adopt(override);
+    if (!adopted) {
+      this.restore(override.service, 'expired');
+      return { ok: false, errors: [`the override expired at ${new Date(override.expiresAtMs).toISOString()}`] };
+    }
+    this.log.info(
+      { service: override.service, share: override.share, expiresAtMs: override.expiresAtMs, reason: override.reason },
+      'override set',
+    );
+    return { ok: true, override: adopted };
+  }
+
   /** True when there was an override; the controller's (or the previous) plan is published again. */
   clear(service: string): boolean {
     return this.overrides.clear(service);

@@ -23,6 +23,7 @@ import type { ModalCost, ModalCostMeter } from './modal-cost.js';
 import type { ActiveOverride, OverrideStore } from './override-store.js';
 import { PlanSource, type PlanRouter } from './plan-router.js';
 import type { Publisher, PublisherStats } from './publisher.js';
+import type { ReplicationStatus } from './replication-status.js';
 
 /** What happened to change what the read model shows (shown by `spillway watch --plain`). */
 export const ChangeCause = {
@@ -36,6 +37,8 @@ export const ChangeCause = {
   Poll: 'poll',
   /** An endpoint source changed state (stale, answering again, refused a file). */
   Discovery: 'discovery',
+  /** Replicas: the leader, the members or the link to etcd changed. */
+  Replication: 'replication',
 } as const;
 export type ChangeCause = (typeof ChangeCause)[keyof typeof ChangeCause];
 
@@ -125,6 +128,8 @@ export interface ReadModel {
   consistentSnapshot(): boolean;
   /** The EDS version in the snapshot cache now ('' before the first publish). */
   edsVersion(): string;
+  /** Replicas: this replica's view of its group; undefined for a single Spillway. */
+  replication(): ReplicationStatus | undefined;
   /** Calls fn whenever a publish, a decision or an override changes what the model shows; returns unsubscribe. */
   onChange(fn: (cause: ChangeCause) => void): () => void;
 }
@@ -150,6 +155,8 @@ export interface ReadModelSources {
   endpointSources?: (service: string) => SourceState[];
   /** Subscribes to endpoint-source state changes (stale, answering again); returns unsubscribe. */
   onDiscovery?: (fn: () => void) => () => void;
+  /** Replicas: the group this replica belongs to. */
+  replication?: { status(): ReplicationStatus; onStatus(fn: () => void): () => void };
 }
 
 export function createReadModel(src: ReadModelSources): ReadModel {
@@ -229,6 +236,7 @@ export function createReadModel(src: ReadModelSources): ReadModel {
         .every((s) => snap.types[TypeUrl.Cluster].resources.has(s.name) && snap.types[TypeUrl.Endpoint].resources.has(s.name));
     },
     edsVersion: () => src.cache.current()?.types[TypeUrl.Endpoint].version ?? '',
+    replication: () => src.replication?.status(),
     onChange: (fn) => {
       const offs = [
         src.publisher.onPublish((r) => {
@@ -237,6 +245,7 @@ export function createReadModel(src: ReadModelSources): ReadModel {
         src.onDecision(() => fn(ChangeCause.Decision)),
         src.overrides.onChange(() => fn(ChangeCause.Override)),
         src.onDiscovery?.(() => fn(ChangeCause.Discovery)) ?? (() => {}),
+        ...(src.replication ? [src.replication.onStatus(() => fn(ChangeCause.Replication))] : []),
       ];
       return () => offs.forEach((off) => off());
     },

@@ -22,6 +22,8 @@ const REDACT_PATHS = [
   'modal.token_secret',
   '*.token_id',
   '*.token_secret',
+  'password',
+  '*.password',
 ];
 
 export function createLogger(opts: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {

@@ -68,9 +68,22 @@ export interface IngestResult {
   rejected: readonly RejectReason[];
 }
 
-interface ServiceSample {
+/** One Envoy's latest report of one service, and when it arrived. */
+export interface ServiceSample {
   report: ServiceLoadReport;
   receivedAtMs: number;
+}
+
+/**
+ * One Envoy's live report of one service as this aggregator holds it, with the moment it stops
+ * counting (silence, or the grace after its stream closed): what a replica shares with the others so
+ * the group can count each Envoy once, wherever its stream is.
+ */
+export interface NodeServiceSample extends ServiceSample {
+  nodeId: string;
+  expiresAtMs: number;
+  /** False while the Envoy's stream is closed and its report counts only for the grace. */
+  connected: boolean;
 }
 
 interface EnvoyState {
@@ -221,6 +234,18 @@ export class LoadAggregator {
     return { atMs, services, connectedEnvoys, rejected: { ...this.rejectCounts } };
   }
 
+  /** Every live sample at atMs, per Envoy and service, with when it expires. */
+  liveSamples(atMs: number): NodeServiceSample[] {
+    const out: NodeServiceSample[] = [];
+    for (const [nodeId, envoy] of this.envoys) {
+      for (const sample of envoy.samples.values()) {
+        const expiresAtMs = this.expiresAtMs(envoy, sample);
+        if (atMs < expiresAtMs) out.push({ nodeId, ...sample, expiresAtMs, connected: envoy.connected });
+      }
+    }
+    return out;
+  }
+
   private expiresAtMs(envoy: EnvoyState, sample: ServiceSample): number {
     const silentAt = sample.receivedAtMs + this.options.expireAfterMs;
     if (envoy.connected || envoy.disconnectedAtMs === undefined) return silentAt;
@@ -232,7 +257,8 @@ export class LoadAggregator {
   }
 }
 
-function sumService(service: string, samples: readonly ServiceSample[], atMs: number): ServiceLoad {
+/** One service's load at atMs: the sum of the given samples (one per Envoy), aged by the newest. */
+export function sumService(service: string, samples: readonly ServiceSample[], atMs: number): ServiceLoad {
   const observedAtMs = Math.max(...samples.map((s) => s.receivedAtMs));
   const oldestObservedAtMs = Math.min(...samples.map((s) => s.receivedAtMs));
   const ageMs = atMs - observedAtMs;

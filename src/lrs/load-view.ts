@@ -3,9 +3,16 @@
 import { Listeners } from '../core/listeners.js';
 import type { Clock } from '../core/clock.js';
 import type { EnvoyEndpointReport } from '../model/host-health.js';
-import type { LoadAggregator, LoadSnapshot, LocalityLoadReading, ServiceDropsReading, ServiceLoad } from './load-aggregator.js';
+import type {
+  LoadAggregator,
+  LoadSnapshot,
+  LocalityLoadReading,
+  NodeServiceSample,
+  ServiceDropsReading,
+  ServiceLoad,
+} from './load-aggregator.js';
 
-export type { LoadSnapshot, LocalityLoadReading, ServiceDropsReading, ServiceLoad } from './load-aggregator.js';
+export type { LoadSnapshot, LocalityLoadReading, NodeServiceSample, ServiceDropsReading, ServiceLoad } from './load-aggregator.js';
 export type { RejectReason } from './load-report.js';
 
 export type LoadListener = (snapshot: LoadSnapshot) => void;
@@ -24,7 +31,13 @@ export interface LoadView {
   subscribe(listener: LoadListener): () => void;
 }
 
-export class AggregatedLoadView implements LoadView {
+/** The LRS server's own view: also the per-Envoy samples behind the sums (what replicas share). */
+export interface LocalLoadView extends LoadView {
+  /** Every live report now, per Envoy and service. */
+  nodeSamples(): NodeServiceSample[];
+}
+
+export class AggregatedLoadView implements LocalLoadView {
   private readonly listeners = new Listeners<[LoadSnapshot]>();
 
   constructor(
@@ -50,6 +63,10 @@ export class AggregatedLoadView implements LoadView {
 
   endpointReports(service: string): Array<EnvoyEndpointReport & { receivedAtMs: number }> {
     return this.aggregator.endpointReports(service, this.clock.nowMs());
+  }
+
+  nodeSamples(): NodeServiceSample[] {
+    return this.aggregator.liveSamples(this.clock.nowMs());
   }
 
   subscribe(listener: LoadListener): () => void {

@@ -16,7 +16,7 @@ import { refusalOf, withBoundedRequests } from '../xds/bounded-requests.js';
 import { StreamTicket, XdsGate } from '../xds/xds-gate.js';
 import { LoadAggregator } from './load-aggregator.js';
 import type { ReportLimits } from './load-report.js';
-import { AggregatedLoadView, type LoadView } from './load-view.js';
+import { AggregatedLoadView, type LocalLoadView } from './load-view.js';
 
 export const DEFAULT_LRS_INTERVAL_MS = 1000;
 
@@ -43,7 +43,7 @@ export interface LrsServiceOptions {
 export interface LrsService {
   /** Pass to grpc.Server#addService, or use addLrsService(). */
   readonly handlers: LoadReportingServiceHandlers;
-  readonly view: LoadView;
+  readonly view: LocalLoadView;
   /** Re-reads clusters() and re-instructs every Envoy whose cluster set or interval is out of date. */
   refresh(): void;
   /** Changes the reporting interval and re-instructs every Envoy. */

@@ -140,6 +140,16 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
     ['type'],
   );
   const dropped = gauge('spillway_dropped_rps', 'Requests per second Envoy dropped on purpose (drop_overloads, LRS)', ['service']);
+  // Replicas only (`ha:`): absent for a single Spillway.
+  const haLeader = gauge('spillway_ha_leader', '1 while this replica leads its group (decides and drives Modal)', ['replica']);
+  const haEtcd = gauge('spillway_ha_etcd_connected', '1 while this replica follows etcd live', ['replica']);
+  const haDegraded = gauge(
+    'spillway_ha_degraded',
+    '1 while this replica is degraded (etcd unreachable, no leader, configurations differ)',
+    ['replica'],
+  );
+  const haMembers = gauge('spillway_ha_members', 'Replicas in the group, as this replica sees them', ['replica']);
+  const haToken = gauge('spillway_ha_fencing_token', "The leader's fencing token (grows with every new leader)", ['replica']);
 
   // Fed by subscriptions. Per-response and per-ACK counts are plain tallies (once per stream per
   // push: prom-client hashes labels on every inc), copied into the counters at scrape time.
@@ -259,10 +269,24 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
       stateAge,
       outOfSync,
       dropped,
+      haLeader,
+      haEtcd,
+      haDegraded,
+      haMembers,
+      haToken,
     ])
       g.reset();
     costTotal.length = 0;
     const now = src.read.nowMs();
+    const ha = src.read.replication();
+    if (ha) {
+      const replica = ha.replicaId;
+      haLeader.set({ replica }, ha.isLeader ? 1 : 0);
+      haEtcd.set({ replica }, ha.etcdConnected ? 1 : 0);
+      haDegraded.set({ replica }, ha.degraded ? 1 : 0);
+      haMembers.set({ replica }, ha.members.length);
+      if (ha.fencingToken !== undefined) haToken.set({ replica }, Number(ha.fencingToken));
+    }
     for (const v of src.read.services()) {
       const service = v.name;
       if (v.modalCost) {

@@ -29,7 +29,20 @@ export type ActuationOutcome =
   | 'unchanged'
   /** Too soon after the last update, or one is in flight: the latest intent goes out at `deferredUntilMs` (or when it returns). */
   | 'deferred'
+  /** The gate held it back (replicas: this replica does not lead the group, or could not record the intent). */
+  | 'held'
   | 'failed';
+
+/**
+ * Who may actuate (replicas: only the leader, and only once etcd has recorded what it is about to
+ * send under its fencing token). Without a gate every update goes out.
+ */
+export interface ActuationGate {
+  /** Asked right before an update goes to Modal; false holds it back. */
+  permit(service: string, settings: AutoscalerSettings): Promise<boolean>;
+  /** Told what Modal reported after an update went out. */
+  applied(service: string, intended: AutoscalerSettings, current: AutoscalerSettings): void;
+}
 
 export interface ActuationResult {
   service: string;
@@ -62,6 +75,7 @@ export class ModalAutoscalerActuator {
   private readonly minIntervalMs: number;
   private readonly raiseIntervalMs: number;
   private stopReconciling: Cancel = () => {};
+  private gate: ActuationGate | undefined;
 
   constructor(
     handles: readonly ModalFunctionHandle[],
@@ -136,6 +150,38 @@ export class ModalAutoscalerActuator {
     }
   }
 
+  /** Puts every update behind a gate (replicas); see ActuationGate. */
+  setGate(gate: ActuationGate): void {
+    this.gate = gate;
+  }
+
+  /**
+   * Takes over what another replica last sent and Modal reported, when this one starts leading: an
+   * intent Modal already has is not sent again, and the rate limit carries on from that update.
+   */
+  adopt(service: string, record: { intended: AutoscalerSettings; current?: AutoscalerSettings; sentAtMs: number }): void {
+    const s = this.get(service);
+    s.intended = normalise(record.intended);
+    if (record.current) {
+      s.current = record.current;
+      s.lastApplied = record.current;
+    }
+    s.lastSentAtMs = record.sentAtMs;
+  }
+
+  /** Stops acting (replicas: another replica leads): no read-backs, no deferred updates, no intents kept. */
+  release(): void {
+    this.stopReconciling();
+    for (const s of this.services.values()) {
+      s.cancelDeferred?.();
+      s.cancelDeferred = undefined;
+      delete s.intended;
+      delete s.current;
+      delete s.lastApplied;
+      delete s.lastSentAtMs;
+    }
+  }
+
   intended(service: string): AutoscalerSettings | undefined {
     return this.get(service).intended;
   }
@@ -176,10 +222,17 @@ export class ModalAutoscalerActuator {
     }
     s.lastSentAtMs = now;
     s.inFlight = true;
+    let held = false;
     try {
+      if (this.gate && !(await this.gate.permit(service, intended).catch(() => false))) {
+        held = true;
+        this.log.info({ service, intended }, 'modal autoscaler update held back: this replica does not lead the group');
+        return this.record(s, { service, outcome: 'held', intended, ...cur(s) });
+      }
       s.current = await handle.updateAutoscaler(intended);
       s.lastApplied = s.current;
       this.log.info({ service, intended, current: s.current }, 'modal autoscaler updated');
+      this.gate?.applied(service, intended, s.current);
       return this.record(s, { service, outcome: 'applied', intended, current: s.current });
     } catch (err) {
       const error = errorMessage(err);
@@ -187,8 +240,8 @@ export class ModalAutoscalerActuator {
       return this.record(s, { service, outcome: 'failed', intended, error, ...cur(s) });
     } finally {
       s.inFlight = false;
-      // An intent that changed while this update was on the wire goes out in its own slot.
-      if (s.intended && !matches(s.intended, s.current)) void this.send(s, false);
+      // An intent that changed while this update was on the wire goes out in its own slot (not after a hold: the leader sends it).
+      if (!held && s.intended && !matches(s.intended, s.current)) void this.send(s, false);
     }
   }
 

@@ -54,4 +54,5 @@ export const state = (services: ServiceState__Output[]): State__Output => ({
   publisher: { published: 3, unchanged: 0, rejected: 0, last_errors: [] },
   connected_streams: 1,
   replica_id: 'cp-1:18000',
+  replication: null,
 });

@@ -94,3 +94,14 @@ export function runningDropPercent(dump: ConfigDump, cluster: string): number {
   const per = d.denominator === 'MILLION' ? 10_000 : d.denominator === 'TEN_THOUSAND' ? 100 : 1;
   return d.numerator / per;
 }
+
+/** JSON with object keys sorted: Envoy prints protobuf maps (endpoint metadata) in no fixed order. */
+export const canonicalJson = (v: unknown): string =>
+  Array.isArray(v)
+    ? `[${v.map(canonicalJson).join(',')}]`
+    : v !== null && typeof v === 'object'
+      ? `{${Object.keys(v)
+          .sort()
+          .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+          .join(',')}}`
+      : JSON.stringify(v);

@@ -124,7 +124,9 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
       if (err) return cb(err);
       const f = state.byId(call.request.function_id);
       if (!f) return cb(status(grpc.status.NOT_FOUND, `Function '${call.request.function_id}' not found`));
-      const current = f.sim.updateSettings(fromWire(call.request.settings));
+      const settings = fromWire(call.request.settings);
+      state.noteAutoscalerUpdate(f.functionId, String(call.metadata.get('x-modal-token-id')[0] ?? ''), settings);
+      const current = f.sim.updateSettings(settings);
       cb(null, { current_settings: toWire(current) });
     },
   };

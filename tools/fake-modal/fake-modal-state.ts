@@ -54,12 +54,22 @@ export interface FakeFunctionState {
   billing: BillingView;
 }
 
+/** One FunctionUpdateSchedulingParams call that changed something (read-backs, with no fields, are not listed). */
+export interface AutoscalerUpdateCall {
+  atMs: number;
+  functionId: string;
+  /** The x-modal-token-id the call carried: tells apart callers with different credentials (replicas in tests). */
+  tokenId: string;
+  settings: Partial<SimSettings>;
+}
+
 export interface FakeModalStateView {
   nowMs: number;
   faults: Faults;
   /** The workspace rate limit web requests are held to, and how many were refused (429). */
   rateLimit: RateLimit & { refused: number };
   rpcCalls: Record<string, number>;
+  autoscalerUpdates: AutoscalerUpdateCall[];
   functions: FakeFunctionState[];
 }
 
@@ -68,6 +78,7 @@ export class FakeModalState {
   private faults: Faults = {};
   private readonly frozen = new Map<string, SimStats>();
   readonly rpcCalls: Record<string, number> = {};
+  readonly autoscalerUpdates: AutoscalerUpdateCall[] = [];
   /** The workspace's web request rate limit (shared by every function, as on Modal). */
   readonly rateLimiter: TokenBucket;
 
@@ -130,12 +141,19 @@ export class FakeModalState {
     this.rpcCalls[method] = (this.rpcCalls[method] ?? 0) + 1;
   }
 
+  /** Records an autoscaler update that set at least one field. */
+  noteAutoscalerUpdate(functionId: string, tokenId: string, settings: Partial<SimSettings>): void {
+    if (Object.keys(settings).length === 0) return;
+    this.autoscalerUpdates.push({ atMs: this.clock.nowMs(), functionId, tokenId, settings });
+  }
+
   view(): FakeModalStateView {
     return {
       nowMs: this.clock.nowMs(),
       faults: this.currentFaults(),
       rateLimit: this.rateLimiter.current(),
       rpcCalls: { ...this.rpcCalls },
+      autoscalerUpdates: this.autoscalerUpdates.map((u) => ({ ...u, settings: { ...u.settings } })),
       functions: this.functions.map((f) => ({
         functionId: f.functionId,
         appName: f.appName,

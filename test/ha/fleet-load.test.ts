@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { decodeReplicaLoad, encodeReplicaLoad, fleetServices } from '../../src/ha/fleet-load.js';
+import type { NodeServiceSample } from '../../src/lrs/load-view.js';
+
+/** One Envoy's report of service echo: `issued` rps in-house, a fifth of it to Modal, received at `at`. */
+function sample(nodeId: string, issued: number, at: number, opts: { expiresAtMs?: number; connected?: boolean } = {}): NodeServiceSample {
+  return {
+    nodeId,
+    receivedAtMs: at,
+    expiresAtMs: opts.expiresAtMs ?? at + 3_000,
+    connected: opts.connected ?? true,
+    report: {
+      service: 'echo',
+      windowMs: 1_000,
+      localities: {
+        'in-house': { inProgress: issued / 10, issuedRps: issued, successRps: issued, errorRps: 0 },
+        modal: { inProgress: 1, issuedRps: issued / 5, successRps: issued / 5, errorRps: 0 },
+      },
+      dropsRps: { drop_overload: 1 },
+      inHouseIssued: 0,
+      inHouseEndpoints: undefined,
+    },
+  };
+}
+
+const issued = (services: ReturnType<typeof fleetServices>): number => services[0]?.localities['in-house'].issuedRps ?? 0;
+
+describe('fleet load', () => {
+  it('sums the Envoys of every replica', () => {
+    const replicaA = [sample('envoy-1', 20, 1_000)];
+    const replicaB = [sample('envoy-2', 30, 1_200)];
+    const [echo] = fleetServices([replicaA, replicaB], 1_500);
+    expect(echo?.reporters).toBe(2);
+    expect(echo?.localities['in-house'].issuedRps).toBe(50);
+    expect(echo?.localities.modal.issuedRps).toBe(10);
+    expect(echo?.drops.droppedRps).toBe(2);
+    expect(echo?.observedAtMs).toBe(1_200);
+  });
+
+  it('counts an Envoy that moved to another replica once: its newest report wins over the grace its old replica gives it', () => {
+    // envoy-1 reported 20 rps to replica A, then its stream closed (A still counts it for a grace);
+    // it reconnected to replica B and reported 24 rps there.
+    const replicaA = [sample('envoy-1', 20, 1_000, { connected: false, expiresAtMs: 2_500 }), sample('envoy-2', 10, 1_400)];
+    const replicaB = [sample('envoy-1', 24, 1_900)];
+    expect(issued(fleetServices([replicaA, replicaB], 2_000))).toBe(34);
+    expect(issued(fleetServices([replicaB, replicaA], 2_000))).toBe(34);
+    // Before its first report to B, the grace at A keeps it counted (no dip while it moves).
+    expect(issued(fleetServices([replicaA], 2_000))).toBe(30);
+  });
+
+  it('leaves out reports past their expiry (a dead replica takes its load with it)', () => {
+    const dead = [sample('envoy-1', 20, 1_000, { expiresAtMs: 4_000 })];
+    const alive = [sample('envoy-2', 10, 4_500)];
+    expect(issued(fleetServices([dead, alive], 3_999))).toBe(30);
+    expect(issued(fleetServices([dead, alive], 4_000))).toBe(10);
+  });
+
+  it('round-trips what a replica shares, and refuses a malformed value naming the problem', () => {
+    const load = {
+      replica: 'r1',
+      publishedAtMs: 5_000,
+      connectedEnvoys: 2,
+      samples: [sample('envoy-1', 20, 4_900), sample('envoy-2', 7, 4_950)],
+    };
+    const decoded = decodeReplicaLoad(encodeReplicaLoad(load));
+    expect(decoded).toEqual({ ok: true, value: load });
+    expect(decodeReplicaLoad('{"replica":"r1","publishedAtMs":1,"connectedEnvoys":0,"nodes":{"e":{"echo":{"t":1}}}}')).toEqual({
+      ok: false,
+      error: 'nodes["e"].echo: t, exp, w, ih, m and d must be present and numeric',
+    });
+    expect(decodeReplicaLoad('nope').ok).toBe(false);
+  });
+});
