@@ -171,11 +171,11 @@ export function renderSection(opts: {
   ].join('\n');
 }
 
-/** Replaces the fan-out section (up to the next "## " heading) or appends it; creates the file if absent. */
-export function writeSection(path: string, section: string): void {
+/** Replaces a section (from its title up to the next "## " heading) or appends it; creates the file if absent. */
+export function writeSection(path: string, section: string, title = SECTION_TITLE): void {
   const text = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
   const lines = text.split('\n');
-  const start = lines.findIndex((l) => l.trim() === SECTION_TITLE);
+  const start = lines.findIndex((l) => l.trim() === title);
   if (start < 0) {
     writeFileSync(path, `${text.replace(/\n*$/, '\n\n')}${section.replace(/\n*$/, '\n')}`);
     return;
