@@ -12,6 +12,7 @@ import { OverrideStore } from '../control/override-store.js';
 import { PlanRouter } from '../control/plan-router.js';
 import { Publisher } from '../control/publisher.js';
 import { createReadModel, type ReadModel } from '../control/read-model.js';
+import { warmUpPushPath } from '../control/warm-up.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import { Listeners } from '../core/listeners.js';
@@ -43,6 +44,11 @@ export interface AppDeps {
   modalSdk?: ModalSdkOptions;
   /** Loaded protos (default: loaded once per process). */
   protos?: SpillwayProtos;
+  /**
+   * Run the publish → push → ACK path on simulated streams before serving, so the first real push
+   * runs compiled code (control/warm-up.ts). Default true; tests that start many instances may skip it.
+   */
+  warmUp?: boolean;
 }
 
 export interface SpillwayApp {
@@ -134,11 +140,16 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     ? startController(config, driven, modal, { clock, scheduler, logger, publisher, router, lrs, decisions, teardown })
     : undefined;
 
-  // Envoys connect last, to a consistent snapshot.
+  // Envoys connect last, to a consistent snapshot and a push path that has already run.
+  const adsService = withPreEncodedResponses(protos.envoy.service.discovery.v3.AggregatedDiscoveryService.service);
+  if (deps.warmUp ?? true) {
+    const w = await warmUpPushPath({ services: config.services, protos, service: adsService, clock });
+    log.info(w, 'push path warmed up on simulated streams');
+  }
   const ads = new AdsServer({ cache, events, clock, logger, protos });
   const server: grpc.Server = createXdsGrpcServer({ maxConnectionAgeMs: config.xds.maxConnectionAgeMs });
   // Resources are encoded once per version and shared by every stream's response (response-bodies.ts).
-  server.addService(withPreEncodedResponses(protos.envoy.service.discovery.v3.AggregatedDiscoveryService.service), {
+  server.addService(adsService, {
     StreamAggregatedResources: ads.streamAggregatedResources,
     DeltaAggregatedResources: ads.deltaAggregatedResources,
   });
