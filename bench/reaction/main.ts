@@ -1,9 +1,12 @@
 // `npm run bench:reaction`: reaction time from a Modal stats change to the new weight running in a
 // real Envoy's workers, with Envoy's default update_merge_window (what Spillway publishes today)
 // and with the window set to 0, ≥ 3 runs each. Writes bench/results/reaction-<time>.json.
+// `--input lrs`: the input is a step in the offered load instead, which only Envoy's load reports
+// carry (run-lrs-reaction.ts); `--windows` does not apply.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { HIGH_RPS, LOW_RPS, LRS_REACTION_RIG, runLrsReaction } from './run-lrs-reaction.js';
 import { REACTION_RIG, runReaction, type ReactionRun } from './run-reaction.js';
 import { markdown, summarize } from './summarize.js';
 
@@ -12,22 +15,30 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     changes: { type: 'string', default: '22' },
     windows: { type: 'string', default: 'default,0' },
+    input: { type: 'string', default: 'modal' },
   },
 });
+const lrsInput = values.input === 'lrs';
 const runs = Number(values.runs);
 const changes = Number(values.changes);
-const windows = values.windows!.split(',').map((w) => (w === 'default' ? undefined : Number(w)));
+const windows = lrsInput ? [undefined] : values.windows!.split(',').map((w) => (w === 'default' ? undefined : Number(w)));
 const log = (s: string): void => void process.stdout.write(`${s}\n`);
 
 const started = new Date();
 const byConfig = new Map<string, ReactionRun[]>();
 const labelOf = (w: number | undefined): string =>
-  w === undefined ? 'merge window unset (Envoy default 1 s)' : `update_merge_window ${w} ms`;
+  lrsInput
+    ? `LRS step ${LOW_RPS} → ${HIGH_RPS} rps (lrs.interval_ms ${LRS_REACTION_RIG.lrsIntervalMs})`
+    : w === undefined
+      ? 'merge window unset (Envoy default 1 s)'
+      : `update_merge_window ${w} ms`;
 // Interleaved (A, B, A, B, …) so machine noise lands on both configurations alike.
 for (let r = 0; r < runs; r++) {
   for (const w of windows) {
     log(`${labelOf(w)}: run ${r + 1}/${runs} (load ${loadavg()[0]!.toFixed(2)})`);
-    const run = await runReaction({ changes, mergeWindowMs: w, seed: 100 + r }, log);
+    const run = lrsInput
+      ? await runLrsReaction({ changes, seed: 100 + r }, log)
+      : await runReaction({ changes, mergeWindowMs: w, seed: 100 + r }, log);
     const list = byConfig.get(labelOf(w)) ?? [];
     list.push(run);
     byConfig.set(labelOf(w), list);
@@ -38,14 +49,14 @@ const table = markdown(summaries);
 const out = {
   started: started.toISOString(),
   finished: new Date().toISOString(),
-  command: `npm run bench:reaction -- --runs ${runs} --changes ${changes} --windows ${values.windows}`,
+  command: `npm run bench:reaction -- --runs ${runs} --changes ${changes} ${lrsInput ? '--input lrs' : `--windows ${values.windows}`}`,
   machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavgAtEnd: loadavg() },
-  rig: REACTION_RIG,
+  rig: lrsInput ? LRS_REACTION_RIG : REACTION_RIG,
   summaries,
   runs: Object.fromEntries(byConfig),
 };
 mkdirSync('bench/results', { recursive: true });
-const path = `bench/results/reaction-${started.toISOString().replace(/[:.]/g, '-')}.json`;
+const path = `bench/results/reaction-${lrsInput ? 'lrs-' : ''}${started.toISOString().replace(/[:.]/g, '-')}.json`;
 writeFileSync(path, `${JSON.stringify(out, null, 1)}\n`);
 log(`\n${table}\n\nwrote ${path}`);
 process.exit(0);
