@@ -194,7 +194,14 @@ export function pendingResponse(state: SotwTypeState, snap: TypeSnapshot, force:
   // A push asks this of every stream in turn, and streams with one subscription (interned, see
   // applyNames) that hold the same snapshot get the same answer: compute it once, share the array.
   const m = lastPending;
-  if (m.snap === snap && m.held === state.heldFrom && m.names === state.names && m.wildcard === state.wildcard && m.all === all && m.typeUrl === state.typeUrl) {
+  if (
+    m.snap === snap &&
+    m.held === state.heldFrom &&
+    m.names === state.names &&
+    m.wildcard === state.wildcard &&
+    m.all === all &&
+    m.typeUrl === state.typeUrl
+  ) {
     return m.result;
   }
   const result = computePending(state, snap, all);
