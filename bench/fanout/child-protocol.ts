@@ -5,6 +5,11 @@ export type ChildCommand =
   | { id: number; cmd: 'stats'; gc?: boolean }
   | { id: number; cmd: 'set-share'; service: string; share: number }
   | { id: number; cmd: 'acks'; version: string }
+  /**
+   * Reference servers only (bench/compare): serve these encoded resources (base64) at these type
+   * versions, replacing the types named; replies like set-share.
+   */
+  | { id: number; cmd: 'set'; types: Record<string, { version: string; resources: string[] }> }
   /** CPU profile of the push phase only (not start-up or stream sync), written to `path` on stop. */
   | { id: number; cmd: 'profile-start' }
   | { id: number; cmd: 'profile-stop'; path: string }

@@ -2,7 +2,7 @@
 // from the publish call inside Spillway to every stream's ACK of the new EDS version.
 import { mkdirSync } from 'node:fs';
 import { AdsLoadClient, type Protocol } from './ads-load-client.js';
-import { SpillwayChild } from './child-handle.js';
+import { SpillwayChild, type BenchServer } from './child-handle.js';
 import { CpuProfiler } from './cpu-profiler.js';
 import { serviceName } from './fanout-config.js';
 import { distribution, median, percentile, round } from './stats.js';
@@ -20,6 +20,12 @@ export interface RunOptions {
   pushSeed: number;
   /** Directory for CPU profiles of the push phase: spillway.cpuprofile and load-client.cpuprofile. */
   cpuProfDir?: string;
+  /** How the Spillway child runs (child-handle.ts); ignored when `server` is given. */
+  runtime?: 'tsx' | 'dist';
+  /** The server under test (default: a Spillway child). */
+  server?: () => Promise<BenchServer>;
+  /** With every stream synced and nothing changing, measure the server's CPU for this long (0: skip). */
+  idleMs?: number;
 }
 
 export interface PushResult {
@@ -48,8 +54,14 @@ export interface PushResult {
 }
 
 export interface RunResult {
+  /** The server measured ('spillway' unless the run said otherwise). */
+  server?: string;
   streams: number;
   protocol: Protocol;
+  /** RSS of the freshly started server, before any stream, after a full GC. */
+  rssStart?: number;
+  /** CPU ms per second with all N streams connected and nothing changing (when measured). */
+  idleCpuMsPerS?: number;
   syncMs: number;
   rssIdle: number;
   rssConnected: number;
@@ -76,7 +88,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const cpuMs = (s: { cpuUserUs?: number; cpuSystemUs?: number }): number => ((s.cpuUserUs ?? 0) + (s.cpuSystemUs ?? 0)) / 1000;
 
 export async function runOnce(o: RunOptions): Promise<RunResult> {
-  const child = await SpillwayChild.start({ services: o.services });
+  const child = await (o.server ?? (() => SpillwayChild.start({ services: o.services, runtime: o.runtime ?? 'tsx' })))();
   const clientProfiler = new CpuProfiler();
   const client = new AdsLoadClient({
     target: `127.0.0.1:${child.xdsPort}`,
@@ -86,6 +98,7 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     openPerSecond: o.openPerSecond,
   });
   try {
+    const fresh = await child.request({ cmd: 'stats', gc: true });
     // The idle baseline is taken after a few streams have come and gone, so that one-off costs
     // (the serving path's compiled code, connection and allocator pools) are not charged to the
     // per-stream figure, which at N = 100 they would dominate.
@@ -108,7 +121,16 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     const syncMs = performance.now() - t0;
     await sleep(500);
     const connected = await child.request({ cmd: 'stats', gc: true });
-    if (connected.streams !== o.streams) throw new Error(`Spillway reports ${connected.streams} streams, expected ${o.streams}`);
+    if (connected.streams !== o.streams) throw new Error(`${child.name} reports ${connected.streams} streams, expected ${o.streams}`);
+    let idleCpuMsPerS: number | undefined;
+    if (o.idleMs) {
+      // Connected and in sync, nothing published: what keeping N streams costs (timers, keepalives).
+      const a = await child.request({ cmd: 'stats' });
+      const t = performance.now();
+      await sleep(o.idleMs);
+      const b = await child.request({ cmd: 'stats' });
+      idleCpuMsPerS = round((cpuMs(b) - cpuMs(a)) / ((performance.now() - t) / 1000), 2);
+    }
 
     const pushes: PushResult[] = [];
     for (let k = 0; k < o.warmup + o.pushes; k++) {
@@ -123,7 +145,7 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       const share = 0.2 + 0.005 * ((o.pushSeed + k) % 150);
       const before = await child.request({ cmd: 'stats' });
       const receivedBefore = client.stats().bytesReceived;
-      const set = await child.request({ cmd: 'set-share', service, share });
+      const set = await child.setShare(service, share);
       const version = set.edsVersion ?? '';
       if (!set.ok || !version) throw new Error(`set-share ${service}=${share} published no EDS change`);
       await client.waitEdsVersion(version, 60_000);
@@ -162,8 +184,11 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     const at = (p: PushResult, k: string): number => p.ackMs[k] ?? Number.NaN;
     const measured = pushes.filter((p) => !p.warmup);
     return {
+      server: child.name,
       streams: o.streams,
       protocol: o.protocol,
+      rssStart: fresh.rss ?? 0,
+      ...(idleCpuMsPerS !== undefined ? { idleCpuMsPerS } : {}),
       syncMs: round(syncMs),
       rssIdle,
       rssConnected,
@@ -197,7 +222,7 @@ export function stageP99(r: RunResult, stage: 'sentMs' | 'receiveMs' | 'ackMs'):
 export function describeRun(r: RunResult): string {
   const measuredP99 = r.pushes.filter((p) => !p.warmup).map((p) => p.ackMs['p99'] ?? 0);
   return (
-    `N=${r.streams} ${r.protocol}: sync ${r.syncMs} ms; ACK p50 ${r.p50Ms} p99 ${r.p99Ms} max ${r.maxMs} ms (server p99 ${r.serverP99Ms}); ` +
+    `${r.server ?? 'spillway'} N=${r.streams} ${r.protocol}: start RSS ${round((r.rssStart ?? 0) / 2 ** 20)} MiB; ${r.idleCpuMsPerS !== undefined ? `idle CPU ${r.idleCpuMsPerS} ms/s; ` : ''}sync ${r.syncMs} ms; ACK p50 ${r.p50Ms} p99 ${r.p99Ms} max ${r.maxMs} ms (server p99 ${r.serverP99Ms}); ` +
     `publish ${r.publishMs} ms; CPU ${r.cpuMsPerPush} ms/push; RSS ${round(r.rssPerStream / 1024)} KiB/stream; ` +
     `${r.sentBytesPerPush} B sent/push; lost ${r.streamsLost}; stages p99 sent ${round(stageP99(r, 'sentMs'))} received ${round(stageP99(r, 'receiveMs'))} acked ${r.p99Ms}; p99 spread over measured pushes ${round(percentile(measuredP99, 0))}–${round(percentile(measuredP99, 1))}; first push p99 ${r.firstPushP99Ms} ms, CPU ${r.firstPushCpuMs} ms`
   );

@@ -141,7 +141,7 @@ export function renderSection(opts: {
     '',
     `Machine: ${m.nproc} cores (\`nproc\`), ${m.cpuModel}, Node ${m.node}; load average ${m.loadAvgStart.map((x) => round(x, 2)).join('/')} at start, ${m.loadAvgEnd.map((x) => round(x, 2)).join('/')} at end.`,
     '',
-    `Setup: Spillway runs alone in a child process (\`node --import tsx bench/fanout/spillway-child.ts\`, ${opts.services} services, 4 in-house endpoints + 1 Modal endpoint each, log level info written to /dev/null). ` +
+    `Setup: Spillway runs alone in a child process (\`bench/fanout/spillway-child.ts\` compiled by tsc and run by plain \`node\`, as production runs \`dist/\`; \`--runtime tsx\` runs it through tsx instead, ${opts.services} services, 4 in-house endpoints + 1 Modal endpoint each, log level info written to /dev/null). ` +
       `The load tool (\`bench/fanout/ads-load-client.ts\`) runs in the benchmark process and opens N Envoy-like ADS streams (${opts.streamsPerChannel} per HTTP/2 connection): wildcard CDS → EDS by cluster → LDS → RDS by the HCM's route name, every response ACKed. ` +
       `Each run: start Spillway, open and sync N streams, then change one service's Modal share (\`publisher.setPlan\`, EDS only) ${opts.warmup} times to warm up and ${opts.pushes} times measured, each time waiting until every stream has ACKed the new EDS version.`,
     '',
@@ -171,11 +171,11 @@ export function renderSection(opts: {
   ].join('\n');
 }
 
-/** Replaces the fan-out section (up to the next "## " heading) or appends it; creates the file if absent. */
-export function writeSection(path: string, section: string): void {
+/** Replaces a section (from its title up to the next "## " heading) or appends it; creates the file if absent. */
+export function writeSection(path: string, section: string, title = SECTION_TITLE): void {
   const text = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
   const lines = text.split('\n');
-  const start = lines.findIndex((l) => l.trim() === SECTION_TITLE);
+  const start = lines.findIndex((l) => l.trim() === title);
   if (start < 0) {
     writeFileSync(path, `${text.replace(/\n*$/, '\n\n')}${section.replace(/\n*$/, '\n')}`);
     return;

@@ -1,11 +1,13 @@
 // npm run bench:fanout — the xDS fan-out benchmark (BENCHMARKS.md "xDS fan-out").
 //   --sizes 100,1000,5000 --protocols sotw,delta --runs 3 --warmup 5 --pushes 10
 //   --profile DIR   one extra profiling run per protocol: CPU profiles of the push phase only
+//   --runtime dist|tsx  how the Spillway child runs (default dist: compiled, plain node, as in production)
 //   --no-md         do not rewrite BENCHMARKS.md
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Protocol } from './ads-load-client.js';
+import { buildCompiledChild } from './compiled-child.js';
 import { describeRun, runOnce, type RunResult } from './fanout-run.js';
 import { renderSection, STANDING_NOTES, summarize, writeSection, type Machine } from './report.js';
 
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     'profile-streams': { type: 'string', default: '1000' },
     'profile-pushes': { type: 'string', default: '40' },
+    runtime: { type: 'string', default: 'dist' },
     'no-md': { type: 'boolean', default: false },
     note: { type: 'string', multiple: true, default: [] },
   },
@@ -50,7 +53,9 @@ const machine: Machine = {
 };
 const started = new Date();
 let pushSeed = 0;
-const base = { services, streamsPerChannel, openPerSecond, warmup };
+const runtime = values.runtime === 'tsx' ? 'tsx' : 'dist';
+if (runtime === 'dist') buildCompiledChild();
+const base = { services, streamsPerChannel, openPerSecond, warmup, runtime } as const;
 
 if (values.profile) {
   // Profiling runs are separate: the profiler slows Spillway down, so their timings are not reported.

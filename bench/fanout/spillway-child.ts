@@ -85,6 +85,8 @@ function handle(c: ChildCommand): ChildReply | Promise<ChildReply> {
       return profiler.start().then(() => ({ id: c.id }));
     case 'profile-stop':
       return profiler.stop(c.path).then(() => ({ id: c.id }));
+    case 'set':
+      return { id: c.id, error: 'Spillway builds its own resources: use set-share' };
     case 'exit':
       void app.stop().then(() => process.exit(0));
       return { id: c.id };

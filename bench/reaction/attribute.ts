@@ -11,6 +11,11 @@ export interface ChangeSpec {
   until: number;
   runners: number;
   direction: 1 | -1;
+  /**
+   * When Spillway received the input, if the caller found it (LRS steps: the first load report that
+   * shows the new demand); otherwise the first Modal stats sample with the new runner count.
+   */
+  receipt?: number;
 }
 
 export interface Reaction {
@@ -47,7 +52,7 @@ export function attribute(rec: PipelineRecorder, c: ChangeSpec): Reaction {
   const prior = [...rec.decisions].reverse().find((d) => d.at < c.input);
   const weightBefore = prior?.v.modalWeight ?? 0;
   const first: Stamps = { input: c.input };
-  const receipt = firstAfter(rec.samples, c.input, c.until, (s) => s.runners === c.runners);
+  const receipt = c.receipt !== undefined ? { at: c.receipt } : firstAfter(rec.samples, c.input, c.until, (s) => s.runners === c.runners);
   if (!receipt) return { first, weightBefore, mergedApply: false };
   first.receipt = receipt.at;
   const moved = (w: number): boolean => (c.direction > 0 ? w > weightBefore : w < weightBefore);

@@ -73,7 +73,10 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
     health.refresh();
   };
   const unsubscribe = read.onChange(changed);
-  const healthTimer = every(opts.scheduler, opts.healthIntervalMs ?? 1_000, () => health.refresh());
+  // Only Modal stats going stale changes health without an event, and only controller-driven services
+  // have them (adding one needs a restart): without any, nothing needs re-judging on a timer.
+  const timeDependent = opts.config.services.some((s) => s.modal && s.capacity);
+  const healthTimer = timeDependent ? every(opts.scheduler, opts.healthIntervalMs ?? 1_000, () => health.refresh()) : () => {};
 
   const auth = new AdminAuth(opts.config.admin);
   const { definition, protos } = loadAdminProtos();

@@ -21,6 +21,7 @@ import { loadResume, seedControl, seedPublisher, type Resumed } from '../control
 import { captureOperatingState, StateRecorder } from '../control/state-recorder.js';
 import type { RestorePlan } from '../control/state-restore.js';
 import { FileStateStore, type StateStore } from '../control/state-store.js';
+import { warmUpPushPath } from '../control/warm-up.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import { Listeners } from '../core/listeners.js';
@@ -69,6 +70,11 @@ export interface AppDeps {
   modalLookup?: ModalSideOptions['lookup'];
   /** Monotonic milliseconds for the replica's lease deadline (default performance.now). */
   monotonicMs?: () => number;
+  /**
+   * Run the publish → push → ACK path on simulated streams before serving, so the first real push
+   * runs compiled code (control/warm-up.ts). Default true; tests that start many instances may skip it.
+   */
+  warmUp?: boolean;
 }
 
 export interface SpillwayApp {
@@ -330,12 +336,16 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
           ),
       })
     : undefined;
-  // Envoys connect last, to a consistent snapshot.
+  // Envoys connect last, to a consistent snapshot and a push path that has already run.
+  // Resources are encoded once per version and shared by every stream's response (response-bodies.ts).
+  const adsService = withPreEncodedResponses(protos.envoy.service.discovery.v3.AggregatedDiscoveryService.service);
+  if (deps.warmUp ?? true) {
+    const w = await warmUpPushPath({ services: config.services, protos, service: adsService, clock });
+    log.info(w, 'push path warmed up on simulated streams');
+  }
   const ads = new AdsServer({ cache, events, clock, logger, protos, gate });
   const maxMessageBytes = config.xds.limits.maxMessageBytes;
   const server: grpc.Server = createXdsGrpcServer({ maxConnectionAgeMs: config.xds.maxConnectionAgeMs, maxMessageBytes });
-  // Resources are encoded once per version and shared by every stream's response (response-bodies.ts).
-  const adsService = withPreEncodedResponses(protos.envoy.service.discovery.v3.AggregatedDiscoveryService.service);
   server.addService(withBoundedRequests(adsService, maxMessageBytes, LIMIT_PATHS.xds.maxMessageBytes), {
     StreamAggregatedResources: ads.streamAggregatedResources,
     DeltaAggregatedResources: ads.deltaAggregatedResources,

@@ -8,7 +8,7 @@ import { mergeEndpoints } from '../model/fleet.js';
 import { inHouseHealthyFraction, type FleetHealth } from '../model/host-health.js';
 import { staticPlanFor, type TrafficPlan } from '../model/traffic-plan.js';
 import { validateDesiredState } from '../resources/validate.js';
-import { makeSnapshot } from '../xds/snapshot.js';
+import { SnapshotEncoder } from '../xds/snapshot.js';
 import type { SnapshotCache } from '../xds/snapshot-cache.js';
 import type { TypeUrl } from '../xds/type-urls.js';
 
@@ -39,6 +39,8 @@ export class Publisher {
   private readonly hostHealth = new Map<string, FleetHealth>();
   private readonly cordons = new Map<string, Map<string, CordonState>>();
   private readonly log: Logger;
+  /** Re-encodes only what changed from one publish to the next. */
+  private readonly encoder: SnapshotEncoder;
   readonly stats: PublisherStats = { published: 0, unchanged: 0, rejected: 0, lastErrors: [] };
   /** The snapshot is already installed when listeners run: an observer's bug must not make the caller think otherwise. */
   private readonly listeners = new Listeners<[PublishResult]>((err) =>
@@ -52,6 +54,7 @@ export class Publisher {
     logger: Logger = silentLogger,
   ) {
     this.services = services;
+    this.encoder = new SnapshotEncoder(protos);
     this.log = logger.child({ component: 'publisher' });
   }
 
@@ -204,7 +207,7 @@ export class Publisher {
       this.notify(r);
       return r;
     }
-    const changed = this.cache.set(makeSnapshot(desired, this.protos));
+    const changed = this.cache.set(this.encoder.encode(desired));
     if (changed.size > 0) {
       this.stats.published++;
       const snap = this.cache.current();

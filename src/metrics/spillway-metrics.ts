@@ -33,12 +33,17 @@ export interface SpillwayMetrics {
   close(): void;
 }
 
+/** How often the event-loop delay histogram (nodejs_eventloop_lag_*) takes a sample. */
+export const EVENT_LOOP_SAMPLE_MS = 1000;
+
 /** Publish-to-ACK is milliseconds on loopback and seconds across a fleet under load. */
 const ACK_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  // The event-loop delay histogram samples on a timer: at prom-client's default 10 ms that is 100
+  // wake-ups a second, most of an idle Spillway's CPU. Once a second still catches a stalled loop.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   const reg = { registers: [registry] };
   const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]): Gauge<L> =>
     new Gauge<L>({ name, help, labelNames, ...reg });

@@ -1,4 +1,7 @@
 import type { InHouseEndpoint, ServiceConfig } from '../config/config-types.js';
+import type { Cluster } from '../generated/envoy/config/cluster/v3/Cluster.js';
+import type { Listener } from '../generated/envoy/config/listener/v3/Listener.js';
+import type { RouteConfiguration } from '../generated/envoy/config/route/v3/RouteConfiguration.js';
 import type { SpillwayProtos } from '../protos/load-protos.js';
 import type { DesiredResources } from '../xds/resource-types.js';
 import { TypeUrl } from '../xds/type-urls.js';
@@ -28,11 +31,34 @@ const byName =
   (a: T, b: T): number =>
     name(a).localeCompare(name(b));
 
+interface PerService {
+  /** The service's cluster, and its upgrade twin when it has one (clusters.ts). */
+  clusters: Cluster[];
+  listener: Listener;
+  route: RouteConfiguration;
+}
+
+/**
+ * A service's Clusters, Listener and RouteConfiguration follow from its config alone, and a config
+ * is never changed in place (a reload brings new objects): build them once per config, not on every
+ * weight change. The same objects also let the snapshot encoder skip them (snapshot.ts).
+ */
+const perService = new WeakMap<ServiceConfig, PerService>();
+
+function serviceResources(s: ServiceConfig, protos: SpillwayProtos): PerService {
+  let r = perService.get(s);
+  if (!r) {
+    r = { clusters: buildClusters(s, protos), listener: buildListener(s, protos), route: buildRouteConfiguration(s, protos) };
+    perService.set(s, r);
+  }
+  return r;
+}
+
 /** Pure and deterministic: the same inputs always give byte-identical resources. */
 export function buildDesiredState(inputs: DesiredStateInputs, protos: SpillwayProtos): DesiredResources {
   const services = [...inputs.services].sort(byName((s) => s.name));
   return {
-    [TypeUrl.Cluster]: services.flatMap((s) => buildClusters(s, protos)),
+    [TypeUrl.Cluster]: services.flatMap((s) => serviceResources(s, protos).clusters),
     [TypeUrl.Endpoint]: services.map((s) =>
       buildLoadAssignment({
         service: s,
@@ -43,7 +69,7 @@ export function buildDesiredState(inputs: DesiredStateInputs, protos: SpillwayPr
         inHouseHealthyFraction: inputs.healthyFractionOf?.(s) ?? 1,
       }),
     ),
-    [TypeUrl.Listener]: services.map((s) => buildListener(s, protos)),
-    [TypeUrl.Route]: services.map((s) => buildRouteConfiguration(s, protos)),
+    [TypeUrl.Listener]: services.map((s) => serviceResources(s, protos).listener),
+    [TypeUrl.Route]: services.map((s) => serviceResources(s, protos).route),
   };
 }

@@ -2,8 +2,24 @@ import type { SpillwayProtos } from '../protos/load-protos.js';
 import { ADS_ORDER, TypeUrl, shortType } from '../xds/type-urls.js';
 import { unpackAny } from '../protos/any.js';
 import { resourceName, type DesiredResources } from '../xds/resource-types.js';
+import type { Any } from '../generated/google/protobuf/Any.js';
 
 const UINT32_MAX = 0xffff_ffff;
+
+/**
+ * The route configuration an HCM filter config names. Decoding the HCM is most of a validation's
+ * cost and listeners are built once per service config (desired-state.ts), so it is decoded once per
+ * packed config object.
+ */
+const routeNames = new WeakMap<object, string | undefined>();
+function rdsRouteName(protos: SpillwayProtos, typedConfig: Any | null | undefined): string | undefined {
+  if (!typedConfig) return undefined;
+  if (routeNames.has(typedConfig)) return routeNames.get(typedConfig);
+  const hcm = unpackAny(protos, 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', typedConfig);
+  const name = hcm?.rds?.route_config_name || undefined;
+  routeNames.set(typedConfig, name);
+  return name;
+}
 
 /**
  * Checks a desired state before it may be published. Envoy validates each resource alone; these are
@@ -28,8 +44,7 @@ export function validateDesiredState(d: DesiredResources, protos: SpillwayProtos
   for (const l of d[TypeUrl.Listener]) {
     for (const chain of l.filter_chains ?? []) {
       for (const f of chain.filters ?? []) {
-        const hcm = unpackAny(protos, 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', f.typed_config);
-        const rn = hcm?.rds?.route_config_name;
+        const rn = rdsRouteName(protos, f.typed_config);
         if (rn && !has(TypeUrl.Route, rn)) errors.push(`LDS ${l.name}: references route configuration "${rn}" that does not exist`);
       }
     }

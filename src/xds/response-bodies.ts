@@ -45,6 +45,12 @@ export interface DeltaEnvelope {
 export class ResponseBodies {
   private readonly sotw = new Map<string, Buffer>();
   private readonly delta = new Map<string, Buffer>();
+  /** The list asked for last: a push asks for one shared list stream after stream (sotw-state.ts). */
+  private readonly lastSotw: { typeUrl: TypeUrl | undefined; resources: readonly EncodedResource[] | undefined; body: Buffer } = {
+    typeUrl: undefined,
+    resources: undefined,
+    body: Buffer.alloc(0),
+  };
 
   constructor(private readonly protos: SpillwayProtos) {}
 
@@ -53,11 +59,18 @@ export class ResponseBodies {
    * service's serializer from withPreEncodedResponses can write it; the `resources` array is empty).
    */
   sotwResponse(typeUrl: TypeUrl, resources: readonly EncodedResource[], envelope: SotwEnvelope): DiscoveryResponse {
-    const body = remember(this.sotw, key(typeUrl, resources), () =>
-      this.protos.envoy.service.discovery.v3.DiscoveryResponse.serialize({
-        resources: resources.map((r) => ({ type_url: typeUrl, value: r.value })),
-      }),
-    );
+    const last = this.lastSotw;
+    const body =
+      last.resources === resources && last.typeUrl === typeUrl
+        ? last.body
+        : remember(this.sotw, key(typeUrl, resources), () =>
+            this.protos.envoy.service.discovery.v3.DiscoveryResponse.serialize({
+              resources: resources.map((r) => ({ type_url: typeUrl, value: r.value })),
+            }),
+          );
+    last.typeUrl = typeUrl;
+    last.resources = resources;
+    last.body = body;
     const head = [SOTW.version_info, envelope.version_info, SOTW.type_url, envelope.type_url, SOTW.nonce, envelope.nonce];
     const response: WithPreEncoded<DiscoveryResponse> = {
       version_info: envelope.version_info,

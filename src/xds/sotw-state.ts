@@ -93,6 +93,24 @@ export function withFields(s: SotwTypeState, o: Partial<SotwTypeState>): SotwTyp
   };
 }
 
+/**
+ * One shared Set per distinct subscription: Envoys of one fleet subscribe to the same names, and a
+ * shared (immutable) set lets a push compute each distinct response once (pendingResponse) and
+ * sort each subscription once (sorted-names.ts). Bounded: the oldest entries are forgotten.
+ */
+const interned = new Map<string, ReadonlySet<string>>();
+const MAX_INTERNED = 4096;
+function internNames(names: readonly string[]): ReadonlySet<string> {
+  const key = [...new Set(names)].sort().join('\n');
+  let set = interned.get(key);
+  if (!set) {
+    set = new Set(names);
+    interned.set(key, set);
+    if (interned.size > MAX_INTERNED) interned.delete(interned.keys().next().value as string);
+  }
+  return set;
+}
+
 function applyNames(state: SotwTypeState, names: readonly string[]): { state: SotwTypeState; added: boolean } {
   // Fast path for the common ACK: the same explicit names as before, nothing to rebuild.
   if (
@@ -108,7 +126,7 @@ function applyNames(state: SotwTypeState, names: readonly string[]): { state: So
   const explicitEver = state.explicitEver || explicit.length > 0;
   // Legacy wildcard: an empty list means '*' only until the client ever names something.
   const wildcard = names.includes('*') || (names.length === 0 && !explicitEver && isWildcardType(state.typeUrl));
-  const next = new Set(explicit);
+  const next = internNames(explicit);
   const added = explicit.some((n) => !state.names.has(n)) || (wildcard && !state.wildcard);
   return { state: withFields(state, { names: next, wildcard, explicitEver }), added };
 }
@@ -169,10 +187,39 @@ export function heldVersions(state: SotwTypeState): Map<string, string> {
  * costs one CLA per stream, not all of them. `force` (or a pending forceRespond) sends every
  * wanted resource (a grown subscription, or EDS after a CDS push).
  */
-export function pendingResponse(state: SotwTypeState, snap: TypeSnapshot, force: boolean): EncodedResource[] | undefined {
+export function pendingResponse(state: SotwTypeState, snap: TypeSnapshot, force: boolean): readonly EncodedResource[] | undefined {
   // A subscription that grew on a stale request or a NACK is only marked forceRespond; its new
   // names may be in heldFrom without ever having been sent, so the next response must carry all.
   const all = force || state.forceRespond;
+  // A push asks this of every stream in turn, and streams with one subscription (interned, see
+  // applyNames) that hold the same snapshot get the same answer: compute it once, share the array.
+  const m = lastPending;
+  if (
+    m.snap === snap &&
+    m.held === state.heldFrom &&
+    m.names === state.names &&
+    m.wildcard === state.wildcard &&
+    m.all === all &&
+    m.typeUrl === state.typeUrl
+  ) {
+    return m.result;
+  }
+  const result = computePending(state, snap, all);
+  lastPending = { snap, held: state.heldFrom, names: state.names, wildcard: state.wildcard, all, typeUrl: state.typeUrl, result };
+  return result;
+}
+
+let lastPending: {
+  snap: TypeSnapshot | undefined;
+  held: TypeSnapshot | undefined;
+  names: ReadonlySet<string> | undefined;
+  wildcard: boolean;
+  all: boolean;
+  typeUrl: TypeUrl | undefined;
+  result: readonly EncodedResource[] | undefined;
+} = { snap: undefined, held: undefined, names: undefined, wildcard: false, all: false, typeUrl: undefined, result: undefined };
+
+function computePending(state: SotwTypeState, snap: TypeSnapshot, all: boolean): readonly EncodedResource[] | undefined {
   if (state.wildcard) {
     if (!all && state.heldFrom !== undefined && state.heldFrom.version === snap.version) return undefined;
     return [...snap.resources.values()];

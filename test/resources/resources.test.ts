@@ -4,7 +4,7 @@ import { loadProtos } from '../../src/protos/load-protos.js';
 import { buildDesiredState, type DesiredStateInputs } from '../../src/resources/desired-state.js';
 import { planForShare } from '../../src/model/traffic-plan.js';
 import { validateDesiredState } from '../../src/resources/validate.js';
-import { makeSnapshot } from '../../src/xds/snapshot.js';
+import { makeSnapshot, SnapshotEncoder } from '../../src/xds/snapshot.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
 
 const { protos } = loadProtos();
@@ -212,6 +212,33 @@ describe('resource builders', () => {
     const x = makeSnapshot(buildDesiredState({ ...inputs(0), services: [service, other] }, protos), protos);
     const y = makeSnapshot(buildDesiredState({ ...inputs(0), services: [other, service] }, protos), protos);
     expect(x.types[TypeUrl.Listener].version).toBe(y.types[TypeUrl.Listener].version);
+  });
+
+  it('publishing one change after another re-encodes only what changed, with the bytes a fresh encode gives', () => {
+    const other = { ...service, name: 'zeta', listener: { host: '127.0.0.1', port: 10001 } };
+    const two = (share: number): DesiredStateInputs => ({
+      ...inputs(share),
+      services: [service, other],
+      planOf: (s) => planForShare(s.name === 'zeta' ? 0.2 : share),
+    });
+    const encoder = new SnapshotEncoder(protos);
+    const first = encoder.encode(buildDesiredState(two(0.3), protos));
+    const second = encoder.encode(buildDesiredState(two(0.4), protos));
+    for (const [t, snap] of [first, second].map((s, i) => [i, s] as const)) {
+      const fresh = makeSnapshot(buildDesiredState(two(t === 0 ? 0.3 : 0.4), protos), protos);
+      for (const type of Object.values(TypeUrl)) {
+        expect(snap.types[type].version).toBe(fresh.types[type].version);
+        for (const [name, r] of fresh.types[type].resources) expect(snap.types[type].resources.get(name)?.value).toEqual(r.value);
+      }
+    }
+    // Unchanged types keep their snapshot; the unchanged CLA keeps its bytes; the changed one is new.
+    for (const type of [TypeUrl.Cluster, TypeUrl.Listener, TypeUrl.Route]) expect(second.types[type]).toBe(first.types[type]);
+    const [a, b] = [first, second].map((s) => s.types[TypeUrl.Endpoint].resources);
+    expect(b!.get('zeta')).toBe(a!.get('zeta'));
+    expect(b!.get('echo')!.version).not.toBe(a!.get('echo')!.version);
+    // The same content built again from new objects: nothing re-encoded, nothing new to push.
+    const third = encoder.encode(buildDesiredState(two(0.4), protos));
+    for (const type of Object.values(TypeUrl)) expect(third.types[type]).toBe(second.types[type]);
   });
 
   it('validation refuses zero weights, dangling references, duplicate localities and uint32 overflow', () => {
