@@ -49,7 +49,7 @@ Exit codes: 0 done · 1 failed · 2 bad command line (nothing sent) · 3 refused
 service, endpoint or node; a value it cannot take) · 4 missing or wrong token · 5 admin port unreachable.
 
 With no --config, serve uses the built-in local demo topology.
-Environment: SPILLWAY_LOG_LEVEL (debug|info|warn|error), SPILLWAY_ADMIN, SPILLWAY_ADMIN_TOKEN,
+Environment: SPILLWAY_LOG_LEVEL (debug|info|warn|error), SPILLWAY_ADMIN, SPILLWAY_ADMIN_TOKEN, SPILLWAY_ADMIN_READ_TOKEN,
 MODAL_TOKEN_ID / MODAL_TOKEN_SECRET, MODAL_SERVER_URL.
 `;
 
@@ -147,6 +147,10 @@ async function main(argv: string[]): Promise<number> {
     };
     process.once('SIGTERM', () => stopRequested('SIGTERM'));
     process.once('SIGINT', () => stopRequested('SIGINT'));
+    // A reload asked for during start-up is refused (logged) rather than killing the process.
+    let onReload: () => void = () =>
+      logger.warn({ component: 'app' }, 'SIGHUP during start-up ignored: send it again once Spillway serves');
+    process.on('SIGHUP', () => onReload());
     const app = await startSpillway(config, { logger });
     await new Promise<void>((resolve) => {
       const stop = (signal: string): void => {
@@ -156,7 +160,7 @@ async function main(argv: string[]): Promise<number> {
       onStop = stop;
       if (stopSignal) stop(stopSignal);
       let active = config;
-      process.on('SIGHUP', () => {
+      onReload = () => {
         if (!values.config) return;
         try {
           const next = loadConfig(values.config);
@@ -176,7 +180,7 @@ async function main(argv: string[]): Promise<number> {
         } catch (err) {
           logger.error({ component: 'app', error: errorMessage(err) }, 'reload refused; the last good configuration keeps serving');
         }
-      });
+      };
     });
     return 0;
   }

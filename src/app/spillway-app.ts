@@ -144,7 +144,9 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   });
   // Resume: what was saved before a restart and still holds goes into the first snapshot, so a
   // reconnecting Envoy is sent the very versions it runs and a new one the plan in force.
-  const store = deps.stateStore ?? (config.state ? new FileStateStore(config.state.dir) : undefined);
+  // Replicas keep their operating state in etcd (the group's); a local file would bring back what
+  // the group cleared while this replica was down.
+  const store = config.ha ? undefined : (deps.stateStore ?? (config.state ? new FileStateStore(config.state.dir) : undefined));
   let resumed: Resumed | undefined = store ? await loadResume(store, config.services, clock.nowMs(), logger) : undefined;
   seedPublisher(publisher, resumed?.plan);
   let first = publisher.publish();

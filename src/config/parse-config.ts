@@ -401,6 +401,7 @@ export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = {}): Pa
   };
   const ha = parseHa(r, top['ha'], env);
   if (ha) config.ha = ha;
+  if (ha && stateDir) r.fail('state', 'is for a single Spillway: replicas (ha) keep their operating state in etcd; remove one of them');
   return r.errors.length > 0 ? { ok: false, errors: r.errors } : { ok: true, config };
 }
 

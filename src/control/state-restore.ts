@@ -51,9 +51,12 @@ function restoreService(svc: ServiceConfig, saved: ServiceOperatingState, nowMs:
   const name = svc.name;
   const out: RestoredService = { service: name, cordons: new Map() };
 
+  // A service with endpoint sources keeps every cordon: its discovered hosts are not known yet at
+  // restore time, and a cordon on an endpoint that is not served is inert.
   const endpoints = new Set(svc.inHouse.map((e) => endpointKey(e.address, e.port)));
+  const discovers = svc.inHouseSources.length > 0;
   for (const [endpoint, c] of Object.entries(saved.cordons)) {
-    if (endpoints.has(endpoint)) out.cordons.set(endpoint, c.state);
+    if (discovers || endpoints.has(endpoint)) out.cordons.set(endpoint, c.state);
     else notes.push(`${name}: cordon on ${endpoint} dropped (the endpoint is no longer configured)`);
   }
   if (out.cordons.size > 0) notes.push(`${name}: cordons restored: ${[...out.cordons].map(([e, s]) => `${e} ${s}`).join(', ')}`);

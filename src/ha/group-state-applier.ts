@@ -85,7 +85,8 @@ export class GroupStateApplier {
       }
       case KeyFamily.Cordons: {
         const svc = this.opts.publisher.service(first);
-        if (!svc || !svc.inHouse.some((e) => endpointKey(e.address, e.port) === second)) return;
+        // Static or discovered: whatever this replica serves now (a cordon on an endpoint not served here is inert).
+        if (!svc || !this.opts.publisher.inHouseOf(first).some((e) => endpointKey(e.address, e.port) === second)) return;
         const rec = text === undefined ? undefined : this.decoded(decodeCordon(text), change);
         if (text !== undefined && !rec) return;
         const r = this.opts.publisher.setCordon(first, second, rec?.state);

@@ -13,6 +13,13 @@ const errorsOf = (ha: unknown, env: NodeJS.ProcessEnv = {}): string[] => {
 };
 
 describe('ha: (replicas on etcd)', () => {
+  it('refuses a state directory beside ha: the group keeps its state in etcd', () => {
+    const r = parseConfigObject({ services, ha: { etcd: { endpoints: ['http://10.0.0.5:2379'] } }, state: { dir: '/var/lib/spillway' } });
+    expect(r.ok ? [] : r.errors).toEqual([
+      expect.stringMatching(/^state: is for a single Spillway: replicas \(ha\) keep their operating state in etcd/),
+    ]);
+  });
+
   it('is absent by default: a single process', () => {
     const r = parseConfigObject({ services });
     expect(r.ok && r.config.ha).toBeUndefined();

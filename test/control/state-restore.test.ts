@@ -115,6 +115,17 @@ describe('planRestore', () => {
     expect(r.notes.join('\n')).toMatch(/cordon on 10.9.9.9:80 dropped \(the endpoint is no longer configured\)/);
   });
 
+  it('keeps every cordon of a service with endpoint sources: its discovered hosts are not known yet at restore', () => {
+    const withDns = svcs.map((svc) => ({
+      ...svc,
+      inHouseSources: [{ kind: 'dns', name: 'echo.internal', port: 80, family: 'any' }],
+    })) as ServiceConfig[];
+    const state = saved((s) => {
+      s.services['svc'] = { cordons: { '10.9.9.9:80': { state: 'DRAINING', sinceMs: T0 } } };
+    });
+    expect([...planRestore(state, withDns, T0).services[0]!.cordons]).toEqual([['10.9.9.9:80', 'DRAINING']]);
+  });
+
   it('restores the Modal addresses for the same hostname only', () => {
     const state = saved((s) => {
       s.services['svc'] = {
