@@ -144,7 +144,9 @@ if (values.write) {
     '',
   ].join('\n');
   const doc = existsSync('BENCHMARKS.md') ? readFileSync('BENCHMARKS.md', 'utf8') : '# Benchmarks\n';
-  const start = doc.indexOf(HEADING);
+  // The heading on a line of its own: "— previous round" sections keep their place.
+  const at = doc.indexOf(`\n${HEADING}\n`);
+  const start = at < 0 ? -1 : at + 1;
   const next = start < 0 ? -1 : doc.indexOf('\n## ', start + HEADING.length);
   const out =
     start < 0 ? `${doc.trimEnd()}\n\n${section}` : `${doc.slice(0, start)}${section}${next < 0 ? '' : `\n${doc.slice(next + 1)}`}`;

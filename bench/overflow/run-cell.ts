@@ -5,7 +5,7 @@ import type { SecondRecord } from '../../tools/loadgen/load-recorder.js';
 import { runLoad } from '../../tools/loadgen/run-load.js';
 import { rateAt } from '../../tools/loadgen/scenarios.js';
 import { startRig } from '../reaction/rig.js';
-import { CELLS, IN_HOUSE_TARGET_RPS, rigFor, SERVICE_MS, SLOTS, type CellName, type CellSpec, type PolicyName } from './cells.js';
+import { CELLS, HOSTS, IN_HOUSE_TARGET_RPS, rigFor, SERVICE_MS, SLOTS, type CellName, type CellSpec, type PolicyName } from './cells.js';
 
 export interface CellOutcome {
   cell: CellName;
@@ -69,9 +69,12 @@ export async function runCell(cell: CellName, policy: PolicyName, seed: number):
         });
       }
     }
+    // The in-house target of that second: hosts lost and a drain lower it (as in the simulator).
+    const targetAt = (t: number): number =>
+      IN_HOUSE_TARGET_RPS * ((spec.hosts?.(Math.floor(t)) ?? HOSTS) / HOSTS) * (spec.scaler?.(Math.floor(t)) ?? 1);
     let wastedSpill = 0;
     const onSecond = (r: SecondRecord): void => {
-      if (rateAt(scenario, r.t + 0.5) < IN_HOUSE_TARGET_RPS) wastedSpill += r.tiers.modal;
+      if (rateAt(scenario, r.t + 0.5) < targetAt(r.t + 0.5)) wastedSpill += r.tiers.modal;
     };
     const s = await runLoad(
       { url: rig.baseUrl, path: `/work?ms=${SERVICE_MS}`, scenario, seed, concurrency: 512, timeoutMs: 30_000 },
