@@ -3,9 +3,8 @@
 // the real pure decide() of the same policy config, averaged over a few seeds — and the causal
 // oracle on the same cell, which is what "feasible" means in every figure.
 import { validateCapacityConfig } from '../../src/config/capacity-policy.js';
-import { DEFAULT_SIM, simulate, type SimParams, type SimResult } from '../../src/sim/engine.js';
+import { DEFAULT_SIM, simulate, type SimParams, type SimResult, type Trace } from '../../src/sim/engine.js';
 import { modelController, oracle } from '../../src/sim/policies.js';
-import type { Trace } from '../../src/sim/traces.js';
 import { rateAt } from '../../tools/loadgen/scenarios.js';
 import { CELLS, DURATION_S, HOSTS, rigFor, SERVICE_MS, type CellName, type CellSpec, type PolicyName } from './cells.js';
 

@@ -14,7 +14,25 @@ import { modelOfAssignment, trafficShares, type HostHealth } from './envoy-model
 import type { ControllerInputs } from '../capacity/types.js';
 import { EventHeap } from './heap.js';
 import { Rng } from './prng.js';
-import type { Trace } from './traces.js';
+
+/** A demand trace the simulator runs (src/sim/traces.ts holds the named ones). */
+export interface Trace {
+  name: string;
+  description: string;
+  durationS: number;
+  /** Offered demand at time t (seconds). Deterministic so the oracle can look ahead. */
+  rate: (t: number) => number;
+  /** In-house hosts healthy at time t. */
+  hosts: (t: number) => number;
+  /** Modal stats API failing at time t. */
+  statsDown?: (t: number) => boolean;
+  /** Start of a step that needs spill, for "time to spill". */
+  stepAtS?: number;
+  /** The service's capacity scaler at time t (a planned drain); 1 when absent. */
+  scaler?: (t: number) => number;
+  /** Simulation parameters this trace needs different from the defaults (e.g. a long cold start). */
+  params?: Partial<SimParams>;
+}
 
 export interface SimParams {
   seed: number;

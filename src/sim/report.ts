@@ -1,7 +1,6 @@
 // Renders the simulator's results as the "Trace simulator" section of BENCHMARKS.md and splices
 // it in without touching other sections.
-import type { SimParams, SimResult } from './engine.js';
-import type { Trace } from './traces.js';
+import type { SimParams, SimResult, Trace } from './engine.js';
 
 const HEADING = '## Trace simulator';
 

@@ -1,24 +1,6 @@
 // Demand traces for the simulator. Rates in rps against an in-house fleet of 800 rps at ρ = 1
 // (10 hosts × 8 slots, 100 ms mean service time); the in-house target at ρ* = 0.8 is 640 rps.
-import type { SimParams } from './engine.js';
-
-export interface Trace {
-  name: string;
-  description: string;
-  durationS: number;
-  /** Offered demand at time t (seconds). Deterministic so the oracle can look ahead. */
-  rate: (t: number) => number;
-  /** In-house hosts healthy at time t. */
-  hosts: (t: number) => number;
-  /** Modal stats API failing at time t. */
-  statsDown?: (t: number) => boolean;
-  /** Start of a step that needs spill, for "time to spill". */
-  stepAtS?: number;
-  /** The service's capacity scaler at time t (a planned drain); 1 when absent. */
-  scaler?: (t: number) => number;
-  /** Simulation parameters this trace needs different from the defaults (e.g. a long cold start). */
-  params?: Partial<SimParams>;
-}
+import type { Trace } from './engine.js';
 
 const HOSTS = 10;
 const allHosts = (): number => HOSTS;

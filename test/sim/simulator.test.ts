@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SIM, simulate } from '../../src/sim/engine.js';
+import { DEFAULT_SIM, simulate, type Trace } from '../../src/sim/engine.js';
 import { defaultController, oracle, seedController, staticSplit } from '../../src/sim/policies.js';
 import { replaceSection } from '../../src/sim/report.js';
-import type { Trace } from '../../src/sim/traces.js';
 
 // A short trace keeps the suite fast: 300 rps, step to 1100 rps at 20 s for 40 s.
 const step: Trace = {
