@@ -33,15 +33,8 @@ export class OverrideStore {
 
   /** Replaces any override the service had. The caller validated share and duration. */
   set(service: string, share: number, durationMs: number, reason: string): ActiveOverride {
-    this.active.get(service)?.cancel();
     const now = this.clock.nowMs();
-    const override: ActiveOverride = { service, share, reason, setAtMs: now, expiresAtMs: now + durationMs };
-    const cancel = this.scheduler.after(durationMs, () => {
-      if (this.active.get(service)?.override !== override) return;
-      this.active.delete(service);
-      this.notify(service, undefined, 'expired');
-    });
-    this.active.set(service, { override, cancel });
+    const override = this.install({ service, share, reason, setAtMs: now, expiresAtMs: now + durationMs });
     this.notify(service, override, 'set');
     return override;
   }
@@ -51,16 +44,7 @@ export class OverrideStore {
    * it has left). Listeners are not told: the plan it sets is restored with it (Publisher.seed).
    */
   restore(override: ActiveOverride): void {
-    const left = override.expiresAtMs - this.clock.nowMs();
-    if (left <= 0) return;
-    this.active.get(override.service)?.cancel();
-    const kept = { ...override };
-    const cancel = this.scheduler.after(left, () => {
-      if (this.active.get(kept.service)?.override !== kept) return;
-      this.active.delete(kept.service);
-      this.notify(kept.service, undefined, 'expired');
-    });
-    this.active.set(kept.service, { override: kept, cancel });
+    if (override.expiresAtMs > this.clock.nowMs()) this.install(override);
   }
 
   /** True when there was an override to clear. */
@@ -78,8 +62,15 @@ export class OverrideStore {
    * runs for the time it has left, and listeners hear of it as set. An expired one is ignored.
    */
   adopt(override: ActiveOverride): ActiveOverride | undefined {
+    if (override.expiresAtMs <= this.clock.nowMs()) return undefined;
+    const kept = this.install(override);
+    this.notify(kept.service, kept, 'set');
+    return kept;
+  }
+
+  /** Replaces the service's override with (a copy of) this one, which is removed when it expires. */
+  private install(override: ActiveOverride): ActiveOverride {
     const left = override.expiresAtMs - this.clock.nowMs();
-    if (left <= 0) return undefined;
     this.active.get(override.service)?.cancel();
     const kept = { ...override };
     const cancel = this.scheduler.after(left, () => {
@@ -88,7 +79,6 @@ export class OverrideStore {
       this.notify(kept.service, undefined, 'expired');
     });
     this.active.set(kept.service, { override: kept, cancel });
-    this.notify(kept.service, kept, 'set');
     return kept;
   }
 
