@@ -1,7 +1,7 @@
 // The side-by-side table: Spillway against go-control-plane, cell by cell, as ratios of medians
 // (Spillway ÷ go-control-plane: below 1 means Spillway is ahead) with the per-run-pair range.
 import type { Protocol } from '../fanout/ads-load-client.js';
-import type { RunResult } from '../fanout/fanout-run.js';
+import { IDLE_SETTLE_MS, type RunResult } from '../fanout/fanout-run.js';
 import type { Machine } from '../fanout/report.js';
 import { median, round } from '../fanout/stats.js';
 
@@ -117,7 +117,7 @@ export function renderCompare(r: CompareResults, resultsFile: string, notes: rea
     '|---:|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    `At rest: RSS of the freshly started server with no stream (after a full GC), and CPU with N streams connected and in sync while nothing changes (ms of CPU per second, over ${r.options.idleMs / 1000} s).`,
+    `At rest: RSS of the freshly started server with no stream (after a full GC), and CPU with N streams connected and in sync while nothing changes (ms of CPU per second, over ${r.options.idleMs / 1000} s, starting ${IDLE_SETTLE_MS / 1000} s after the last stream synced).`,
     '',
     `| server | RSS at start MiB | ${r.options.sizes.map((s) => `idle CPU ms/s, N = ${n(s)}`).join(' | ')} |`,
     `|---|---:|${r.options.sizes.map(() => '---:').join('|')}|`,

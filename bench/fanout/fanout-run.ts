@@ -87,6 +87,9 @@ export interface RunResult {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const cpuMs = (s: { cpuUserUs?: number; cpuSystemUs?: number }): number => ((s.cpuUserUs ?? 0) + (s.cpuSystemUs ?? 0)) / 1000;
 
+/** How long after the sync the idle window starts. */
+export const IDLE_SETTLE_MS = 3_000;
+
 export async function runOnce(o: RunOptions): Promise<RunResult> {
   const child = await (o.server ?? (() => SpillwayChild.start({ services: o.services, runtime: o.runtime ?? 'tsx' })))();
   const clientProfiler = new CpuProfiler();
@@ -125,6 +128,9 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     let idleCpuMsPerS: number | undefined;
     if (o.idleMs) {
       // Connected and in sync, nothing published: what keeping N streams costs (timers, keepalives).
+      // Idle starts once the sync's garbage is collected: V8 keeps collecting for a second or two
+      // after a burst of allocation (the same wait for every server under test).
+      await sleep(IDLE_SETTLE_MS);
       const a = await child.request({ cmd: 'stats' });
       const t = performance.now();
       await sleep(o.idleMs);

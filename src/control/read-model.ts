@@ -116,6 +116,8 @@ export interface ReadModel {
   replicaId(): string;
   services(): ServiceView[];
   service(name: string): ServiceView | undefined;
+  /** Each service's tier split alone: what a once-a-second sampler needs, without building whole views. */
+  splits(): { name: string; shares: TierShares }[];
   syncRows(): readonly SyncStatusRow[];
   /** Every connected Envoy, by node id, with its per-type and per-resource sync state. */
   syncNodes(): NodeSyncView[];
@@ -199,6 +201,11 @@ export function createReadModel(src: ReadModelSources): ReadModel {
   return {
     nowMs: () => src.clock.nowMs(),
     services: () => src.publisher.currentServices().map(view),
+    splits: () =>
+      src.publisher.currentServices().map((svc) => ({
+        name: svc.name,
+        shares: tierShares(src.publisher.plan(svc.name) ?? staticPlanFor(svc), svc.modal !== undefined),
+      })),
     service: (name) => {
       const svc = src.publisher.service(name);
       return svc ? view(svc) : undefined;

@@ -165,7 +165,8 @@ export class StatusPage {
   /** History is kept whether or not a page is open, so a page opened now shows the last minutes. */
   private sample(): void {
     const now = this.opts.read.nowMs();
-    const services = this.opts.read.services();
+    // Once a second for the life of the process: the shares alone, not whole service views.
+    const services = this.opts.read.splits();
     for (const v of services) {
       const p: SplitPoint = [now, v.shares.inHouse, v.shares.modal, v.shares.dropped];
       this.history.add(v.name, p);
