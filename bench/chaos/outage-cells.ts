@@ -34,8 +34,15 @@ export async function modalDownAtStart(o: { downMs: number; seed: number; rps: n
     const tStarted = Date.now();
     const app = rig.spillway.app()!;
     const reasonWhileDown = app.read.service(SERVICE)!.reason;
+    // Every distinct reason the service gave while the fault lasted (numbers masked), to explain a miss.
+    const reasons = new Map<string, number>();
+    const sampler = setInterval(() => {
+      const r = app.read.service(SERVICE)!.reason.replace(/\d+(\.\d+)?/g, '#');
+      reasons.set(r, (reasons.get(r) ?? 0) + 1);
+    }, 1_000);
     // The outage lasts downMs of load, whatever start-up took.
     await sleep(Math.max(0, tServing + o.downMs - Date.now()));
+    clearInterval(sampler);
     const downSamples = monitor.between(tServing);
     const tLift = Date.now();
     const whileDown = load.tally(tServing, tLift);
@@ -69,6 +76,11 @@ export async function modalDownAtStart(o: { downMs: number; seed: number; rps: n
         deliberateDropsWhileDown: whileDown.deliberateDrops,
         failuresWhileDown: whileDown.failures,
         reasonWhileDown,
+        reasonsWhileDown: [...reasons]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 4)
+          .map(([r, n]) => `${n} s: ${r}`)
+          .join(' | '),
       },
       targets: [target('xDS, LRS and admin bound within 1 s of start', tBind - t0 <= 1000, `${tBind - t0} ms`)],
       checks: [

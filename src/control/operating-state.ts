@@ -2,7 +2,8 @@
 // kept so that a restart resumes instead of starting over. One versioned JSON document; stores
 // (state-store.ts) only move its text, and restore (state-restore.ts) decides what of it still holds.
 import { CordonState } from '../model/cordons.js';
-import { ModalHealth, type TrafficPlan } from '../model/traffic-plan.js';
+import { readPlan, type TrafficPlan } from '../model/traffic-plan.js';
+import { decodeJson, JsonShapeError, num, obj, oneOf, str, strList, time } from '../core/json-read.js';
 import { PlanSource } from './plan-router.js';
 
 export const STATE_SCHEMA = 'spillway.operating-state';
@@ -45,28 +46,19 @@ export function encodeOperatingState(state: OperatingState): string {
 
 export type DecodeResult = { ok: true; state: OperatingState } | { ok: false; error: string };
 
-/** Parses and checks a document; the first problem is reported with its path. Never throws. */
+/** Parses and checks a document; the first problem is reported with its path. Never throws for a bad document. */
 export function decodeOperatingState(text: string): DecodeResult {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, error: `not JSON: ${err instanceof Error ? err.message : String(err)}` };
-  }
-  try {
-    return { ok: true, state: readState(raw) };
-  } catch (err) {
-    return { ok: false, error: err instanceof Error ? err.message : String(err) };
-  }
+  const r = decodeJson(text, readState);
+  return r.ok ? { ok: true, state: r.value } : r;
 }
-
-class Bad extends Error {}
 
 function readState(raw: unknown): OperatingState {
   const o = obj(raw, '(document)');
-  if (o['schema'] !== STATE_SCHEMA) throw new Bad(`schema: expected "${STATE_SCHEMA}", got ${JSON.stringify(o['schema'])}`);
+  if (o['schema'] !== STATE_SCHEMA) throw new JsonShapeError(`schema: expected "${STATE_SCHEMA}", got ${JSON.stringify(o['schema'])}`);
   if (o['version'] !== STATE_VERSION) {
-    throw new Bad(`version: this Spillway reads version ${STATE_VERSION}, the document is version ${JSON.stringify(o['version'])}`);
+    throw new JsonShapeError(
+      `version: this Spillway reads version ${STATE_VERSION}, the document is version ${JSON.stringify(o['version'])}`,
+    );
   }
   const services: Record<string, ServiceOperatingState> = {};
   for (const [name, v] of Object.entries(obj(o['services'], 'services'))) services[name] = readService(v, `services.${name}`);
@@ -94,7 +86,7 @@ function readService(raw: unknown, path: string): ServiceOperatingState {
   if (o['override'] !== undefined) {
     const v = obj(o['override'], `${path}.override`);
     const share = num(v['share'], `${path}.override.share`);
-    if (share < 0 || share > 1) throw new Bad(`${path}.override.share: must be between 0 and 1, got ${share}`);
+    if (share < 0 || share > 1) throw new JsonShapeError(`${path}.override.share: must be between 0 and 1, got ${share}`);
     out.override = {
       share,
       reason: str(v['reason'], `${path}.override.reason`),
@@ -104,7 +96,7 @@ function readService(raw: unknown, path: string): ServiceOperatingState {
   }
   if (o['controller'] !== undefined) {
     const c = obj(o['controller'], `${path}.controller`);
-    if (c['decision'] === undefined) throw new Bad(`${path}.controller.decision: missing`);
+    if (c['decision'] === undefined) throw new JsonShapeError(`${path}.controller.decision: missing`);
     out.controller = { decision: c['decision'], asOfMs: time(c['asOfMs'], `${path}.controller.asOfMs`) };
   }
   if (o['modalAddress'] !== undefined) {
@@ -116,55 +108,4 @@ function readService(raw: unknown, path: string): ServiceOperatingState {
     };
   }
   return out;
-}
-
-/** A traffic plan as the plan contract states it (model/traffic-plan.ts); the publisher validates the rest. */
-export function readPlan(raw: unknown, path: string): TrafficPlan {
-  const p = obj(raw, path);
-  const weight = (k: string): number => {
-    const v = num(p[k], `${path}.${k}`);
-    if (!Number.isInteger(v) || v < 0) throw new Bad(`${path}.${k}: must be a whole number ≥ 0, got ${v}`);
-    return v;
-  };
-  const dropPercent = num(p['dropPercent'], `${path}.dropPercent`);
-  if (dropPercent < 0 || dropPercent > 100) throw new Bad(`${path}.dropPercent: must be between 0 and 100, got ${dropPercent}`);
-  return {
-    inHouseWeight: weight('inHouseWeight'),
-    modalWeight: weight('modalWeight'),
-    modalHealth: oneOf(p['modalHealth'], Object.values(ModalHealth), `${path}.modalHealth`),
-    dropPercent,
-  };
-}
-
-function obj(v: unknown, path: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Bad(`${path}: must be an object`);
-  return v as Record<string, unknown>;
-}
-
-function num(v: unknown, path: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Bad(`${path}: must be a number, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function time(v: unknown, path: string): number {
-  const n = num(v, path);
-  if (n < 0) throw new Bad(`${path}: must be a time in ms since the epoch, got ${n}`);
-  return n;
-}
-
-function str(v: unknown, path: string): string {
-  if (typeof v !== 'string') throw new Bad(`${path}: must be a string`);
-  return v;
-}
-
-function strList(v: unknown, path: string): string[] {
-  if (!Array.isArray(v)) throw new Bad(`${path}: must be a list of strings`);
-  return v.map((x, i) => str(x, `${path}[${i}]`));
-}
-
-function oneOf<T extends string>(v: unknown, allowed: readonly T[], path: string): T {
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-    throw new Bad(`${path}: must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
-  }
-  return v as T;
 }

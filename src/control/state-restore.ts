@@ -10,9 +10,9 @@ import { Mode, type ControllerInputs, type Decision } from '../capacity/types.js
 import type { CapacityPolicy } from '../config/capacity-policy.js';
 import type { ServiceConfig } from '../config/config-types.js';
 import { type CordonState, endpointKey } from '../model/cordons.js';
-import { planForShare, shareOf, type TrafficPlan } from '../model/traffic-plan.js';
+import { planForShare, readPlan, shareOf, type TrafficPlan } from '../model/traffic-plan.js';
 import { plainJsonProblem, shapeMismatch } from './json-shape.js';
-import { readPlan, type OperatingState, type ServiceOperatingState } from './operating-state.js';
+import type { OperatingState, ServiceOperatingState } from './operating-state.js';
 import type { ActiveOverride } from './override-store.js';
 import { PlanSource } from './plan-router.js';
 

@@ -5,7 +5,8 @@
 // bad one; a bad value is logged and ignored, never applied.
 import type { Decision } from '../capacity/types.js';
 import { CordonState } from '../model/cordons.js';
-import { ModalHealth, type TrafficPlan } from '../model/traffic-plan.js';
+import { readPlan, type TrafficPlan } from '../model/traffic-plan.js';
+import { at, decodeJson, JsonShapeError, nonEmptyStr, nonEmptyStrList, num, obj, oneOf, time, wholeNumber } from '../core/json-read.js';
 
 /** Who wrote a leader-only value, and under which fencing token (the leader's election revision). */
 export interface Writer {
@@ -78,44 +79,31 @@ export function encodeRecord(value: unknown): string {
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; error: string };
 
-class Bad extends Error {}
-
 function decode<T>(text: string, read: (o: Record<string, unknown>) => T): Decoded<T> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, error: `not JSON: ${err instanceof Error ? err.message : String(err)}` };
-  }
-  try {
-    return { ok: true, value: read(obj(raw, '(value)')) };
-  } catch (err) {
-    if (err instanceof Bad) return { ok: false, error: err.message };
-    throw err;
-  }
+  return decodeJson(text, (raw) => read(obj(raw, '(value)')));
 }
 
-export const decodeElection = (t: string): Decoded<ElectionRecord> => decode(t, (o) => ({ replica: str(o, 'replica') }));
+export const decodeElection = (t: string): Decoded<ElectionRecord> => decode(t, (o) => ({ replica: nonEmptyStr(o['replica'], 'replica') }));
 
 export const decodeMember = (t: string): Decoded<MemberRecord> =>
   decode(t, (o) => ({
-    replica: str(o, 'replica'),
-    xds: str(o, 'xds'),
-    admin: str(o, 'admin'),
-    startedAtMs: time(o, 'startedAtMs'),
-    configHash: str(o, 'configHash'),
+    replica: nonEmptyStr(o['replica'], 'replica'),
+    xds: nonEmptyStr(o['xds'], 'xds'),
+    admin: nonEmptyStr(o['admin'], 'admin'),
+    startedAtMs: time(o['startedAtMs'], 'startedAtMs'),
+    configHash: nonEmptyStr(o['configHash'], 'configHash'),
   }));
 
 export const decodePlan = (t: string, service: string): Decoded<PlanRecord> =>
   decode(t, (o) => ({
     ...writer(o),
     plan: readPlan(o['plan'], 'plan'),
-    sinceMs: time(o, 'sinceMs'),
+    sinceMs: time(o['sinceMs'], 'sinceMs'),
     decision: readDecision(o['decision'], service, 'decision'),
   }));
 
 export const decodeController = (t: string, service: string): Decoded<ControllerRecord> =>
-  decode(t, (o) => ({ ...writer(o), decision: readDecision(o['decision'], service, 'decision'), asOfMs: time(o, 'asOfMs') }));
+  decode(t, (o) => ({ ...writer(o), decision: readDecision(o['decision'], service, 'decision'), asOfMs: time(o['asOfMs'], 'asOfMs') }));
 
 export const decodeAutoscaler = (t: string): Decoded<AutoscalerRecord> =>
   decode(t, (o) => {
@@ -123,52 +111,39 @@ export const decodeAutoscaler = (t: string): Decoded<AutoscalerRecord> =>
     return {
       ...writer(o),
       intended: settings(o['intended'], 'intended'),
-      sentAtMs: time(o, 'sentAtMs'),
-      ...(applied ? { applied, appliedAtMs: time(o, 'appliedAtMs') } : {}),
+      sentAtMs: time(o['sentAtMs'], 'sentAtMs'),
+      ...(applied ? { applied, appliedAtMs: time(o['appliedAtMs'], 'appliedAtMs') } : {}),
     };
   });
 
 export const decodeModalAddress = (t: string): Decoded<ModalAddressRecord> =>
-  decode(t, (o) => ({ ...writer(o), hostname: str(o, 'hostname'), addresses: strList(o, 'addresses'), sinceMs: time(o, 'sinceMs') }));
+  decode(t, (o) => ({
+    ...writer(o),
+    hostname: nonEmptyStr(o['hostname'], 'hostname'),
+    addresses: nonEmptyStrList(o['addresses'], 'addresses'),
+    sinceMs: time(o['sinceMs'], 'sinceMs'),
+  }));
 
 export const decodeCordon = (t: string): Decoded<CordonRecord> =>
   decode(t, (o) => ({
     state: oneOf(o['state'], Object.values(CordonState), 'state'),
-    sinceMs: time(o, 'sinceMs'),
+    sinceMs: time(o['sinceMs'], 'sinceMs'),
     reason: typeof o['reason'] === 'string' ? o['reason'] : '',
-    by: str(o, 'by'),
+    by: nonEmptyStr(o['by'], 'by'),
   }));
 
 export const decodeOverride = (t: string): Decoded<OverrideRecord> =>
   decode(t, (o) => {
-    const share = num(o, 'share');
-    if (share < 0 || share > 1) throw new Bad(`share: must be between 0 and 1, got ${share}`);
-    const setAtMs = time(o, 'setAtMs');
-    const expiresAtMs = time(o, 'expiresAtMs');
-    if (expiresAtMs < setAtMs) throw new Bad('expiresAtMs: before setAtMs');
-    return { share, reason: typeof o['reason'] === 'string' ? o['reason'] : '', setAtMs, expiresAtMs, by: str(o, 'by') };
+    const share = num(o['share'], 'share');
+    if (share < 0 || share > 1) throw new JsonShapeError(`share: must be between 0 and 1, got ${share}`);
+    const setAtMs = time(o['setAtMs'], 'setAtMs');
+    const expiresAtMs = time(o['expiresAtMs'], 'expiresAtMs');
+    if (expiresAtMs < setAtMs) throw new JsonShapeError('expiresAtMs: before setAtMs');
+    return { share, reason: typeof o['reason'] === 'string' ? o['reason'] : '', setAtMs, expiresAtMs, by: nonEmptyStr(o['by'], 'by') };
   });
 
 function writer(o: Record<string, unknown>): Writer {
-  return { leader: str(o, 'leader'), epoch: str(o, 'epoch') };
-}
-
-/** A traffic plan as the plan contract states it; the publisher validates the rest before serving it. */
-function readPlan(raw: unknown, path: string): TrafficPlan {
-  const p = obj(raw, path);
-  const weight = (k: string): number => {
-    const v = num(p, k, path);
-    if (!Number.isInteger(v) || v < 0) throw new Bad(`${path}.${k}: must be a whole number ≥ 0, got ${v}`);
-    return v;
-  };
-  const dropPercent = num(p, 'dropPercent', path);
-  if (dropPercent < 0 || dropPercent > 100) throw new Bad(`${path}.dropPercent: must be between 0 and 100, got ${dropPercent}`);
-  return {
-    inHouseWeight: weight('inHouseWeight'),
-    modalWeight: weight('modalWeight'),
-    modalHealth: oneOf(p['modalHealth'], Object.values(ModalHealth), `${path}.modalHealth`),
-    dropPercent,
-  };
+  return { leader: nonEmptyStr(o['leader'], 'leader'), epoch: nonEmptyStr(o['epoch'], 'epoch') };
 }
 
 /**
@@ -177,12 +152,12 @@ function readPlan(raw: unknown, path: string): TrafficPlan {
  */
 function readDecision(raw: unknown, service: string, path: string): Decision {
   const d = obj(raw, path);
-  if (d['service'] !== service) throw new Bad(`${path}.service: expected "${service}", got ${JSON.stringify(d['service'])}`);
+  if (d['service'] !== service) throw new JsonShapeError(`${path}.service: expected "${service}", got ${JSON.stringify(d['service'])}`);
   readPlan(d['plan'], `${path}.plan`);
-  time(d, 'atMs', path);
-  str(d, 'policy', path);
-  str(d, 'mode', path);
-  str(d, 'reason', path);
+  time(d['atMs'], at(path, 'atMs'));
+  nonEmptyStr(d['policy'], at(path, 'policy'));
+  nonEmptyStr(d['mode'], at(path, 'mode'));
+  nonEmptyStr(d['reason'], at(path, 'reason'));
   obj(d['inputs'], `${path}.inputs`);
   obj(d['state'], `${path}.state`);
   return d as unknown as Decision;
@@ -193,50 +168,7 @@ function settings(raw: unknown, path: string): AutoscalerRecord['applied'] & obj
   const out: Record<string, number> = {};
   for (const k of ['minContainers', 'maxContainers', 'bufferContainers', 'scaledownWindowMs']) {
     if (o[k] === undefined) continue;
-    const v = num(o, k, path);
-    if (!Number.isInteger(v) || v < 0) throw new Bad(`${path}.${k}: must be a whole number ≥ 0, got ${v}`);
-    out[k] = v;
+    out[k] = wholeNumber(o[k], at(path, k));
   }
   return out;
-}
-
-function obj(v: unknown, path: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Bad(`${path}: must be an object`);
-  return v as Record<string, unknown>;
-}
-
-function at(path: string | undefined, k: string): string {
-  return path ? `${path}.${k}` : k;
-}
-
-function num(o: Record<string, unknown>, k: string, path?: string): number {
-  const v = o[k];
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Bad(`${at(path, k)}: must be a number, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function time(o: Record<string, unknown>, k: string, path?: string): number {
-  const n = num(o, k, path);
-  if (n < 0) throw new Bad(`${at(path, k)}: must be a time in ms since the epoch, got ${n}`);
-  return n;
-}
-
-function str(o: Record<string, unknown>, k: string, path?: string): string {
-  const v = o[k];
-  if (typeof v !== 'string' || v === '') throw new Bad(`${at(path, k)}: must be a non-empty string`);
-  return v;
-}
-
-function strList(o: Record<string, unknown>, k: string, path?: string): string[] {
-  const v = o[k];
-  if (!Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== 'string' || x === ''))
-    throw new Bad(`${at(path, k)}: must be a non-empty list of non-empty strings`);
-  return v as string[];
-}
-
-function oneOf<T extends string>(v: unknown, allowed: readonly T[], path: string): T {
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-    throw new Bad(`${path}: must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
-  }
-  return v as T;
 }

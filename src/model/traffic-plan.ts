@@ -1,6 +1,7 @@
 // The plan contract: what Envoy should do with one service's traffic. The capacity model and operator
 // overrides produce plans; the resource builders turn them into EDS. This module owns the one quantiser.
 import type { ServiceConfig } from '../config/config-types.js';
+import { JsonShapeError, num, obj, oneOf, wholeNumber } from '../core/json-read.js';
 import { clamp, round1 } from '../core/numbers.js';
 
 /** Health the Modal endpoint is published with. */
@@ -82,4 +83,17 @@ export function tierShares(plan: TrafficPlan, hasModal = true): TierShares {
   const total = plan.inHouseWeight + modalWeight;
   const modal = total > 0 ? ((1 - dropped) * modalWeight) / total : 0;
   return { inHouse: 1 - dropped - modal, modal, dropped };
+}
+
+/** A plan read back from JSON Spillway wrote (saved state, replica records); the publisher validates the rest before serving it. */
+export function readPlan(raw: unknown, path: string): TrafficPlan {
+  const p = obj(raw, path);
+  const dropPercent = num(p['dropPercent'], `${path}.dropPercent`);
+  if (dropPercent < 0 || dropPercent > 100) throw new JsonShapeError(`${path}.dropPercent: must be between 0 and 100, got ${dropPercent}`);
+  return {
+    inHouseWeight: wholeNumber(p['inHouseWeight'], `${path}.inHouseWeight`),
+    modalWeight: wholeNumber(p['modalWeight'], `${path}.modalWeight`),
+    modalHealth: oneOf(p['modalHealth'], Object.values(ModalHealth), `${path}.modalHealth`),
+    dropPercent,
+  };
 }
