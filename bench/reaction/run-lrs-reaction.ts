@@ -29,8 +29,7 @@ export const LRS_REACTION_RIG: RigOptions = {
     in_house_service_time_ms: 200,
     modal_service_time_ms: 50,
     prewarm: { enabled: false },
-    // Short release on the way down, so the next step up starts from an all-in-house plan.
-    hold_ms: 1000,
+    // Short soft-cordon on the way down, so the next step up starts from an all-in-house plan.
     drain_ms: 1000,
   },
 };
