@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spillingWithRoom } from '../support/decisions.js';
 import { startOpenLoad } from '../support/open-loop.js';
 import { waitFor } from '../../tools/wait-for.js';
 import { envoyModalLocality, startControllerRig, type ControllerRig } from './controller-harness.js';
@@ -24,9 +25,7 @@ describe('capacity controller with real Envoy and the fake Modal', () => {
       const spilling = await waitFor(
         () => {
           const d = rig.app.controller!.current('echo')!;
-          // Not the first cold-tier decisions: while Modal is the cap the excess under the drop's
-          // dead band is neither spilled nor shed yet.
-          return d.mode === 'spilling' && !/capped by Modal/.test(d.reason) ? d : undefined;
+          return spillingWithRoom(d) ? d : undefined;
         },
         20_000,
         'spilling with nothing shed',
