@@ -43,18 +43,24 @@ interface Encoded {
   resource: EncodedResource;
 }
 
+/** What one type's encoding remembers from the previous call. */
+interface TypeMemo {
+  previous: TypeSnapshot | undefined;
+  encoded: Map<string, Encoded>;
+}
+
 function encodeType<K extends TypeUrl>(
   type: K,
   items: readonly ResourceTypeMap[K][],
   protos: SpillwayProtos,
-  memo?: { previous: TypeSnapshot | undefined; encoded: Map<string, Encoded> },
+  memo: TypeMemo,
 ): TypeSnapshot {
   const def = encoderFor(type, protos);
   const resources = new Map<string, EncodedResource>();
   const encoded = new Map<string, Encoded>();
   for (const item of items) {
     const name = resourceName(type, item);
-    const before = memo?.encoded.get(name);
+    const before = memo.encoded.get(name);
     // The same object (built resources are never changed in place), or equal JSON: equal message.
     // Protobuf encoding is a function of the object's content, and JSON.stringify is several times
     // cheaper than protobufjs's fromObject + encode.
@@ -63,7 +69,7 @@ function encodeType<K extends TypeUrl>(
       encoded.set(name, before);
       continue;
     }
-    const json = memo ? JSON.stringify(item) : '';
+    const json = JSON.stringify(item);
     if (before && before.json === json) {
       resources.set(name, before.resource);
       encoded.set(name, { item, json, resource: before.resource });
@@ -74,8 +80,8 @@ function encodeType<K extends TypeUrl>(
     resources.set(name, resource);
     encoded.set(name, { item, json, resource });
   }
-  if (memo) memo.encoded = encoded;
-  const prev = memo?.previous;
+  memo.encoded = encoded;
+  const prev = memo.previous;
   // Nothing changed: the same TypeSnapshot (its version and resources are those of the content).
   if (prev && prev.resources.size === resources.size && [...resources].every(([n, r]) => prev.resources.get(n) === r)) return prev;
   const sorted = [...resources.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -83,20 +89,18 @@ function encodeType<K extends TypeUrl>(
   return Object.freeze({ version, resources: new Map(sorted.map((r) => [r.name, r])) });
 }
 
-/** Encodes a desired state. Deterministic: protobuf field order is fixed and inputs are sorted. */
+/** Encodes a desired state from scratch. Deterministic: protobuf field order is fixed and inputs are sorted. */
 export function makeSnapshot(desired: DesiredResources, protos: SpillwayProtos): Snapshot {
-  const types = {} as Record<TypeUrl, TypeSnapshot>;
-  for (const t of ADS_ORDER) types[t] = encodeType(t, desired[t], protos);
-  return Object.freeze({ types: Object.freeze(types) });
+  return new SnapshotEncoder(protos).encode(desired);
 }
 
 /**
- * Encodes one desired state after another, as makeSnapshot does, but re-encodes only resources whose
- * content changed since the previous call. A weight change touches one ClusterLoadAssignment; the
- * other 4N − 1 resources keep their bytes (and a type with no change keeps its TypeSnapshot).
+ * Encodes one desired state after another, re-encoding only resources whose content changed since
+ * the previous call. A weight change touches one ClusterLoadAssignment; the other 4N − 1 resources
+ * keep their bytes (and a type with no change keeps its TypeSnapshot).
  */
 export class SnapshotEncoder {
-  private readonly memo = new Map<TypeUrl, { previous: TypeSnapshot | undefined; encoded: Map<string, Encoded> }>();
+  private readonly memo = new Map<TypeUrl, TypeMemo>();
 
   constructor(private readonly protos: SpillwayProtos) {}
 
