@@ -94,9 +94,14 @@ export async function warmUpPushPath(opts: WarmUpOptions): Promise<WarmUpResult>
   const delta = opts.service['DeltaAggregatedResources'];
   if (!sotw || !delta) throw new Error('warm-up needs the ADS service definition');
 
+  const namesOf = (type: TypeUrl): readonly string[] | undefined =>
+    type === TypeUrl.Endpoint ? clusters : type === TypeUrl.Route ? routes : undefined;
+  const [sotwAsks, deltaAsks] = [sotwRequests(namesOf), deltaRequests(namesOf)];
+  type SotwCall = Parameters<AdsServer['streamAggregatedResources']>[0];
+  type DeltaCall = Parameters<AdsServer['deltaAggregatedResources']>[0];
   for (let i = 0; i < streams; i++) {
-    openSotw(i, sotw, ads);
-    openDelta(i, delta, ads);
+    openSimulated(`warm-up-sotw-${i}`, sotw, sotwAsks, (call) => ads.streamAggregatedResources(call as unknown as SotwCall));
+    openSimulated(`warm-up-delta-${i}`, delta, deltaAsks, (call) => ads.deltaAggregatedResources(call as unknown as DeltaCall));
   }
   const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
   for (let i = 0; i < 20; i++) await settle();
@@ -109,54 +114,70 @@ export async function warmUpPushPath(opts: WarmUpOptions): Promise<WarmUpResult>
   syncStatus.close();
   const used = process.cpuUsage(cpu);
   return { pushes, streams: 2 * streams, acks, ms: opts.clock.nowMs() - started, cpuMs: Math.round((used.user + used.system) / 1000) };
+}
 
-  function openSotw(i: number, def: grpc.MethodDefinition<unknown, unknown>, server: AdsServer): void {
-    // Requests go through the real request (de)serializers, responses through the real response serializer.
-    const call = new SimulatedCall(`warm-up-sotw-${i}`, (msg) => {
-      def.responseSerialize(msg);
-      const type = msg['type_url'] as TypeUrl;
-      const names = type === TypeUrl.Endpoint ? clusters : type === TypeUrl.Route ? routes : [];
-      send({ type_url: type, version_info: msg['version_info'], response_nonce: msg['nonce'], resource_names: names });
-      if (type === TypeUrl.Cluster && !asked.has(TypeUrl.Endpoint)) {
-        asked.add(TypeUrl.Endpoint);
-        send({ type_url: TypeUrl.Endpoint, resource_names: clusters });
-        send({ type_url: TypeUrl.Listener });
-      }
-      if (type === TypeUrl.Listener && !asked.has(TypeUrl.Route)) {
-        asked.add(TypeUrl.Route);
-        send({ type_url: TypeUrl.Route, resource_names: routes });
-      }
-    });
-    const asked = new Set<TypeUrl>();
-    const send = (m: Message): void => {
-      const req = def.requestDeserialize(def.requestSerialize(m));
-      queueMicrotask(() => call.emit('data', req));
-    };
-    server.streamAggregatedResources(call as unknown as Parameters<AdsServer['streamAggregatedResources']>[0]);
-    send({ node: { id: `warm-up-sotw-${i}`, cluster: 'warm-up' }, type_url: TypeUrl.Cluster });
-  }
+/**
+ * One simulated Envoy: ACKs every response, subscribes to CDS first, then EDS for every cluster and
+ * LDS once CDS arrives, then RDS once LDS arrives (Envoy's warming order). Requests go through the
+ * real request (de)serializers, responses through the real response serializer.
+ */
+function openSimulated(
+  id: string,
+  def: grpc.MethodDefinition<unknown, unknown>,
+  requests: Requests,
+  serve: (call: SimulatedCall) => void,
+): void {
+  const asked = new Set<TypeUrl>();
+  const send = (m: Message): void => {
+    const req = def.requestDeserialize(def.requestSerialize(m));
+    queueMicrotask(() => call.emit('data', req));
+  };
+  const call = new SimulatedCall(id, (msg) => {
+    def.responseSerialize(msg);
+    const type = msg['type_url'] as TypeUrl;
+    send(requests.ack(type, msg));
+    if (type === TypeUrl.Cluster && !asked.has(TypeUrl.Endpoint)) {
+      asked.add(TypeUrl.Endpoint);
+      send(requests.subscribe(TypeUrl.Endpoint));
+      send(requests.subscribe(TypeUrl.Listener));
+    }
+    if (type === TypeUrl.Listener && !asked.has(TypeUrl.Route)) {
+      asked.add(TypeUrl.Route);
+      send(requests.subscribe(TypeUrl.Route));
+    }
+  });
+  serve(call);
+  send({ node: { id, cluster: 'warm-up' }, ...requests.subscribe(TypeUrl.Cluster) });
+}
 
-  function openDelta(i: number, def: grpc.MethodDefinition<unknown, unknown>, server: AdsServer): void {
-    const call = new SimulatedCall(`warm-up-delta-${i}`, (msg) => {
-      def.responseSerialize(msg);
-      const type = msg['type_url'] as TypeUrl;
-      send({ type_url: type, response_nonce: msg['nonce'] });
-      if (type === TypeUrl.Cluster && !asked.has(TypeUrl.Endpoint)) {
-        asked.add(TypeUrl.Endpoint);
-        send({ type_url: TypeUrl.Endpoint, resource_names_subscribe: clusters });
-        send({ type_url: TypeUrl.Listener, resource_names_subscribe: ['*'] });
-      }
-      if (type === TypeUrl.Listener && !asked.has(TypeUrl.Route)) {
-        asked.add(TypeUrl.Route);
-        send({ type_url: TypeUrl.Route, resource_names_subscribe: routes });
-      }
-    });
-    const asked = new Set<TypeUrl>();
-    const send = (m: Message): void => {
-      const req = def.requestDeserialize(def.requestSerialize(m));
-      queueMicrotask(() => call.emit('data', req));
-    };
-    server.deltaAggregatedResources(call as unknown as Parameters<AdsServer['deltaAggregatedResources']>[0]);
-    send({ node: { id: `warm-up-delta-${i}`, cluster: 'warm-up' }, type_url: TypeUrl.Cluster, resource_names_subscribe: ['*'] });
-  }
+/** How one protocol phrases the two requests a simulated Envoy sends. */
+interface Requests {
+  /** A subscription to a type (its names; a wildcard type by its protocol's wildcard). */
+  subscribe(type: TypeUrl): Message;
+  /** The ACK of a response. */
+  ack(type: TypeUrl, response: Message): Message;
+}
+
+/** State of the world: names in every request (none for a wildcard type), ACKs repeat them. */
+function sotwRequests(namesOf: (type: TypeUrl) => readonly string[] | undefined): Requests {
+  return {
+    subscribe: (type) => {
+      const names = namesOf(type);
+      return names ? { type_url: type, resource_names: names } : { type_url: type };
+    },
+    ack: (type, r) => ({
+      type_url: type,
+      version_info: r['version_info'],
+      response_nonce: r['nonce'],
+      resource_names: namesOf(type) ?? [],
+    }),
+  };
+}
+
+/** Delta: names subscribed once ('*' for a wildcard type), ACKs carry only the nonce. */
+function deltaRequests(namesOf: (type: TypeUrl) => readonly string[] | undefined): Requests {
+  return {
+    subscribe: (type) => ({ type_url: type, resource_names_subscribe: namesOf(type) ?? ['*'] }),
+    ack: (type, r) => ({ type_url: type, response_nonce: r['nonce'] }),
+  };
 }
