@@ -8,6 +8,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Protocol } from '../fanout/ads-load-client.js';
 import { SpillwayChild, type BenchServer } from '../fanout/child-handle.js';
+import { FANOUT_OPTIONS } from '../fanout/cli-options.js';
 import { buildCompiledChild } from '../fanout/compiled-child.js';
 import { describeRun, runOnce, type RunResult } from '../fanout/fanout-run.js';
 import { writeSection, type Machine } from '../fanout/report.js';
@@ -16,17 +17,9 @@ import { buildGoControlPlane, GO_CONTROL_PLANE_VERSION, GoControlPlaneChild, goV
 
 const { values } = parseArgs({
   options: {
+    ...FANOUT_OPTIONS,
     sizes: { type: 'string', default: '100,1000,5000,10000' },
-    protocols: { type: 'string', default: 'sotw,delta' },
-    runs: { type: 'string', default: '3' },
-    pushes: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '5' },
-    services: { type: 'string', default: '10' },
-    'per-channel': { type: 'string', default: '100' },
-    'open-rate': { type: 'string', default: '1000' },
     'idle-ms': { type: 'string', default: '5000' },
-    'no-md': { type: 'boolean', default: false },
-    note: { type: 'string', multiple: true, default: [] },
   },
 });
 

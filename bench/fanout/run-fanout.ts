@@ -7,26 +7,18 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Protocol } from './ads-load-client.js';
+import { FANOUT_OPTIONS } from './cli-options.js';
 import { buildCompiledChild } from './compiled-child.js';
 import { describeRun, runOnce, type RunResult } from './fanout-run.js';
 import { renderSection, STANDING_NOTES, summarize, writeSection, type Machine } from './report.js';
 
 const { values } = parseArgs({
   options: {
-    sizes: { type: 'string', default: '100,1000,5000' },
-    protocols: { type: 'string', default: 'sotw,delta' },
-    runs: { type: 'string', default: '3' },
-    pushes: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '5' },
-    services: { type: 'string', default: '10' },
-    'per-channel': { type: 'string', default: '100' },
-    'open-rate': { type: 'string', default: '1000' },
+    ...FANOUT_OPTIONS,
     profile: { type: 'string' },
     'profile-streams': { type: 'string', default: '1000' },
     'profile-pushes': { type: 'string', default: '40' },
     runtime: { type: 'string', default: 'dist' },
-    'no-md': { type: 'boolean', default: false },
-    note: { type: 'string', multiple: true, default: [] },
   },
 });
 
