@@ -162,9 +162,11 @@ export interface ReadModelSources {
 }
 
 export function createReadModel(src: ReadModelSources): ReadModel {
+  // plan() knows every configured service; the fallback only types it.
+  const planOf = (svc: ServiceConfig): TrafficPlan => src.publisher.plan(svc.name) ?? staticPlanFor(svc);
   const view = (svc: ServiceConfig): ServiceView => {
     const now = src.clock.nowMs();
-    const plan = src.publisher.plan(svc.name) ?? staticPlanFor(svc); // plan() knows every configured service; the fallback only types it
+    const plan = planOf(svc);
     const source = src.router.source(svc.name);
     const decision = src.controller?.current(svc.name) ?? src.router.latestDecision(svc.name);
     const override = src.overrides.get(svc.name);
@@ -204,7 +206,7 @@ export function createReadModel(src: ReadModelSources): ReadModel {
     splits: () =>
       src.publisher.currentServices().map((svc) => ({
         name: svc.name,
-        shares: tierShares(src.publisher.plan(svc.name) ?? staticPlanFor(svc), svc.modal !== undefined),
+        shares: tierShares(planOf(svc), svc.modal !== undefined),
       })),
     service: (name) => {
       const svc = src.publisher.service(name);
