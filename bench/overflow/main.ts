@@ -4,6 +4,7 @@
 // bench/results/overflow-<time>.json, prints the table, and replaces the "Overflow quality through
 // real Envoy" section of BENCHMARKS.md (with --write).
 //   npm run bench:overflow -- --runs 1 --cells step,hover --write
+//   npm run bench:overflow -- --policies default   (one policy only; --write still replaces the whole section)
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -15,12 +16,18 @@ import { runCell, type CellOutcome } from './run-cell.js';
 import { simulateCell } from './sim-cell.js';
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '1' }, cells: { type: 'string' }, write: { type: 'boolean', default: false } },
+  options: {
+    runs: { type: 'string', default: '1' },
+    cells: { type: 'string' },
+    policies: { type: 'string', default: 'seed,default' },
+    write: { type: 'boolean', default: false },
+  },
 });
 const runs = Number(values.runs);
 const cells: CellName[] = values.cells ? (values.cells.split(',') as CellName[]) : CELL_NAMES;
 for (const c of cells) if (!(c in CELLS)) throw new Error(`unknown cell "${c}" (have: ${CELL_NAMES.join(', ')})`);
-const policies: PolicyName[] = ['seed', 'default'];
+const policies = values.policies.split(',') as PolicyName[];
+for (const p of policies) if (p !== 'seed' && p !== 'default') throw new Error(`unknown policy "${p}" (have: seed, default)`);
 const log = (s: string): void => void process.stdout.write(`${s}\n`);
 const started = new Date();
 

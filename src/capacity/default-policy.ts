@@ -35,11 +35,23 @@ export function initialDefaultState(): DefaultState {
 const HOUR_MS = 3_600_000;
 /** A report this far over the in-house target is a step: spill at once, without waiting for the average. */
 const STEP_MARGIN = 0.15;
+/**
+ * …and this many standard deviations of its own counting noise away: at 50 rps over 1 s reports
+ * the noise alone is ±7 rps (14 %), so a 15 % margin by itself read one report in six as a step.
+ * 2.5 σ is one report in about 160 from noise, while a real step of 1.5× or more at tens of rps
+ * clears it on its first report.
+ */
+const STEP_NOISE_SIGMAS = 2.5;
 /** Spilling stops when demand is within this fraction over the in-house target. */
 const STOP_MARGIN = 0.03;
 /** Drop changes smaller than this many points are not published (each is an EDS push). */
 const DROP_DEAD_BAND = 3;
 const ewma = (prev: number, x: number, dtMs: number, tauMs: number): number => prev + (1 - Math.exp(-dtMs / tauMs)) * (x - prev);
+
+/** How far a report must move from `base` to be a step rather than counting noise. */
+export function stepThreshold(base: number, noiseRps: number): number {
+  return Math.max(STEP_MARGIN * base, STEP_NOISE_SIGMAS * noiseRps);
+}
 
 /** Modal capacity in inputs the policy may rely on now, and why. */
 interface ModalView {
@@ -119,7 +131,9 @@ export function decideDefault(
   const lambdaSlow = first ? lambda : ewma(prev.lambdaSlow, lambda, dtMs, cfg.slowWindowMs);
   // The split follows the smoothed demand while demand is steady (report noise would flap the
   // weights), and the latest report as soon as it moves by a step either way.
-  const lambdaPlan = Math.abs(lambda - lambdaFast) > STEP_MARGIN * lambdaFast ? lambda : lambdaFast;
+  // One report's noise is what its counts allow (Poisson), at the rate it reports.
+  const noise = inputs.offeredNoiseRps ?? 0;
+  const lambdaPlan = Math.abs(lambda - lambdaFast) > stepThreshold(lambdaFast, noise) ? lambda : lambdaFast;
   const slope = dtS > 0 ? (lambdaFast - prev.lambdaFast) / dtS : 0;
   const lambdaTrend = first ? 0 : ewma(prev.lambdaTrend, slope, dtMs, cfg.fastWindowMs * 2);
 
@@ -161,7 +175,8 @@ export function decideDefault(
   // Hysteresis: start when smoothed demand is clearly over the target — or at once on a step well
   // over both the target and the recent average; stop as soon as demand is back at the target.
   const startAt = muTarget * (1 + cfg.startMargin);
-  const step = lambda > (1 + STEP_MARGIN) * Math.max(muTarget, lambdaFast);
+  const stepBase = Math.max(muTarget, lambdaFast);
+  const step = lambda - stepBase > stepThreshold(stepBase, noise);
   // Stop once the excess is a sliver of the target: at the edge, Modal would mostly get waste.
   const want = spillingBefore ? lambdaPlan > muTarget * (1 + STOP_MARGIN) : lambdaFast > startAt || step;
   // No hold on the way down: λ_fast is already the smoothing, and holding a take above the current

@@ -12,6 +12,11 @@ export interface ControllerInputs {
   modal?: LocalityLoad;
   /** Requests Envoy dropped for the service (drop_overloads + breakers), per second. */
   drops?: ServiceDrops;
+  /**
+   * One standard deviation of offered_rps from counting alone (Poisson noise of the reports' counts
+   * over their windows); absent or 0: treated as exact.
+   */
+  offeredNoiseRps?: number;
   /** Modal stats feed: last good sample plus how polling is going. */
   modalStats: ModalStatsStatus;
   /** Sum of max concurrent requests over the healthy in-house endpoints. */

@@ -35,7 +35,7 @@ export function controllerInputsFor(service: ServiceConfig, src: InputSources): 
     service: service.name,
     ...(inHouse ? { inHouse } : {}),
     ...(modalLoad ? { modal: modalLoad } : {}),
-    ...(load && load.reporters > 0 ? { drops: load.drops } : {}),
+    ...(load && load.reporters > 0 ? { drops: load.drops, offeredNoiseRps: load.offeredNoiseRps } : {}),
     modalStats: src.modalStatus(service.name) ?? { service: service.name, consecutiveFailures: 0 },
     inHouseCapacity,
     ...(maxRps !== undefined ? { inHouseMaxRps: maxRps } : {}),

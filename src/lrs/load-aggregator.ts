@@ -47,6 +47,12 @@ export interface ServiceLoad {
   drops: ServiceDropsReading;
   /** Envoys whose report for this service is live. */
   reporters: number;
+  /**
+   * One standard deviation of the offered rate (issued to both localities plus dropped) from
+   * counting alone: each Envoy's report counts requests over its window, and a count n has Poisson
+   * noise √n, so a rate over W seconds has √(rate / W). What a report must exceed to be a real change.
+   */
+  offeredNoiseRps: number;
   /** Newest and oldest contributing report: the spread says how coherent the sum is. */
   observedAtMs: number;
   oldestObservedAtMs: number;
@@ -276,13 +282,24 @@ export function sumService(service: string, samples: readonly ServiceSample[], a
     for (const [category, rps] of Object.entries(s.report.dropsRps)) byCategory[category] = (byCategory[category] ?? 0) + rps;
   }
   const droppedRps = Object.values(byCategory).reduce((a, b) => a + b, 0);
+  let offeredVariance = 0;
+  for (const s of samples) offeredVariance += reportOfferedRps(s.report) / (s.report.windowMs / 1000);
 
   return {
     service,
     localities,
     drops: { service, droppedRps, byCategory, observedAtMs, ageMs },
     reporters,
+    offeredNoiseRps: Math.sqrt(offeredVariance),
     observedAtMs,
     oldestObservedAtMs,
   };
+}
+
+/** What one Envoy's report says was offered: issued to either locality plus dropped. */
+function reportOfferedRps(r: ServiceLoadReport): number {
+  let rps = 0;
+  for (const kind of LOCALITY_KINDS) rps += r.localities[kind].issuedRps;
+  for (const d of Object.values(r.dropsRps)) rps += d;
+  return rps;
 }

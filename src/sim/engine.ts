@@ -496,6 +496,7 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
             errorRps: lrs.mErr / dt,
           },
           drops: { ...base, droppedRps: lrs.dropped / dt, byCategory: {} },
+          offeredNoiseRps: Math.sqrt(lrs.inIssued + lrs.mIssued + lrs.dropped) / dt,
           modalStats: stats,
           inHouseCapacity: slots,
           capacityScaler: trace.scaler?.(now / 1000) ?? 1,

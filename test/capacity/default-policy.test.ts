@@ -87,6 +87,23 @@ describe('default policy', () => {
     expect(step[0]!.plan.modalWeight).toBeCloseTo(360, -1); // the first report after a step
   });
 
+  it("a step must stand out of the reports' counting noise: a noisy report at a steady small rate is not one", () => {
+    // A small service: 6 slots at 100 ms (target 48 rps, max 54). Steady 47 rps with 1 s reports:
+    // the counts alone make ±7 rps. A report of 60 is 25 % over the target (a step by margin alone)
+    // but 1.6 σ of its own noise: not a step, so nothing spills or sheds on it.
+    const small = { capacity: 6, ...warm };
+    const steady = run(10, () => ({ offered: 47, ...small, offeredNoiseRps: Math.sqrt(47) }));
+    expect(last(steady).plan.modalWeight).toBe(0);
+    const noisy = run(1, () => ({ offered: 60, ...small, offeredNoiseRps: Math.sqrt(60) }), policy, last(steady))[0]!;
+    expect(noisy.plan).toMatchObject({ modalWeight: 0, dropPercent: 0 });
+    // Read as exact counts, the same report is a step and spills at once.
+    const exact = run(1, () => ({ offered: 60, ...small }), policy, last(steady))[0]!;
+    expect(exact.plan.modalWeight).toBeGreaterThan(0);
+    // A real step (2×) clears the noise on its first report.
+    const real = run(1, () => ({ offered: 96, ...small, offeredNoiseRps: Math.sqrt(96) }), policy, last(steady))[0]!;
+    expect(real.mode).toBe('spilling');
+  });
+
   it('follows eased demand down at once (no hold over the excess) and releases Modal under the target', () => {
     const up = run(20, () => ({ offered: 1000, ...warm }));
     expect(last(up).plan.modalWeight).toBeCloseTo(360, -1);

@@ -25,6 +25,8 @@ export interface Scenario {
   rateLimitRps?: number;
   inHouseMaxRps?: number;
   capacityScaler?: number;
+  /** Counting noise of the offered rate, rps (what LRS's Poisson counts allow; absent: exact). */
+  offeredNoiseRps?: number;
 }
 
 /** Builds ControllerInputs observed `now`, with fresh LRS and a Modal sample of the given age. */
@@ -55,6 +57,7 @@ export function inputs(now: number, s: Scenario = {}): ControllerInputs {
       observedAtMs: now,
     },
     drops: { service: 'svc', droppedRps: s.dropped ?? 0, byCategory: {}, observedAtMs: now },
+    ...(s.offeredNoiseRps !== undefined ? { offeredNoiseRps: s.offeredNoiseRps } : {}),
     modalStats: { service: 'svc', consecutiveFailures: s.failures ?? 0 },
     inHouseCapacity: s.capacity ?? 80,
     modalMaxInputs: s.maxInputs ?? 10,

@@ -49,6 +49,9 @@ describe('LoadAggregator', () => {
     expect(api.observedAtMs).toBe(T0 + 200);
     expect(api.oldestObservedAtMs).toBe(T0);
     expect(api.localities.modal.ageMs).toBe(300);
+    // Counting noise of the offered rate: A counted 100 requests in 1 s (variance 100/1² rps²), B
+    // 140 in 2 s (140/2²): √135 ≈ 11.6 rps, what a report must beat to be more than noise.
+    expect(api.offeredNoiseRps).toBeCloseTo(Math.sqrt(135), 6);
 
     // A newer report from A replaces A's previous one; it is not added to it.
     agg.ingest(
