@@ -100,8 +100,9 @@ for (const cell of cells) {
   }
   for (const policy of policies) {
     const f = byPolicy.get(policy)!;
+    // Pushes are judged against seed's, when seed ran too.
     const seedPushes = (where: 'real' | 'sim'): number | undefined =>
-      policy === 'seed' ? undefined : byPolicy.get('seed')![where].pushesPerMin;
+      policy === 'seed' ? undefined : byPolicy.get('seed')?.[where].pushesPerMin;
     const verdict = (where: 'real' | 'sim'): string => {
       const miss = missesOf(f[where], seedPushes(where));
       return miss.length === 0 ? 'met' : `misses: ${miss.join(', ')}`;
@@ -113,7 +114,7 @@ for (const cell of cells) {
   }
 }
 const table = lines.join('\n');
-const command = `npm run bench:overflow -- --runs ${runs}${values.cells ? ` --cells ${values.cells}` : ''}`;
+const command = `npm run bench:overflow -- --runs ${runs}${values.cells ? ` --cells ${values.cells}` : ''}${values.policies !== 'seed,default' ? ` --policies ${values.policies}` : ''}`;
 mkdirSync('bench/results', { recursive: true });
 const path = `bench/results/overflow-${started.toISOString().replace(/[:.]/g, '-')}.json`;
 writeFileSync(
