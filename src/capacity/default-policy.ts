@@ -21,6 +21,7 @@ export function initialDefaultState(): DefaultState {
     lambdaFast: 0,
     lambdaSlow: 0,
     lambdaTrend: 0,
+    lambdaRamp: 0,
     share: 0,
 
     verifiedModalInputs: 0,
@@ -129,13 +130,19 @@ export function decideDefault(
   const lambda = offeredRps(inputs);
   const lambdaFast = first ? lambda : ewma(prev.lambdaFast, lambda, dtMs, cfg.fastWindowMs);
   const lambdaSlow = first ? lambda : ewma(prev.lambdaSlow, lambda, dtMs, cfg.slowWindowMs);
-  // The split follows the smoothed demand while demand is steady (report noise would flap the
-  // weights), and the latest report as soon as it moves by a step either way.
-  // One report's noise is what its counts allow (Poisson), at the rate it reports.
-  const noise = inputs.offeredNoiseRps ?? 0;
-  const lambdaPlan = Math.abs(lambda - lambdaFast) > stepThreshold(lambdaFast, noise) ? lambda : lambdaFast;
   const slope = dtS > 0 ? (lambdaFast - prev.lambdaFast) / dtS : 0;
   const lambdaTrend = first ? 0 : ewma(prev.lambdaTrend, slope, dtMs, cfg.fastWindowMs * 2);
+  // The split follows the smoothed demand while demand is steady (report noise would flap the
+  // weights), and the latest report as soon as it moves by a step either way. The smoothed demand
+  // carries its ramp (the slope over the same window, added back once): an average alone trails a
+  // ramp by slope × window — 10 rps on a 2 rps/s ramp, which left in-house short of its spill through
+  // real Envoy once reports within their noise stopped counting as steps. After a change it
+  // overshoots by at most 14 % of the change, two windows later.
+  const lambdaRamp = first ? 0 : ewma(prev.lambdaRamp, slope, dtMs, cfg.fastWindowMs);
+  const level = Math.max(0, lambdaFast + lambdaRamp * (cfg.fastWindowMs / 1000));
+  // One report's noise is what its counts allow (Poisson), at the rate it reports.
+  const noise = inputs.offeredNoiseRps ?? 0;
+  const lambdaPlan = Math.abs(lambda - lambdaFast) > stepThreshold(lambdaFast, noise) ? lambda : level;
 
   // 2. In-house: what it serves at the target and at most, from capacity alone (never from a
   //    transient queue), scaled for planned drains.
@@ -293,6 +300,7 @@ export function decideDefault(
     lambdaFast,
     lambdaSlow,
     lambdaTrend,
+    lambdaRamp,
     share,
 
     verifiedModalInputs: modal.observable ? modal.inputs : prev.verifiedModalInputs,

@@ -104,6 +104,15 @@ describe('default policy', () => {
     expect(real.mode).toBe('spilling');
   });
 
+  it('plans on a ramp without trailing it: the smoothed demand carries its trend', () => {
+    // 6 slots at 100 ms (target 48 rps); demand ramps 2 rps per second with 1 s reports' noise.
+    const ramp = run(40, (t) => ({ offered: 30 + 2 * t, capacity: 6, ...warm, offeredNoiseRps: Math.sqrt(30 + 2 * t) }));
+    // A 5 s average alone would plan ≈ 10 rps under the current demand; with the trend, within 2.
+    for (const d of ramp.slice(20)) {
+      expect(Math.abs(d.inputs['planned_demand_rps']!.value - d.inputs['offered_rps']!.value)).toBeLessThanOrEqual(2);
+    }
+  });
+
   it('follows eased demand down at once (no hold over the excess) and releases Modal under the target', () => {
     const up = run(20, () => ({ offered: 1000, ...warm }));
     expect(last(up).plan.modalWeight).toBeCloseTo(360, -1);
