@@ -38,7 +38,7 @@ const HOUR_MS = 3_600_000;
 const STEP_MARGIN = 0.15;
 /**
  * …and this many standard deviations of its own counting noise away: at 50 rps over 1 s reports
- * the noise alone is ±7 rps (14 %), so a 15 % margin by itself read one report in six as a step.
+ * the noise alone is ±7 rps (14 %), so a 15 % margin by itself read one report in seven as a step.
  * 2.5 σ is one report in about 160 from noise, while a real step of 1.5× or more at tens of rps
  * clears it on its first report.
  */

@@ -96,6 +96,7 @@ describe('default policy', () => {
     expect(last(steady).plan.modalWeight).toBe(0);
     const noisy = run(1, () => ({ offered: 60, ...small, offeredNoiseRps: Math.sqrt(60) }), policy, last(steady))[0]!;
     expect(noisy.plan).toMatchObject({ modalWeight: 0, dropPercent: 0 });
+    expect(noisy.inputs['offered_noise_rps']!.value).toBeCloseTo(Math.sqrt(60), 1); // shown with the decision
     // Read as exact counts, the same report is a step and spills at once.
     const exact = run(1, () => ({ offered: 60, ...small }), policy, last(steady))[0]!;
     expect(exact.plan.modalWeight).toBeGreaterThan(0);
