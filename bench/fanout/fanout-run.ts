@@ -183,7 +183,8 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
         serverAcks: acks.count ?? 0,
         // The polling above costs the child a few stats/acks replies: microseconds each.
         cpuMs: round(cpuMs(after) - cpuMs(before), 2),
-        ...(threadsBefore && threadsAfter ? { otherThreadsCpuMs: threadsAfter.otherMs - threadsBefore.otherMs } : {}),
+        // A helper thread that exited during the push takes its CPU with it: never below 0.
+        ...(threadsBefore && threadsAfter ? { otherThreadsCpuMs: Math.max(0, threadsAfter.otherMs - threadsBefore.otherMs) } : {}),
         sentBytes: (after.sentBytes ?? 0) - (before.sentBytes ?? 0),
         sentResponses: (after.sentResponses ?? 0) - (before.sentResponses ?? 0),
         receivedBytes: client.stats().bytesReceived - receivedBefore,
@@ -212,8 +213,7 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       pushes,
       firstPushP99Ms: round(at(pushes[0]!, 'p99'), 2),
       firstPushCpuMs: pushes[0]!.cpuMs,
-      // A mean, not a median: each sample is a multiple of 10 ms.
-      otherThreadsCpuMsPerPush: round(measured.reduce((sum, p) => sum + (p.otherThreadsCpuMs ?? 0), 0) / measured.length, 2),
+      ...otherThreadsFigure(measured),
       p50Ms: round(median(measured.map((p) => at(p, 'p50'))), 2),
       p99Ms: round(median(measured.map((p) => at(p, 'p99'))), 2),
       maxMs: round(Math.max(...measured.map((p) => at(p, 'max'))), 2),
@@ -242,4 +242,11 @@ export function describeRun(r: RunResult): string {
     `publish ${r.publishMs} ms; CPU ${r.cpuMsPerPush} ms/push; RSS ${round(r.rssPerStream / 1024)} KiB/stream; ` +
     `${r.sentBytesPerPush} B sent/push; lost ${r.streamsLost}; stages p99 sent ${round(stageP99(r, 'sentMs'))} received ${round(stageP99(r, 'receiveMs'))} acked ${r.p99Ms}; p99 spread over measured pushes ${round(percentile(measuredP99, 0))}–${round(percentile(measuredP99, 1))}; first push p99 ${r.firstPushP99Ms} ms, CPU ${r.firstPushCpuMs} ms${r.otherThreadsCpuMsPerPush !== undefined ? `; off the main thread ${r.otherThreadsCpuMsPerPush} ms/push` : ''}`
   );
+}
+
+/** Mean CPU off the main thread over the pushes that have a reading (none where /proc is missing). */
+function otherThreadsFigure(pushes: readonly PushResult[]): { otherThreadsCpuMsPerPush?: number } {
+  const readings = pushes.flatMap((p) => (p.otherThreadsCpuMs === undefined ? [] : [p.otherThreadsCpuMs]));
+  // A mean, not a median: each reading is a multiple of 10 ms.
+  return readings.length === 0 ? {} : { otherThreadsCpuMsPerPush: round(readings.reduce((a, b) => a + b, 0) / readings.length, 2) };
 }

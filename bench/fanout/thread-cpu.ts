@@ -18,7 +18,12 @@ export function threadCpu(pid: number): ThreadCpu | undefined {
     let mainMs = 0;
     let otherMs = 0;
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      } catch {
+        continue; // the thread exited since the listing
+      }
       // Fields after the parenthesised command name; utime and stime are fields 14 and 15 of stat.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;

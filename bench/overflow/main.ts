@@ -28,6 +28,8 @@ const cells: CellName[] = values.cells ? (values.cells.split(',') as CellName[])
 for (const c of cells) if (!(c in CELLS)) throw new Error(`unknown cell "${c}" (have: ${CELL_NAMES.join(', ')})`);
 const policies = values.policies.split(',') as PolicyName[];
 for (const p of policies) if (p !== 'seed' && p !== 'default') throw new Error(`unknown policy "${p}" (have: seed, default)`);
+// The section's table is judged against seed (pushes) and shows both: a one-policy run must not replace it.
+if (values.write && policies.length < 2) throw new Error('--write needs both policies (the table compares them)');
 const log = (s: string): void => void process.stdout.write(`${s}\n`);
 const started = new Date();
 

@@ -39,8 +39,8 @@ const STEP_MARGIN = 0.15;
 /**
  * …and this many standard deviations of its own counting noise away: at 50 rps over 1 s reports
  * the noise alone is ±7 rps (14 %), so a 15 % margin by itself read one report in seven as a step.
- * 2.5 σ is one report in about 160 from noise, while a real step of 1.5× or more at tens of rps
- * clears it on its first report.
+ * 2.5 σ is one report in about 160 from noise upward (80 either way), while a doubling clears it on
+ * its first full report from about 13 rps, and 1.5× from about 40 rps.
  */
 const STEP_NOISE_SIGMAS = 2.5;
 /** Spilling stops when demand is within this fraction over the in-house target. */
@@ -138,11 +138,15 @@ export function decideDefault(
   // ramp by slope × window — 10 rps on a 2 rps/s ramp, which left in-house short of its spill through
   // real Envoy once reports within their noise stopped counting as steps. After a change it
   // overshoots by at most 14 % of the change, two windows later.
-  const lambdaRamp = first ? 0 : ewma(prev.lambdaRamp, slope, dtMs, cfg.fastWindowMs);
+  // A leader resuming a predecessor's memory written before this field existed starts it at 0.
+  const prevRamp = Number.isFinite(prev.lambdaRamp) ? prev.lambdaRamp : 0;
+  const lambdaRamp = first ? 0 : ewma(prevRamp, slope, dtMs, cfg.fastWindowMs);
   const level = Math.max(0, lambdaFast + lambdaRamp * (cfg.fastWindowMs / 1000));
-  // One report's noise is what its counts allow (Poisson), at the rate it reports.
+  // One report's noise is what its counts allow (Poisson), at the rate it reports. Judged against
+  // the level itself, so the plan never sits further from the latest report than its noise explains
+  // (after a large fall, the ramp term alone would undershoot the new demand).
   const noise = inputs.offeredNoiseRps ?? 0;
-  const lambdaPlan = Math.abs(lambda - lambdaFast) > stepThreshold(lambdaFast, noise) ? lambda : level;
+  const lambdaPlan = Math.abs(lambda - level) > stepThreshold(level, noise) ? lambda : level;
 
   // 2. In-house: what it serves at the target and at most, from capacity alone (never from a
   //    transient queue), scaled for planned drains.

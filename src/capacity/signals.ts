@@ -17,7 +17,7 @@ export function baseReadings(inputs: ControllerInputs, nowMs: number): Record<st
   const sAge = ageMs(s?.observedAtMs, nowMs);
   const r: Record<string, InputReading> = {
     offered_rps: { value: round1(offeredRps(inputs)), ageMs: maxAge(hAge, mAge, ageMs(inputs.drops?.observedAtMs, nowMs)) },
-    // One σ of offered_rps's counting noise: a step must beat 2.5 of them as well as 15 % (stepThreshold).
+    // One σ of offered_rps's counting noise: what stepThreshold (default policy) measures a step in.
     offered_noise_rps: { value: round1(inputs.offeredNoiseRps ?? 0), ageMs: ageMs(inputs.drops?.observedAtMs, nowMs) },
     in_house_in_progress: { value: h?.inProgress ?? 0, ageMs: hAge },
     in_house_issued_rps: { value: round1(h?.issuedRps ?? 0), ageMs: hAge },

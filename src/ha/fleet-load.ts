@@ -96,6 +96,8 @@ export function decodeReplicaLoad(text: string): Decoded<ReplicaLoad> {
       if (!finite(s?.t) || !finite(s.exp) || !finite(s.w) || !rates(s.ih) || !rates(s.m) || !drops(s.d)) {
         return { ok: false, error: `${where}: t, exp, w, ih, m and d must be present and numeric` };
       }
+      // A report's window divides its counts (rates, and their noise): it must be positive.
+      if (s.w <= 0) return { ok: false, error: `${where}: w must be a positive window in ms` };
       const localities = {} as Record<LocalityKind, LocalityRates>;
       for (const kind of LOCALITY_KINDS) localities[kind] = fromRates(s[WIRE_KIND[kind]]);
       samples.push({

@@ -50,7 +50,8 @@ export interface ServiceLoad {
   /**
    * One standard deviation of the offered rate (issued to both localities plus dropped) from
    * counting alone: each Envoy's report counts requests over its window, and a count n has Poisson
-   * noise √n, so a rate over W seconds has √(rate / W). What a report must exceed to be a real change.
+   * noise √n, so a rate over W seconds has √(rate / W). One σ: the capacity policy decides how many
+   * of them make a step.
    */
   offeredNoiseRps: number;
   /** Newest and oldest contributing report: the spread says how coherent the sum is. */

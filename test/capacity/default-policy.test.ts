@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/capacity/decide.js';
 import { makePolicy, type CapacityPolicy } from '../../src/config/capacity-policy.js';
-import type { Decision } from '../../src/capacity/types.js';
+import type { Decision, DefaultState } from '../../src/capacity/types.js';
 import { inputs, T0, type Scenario } from './fixtures.js';
 
 const policy = makePolicy();
@@ -111,6 +111,23 @@ describe('default policy', () => {
     // A 5 s average alone would plan ≈ 10 rps under the current demand; with the trend, within 2.
     for (const d of ramp.slice(20)) {
       expect(Math.abs(d.inputs['planned_demand_rps']!.value - d.inputs['offered_rps']!.value)).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('after a large fall the plan stays within a step of the latest report (the ramp term does not undershoot it)', () => {
+    const up = run(20, () => ({ offered: 1000, ...warm, offeredNoiseRps: Math.sqrt(1000) }));
+    const fall = run(30, () => ({ offered: 300, ...warm, offeredNoiseRps: Math.sqrt(300) }), policy, last(up));
+    for (const d of fall) expect(d.inputs['planned_demand_rps']!.value).toBeGreaterThanOrEqual(0.85 * 300 - 1);
+  });
+
+  it('a leader resuming memory written before the ramp term existed decides as usual', () => {
+    const before = last(run(10, () => ({ offered: 1000, ...warm })));
+    const { lambdaRamp: _dropped, ...older } = before.state as DefaultState;
+    const resumed = run(3, () => ({ offered: 1000, ...warm }), policy, { ...before, state: older as DefaultState });
+    for (const d of resumed) {
+      expect(d.mode).toBe('spilling');
+      expect(d.plan).toMatchObject({ modalHealth: 'HEALTHY' });
+      expect(d.plan.modalWeight).toBeCloseTo(360, -1);
     }
   });
 

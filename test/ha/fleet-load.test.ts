@@ -69,5 +69,12 @@ describe('fleet load', () => {
       error: 'nodes["e"].echo: t, exp, w, ih, m and d must be present and numeric',
     });
     expect(decodeReplicaLoad('nope').ok).toBe(false);
+    // A zero window would make every rate, and its noise, infinite.
+    const zeroWindow = JSON.parse(encodeReplicaLoad(load)) as { nodes: Record<string, Record<string, { w: number }>> };
+    for (const byService of Object.values(zeroWindow.nodes)) for (const s of Object.values(byService)) s.w = 0;
+    expect(decodeReplicaLoad(JSON.stringify(zeroWindow))).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('w must be a positive window'),
+    });
   });
 });
