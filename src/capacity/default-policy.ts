@@ -193,9 +193,12 @@ export function decideDefault(
   // No hold on the way down: λ_fast is already the smoothing, and holding a take above the current
   // excess sends Modal traffic the in-house tier could serve (paid waste, and a stale share).
   let modalTake = want ? Math.min(lambdaPlan, excessUp, modalRps) : 0;
-  const inHouseTake = Math.max(0, lambdaPlan - modalTake);
-  const shedRps = cfg.shed ? Math.max(0, inHouseTake - inMax) : 0;
-  let drop = lambdaPlan > 0 ? Math.ceil((100 * shedRps) / lambdaPlan) : 0;
+  // Shedding acts only on demand seen, never on the ramp's extrapolation: just after a crowd the
+  // level runs ahead of the reports (by up to 14 % of the jump), and shedding that lead refused
+  // requests in-house and Modal had room for (5–8 % of them once Modal was warm, through real Envoy).
+  const seen = Math.min(lambdaPlan, Math.max(lambda, lambdaFast));
+  const shedRps = cfg.shed ? Math.max(0, seen - modalTake - inMax) : 0;
+  let drop = seen > 0 ? Math.ceil((100 * shedRps) / seen) : 0;
   // Whole percents with a dead band: each change is an EDS push.
   const prevDrop = prevPlan?.dropPercent ?? 0;
   if (drop > 0 && Math.abs(drop - prevDrop) < DROP_DEAD_BAND) drop = prevDrop;

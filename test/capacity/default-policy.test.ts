@@ -120,6 +120,16 @@ describe('default policy', () => {
     for (const d of fall) expect(d.inputs['planned_demand_rps']!.value).toBeGreaterThanOrEqual(0.85 * 300 - 1);
   });
 
+  it("never sheds on the ramp's extrapolation: after a crowd, only demand seen is shed", () => {
+    // Modal warm for ≈ 300 rps (39 inputs); 1000 rps leaves in-house 700 of its 720 maximum: nothing to
+    // shed. The ramp-corrected level runs ahead of the reports for a while after the jump.
+    const modal300 = { runners: 5, runningInputs: 10, inputHeadroom: 29 };
+    const calm = run(20, () => ({ offered: 300, ...modal300, offeredNoiseRps: Math.sqrt(300) }));
+    const crowd = run(25, () => ({ offered: 1000, ...modal300, offeredNoiseRps: Math.sqrt(1000) }), policy, last(calm));
+    expect(Math.max(...crowd.map((d) => d.inputs['planned_demand_rps']!.value))).toBeGreaterThan(1000); // the lead exists
+    for (const d of crowd) expect(d.plan.dropPercent).toBe(0);
+  });
+
   it('a leader resuming memory written before the ramp term existed decides as usual', () => {
     const before = last(run(10, () => ({ offered: 1000, ...warm })));
     const { lambdaRamp: _dropped, ...older } = before.state as DefaultState;
