@@ -21,7 +21,6 @@ export function initialDefaultState(): DefaultState {
     lambdaFast: 0,
     lambdaSlow: 0,
     lambdaTrend: 0,
-    lambdaRamp: 0,
     share: 0,
 
     verifiedModalInputs: 0,
@@ -133,20 +132,10 @@ export function decideDefault(
   const slope = dtS > 0 ? (lambdaFast - prev.lambdaFast) / dtS : 0;
   const lambdaTrend = first ? 0 : ewma(prev.lambdaTrend, slope, dtMs, cfg.fastWindowMs * 2);
   // The split follows the smoothed demand while demand is steady (report noise would flap the
-  // weights), and the latest report as soon as it moves by a step either way. The smoothed demand
-  // carries its ramp (the slope over the same window, added back once): an average alone trails a
-  // ramp by slope × window — 10 rps on a 2 rps/s ramp, which left in-house short of its spill through
-  // real Envoy once reports within their noise stopped counting as steps. After a change it
-  // overshoots by at most 14 % of the change, two windows later.
-  // A leader resuming a predecessor's memory written before this field existed starts it at 0.
-  const prevRamp = Number.isFinite(prev.lambdaRamp) ? prev.lambdaRamp : 0;
-  const lambdaRamp = first ? 0 : ewma(prevRamp, slope, dtMs, cfg.fastWindowMs);
-  const level = Math.max(0, lambdaFast + lambdaRamp * (cfg.fastWindowMs / 1000));
-  // One report's noise is what its counts allow (Poisson), at the rate it reports. Judged against
-  // the level itself, so the plan never sits further from the latest report than its noise explains
-  // (after a large fall, the ramp term alone would undershoot the new demand).
+  // weights), and the latest report as soon as it moves by a step either way. One report's noise
+  // is what its counts allow (Poisson), at the rate it reports.
   const noise = inputs.offeredNoiseRps ?? 0;
-  const lambdaPlan = Math.abs(lambda - level) > stepThreshold(level, noise) ? lambda : level;
+  const lambdaPlan = Math.abs(lambda - lambdaFast) > stepThreshold(lambdaFast, noise) ? lambda : lambdaFast;
 
   // 2. In-house: what it serves at the target and at most, from capacity alone (never from a
   //    transient queue), scaled for planned drains.
@@ -193,12 +182,9 @@ export function decideDefault(
   // No hold on the way down: λ_fast is already the smoothing, and holding a take above the current
   // excess sends Modal traffic the in-house tier could serve (paid waste, and a stale share).
   let modalTake = want ? Math.min(lambdaPlan, excessUp, modalRps) : 0;
-  // Shedding acts only on demand seen, never on the ramp's extrapolation: just after a crowd the
-  // level runs ahead of the reports (by up to 14 % of the jump), and shedding that lead refused
-  // requests in-house and Modal had room for (5–8 % of them once Modal was warm, through real Envoy).
-  const seen = Math.min(lambdaPlan, Math.max(lambda, lambdaFast));
-  const shedRps = cfg.shed ? Math.max(0, seen - modalTake - inMax) : 0;
-  let drop = seen > 0 ? Math.ceil((100 * shedRps) / seen) : 0;
+  const inHouseTake = Math.max(0, lambdaPlan - modalTake);
+  const shedRps = cfg.shed ? Math.max(0, inHouseTake - inMax) : 0;
+  let drop = lambdaPlan > 0 ? Math.ceil((100 * shedRps) / lambdaPlan) : 0;
   // Whole percents with a dead band: each change is an EDS push.
   const prevDrop = prevPlan?.dropPercent ?? 0;
   if (drop > 0 && Math.abs(drop - prevDrop) < DROP_DEAD_BAND) drop = prevDrop;
@@ -307,7 +293,6 @@ export function decideDefault(
     lambdaFast,
     lambdaSlow,
     lambdaTrend,
-    lambdaRamp,
     share,
 
     verifiedModalInputs: modal.observable ? modal.inputs : prev.verifiedModalInputs,

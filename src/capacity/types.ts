@@ -80,8 +80,6 @@ export interface DefaultState {
   lambdaSlow: number;
   /** Smoothed slope of the fast demand signal, rps per second (pre-warm look-ahead). */
   lambdaTrend: number;
-  /** The same slope smoothed over the fast window only: what lambdaFast trails a ramp by, per second of window. */
-  lambdaRamp: number;
   /** The Modal share (of what Envoy does not drop) last decided, unquantised. */
   share: number;
 
