@@ -6,7 +6,7 @@
 // Envoys. Keying by node id, not by stream, is what keeps a reconnecting Envoy from being counted twice.
 import type { ClusterStats__Output } from '../generated/envoy/config/endpoint/v3/ClusterStats.js';
 import { LOCALITY_KINDS } from '../model/localities.js';
-import type { LocalityKind, LocalityLoad, ServiceDrops } from '../model/inputs.js';
+import { offeredRps, type LocalityKind, type LocalityLoad, type ServiceDrops } from '../model/inputs.js';
 import type { EnvoyEndpointReport } from '../model/host-health.js';
 import {
   DEFAULT_REPORT_LIMITS,
@@ -284,7 +284,11 @@ export function sumService(service: string, samples: readonly ServiceSample[], a
   }
   const droppedRps = Object.values(byCategory).reduce((a, b) => a + b, 0);
   let offeredVariance = 0;
-  for (const s of samples) offeredVariance += reportOfferedRps(s.report) / (s.report.windowMs / 1000);
+  for (const { report: r } of samples) {
+    const dropped = Object.values(r.dropsRps).reduce((a, b) => a + b, 0);
+    const offered = offeredRps({ inHouse: r.localities['in-house'], modal: r.localities.modal, drops: { droppedRps: dropped } });
+    offeredVariance += offered / (r.windowMs / 1000);
+  }
 
   return {
     service,
@@ -295,12 +299,4 @@ export function sumService(service: string, samples: readonly ServiceSample[], a
     observedAtMs,
     oldestObservedAtMs,
   };
-}
-
-/** What one Envoy's report says was offered: issued to either locality plus dropped. */
-function reportOfferedRps(r: ServiceLoadReport): number {
-  let rps = 0;
-  for (const kind of LOCALITY_KINDS) rps += r.localities[kind].issuedRps;
-  for (const d of Object.values(r.dropsRps)) rps += d;
-  return rps;
 }
