@@ -1,11 +1,22 @@
 // One real overflow run: the rig, the cell's events (a host lost and back, a planned drain) at their
 // times, open-loop load from the scenario, and the outcome in the figures BENCHMARKS.md reports.
 import { startInHouseBackend, type InHouseBackend, type InHouseBackendState } from '../../tools/backends/in-house-backend.js';
-import type { SecondRecord } from '../../tools/loadgen/load-recorder.js';
+import type { Tier } from '../../tools/loadgen/tier.js';
 import { runLoad } from '../../tools/loadgen/run-load.js';
 import { rateAt } from '../../tools/loadgen/scenarios.js';
 import { startRig } from '../reaction/rig.js';
-import { CELLS, HOSTS, IN_HOUSE_TARGET_RPS, rigFor, SERVICE_MS, SLOTS, type CellName, type CellSpec, type PolicyName } from './cells.js';
+import {
+  CELLS,
+  changesOf,
+  HOSTS,
+  IN_HOUSE_TARGET_RPS,
+  rigFor,
+  SERVICE_MS,
+  SLOTS,
+  type CellName,
+  type CellSpec,
+  type PolicyName,
+} from './cells.js';
 
 export interface CellOutcome {
   cell: CellName;
@@ -20,9 +31,11 @@ export interface CellOutcome {
   otherFailed: number;
   /** In-house backends' own 503s (queue full) and every request they answered. */
   inHouseRejected: number;
+  /** Of inHouseRejected, those within one LRS interval of a jump in demand or capacity (changesOf). */
+  inHouseRejectedUnforeseeable: number;
   inHouseAnswered: number;
   modalServed: number;
-  /** Modal responses completed in seconds whose offered rate was under the in-house target. */
+  /** Modal responses to requests sent while the offered rate was under the in-house target. */
   wastedSpill: number;
   p50Ms: number;
   p99Ms: number;
@@ -44,6 +57,17 @@ export async function runCell(cell: CellName, policy: PolicyName, seed: number):
     // Events on the scenario's clock: a host that dies (its port refuses connections) and comes back
     // on the same port, a capacity_scaler applied like a SIGHUP reload.
     const at = (s: number, fn: () => Promise<void> | void): void => void timers.push(setTimeout(() => void fn(), s * 1000));
+    // Backend 503s in the first LRS interval after each jump: no report can have shown the jump yet.
+    // Every backend ever started is counted (a lost host's counters stop, a revived one starts at 0).
+    const everyBackend = new Set(rig.inHouse);
+    const rejectedNow = (): number => [...everyBackend].reduce((n, b) => n + b.state().rejected, 0);
+    let unforeseeable = 0;
+    const lrsS = rigFor(policy, cell).lrsIntervalMs / 1000;
+    for (const c of changesOf(cell)) {
+      let before = 0;
+      at(c, () => void (before = rejectedNow()));
+      at(c + lrsS, () => void (unforeseeable += rejectedNow() - before));
+    }
     if (spec.hosts) {
       const victim = rig.inHouse[rig.inHouse.length - 1]!;
       const port = victim.port;
@@ -58,6 +82,7 @@ export async function runCell(cell: CellName, policy: PolicyName, seed: number):
         at(up, async () => {
           const back = await startInHouseBackend({ name: victim.name, port, slots: SLOTS, serviceMs: SERVICE_MS });
           revived.push(back);
+          everyBackend.add(back);
           rig.inHouse[rig.inHouse.length - 1] = back;
         });
     }
@@ -72,13 +97,15 @@ export async function runCell(cell: CellName, policy: PolicyName, seed: number):
     // The in-house target of that second: hosts lost and a drain lower it (as in the simulator).
     const targetAt = (t: number): number =>
       IN_HOUSE_TARGET_RPS * ((spec.hosts?.(Math.floor(t)) ?? HOSTS) / HOSTS) * (spec.scaler?.(Math.floor(t)) ?? 1);
+    // Judged by when the request was sent, as in the simulator: a crowd's Modal answers that finish
+    // after the crowd are not waste.
     let wastedSpill = 0;
-    const onSecond = (r: SecondRecord): void => {
-      if (rateAt(scenario, r.t + 0.5) < targetAt(r.t + 0.5)) wastedSpill += r.tiers.modal;
+    const onResponse = (sentAtS: number, tier: Tier): void => {
+      if (tier === 'modal' && rateAt(scenario, sentAtS) < targetAt(sentAtS)) wastedSpill++;
     };
     const s = await runLoad(
       { url: rig.baseUrl, path: `/work?ms=${SERVICE_MS}`, scenario, seed, concurrency: 512, timeoutMs: 30_000 },
-      { onSecond },
+      { onResponse },
     );
     const backends = [...rig.inHouse.map((b) => b.state()), ...lost];
     const ok = Object.entries(s.status).reduce((n, [code, c]) => (code.startsWith('2') ? n + c : n), 0);
@@ -91,6 +118,7 @@ export async function runCell(cell: CellName, policy: PolicyName, seed: number):
       shed: s.tiers.shed,
       otherFailed: s.arrivals - ok - s.tiers.shed,
       inHouseRejected: backends.reduce((n, b) => n + b.rejected, 0),
+      inHouseRejectedUnforeseeable: unforeseeable,
       inHouseAnswered: backends.reduce((n, b) => n + b.rejected + b.served, 0),
       modalServed: s.tiers.modal,
       wastedSpill,

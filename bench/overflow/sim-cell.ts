@@ -6,7 +6,7 @@ import { validateCapacityConfig } from '../../src/config/capacity-policy.js';
 import { DEFAULT_SIM, simulate, type SimParams, type SimResult, type Trace } from '../../src/sim/engine.js';
 import { modelController, oracle } from '../../src/sim/policies.js';
 import { rateAt } from '../../tools/loadgen/scenarios.js';
-import { CELLS, DURATION_S, HOSTS, rigFor, SERVICE_MS, type CellName, type CellSpec, type PolicyName } from './cells.js';
+import { CELLS, changesOf, DURATION_S, HOSTS, rigFor, SERVICE_MS, type CellName, type CellSpec, type PolicyName } from './cells.js';
 
 export function simParams(cell: CellName, policy: PolicyName, seed: number): SimParams {
   const rig = rigFor(policy, cell);
@@ -45,6 +45,7 @@ export function traceOf(cell: CellName): Trace {
     hosts: spec.hosts ?? (() => HOSTS),
     ...(spec.scaler ? { scaler: spec.scaler } : {}),
     stepAtS: spec.eventAtS,
+    changesS: changesOf(cell),
   };
 }
 

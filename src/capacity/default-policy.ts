@@ -44,6 +44,10 @@ const STEP_MARGIN = 0.15;
 const STEP_NOISE_SIGMAS = 2.5;
 /** Spilling stops when demand is within this fraction over the in-house target. */
 const STOP_MARGIN = 0.03;
+/** In-house in flight this far over what its maximum rate needs is a queue to drain (M/D/c at ρ 0.95 sits well under it). */
+const QUEUE_TOLERANCE = 0.5;
+/** …over this long: one or two LRS intervals, while the queued requests are still served. */
+const QUEUE_DRAIN_S = 2;
 /** Drop changes smaller than this many points are not published (each is an EDS push). */
 const DROP_DEAD_BAND = 3;
 const ewma = (prev: number, x: number, dtMs: number, tauMs: number): number => prev + (1 - Math.exp(-dtMs / tauMs)) * (x - prev);
@@ -183,7 +187,15 @@ export function decideDefault(
   // excess sends Modal traffic the in-house tier could serve (paid waste, and a stale share).
   let modalTake = want ? Math.min(lambdaPlan, excessUp, modalRps) : 0;
   const inHouseTake = Math.max(0, lambdaPlan - modalTake);
-  const shedRps = cfg.shed ? Math.max(0, inHouseTake - inMax) : 0;
+  // A queue in the backends (a surge's first interval, before any report showed it) is drained, not
+  // left full: while Envoy holds clearly more in-house requests than the maximum rate needs (Little),
+  // in-house is allowed less than its maximum until the surplus is gone. Capacity is not lowered —
+  // the allowance is back at the maximum as soon as the queue is.
+  const inHouseInFlight = inputs.inHouse?.inProgress ?? 0;
+  const inFlightAtMax = inMax * (policy.inHouseServiceTimeMs / 1000);
+  const queued = inHouseInFlight - inFlightAtMax > QUEUE_TOLERANCE * inFlightAtMax ? inHouseInFlight - inFlightAtMax : 0;
+  const inAllow = Math.max(0, inMax - queued / QUEUE_DRAIN_S);
+  const shedRps = cfg.shed ? Math.max(0, inHouseTake - inAllow) : 0;
   let drop = lambdaPlan > 0 ? Math.ceil((100 * shedRps) / lambdaPlan) : 0;
   // Whole percents with a dead band: each change is an EDS push.
   const prevDrop = prevPlan?.dropPercent ?? 0;
@@ -253,7 +265,8 @@ export function decideDefault(
         : cold
           ? `Modal cold (probe ${probeRps.toFixed(1)} rps)`
           : `Modal ${Math.round(modalRps)} rps`;
-    why = `shedding ${plan.dropPercent} %: offered ${Math.round(lambda)} rps over in-house max ${Math.round(inMax)} rps + ${modalPart}; ${why}`;
+    const drainPart = queued > 0 ? ` (${Math.round(inAllow)} rps while ${Math.round(queued)} queued in-house drain)` : '';
+    why = `shedding ${plan.dropPercent} %: offered ${Math.round(lambda)} rps over in-house max ${Math.round(inMax)} rps${drainPart} + ${modalPart}; ${why}`;
   }
 
   // 7. Pre-warm: min_containers for the excess predicted one cold start ahead (at once on a step);
@@ -308,6 +321,7 @@ export function decideDefault(
     planned_demand_rps: { value: Math.round(lambdaPlan), ageMs: 0 },
     in_house_target_rps: { value: Math.round(muTarget), ageMs: 0 },
     in_house_max_rps: { value: Math.round(inMax), ageMs: 0 },
+    in_house_queued: { value: Math.round(queued), ageMs: 0 },
     modal_capacity_rps: { value: Math.round(modalRps), ageMs: sample ? nowMs - sample.observedAtMs : null },
     modal_take_rps: { value: Math.round(modalTake), ageMs: 0 },
     shed_rps: { value: Math.round(shedRps), ageMs: 0 },

@@ -30,6 +30,12 @@ export interface Trace {
   stepAtS?: number;
   /** The service's capacity scaler at time t (a planned drain); 1 when absent. */
   scaler?: (t: number) => number;
+  /**
+   * Times (s) at which demand or capacity jumps. Spillway learns of demand only from LRS, so for one
+   * LRS interval after a jump no LRS-driven control plane can have shed for it: in-house 503s on
+   * requests arriving then are counted apart from the overload the policy could have prevented.
+   */
+  changesS?: readonly number[];
   /** Simulation parameters this trace needs different from the defaults (e.g. a long cold start). */
   params?: Partial<SimParams>;
 }
@@ -132,6 +138,8 @@ export interface SimResult {
   /** Requests Envoy sent in-house, and how many of them the backends refused (queue full). */
   inHouseRequests: number;
   inHouseOverflow: number;
+  /** Of inHouseOverflow, the requests that arrived within one LRS interval of a jump (Trace.changesS). */
+  inHouseOverflowUnforeseeable: number;
   /** Modal-bound requests that arrived while offered demand was under the in-house target. */
   wastedSpill: number;
   p50Ms: number;
@@ -258,7 +266,10 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
     modalServed = 0,
     inHouseRequests = 0,
     inHouseOverflow = 0,
+    inHouseOverflowUnforeseeable = 0,
     wastedSpill = 0;
+  const changesMs = (trace.changesS ?? []).map((c) => c * 1000);
+  const unforeseeable = (now: number): boolean => changesMs.some((c) => now >= c && now < c + p.lrsIntervalMs);
   /** The in-house target the operator asked for at time t: what spill beyond is not waste. */
   const inHouseTargetRps = (t: number): number =>
     (p.targetUtilization * trace.hosts(t) * p.slotsPerHost * 1000 * (trace.scaler?.(t) ?? 1)) / p.serviceMeanMs;
@@ -337,6 +348,7 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
     else {
       // The backends' own queue is full: a 503 from in-house, the overload Spillway exists to avoid.
       inHouseOverflow++;
+      if (unforeseeable(now)) inHouseOverflowUnforeseeable++;
       errors++;
       lrs.inErr++;
     }
@@ -596,6 +608,7 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
     errors,
     inHouseRequests,
     inHouseOverflow,
+    inHouseOverflowUnforeseeable,
     wastedSpill,
     p50Ms: hist.quantile(0.5),
     p99Ms: hist.quantile(0.99),

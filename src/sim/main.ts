@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { DEFAULT_SIM, simulate, type SimResult } from './engine.js';
 import { defaultController, oracle, seedController, staticSplit } from './policies.js';
 import { traces } from './traces.js';
-import { figuresOf, renderSection, replaceSection } from './report.js';
+import { figuresOf, overloadCell, renderSection, replaceSection } from './report.js';
 
 const args = process.argv.slice(2);
 const write = !args.includes('--no-write');
@@ -22,7 +22,7 @@ for (const tr of traces()) {
     results.push(r);
     const f = figuresOf(r, o);
     process.stdout.write(
-      `${tr.name.padEnd(13)} ${r.policy.padEnd(10)} goodput ${(100 * f.goodputVsFeasible).toFixed(1)} %  in-house 503 ${f.inHouseOverloadPct.toFixed(2)} %  waste ${f.wastedSpillPct.toFixed(1)} %  shed ${f.shedPct.toFixed(2)} %  other ${f.otherFailedPct.toFixed(2)} %  p99 ${f.p99Ms.toFixed(0)} ms  c·s ×${f.costVsOracle.toFixed(2)}  pushes/min ${f.pushesPerMin.toFixed(1)}\n`,
+      `${tr.name.padEnd(13)} ${r.policy.padEnd(10)} goodput ${(100 * f.goodputVsFeasible).toFixed(1)} %  in-house 503 ${overloadCell(f)} %  waste ${f.wastedSpillPct.toFixed(1)} %  shed ${f.shedPct.toFixed(2)} %  other ${f.otherFailedPct.toFixed(2)} %  p99 ${f.p99Ms.toFixed(0)} ms  c·s ×${f.costVsOracle.toFixed(2)}  pushes/min ${f.pushesPerMin.toFixed(1)}\n`,
     );
   }
 }

@@ -26,6 +26,7 @@ export function traces(): Trace[] {
       rate: (t) => (t >= 60 && t < 150 ? 2000 : 500),
       hosts: allHosts,
       stepAtS: 60,
+      changesS: [60, 150],
       params: { coldStartMeanMs: 20_000, coldStartCv: 0.2 },
     },
     {
@@ -35,6 +36,7 @@ export function traces(): Trace[] {
       rate: (t) => (t >= 60 && t < 300 ? 1200 : 500),
       hosts: allHosts,
       stepAtS: 60,
+      changesS: [60, 300],
     },
     {
       name: 'slow-ramp',
@@ -51,6 +53,7 @@ export function traces(): Trace[] {
       rate: (t) => (t >= 60 && t < 120 ? 2500 : 500),
       hosts: allHosts,
       stepAtS: 60,
+      changesS: [60, 120],
     },
     {
       name: 'diurnal',
@@ -65,6 +68,7 @@ export function traces(): Trace[] {
       durationS: 600,
       rate: (t) => 660 * hover(t),
       hosts: allHosts,
+      changesS: Array.from({ length: 120 }, (_, i) => 5 * i),
     },
     {
       name: 'host-loss-30',
@@ -73,6 +77,7 @@ export function traces(): Trace[] {
       rate: () => 600,
       hosts: (t) => (t >= 60 ? 7 : 10),
       stepAtS: 60,
+      changesS: [60],
     },
     {
       name: 'drain',
@@ -82,6 +87,7 @@ export function traces(): Trace[] {
       hosts: allHosts,
       scaler: (t) => (t >= 60 && t < 240 ? 0.5 : 1),
       stepAtS: 60,
+      changesS: [60, 240],
     },
     {
       name: 'stats-outage',

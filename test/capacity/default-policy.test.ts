@@ -183,6 +183,25 @@ describe('default policy', () => {
     expect(d.reason).toMatch(/Modal cold \(probe 0\.\d rps\)/);
   });
 
+  it("drains a queue the backends built before any report showed the surge, and keeps in-house's maximum", () => {
+    const cold = { offered: 1000, runners: 0, runningInputs: 0, inputHeadroom: 0 };
+    const settled = last(run(3, () => cold));
+    // The surge's first interval filled the backends: 160 in flight where 72 serve the 720 rps maximum.
+    const queued = last(run(1, () => ({ ...cold, inHouseInProgress: 160 }), policy, settled));
+    expect(queued.plan.dropPercent).toBeGreaterThan(settled.plan.dropPercent);
+    expect(queued.inputs['in_house_queued']!.value).toBe(88);
+    // 88 over 2 s: in-house is allowed 720 − 44 rps until they are served.
+    expect(queued.reason).toContain('676 rps while 88 queued in-house drain');
+    expect(queued.inputs['in_house_max_rps']!.value).toBe(720);
+    // Drained: back to the maximum at once, nothing ratcheted.
+    const drained = last(run(1, () => cold, policy, queued));
+    expect(drained.plan.dropPercent).toBe(settled.plan.dropPercent);
+    expect(drained.inputs['in_house_queued']!.value).toBe(0);
+    // A busy fleet within half its in-flight again is not a queue to drain (M/D/c at ρ 0.95).
+    const busy = last(run(1, () => ({ ...cold, inHouseInProgress: 100 }), policy, drained));
+    expect(busy.plan.dropPercent).toBe(settled.plan.dropPercent);
+  });
+
   it('a cold tier gets no more than probe_inputs requests in flight', () => {
     const probing = last(run(2, () => ({ offered: 1000, runners: 0, runningInputs: 0, inputHeadroom: 0, modalInProgress: 0 })));
     expect(probing.plan.modalWeight).toBeGreaterThan(0);

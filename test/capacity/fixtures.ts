@@ -41,7 +41,8 @@ export function inputs(now: number, s: Scenario = {}): ControllerInputs {
     inHouse: {
       service: 'svc',
       locality: 'in-house',
-      inProgress: s.inHouseInProgress ?? inRps * 0.1,
+      // Little's law at 100 ms, but never over the fleet's slots: by default the backends queue nothing.
+      inProgress: s.inHouseInProgress ?? Math.min(inRps * 0.1, s.capacity ?? 80),
       issuedRps: inRps,
       successRps: inRps,
       errorRps: 0,

@@ -7,7 +7,7 @@ import { poissonArrivals } from './arrivals.js';
 import { LoadRecorder, type LoadSummary, type SecondRecord } from './load-recorder.js';
 import { expectedArrivals, scenarioDurationS, type Scenario } from './scenarios.js';
 import { assertTestTarget } from './test-target.js';
-import { attributeResponse, DEFAULT_TIER_RULES, type TierRules } from './tier.js';
+import { attributeResponse, DEFAULT_TIER_RULES, type Tier, type TierRules } from './tier.js';
 
 export interface LoadOptions {
   /** Target, e.g. http://127.0.0.1:10000. */
@@ -34,6 +34,8 @@ export interface LoadOptions {
 export interface LoadHooks {
   /** Each second once it is over (arrivals by scheduled time, completions by completion time). */
   onSecond?: (record: SecondRecord) => void;
+  /** Each response, with the run time (s) its request was sent at and the tier that answered. */
+  onResponse?: (sentAtS: number, tier: Tier, status: number) => void;
 }
 
 export const LIMITS = { maxDurationS: 3600, maxConcurrency: 10_000, maxRequests: 1_000_000 } as const;
@@ -88,6 +90,7 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks = {}): Promise
     const send = (): void => {
       inFlight++;
       const t0 = performance.now();
+      const sentAtS = nowS();
       const req = request(target, { agent, method: 'GET', headers: opts.headers });
       let settled = false;
       const settle = (record: (second: number) => void): void => {
@@ -104,9 +107,11 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks = {}): Promise
       req.on('response', (res) => {
         res.resume();
         res.on('end', () =>
-          settle((s) =>
-            recorder.response(s, performance.now() - t0, res.statusCode ?? 0, attributeResponse(res.statusCode ?? 0, res.headers, rules)),
-          ),
+          settle((s) => {
+            const who = attributeResponse(res.statusCode ?? 0, res.headers, rules);
+            recorder.response(s, performance.now() - t0, res.statusCode ?? 0, who);
+            hooks.onResponse?.(sentAtS, who.tier, res.statusCode ?? 0);
+          }),
         );
         res.on('error', (err) => settle((s) => recorder.failure(s, errorKind(err))));
       });
