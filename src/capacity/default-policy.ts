@@ -8,7 +8,8 @@ import { ModalHealth, planForShare, shareOf, type TrafficPlan } from '../model/t
 import type { PolicyOutcome } from './seed-policy.js';
 import { clamp } from '../core/numbers.js';
 import { modalWarmInputs, pct } from './signals.js';
-import { Mode, type AutoscalerIntent, type ControllerInputs, type DefaultState, type InputReading } from './types.js';
+import { Mode, type AutoscalerIntent, type ControllerInputs, type DefaultState, type InputReading, type StartingRunners } from './types.js';
+import type { ModalStatsSample } from '../model/inputs.js';
 
 export interface DefaultOutcome extends PolicyOutcome<DefaultState> {
   autoscaler?: AutoscalerIntent;
@@ -66,6 +67,36 @@ interface ModalView {
   note: string;
 }
 
+/**
+ * Which Modal runners are still cold-starting, from how their count rose: each rise is a group that
+ * is warm a cold start after the sample that first showed it. Runners that stop are taken from the
+ * warm ones first (Modal stops idle containers). Runners present at the first sample (a restart) are
+ * taken as warm: underrating a warm tier would shed after every restart.
+ */
+export function trackStartingRunners(
+  prev: StartingRunners | undefined,
+  sample: ModalStatsSample | undefined,
+  coldStartMs: number,
+): StartingRunners | undefined {
+  if (!sample) return prev;
+  if (!prev) return { seen: sample.runners, seenAtMs: sample.observedAtMs, groups: [] };
+  if (sample.observedAtMs <= prev.seenAtMs) return prev;
+  const groups = prev.groups.filter((g) => g.warmAtMs > sample.observedAtMs).map((g) => ({ ...g }));
+  const diff = sample.runners - prev.seen;
+  if (diff > 0) groups.push({ n: diff, warmAtMs: sample.observedAtMs + coldStartMs });
+  // Never more starting than there are runners (the newest go first when the count falls).
+  let over = groups.reduce((n, g) => n + g.n, 0) - sample.runners;
+  for (let i = groups.length - 1; i >= 0 && over > 0; i--) {
+    const take = Math.min(over, groups[i]!.n);
+    groups[i]!.n -= take;
+    over -= take;
+  }
+  return { seen: sample.runners, seenAtMs: sample.observedAtMs, groups: groups.filter((g) => g.n > 0) };
+}
+
+const startingAt = (t: StartingRunners | undefined, nowMs: number): number =>
+  (t?.groups ?? []).reduce((n, g) => (g.warmAtMs > nowMs ? n + g.n : n), 0);
+
 function viewModal(s: DefaultState, inputs: ControllerInputs, nowMs: number, policy: CapacityPolicy): ModalView {
   const cfg = policy.default;
   const st = inputs.modalStats;
@@ -73,12 +104,15 @@ function viewModal(s: DefaultState, inputs: ControllerInputs, nowMs: number, pol
   const age = sample ? nowMs - sample.observedAtMs : Infinity;
   const fresh = sample !== undefined && age <= policy.staleAfterMs && st.consecutiveFailures < policy.failAfterErrors;
   if (fresh) {
-    const warm = modalWarmInputs(sample, inputs.modalMaxInputs, inputs.modalMaxContainers, inputs.modal?.inProgress ?? 0);
+    const starting = startingAt(s.startingRunners, nowMs);
+    const warm = modalWarmInputs(sample, inputs.modalMaxInputs, inputs.modalMaxContainers, inputs.modal?.inProgress ?? 0, starting);
     // Full only when every container Modal may run is up and warm: runners alone reach the
     // ceiling early in a scale-up while most are still cold-starting (a false "full").
     const atCeiling = sample.runners >= inputs.modalMaxContainers && warm >= (inputs.modalMaxContainers - 1) * inputs.modalMaxInputs;
     const head =
-      sample.inputHeadroom !== undefined ? `headroom ${sample.inputHeadroom}` : `${sample.runners} runners, backlog ${sample.backlog}`;
+      sample.inputHeadroom !== undefined
+        ? `headroom ${sample.inputHeadroom}`
+        : `${sample.runners} runners${starting > 0 ? ` (${starting} starting)` : ''}, backlog ${sample.backlog}`;
     return { inputs: warm, observable: true, atCeiling, note: `Modal warm capacity ${Math.round(warm)} inputs (${head})` };
   }
   // Between polls (or just after a restart) the capacity verified a moment ago still stands.
@@ -151,7 +185,8 @@ export function decideDefault(
   // 3. What Modal can take now: warm capacity over its service time (or over what LRS shows Modal
   //    really takes per request, when slower), a probe bounded by in-flight while it is cold, the
   //    cost cap.
-  const modal = viewModal(prev, inputs, nowMs, policy);
+  const startingRunners = trackStartingRunners(prev.startingRunners, inputs.modalStats.last, policy.default.coldStartMs);
+  const modal = viewModal({ ...prev, ...(startingRunners ? { startingRunners } : {}) }, inputs, nowMs, policy);
   const sample = inputs.modalStats.last;
   const containerSeconds = prev.containerSeconds * Math.exp(-dtMs / HOUR_MS) + (modal.observable && sample ? sample.runners : 0) * dtS;
   const costCapped = cfg.costCapContainerSecondsPerHour !== null && containerSeconds >= cfg.costCapContainerSecondsPerHour;
@@ -276,9 +311,12 @@ export function decideDefault(
   let prewarmRaisedAtMs = prev.prewarmRaisedAtMs;
   if (cfg.prewarm.enabled) {
     const base = cfg.prewarm.baseMinContainers;
-    // The trend extrapolation is bounded: a step makes the slope huge for a moment, and
-    // min_containers is a floor Modal keeps (and bills) for the whole cool-down.
-    const predicted = Math.min(1.2 * lambda, Math.max(0, lambdaFast + Math.max(0, lambdaTrend) * (cfg.prewarm.horizonMs / 1000)));
+    // Ahead of the limit, the trend says how soon demand will need Modal: containers are asked for
+    // one cold start ahead (bounded: a step makes the slope huge for a moment, and min_containers is
+    // a floor Modal keeps and bills for the whole cool-down). Past the limit the need is known —
+    // the latest report's excess; extrapolating a step's slope there bought containers no demand used.
+    const lookAhead = Math.min(1.2 * lambda, Math.max(0, lambdaFast + Math.max(0, lambdaTrend) * (cfg.prewarm.horizonMs / 1000)));
+    const predicted = lambda >= muTarget ? lambda : lookAhead;
     const excessRps = Math.max(0, Math.max(predicted, lambda) - muTarget);
     const perContainer = inputs.modalTargetInputs ?? inputs.modalMaxInputs;
     const budget = cfg.costCapContainerSecondsPerHour === null ? Infinity : costCapped ? base : inputs.modalMaxContainers;
@@ -314,6 +352,7 @@ export function decideDefault(
     prewarmMin,
     prewarmRaisedAtMs,
     containerSeconds,
+    ...(startingRunners ? { startingRunners } : {}),
   };
   const readings: Record<string, InputReading> = {
     lambda_fast_rps: { value: Math.round(lambdaFast), ageMs: 0 },

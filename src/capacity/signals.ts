@@ -44,13 +44,21 @@ function maxAge(...ages: (number | null)[]): number | null {
  * Inputs Modal can hold right now (running + free), from the stats sample. Prefers Modal's own
  * input_headroom; otherwise live slots minus the backlog already waiting for them.
  */
-export function modalWarmInputs(s: ModalStatsSample, maxInputs: number, maxContainers: number, modalInFlight: number): number {
+export function modalWarmInputs(
+  s: ModalStatsSample,
+  maxInputs: number,
+  maxContainers: number,
+  modalInFlight: number,
+  startingRunners = 0,
+): number {
   const ceiling = maxContainers * maxInputs;
   if (s.inputHeadroom !== undefined) {
     const running = s.runningInputs ?? modalInFlight;
     return clamp(running + s.inputHeadroom, 0, ceiling);
   }
-  return clamp(s.runners * maxInputs - s.backlog, 0, ceiling);
+  // Without headroom, runners alone: but a runner still cold-starting serves nothing yet, and every
+  // runner of a tier waking from zero is one (counting them sent a step's spill into cold containers).
+  return clamp((s.runners - startingRunners) * maxInputs - s.backlog, 0, ceiling);
 }
 
 export const pct = (share: number): string => `${Math.round(share * 1000) / 10} %`;

@@ -93,6 +93,20 @@ export interface DefaultState {
   prewarmRaisedAtMs: number | null;
   /** Decayed Modal container-seconds over roughly the last hour (cost cap). */
   containerSeconds: number;
+  /**
+   * Modal runners still cold-starting, as far as their count's rises show: when each group first
+   * appeared in a sample plus the cold start. Counts as warm only runners older than that when
+   * Modal's stats do not say which inputs are free (see modalWarmInputs).
+   */
+  startingRunners?: StartingRunners;
+}
+
+export interface StartingRunners {
+  /** Runner count and sample time last seen. */
+  seen: number;
+  seenAtMs: number;
+  /** Groups that appeared together: how many, and when they are expected warm. */
+  groups: Array<{ n: number; warmAtMs: number }>;
 }
 
 export type PolicyState = SeedState | DefaultState;

@@ -3,9 +3,10 @@ import type { RawFunctionStats } from './types.js';
 
 /**
  * Turns a stats reply into a sample. num_running_inputs and input_headroom are plain proto3 scalars,
- * so "not sent" and 0 look the same on the wire. Live runners with nothing running and no headroom is
- * impossible, so that combination means a server that does not fill the fields: report them absent
- * rather than tell the capacity model Modal is full.
+ * so "not sent" and 0 look the same on the wire. Runners with nothing running and no headroom are
+ * either a server that does not fill the fields or runners that are all still cold-starting; one reply
+ * cannot tell them apart, so the fields are reported absent and the capacity model counts runners,
+ * discounting the ones that appeared less than a cold start ago (default policy).
  */
 export function toModalStatsSample(service: string, raw: RawFunctionStats, observedAtMs: number): ModalStatsSample {
   const sample: ModalStatsSample = {

@@ -14,6 +14,7 @@ import { modelOfAssignment, trafficShares, type HostHealth } from './envoy-model
 import type { ControllerInputs } from '../capacity/types.js';
 import { EventHeap } from './heap.js';
 import { Rng } from './prng.js';
+import { toModalStatsSample } from '../modal/stats-mapping.js';
 
 /** A demand trace the simulator runs (src/sim/traces.ts holds the named ones). */
 export interface Trace {
@@ -300,17 +301,17 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
   };
   // Modal packs inputs: the busiest container still under target_inputs, else any under
   // max_inputs. Packing lets surplus containers go idle and reach the scaledown window.
+  // As the fake Modal does (tools/fake-modal/autoscaler-sim.ts): the least loaded warm container,
+  // oldest first on a tie — load is spread, so a container goes idle only when all of them could.
   const freeContainer = (): number => {
     let best = -1;
-    let burst = -1;
     for (let i = 0; i < containers.length; i++) {
       const c = containers[i]!;
-      if (!c.warm || c.stopped) continue;
-      if (c.inFlight < p.modalTargetInputs) {
-        if (best < 0 || c.inFlight > containers[best]!.inFlight) best = i;
-      } else if (c.inFlight < p.modalMaxInputs && burst < 0) burst = i;
+      if (!c.warm || c.stopped || c.inFlight >= p.modalMaxInputs) continue;
+      const b = best < 0 ? undefined : containers[best]!;
+      if (!b || c.inFlight < b.inFlight || (c.inFlight === b.inFlight && c.startedAt < b.startedAt)) best = i;
     }
-    return best >= 0 ? best : burst;
+    return best;
   };
   const drainBacklog = (now: number): void => {
     while (bHead < backlog.length) {
@@ -543,14 +544,12 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
           if (c.warm) headroom += p.modalMaxInputs - c.inFlight;
         }
         stats.consecutiveFailures = 0;
-        stats.last = {
-          service: 'svc',
-          runners,
-          backlog: backlog.length - bHead,
-          runningInputs: running,
-          inputHeadroom: headroom,
-          observedAtMs: now,
-        };
+        // Through the same mapping Spillway applies to Modal's reply (proto3 zeros included).
+        stats.last = toModalStatsSample(
+          'svc',
+          { backlog: backlog.length - bHead, numTotalRunners: runners, numRunningInputs: running, inputHeadroom: headroom },
+          now,
+        );
         break;
       }
       case K.Tick:

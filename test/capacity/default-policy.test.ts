@@ -246,6 +246,30 @@ describe('default policy', () => {
     expect(step[0]!.autoscaler!.minContainers).toBe(14);
   });
 
+  it("pre-warm past the limit asks for the latest report's excess, never for the step's slope", () => {
+    const calm = run(10, () => ({ offered: 500 }));
+    const held = run(15, () => ({ offered: 1500 }), policy, last(calm));
+    // The slope of a step lingers in the trend for two windows; extrapolated, it asked for 19.
+    expect(Math.max(...held.map((d) => d.autoscaler!.minContainers))).toBe(14);
+  });
+
+  it('counts runners still cold-starting as no capacity when Modal does not say which inputs are free', () => {
+    // Stats without running inputs or headroom (a reply whose zeros cannot be told from "not sent").
+    const calm = run(5, () => ({ offered: 500 }));
+    const waking = run(12, (t) => ({ offered: 1000, runners: t === 0 ? 0 : 10, modalInProgress: 0 }), policy, last(calm));
+    // Ten runners appeared, none warm yet: Modal may hold only what they will take once up (100 in
+    // flight over the 8 s cold start, 12.5 rps), not the 769 rps ten warm runners would serve.
+    expect(waking[2]!.inputs['modal_take_rps']!.value).toBeLessThanOrEqual(13);
+    expect(waking[2]!.reason).toContain('10 starting');
+    expect(waking[2]!.inputs['modal_capacity_rps']!.value).toBeLessThanOrEqual(13);
+    // A cold start after they first showed, they count: 100 inputs at 130 ms.
+    expect(waking[11]!.inputs['modal_capacity_rps']!.value).toBe(769);
+    // Runners already there when Spillway starts are taken as warm (a restart must not shed).
+    const restarted = last(run(1, () => ({ offered: 1000, runners: 10 })));
+    expect(restarted.inputs['modal_capacity_rps']!.value).toBe(769);
+    expect(restarted.inputs['modal_take_rps']!.value).toBe(360);
+  });
+
   it('cost cap: once the hourly container-seconds budget is spent, stops spilling and sheds', () => {
     const p = makePolicy({ default: { costCapContainerSecondsPerHour: 100 } });
     const d = run(15, () => ({ offered: 1500, ...warm }), p);
