@@ -33,6 +33,19 @@ export interface EndpointInputs {
 }
 
 /**
+ * How Envoy splits the in-house locality among its endpoints, in the capacity model's own terms:
+ * by max_rps when every endpoint has one (the model then counts the fleet in rates, and an even split
+ * would overload the slowest host before the fleet reached its sum), otherwise by slots. Rates are
+ * scaled so the largest is 1,000: integer weights within 0.1 %, never 0, never near Envoy's uint32 sum.
+ */
+export function inHouseEndpointWeight(endpoints: readonly InHouseEndpoint[]): (e: InHouseEndpoint) => number {
+  const byRate = endpoints.length > 0 && endpoints.every((e) => e.maxRps !== undefined);
+  if (!byRate) return (e) => e.capacity;
+  const largest = Math.max(...endpoints.map((e) => e.maxRps!));
+  return (e) => Math.max(1, Math.round((1000 * e.maxRps!) / largest));
+}
+
+/**
  * The service's ClusterLoadAssignment: the in-house locality (endpoint weights follow capacity) and,
  * when its weight is above zero, the Modal locality. Envoy rejects weight 0, so the locality is omitted;
  * an in-house locality with no endpoint is omitted too. Locality weights are corrected for the
@@ -55,6 +68,7 @@ export function buildLoadAssignment({
     softCordon ? SOFT_CORDON_OVERPROVISIONING : DEFAULT_OVERPROVISIONING_FACTOR,
   );
   const dropPpm = Math.round(plan.dropPercent * 10_000);
+  const endpointWeight = inHouseEndpointWeight(inHouse);
   // Envoy hands a new drop_overloads value to its worker threads only with a host-set update: a
   // change of the drop alone is ACKed but not applied. The drop, repeated in endpoint metadata,
   // makes every drop change a host-set change (and changes nothing else).
@@ -75,7 +89,7 @@ export function buildLoadAssignment({
             hostname: service.inHouseHost ?? hostHeaderOf(e.address, e.port),
           },
           health_status: cordons.get(endpointKey(e.address, e.port)) ?? 'HEALTHY',
-          load_balancing_weight: { value: e.capacity },
+          load_balancing_weight: { value: endpointWeight(e) },
           // With Modal in the cluster, TLS is the default transport: in-house hosts select plaintext.
           metadata: { filter_metadata: { ...dropStamp, ...(m ? { [TLS_MATCH_KEY]: PLAINTEXT_MATCH } : {}) } },
         })),

@@ -141,6 +141,28 @@ describe('the simulator’s Envoy model agrees with a real Envoy', () => {
     }
   });
 
+  it('with max_rps on every host, Envoy splits the in-house locality by rate, as the capacity model counts it', async () => {
+    const before = app.publisher.currentServices();
+    const fast = topo.inHouse[0]!;
+    try {
+      const withRates = before.map((s) =>
+        s.name !== 'echo' ? s : { ...s, inHouse: s.inHouse.map((e) => ({ ...e, maxRps: e.port === fast.port ? 30 : 10 })) },
+      );
+      expect(app.publisher.setServices(withRates).ok).toBe(true);
+      publish(plan(0));
+      await waitFor(
+        async () => JSON.stringify(await envoy.configDump('?include_eds')).includes('"load_balancing_weight":333'),
+        5_000,
+        'rate weights in Envoy',
+      );
+      const m = await measure('in-house max_rps 30/10, all in-house', 0, 0);
+      // 30 : 10 ⇒ 75 % to the fast host; slots alone (equal here) would give it half.
+      expect(m[fast.name]!).toBeGreaterThan(0.65);
+    } finally {
+      app.publisher.setServices(before);
+    }
+  });
+
   it('circuit breakers never shed: Spillway sets them out of the way and sheds on purpose', async () => {
     publish(plan(300));
     await new Promise((r) => setTimeout(r, 500));

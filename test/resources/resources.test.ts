@@ -6,6 +6,7 @@ import { planForShare } from '../../src/model/traffic-plan.js';
 import { validateDesiredState } from '../../src/resources/validate.js';
 import { makeSnapshot, SnapshotEncoder } from '../../src/xds/snapshot.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
+import { buildLoadAssignment } from '../../src/resources/endpoints.js';
 
 const { protos } = loadProtos();
 const service = loadConfig().services[0]!;
@@ -95,6 +96,23 @@ describe('resource builders', () => {
     });
     expect(cluster!.outlier_detection).toMatchObject({ consecutive_gateway_failure: { value: 2 }, max_ejection_percent: { value: 50 } });
     expect(cluster!.round_robin_lb_config?.slow_start_config?.slow_start_window).toEqual({ seconds: '20', nanos: 0 });
+  });
+
+  it('EDS: endpoints are weighted by max_rps when every one has it, so Envoy splits the fleet as the model counts it', () => {
+    const ep = (port: number, capacity: number, maxRps?: number) => ({
+      address: '10.0.0.1',
+      port,
+      capacity,
+      ...(maxRps ? { maxRps } : {}),
+    });
+    const weightsOf = (inHouse: ReturnType<typeof ep>[]) => {
+      const cla = buildLoadAssignment({ service, plan: planForShare(0), modalAddresses: [], cordons: new Map(), inHouse });
+      return cla.endpoints![0]!.lb_endpoints!.map((e) => e.load_balancing_weight?.value);
+    };
+    // Equal slots, rates 30 : 10 : 0.5 — the split follows the rates, the slowest still gets traffic.
+    expect(weightsOf([ep(1, 4, 30), ep(2, 4, 10), ep(3, 4, 0.5)])).toEqual([1000, 333, 17]);
+    // One endpoint without a rate: the model counts slots, and so does Envoy.
+    expect(weightsOf([ep(1, 4, 30), ep(2, 8)])).toEqual([4, 8]);
   });
 
   it('EDS: share 0 omits the Modal locality (never a weight of 0); a share adds it with hostname and TLS tag', () => {
