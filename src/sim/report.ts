@@ -134,7 +134,7 @@ function explanations(results: SimResult[], traces: Trace[]): string[] {
   if (!any) out.push('None: the default policy meets every target on every trace.');
   out.push(
     '',
-    "Caveats: one seed per trace (p99 differences of a few ms are within noise: histogram buckets are 2 % wide); the in-house pool is one shared M/G/c queue (Envoy's per-host balancing not modelled); Modal's autoscaler is modelled from its documented knobs, not measured.",
+    "Caveats: one seed per trace (p99 differences of a few ms are within noise: histogram buckets are 2 % wide); the in-house pool is one shared M/G/c queue (Envoy's per-host balancing not modelled); Modal's autoscaler is modelled from its documented knobs, not measured, and requests go to the least-loaded warm container as in the fake Modal (`tools/fake-modal/autoscaler-sim.ts`), which keeps every container a little busy, so idle ones are rarely stopped — for the policies and the oracle alike.",
     '',
   );
   return out;
