@@ -45,7 +45,7 @@ const STEP_MARGIN = 0.15;
 const STEP_NOISE_SIGMAS = 2.5;
 /** Spilling stops when demand is within this fraction over the in-house target. */
 const STOP_MARGIN = 0.03;
-/** In-house in flight this far over what its maximum rate needs is a queue to drain (M/D/c at ρ 0.95 sits well under it). */
+/** In-house in flight this far over its slots at the maximum utilization is a queue to drain (M/D/c at ρ 0.95 sits well under it). */
 const QUEUE_TOLERANCE = 0.5;
 /** …over this long: one or two LRS intervals, while the queued requests are still served. */
 const QUEUE_DRAIN_S = 2;
@@ -223,11 +223,12 @@ export function decideDefault(
   let modalTake = want ? Math.min(lambdaPlan, excessUp, modalRps) : 0;
   const inHouseTake = Math.max(0, lambdaPlan - modalTake);
   // A queue in the backends (a surge's first interval, before any report showed it) is drained, not
-  // left full: while Envoy holds clearly more in-house requests than the maximum rate needs (Little),
-  // in-house is allowed less than its maximum until the surplus is gone. Capacity is not lowered —
-  // the allowance is back at the maximum as soon as the queue is.
+  // left full: while Envoy holds clearly more in-house requests than the fleet's slots at its maximum
+  // utilization, in-house is allowed less than its maximum until the surplus is gone. Counted in
+  // slots, not rate × service time: a max_rps fleet need not state a true service time. Capacity is
+  // not lowered — the allowance is back at the maximum as soon as the queue is.
   const inHouseInFlight = inputs.inHouse?.inProgress ?? 0;
-  const inFlightAtMax = inMax * (policy.inHouseServiceTimeMs / 1000);
+  const inFlightAtMax = cfg.maxUtilization * Math.max(0, inputs.inHouseCapacity) * (inputs.capacityScaler ?? 1);
   const queued = inHouseInFlight - inFlightAtMax > QUEUE_TOLERANCE * inFlightAtMax ? inHouseInFlight - inFlightAtMax : 0;
   const inAllow = Math.max(0, inMax - queued / QUEUE_DRAIN_S);
   const shedRps = cfg.shed ? Math.max(0, inHouseTake - inAllow) : 0;

@@ -202,6 +202,17 @@ describe('default policy', () => {
     expect(busy.plan.dropPercent).toBe(settled.plan.dropPercent);
   });
 
+  it('a max_rps fleet slower than in_house_service_time_ms is not a queue while its slots are not full', () => {
+    // 240 slots serving 800 rps flat out: requests take 300 ms, though the policy's service time says
+    // 100 ms (a max_rps fleet need not state it). At 720 rps, 216 are in flight — 0.9 of the slots,
+    // no queue; rate × the stated service time would have called 144 of them queued and shed them.
+    const cold = { offered: 1000, runners: 0, runningInputs: 0, inputHeadroom: 0, inHouseMaxRps: 800, capacity: 240 };
+    const settled = last(run(3, () => ({ ...cold, inHouseInProgress: 200 })));
+    const busy = last(run(1, () => ({ ...cold, inHouseInProgress: 216 }), policy, settled));
+    expect(busy.inputs['in_house_queued']!.value).toBe(0);
+    expect(busy.plan.dropPercent).toBe(Math.ceil((100 * (1000 - 720 - 0.25)) / 1000));
+  });
+
   it('a cold tier gets no more than probe_inputs requests in flight', () => {
     const probing = last(run(2, () => ({ offered: 1000, runners: 0, runningInputs: 0, inputHeadroom: 0, modalInProgress: 0 })));
     expect(probing.plan.modalWeight).toBeGreaterThan(0);
