@@ -5,6 +5,7 @@
 // a host that answers only errors is failing even before Envoy notices. Pure: the caller keeps state.
 import type { InHouseEndpoint } from '../config/config-types.js';
 import { CordonState, endpointKey, type Cordons } from './cordons.js';
+import { inHouseEndpointWeight } from './endpoint-weights.js';
 
 /** What one Envoy does with one in-house host. */
 export const HostVerdict = {
@@ -59,7 +60,7 @@ export interface HostJudgement {
 
 /**
  * One Envoy's verdicts on the in-house hosts, from its latest report. A host's expected count is its
- * capacity share of the locality's requests (a lower bound: Envoy spreads over fewer hosts when some
+ * weight's share of the locality's requests (a lower bound: Envoy spreads over fewer hosts when some
  * are out). Expected requests add up over quiet windows, so low traffic takes longer to judge but is
  * never misjudged; until then the previous verdict stands (SERVING at first). Any success makes a host
  * SERVING again at once. Cordoned hosts are not judged: Spillway itself took them out.
@@ -72,11 +73,13 @@ export function judgeEnvoy(
 ): Map<string, HostJudgement> {
   const out = new Map<string, HostJudgement>();
   const open = endpoints.filter((e) => !cordons.has(endpointKey(e.address, e.port)));
-  const total = open.reduce((n, e) => n + e.capacity, 0);
+  // Envoy splits by the published endpoint weights (slots, or max_rps when every host has one).
+  const weight = inHouseEndpointWeight(endpoints);
+  const total = open.reduce((n, e) => n + weight(e), 0);
   for (const e of open) {
     const key = endpointKey(e.address, e.port);
     const c = report.endpoints.get(key);
-    const expected = total > 0 ? (report.localityIssued * e.capacity) / total : 0;
+    const expected = total > 0 ? (report.localityIssued * weight(e)) / total : 0;
     const before = previous?.get(key) ?? { verdict: HostVerdict.Serving, quietExpected: 0 };
     if (c && c.issued > 0) {
       const failing = c.success === 0 && c.error >= MIN_FAILED_REQUESTS;

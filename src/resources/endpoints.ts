@@ -4,6 +4,7 @@ import type { LocalityLbEndpoints } from '../generated/envoy/config/endpoint/v3/
 import type { InHouseEndpoint, ServiceConfig } from '../config/config-types.js';
 import { endpointKey, type Cordons } from '../model/cordons.js';
 import { DEFAULT_OVERPROVISIONING_FACTOR, weightsForShare } from '../model/effective-weights.js';
+import { inHouseEndpointWeight } from '../model/endpoint-weights.js';
 import { IN_HOUSE_LOCALITY, MODAL_LOCALITY } from '../model/localities.js';
 import { ModalHealth, type TrafficPlan } from '../model/traffic-plan.js';
 import { MODAL_TLS_MATCH, PLAINTEXT_MATCH, TLS_MATCH_KEY } from './modal-tls.js';
@@ -30,19 +31,6 @@ export interface EndpointInputs {
   inHouse?: readonly InHouseEndpoint[];
   /** Envoy's healthy fraction of the in-house locality (0–1), as Spillway can tell it; default 1. */
   inHouseHealthyFraction?: number;
-}
-
-/**
- * How Envoy splits the in-house locality among its endpoints, in the capacity model's own terms:
- * by max_rps when every endpoint has one (the model then counts the fleet in rates, and an even split
- * would overload the slowest host before the fleet reached its sum), otherwise by slots. Rates are
- * scaled so the largest is 1,000: integer weights within 0.1 %, never 0, never near Envoy's uint32 sum.
- */
-export function inHouseEndpointWeight(endpoints: readonly InHouseEndpoint[]): (e: InHouseEndpoint) => number {
-  const byRate = endpoints.length > 0 && endpoints.every((e) => e.maxRps !== undefined);
-  if (!byRate) return (e) => e.capacity;
-  const largest = Math.max(...endpoints.map((e) => e.maxRps!));
-  return (e) => Math.max(1, Math.round((1000 * e.maxRps!) / largest));
 }
 
 /**

@@ -43,6 +43,17 @@ describe('host verdicts from per-endpoint load', () => {
     expect(back.get('10.0.0.3:80')).toEqual({ verdict: 'SERVING', quietExpected: 0 });
   });
 
+  it('with max_rps on every host, traffic is expected by rate as Envoy splits it: a slow host quiet for a window is not UNUSED', () => {
+    const rated = [
+      { address: '10.0.0.1', port: 80, capacity: 8, maxRps: 300 },
+      { address: '10.0.0.2', port: 80, capacity: 8, maxRps: 5 },
+    ];
+    // 60 requests: by slots 30 were expected at the slow host, by rate 1 — one quiet window says nothing.
+    const v = judgeEnvoy(rated, new Map(), report(60, { '10.0.0.1:80': ok(60) }), undefined);
+    expect(v.get('10.0.0.2:80')?.verdict).toBe('SERVING');
+    expect(v.get('10.0.0.2:80')?.quietExpected).toBeCloseTo(1, 0);
+  });
+
   it('cordoned hosts are not judged (Spillway took them out itself)', () => {
     const v = judgeEnvoy(
       fleet,
