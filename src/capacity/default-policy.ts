@@ -30,6 +30,7 @@ export function initialDefaultState(): DefaultState {
     prewarmMin: 0,
     prewarmRaisedAtMs: null,
     containerSeconds: 0,
+    startingRunners: { seen: 0, seenAtMs: null, groups: [] },
   };
 }
 
@@ -73,13 +74,9 @@ interface ModalView {
  * warm ones first (Modal stops idle containers). Runners present at the first sample (a restart) are
  * taken as warm: underrating a warm tier would shed after every restart.
  */
-export function trackStartingRunners(
-  prev: StartingRunners | undefined,
-  sample: ModalStatsSample | undefined,
-  coldStartMs: number,
-): StartingRunners | undefined {
+export function trackStartingRunners(prev: StartingRunners, sample: ModalStatsSample | undefined, coldStartMs: number): StartingRunners {
   if (!sample) return prev;
-  if (!prev) return { seen: sample.runners, seenAtMs: sample.observedAtMs, groups: [] };
+  if (prev.seenAtMs === null) return { seen: sample.runners, seenAtMs: sample.observedAtMs, groups: [] };
   if (sample.observedAtMs <= prev.seenAtMs) return prev;
   const groups = prev.groups.filter((g) => g.warmAtMs > sample.observedAtMs).map((g) => ({ ...g }));
   const diff = sample.runners - prev.seen;
@@ -94,8 +91,7 @@ export function trackStartingRunners(
   return { seen: sample.runners, seenAtMs: sample.observedAtMs, groups: groups.filter((g) => g.n > 0) };
 }
 
-const startingAt = (t: StartingRunners | undefined, nowMs: number): number =>
-  (t?.groups ?? []).reduce((n, g) => (g.warmAtMs > nowMs ? n + g.n : n), 0);
+const startingAt = (t: StartingRunners, nowMs: number): number => t.groups.reduce((n, g) => (g.warmAtMs > nowMs ? n + g.n : n), 0);
 
 function viewModal(s: DefaultState, inputs: ControllerInputs, nowMs: number, policy: CapacityPolicy): ModalView {
   const cfg = policy.default;
@@ -185,8 +181,13 @@ export function decideDefault(
   // 3. What Modal can take now: warm capacity over its service time (or over what LRS shows Modal
   //    really takes per request, when slower), a probe bounded by in-flight while it is cold, the
   //    cost cap.
-  const startingRunners = trackStartingRunners(prev.startingRunners, inputs.modalStats.last, policy.default.coldStartMs);
-  const modal = viewModal({ ...prev, ...(startingRunners ? { startingRunners } : {}) }, inputs, nowMs, policy);
+  // Memory saved before this field existed starts it afresh (present runners taken as warm).
+  const startingRunners = trackStartingRunners(
+    prev.startingRunners ?? initialDefaultState().startingRunners,
+    inputs.modalStats.last,
+    policy.default.coldStartMs,
+  );
+  const modal = viewModal({ ...prev, startingRunners }, inputs, nowMs, policy);
   const sample = inputs.modalStats.last;
   const containerSeconds = prev.containerSeconds * Math.exp(-dtMs / HOUR_MS) + (modal.observable && sample ? sample.runners : 0) * dtS;
   const costCapped = cfg.costCapContainerSecondsPerHour !== null && containerSeconds >= cfg.costCapContainerSecondsPerHour;
@@ -353,7 +354,7 @@ export function decideDefault(
     prewarmMin,
     prewarmRaisedAtMs,
     containerSeconds,
-    ...(startingRunners ? { startingRunners } : {}),
+    startingRunners,
   };
   const readings: Record<string, InputReading> = {
     lambda_fast_rps: { value: Math.round(lambdaFast), ageMs: 0 },

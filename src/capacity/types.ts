@@ -98,13 +98,13 @@ export interface DefaultState {
    * appeared in a sample plus the cold start. Counts as warm only runners older than that when
    * Modal's stats do not say which inputs are free (see modalWarmInputs).
    */
-  startingRunners?: StartingRunners;
+  startingRunners: StartingRunners;
 }
 
 export interface StartingRunners {
-  /** Runner count and sample time last seen. */
+  /** Runner count and sample time last seen (null: no sample yet). */
   seen: number;
-  seenAtMs: number;
+  seenAtMs: number | null;
   /** Groups that appeared together: how many, and when they are expected warm. */
   groups: Array<{ n: number; warmAtMs: number }>;
 }
