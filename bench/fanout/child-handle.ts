@@ -58,7 +58,9 @@ export class SpillwayChild implements BenchServer {
         ? compiledChildEntry()
         : { file: process.execPath, args: ['--import', 'tsx', fileURLToPath(new URL('./spillway-child.ts', import.meta.url))] };
     // `--import tsx` resolves from the working directory: the repository root.
-    return SpillwayChild.spawn({ file: entry.file, args: ['--expose-gc', ...entry.args, String(opts.services)], cwd: root });
+    // V8 flags for an experiment on the server under test (recorded by the caller when set).
+    const v8Flags = (process.env['BENCH_CHILD_V8_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+    return SpillwayChild.spawn({ file: entry.file, args: ['--expose-gc', ...v8Flags, ...entry.args, String(opts.services)], cwd: root });
   }
 
   /** Spawns any child that speaks the line protocol and waits for its ready line. */
