@@ -92,16 +92,17 @@ export const CELLS = {
 export type CellName = keyof typeof CELLS;
 
 /**
- * When a cell's demand or capacity jumps (s): a segment starting at another rate than the last one
- * ended at, a host lost or back, a capacity_scaler change. Ramps are not jumps — reports follow them.
+ * When a cell's demand jumps up or its capacity down (s) — the jumps that can overload in-house
+ * before a report shows them: a segment starting above the rate the last one ended at, a host lost,
+ * a capacity_scaler cut. Ramps are not jumps — reports follow them.
  */
 export function changesOf(cell: CellName): number[] {
   const spec: CellSpec = CELLS[cell];
   const segs = spec.scenario().segments;
-  const out = segs.filter((seg, i) => i > 0 && seg.fromRps !== segs[i - 1]!.toRps).map((seg) => seg.startS);
+  const out = segs.filter((seg, i) => i > 0 && seg.fromRps > segs[i - 1]!.toRps).map((seg) => seg.startS);
   for (let t = 1; t < DURATION_S; t++) {
-    if (spec.hosts && spec.hosts(t) !== spec.hosts(t - 1)) out.push(t);
-    if (spec.scaler && spec.scaler(t) !== spec.scaler(t - 1)) out.push(t);
+    if (spec.hosts && spec.hosts(t) < spec.hosts(t - 1)) out.push(t);
+    if (spec.scaler && spec.scaler(t) < spec.scaler(t - 1)) out.push(t);
   }
   return [...new Set(out)].sort((a, b) => a - b);
 }

@@ -31,6 +31,7 @@ export function initialDefaultState(): DefaultState {
     prewarmRaisedAtMs: null,
     containerSeconds: 0,
     startingRunners: { seen: 0, seenAtMs: null, groups: [] },
+    queueOverflowAtMs: null,
   };
 }
 
@@ -50,6 +51,8 @@ const STOP_MARGIN = 0.03;
 const QUEUE_TOLERANCE = 0.5;
 /** …over this long: one or two LRS intervals, while the queued requests are still served. */
 const QUEUE_DRAIN_S = 2;
+/** A surplus counts as a queue this long after the backends last refused requests with it in flight. */
+const QUEUE_MEMORY_MS = 5_000;
 /** Drop changes smaller than this many points are not published (each is an EDS push). */
 const DROP_DEAD_BAND = 3;
 const ewma = (prev: number, x: number, dtMs: number, tauMs: number): number => prev + (1 - Math.exp(-dtMs / tauMs)) * (x - prev);
@@ -71,14 +74,22 @@ interface ModalView {
 /**
  * Which Modal runners are still cold-starting, from how their count rose: each rise is a group that
  * is warm a cold start after the sample that first showed it. Runners that stop are taken from the
- * warm ones first (Modal stops idle containers). Runners present at the first sample (a restart) are
- * taken as warm: underrating a warm tier would shed after every restart.
+ * warm ones first (Modal stops idle containers). Runners present at the first sample this memory
+ * sees are taken as warm (underrating a warm tier would shed after every start); after a warm
+ * restart, runners that appeared while Spillway was down count as starting for one cold start.
  */
 export function trackStartingRunners(prev: StartingRunners, sample: ModalStatsSample | undefined, coldStartMs: number): StartingRunners {
   if (!sample) return prev;
-  if (prev.seenAtMs === null) return { seen: sample.runners, seenAtMs: sample.observedAtMs, groups: [] };
-  if (sample.observedAtMs <= prev.seenAtMs) return prev;
-  const groups = prev.groups.filter((g) => g.warmAtMs > sample.observedAtMs).map((g) => ({ ...g }));
+  const fresh: StartingRunners = { seen: sample.runners, seenAtMs: sample.observedAtMs, groups: [] };
+  if (prev.seenAtMs === null) return fresh;
+  // The same sample again; or one older than the last seen — a clock that went back, or a new
+  // leader's lagging behind the memory it resumed — which starts afresh rather than freeze.
+  if (sample.observedAtMs === prev.seenAtMs) return prev;
+  if (sample.observedAtMs < prev.seenAtMs) return fresh;
+  // Restored memory is only shape-checked: groups that are not numbers are dropped, not summed.
+  const groups = prev.groups
+    .filter((g) => Number.isFinite(g.n) && Number.isFinite(g.warmAtMs) && g.n > 0 && g.warmAtMs > sample.observedAtMs)
+    .map((g) => ({ ...g }));
   const diff = sample.runners - prev.seen;
   if (diff > 0) groups.push({ n: diff, warmAtMs: sample.observedAtMs + coldStartMs });
   // Never more starting than there are runners (the newest go first when the count falls).
@@ -217,21 +228,34 @@ export function decideDefault(
   const startAt = muTarget * (1 + cfg.startMargin);
   const stepBase = Math.max(muTarget, lambdaFast);
   const step = lambda - stepBase > stepThreshold(stepBase, noise);
-  // Stop once the excess is a sliver of the target: at the edge, Modal would mostly get waste.
-  const want = spillingBefore ? lambdaPlan > muTarget * (1 + STOP_MARGIN) : lambdaFast > startAt || step;
-  // No hold on the way down: λ_fast is already the smoothing, and holding a take above the current
-  // excess sends Modal traffic the in-house tier could serve (paid waste, and a stale share).
-  let modalTake = want ? Math.min(lambdaPlan, excessUp, modalRps) : 0;
-  const inHouseTake = Math.max(0, lambdaPlan - modalTake);
   // A queue in the backends (a surge's first interval, before any report showed it) is drained, not
   // left full: while Envoy holds clearly more in-house requests than the fleet's slots at its maximum
   // utilization, in-house is allowed less than its maximum until the surplus is gone. Counted in
   // slots, not rate × service time: a max_rps fleet need not state a true service time. Capacity is
   // not lowered — the allowance is back at the maximum as soon as the queue is.
+  // Only once the backends refused requests with the surplus in flight (LRS shows in-house errors),
+  // and for QUEUE_MEMORY_MS after: in flight alone also counts long-lived requests (streams,
+  // WebSockets), which are no queue. Never below half the maximum: a queue is drained over a few
+  // reports, not by shedding everything at once.
   const inHouseInFlight = inputs.inHouse?.inProgress ?? 0;
   const inFlightAtMax = cfg.maxUtilization * Math.max(0, inputs.inHouseCapacity) * (inputs.capacityScaler ?? 1);
-  const queued = inHouseInFlight - inFlightAtMax > QUEUE_TOLERANCE * inFlightAtMax ? inHouseInFlight - inFlightAtMax : 0;
-  const inAllow = Math.max(0, inMax - queued / QUEUE_DRAIN_S);
+  const surplus = inHouseInFlight - inFlightAtMax;
+  const surplusNow = surplus > QUEUE_TOLERANCE * inFlightAtMax;
+  const prevOverflowAt = prev.queueOverflowAtMs ?? null;
+  const queueOverflowAtMs = surplusNow && (inputs.inHouse?.errorRps ?? 0) > 0 ? nowMs : prevOverflowAt;
+  const queued = surplusNow && queueOverflowAtMs !== null && nowMs - queueOverflowAtMs <= QUEUE_MEMORY_MS ? surplus : 0;
+  const inAllow = Math.max(inMax / 2, inMax - queued / QUEUE_DRAIN_S);
+  // Demand over what in-house may take at most goes to Modal whenever Modal has room, hysteresis or
+  // not: shedding it with Modal warm refused requests a tier could serve (the demo's ramp crossed the
+  // in-house maximum before its 5 s average crossed the start line). A queue alone (demand within the
+  // maximum) does not start spilling: one noisy second over capacity would pay Modal for it.
+  const beyondInHouse = Math.max(0, lambdaPlan - inAllow);
+  // Stop once the excess is a sliver of the target: at the edge, Modal would mostly get waste.
+  const want = lambdaPlan > inMax || (spillingBefore ? lambdaPlan > muTarget * (1 + STOP_MARGIN) : lambdaFast > startAt || step);
+  // No hold on the way down: λ_fast is already the smoothing, and holding a take above the current
+  // excess sends Modal traffic the in-house tier could serve (paid waste, and a stale share).
+  let modalTake = want ? Math.min(lambdaPlan, Math.max(excessUp, beyondInHouse), modalRps) : 0;
+  const inHouseTake = Math.max(0, lambdaPlan - modalTake);
   const shedRps = cfg.shed ? Math.max(0, inHouseTake - inAllow) : 0;
   let drop = lambdaPlan > 0 ? Math.ceil((100 * shedRps) / lambdaPlan) : 0;
   // Whole percents with a dead band: each change is an EDS push.
@@ -336,7 +360,9 @@ export function decideDefault(
       minContainers: prewarmMin,
       reason:
         prewarmMin > base
-          ? `pre-warm: ${prewarmMin} containers for ${Math.round(excessRps)} rps excess predicted ${Math.round(cfg.prewarm.horizonMs / 1000)} s ahead`
+          ? lambda >= muTarget
+            ? `pre-warm: ${prewarmMin} containers for the ${Math.round(excessRps)} rps excess reported now`
+            : `pre-warm: ${prewarmMin} containers for ${Math.round(excessRps)} rps excess predicted ${Math.round(cfg.prewarm.horizonMs / 1000)} s ahead`
           : `base: ${base} containers (no predicted excess)`,
     };
   }
@@ -355,6 +381,7 @@ export function decideDefault(
     prewarmRaisedAtMs,
     containerSeconds,
     startingRunners,
+    queueOverflowAtMs,
   };
   const readings: Record<string, InputReading> = {
     lambda_fast_rps: { value: Math.round(lambdaFast), ageMs: 0 },

@@ -99,6 +99,8 @@ export interface DefaultState {
    * Modal's stats do not say which inputs are free (see modalWarmInputs).
    */
   startingRunners: StartingRunners;
+  /** When LRS last showed the in-house backends refusing requests with a queue in flight (queue drain); null: never. */
+  queueOverflowAtMs: number | null;
 }
 
 export interface StartingRunners {

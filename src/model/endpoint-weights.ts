@@ -1,15 +1,25 @@
 // How Envoy splits the in-house locality among its endpoints, in the capacity model's own terms.
 // One owner: the EDS builder publishes these weights and host health expects traffic by them.
 import type { InHouseEndpoint } from '../config/config-types.js';
+import { endpointKey, type Cordons } from './cordons.js';
+
+/** Envoy requires a locality's endpoint weights to sum within uint32; stay well inside it. */
+const MAX_WEIGHT_SUM = 1e9;
+/** The smallest rate's weight, when the sum allows: rounding then moves a share by ≤ 0.05 %. */
+const SMALLEST_RATE_WEIGHT = 1000;
 
 /**
- * By max_rps when every endpoint has one (the model then counts the fleet in rates, and an even split
- * would overload the slowest host before the fleet reached its sum), otherwise by slots. Rates are
- * scaled so the largest is 1,000: integer weights within 0.1 %, never 0, never near Envoy's uint32 sum.
+ * By max_rps when every endpoint taking new requests has one — the rule the capacity model counts
+ * the fleet by (servingMaxRps) — otherwise by slots: an even split would overload the slowest host
+ * before the fleet reached its sum. Cordoned hosts without a rate get weight 1 (Envoy only sends
+ * them what their health status allows).
  */
-export function inHouseEndpointWeight(endpoints: readonly InHouseEndpoint[]): (e: InHouseEndpoint) => number {
-  const byRate = endpoints.length > 0 && endpoints.every((e) => e.maxRps !== undefined);
+export function inHouseEndpointWeight(endpoints: readonly InHouseEndpoint[], cordons: Cordons): (e: InHouseEndpoint) => number {
+  const open = endpoints.filter((e) => !cordons.has(endpointKey(e.address, e.port)));
+  const byRate = open.length > 0 && open.every((e) => e.maxRps !== undefined);
   if (!byRate) return (e) => e.capacity;
-  const largest = Math.max(...endpoints.map((e) => e.maxRps!));
-  return (e) => Math.max(1, Math.round((1000 * e.maxRps!) / largest));
+  const rates = endpoints.flatMap((e) => (e.maxRps === undefined ? [] : [e.maxRps]));
+  const sum = rates.reduce((n, r) => n + r, 0);
+  const scale = Math.min(SMALLEST_RATE_WEIGHT / Math.min(...rates), MAX_WEIGHT_SUM / sum);
+  return (e) => (e.maxRps === undefined ? 1 : Math.max(1, Math.round(e.maxRps * scale)));
 }

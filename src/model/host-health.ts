@@ -74,7 +74,7 @@ export function judgeEnvoy(
   const out = new Map<string, HostJudgement>();
   const open = endpoints.filter((e) => !cordons.has(endpointKey(e.address, e.port)));
   // Envoy splits by the published endpoint weights (slots, or max_rps when every host has one).
-  const weight = inHouseEndpointWeight(endpoints);
+  const weight = inHouseEndpointWeight(endpoints, cordons);
   const total = open.reduce((n, e) => n + weight(e), 0);
   for (const e of open) {
     const key = endpointKey(e.address, e.port);

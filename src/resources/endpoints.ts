@@ -56,7 +56,7 @@ export function buildLoadAssignment({
     softCordon ? SOFT_CORDON_OVERPROVISIONING : DEFAULT_OVERPROVISIONING_FACTOR,
   );
   const dropPpm = Math.round(plan.dropPercent * 10_000);
-  const endpointWeight = inHouseEndpointWeight(inHouse);
+  const endpointWeight = inHouseEndpointWeight(inHouse, cordons);
   // Envoy hands a new drop_overloads value to its worker threads only with a host-set update: a
   // change of the drop alone is ACKed but not applied. The drop, repeated in endpoint metadata,
   // makes every drop change a host-set change (and changes nothing else).

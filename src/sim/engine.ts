@@ -32,9 +32,9 @@ export interface Trace {
   /** The service's capacity scaler at time t (a planned drain); 1 when absent. */
   scaler?: (t: number) => number;
   /**
-   * Times (s) at which demand or capacity jumps. Spillway learns of demand only from LRS, so for one
-   * LRS interval after a jump no LRS-driven control plane can have shed for it: in-house 503s on
-   * requests arriving then are counted apart from the overload the policy could have prevented.
+   * Times (s) at which demand jumps up or capacity down. Spillway learns of demand only from LRS, so
+   * for one LRS interval after such a jump no LRS-driven control plane can have shed for it: in-house
+   * 503s on requests arriving then are counted apart from the overload the policy could have prevented.
    */
   changesS?: readonly number[];
   /** Simulation parameters this trace needs different from the defaults (e.g. a long cold start). */
@@ -299,8 +299,6 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
     modalDoneContainer.push(c);
     heap.push(now + p.modalExtraMs + svcRng.lognormal(p.serviceMeanMs, p.serviceCv), K.ModalDone, ref);
   };
-  // Modal packs inputs: the busiest container still under target_inputs, else any under
-  // max_inputs. Packing lets surplus containers go idle and reach the scaledown window.
   // As the fake Modal does (tools/fake-modal/autoscaler-sim.ts): the least loaded warm container,
   // oldest first on a tie — load is spread, so a container goes idle only when all of them could.
   const freeContainer = (): number => {

@@ -26,7 +26,7 @@ export function traces(): Trace[] {
       rate: (t) => (t >= 60 && t < 150 ? 2000 : 500),
       hosts: allHosts,
       stepAtS: 60,
-      changesS: [60, 150],
+      changesS: [60],
       params: { coldStartMeanMs: 20_000, coldStartCv: 0.2 },
     },
     {
@@ -36,7 +36,7 @@ export function traces(): Trace[] {
       rate: (t) => (t >= 60 && t < 300 ? 1200 : 500),
       hosts: allHosts,
       stepAtS: 60,
-      changesS: [60, 300],
+      changesS: [60],
     },
     {
       name: 'slow-ramp',
@@ -53,7 +53,7 @@ export function traces(): Trace[] {
       rate: (t) => (t >= 60 && t < 120 ? 2500 : 500),
       hosts: allHosts,
       stepAtS: 60,
-      changesS: [60, 120],
+      changesS: [60],
     },
     {
       name: 'diurnal',
@@ -68,7 +68,7 @@ export function traces(): Trace[] {
       durationS: 600,
       rate: (t) => 660 * hover(t),
       hosts: allHosts,
-      changesS: Array.from({ length: 120 }, (_, i) => 5 * i),
+      changesS: Array.from({ length: 120 }, (_, i) => 5 * i).filter((t) => t > 0 && hover(t) > hover(t - 5)),
     },
     {
       name: 'host-loss-30',
@@ -87,7 +87,7 @@ export function traces(): Trace[] {
       hosts: allHosts,
       scaler: (t) => (t >= 60 && t < 240 ? 0.5 : 1),
       stepAtS: 60,
-      changesS: [60, 240],
+      changesS: [60],
     },
     {
       name: 'stats-outage',

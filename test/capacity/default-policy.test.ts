@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/capacity/decide.js';
+import { initialDefaultState, trackStartingRunners } from '../../src/capacity/default-policy.js';
 import { makePolicy, type CapacityPolicy } from '../../src/config/capacity-policy.js';
 import type { Decision } from '../../src/capacity/types.js';
 import { inputs, T0, type Scenario } from './fixtures.js';
@@ -186,8 +187,14 @@ describe('default policy', () => {
   it("drains a queue the backends built before any report showed the surge, and keeps in-house's maximum", () => {
     const cold = { offered: 1000, runners: 0, runningInputs: 0, inputHeadroom: 0 };
     const settled = last(run(3, () => cold));
-    // The surge's first interval filled the backends: 160 in flight where 72 serve the 720 rps maximum.
-    const queued = last(run(1, () => ({ ...cold, inHouseInProgress: 160 }), policy, settled));
+    // In flight alone is no queue (long-lived requests count there too): nothing changes until the
+    // backends refuse requests.
+    const streams = last(run(1, () => ({ ...cold, inHouseInProgress: 160 }), policy, settled));
+    expect(streams.plan.dropPercent).toBe(settled.plan.dropPercent);
+    expect(streams.inputs['in_house_queued']!.value).toBe(0);
+    // The surge's first interval filled the backends: 160 in flight where 72 serve the 720 rps
+    // maximum, and they answer 503s.
+    const queued = last(run(1, () => ({ ...cold, inHouseInProgress: 160, inHouseErrorRps: 20 }), policy, settled));
     expect(queued.plan.dropPercent).toBeGreaterThan(settled.plan.dropPercent);
     expect(queued.inputs['in_house_queued']!.value).toBe(88);
     // 88 over 2 s: in-house is allowed 720 − 44 rps until they are served.
@@ -211,6 +218,16 @@ describe('default policy', () => {
     const busy = last(run(1, () => ({ ...cold, inHouseInProgress: 216 }), policy, settled));
     expect(busy.inputs['in_house_queued']!.value).toBe(0);
     expect(busy.plan.dropPercent).toBe(Math.ceil((100 * (1000 - 720 - 0.25)) / 1000));
+  });
+
+  it('demand over the in-house maximum goes to a warm Modal even before the average crosses the start line', () => {
+    const calm = run(10, () => ({ offered: 500, ...warm }));
+    // 735 rps: over in-house's 720 rps maximum, but 95 rps over the target is not a step from there
+    // (15 % of 640), and the 5 s average still says 500. Modal is warm: nothing is shed.
+    const d = last(run(1, () => ({ offered: 735, ...warm }), policy, last(calm)));
+    expect(d.plan.dropPercent).toBe(0);
+    expect(d.mode).toBe('spilling');
+    expect(d.inputs['modal_take_rps']!.value).toBe(95);
   });
 
   it('a cold tier gets no more than probe_inputs requests in flight', () => {
@@ -279,6 +296,23 @@ describe('default policy', () => {
     const restarted = last(run(1, () => ({ offered: 1000, runners: 10 })));
     expect(restarted.inputs['modal_capacity_rps']!.value).toBe(769);
     expect(restarted.inputs['modal_take_rps']!.value).toBe(360);
+  });
+
+  it('tracks starting runners through falls, clocks that go back and malformed memory', () => {
+    const sample = (runners: number, at: number) => ({ service: 'svc', runners, backlog: 0, observedAtMs: at });
+    const first = trackStartingRunners(initialDefaultState().startingRunners, sample(2, 0), 8000);
+    expect(first.groups).toEqual([]); // present at the first sample: warm
+    const rose = trackStartingRunners(first, sample(6, 1000), 8000);
+    expect(rose.groups).toEqual([{ n: 4, warmAtMs: 9000 }]);
+    // Two stop: the warm ones go first, the four starting stay starting.
+    expect(trackStartingRunners(rose, sample(4, 2000), 8000).groups).toEqual([{ n: 4, warmAtMs: 9000 }]);
+    // Down to three: one of the starting ones is gone too.
+    expect(trackStartingRunners(rose, sample(3, 2000), 8000).groups).toEqual([{ n: 3, warmAtMs: 9000 }]);
+    // A sample older than the memory (a lagging clock) starts afresh instead of freezing.
+    expect(trackStartingRunners(rose, sample(6, 500), 8000)).toEqual({ seen: 6, seenAtMs: 500, groups: [] });
+    // Memory with a group that is not numbers drops it rather than adding text.
+    const odd = { ...rose, groups: [{ n: '3', warmAtMs: 'x' } as unknown as { n: number; warmAtMs: number }] };
+    expect(trackStartingRunners(odd, sample(6, 3000), 8000).groups).toEqual([]);
   });
 
   it('cost cap: once the hourly container-seconds budget is spent, stops spilling and sheds', () => {

@@ -7,6 +7,8 @@ export interface Scenario {
   offered?: number;
   modalShare?: number;
   inHouseInProgress?: number;
+  /** In-house answers that were errors, rps (backends refusing: queue full). */
+  inHouseErrorRps?: number;
   modalInProgress?: number;
   modalErrorRps?: number;
   dropped?: number;
@@ -44,8 +46,8 @@ export function inputs(now: number, s: Scenario = {}): ControllerInputs {
       // Little's law at 100 ms, but never over the fleet's slots: by default the backends queue nothing.
       inProgress: s.inHouseInProgress ?? Math.min(inRps * 0.1, s.capacity ?? 80),
       issuedRps: inRps,
-      successRps: inRps,
-      errorRps: 0,
+      successRps: inRps - (s.inHouseErrorRps ?? 0),
+      errorRps: s.inHouseErrorRps ?? 0,
       observedAtMs: now,
     },
     modal: {

@@ -162,6 +162,13 @@ describe('restoreDecision: memory of another shape is refused cleanly', () => {
     expect(restoreDecision(json(), svc, svc.capacity!, T0)).toEqual({ decision: { ...d, changed: false } });
   });
 
+  it('accepts memory saved before the starting-runner field existed, that field starting afresh', () => {
+    const old = json();
+    delete old['state'].startingRunners;
+    const r = restoreDecision(old, svc, svc.capacity!, T0);
+    expect('decision' in r && r.decision.state).toMatchObject({ startingRunners: { seen: 0, seenAtMs: null, groups: [] } });
+  });
+
   it.each([
     [
       'a policy state field renamed',

@@ -151,7 +151,7 @@ describe('the simulator’s Envoy model agrees with a real Envoy', () => {
       expect(app.publisher.setServices(withRates).ok).toBe(true);
       publish(plan(0));
       await waitFor(
-        async () => JSON.stringify(await envoy.configDump('?include_eds')).includes('"load_balancing_weight":333'),
+        async () => JSON.stringify(await envoy.configDump('?include_eds')).includes('"load_balancing_weight":3000'),
         5_000,
         'rate weights in Envoy',
       );

@@ -7,6 +7,7 @@ import { validateDesiredState } from '../../src/resources/validate.js';
 import { makeSnapshot, SnapshotEncoder } from '../../src/xds/snapshot.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
 import { buildLoadAssignment } from '../../src/resources/endpoints.js';
+import { CordonState, type Cordons } from '../../src/model/cordons.js';
 
 const { protos } = loadProtos();
 const service = loadConfig().services[0]!;
@@ -105,13 +106,20 @@ describe('resource builders', () => {
       capacity,
       ...(maxRps ? { maxRps } : {}),
     });
-    const weightsOf = (inHouse: ReturnType<typeof ep>[]) => {
-      const cla = buildLoadAssignment({ service, plan: planForShare(0), modalAddresses: [], cordons: new Map(), inHouse });
+    const weightsOf = (inHouse: ReturnType<typeof ep>[], cordons: Cordons = new Map()) => {
+      const cla = buildLoadAssignment({ service, plan: planForShare(0), modalAddresses: [], cordons, inHouse });
       return cla.endpoints![0]!.lb_endpoints!.map((e) => e.load_balancing_weight?.value);
     };
-    // Equal slots, rates 30 : 10 : 0.5 — the split follows the rates, the slowest still gets traffic.
-    expect(weightsOf([ep(1, 4, 30), ep(2, 4, 10), ep(3, 4, 0.5)])).toEqual([1000, 333, 17]);
-    // One endpoint without a rate: the model counts slots, and so does Envoy.
+    // Equal slots, rates 30 : 10 : 0.5 — the split follows the rates, the slowest still gets its share.
+    expect(weightsOf([ep(1, 4, 30), ep(2, 4, 10), ep(3, 4, 0.5)])).toEqual([60_000, 20_000, 1000]);
+    // Rates five orders apart keep their ratio within 0.05 %, and the sum stays within uint32.
+    const wide = weightsOf([ep(1, 4, 10_000), ep(2, 4, 4), ep(3, 4, 0.4)]) as number[];
+    expect(wide[1]! / wide[2]!).toBeCloseTo(10, 2);
+    expect(wide[0]! / wide[2]!).toBeCloseTo(25_000, -2);
+    expect(wide.reduce((a, b) => a + b, 0)).toBeLessThan(2 ** 32);
+    // A cordoned host without a rate does not change the rule (the model counts open hosts only).
+    expect(weightsOf([ep(1, 4, 30), ep(2, 4, 10), ep(3, 4)], new Map([['10.0.0.1:3', CordonState.Draining]]))).toEqual([3000, 1000, 1]);
+    // One open endpoint without a rate: the model counts slots, and so does Envoy.
     expect(weightsOf([ep(1, 4, 30), ep(2, 8)])).toEqual([4, 8]);
   });
 
