@@ -17,18 +17,31 @@ export type CordonState = (typeof CordonState)[keyof typeof CordonState];
 /** Cordons of one service, keyed by endpointKey(). */
 export type Cordons = ReadonlyMap<string, CordonState>;
 
+/** The endpoints that take new requests: every one an operator has not cordoned. */
+export function openEndpoints(endpoints: readonly InHouseEndpoint[], cordons: Cordons): InHouseEndpoint[] {
+  return endpoints.filter((e) => !cordons.has(endpointKey(e.address, e.port)));
+}
+
 /**
- * Requests per second the fleet takes now by its endpoints' max_rps, or undefined unless every
- * endpoint that takes new requests states one (then slots over service time is the measure). A host
- * Envoy is not sending to counts only for the Envoys that still use it, as in servingCapacity.
+ * Whether the fleet is counted in rates: every endpoint taking new requests states max_rps. Otherwise
+ * it is counted in slots. The capacity model and Envoy's endpoint weights both follow this one rule.
+ */
+export function countedByRate(open: readonly InHouseEndpoint[]): boolean {
+  return open.length > 0 && open.every((e) => e.maxRps !== undefined);
+}
+
+/**
+ * Requests per second the fleet takes now by its endpoints' max_rps, or undefined unless the fleet is
+ * counted in rates (countedByRate; then slots over service time is the measure). A host Envoy is not
+ * sending to counts only for the Envoys that still use it, as in servingCapacity.
  */
 export function servingMaxRps(
   endpoints: readonly InHouseEndpoint[],
   cordons: Cordons,
   health?: ReadonlyMap<string, { servingFraction: number }>,
 ): number | undefined {
-  const serving = endpoints.filter((e) => !cordons.has(endpointKey(e.address, e.port)));
-  if (serving.length === 0 || serving.some((e) => e.maxRps === undefined)) return undefined;
+  const serving = openEndpoints(endpoints, cordons);
+  if (!countedByRate(serving)) return undefined;
   return serving.reduce((n, e) => n + (e.maxRps ?? 0) * (health?.get(endpointKey(e.address, e.port))?.servingFraction ?? 1), 0);
 }
 

@@ -4,7 +4,7 @@
 // peers are busy is one Envoy is not using (failed health checks, outlier ejection, not yet checked);
 // a host that answers only errors is failing even before Envoy notices. Pure: the caller keeps state.
 import type { InHouseEndpoint } from '../config/config-types.js';
-import { CordonState, endpointKey, type Cordons } from './cordons.js';
+import { CordonState, endpointKey, openEndpoints, type Cordons } from './cordons.js';
 import { inHouseEndpointWeight } from './endpoint-weights.js';
 
 /** What one Envoy does with one in-house host. */
@@ -72,7 +72,7 @@ export function judgeEnvoy(
   previous: ReadonlyMap<string, HostJudgement> | undefined,
 ): Map<string, HostJudgement> {
   const out = new Map<string, HostJudgement>();
-  const open = endpoints.filter((e) => !cordons.has(endpointKey(e.address, e.port)));
+  const open = openEndpoints(endpoints, cordons);
   // Envoy splits by the published endpoint weights (slots, or max_rps when every host has one).
   const weight = inHouseEndpointWeight(endpoints, cordons);
   const total = open.reduce((n, e) => n + weight(e), 0);
