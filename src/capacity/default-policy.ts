@@ -35,6 +35,21 @@ export function initialDefaultState(): DefaultState {
   };
 }
 
+/**
+ * Brings memory saved by an earlier version to this one's shape before it is used — restored after a
+ * restart, or resumed by a new leader from its predecessor: the fields added on 2026-11-29
+ * (startingRunners, queueOverflowAtMs) start as at a first start (runners already up count as warm,
+ * no queue seen). Anything that is not the default policy's state is left as it is.
+ */
+export function upgradeSavedState(state: unknown): void {
+  if (typeof state !== 'object' || state === null || Array.isArray(state)) return;
+  const st = state as Record<string, unknown>;
+  if (st['kind'] !== 'default') return;
+  const initial = initialDefaultState();
+  if (!('startingRunners' in st)) st['startingRunners'] = initial.startingRunners;
+  if (!('queueOverflowAtMs' in st)) st['queueOverflowAtMs'] = initial.queueOverflowAtMs;
+}
+
 const HOUR_MS = 3_600_000;
 /** A report this far over the in-house target is a step: spill at once, without waiting for the average. */
 const STEP_MARGIN = 0.15;
@@ -192,12 +207,7 @@ export function decideDefault(
   // 3. What Modal can take now: warm capacity over its service time (or over what LRS shows Modal
   //    really takes per request, when slower), a probe bounded by in-flight while it is cold, the
   //    cost cap.
-  // Memory saved before this field existed starts it afresh (present runners taken as warm).
-  const startingRunners = trackStartingRunners(
-    prev.startingRunners ?? initialDefaultState().startingRunners,
-    inputs.modalStats.last,
-    policy.default.coldStartMs,
-  );
+  const startingRunners = trackStartingRunners(prev.startingRunners, inputs.modalStats.last, policy.default.coldStartMs);
   const modal = viewModal({ ...prev, startingRunners }, inputs, nowMs, policy);
   const sample = inputs.modalStats.last;
   const containerSeconds = prev.containerSeconds * Math.exp(-dtMs / HOUR_MS) + (modal.observable && sample ? sample.runners : 0) * dtS;
@@ -241,8 +251,7 @@ export function decideDefault(
   const inFlightAtMax = cfg.maxUtilization * Math.max(0, inputs.inHouseCapacity) * (inputs.capacityScaler ?? 1);
   const surplus = inHouseInFlight - inFlightAtMax;
   const surplusNow = surplus > QUEUE_TOLERANCE * inFlightAtMax;
-  const prevOverflowAt = prev.queueOverflowAtMs ?? null;
-  const queueOverflowAtMs = surplusNow && (inputs.inHouse?.errorRps ?? 0) > 0 ? nowMs : prevOverflowAt;
+  const queueOverflowAtMs = surplusNow && (inputs.inHouse?.errorRps ?? 0) > 0 ? nowMs : prev.queueOverflowAtMs;
   const queued = surplusNow && queueOverflowAtMs !== null && nowMs - queueOverflowAtMs <= QUEUE_MEMORY_MS ? surplus : 0;
   const inAllow = Math.max(inMax / 2, inMax - queued / QUEUE_DRAIN_S);
   // Demand over what in-house may take at most goes to Modal whenever Modal has room, hysteresis or

@@ -6,7 +6,7 @@
 // - cordons: always (an operator's intent has no age), for endpoints still configured;
 // - the Modal address: always, as a starting point, until the hostname resolves again.
 import { decide } from '../capacity/decide.js';
-import { initialDefaultState } from '../capacity/default-policy.js';
+import { upgradeSavedState } from '../capacity/default-policy.js';
 import { Mode, type ControllerInputs, type Decision } from '../capacity/types.js';
 import type { CapacityPolicy } from '../config/capacity-policy.js';
 import type { ServiceConfig } from '../config/config-types.js';
@@ -120,7 +120,8 @@ export function restoreDecision(
   if (d['policy'] !== policy.name)
     return { why: `it was made by policy ${JSON.stringify(d['policy'])}, the service now runs ${policy.name}` };
   if (d['service'] !== svc.name) return { why: `it names service ${JSON.stringify(d['service'])}` };
-  upgradeSavedState(d);
+  // Memory of an earlier version is brought to this one's shape first; the check refuses any other difference.
+  upgradeSavedState(d['state']);
   let template: Record<string, unknown>;
   try {
     template = decide(undefined, probeInputs(svc), nowMs, policy) as unknown as Record<string, unknown>;
@@ -159,21 +160,6 @@ export function restoreDecision(
   if (problem) return { why: problem };
   // Restored memory has published nothing new: the plan is already what Envoy runs.
   return { decision: { ...(d as unknown as Decision), changed: false } };
-}
-
-/**
- * The named upgrades of saved memory from earlier versions, applied before the shape check (which
- * refuses any other difference): the default policy's startingRunners and queueOverflowAtMs
- * (2026-11-29) start afresh, as at a first start — runners already up count as warm, no queue seen.
- */
-function upgradeSavedState(d: Record<string, unknown>): void {
-  const state = d['state'];
-  if (typeof state !== 'object' || state === null || Array.isArray(state)) return;
-  const st = state as Record<string, unknown>;
-  if (st['kind'] !== 'default') return;
-  const initial = initialDefaultState();
-  if (!('startingRunners' in st)) st['startingRunners'] = initial.startingRunners;
-  if (!('queueOverflowAtMs' in st)) st['queueOverflowAtMs'] = initial.queueOverflowAtMs;
 }
 
 /** Inputs with no load and nothing observed: enough for the model to show the shape of its memory. */

@@ -3,6 +3,7 @@
 // age, an override with its bounds, the controller's memory as its last Decision — one key per part,
 // because different replicas write different parts. Decoding checks every field and names the first
 // bad one; a bad value is logged and ignored, never applied.
+import { upgradeSavedState } from '../capacity/default-policy.js';
 import type { Decision } from '../capacity/types.js';
 import { CordonState } from '../model/cordons.js';
 import { readPlan, type TrafficPlan } from '../model/traffic-plan.js';
@@ -160,6 +161,8 @@ function readDecision(raw: unknown, service: string, path: string): Decision {
   nonEmptyStr(d['reason'], at(path, 'reason'));
   obj(d['inputs'], `${path}.inputs`);
   obj(d['state'], `${path}.state`);
+  // A predecessor of an earlier version may have written it.
+  upgradeSavedState(d['state']);
   return d as unknown as Decision;
 }
 
