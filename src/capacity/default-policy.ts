@@ -119,14 +119,20 @@ export function trackStartingRunners(prev: StartingRunners, sample: ModalStatsSa
 
 const startingAt = (t: StartingRunners, nowMs: number): number => t.groups.reduce((n, g) => (g.warmAtMs > nowMs ? n + g.n : n), 0);
 
-function viewModal(s: DefaultState, inputs: ControllerInputs, nowMs: number, policy: CapacityPolicy): ModalView {
+function viewModal(
+  s: DefaultState,
+  startingRunners: StartingRunners,
+  inputs: ControllerInputs,
+  nowMs: number,
+  policy: CapacityPolicy,
+): ModalView {
   const cfg = policy.default;
   const st = inputs.modalStats;
   const sample = st.last;
   const age = sample ? nowMs - sample.observedAtMs : Infinity;
   const fresh = sample !== undefined && age <= policy.staleAfterMs && st.consecutiveFailures < policy.failAfterErrors;
   if (fresh) {
-    const starting = startingAt(s.startingRunners, nowMs);
+    const starting = startingAt(startingRunners, nowMs);
     const warm = modalWarmInputs(sample, inputs.modalMaxInputs, inputs.modalMaxContainers, inputs.modal?.inProgress ?? 0, starting);
     // Full only when every container Modal may run is up and warm: runners alone reach the
     // ceiling early in a scale-up while most are still cold-starting (a false "full").
@@ -207,9 +213,9 @@ export function decideDefault(
   // 3. What Modal can take now: warm capacity over its service time (or over what LRS shows Modal
   //    really takes per request, when slower), a probe bounded by in-flight while it is cold, the
   //    cost cap.
-  const startingRunners = trackStartingRunners(prev.startingRunners, inputs.modalStats.last, policy.default.coldStartMs);
-  const modal = viewModal({ ...prev, startingRunners }, inputs, nowMs, policy);
   const sample = inputs.modalStats.last;
+  const startingRunners = trackStartingRunners(prev.startingRunners, sample, policy.default.coldStartMs);
+  const modal = viewModal(prev, startingRunners, inputs, nowMs, policy);
   const containerSeconds = prev.containerSeconds * Math.exp(-dtMs / HOUR_MS) + (modal.observable && sample ? sample.runners : 0) * dtS;
   const costCapped = cfg.costCapContainerSecondsPerHour !== null && containerSeconds >= cfg.costCapContainerSecondsPerHour;
   const m = inputs.modal;

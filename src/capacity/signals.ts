@@ -49,7 +49,7 @@ export function modalWarmInputs(
   maxInputs: number,
   maxContainers: number,
   modalInFlight: number,
-  startingRunners = 0,
+  startingRunners: number,
 ): number {
   const ceiling = maxContainers * maxInputs;
   if (s.inputHeadroom !== undefined) {
