@@ -60,6 +60,8 @@ const STEP_MARGIN = 0.15;
  * its first full report from about 13 rps, and 1.5× from about 40 rps.
  */
 const STEP_NOISE_SIGMAS = 2.5;
+/** Smoothed demand must clear the start line by this many σ of its counting noise. */
+const START_NOISE_SIGMAS = 2;
 /** Spilling stops when demand is within this fraction over the in-house target. */
 const STOP_MARGIN = 0.03;
 /** In-house in flight this far over its slots at the maximum utilization is a queue to drain (M/D/c at ρ 0.95 sits well under it). */
@@ -201,7 +203,8 @@ export function decideDefault(
   // weights), and the latest report as soon as it moves by a step either way. One report's noise
   // is what its counts allow (Poisson), at the rate it reports.
   const noise = inputs.offeredNoiseRps ?? 0;
-  const lambdaPlan = Math.abs(lambda - lambdaFast) > stepThreshold(lambdaFast, noise) ? lambda : lambdaFast;
+  const planOnReport = Math.abs(lambda - lambdaFast) > stepThreshold(lambdaFast, noise);
+  const lambdaPlan = planOnReport ? lambda : lambdaFast;
 
   // 2. In-house: what it serves at the target and at most, from capacity alone (never from a
   //    transient queue), scaled for planned drains.
@@ -242,6 +245,12 @@ export function decideDefault(
   // Hysteresis: start when smoothed demand is clearly over the target — or at once on a step well
   // over both the target and the recent average; stop as soon as demand is back at the target.
   const startAt = muTarget * (1 + cfg.startMargin);
+  // The smoothed demand must clear the start line by its own counting noise (an EWMA over τ of
+  // Poisson arrivals has variance λ/2τ): at 50 rps that is ±2.2 rps, and a tier hovering just under
+  // the line would otherwise cross it on noise and pay Modal for requests in-house could serve.
+  // Reports without counts (noise 0) keep the bare line.
+  const fastNoise = noise > 0 ? Math.sqrt(Math.max(0, lambdaFast) / (2 * (cfg.fastWindowMs / 1000))) : 0;
+  const startLine = startAt + START_NOISE_SIGMAS * fastNoise;
   const stepBase = Math.max(muTarget, lambdaFast);
   const step = lambda - stepBase > stepThreshold(stepBase, noise);
   // A queue in the backends (a surge's first interval, before any report showed it) is drained, not
@@ -265,8 +274,14 @@ export function decideDefault(
   // in-house maximum before its 5 s average crossed the start line). A queue alone (demand within the
   // maximum) does not start spilling: one noisy second over capacity would pay Modal for it.
   const beyondInHouse = Math.max(0, lambdaPlan - inAllow);
+  // Over the maximum: a step (λplan is then the report itself, already a 2.5 σ move), or the smoothed
+  // demand clearly past it — by more than its counting noise, so a tier hovering near the line is
+  // not spilled on noise; with the lag an average has behind a rising demand (slope × τ) added
+  // back, so a ramp is not let past the maximum while the average catches up.
+  const lagRps = Math.max(0, lambdaTrend) * (cfg.fastWindowMs / 1000);
+  const overMax = planOnReport ? lambda > inMax : lambdaFast + lagRps > inMax + START_NOISE_SIGMAS * fastNoise;
   // Stop once the excess is a sliver of the target: at the edge, Modal would mostly get waste.
-  const want = lambdaPlan > inMax || (spillingBefore ? lambdaPlan > muTarget * (1 + STOP_MARGIN) : lambdaFast > startAt || step);
+  const want = overMax || (spillingBefore ? lambdaPlan > muTarget * (1 + STOP_MARGIN) : lambdaFast > startLine || step);
   // No hold on the way down: λ_fast is already the smoothing, and holding a take above the current
   // excess sends Modal traffic the in-house tier could serve (paid waste, and a stale share).
   let modalTake = want ? Math.min(lambdaPlan, Math.max(excessUp, beyondInHouse), modalRps) : 0;

@@ -106,6 +106,36 @@ describe('default policy', () => {
     expect(real.mode).toBe('spilling');
   });
 
+  it('at a small rate, the average must clear the start line and the maximum by its own counting noise', () => {
+    // The small service again (target 48 rps, start line 52.8, max 54). Demand steps from 47 to 54 rps
+    // and holds: the 5 s average reaches 54, over the start line and at the maximum — but at this
+    // rate the average itself is only good to ±2.3 rps, so it is no evidence of being over either.
+    // In-house can serve 60 rps: spilling here pays Modal for requests in-house would have served.
+    const small = { capacity: 6, ...warm };
+    const at = (t: number): number => (t < 10 ? 47 : 54);
+    const noisy = run(40, (t) => ({ offered: at(t), ...small, offeredNoiseRps: Math.sqrt(at(t)) }));
+    expect(noisy.every((d) => d.plan.modalWeight === 0)).toBe(true);
+    // With exact counts the same average is over the line, and spills.
+    const exact = run(40, (t) => ({ offered: at(t), ...small }));
+    expect(last(exact).mode).toBe('spilling');
+    // Clearly over the target at the same small rate (60 rps, the fleet's whole capacity): spills.
+    const clear = run(20, () => ({ offered: 60, ...small, offeredNoiseRps: Math.sqrt(60) }));
+    expect(last(clear).mode).toBe('spilling');
+    expect(last(clear).inputs['modal_take_rps']!.value).toBe(12);
+  });
+
+  it("on a ramp the average's lag is added back: spilling starts before in-house is offered its whole capacity", () => {
+    // The small service (max 54 rps, capacity 60) under a ramp of 2 rps/s with noisy reports. The 5 s
+    // average trails the ramp by ≈ 10 rps; read bare, with its noise margin, it would pass the
+    // maximum only once demand was ≈ 68 rps and the backends' queues were filling.
+    const small = { capacity: 6, ...warm };
+    const at = (t: number): number => 30 + 2 * t;
+    const ramp = run(25, (t) => ({ offered: at(t), ...small, offeredNoiseRps: Math.sqrt(at(t)) }));
+    const first = ramp.findIndex((d) => d.plan.modalWeight > 0);
+    expect(first).toBeGreaterThan(0);
+    expect(at(first)).toBeLessThanOrEqual(62);
+  });
+
   it('after a large fall the plan stays within a step of the latest report', () => {
     const up = run(20, () => ({ offered: 1000, ...warm, offeredNoiseRps: Math.sqrt(1000) }));
     const fall = run(30, () => ({ offered: 300, ...warm, offeredNoiseRps: Math.sqrt(300) }), policy, last(up));
