@@ -4,7 +4,8 @@
 // in-house hosts found UNHEALTHY by health checks) → in-house pool (slots, FIFO pending queue with a
 // limit whose overflow is the backends' own 503, route timeout) or Modal (containers with max_inputs,
 // backlog, cold starts, autoscaler with min_containers/scaledown window, per-second billing). LRS
-// reports and Modal stats polls feed a controller that decides every tick. Deterministic for a seed.
+// reports (on a timer of their own, at a seeded phase) and Modal stats polls feed a controller that
+// decides every tick; it sees the in-house fleet as of the latest report. Deterministic for a seed.
 import { parseConfigObject } from '../config/parse-config.js';
 import type { ServiceConfig } from '../config/config-types.js';
 import type { ModalStatsStatus } from '../model/inputs.js';
@@ -371,7 +372,10 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
   const modalShareApplied = (): number => routeModal * (1 - routeDrop);
 
   heap.push(0, K.Autoscale);
-  heap.push(p.lrsIntervalMs, K.Lrs);
+  // Envoy's load reports run on its own timer, not in step with the trace's events: a host that
+  // comes back just after a report waits almost a whole interval to be seen.
+  const lrsPhaseMs = Math.round(p.lrsIntervalMs * (0.05 + 0.95 * new Rng(p.seed + 3).uniform()));
+  heap.push(lrsPhaseMs, K.Lrs);
   heap.push(0, K.Poll);
   heap.push(p.lrsIntervalMs + 1, K.Tick);
 
@@ -442,6 +446,8 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
         break;
       }
       case K.Autoscale: {
+        // The in-house pool follows the hosts that are up (checked each second, as the traces change).
+        slots = trace.hosts(now / 1000) * p.slotsPerHost;
         // Envoy's health checks find lost (or returning) in-house hosts after a detection delay.
         const seen = trace.hosts(Math.max(0, now - p.healthCheckDetectMs) / 1000);
         if (seen !== hostsSeenLive) {
@@ -486,8 +492,6 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
         let mFlight = backlog.length - bHead;
         for (const c of containers) mFlight += c.stopped ? 0 : c.inFlight;
         const base = { service: 'svc', observedAtMs: now };
-        const h = trace.hosts(now / 1000);
-        slots = h * p.slotsPerHost;
         inputs = {
           service: 'svc',
           inHouse: {
@@ -509,7 +513,9 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
           drops: { ...base, droppedRps: lrs.dropped / dt, byCategory: {} },
           offeredNoiseRps: Math.sqrt(lrs.inIssued + lrs.mIssued + lrs.dropped) / dt,
           modalStats: stats,
-          inHouseCapacity: slots,
+          // Spillway counts hosts from these reports (host health), so it sees a change at the first
+          // report after it, not before.
+          inHouseCapacity: trace.hosts(now / 1000) * p.slotsPerHost,
           capacityScaler: trace.scaler?.(now / 1000) ?? 1,
           modalMaxInputs: p.modalMaxInputs,
           modalTargetInputs: p.modalTargetInputs,
@@ -553,10 +559,10 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
       case K.Tick:
       case K.Nudge: {
         if (inputs) {
-          const slotsNow = trace.hosts(now / 1000) * p.slotsPerHost;
           const act = ctl.tick({
             nowMs: now,
-            inputs: { ...inputs, inHouseCapacity: slotsNow, modalStats: { ...stats } },
+            // The drain's capacity_scaler is Spillway's own configuration: known at once.
+            inputs: { ...inputs, capacityScaler: trace.scaler?.(now / 1000) ?? 1, modalStats: { ...stats } },
             trace,
             params: p,
           });

@@ -75,7 +75,7 @@ export function renderSection(results: SimResult[], traces: Trace[], p: SimParam
     `Model: in-house 10 hosts × ${p.slotsPerHost} slots, lognormal service time mean ${p.serviceMeanMs} ms (cv ${p.serviceCv}) ⇒ 800 rps at ρ = 1, 640 rps at ρ* = 0.8; ` +
       `the backends queue ${p.pendingLimit} requests, then answer 503 themselves (in-house overload); xDS delay ${p.xdsDelayMs} ms + update_merge_window ${p.mergeWindowMs} ms; ` +
       `Envoy routing by the Envoy model the conformance suite holds to a real Envoy (drop, then localities by effective weight; lost hosts found unhealthy ${p.healthCheckDetectMs / 1000} s later); ` +
-      `LRS every ${p.lrsIntervalMs / 1000} s; Modal max_inputs ${p.modalMaxInputs}, target_inputs ${p.modalTargetInputs}, max_containers ${p.modalMaxContainers}, at most ${p.modalMaxBacklog} queued, +${p.modalExtraMs} ms WAN, ` +
+      `LRS every ${p.lrsIntervalMs / 1000} s on a timer of its own (a seeded phase, not the trace's whole seconds), the in-house fleet as of the latest report; Modal max_inputs ${p.modalMaxInputs}, target_inputs ${p.modalTargetInputs}, max_containers ${p.modalMaxContainers}, at most ${p.modalMaxBacklog} queued, +${p.modalExtraMs} ms WAN, ` +
       `cold start lognormal mean ${p.coldStartMeanMs / 1000} s (cv ${p.coldStartCv}) unless a trace says otherwise, scaledown window ${p.scaledownWindowMs / 1000} s, per-second billing, 150 s cap; ` +
       `stats polled every ${p.pollIntervalMs / 1000} s with ${p.pollDelayMs} ms delay; autoscaler updates applied after ${p.actuatorDelayMs / 1000} s, raises ≥ ${p.actuatorRaiseIntervalMs / 1000} s and lowers ≥ ${p.actuatorMinIntervalMs / 1000} s apart.`,
     '',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SIM, simulate, type Trace } from '../../src/sim/engine.js';
+import { DEFAULT_SIM, simulate, type SimController, type Trace } from '../../src/sim/engine.js';
 import { defaultController, oracle, seedController, staticSplit } from '../../src/sim/policies.js';
 import { replaceSection } from '../../src/sim/report.js';
 
@@ -44,6 +44,30 @@ describe('trace simulator', () => {
     expect(o.shed).toBe(0);
     expect(o.timeToSpillS).toBeLessThan(1);
     expect(o.modalContainerSeconds).toBeGreaterThan(0);
+  });
+
+  it("sees the in-house fleet through Envoy's load reports, which run on their own timer, not the trace's", () => {
+    // A host lost at 20 s and back at 40 s: the controller counts it back only from the first report
+    // after 40 s, and reports are not in step with the trace's whole seconds.
+    const loss: Trace = { ...step, name: 'mini-loss', rate: () => 300, hosts: (t) => (t >= 20 && t < 40 ? 9 : 10) };
+    const seen: Array<{ nowMs: number; capacity: number; reportAtMs: number }> = [];
+    const probe = {
+      name: 'probe',
+      tickMs: 250,
+      tick: (ctx: Parameters<SimController['tick']>[0]) => {
+        seen.push({ nowMs: ctx.nowMs, capacity: ctx.inputs.inHouseCapacity, reportAtMs: ctx.inputs.inHouse!.observedAtMs });
+        return {};
+      },
+    } satisfies SimController;
+    simulate(loss, probe);
+    const reports = [...new Set(seen.map((s) => s.reportAtMs))];
+    expect(reports.some((r) => r % 1000 !== 0)).toBe(true);
+    const backAt = 40_000;
+    const firstReportAfter = reports.find((r) => r >= backAt)!;
+    const fullBefore = seen.filter((s) => s.nowMs >= backAt && s.nowMs < firstReportAfter);
+    expect(fullBefore.length).toBeGreaterThan(0);
+    expect(fullBefore.every((s) => s.capacity === 9 * DEFAULT_SIM.slotsPerHost)).toBe(true);
+    expect(seen.filter((s) => s.nowMs >= firstReportAfter).every((s) => s.capacity === 10 * DEFAULT_SIM.slotsPerHost)).toBe(true);
   });
 
   it('seed pushes weights more often than default on the same trace', () => {
