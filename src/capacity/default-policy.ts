@@ -274,19 +274,22 @@ export function decideDefault(
   // in-house maximum before its 5 s average crossed the start line). A queue alone (demand within the
   // maximum) does not start spilling: one noisy second over capacity would pay Modal for it.
   const beyondInHouse = Math.max(0, lambdaPlan - inAllow);
-  // Over the maximum: a step (λplan is then the report itself, already a 2.5 σ move), or the smoothed
-  // demand clearly past it — by more than its counting noise, so a tier hovering near the line is
-  // not spilled on noise; with the lag an average has behind a rising demand (slope × τ) added
-  // back, so a ramp is not let past the maximum while the average catches up.
+  // Over a line means clearly over it: on a step (λplan is then the report itself, already a 2.5 σ
+  // move) the report; otherwise the smoothed demand by more than its counting noise — a tier
+  // hovering near the line is not spilled or shed on noise; in-house absorbs that band, being under
+  // its whole capacity there — with the lag an average has behind a rising demand (slope × τ) added
+  // back, so on a ramp spilling starts before in-house is offered its whole capacity.
   const lagRps = Math.max(0, lambdaTrend) * (cfg.fastWindowMs / 1000);
-  const overMax = planOnReport ? lambda > inMax : lambdaFast + lagRps > inMax + START_NOISE_SIGMAS * fastNoise;
+  const clearlyOver = (line: number): boolean =>
+    planOnReport ? lambda > line : lambdaFast + lagRps > line + START_NOISE_SIGMAS * fastNoise;
+  const overMax = clearlyOver(inMax);
   // Stop once the excess is a sliver of the target: at the edge, Modal would mostly get waste.
   const want = overMax || (spillingBefore ? lambdaPlan > muTarget * (1 + STOP_MARGIN) : lambdaFast > startLine || step);
   // No hold on the way down: λ_fast is already the smoothing, and holding a take above the current
   // excess sends Modal traffic the in-house tier could serve (paid waste, and a stale share).
   let modalTake = want ? Math.min(lambdaPlan, Math.max(excessUp, beyondInHouse), modalRps) : 0;
   const inHouseTake = Math.max(0, lambdaPlan - modalTake);
-  const shedRps = cfg.shed ? Math.max(0, inHouseTake - inAllow) : 0;
+  const shedRps = cfg.shed && clearlyOver(inAllow) ? Math.max(0, inHouseTake - inAllow) : 0;
   let drop = lambdaPlan > 0 ? Math.ceil((100 * shedRps) / lambdaPlan) : 0;
   // Whole percents with a dead band: each change is an EDS push.
   const prevDrop = prevPlan?.dropPercent ?? 0;
@@ -345,7 +348,9 @@ export function decideDefault(
         ? `fail-safe: ${need} but ${modal.note}; not spilling`
         : excessUp > 0 && want
           ? `in-house: ${need} but Modal can take nothing now (${modal.note})`
-          : `in-house: offered ${Math.round(lambda)} rps within in-house target ${Math.round(muTarget)} rps`;
+          : lambdaFast > muTarget
+            ? `in-house: offered ${Math.round(lambda)} rps (average ${Math.round(lambdaFast)} ± ${fastNoise.toFixed(1)} rps) not clearly over the start line ${Math.round(startAt)} rps, in-house max ${Math.round(inMax)} rps`
+            : `in-house: offered ${Math.round(lambda)} rps within in-house target ${Math.round(muTarget)} rps`;
   }
   if (plan.dropPercent > 0) {
     if (mode !== Mode.FailSafe) mode = Mode.Shedding;

@@ -371,6 +371,19 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
   };
   const modalShareApplied = (): number => routeModal * (1 - routeDrop);
 
+  /** Starts queued in-house requests while slots are free (those past the route timeout fail). */
+  const startQueued = (now: number): void => {
+    while (busy < slots && qHead < queue.length) {
+      const a = queue[qHead++]!;
+      if (now - a > p.routeTimeoutMs) {
+        errors++;
+        lrs.inErr++;
+        continue;
+      }
+      startInHouse(a, now);
+    }
+  };
+
   heap.push(0, K.Autoscale);
   // Envoy's load reports run on its own timer, not in step with the trace's events: a host that
   // comes back just after a report waits almost a whole interval to be seen.
@@ -408,15 +421,7 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
         const arrival = inDone[ev.ref]!;
         lrs.inOk++;
         record(arrival, now);
-        while (busy < slots && qHead < queue.length) {
-          const a = queue[qHead++]!;
-          if (now - a > p.routeTimeoutMs) {
-            errors++;
-            lrs.inErr++;
-            continue;
-          }
-          startInHouse(a, now);
-        }
+        startQueued(now);
         if (qHead > 4096 && qHead * 2 > queue.length) {
           queue.splice(0, qHead);
           qHead = 0;
@@ -448,6 +453,7 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
       case K.Autoscale: {
         // The in-house pool follows the hosts that are up (checked each second, as the traces change).
         slots = trace.hosts(now / 1000) * p.slotsPerHost;
+        startQueued(now);
         // Envoy's health checks find lost (or returning) in-house hosts after a detection delay.
         const seen = trace.hosts(Math.max(0, now - p.healthCheckDetectMs) / 1000);
         if (seen !== hostsSeenLive) {
@@ -513,9 +519,9 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
           drops: { ...base, droppedRps: lrs.dropped / dt, byCategory: {} },
           offeredNoiseRps: Math.sqrt(lrs.inIssued + lrs.mIssued + lrs.dropped) / dt,
           modalStats: stats,
-          // Spillway counts hosts from these reports (host health), so it sees a change at the first
-          // report after it, not before.
-          inHouseCapacity: trace.hosts(now / 1000) * p.slotsPerHost,
+          // Spillway counts hosts from these reports (host health): a lost host once the report shows
+          // it, a returning one once Envoy sends it requests — the first report after Envoy uses it.
+          inHouseCapacity: Math.min(trace.hosts(now / 1000), hostsSeenLive) * p.slotsPerHost,
           capacityScaler: trace.scaler?.(now / 1000) ?? 1,
           modalMaxInputs: p.modalMaxInputs,
           modalTargetInputs: p.modalTargetInputs,

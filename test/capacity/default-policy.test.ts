@@ -114,7 +114,14 @@ describe('default policy', () => {
     const small = { capacity: 6, ...warm };
     const at = (t: number): number => (t < 10 ? 47 : 54);
     const noisy = run(40, (t) => ({ offered: at(t), ...small, offeredNoiseRps: Math.sqrt(at(t)) }));
-    expect(noisy.every((d) => d.plan.modalWeight === 0)).toBe(true);
+    expect(noisy.every((d) => d.plan.modalWeight === 0 && d.plan.dropPercent === 0)).toBe(true);
+    expect(last(noisy).reason).toMatch(/not clearly over the start line 53 rps, in-house max 54 rps/);
+    // Nor is an average a little over the maximum, at 56 or 57 rps: neither spilled nor shed — in-house,
+    // at 60 rps flat out, absorbs the band the average cannot tell from the maximum.
+    for (const offered of [56, 57]) {
+      const band = run(40, () => ({ offered, ...small, offeredNoiseRps: Math.sqrt(offered) }));
+      expect(band.every((d) => d.plan.modalWeight === 0 && d.plan.dropPercent === 0)).toBe(true);
+    }
     // With exact counts the same average is over the line, and spills.
     const exact = run(40, (t) => ({ offered: at(t), ...small }));
     expect(last(exact).mode).toBe('spilling');
@@ -124,16 +131,18 @@ describe('default policy', () => {
     expect(last(clear).inputs['modal_take_rps']!.value).toBe(12);
   });
 
-  it("on a ramp the average's lag is added back: spilling starts before in-house is offered its whole capacity", () => {
-    // The small service (max 54 rps, capacity 60) under a ramp of 2 rps/s with noisy reports. The 5 s
-    // average trails the ramp by ≈ 10 rps; read bare, with its noise margin, it would pass the
-    // maximum only once demand was ≈ 68 rps and the backends' queues were filling.
+  it("on a ramp the average's lag is added back against its noise margin: Modal takes the excess, nothing is shed", () => {
+    // The small service (max 54 rps, capacity 60) under a ramp of 2 rps/s with noisy reports, Modal
+    // warm. The 5 s average trails the ramp by ≈ 10 rps; read bare, with its noise margin, it would
+    // be clearly over the maximum only once demand was ≈ 68 rps — shedding on the way what a warm
+    // Modal could serve.
     const small = { capacity: 6, ...warm };
     const at = (t: number): number => 30 + 2 * t;
     const ramp = run(25, (t) => ({ offered: at(t), ...small, offeredNoiseRps: Math.sqrt(at(t)) }));
     const first = ramp.findIndex((d) => d.plan.modalWeight > 0);
     expect(first).toBeGreaterThan(0);
     expect(at(first)).toBeLessThanOrEqual(62);
+    expect(ramp.every((d) => d.plan.dropPercent === 0)).toBe(true);
   });
 
   it('after a large fall the plan stays within a step of the latest report', () => {

@@ -48,7 +48,8 @@ describe('trace simulator', () => {
 
   it("sees the in-house fleet through Envoy's load reports, which run on their own timer, not the trace's", () => {
     // A host lost at 20 s and back at 40 s: the controller counts it back only from the first report
-    // after 40 s, and reports are not in step with the trace's whole seconds.
+    // after Envoy uses it again (its health checks pass a detection delay later), and reports are not
+    // in step with the trace's whole seconds.
     const loss: Trace = { ...step, name: 'mini-loss', rate: () => 300, hosts: (t) => (t >= 20 && t < 40 ? 9 : 10) };
     const seen: Array<{ nowMs: number; capacity: number; reportAtMs: number }> = [];
     const probe = {
@@ -62,7 +63,7 @@ describe('trace simulator', () => {
     simulate(loss, probe);
     const reports = [...new Set(seen.map((s) => s.reportAtMs))];
     expect(reports.some((r) => r % 1000 !== 0)).toBe(true);
-    const backAt = 40_000;
+    const backAt = 40_000 + DEFAULT_SIM.healthCheckDetectMs;
     const firstReportAfter = reports.find((r) => r >= backAt)!;
     const fullBefore = seen.filter((s) => s.nowMs >= backAt && s.nowMs < firstReportAfter);
     expect(fullBefore.length).toBeGreaterThan(0);
