@@ -60,8 +60,8 @@ const STEP_MARGIN = 0.15;
  * its first full report from about 13 rps, and 1.5× from about 40 rps.
  */
 const STEP_NOISE_SIGMAS = 2.5;
-/** Smoothed demand must clear the start line by this many σ of its counting noise. */
-const START_NOISE_SIGMAS = 2;
+/** Smoothed demand is over a line (start, stop, the in-house maximum) only by this many σ of its counting noise. */
+const CLEAR_NOISE_SIGMAS = 2;
 /** Spilling stops when demand is within this fraction over the in-house target. */
 const STOP_MARGIN = 0.03;
 /** In-house in flight this far over its slots at the maximum utilization is a queue to drain (M/D/c at ρ 0.95 sits well under it). */
@@ -250,7 +250,7 @@ export function decideDefault(
   // the line would otherwise cross it on noise and pay Modal for requests in-house could serve.
   // Reports without counts (noise 0) keep the bare line.
   const fastNoise = noise > 0 ? Math.sqrt(Math.max(0, lambdaFast) / (2 * (cfg.fastWindowMs / 1000))) : 0;
-  const startLine = startAt + START_NOISE_SIGMAS * fastNoise;
+  const startLine = startAt + CLEAR_NOISE_SIGMAS * fastNoise;
   const stepBase = Math.max(muTarget, lambdaFast);
   const step = lambda - stepBase > stepThreshold(stepBase, noise);
   // A queue in the backends (a surge's first interval, before any report showed it) is drained, not
@@ -281,10 +281,11 @@ export function decideDefault(
   // back, so on a ramp spilling starts before in-house is offered its whole capacity.
   const lagRps = Math.max(0, lambdaTrend) * (cfg.fastWindowMs / 1000);
   const clearlyOver = (line: number): boolean =>
-    planOnReport ? lambda > line : lambdaFast + lagRps > line + START_NOISE_SIGMAS * fastNoise;
+    planOnReport ? lambda > line : lambdaFast + lagRps > line + CLEAR_NOISE_SIGMAS * fastNoise;
   const overMax = clearlyOver(inMax);
-  // Stop once the excess is a sliver of the target: at the edge, Modal would mostly get waste.
-  const want = overMax || (spillingBefore ? lambdaPlan > muTarget * (1 + STOP_MARGIN) : lambdaFast > startLine || step);
+  // Stop once the excess is not clearly more than a sliver of the target: at the edge, Modal would
+  // mostly get waste — and a spill a noisy report started ends when the average does not bear it out.
+  const want = overMax || (spillingBefore ? clearlyOver(muTarget * (1 + STOP_MARGIN)) : lambdaFast > startLine || step);
   // No hold on the way down: λ_fast is already the smoothing, and holding a take above the current
   // excess sends Modal traffic the in-house tier could serve (paid waste, and a stale share).
   let modalTake = want ? Math.min(lambdaPlan, Math.max(excessUp, beyondInHouse), modalRps) : 0;

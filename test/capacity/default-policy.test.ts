@@ -131,6 +131,20 @@ describe('default policy', () => {
     expect(last(clear).inputs['modal_take_rps']!.value).toBe(12);
   });
 
+  it('a spill one noisy report started ends as soon as the average does not bear it out', () => {
+    // The small service at a steady 50 rps (over the 48 rps target, under the start line): one report
+    // of 80 rps is a step by its noise (over 2.5 σ) and spills at once; the reports after it are 50 again.
+    // The average, lifted to ≈ 55 by that report, is not clearly over the stop line (49.4 rps ± 2.2),
+    // so the spill ends within a few reports instead of running on while demand sits at 50.
+    const small = { capacity: 6, ...warm };
+    const calm = run(20, () => ({ offered: 50, ...small, offeredNoiseRps: Math.sqrt(50) }));
+    expect(last(calm).plan.modalWeight).toBe(0);
+    const at = (t: number): number => (t === 0 ? 80 : 50);
+    const after = run(10, (t) => ({ offered: at(t), ...small, offeredNoiseRps: Math.sqrt(at(t)) }), policy, last(calm));
+    expect(after[0]!.mode).toBe('spilling');
+    expect(after.slice(3).every((d) => d.mode !== 'spilling')).toBe(true);
+  });
+
   it("on a ramp the average's lag is added back against its noise margin: Modal takes the excess, nothing is shed", () => {
     // The small service (max 54 rps, capacity 60) under a ramp of 2 rps/s with noisy reports, Modal
     // warm. The 5 s average trails the ramp by ≈ 10 rps; read bare, with its noise margin, it would
