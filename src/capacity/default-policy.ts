@@ -32,13 +32,14 @@ export function initialDefaultState(): DefaultState {
     containerSeconds: 0,
     startingRunners: { seen: 0, seenAtMs: null, groups: [] },
     queueOverflowAtMs: null,
+    demandReportAtMs: null,
   };
 }
 
 /**
  * Brings memory saved by an earlier version to this one's shape before it is used — restored after a
  * restart, or resumed by a new leader from its predecessor: the fields added on 2026-11-29
- * (startingRunners, queueOverflowAtMs) start as at a first start (runners already up count as warm,
+ * (startingRunners, queueOverflowAtMs, demandReportAtMs) start as at a first start (runners already up count as warm,
  * no queue seen). Anything that is not the default policy's state is left as it is.
  */
 export function upgradeSavedState(state: unknown): void {
@@ -48,6 +49,7 @@ export function upgradeSavedState(state: unknown): void {
   const initial = initialDefaultState();
   if (!('startingRunners' in st)) st['startingRunners'] = initial.startingRunners;
   if (!('queueOverflowAtMs' in st)) st['queueOverflowAtMs'] = initial.queueOverflowAtMs;
+  if (!('demandReportAtMs' in st)) st['demandReportAtMs'] = initial.demandReportAtMs;
 }
 
 const HOUR_MS = 3_600_000;
@@ -73,6 +75,14 @@ const QUEUE_MEMORY_MS = 5_000;
 /** Drop changes smaller than this many points are not published (each is an EDS push). */
 const DROP_DEAD_BAND = 3;
 const ewma = (prev: number, x: number, dtMs: number, tauMs: number): number => prev + (1 - Math.exp(-dtMs / tauMs)) * (x - prev);
+
+/** When the load reports behind offered demand were taken (the latest of the three), if any. */
+function demandReportAt(inputs: ControllerInputs): number | undefined {
+  const at = [inputs.inHouse?.observedAtMs, inputs.modal?.observedAtMs, inputs.drops?.observedAtMs].filter(
+    (t): t is number => t !== undefined,
+  );
+  return at.length === 0 ? undefined : Math.max(...at);
+}
 
 /** How far a report must move from `base` to be a step rather than counting noise. */
 export function stepThreshold(base: number, noiseRps: number): number {
@@ -195,10 +205,21 @@ export function decideDefault(
   //    average, and shedding must follow demand down as fast as up); the smoothed signals only
   //    decide when to start spilling and feed the pre-warm trend.
   const lambda = offeredRps(inputs);
-  const lambdaFast = first ? lambda : ewma(prev.lambdaFast, lambda, dtMs, cfg.fastWindowMs);
-  const lambdaSlow = first ? lambda : ewma(prev.lambdaSlow, lambda, dtMs, cfg.slowWindowMs);
-  const slope = dtS > 0 ? (lambdaFast - prev.lambdaFast) / dtS : 0;
-  const lambdaTrend = first ? 0 : ewma(prev.lambdaTrend, slope, dtMs, cfg.fastWindowMs * 2);
+  // The averages take in each load report once, weighted by the time since the last one: a decision
+  // between reports (the tick) sees the same report again, and letting the averages drift toward it
+  // moved the plan — one more EDS push — with nothing new to go on.
+  const reportAtMs = demandReportAt(inputs);
+  const sameReport = !first && reportAtMs !== undefined && reportAtMs === prev.demandReportAtMs;
+  const avgDtMs =
+    first || sameReport
+      ? 0
+      : reportAtMs !== undefined && prev.demandReportAtMs !== null
+        ? clamp(reportAtMs - prev.demandReportAtMs, 0, 60_000)
+        : dtMs;
+  const lambdaFast = first ? lambda : ewma(prev.lambdaFast, lambda, avgDtMs, cfg.fastWindowMs);
+  const lambdaSlow = first ? lambda : ewma(prev.lambdaSlow, lambda, avgDtMs, cfg.slowWindowMs);
+  const slope = avgDtMs > 0 ? (lambdaFast - prev.lambdaFast) / (avgDtMs / 1000) : 0;
+  const lambdaTrend = first ? 0 : ewma(prev.lambdaTrend, slope, avgDtMs, cfg.fastWindowMs * 2);
   // The split follows the smoothed demand while demand is steady (report noise would flap the
   // weights), and the latest report as soon as it moves by a step either way. One report's noise
   // is what its counts allow (Poisson), at the rate it reports.
@@ -418,6 +439,7 @@ export function decideDefault(
     containerSeconds,
     startingRunners,
     queueOverflowAtMs,
+    demandReportAtMs: reportAtMs ?? prev.demandReportAtMs,
   };
   const readings: Record<string, InputReading> = {
     lambda_fast_rps: { value: Math.round(lambdaFast), ageMs: 0 },

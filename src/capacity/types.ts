@@ -101,6 +101,8 @@ export interface DefaultState {
   startingRunners: StartingRunners;
   /** When LRS last showed the in-house backends refusing requests with a queue in flight (queue drain); null: never. */
   queueOverflowAtMs: number | null;
+  /** The load report the demand averages last took in (its observedAtMs); null: none yet. */
+  demandReportAtMs: number | null;
 }
 
 export interface StartingRunners {

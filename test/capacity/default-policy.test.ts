@@ -131,6 +131,26 @@ describe('default policy', () => {
     expect(last(clear).inputs['modal_take_rps']!.value).toBe(12);
   });
 
+  it('the averages take in each load report once: a decision between reports does not move the plan', () => {
+    // Reports each second, decisions on the report and on a tick half a second later. The tick sees
+    // the same report again; were the averages to drift toward it, the weight would change on the
+    // tick too — one more EDS push with nothing new to go on.
+    const base = last(run(20, () => ({ offered: 500, ...warm })));
+    let prev = base;
+    const changes: number[] = [];
+    for (let i = 1; i <= 10; i++) {
+      const reportAt = base.atMs + i * 1000;
+      const sc = { offered: 900, ...warm, modalShare: prev.plan.modalWeight / 1000 };
+      const onReport = decide(prev, inputs(reportAt, sc), reportAt, policy);
+      const onTick = decide(onReport, { ...inputs(reportAt, sc) }, reportAt + 500, policy);
+      expect(onTick.inputs['lambda_fast_rps']).toEqual(onReport.inputs['lambda_fast_rps']);
+      if (onTick.plan.modalWeight !== onReport.plan.modalWeight) changes.push(i);
+      prev = onTick;
+    }
+    expect(changes).toEqual([]);
+    expect(prev.mode).toBe('spilling');
+  });
+
   it('a spill one noisy report started ends as soon as the average does not bear it out', () => {
     // The small service at a steady 50 rps (over the 48 rps target, under the start line): one report
     // of 80 rps is a step by its noise (over 2.5 σ) and spills at once; the reports after it are 50 again.

@@ -9,11 +9,13 @@ describe('replica records', () => {
     const d = JSON.parse(JSON.stringify(decide(undefined, inputs(T0, { offered: 500 }), T0, makePolicy())));
     delete d.state.startingRunners;
     delete d.state.queueOverflowAtMs;
+    delete d.state.demandReportAtMs;
     const text = JSON.stringify({ leader: 'replica-1', epoch: 'e1', decision: d, asOfMs: T0 });
     const r = decodeController(text, 'svc');
     expect(r.ok && r.value.decision.state).toMatchObject({
       startingRunners: { seen: 0, seenAtMs: null, groups: [] },
       queueOverflowAtMs: null,
+      demandReportAtMs: null,
     });
   });
 });
