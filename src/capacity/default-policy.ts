@@ -333,7 +333,9 @@ export function decideDefault(
   if (share > 0) {
     drainStartedAtMs = null;
     const capped = want && modalRps < excessUp;
-    const keep = spillingBefore && Math.abs(share - published) < cfg.deadBand && !(capped && share < published);
+    // A cap Modal's stats measure wins at once, even by a sliver; a decaying guess at an unobservable
+    // Modal falls a little on every decision and goes out in dead-band steps.
+    const keep = spillingBefore && Math.abs(share - published) < cfg.deadBand && !(capped && share < published && modal.observable);
     plan =
       keep && prevPlan
         ? { ...prevPlan, dropPercent: planForShare(0, ModalHealth.Healthy, drop).dropPercent }
