@@ -296,13 +296,15 @@ export function decideDefault(
   // maximum) does not start spilling: one noisy second over capacity would pay Modal for it.
   const beyondInHouse = Math.max(0, lambdaPlan - inAllow);
   // Over a line means clearly over it: on a step (λplan is then the report itself, already a 2.5 σ
-  // move) the report; otherwise the smoothed demand by more than its counting noise — a tier
-  // hovering near the line is not spilled or shed on noise; in-house absorbs that band, being under
-  // its whole capacity there — with the lag an average has behind a rising demand (slope × τ) added
-  // back, so on a ramp spilling starts before in-house is offered its whole capacity.
+  // move) the report; otherwise the smoothed demand by more than its counting noise, so a tier
+  // hovering near the line is not spilled or shed on noise — with the lag an average has behind a
+  // rising demand (slope × τ) added back, so on a ramp spilling starts before in-house is offered its
+  // whole capacity. The band in-house absorbs never reaches past halfway from its maximum to its
+  // whole capacity (at a few rps the noise is wider than that gap).
   const lagRps = Math.max(0, lambdaTrend) * (cfg.fastWindowMs / 1000);
+  const bandCeiling = (inMax + muFull) / 2;
   const clearlyOver = (line: number): boolean =>
-    planOnReport ? lambda > line : lambdaFast + lagRps > line + CLEAR_NOISE_SIGMAS * fastNoise;
+    planOnReport ? lambda > line : lambdaFast + lagRps > Math.min(line + CLEAR_NOISE_SIGMAS * fastNoise, Math.max(line, bandCeiling));
   const overMax = clearlyOver(inMax);
   // Stop once the excess is not clearly more than a sliver of the target: at the edge, Modal would
   // mostly get waste — and a spill a noisy report started ends when the average does not bear it out.

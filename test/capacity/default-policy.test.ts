@@ -151,6 +151,16 @@ describe('default policy', () => {
     expect(prev.mode).toBe('spilling');
   });
 
+  it('the noise band in-house absorbs stops halfway from its maximum to its whole capacity', () => {
+    // A tiny fleet: 2 slots at 100 ms (20 rps flat out, maximum 18). At 20.2 rps the average is good
+    // to ±1.4 rps, so two σ over the maximum would be 20.8 rps — past what in-house can serve at all.
+    // Demand over its whole capacity is spilled, noise or not.
+    const tiny = { capacity: 2, ...warm };
+    const over = run(20, () => ({ offered: 20.2, ...tiny, offeredNoiseRps: Math.sqrt(20.2) }));
+    expect(last(over).mode).toBe('spilling');
+    expect(last(over).plan.dropPercent).toBe(0);
+  });
+
   it('a spill one noisy report started ends as soon as the average does not bear it out', () => {
     // The small service at a steady 50 rps (over the 48 rps target, under the start line): one report
     // of 80 rps is a step by its noise (over 2.5 σ) and spills at once; the reports after it are 50 again.
