@@ -522,7 +522,6 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
           // Spillway counts hosts from these reports (host health): a lost host once the report shows
           // it, a returning one once Envoy sends it requests — the first report after Envoy uses it.
           inHouseCapacity: Math.min(trace.hosts(now / 1000), hostsSeenLive) * p.slotsPerHost,
-          capacityScaler: trace.scaler?.(now / 1000) ?? 1,
           modalMaxInputs: p.modalMaxInputs,
           modalTargetInputs: p.modalTargetInputs,
           modalMaxContainers: p.modalMaxContainers,
