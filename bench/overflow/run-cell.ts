@@ -97,11 +97,11 @@ export async function runCell(cell: CellName, policy: PolicyName, seed: number):
     // The in-house target of that second: hosts lost and a drain lower it (as in the simulator).
     const targetAt = (t: number): number =>
       IN_HOUSE_TARGET_RPS * ((spec.hosts?.(Math.floor(t)) ?? HOSTS) / HOSTS) * (spec.scaler?.(Math.floor(t)) ?? 1);
-    // Judged by when the request was sent, as in the simulator: a crowd's Modal answers that finish
+    // Judged by when the request arrived, as in the simulator: a crowd's Modal answers that finish
     // after the crowd are not waste.
     let wastedSpill = 0;
-    const onResponse = (sentAtS: number, tier: Tier): void => {
-      if (tier === 'modal' && rateAt(scenario, sentAtS) < targetAt(sentAtS)) wastedSpill++;
+    const onResponse = (arrivalAtS: number, tier: Tier): void => {
+      if (tier === 'modal' && rateAt(scenario, arrivalAtS) < targetAt(arrivalAtS)) wastedSpill++;
     };
     const s = await runLoad(
       { url: rig.baseUrl, path: `/work?ms=${SERVICE_MS}`, scenario, seed, concurrency: 512, timeoutMs: 30_000 },

@@ -34,8 +34,12 @@ export interface LoadOptions {
 export interface LoadHooks {
   /** Each second once it is over (arrivals by scheduled time, completions by completion time). */
   onSecond?: (record: SecondRecord) => void;
-  /** Each response, with the run time (s) its request was sent at and the tier that answered. */
-  onResponse?: (sentAtS: number, tier: Tier, status: number) => void;
+  /**
+   * Each response, with the arrival time (s, on the scenario's clock) of its request and the tier that
+   * answered. The arrival time, not the moment `send` ran: a busy event loop sends a 0.999 s arrival
+   * at 1.001 s, and the per-second records count it in second 0.
+   */
+  onResponse?: (arrivalAtS: number, tier: Tier, status: number) => void;
 }
 
 export const LIMITS = { maxDurationS: 3600, maxConcurrency: 10_000, maxRequests: 1_000_000 } as const;
@@ -87,10 +91,9 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks = {}): Promise
     if (opts.signal?.aborted) stoppedEarly = true;
     opts.signal?.addEventListener('abort', onAbort, { once: true });
 
-    const send = (): void => {
+    const send = (arrivalAtS: number): void => {
       inFlight++;
       const t0 = performance.now();
-      const sentAtS = nowS();
       const req = request(target, { agent, method: 'GET', headers: opts.headers });
       let settled = false;
       const settle = (record: (second: number) => void): void => {
@@ -110,7 +113,7 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks = {}): Promise
           settle((s) => {
             const who = attributeResponse(res.statusCode ?? 0, res.headers, rules);
             recorder.response(s, performance.now() - t0, res.statusCode ?? 0, who);
-            hooks.onResponse?.(sentAtS, who.tier, res.statusCode ?? 0);
+            hooks.onResponse?.(arrivalAtS, who.tier, res.statusCode ?? 0);
           }),
         );
         res.on('error', (err) => settle((s) => recorder.failure(s, errorKind(err))));
@@ -158,11 +161,12 @@ export async function runLoad(opts: LoadOptions, hooks: LoadHooks = {}): Promise
       if (finished) return;
       const now = nowS();
       while (!stoppedEarly && !next.done && next.value <= now) {
-        const second = Math.floor(next.value);
+        const arrivalAtS = next.value;
+        const second = Math.floor(arrivalAtS);
         next = scheduled + 1 >= maxRequests ? { done: true, value: undefined } : arrivals.next();
         scheduled++;
         const admit = inFlight < concurrency;
-        if (admit) send();
+        if (admit) send(arrivalAtS);
         recorder.arrival(second, admit, inFlight);
       }
       if (arrivalsDoneAtS === undefined && (stoppedEarly || next.done)) arrivalsDoneAtS = now;
