@@ -210,16 +210,20 @@ export function decideDefault(
   // moved the plan — one more EDS push — with nothing new to go on.
   const reportAtMs = demandReportAt(inputs);
   const sameReport = !first && reportAtMs !== undefined && reportAtMs === prev.demandReportAtMs;
+  // The first load report is the first measurement of demand: the averages start from it. Climbing
+  // to it from the zero assumed before any report is a step the trend would extrapolate into a
+  // phantom ramp (≈ 12 % over the demand for half a minute: a start at 50 rps spilled at ρ 0.83).
+  const firstReport = first || (reportAtMs !== undefined && prev.demandReportAtMs === null);
   const avgDtMs =
     first || sameReport
       ? 0
       : reportAtMs !== undefined && prev.demandReportAtMs !== null
         ? clamp(reportAtMs - prev.demandReportAtMs, 0, 60_000)
         : dtMs;
-  const lambdaFast = first ? lambda : ewma(prev.lambdaFast, lambda, avgDtMs, cfg.fastWindowMs);
-  const lambdaSlow = first ? lambda : ewma(prev.lambdaSlow, lambda, avgDtMs, cfg.slowWindowMs);
-  const slope = avgDtMs > 0 ? (lambdaFast - prev.lambdaFast) / (avgDtMs / 1000) : 0;
-  const lambdaTrend = first ? 0 : ewma(prev.lambdaTrend, slope, avgDtMs, cfg.fastWindowMs * 2);
+  const lambdaFast = firstReport ? lambda : ewma(prev.lambdaFast, lambda, avgDtMs, cfg.fastWindowMs);
+  const lambdaSlow = firstReport ? lambda : ewma(prev.lambdaSlow, lambda, avgDtMs, cfg.slowWindowMs);
+  const slope = !firstReport && avgDtMs > 0 ? (lambdaFast - prev.lambdaFast) / (avgDtMs / 1000) : 0;
+  const lambdaTrend = firstReport ? 0 : ewma(prev.lambdaTrend, slope, avgDtMs, cfg.fastWindowMs * 2);
   // The split follows the smoothed demand while demand is steady (report noise would flap the
   // weights), and the latest report as soon as it moves by a step either way. One report's noise
   // is what its counts allow (Poisson), at the rate it reports.
@@ -303,12 +307,14 @@ export function decideDefault(
   // whole capacity (at a few rps the noise is wider than that gap).
   const lagRps = Math.max(0, lambdaTrend) * (cfg.fastWindowMs / 1000);
   const bandCeiling = (inMax + muFull) / 2;
-  const clearlyOver = (line: number): boolean =>
-    planOnReport ? lambda > line : lambdaFast + lagRps > Math.min(line + CLEAR_NOISE_SIGMAS * fastNoise, Math.max(line, bandCeiling));
+  const clearlyOver = (line: number, lag = lagRps): boolean =>
+    planOnReport ? lambda > line : lambdaFast + lag > Math.min(line + CLEAR_NOISE_SIGMAS * fastNoise, Math.max(line, bandCeiling));
   const overMax = clearlyOver(inMax);
   // Stop once the excess is not clearly more than a sliver of the target: at the edge, Modal would
   // mostly get waste — and a spill a noisy report started ends when the average does not bear it out.
-  const want = overMax || (spillingBefore ? clearlyOver(muTarget * (1 + STOP_MARGIN)) : lambdaFast > startLine || step);
+  // No lag on the stop line: a ramp that needs Modal is over the maximum (with its lag) anyway, and
+  // the lag a step in demand leaves behind kept a spill running into the quieter seconds after it.
+  const want = overMax || (spillingBefore ? clearlyOver(muTarget * (1 + STOP_MARGIN), 0) : lambdaFast > startLine || step);
   // No hold on the way down: λ_fast is already the smoothing, and holding a take above the current
   // excess sends Modal traffic the in-house tier could serve (paid waste, and a stale share).
   let modalTake = want ? Math.min(lambdaPlan, Math.max(excessUp, beyondInHouse), modalRps) : 0;

@@ -175,6 +175,36 @@ describe('default policy', () => {
     expect(after.slice(3).every((d) => d.mode !== 'spilling')).toBe(true);
   });
 
+  it('after a step in demand, the lag the average still carries does not keep a noise-started spill running', () => {
+    // The small service steps from 47 to 53 rps (ρ 0.88, under its 54 rps maximum), then one report of
+    // 80 rps spills at once. The step left the average rising (a trend of ≈ 0.5 rps/s, which as a
+    // ramp's lag would add ≈ 2.5 rps); read with that lag, the average stayed over the stop line's
+    // noise margin for ten reports while in-house could serve all of it. The stop line reads the
+    // average alone: the spill ends once the average is within its noise (here, five reports).
+    const small = { capacity: 6, ...warm };
+    const at = (t: number): number => (t < 20 ? 47 : t === 24 ? 80 : 53);
+    const d = run(40, (t) => ({ offered: at(t), ...small, offeredNoiseRps: Math.sqrt(at(t)) }));
+    expect(d[24]!.mode).toBe('spilling');
+    expect(d.slice(29).every((x) => x.mode !== 'spilling')).toBe(true);
+    expect(d.every((x) => x.plan.dropPercent === 0)).toBe(true);
+  });
+
+  it('the first load report starts the averages: demand seen for the first time is not a ramp from zero', () => {
+    // Spillway decides before any Envoy has reported (nothing to go on: zero), then the small
+    // service's first report shows 52 rps (ρ 0.87) and demand stays there. Climbing from zero to 52
+    // would read as a ramp whose extrapolated lag sits over the maximum (54) for half a minute and
+    // spills what in-house serves.
+    const small = { capacity: 6, ...warm };
+    const silent = inputs(T0, small);
+    delete silent.inHouse;
+    delete silent.modal;
+    delete silent.drops;
+    const before = decide(undefined, silent, T0, policy);
+    const after = run(40, () => ({ offered: 52, ...small, offeredNoiseRps: Math.sqrt(52) }), policy, before);
+    expect(after[0]!.inputs['lambda_fast_rps']!.value).toBe(52);
+    expect(after.every((d) => d.plan.modalWeight === 0 && d.plan.dropPercent === 0)).toBe(true);
+  });
+
   it("on a ramp the average's lag is added back against its noise margin: Modal takes the excess, nothing is shed", () => {
     // The small service (max 54 rps, capacity 60) under a ramp of 2 rps/s with noisy reports, Modal
     // warm. The 5 s average trails the ramp by ≈ 10 rps; read bare, with its noise margin, it would
