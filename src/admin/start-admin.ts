@@ -106,7 +106,11 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
     ),
   );
   server.addService(
-    protos.envoy.service.status.v3.ClientStatusDiscoveryService.service,
+    withBoundedRequests(
+      protos.envoy.service.status.v3.ClientStatusDiscoveryService.service,
+      maxMessageBytes,
+      LIMIT_PATHS.admin.maxMessageBytes,
+    ),
     createCsdsHandlers({ auth, syncNodes: () => read.syncNodes(), logger }),
   );
   health.addToServer(server);

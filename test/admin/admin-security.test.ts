@@ -122,6 +122,19 @@ describe('admin: read token, audit log, bounded arguments', () => {
     );
     expect(big.err?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     expect(big.err?.details).toMatch(/^message of \d+ bytes exceeds admin\.limits\.max_message_bytes = 1024$/);
+    // CSDS, on the same port, is held to the same bound.
+    const csds = new (loadAdminProtos().protos.envoy.service.status.v3.ClientStatusDiscoveryService)(
+      `127.0.0.1:${r.app.adminPort}`,
+      grpc.credentials.createInsecure(),
+    );
+    const bigCsds = await unary(
+      csds.FetchClientStatus.bind(csds),
+      { node_matchers: [{ node_id: { exact: 'x'.repeat(1500) } }] },
+      bearer(READ_TOKEN),
+    );
+    csds.close();
+    expect(bigCsds.err?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(bigCsds.err?.details).toMatch(/^message of \d+ bytes exceeds admin\.limits\.max_message_bytes = 1024$/);
     const first = r.admin.WatchWeights({}, bearer(READ_TOKEN));
     first.on('error', () => {});
     await new Promise((resolve) => first.once('data', resolve));

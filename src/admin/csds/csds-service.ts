@@ -1,9 +1,11 @@
 // envoy.service.status.v3.ClientStatusDiscoveryService on the admin port: FetchClientStatus answers
 // once, StreamClientStatus answers each request on the stream. Reads go through the same auth check
-// as every other read; matchers that cannot be compiled are INVALID_ARGUMENT naming the field.
+// as every other read; matchers that cannot be compiled are INVALID_ARGUMENT naming the field, and a
+// request over admin.limits.max_message_bytes is RESOURCE_EXHAUSTED naming the limit, as on Admin.
 import * as grpc from '@grpc/grpc-js';
 import type { NodeSyncView } from '../../control/read-model.js';
 import { errorMessage } from '../../core/errors.js';
+import { refusalOf } from '../../xds/bounded-requests.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { ClientStatusDiscoveryServiceHandlers } from '../../generated/envoy/service/status/v3/ClientStatusDiscoveryService.js';
 import type { ClientStatusRequest__Output } from '../../generated/envoy/service/status/v3/ClientStatusRequest.js';
@@ -45,6 +47,9 @@ export function createCsdsHandlers(deps: CsdsDeps): ClientStatusDiscoveryService
   };
   type Answer = { res: ClientStatusResponse; err?: undefined } | { res?: undefined; err: grpc.ServiceError };
   const answer = (req: ClientStatusRequest__Output): Answer => {
+    // Over admin.limits.max_message_bytes or undecodable (start-admin.ts bounds the decoder).
+    const refusal = refusalOf(req);
+    if (refusal) return { err: fail(refusal.code, refusal.details) };
     try {
       return { res: answerClientStatus(req, deps.syncNodes()) };
     } catch (err) {
