@@ -148,7 +148,7 @@ if (values.write) {
     '',
     `Produced by \`${command}\` on ${started.toISOString().slice(0, 10)} (${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)} at the end; results in \`${path}\`).`,
     '',
-    'Each cell runs Spillway with the capacity controller, a real Envoy, the fake Modal with real cold starts and three in-house backends with 4 slots and a queue of 8 each (3 × 4 × 200 ms ⇒ 60 rps at ρ = 1, target 48 rps, maximum 57 rps), under open-loop Poisson load for 60 s; the simulator runs the same cell with the same parameters. Figures and targets are those of the "Trace simulator" section; "feasible" is the simulated causal oracle on the same cell. Real p50/p99 are over every response (fast 503s included), the simulator\'s over served requests.',
+    'Each cell runs Spillway with the capacity controller, a real Envoy, the fake Modal with real cold starts and three in-house backends with 4 slots and a queue of 8 each (3 × 4 × 200 ms ⇒ 60 rps at ρ = 1, target 48 rps, maximum 54 rps at the default policy\'s max_utilization 0.9), under open-loop Poisson load for 60 s; the simulator runs the same cell with the same parameters. Figures and targets are those of the "Trace simulator" section; "feasible" is the simulated causal oracle on the same cell. Real p50/p99 are over every response (fast 503s included), the simulator\'s over served requests.',
     '',
     ...cells.map((c) => `- **${c}**: ${CELLS[c].description}`),
     '',

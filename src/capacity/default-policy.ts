@@ -33,14 +33,15 @@ export function initialDefaultState(): DefaultState {
     startingRunners: { seen: 0, seenAtMs: null, groups: [] },
     queueOverflowAtMs: null,
     demandReportAtMs: null,
+    demandSinceMs: null,
   };
 }
 
 /**
  * Brings memory saved by an earlier version to this one's shape before it is used — restored after a
  * restart, or resumed by a new leader from its predecessor: the fields added on 2026-11-29
- * (startingRunners, queueOverflowAtMs, demandReportAtMs) start as at a first start (runners already up count as warm,
- * no queue seen). Anything that is not the default policy's state is left as it is.
+ * (startingRunners, queueOverflowAtMs, demandReportAtMs, demandSinceMs) start as at a first start (runners already up
+ * count as warm, no queue seen; averages that were already running are taken as settled). Anything that is not the default policy's state is left as it is.
  */
 export function upgradeSavedState(state: unknown): void {
   if (typeof state !== 'object' || state === null || Array.isArray(state)) return;
@@ -50,6 +51,7 @@ export function upgradeSavedState(state: unknown): void {
   if (!('startingRunners' in st)) st['startingRunners'] = initial.startingRunners;
   if (!('queueOverflowAtMs' in st)) st['queueOverflowAtMs'] = initial.queueOverflowAtMs;
   if (!('demandReportAtMs' in st)) st['demandReportAtMs'] = initial.demandReportAtMs;
+  if (!('demandSinceMs' in st)) st['demandSinceMs'] = initial.demandSinceMs;
 }
 
 const HOUR_MS = 3_600_000;
@@ -213,7 +215,10 @@ export function decideDefault(
   // The first load report is the first measurement of demand: the averages start from it. Climbing
   // to it from the zero assumed before any report is a step the trend would extrapolate into a
   // phantom ramp (≈ 12 % over the demand for half a minute: a start at 50 rps spilled at ρ 0.83).
-  const firstReport = first || (reportAtMs !== undefined && prev.demandReportAtMs === null);
+  // (Memory from an earlier version has no report time either, but averages already running.)
+  const firstReport =
+    first || (reportAtMs !== undefined && prev.demandReportAtMs === null && prev.lambdaFast === 0 && prev.lambdaSlow === 0);
+  const demandSinceMs = firstReport ? (reportAtMs ?? null) : prev.demandSinceMs;
   const avgDtMs =
     first || sameReport
       ? 0
@@ -274,7 +279,12 @@ export function decideDefault(
   // Poisson arrivals has variance λ/2τ): at 50 rps that is ±2.2 rps, and a tier hovering just under
   // the line would otherwise cross it on noise and pay Modal for requests in-house could serve.
   // Reports without counts (noise 0) keep the bare line.
-  const fastNoise = noise > 0 ? Math.sqrt(Math.max(0, lambdaFast) / (2 * (cfg.fastWindowMs / 1000))) : 0;
+  // Just after the first report λ_fast is that one report, with its noise; the share of it left in
+  // the average fades as e^(−t/τ), so its variance moves from the report's to the average's.
+  const settledVar = Math.max(0, lambdaFast) / (2 * (cfg.fastWindowMs / 1000));
+  const sinceS = demandSinceMs === null ? Infinity : Math.max(0, (reportAtMs ?? nowMs) - demandSinceMs) / 1000;
+  const fromFirst = Math.exp((-2 * sinceS) / (cfg.fastWindowMs / 1000));
+  const fastNoise = noise > 0 ? Math.sqrt(fromFirst * noise * noise + (1 - fromFirst) * settledVar) : 0;
   const startLine = startAt + CLEAR_NOISE_SIGMAS * fastNoise;
   const stepBase = Math.max(muTarget, lambdaFast);
   const step = lambda - stepBase > stepThreshold(stepBase, noise);
@@ -450,6 +460,7 @@ export function decideDefault(
     startingRunners,
     queueOverflowAtMs,
     demandReportAtMs: reportAtMs ?? prev.demandReportAtMs,
+    demandSinceMs,
   };
   const readings: Record<string, InputReading> = {
     lambda_fast_rps: { value: Math.round(lambdaFast), ageMs: 0 },

@@ -103,6 +103,12 @@ export interface DefaultState {
   queueOverflowAtMs: number | null;
   /** The load report the demand averages last took in (its observedAtMs); null: none yet. */
   demandReportAtMs: number | null;
+  /**
+   * The first load report the averages started from (its observedAtMs): until they have run a few
+   * windows, λ_fast is still mostly that one report and carries its noise. null: none yet, or memory
+   * from a version that did not record it (averages long settled).
+   */
+  demandSinceMs: number | null;
 }
 
 export interface StartingRunners {

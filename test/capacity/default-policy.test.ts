@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/capacity/decide.js';
-import { initialDefaultState, trackStartingRunners } from '../../src/capacity/default-policy.js';
+import { initialDefaultState, trackStartingRunners, upgradeSavedState } from '../../src/capacity/default-policy.js';
 import { makePolicy, type CapacityPolicy } from '../../src/config/capacity-policy.js';
 import type { Decision } from '../../src/capacity/types.js';
 import { inputs, T0, type Scenario } from './fixtures.js';
@@ -205,6 +205,36 @@ describe('default policy', () => {
     expect(after.every((d) => d.plan.modalWeight === 0 && d.plan.dropPercent === 0)).toBe(true);
   });
 
+  it("until the averages have run a few windows, they carry the first report's noise", () => {
+    // The fixture's fleet (target 640, start line 704, max 720). The first report reads 730 rps — 1.5 σ
+    // of its own counting noise over a steady 690. Taken with the settled average's ±8.5 rps, it
+    // would be clearly over the start line and spill what in-house serves; it is one report, ±27 rps.
+    const silent = inputs(T0, warm);
+    delete silent.inHouse;
+    delete silent.modal;
+    delete silent.drops;
+    const before = decide(undefined, silent, T0, policy);
+    const at = (t: number): number => (t === 0 ? 730 : 690);
+    const after = run(30, (t) => ({ offered: at(t), ...warm, offeredNoiseRps: Math.sqrt(at(t)) }), policy, before);
+    expect(after.every((d) => d.plan.modalWeight === 0 && d.plan.dropPercent === 0)).toBe(true);
+    // Demand clearly over the line from the first report on still spills at once.
+    const over = run(3, () => ({ offered: 800, ...warm, offeredNoiseRps: Math.sqrt(800) }), policy, before);
+    expect(over[0]!.mode).toBe('spilling');
+  });
+
+  it('memory from a version that did not record report times keeps its averages', () => {
+    // A restart (or a new leader) resumes state saved before demandReportAtMs existed: the averages
+    // are running, not waiting for a first report; one report must not replace them.
+    const settled = last(run(20, () => ({ offered: 500, ...warm })));
+    const old = JSON.parse(JSON.stringify(settled)) as Decision;
+    const st = old.state as unknown as Record<string, unknown>;
+    delete st['demandReportAtMs'];
+    delete st['demandSinceMs'];
+    upgradeSavedState(old.state);
+    const next = run(1, () => ({ offered: 900, ...warm }), policy, old);
+    expect(next[0]!.inputs['lambda_fast_rps']!.value).toBeLessThan(600);
+  });
+
   it("on a ramp the average's lag is added back against its noise margin: Modal takes the excess, nothing is shed", () => {
     // The small service (max 54 rps, capacity 60) under a ramp of 2 rps/s with noisy reports, Modal
     // warm. The 5 s average trails the ramp by ≈ 10 rps; read bare, with its noise margin, it would
@@ -217,6 +247,8 @@ describe('default policy', () => {
     expect(first).toBeGreaterThan(0);
     expect(at(first)).toBeLessThanOrEqual(62);
     expect(ramp.every((d) => d.plan.dropPercent === 0)).toBe(true);
+    // Once started, the spill holds while the ramp goes on (no start/stop flapping on the way up).
+    expect(ramp.slice(first).every((d) => d.mode === 'spilling')).toBe(true);
   });
 
   it('after a large fall the plan stays within a step of the latest report', () => {

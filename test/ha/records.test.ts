@@ -10,12 +10,14 @@ describe('replica records', () => {
     delete d.state.startingRunners;
     delete d.state.queueOverflowAtMs;
     delete d.state.demandReportAtMs;
+    delete d.state.demandSinceMs;
     const text = JSON.stringify({ leader: 'replica-1', epoch: 'e1', decision: d, asOfMs: T0 });
     const r = decodeController(text, 'svc');
     expect(r.ok && r.value.decision.state).toMatchObject({
       startingRunners: { seen: 0, seenAtMs: null, groups: [] },
       queueOverflowAtMs: null,
       demandReportAtMs: null,
+      demandSinceMs: null,
     });
   });
 });
