@@ -411,6 +411,9 @@ describe('three replicas on etcd act as one control plane', () => {
     // The plan in force once nobody leads (one decided just before etcd stopped may still have been landing).
     const planBefore = await running(e1);
     expect(await running(e2)).toBe(planBefore);
+    // Its Modal weight, the one the resumed leader must lower (weightBefore may have moved already).
+    const weightInForce = await modalWeight(e1.envoy);
+    expect(weightInForce).toBeGreaterThan(0);
     expect(await health(replicas[1]!, 'spillway.replication')).toBe('NOT_SERVING');
     expect(await health(replicas[1]!, '')).toBe('SERVING');
     expect(await metric(replicas[1]!, 'spillway_ha_degraded')).toBe(1);
@@ -442,7 +445,7 @@ describe('three replicas on etcd act as one control plane', () => {
       'a leader after etcd came back',
     );
     const resumedMs = Date.now() - restartedAt;
-    await waitFor(async () => (await modalWeight(e1.envoy)) < weightBefore, 20_000, 'the plan to follow the lower demand');
+    await waitFor(async () => (await modalWeight(e1.envoy)) < weightInForce, 20_000, 'the plan to follow the lower demand');
     expect(await running(e1)).not.toBe(planBefore);
     expect(resumedMs).toBeLessThan(TTL_S * 1000 + 5_000);
   });
