@@ -220,14 +220,14 @@ export function decideDefault(
     first || (reportAtMs !== undefined && prev.demandReportAtMs === null && prev.lambdaFast === 0 && prev.lambdaSlow === 0);
   const demandSinceMs = firstReport ? (reportAtMs ?? null) : prev.demandSinceMs;
   const avgDtMs =
-    first || sameReport
+    firstReport || sameReport
       ? 0
       : reportAtMs !== undefined && prev.demandReportAtMs !== null
         ? clamp(reportAtMs - prev.demandReportAtMs, 0, 60_000)
         : dtMs;
   const lambdaFast = firstReport ? lambda : ewma(prev.lambdaFast, lambda, avgDtMs, cfg.fastWindowMs);
   const lambdaSlow = firstReport ? lambda : ewma(prev.lambdaSlow, lambda, avgDtMs, cfg.slowWindowMs);
-  const slope = !firstReport && avgDtMs > 0 ? (lambdaFast - prev.lambdaFast) / (avgDtMs / 1000) : 0;
+  const slope = avgDtMs > 0 ? (lambdaFast - prev.lambdaFast) / (avgDtMs / 1000) : 0;
   const lambdaTrend = firstReport ? 0 : ewma(prev.lambdaTrend, slope, avgDtMs, cfg.fastWindowMs * 2);
   // The split follows the smoothed demand while demand is steady (report noise would flap the
   // weights), and the latest report as soon as it moves by a step either way. One report's noise

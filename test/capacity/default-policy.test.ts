@@ -3,7 +3,7 @@ import { decide } from '../../src/capacity/decide.js';
 import { initialDefaultState, trackStartingRunners, upgradeSavedState } from '../../src/capacity/default-policy.js';
 import { makePolicy, type CapacityPolicy } from '../../src/config/capacity-policy.js';
 import type { Decision } from '../../src/capacity/types.js';
-import { inputs, T0, type Scenario } from './fixtures.js';
+import { inputs, silentInputs, T0, type Scenario } from './fixtures.js';
 
 const policy = makePolicy();
 const warm: Scenario = { runners: 12, runningInputs: 20, inputHeadroom: 80 }; // 100 inputs ≈ 769 rps
@@ -195,11 +195,7 @@ describe('default policy', () => {
     // would read as a ramp whose extrapolated lag sits over the maximum (54) for half a minute and
     // spills what in-house serves.
     const small = { capacity: 6, ...warm };
-    const silent = inputs(T0, small);
-    delete silent.inHouse;
-    delete silent.modal;
-    delete silent.drops;
-    const before = decide(undefined, silent, T0, policy);
+    const before = decide(undefined, silentInputs(T0, small), T0, policy);
     const after = run(40, () => ({ offered: 52, ...small, offeredNoiseRps: Math.sqrt(52) }), policy, before);
     expect(after[0]!.inputs['lambda_fast_rps']!.value).toBe(52);
     expect(after.every((d) => d.plan.modalWeight === 0 && d.plan.dropPercent === 0)).toBe(true);
@@ -209,11 +205,7 @@ describe('default policy', () => {
     // The fixture's fleet (target 640, start line 704, max 720). The first report reads 730 rps — 1.5 σ
     // of its own counting noise over a steady 690. Taken with the settled average's ±8.5 rps, it
     // would be clearly over the start line and spill what in-house serves; it is one report, ±27 rps.
-    const silent = inputs(T0, warm);
-    delete silent.inHouse;
-    delete silent.modal;
-    delete silent.drops;
-    const before = decide(undefined, silent, T0, policy);
+    const before = decide(undefined, silentInputs(T0, warm), T0, policy);
     const at = (t: number): number => (t === 0 ? 730 : 690);
     const after = run(30, (t) => ({ offered: at(t), ...warm, offeredNoiseRps: Math.sqrt(at(t)) }), policy, before);
     expect(after.every((d) => d.plan.modalWeight === 0 && d.plan.dropPercent === 0)).toBe(true);
@@ -516,10 +508,7 @@ describe('missing inputs', () => {
       );
     }
     expect(d.plan.modalWeight).toBeGreaterThan(0);
-    const silent = { ...inputs(T0 + 31_000, { runners: 12, runningInputs: 20, inputHeadroom: 80 }) };
-    delete silent.inHouse;
-    delete silent.modal;
-    delete silent.drops;
+    const silent = silentInputs(T0 + 31_000, { runners: 12, runningInputs: 20, inputHeadroom: 80 });
     const held = decide(d, silent, T0 + 31_000, policy);
     expect(held.plan).toEqual(d.plan);
     expect(held.changed).toBe(false);

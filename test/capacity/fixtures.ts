@@ -82,3 +82,12 @@ export function inputs(now: number, s: Scenario = {}): ControllerInputs {
   }
   return base;
 }
+
+/** The same inputs with no load report from any Envoy (none connected yet, or every one cut off). */
+export function silentInputs(now: number, s: Scenario = {}): ControllerInputs {
+  const silent = inputs(now, s);
+  delete silent.inHouse;
+  delete silent.modal;
+  delete silent.drops;
+  return silent;
+}
