@@ -9,6 +9,8 @@ export const DURATION_S = 60;
 export const SERVICE_MS = 200;
 export const COLD_START_MS = 3000;
 export const HOSTS = 3;
+/** Spillway's own probe of the backends (in_house.probe): sees a host lost or back within this. */
+export const PROBE_INTERVAL_MS = 250;
 export const SLOTS = 4;
 /** In-house target at ρ* 0.8, rps: what Modal traffic under it counts as wasted spill. */
 export const IN_HOUSE_TARGET_RPS = (0.8 * HOSTS * SLOTS * 1000) / SERVICE_MS;
@@ -128,6 +130,7 @@ export function rigFor(policy: PolicyName, cell: CellName): RigOptions {
     lrsIntervalMs: 1000,
     tickMs: 1000,
     pollIntervalMs: 2000,
+    probeIntervalMs: PROBE_INTERVAL_MS,
     capacity,
   };
 }

@@ -34,6 +34,7 @@ export function simParams(cell: CellName, policy: PolicyName, seed: number): Sim
     // The rig configures no active health checks: Envoy stops using a closed backend on its first
     // refused connections and uses a revived one at once (its first second serves ≈ 9 requests).
     healthCheckDetectMs: 0,
+    probeIntervalMs: rig.probeIntervalMs ?? 0,
   };
 }
 

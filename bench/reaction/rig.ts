@@ -5,7 +5,7 @@
 import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
 import { createLogger } from '../../src/core/logger.js';
 import { configFrom } from '../../tools/config-fixtures.js';
-import { startInHouseBackend, type InHouseBackend } from '../../tools/backends/in-house-backend.js';
+import { HEALTH_PATH, startInHouseBackend, type InHouseBackend } from '../../tools/backends/in-house-backend.js';
 import type { FakeFunctionSpec } from '../../tools/fake-modal/fake-modal-state.js';
 import { startFakeModal, type FakeModal } from '../../tools/fake-modal/start-fake-modal.js';
 import { startEnvoy, type EnvoyHandle } from '../../tools/envoy/envoy-process.js';
@@ -31,6 +31,8 @@ export interface RigOptions {
   pollIntervalMs: number;
   /** modal_api.autoscaler_min_interval_ms; default Spillway's. */
   autoscalerMinIntervalMs?: number;
+  /** in_house.probe's interval (Spillway's own check of the backends); undefined = no probe. */
+  probeIntervalMs?: number;
   /** The raw `capacity:` mapping, as in a config file. */
   capacity: Record<string, unknown>;
   /** update_merge_window to force on the published cluster; undefined = what Spillway publishes (unset ⇒ Envoy's 1 s). */
@@ -93,7 +95,10 @@ export async function startRig(o: RigOptions): Promise<Rig> {
         {
           name: SERVICE,
           listener: `127.0.0.1:${listenerPort}`,
-          in_house: { endpoints: inHouse.map((b) => ({ address: '127.0.0.1', port: b.port, capacity: o.inHouse.slots })) },
+          in_house: {
+            endpoints: inHouse.map((b) => ({ address: '127.0.0.1', port: b.port, capacity: o.inHouse.slots })),
+            ...(o.probeIntervalMs !== undefined ? { probe: { path: HEALTH_PATH, interval_ms: o.probeIntervalMs } } : {}),
+          },
           modal: {
             url: `https://${MODAL_HOST}:${new URL(fake.httpsUrl).port}`,
             connect_address: '127.0.0.1',

@@ -29,6 +29,7 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import { realScheduler, type Scheduler } from '../core/scheduler.js';
 import { Teardown } from '../core/teardown.js';
 import { HostHealthTracker } from '../control/host-health-tracker.js';
+import { HostProber } from '../discovery/host-prober.js';
 import { createDnsClient, type DnsClient } from '../discovery/dns-client.js';
 import { InHouseFleet } from '../discovery/in-house-fleet.js';
 import { ModalAddressWatcher } from '../discovery/modal-addresses.js';
@@ -236,8 +237,22 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   });
   teardown.add(() => lrs.close());
   // Capacity follows health: which in-house hosts Envoy really sends to, from per-endpoint load.
-  const hostHealth = new HostHealthTracker(lrs.view, publisher, logger);
+  // Spillway's own probe (in_house.probe) moves capacity within its interval, ahead of the next report.
+  const prober = new HostProber({
+    services: () => publisher.currentServices(),
+    endpointsOf: (service) => publisher.inHouseOf(service),
+    clock,
+    scheduler,
+    logger,
+    onChange: () => {
+      hostHealth.update();
+      nudgeController();
+    },
+  });
+  const hostHealth = new HostHealthTracker(lrs.view, publisher, logger, prober);
   teardown.add(lrs.view.subscribe(() => hostHealth.update()));
+  prober.start();
+  teardown.add(() => prober.stop());
 
   // Decisions reach the publisher through the router, so an operator override can hold them back.
   const overrides = new OverrideStore(clock, scheduler);

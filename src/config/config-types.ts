@@ -84,7 +84,7 @@ export interface FileSourceConfig {
 
 export type EndpointSourceConfig = DnsSourceConfig | SrvSourceConfig | FileSourceConfig;
 
-/** Envoy's active HTTP health check of in-house hosts (never of Modal). */
+/** An active HTTP check of in-house hosts (never of Modal): Envoy's `health_check`, or Spillway's own `probe`. */
 export interface HealthCheckConfig {
   path: string;
   intervalMs: number;
@@ -105,6 +105,11 @@ export interface OutlierDetectionConfig {
 /** How Envoy judges and ramps in-house hosts. */
 export interface InHouseHealthConfig {
   healthCheck?: HealthCheckConfig;
+  /**
+   * Spillway's own HTTP check of the in-house hosts: it feeds capacity before Envoy's next load report
+   * shows a host lost or back. Envoy's routing is untouched (that is `healthCheck`'s job).
+   */
+  probe?: HealthCheckConfig;
   outlierDetection?: OutlierDetectionConfig;
   /** A host that joins or comes back healthy is ramped over this window; 0 = off. */
   slowStartMs: number;

@@ -35,6 +35,7 @@ const KNOWN = [
   'srv',
   'files',
   'health_check',
+  'probe',
   'outlier_detection',
   'slow_start_ms',
 ] as const;
@@ -69,6 +70,9 @@ export function parseInHouse(r: Reader, v: unknown, path: string): InHouseSectio
   };
   const hc = parseHealthCheck(r, o['health_check'], join(path, 'health_check'));
   if (hc) health.healthCheck = hc;
+  // Spillway's own probe answers sooner than Envoy's checks by default: it only moves capacity.
+  const probe = parseHealthCheck(r, o['probe'], join(path, 'probe'), { intervalMs: 1000, healthyThreshold: 1, unhealthyThreshold: 2 });
+  if (probe) health.probe = probe;
   const od = parseOutlierDetection(r, o['outlier_detection'], join(path, 'outlier_detection'));
   if (od) health.outlierDetection = od;
   return {
@@ -135,19 +139,24 @@ function parseFile(r: Reader, v: unknown, path: string): EndpointSourceConfig | 
   return { kind: 'file', path: r.str(o, 'path', path), ...(capacity !== undefined ? { capacity } : {}) };
 }
 
-function parseHealthCheck(r: Reader, v: unknown, path: string): HealthCheckConfig | undefined {
+type CheckDefaults = Pick<HealthCheckConfig, 'intervalMs' | 'healthyThreshold' | 'unhealthyThreshold'>;
+const ENVOY_CHECK_DEFAULTS: CheckDefaults = { intervalMs: 5000, healthyThreshold: 2, unhealthyThreshold: 2 };
+
+/** An HTTP check's settings: Envoy's `health_check` and Spillway's `probe` read alike. */
+function parseHealthCheck(r: Reader, v: unknown, path: string, d: CheckDefaults = ENVOY_CHECK_DEFAULTS): HealthCheckConfig | undefined {
   if (v === undefined || v === null) return undefined;
   const o = r.obj(v, path, ['path', 'interval_ms', 'timeout_ms', 'healthy_threshold', 'unhealthy_threshold']);
   if (!o) return undefined;
   const hcPath = r.str(o, 'path', path, '/healthz');
   if (!hcPath.startsWith('/')) r.fail(join(path, 'path'), `must start with /, got "${hcPath}"`);
-  const intervalMs = r.int(o, 'interval_ms', path, 5000, 100, 3_600_000);
+  const intervalMs = r.int(o, 'interval_ms', path, d.intervalMs, 100, 3_600_000);
+  const timeoutMs = r.int(o, 'timeout_ms', path, Math.min(1000, intervalMs), 10, 600_000);
   return {
     path: hcPath,
     intervalMs,
-    timeoutMs: r.int(o, 'timeout_ms', path, Math.min(1000, intervalMs), 10, 600_000),
-    healthyThreshold: r.int(o, 'healthy_threshold', path, 2, 1, 100),
-    unhealthyThreshold: r.int(o, 'unhealthy_threshold', path, 2, 1, 100),
+    timeoutMs,
+    healthyThreshold: r.int(o, 'healthy_threshold', path, d.healthyThreshold, 1, 100),
+    unhealthyThreshold: r.int(o, 'unhealthy_threshold', path, d.unhealthyThreshold, 1, 100),
   };
 }
 

@@ -1,9 +1,12 @@
 // Keeps each service's in-house host health current from LRS per-endpoint reports: judges every new
-// report of every Envoy (model/host-health.ts) and hands the publisher a changed fleet health, which
-// moves the published weights (healthy-fraction correction) and the capacity the controller reads.
+// report of every Envoy (model/host-health.ts), lays Spillway's own probe over them where it is newer
+// (model/probe-evidence.ts), and hands the publisher a changed fleet health, which moves the published
+// weights (healthy-fraction correction) and the capacity the controller reads.
 import { silentLogger, type Logger } from '../core/logger.js';
+import type { ProbeView } from '../discovery/host-prober.js';
 import type { LoadView } from '../lrs/load-view.js';
 import { fleetHealth, judgeEnvoy, type FleetHealth, type HostJudgement } from '../model/host-health.js';
+import { probeEvidence, withProbe } from '../model/probe-evidence.js';
 import type { Publisher } from './publisher.js';
 
 interface EnvoyVerdicts {
@@ -14,11 +17,14 @@ interface EnvoyVerdicts {
 export class HostHealthTracker {
   private readonly perService = new Map<string, Map<string, EnvoyVerdicts>>();
   private readonly log: Logger;
+  /** Services whose probe fails on every host: logged once per episode. */
+  private readonly probeIgnored = new Set<string>();
 
   constructor(
     private readonly load: LoadView,
     private readonly publisher: Publisher,
     logger: Logger = silentLogger,
+    private readonly probes?: ProbeView,
   ) {
     this.log = logger.child({ component: 'host-health' });
   }
@@ -34,15 +40,22 @@ export class HostHealthTracker {
     const live = new Map<string, EnvoyVerdicts>();
     const endpoints = this.publisher.inHouseOf(service);
     const cordons = this.publisher.cordonsOf(service);
+    const { evidence, ignoredAllDown } = this.probeEvidenceOf(service, endpoints, cordons);
     for (const report of reports) {
       const prev = known.get(report.nodeId);
-      // Each report is judged once; until the next one, its verdicts stand.
-      live.set(
-        report.nodeId,
-        prev && prev.receivedAtMs === report.receivedAtMs
-          ? prev
-          : { receivedAtMs: report.receivedAtMs, verdicts: judgeEnvoy(endpoints, cordons, report, prev?.verdicts) },
-      );
+      // Each report is judged once; until the next one, its verdicts stand (the probe's, where newer).
+      const verdicts =
+        prev && prev.receivedAtMs === report.receivedAtMs ? prev.verdicts : judgeEnvoy(endpoints, cordons, report, prev?.verdicts);
+      live.set(report.nodeId, {
+        receivedAtMs: report.receivedAtMs,
+        verdicts: evidence.size > 0 ? withProbe(verdicts, report.receivedAtMs - report.windowMs, evidence) : verdicts,
+      });
+    }
+    if (ignoredAllDown !== this.probeIgnored.has(service)) {
+      if (ignoredAllDown) {
+        this.probeIgnored.add(service);
+        this.log.warn({ service }, 'in_house.probe fails on every in-house host: its failures are ignored (check probe.path)');
+      } else this.probeIgnored.delete(service);
     }
     this.perService.set(service, live);
     const next = fleetHealth([...live.values()].map((v) => v.verdicts));
@@ -52,6 +65,19 @@ export class HostHealthTracker {
     if (changes.length > 0) this.log.info({ service, changes }, 'in-house host health changed');
     const r = this.publisher.setHostHealth(service, next);
     if (!r.ok) this.log.error({ service, errors: r.errors }, 'host health not published');
+  }
+
+  private probeEvidenceOf(
+    service: string,
+    endpoints: Parameters<typeof probeEvidence>[0],
+    cordons: Parameters<typeof probeEvidence>[1],
+  ): ReturnType<typeof probeEvidence> {
+    const cfg = this.publisher.service(service)?.inHouseHealth;
+    const states = this.probes?.statesOf(service);
+    if (!cfg?.probe || !states || states.size === 0) return { evidence: new Map(), ignoredAllDown: false };
+    // Without a health check or outlier ejection of its own, Envoy uses a host that answers at once.
+    const upCounts = !cfg.healthCheck && !cfg.outlierDetection;
+    return probeEvidence(endpoints, cordons, states, upCounts);
   }
 }
 

@@ -7,7 +7,7 @@
 import type { ClusterStats__Output } from '../generated/envoy/config/endpoint/v3/ClusterStats.js';
 import { LOCALITY_KINDS } from '../model/localities.js';
 import { offeredRps, type LocalityKind, type LocalityLoad, type ServiceDrops } from '../model/inputs.js';
-import type { EnvoyEndpointReport } from '../model/host-health.js';
+import type { ReceivedEndpointReport } from '../model/host-health.js';
 import {
   DEFAULT_REPORT_LIMITS,
   REJECT_REASONS,
@@ -207,8 +207,8 @@ export class LoadAggregator {
    * Each live Envoy's latest per-endpoint report for a service's in-house locality (Envoys that do not
    * report endpoint granularity are left out), with when it was received.
    */
-  endpointReports(service: string, atMs: number): Array<EnvoyEndpointReport & { receivedAtMs: number }> {
-    const out: Array<EnvoyEndpointReport & { receivedAtMs: number }> = [];
+  endpointReports(service: string, atMs: number): ReceivedEndpointReport[] {
+    const out: ReceivedEndpointReport[] = [];
     for (const [nodeId, envoy] of this.envoys) {
       const sample = envoy.samples.get(service);
       if (!sample || !this.isLive(envoy, sample, atMs) || !sample.report.inHouseEndpoints) continue;
@@ -217,6 +217,7 @@ export class LoadAggregator {
         localityIssued: sample.report.inHouseIssued,
         endpoints: sample.report.inHouseEndpoints,
         receivedAtMs: sample.receivedAtMs,
+        windowMs: sample.report.windowMs,
       });
     }
     return out.sort((a, b) => a.nodeId.localeCompare(b.nodeId));

@@ -2,7 +2,7 @@
 // and change notifications; only the LRS server writes (through the aggregator it owns).
 import { Listeners } from '../core/listeners.js';
 import type { Clock } from '../core/clock.js';
-import type { EnvoyEndpointReport } from '../model/host-health.js';
+import type { ReceivedEndpointReport } from '../model/host-health.js';
 import type {
   LoadAggregator,
   LoadSnapshot,
@@ -26,7 +26,7 @@ export interface LoadView {
   localityLoads(): LocalityLoadReading[];
   serviceDrops(): ServiceDropsReading[];
   /** Each live Envoy's latest per-endpoint counts for a service's in-house locality. */
-  endpointReports(service: string): Array<EnvoyEndpointReport & { receivedAtMs: number }>;
+  endpointReports(service: string): ReceivedEndpointReport[];
   /** Called with a fresh snapshot after each accepted report, expiry, and Envoy connect/disconnect. Returns unsubscribe. */
   subscribe(listener: LoadListener): () => void;
 }
@@ -61,7 +61,7 @@ export class AggregatedLoadView implements LocalLoadView {
     return this.snapshot().services.map((s) => s.drops);
   }
 
-  endpointReports(service: string): Array<EnvoyEndpointReport & { receivedAtMs: number }> {
+  endpointReports(service: string): ReceivedEndpointReport[] {
     return this.aggregator.endpointReports(service, this.clock.nowMs());
   }
 

@@ -34,6 +34,12 @@ export interface EnvoyEndpointReport {
   endpoints: ReadonlyMap<string, EndpointCounts>;
 }
 
+/** A report as the LRS server received it: when, and over how long a window Envoy counted it. */
+export interface ReceivedEndpointReport extends EnvoyEndpointReport {
+  receivedAtMs: number;
+  windowMs: number;
+}
+
 /** How much of a host the fleet can count on, over every reporting Envoy. */
 export interface HostHealth {
   /** Fraction (0–1) of Envoys for which the host serves: its capacity counts in this proportion. */

@@ -65,6 +65,13 @@ export interface SimParams {
   actuatorDelayMs: number;
   /** How long Envoy's active health checks take to find a lost in-house host UNHEALTHY. */
   healthCheckDetectMs: number;
+  /**
+   * Spillway's own probe of in-house hosts (`in_house.probe`), its interval; 0 = none. A host passing
+   * once counts back, failing `probeUnhealthyThreshold` times in a row counts out — ahead of the next
+   * load report (Envoy, with no health check of its own in these cells, uses a host that answers at once).
+   */
+  probeIntervalMs: number;
+  probeUnhealthyThreshold: number;
   /** The in-house utilization the operator targets: Modal-bound traffic under it is wasted spill. */
   targetUtilization: number;
   /** Inputs a Modal function queues before refusing more (Modal: 2,000 synchronous calls). */
@@ -97,6 +104,8 @@ export const DEFAULT_SIM: SimParams = {
   pollDelayMs: 300,
   actuatorDelayMs: 1_000,
   healthCheckDetectMs: 3_000,
+  probeIntervalMs: 0,
+  probeUnhealthyThreshold: 2,
   targetUtilization: 0.8,
   modalMaxBacklog: 2_000,
   actuatorRaiseIntervalMs: 2_000,
@@ -166,6 +175,7 @@ const enum K {
   Tick,
   /** A decision soon after a new input; does not reschedule the periodic tick. */
   Nudge,
+  Probe,
   Apply,
   Actuate,
 }
@@ -391,6 +401,11 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
   heap.push(lrsPhaseMs, K.Lrs);
   heap.push(0, K.Poll);
   heap.push(p.lrsIntervalMs + 1, K.Tick);
+  // Spillway's probe runs on its own timer too.
+  if (p.probeIntervalMs > 0) heap.push(Math.round(p.probeIntervalMs * new Rng(p.seed + 5).uniform()), K.Probe);
+  let probedHosts = trace.hosts(0);
+  let probeFailStreak = 0;
+  let probeChangedAt = -Infinity;
 
   let nextArrival = rng.exp(1000 / Math.max(1e-6, trace.rate(0)));
   let lastLrsAt = 0;
@@ -520,8 +535,10 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
           offeredNoiseRps: Math.sqrt(lrs.inIssued + lrs.mIssued + lrs.dropped) / dt,
           modalStats: stats,
           // Spillway counts hosts from these reports (host health): a lost host once the report shows
-          // it, a returning one once Envoy sends it requests — the first report after Envoy uses it.
-          inHouseCapacity: Math.min(trace.hosts(now / 1000), hostsSeenLive) * p.slotsPerHost,
+          // it, a returning one once Envoy sends it requests — the first report after Envoy uses it;
+          // a probe that changed its mind within this report's window is newer and wins.
+          inHouseCapacity:
+            (now - p.lrsIntervalMs < probeChangedAt ? probedHosts : Math.min(trace.hosts(now / 1000), hostsSeenLive)) * p.slotsPerHost,
           modalMaxInputs: p.modalMaxInputs,
           modalTargetInputs: p.modalTargetInputs,
           modalMaxContainers: p.modalMaxContainers,
@@ -529,6 +546,20 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
         lrs.inIssued = lrs.inOk = lrs.inErr = lrs.mIssued = lrs.mOk = lrs.mErr = lrs.dropped = 0;
         heap.push(now + p.lrsIntervalMs, K.Lrs);
         if (ctl.nudge) heap.push(now + 20, K.Nudge);
+        break;
+      }
+      case K.Probe: {
+        const up = trace.hosts(now / 1000);
+        probeFailStreak = up < probedHosts ? probeFailStreak + 1 : 0;
+        if (up > probedHosts || (up < probedHosts && probeFailStreak >= p.probeUnhealthyThreshold)) {
+          probedHosts = up;
+          probeFailStreak = 0;
+          probeChangedAt = now;
+          const seen = inputs as ControllerInputs | null;
+          if (seen) inputs = { ...seen, inHouseCapacity: probedHosts * p.slotsPerHost };
+          if (ctl.nudge) heap.push(now + 20, K.Nudge);
+        }
+        heap.push(now + p.probeIntervalMs, K.Probe);
         break;
       }
       case K.Poll:

@@ -55,6 +55,24 @@ services:
     });
   });
 
+  it("reads Spillway's own probe with defaults that answer sooner than Envoy's health check", () => {
+    const r = parseConfigText(`
+services:
+  - name: api
+    listener: 127.0.0.1:8080
+    in_house:
+      endpoints: [{ address: 10.0.0.1, port: 80, capacity: 4 }]
+      probe: { path: /ready }
+`);
+    expect(r.ok && r.config.services[0]!.inHouseHealth.probe).toEqual({
+      path: '/ready',
+      intervalMs: 1000,
+      timeoutMs: 1000,
+      healthyThreshold: 1,
+      unhealthyThreshold: 2,
+    });
+  });
+
   it('names every problem by field path', () => {
     expect(
       errorsOf(`
@@ -67,6 +85,7 @@ services:
       srv: [{ name: _x._tcp.y, weight: 3 }]
       files: [{}]
       health_check: { path: ready }
+      probe: { path: /ok, interval_ms: 50, healthy: 1 }
 `),
     ).toEqual(
       expect.arrayContaining([
@@ -78,6 +97,8 @@ services:
         'services[0].in_house.srv[0].weight: unknown field (expected one of: name, capacity)',
         'services[0].in_house.files[0].path: is required',
         'services[0].in_house.health_check.path: must start with /, got "ready"',
+        'services[0].in_house.probe.interval_ms: must be between 100 and 3600000, got 50',
+        'services[0].in_house.probe.healthy: unknown field (expected one of: path, interval_ms, timeout_ms, healthy_threshold, unhealthy_threshold)',
       ]),
     );
     expect(errorsOf('services: [{ name: api, listener: "127.0.0.1:8080", in_house: {} }]')).toEqual([

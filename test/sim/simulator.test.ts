@@ -71,6 +71,31 @@ describe('trace simulator', () => {
     expect(seen.filter((s) => s.nowMs >= firstReportAfter).every((s) => s.capacity === 10 * DEFAULT_SIM.slotsPerHost)).toBe(true);
   });
 
+  it("with Spillway's probe, counts a lost host out and a returning one back within the probe's interval", () => {
+    const loss: Trace = { ...step, name: 'mini-loss', rate: () => 300, hosts: (t) => (t >= 20 && t < 40 ? 9 : 10) };
+    const seen: Array<{ nowMs: number; capacity: number }> = [];
+    const watcher = {
+      name: 'watcher',
+      tickMs: 50,
+      tick: (ctx: Parameters<SimController['tick']>[0]) => {
+        seen.push({ nowMs: ctx.nowMs, capacity: ctx.inputs.inHouseCapacity });
+        return {};
+      },
+    } satisfies SimController;
+    // Seed 2: load reports fall 0.7 s into each second, so the report path alone is late for both.
+    const params = { ...DEFAULT_SIM, seed: 2, healthCheckDetectMs: 0, probeIntervalMs: 200, probeUnhealthyThreshold: 2 };
+    simulate(loss, watcher, params);
+    const firstAt = (from: number, cap: number): number => seen.find((s) => s.nowMs >= from && s.capacity === cap)!.nowMs;
+    // Two failing probes (≤ 400 ms) to count it out; one passing probe (≤ 200 ms) to count it back.
+    expect(firstAt(20_000, 9 * params.slotsPerHost) - 20_000).toBeLessThanOrEqual(450);
+    expect(firstAt(40_000, 10 * params.slotsPerHost) - 40_000).toBeLessThanOrEqual(250);
+    // Without the probe, both wait for the first report after them.
+    seen.length = 0;
+    simulate(loss, watcher, { ...params, probeIntervalMs: 0 });
+    expect(firstAt(20_000, 9 * params.slotsPerHost) - 20_000).toBeGreaterThan(600);
+    expect(firstAt(40_000, 10 * params.slotsPerHost) - 40_000).toBeGreaterThan(600);
+  });
+
   it('seed pushes weights more often than default on the same trace', () => {
     const s = simulate(step, seedController());
     const d = simulate(step, defaultController());
