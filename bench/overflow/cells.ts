@@ -118,12 +118,21 @@ export const POLICIES = {
     modal_service_time_ms: SERVICE_MS + 10,
     cold_start_ms: COLD_START_MS,
   },
+  // The default policy for patient clients: a spilled request may wait up to 15 s inside Modal, a
+  // cold start included (modal_wait_budget_ms), so a crowd queues into a tier that is starting.
+  wait: {
+    policy: 'default',
+    in_house_service_time_ms: SERVICE_MS,
+    modal_service_time_ms: SERVICE_MS + 10,
+    cold_start_ms: COLD_START_MS,
+    modal_wait_budget_ms: 15_000,
+  },
 } as const;
 export type PolicyName = keyof typeof POLICIES;
 
 export function rigFor(policy: PolicyName, cell: CellName): RigOptions {
   const coldStartMs = (CELLS[cell] as CellSpec).coldStartMs ?? COLD_START_MS;
-  const capacity = policy === 'default' ? { ...POLICIES.default, cold_start_ms: coldStartMs } : { ...POLICIES.seed };
+  const capacity = policy === 'seed' ? { ...POLICIES.seed } : { ...POLICIES[policy], cold_start_ms: coldStartMs };
   return {
     inHouse: { hosts: HOSTS, slots: SLOTS, serviceMs: SERVICE_MS },
     modal: { maxInputs: 4, targetInputs: 3, maxContainers: 10, minContainers: 0, coldStartMs, scaledownWindowMs: 10_000 },

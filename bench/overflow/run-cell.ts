@@ -18,6 +18,13 @@ import {
   type PolicyName,
 } from './cells.js';
 
+/**
+ * Requests the load tool keeps in flight at most. A crowd's requests may wait in Modal's queue through
+ * a cold start (about a thousand in flash-cold): the tool must not be what refuses them — the
+ * simulator and its oracle have no such cap.
+ */
+const LOAD_CONCURRENCY = 4096;
+
 export interface CellOutcome {
   cell: CellName;
   policy: PolicyName;
@@ -104,7 +111,7 @@ export async function runCell(cell: CellName, policy: PolicyName, seed: number):
       if (tier === 'modal' && rateAt(scenario, arrivalAtS) < targetAt(arrivalAtS)) wastedSpill++;
     };
     const s = await runLoad(
-      { url: rig.baseUrl, path: `/work?ms=${SERVICE_MS}`, scenario, seed, concurrency: 512, timeoutMs: 30_000 },
+      { url: rig.baseUrl, path: `/work?ms=${SERVICE_MS}`, scenario, seed, concurrency: LOAD_CONCURRENCY, timeoutMs: 30_000 },
       { onResponse },
     );
     // The same counters the windows read: every backend ever started, a lost one's frozen at close.

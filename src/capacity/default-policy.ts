@@ -190,6 +190,67 @@ function viewModal(
   return { inputs: 0, observable: false, atCeiling: true, note: `Modal stats unobservable (${why})` };
 }
 
+/**
+ * Containers pre-warm wants: for the excess predicted one cold start ahead. Ahead of the limit, the
+ * trend says how soon demand will need Modal (bounded: a step makes the slope huge for a moment, and
+ * min_containers is a floor Modal keeps and bills for). Past the limit the need is known — the
+ * latest report's excess; extrapolating a step's slope there bought containers no demand used.
+ */
+function prewarmNeed(
+  inputs: ControllerInputs,
+  policy: CapacityPolicy,
+  d: { lambda: number; lambdaFast: number; lambdaTrend: number; muTarget: number; w: number; costCapped: boolean },
+): { base: number; excessRps: number; nNeed: number } {
+  const cfg = policy.default;
+  const base = cfg.prewarm.baseMinContainers;
+  const lookAhead = Math.min(1.2 * d.lambda, Math.max(0, d.lambdaFast + Math.max(0, d.lambdaTrend) * (cfg.prewarm.horizonMs / 1000)));
+  const predicted = d.lambda >= d.muTarget ? d.lambda : lookAhead;
+  const excessRps = Math.max(0, Math.max(predicted, d.lambda) - d.muTarget);
+  const perContainer = inputs.modalTargetInputs ?? inputs.modalMaxInputs;
+  const budget = cfg.costCapContainerSecondsPerHour === null ? Infinity : d.costCapped ? base : inputs.modalMaxContainers;
+  const nNeed = Math.min(inputs.modalMaxContainers, budget, Math.ceil((excessRps * d.w) / Math.max(1, perContainer)));
+  return { base, excessRps, nNeed };
+}
+
+/** A plan holds until the next decision, about a second away (the tick, or the next load report). */
+const PLAN_HORIZON_S = 1;
+
+/**
+ * What Modal may queue: containers up or coming (runners Modal shows, or asked for by pre-warm and not
+ * shown yet) serve what waits for them once warm, so a spilled request may wait inside Modal up to
+ * the wait budget, cold start included. Modal is given, per second of plan, the room left in that
+ * queue: slots + rate × (budget − time until the last of them is warm) − what Envoy has in Modal now.
+ * Only while Modal can catch up (the excess within what every container it may run serves): past
+ * that the queue would only grow, adding wait without serving one more request, and the excess is
+ * shed at the edge. Bounded by requests in Modal, not by a rate.
+ */
+function modalQueueRoom(
+  startingRunners: StartingRunners,
+  inputs: ControllerInputs,
+  nowMs: number,
+  policy: CapacityPolicy,
+  o: { asked: number; askedAtMs: number | null; runners: number; w: number; excessRps: number; usable: boolean },
+): { rps: number; note: string } {
+  const cfg = policy.default;
+  const budgetS = cfg.modalWaitBudgetMs / 1000;
+  const asked = o.asked;
+  const containers = Math.min(inputs.modalMaxContainers, Math.max(o.runners, asked));
+  const ceilingRps = (inputs.modalMaxContainers * inputs.modalMaxInputs) / o.w;
+  if (budgetS <= 0 || !o.usable || containers === 0 || o.excessRps > ceilingRps) return { rps: 0, note: '' };
+  const slots = containers * inputs.modalMaxInputs;
+  // Asked for and not shown yet: warm a cold start after the ask (its latest refresh: an upper bound).
+  const askedWarmAtMs = asked > o.runners && o.askedAtMs !== null ? o.askedAtMs + cfg.coldStartMs : nowMs;
+  const lastWarmAtMs = Math.max(nowMs, askedWarmAtMs, ...startingRunners.groups.map((g) => g.warmAtMs));
+  const waitS = (lastWarmAtMs - nowMs) / 1000;
+  const inModal = inputs.modal?.inProgress ?? 0;
+  const room = Math.max(0, slots + (slots / o.w) * (budgetS - waitS) - inModal);
+  if (room <= 0) return { rps: 0, note: `; Modal queue full: ${Math.round(inModal)} in Modal, budget ${budgetS} s` };
+  return {
+    rps: room / PLAN_HORIZON_S,
+    note: `; ${containers} containers ${waitS > 0 ? `warm in ${waitS.toFixed(1)} s` : 'warm'}, ${Math.round(room)} more may wait in Modal (budget ${budgetS} s)`,
+  };
+}
+
 export function decideDefault(
   prev: DefaultState,
   prevPlan: TrafficPlan | undefined,
@@ -262,7 +323,19 @@ export function decideDefault(
   const startingSlots = Math.max(0, runners * inputs.modalMaxInputs - modal.inputs - (sample?.backlog ?? 0));
   const coldInFlight = runners === 0 ? (cold ? Math.max(0, cfg.probeInputs - (m?.inProgress ?? 0)) : 0) : startingSlots;
   const probeRps = modal.observable ? coldInFlight / (cfg.coldStartMs / 1000) : 0;
-  const warmRps = costCapped ? 0 : modal.inputs / wEff + probeRps;
+  const prewarm = prewarmNeed(inputs, policy, { lambda, lambdaFast, lambdaTrend, muTarget, w: wM, costCapped });
+  // Containers pre-warm asks for in this decision count as coming already.
+  const askedNow = cfg.prewarm.enabled && prewarm.nNeed > prev.prewarmMin && prewarm.nNeed > prewarm.base;
+  const queue = modalQueueRoom(startingRunners, inputs, nowMs, policy, {
+    asked: !cfg.prewarm.enabled ? 0 : askedNow ? prewarm.nNeed : prev.prewarmMin,
+    askedAtMs: askedNow ? nowMs : prev.prewarmRaisedAtMs,
+    runners,
+    // The stated service time: in-flight over rate would count the queue's own wait as service.
+    w: wM,
+    excessRps: Math.max(0, lambdaPlan - muTarget),
+    usable: modal.observable && !costCapped,
+  });
+  const warmRps = costCapped ? 0 : modal.inputs / wEff + probeRps + queue.rps;
   // Modal's workspace rate limit is a second ceiling beside warm capacity: past it Modal answers 429.
   const rateLimit = inputs.modalRateLimitRps;
   const rateLimited = rateLimit !== undefined && warmRps > rateLimit;
@@ -363,7 +436,7 @@ export function decideDefault(
       ? `; capped by Modal${rateLimited ? `'s rate limit ${rateLimit} rps` : ''} (excess ${Math.round(excessUp)} rps)`
       : '';
 
-    why = `spilling ${pct(shareOf(plan))}: ${need}; Modal takes ${Math.round(modalTake)} rps; ${modal.note}${capNote}${keep ? ' (inside dead band, not republished)' : ''}`;
+    why = `spilling ${pct(shareOf(plan))}: ${need}; Modal takes ${Math.round(modalTake)} rps; ${modal.note}${queue.note}${capNote}${keep ? ' (inside dead band, not republished)' : ''}`;
   } else if (published > 0 || (prevPlan?.modalWeight ?? 0) > 0) {
     // Soft-cordon: DEGRADED keeps Modal only as a fallback while its in-flight work drains.
     drainStartedAtMs ??= nowMs;
@@ -400,34 +473,32 @@ export function decideDefault(
       ? 'Modal cost-capped'
       : rateLimited
         ? `Modal at its rate limit ${rateLimit} rps`
-        : cold
-          ? `Modal cold (probe ${probeRps.toFixed(1)} rps)`
+        : cold && queue.rps === 0
+          ? `Modal cold (probe ${probeRps.toFixed(1)} rps${queue.note})`
           : `Modal ${Math.round(modalRps)} rps`;
     const drainPart = queued > 0 ? ` (${Math.round(inAllow)} rps while ${Math.round(queued)} queued in-house drain)` : '';
     why = `shedding ${plan.dropPercent} %: offered ${Math.round(lambda)} rps over in-house max ${Math.round(inMax)} rps${drainPart} + ${modalPart}; ${why}`;
   }
 
   // 7. Pre-warm: min_containers for the excess predicted one cold start ahead (at once on a step);
-  //    released after the cool-down, which keeps Modal warm without sending it traffic.
+  //    lowered to the need after the cool-down while spilling, released once demand is back under
+  //    the in-house target.
   let autoscaler: AutoscalerIntent | undefined;
   let prewarmMin = prev.prewarmMin;
   let prewarmRaisedAtMs = prev.prewarmRaisedAtMs;
   if (cfg.prewarm.enabled) {
-    const base = cfg.prewarm.baseMinContainers;
-    // Ahead of the limit, the trend says how soon demand will need Modal: containers are asked for
-    // one cold start ahead (bounded: a step makes the slope huge for a moment, and min_containers is
-    // a floor Modal keeps and bills for the whole cool-down). Past the limit the need is known —
-    // the latest report's excess; extrapolating a step's slope there bought containers no demand used.
-    const lookAhead = Math.min(1.2 * lambda, Math.max(0, lambdaFast + Math.max(0, lambdaTrend) * (cfg.prewarm.horizonMs / 1000)));
-    const predicted = lambda >= muTarget ? lambda : lookAhead;
-    const excessRps = Math.max(0, Math.max(predicted, lambda) - muTarget);
-    const perContainer = inputs.modalTargetInputs ?? inputs.modalMaxInputs;
-    const budget = cfg.costCapContainerSecondsPerHour === null ? Infinity : costCapped ? base : inputs.modalMaxContainers;
-    const nNeed = Math.min(inputs.modalMaxContainers, budget, Math.ceil((excessRps * wM) / Math.max(1, perContainer)));
+    const { base, excessRps, nNeed } = prewarm;
+    // Demand clearly back under the in-house target (the report under the start line's mirror by
+    // its counting noise), no spill and no excess ahead: released at once. Modal's own scaledown
+    // window keeps the containers warm a while — warmth held through its autoscaler; a floor held on
+    // top billed every container for the whole cool-down too. Near the target (pre-warm ahead of a
+    // crossing, demand hovering) the cool-down still rules.
+    const clearlyUnder = lambda + CLEAR_NOISE_SIGMAS * noise < muTarget * (1 - cfg.startMargin);
+    const crowdOver = nNeed === 0 && share === 0 && clearlyUnder;
     if (nNeed >= prewarmMin && nNeed > base) {
       prewarmMin = nNeed;
       prewarmRaisedAtMs = nowMs;
-    } else if (prewarmRaisedAtMs !== null && nowMs - prewarmRaisedAtMs >= cfg.prewarm.cooldownMs) {
+    } else if (prewarmRaisedAtMs !== null && (crowdOver || nowMs - prewarmRaisedAtMs >= cfg.prewarm.cooldownMs)) {
       // Released in one step to what is needed now (or the base).
       prewarmMin = Math.max(base, nNeed);
       prewarmRaisedAtMs = prewarmMin > base ? nowMs : null;

@@ -61,6 +61,12 @@ export interface DefaultPolicyConfig {
   probeInputs: number;
   /** Modal's cold start (p90): how long a probe request waits for a container. */
   coldStartMs: number;
+  /**
+   * The longest a spilled request may wait inside Modal for a slot (a cold start included): Modal is
+   * given what its containers, up or starting, will start serving within it. 0 = only warm slots
+   * and the cold probe.
+   */
+  modalWaitBudgetMs: number;
   unobservable: UnobservableMode;
   /** Time constant of the trusted Modal capacity decay while stats are unobservable (`decay`). */
   decayTauMs: number;
@@ -110,6 +116,7 @@ export const DEFAULT_POLICY: CapacityPolicy = {
     deadBand: 0.03,
     probeInputs: 2,
     coldStartMs: 8_000,
+    modalWaitBudgetMs: 0,
     unobservable: 'decay',
     decayTauMs: 180_000,
     maxModalErrorRatio: 0.05,
@@ -150,6 +157,7 @@ const CAPACITY_KEYS = [
   'dead_band',
   'probe_inputs',
   'cold_start_ms',
+  'modal_wait_budget_ms',
   'unobservable',
   'decay_tau_ms',
   'max_modal_error_ratio',
@@ -191,6 +199,7 @@ export function readCapacityPolicy(r: Reader, raw: unknown, path: string): Capac
     deadBand: num('dead_band', d.default.deadBand, (v) => (v >= 0 && v < 0.5 ? null : 'must be between 0 and 0.5')),
     probeInputs: num('probe_inputs', d.default.probeInputs, nonNegInt),
     coldStartMs: num('cold_start_ms', d.default.coldStartMs, positive),
+    modalWaitBudgetMs: num('modal_wait_budget_ms', d.default.modalWaitBudgetMs, nonNegative),
     unobservable: r.oneOf(o, 'unobservable', path, d.default.unobservable, Object.values(UnobservableMode)),
     decayTauMs: num('decay_tau_ms', d.default.decayTauMs, positive),
     maxModalErrorRatio: num('max_modal_error_ratio', d.default.maxModalErrorRatio, fraction),

@@ -392,16 +392,65 @@ describe('default policy', () => {
     expect(drained.plan.modalWeight).toBeGreaterThan(byRate.plan.modalWeight);
   });
 
-  it('pre-warm: raises min_containers ahead of the crossing, releases after the cool-down', () => {
+  it('pre-warm: raises min_containers ahead of the crossing; near the target holds it for the cool-down, clearly under releases it', () => {
     // Demand ramps 400 → 634 rps in 40 s: still below the 640 rps target when pre-warm fires.
     const ramp = run(40, (t) => ({ offered: 400 + 6 * t }));
     const fired = ramp.findIndex((d) => (d.autoscaler?.minContainers ?? 0) > 0);
     expect(fired).toBeGreaterThanOrEqual(0);
     expect(ramp[fired]!.plan.modalWeight).toBe(0);
     expect(ramp[fired]!.autoscaler!.reason).toMatch(/pre-warm/);
-    const calm = run(90, () => ({ offered: 300 }), policy, last(ramp));
-    expect(calm[10]!.autoscaler!.minContainers).toBeGreaterThan(0);
-    expect(last(calm).autoscaler!.minContainers).toBe(0);
+    // Levelling off just under the target: the containers stay asked for, until the cool-down ends.
+    const near = run(90, () => ({ offered: 600, offeredNoiseRps: 10 }), policy, last(ramp));
+    expect(near[10]!.autoscaler!.minContainers).toBeGreaterThan(0);
+    expect(last(near).autoscaler!.minContainers).toBe(0);
+    // Falling clearly under it: released at once; Modal's scaledown window keeps them warm a while.
+    const calm = run(3, () => ({ offered: 300, offeredNoiseRps: 10 }), policy, last(ramp));
+    expect(calm[0]!.autoscaler!.minContainers).toBe(0);
+  });
+
+  describe('modal_wait_budget_ms: containers up or coming may queue what they serve within the budget', () => {
+    const waiting = makePolicy({ default: { modalWaitBudgetMs: 15_000 } });
+    // 40 containers × 10 inputs at 130 ms ⇒ 3,077 rps once warm; cold start 8 s.
+    const cold = { runners: 0, runningInputs: 0, inputHeadroom: 0 };
+
+    it('a cold tier is sent the excess once containers are asked for, bounded by what may wait in Modal', () => {
+      const calm = run(10, () => ({ offered: 500 }), waiting);
+      // A step to 1500 rps into a cold tier: the first decision asks pre-warm for 14 containers and
+      // counts them coming — 140 slots at 130 ms (1,077 rps) warm in 8 s, so 140 + 1,077 × 7 may wait.
+      const step = run(1, () => ({ offered: 1500, ...cold, modalInProgress: 0 }), waiting, last(calm));
+      expect(step[0]!.autoscaler!.minContainers).toBe(14);
+      expect(step[0]!.inputs['modal_take_rps']!.value).toBe(860);
+      expect(step[0]!.plan.dropPercent).toBe(0);
+      expect(step[0]!.reason).toMatch(/14 containers warm in 8\.0 s, \d+ more may wait in Modal \(budget 15 s\)/);
+      // A second on, with the queue at its bound (what 14 containers serve in the 8 s left after they
+      // warm in 7, plus their slots), Modal gets nothing more and the excess over in-house's maximum is shed.
+      const full = run(1, () => ({ offered: 1500, ...cold, modalInProgress: 140 + (140 / 0.13) * 8 }), waiting, last(step));
+      expect(full[0]!.inputs['modal_take_rps']!.value).toBeLessThan(5);
+      expect(full[0]!.plan.dropPercent).toBeGreaterThan(40);
+      expect(full[0]!.reason).toContain('Modal queue full');
+    });
+
+    it('without the budget (the default) the same step into a cold tier is shed at the edge', () => {
+      const calm = run(10, () => ({ offered: 500 }));
+      const step = run(1, () => ({ offered: 1500, ...cold, modalInProgress: 0 }), policy, last(calm));
+      expect(step[0]!.inputs['modal_take_rps']!.value).toBeLessThan(5);
+      expect(step[0]!.plan.dropPercent).toBeGreaterThan(40);
+    });
+
+    it('a queue that would only grow (excess past every container Modal may run) is not built', () => {
+      // 4 containers at most: 308 rps flat out, against an excess of 860 rps.
+      const calm = run(10, () => ({ offered: 500, maxContainers: 4 }), waiting);
+      const step = run(1, () => ({ offered: 1500, ...cold, maxContainers: 4, modalInProgress: 0 }), waiting, last(calm));
+      expect(step[0]!.inputs['modal_take_rps']!.value).toBeLessThan(5);
+      expect(step[0]!.plan.dropPercent).toBeGreaterThan(40);
+    });
+
+    it('a budget shorter than the wait for containers to warm queues nothing', () => {
+      const short = makePolicy({ default: { modalWaitBudgetMs: 5_000 } });
+      const calm = run(10, () => ({ offered: 500 }), short);
+      const step = run(1, () => ({ offered: 1500, ...cold, modalInProgress: 0 }), short, last(calm));
+      expect(step[0]!.inputs['modal_take_rps']!.value).toBeLessThan(5);
+    });
   });
 
   it('pre-warm acts on a step at once: the first decision after it asks for the containers the excess needs', () => {
