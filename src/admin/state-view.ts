@@ -107,6 +107,7 @@ export function buildServiceState(v: ServiceView, nowMs: number): ServiceState {
       health: e.health,
       serving: SERVING[e.serving],
       serving_fraction: e.servingFraction,
+      probe: e.probeUp === undefined ? 'PROBE_VERDICT_UNSPECIFIED' : e.probeUp ? 'PROBE_UP' : 'PROBE_DOWN',
     })),
     in_house_capacity: Math.round(v.inHouseCapacity),
     in_house_healthy_fraction: v.inHouseHealthyFraction,

@@ -432,6 +432,7 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     replicaId: replicaIdOf(config, xdsPort),
     onDecision: (fn) => decisions.add(fn),
     ...(replica ? { replication: replica } : {}),
+    probes: prober,
   });
   const onDecision = (fn: (service: string, d: Decision) => void): (() => void) => decisions.add(fn);
   const actions = replica ? replica.actions : new LocalOperatorActions(publisher, router);

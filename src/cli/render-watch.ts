@@ -113,6 +113,8 @@ function serviceLines(s: ServiceState__Output, opts: RenderOptions, nowMs: numbe
     .filter((e) => e.serving === 'HOST_UNUSED' || e.serving === 'HOST_FAILING')
     .map((e) => `${e.endpoint} ${e.serving === 'HOST_UNUSED' ? 'unused by Envoy' : 'failing'}`);
   if (notServing.length > 0) lines.push(`  not serving: ${notServing.join(', ')}`);
+  const probeDown = s.in_house.filter((e) => e.probe === 'PROBE_DOWN').map((e) => e.endpoint);
+  if (probeDown.length > 0) lines.push(`  probe down: ${probeDown.join(', ')}`);
   const stale = (s.endpoint_sources ?? [])
     .filter((src) => src.health !== 'SOURCE_OK')
     .map((src) => `${src.source}: ${src.problem || 'pending'}`);

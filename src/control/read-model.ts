@@ -9,6 +9,8 @@ import type { ModalFeeds, ModalFeedStatus } from '../modal/start-modal-side.js';
 import type { SourceState } from '../discovery/source-state.js';
 import { endpointKey, servingCapacity, type CordonState, type Cordons } from '../model/cordons.js';
 import { HostVerdict, inHouseHealthyFraction, type FleetHealth } from '../model/host-health.js';
+import type { ProbeState } from '../model/probe-state.js';
+import type { ProbeView } from '../discovery/host-prober.js';
 import { offeredRps } from '../model/inputs.js';
 import { staticPlanFor, tierShares, type TierShares, type TrafficPlan } from '../model/traffic-plan.js';
 import type { NodeInfo } from '../xds/node-info.js';
@@ -53,6 +55,8 @@ export interface InHouseEndpointView {
   serving: HostVerdict;
   /** Fraction of reporting Envoys for which it serves (its capacity counts in this proportion). */
   servingFraction: number;
+  /** Spillway's own probe (in_house.probe): undefined without one, or before its first verdict. */
+  probeUp?: boolean;
 }
 
 export interface ServiceView {
@@ -159,6 +163,8 @@ export interface ReadModelSources {
   onDiscovery?: (fn: () => void) => () => void;
   /** Replicas: the group this replica belongs to. */
   replication?: { status(): ReplicationStatus; onStatus(fn: () => void): () => void };
+  /** Spillway's own probe of in-house hosts. */
+  probes?: ProbeView;
 }
 
 export function createReadModel(src: ReadModelSources): ReadModel {
@@ -188,7 +194,7 @@ export function createReadModel(src: ReadModelSources): ReadModel {
       controlled: decision !== undefined || svc.capacity !== undefined,
       decision,
       override,
-      inHouse: endpointViews(endpoints, cordons, health),
+      inHouse: endpointViews(endpoints, cordons, health, src.probes?.statesOf(svc.name)),
       inHouseCapacity: capacity,
       inHouseHealthyFraction: inHouseHealthyFraction(endpoints, cordons, health),
       endpointSources: src.endpointSources?.(svc.name) ?? [],
@@ -261,17 +267,24 @@ export function createReadModel(src: ReadModelSources): ReadModel {
   };
 }
 
-function endpointViews(endpoints: readonly InHouseEndpoint[], cordons: Cordons, health: FleetHealth): InHouseEndpointView[] {
+function endpointViews(
+  endpoints: readonly InHouseEndpoint[],
+  cordons: Cordons,
+  health: FleetHealth,
+  probes: ReadonlyMap<string, ProbeState> | undefined,
+): InHouseEndpointView[] {
   return endpoints
     .map((e) => {
       const key = endpointKey(e.address, e.port);
       const h = health.get(key);
+      const up = probes?.get(key)?.up;
       return {
         endpoint: key,
         capacity: e.capacity,
         health: cordons.get(key) ?? ('HEALTHY' as const),
         serving: h?.verdict ?? HostVerdict.Serving,
         servingFraction: h?.servingFraction ?? 1,
+        ...(up !== undefined ? { probeUp: up } : {}),
       };
     })
     .sort((a, b) => a.endpoint.localeCompare(b.endpoint));

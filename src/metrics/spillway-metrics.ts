@@ -72,6 +72,11 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
     'Fraction of reporting Envoys that send an in-house endpoint traffic (LRS per-endpoint stats)',
     ['service', 'endpoint'],
   );
+  const hostProbeUp = gauge(
+    'spillway_in_house_probe_up',
+    "1 while Spillway's own probe (in_house.probe) finds an in-house endpoint up, 0 while down; absent without a probe",
+    ['service', 'endpoint'],
+  );
   const sourceEndpoints = gauge('spillway_discovery_source_endpoints', 'Endpoints an endpoint source serves now', ['service', 'source']);
   const sourceStale = gauge(
     'spillway_discovery_source_stale',
@@ -253,6 +258,7 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
       capacity,
       healthyFraction,
       hostServing,
+      hostProbeUp,
       sourceEndpoints,
       sourceStale,
       sourceStaleFor,
@@ -311,7 +317,10 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
       utilization.set({ service }, v.inHouseUtilization);
       capacity.set({ service }, v.inHouseCapacity);
       healthyFraction.set({ service }, v.inHouseHealthyFraction);
-      for (const e of v.inHouse) hostServing.set({ service, endpoint: e.endpoint }, e.servingFraction);
+      for (const e of v.inHouse) {
+        hostServing.set({ service, endpoint: e.endpoint }, e.servingFraction);
+        if (e.probeUp !== undefined) hostProbeUp.set({ service, endpoint: e.endpoint }, e.probeUp ? 1 : 0);
+      }
       for (const src of v.endpointSources) {
         sourceEndpoints.set({ service, source: src.source }, src.endpoints.length);
         const stale = src.health === 'STALE';

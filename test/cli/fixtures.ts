@@ -14,8 +14,8 @@ export const service = (over: Partial<ServiceState__Output> = {}): ServiceState_
   modal_stats: { observed: true, looked_up: true, runners: 3, backlog: 2, consecutive_failures: 0, last_error: '', age_ms: 1200 },
   load: { reported: true, in_house: null, modal: null, dropped_rps: 0, reporters: 1 },
   in_house: [
-    { endpoint: '10.0.0.1:80', capacity: 8, health: 'HEALTHY', serving: 'HOST_SERVING', serving_fraction: 1 },
-    { endpoint: '10.0.0.2:80', capacity: 8, health: 'DRAINING', serving: 'HOST_SERVING', serving_fraction: 1 },
+    { endpoint: '10.0.0.1:80', capacity: 8, health: 'HEALTHY', serving: 'HOST_SERVING', serving_fraction: 1, probe: 'PROBE_VERDICT_UNSPECIFIED' },
+    { endpoint: '10.0.0.2:80', capacity: 8, health: 'DRAINING', serving: 'HOST_SERVING', serving_fraction: 1, probe: 'PROBE_VERDICT_UNSPECIFIED' },
   ],
   in_house_capacity: 8,
   in_house_healthy_fraction: 1,

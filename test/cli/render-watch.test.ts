@@ -31,6 +31,14 @@ describe('watch rendering (pure)', () => {
     expect(lines.some((l) => l.includes('dropped'))).toBe(false);
   });
 
+  it("names hosts Spillway's own probe finds down", () => {
+    const base = service();
+    const s = service({ in_house: [base.in_house[0]!, { ...base.in_house[1]!, health: 'HEALTHY', probe: 'PROBE_DOWN' }] });
+    const lines = renderState(state([s]), { width: 120, admin: '127.0.0.1:18081', color: false });
+    expect(lines).toContain('  probe down: 10.0.0.2:80');
+    expect(renderState(state([base]), { width: 120, admin: '127.0.0.1:18081', color: false }).some((l) => l.includes('probe'))).toBe(false);
+  });
+
   it('shows an override with the time left and what the controller would do', () => {
     const s = service({
       source: 'OVERRIDE',

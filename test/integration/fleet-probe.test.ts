@@ -60,6 +60,12 @@ describe('in_house.probe: capacity follows a host lost and back ahead of the loa
       await victim.close();
       await waitFor(() => capacity() <= 8, LRS_MS, "Spillway's in-house capacity to drop");
       const downMs = Date.now() - reportAt;
+      // Operators see what the probe says: GetState's read model and the metrics.
+      const probeOf = (): boolean | undefined =>
+        rig.app.read.service('echo')!.inHouse.find((e) => e.endpoint === `127.0.0.1:${port}`)?.probeUp;
+      expect(probeOf()).toBe(false);
+      const metrics = await (await fetch(`http://127.0.0.1:${rig.app.metricsPort}/metrics`)).text();
+      expect(metrics).toContain(`spillway_in_house_probe_up{service="echo",endpoint="127.0.0.1:${port}"} 0`);
       await waitFor(spilling, 5000, 'Modal to take a share');
       await new Promise((r) => setTimeout(r, 2 * LRS_MS));
       expect(spilling()).toBe(true);
@@ -68,6 +74,7 @@ describe('in_house.probe: capacity follows a host lost and back ahead of the loa
       rig.inHouse[2] = await startHttpBackend('inhouse-c', { port });
       await waitFor(() => capacity() === 12, LRS_MS, 'capacity back when the host returns');
       const upMs = Date.now() - reportAt;
+      expect(probeOf()).toBe(true);
       await waitFor(() => !spilling(), 2000, 'Modal to be released').catch((err: unknown) => {
         throw new Error(`${String(err)}; share ${share()}, decision: ${rig.app.controller?.current('echo')?.reason}`);
       });
