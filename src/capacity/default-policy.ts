@@ -29,10 +29,12 @@ export function initialDefaultState(): DefaultState {
     drainStartedAtMs: null,
     prewarmMin: 0,
     prewarmRaisedAtMs: null,
+    prewarmIncreasedAtMs: null,
     containerSeconds: 0,
     startingRunners: { seen: 0, seenAtMs: null, groups: [] },
     queueOverflowAtMs: null,
     demandReportAtMs: null,
+    demandReportIntervalMs: null,
     demandSinceMs: null,
   };
 }
@@ -52,6 +54,8 @@ export function upgradeSavedState(state: unknown): void {
   if (!('queueOverflowAtMs' in st)) st['queueOverflowAtMs'] = initial.queueOverflowAtMs;
   if (!('demandReportAtMs' in st)) st['demandReportAtMs'] = initial.demandReportAtMs;
   if (!('demandSinceMs' in st)) st['demandSinceMs'] = initial.demandSinceMs;
+  if (!('demandReportIntervalMs' in st)) st['demandReportIntervalMs'] = initial.demandReportIntervalMs;
+  if (!('prewarmIncreasedAtMs' in st)) st['prewarmIncreasedAtMs'] = initial.prewarmIncreasedAtMs;
 }
 
 const HOUR_MS = 3_600_000;
@@ -212,8 +216,13 @@ function prewarmNeed(
   return { base, excessRps, nNeed };
 }
 
-/** A plan holds until the next decision, about a second away (the tick, or the next load report). */
-const PLAN_HORIZON_S = 1;
+/**
+ * Modal queues up to 2,000 synchronous calls per function before refusing more (Modal guide,
+ * "function invocation methods"): a wait budget never asks it to hold more than that.
+ */
+const MODAL_MAX_QUEUED = 2_000;
+/** Containers asked for and not shown by Modal after this many cold starts are not coming. */
+const ASKED_GRACE_COLD_STARTS = 1.5;
 
 /**
  * What Modal may queue: containers up or coming (runners Modal shows, or asked for by pre-warm and not
@@ -229,24 +238,37 @@ function modalQueueRoom(
   inputs: ControllerInputs,
   nowMs: number,
   policy: CapacityPolicy,
-  o: { asked: number; askedAtMs: number | null; runners: number; w: number; excessRps: number; usable: boolean },
+  o: {
+    asked: number;
+    /** When pre-warm last asked for more; null: nothing asked that Modal was sent (the base alone). */
+    askedAtMs: number | null;
+    runners: number;
+    w: number;
+    excessRps: number;
+    usable: boolean;
+    /** Until the next load report (in-flight in Modal is read from reports): the room is filled over it. */
+    horizonS: number;
+  },
 ): { rps: number; note: string } {
   const cfg = policy.default;
   const budgetS = cfg.modalWaitBudgetMs / 1000;
-  const asked = o.asked;
-  const containers = Math.min(inputs.modalMaxContainers, Math.max(o.runners, asked));
+  // Asked for and not shown yet count as coming only for a while after the ask: Modal may run fewer
+  // (a quota, a deploy that reset the floor), and slots that never come would let the queue outgrow the budget.
+  const comingAsked = o.askedAtMs !== null && nowMs - o.askedAtMs <= ASKED_GRACE_COLD_STARTS * cfg.coldStartMs && o.asked > o.runners;
+  const containers = Math.min(inputs.modalMaxContainers, comingAsked ? o.asked : o.runners);
   const ceilingRps = (inputs.modalMaxContainers * inputs.modalMaxInputs) / o.w;
   if (budgetS <= 0 || !o.usable || containers === 0 || o.excessRps > ceilingRps) return { rps: 0, note: '' };
   const slots = containers * inputs.modalMaxInputs;
-  // Asked for and not shown yet: warm a cold start after the ask (its latest refresh: an upper bound).
-  const askedWarmAtMs = asked > o.runners && o.askedAtMs !== null ? o.askedAtMs + cfg.coldStartMs : nowMs;
+  const askedWarmAtMs = comingAsked && o.askedAtMs !== null ? o.askedAtMs + cfg.coldStartMs : nowMs;
   const lastWarmAtMs = Math.max(nowMs, askedWarmAtMs, ...startingRunners.groups.map((g) => g.warmAtMs));
   const waitS = (lastWarmAtMs - nowMs) / 1000;
   const inModal = inputs.modal?.inProgress ?? 0;
-  const room = Math.max(0, slots + (slots / o.w) * (budgetS - waitS) - inModal);
+  // A request queued now waits at least until they are warm: past the budget, none may be.
+  const bound = waitS >= budgetS ? 0 : Math.min(slots + (slots / o.w) * (budgetS - waitS), slots + MODAL_MAX_QUEUED);
+  const room = Math.max(0, bound - inModal);
   if (room <= 0) return { rps: 0, note: `; Modal queue full: ${Math.round(inModal)} in Modal, budget ${budgetS} s` };
   return {
-    rps: room / PLAN_HORIZON_S,
+    rps: room / Math.max(1, o.horizonS),
     note: `; ${containers} containers ${waitS > 0 ? `warm in ${waitS.toFixed(1)} s` : 'warm'}, ${Math.round(room)} more may wait in Modal (budget ${budgetS} s)`,
   };
 }
@@ -286,6 +308,8 @@ export function decideDefault(
       : reportAtMs !== undefined && prev.demandReportAtMs !== null
         ? clamp(reportAtMs - prev.demandReportAtMs, 0, 60_000)
         : dtMs;
+  const newReport = !firstReport && !sameReport && reportAtMs !== undefined && prev.demandReportAtMs !== null;
+  const reportIntervalMs = newReport ? clamp(reportAtMs - prev.demandReportAtMs!, 0, 60_000) : prev.demandReportIntervalMs;
   const lambdaFast = firstReport ? lambda : ewma(prev.lambdaFast, lambda, avgDtMs, cfg.fastWindowMs);
   const lambdaSlow = firstReport ? lambda : ewma(prev.lambdaSlow, lambda, avgDtMs, cfg.slowWindowMs);
   const slope = avgDtMs > 0 ? (lambdaFast - prev.lambdaFast) / (avgDtMs / 1000) : 0;
@@ -328,7 +352,9 @@ export function decideDefault(
   const askedNow = cfg.prewarm.enabled && prewarm.nNeed > prev.prewarmMin && prewarm.nNeed > prewarm.base;
   const queue = modalQueueRoom(startingRunners, inputs, nowMs, policy, {
     asked: !cfg.prewarm.enabled ? 0 : askedNow ? prewarm.nNeed : prev.prewarmMin,
-    askedAtMs: askedNow ? nowMs : prev.prewarmRaisedAtMs,
+    askedAtMs: askedNow ? nowMs : prev.prewarmIncreasedAtMs,
+    // Reports come about this far apart (in-flight in Modal changes only with them).
+    horizonS: (reportIntervalMs ?? 1000) / 1000,
     runners,
     // The stated service time: in-flight over rate would count the queue's own wait as service.
     w: wM,
@@ -486,6 +512,7 @@ export function decideDefault(
   let autoscaler: AutoscalerIntent | undefined;
   let prewarmMin = prev.prewarmMin;
   let prewarmRaisedAtMs = prev.prewarmRaisedAtMs;
+  let prewarmIncreasedAtMs = prev.prewarmIncreasedAtMs;
   if (cfg.prewarm.enabled) {
     const { base, excessRps, nNeed } = prewarm;
     // Demand clearly back under the in-house target (the report under the start line's mirror by
@@ -496,6 +523,7 @@ export function decideDefault(
     const clearlyUnder = lambda + CLEAR_NOISE_SIGMAS * noise < muTarget * (1 - cfg.startMargin);
     const crowdOver = nNeed === 0 && share === 0 && clearlyUnder;
     if (nNeed >= prewarmMin && nNeed > base) {
+      if (nNeed > prewarmMin) prewarmIncreasedAtMs = nowMs;
       prewarmMin = nNeed;
       prewarmRaisedAtMs = nowMs;
     } else if (prewarmRaisedAtMs !== null && (crowdOver || nowMs - prewarmRaisedAtMs >= cfg.prewarm.cooldownMs)) {
@@ -527,10 +555,12 @@ export function decideDefault(
     drainStartedAtMs,
     prewarmMin,
     prewarmRaisedAtMs,
+    prewarmIncreasedAtMs,
     containerSeconds,
     startingRunners,
     queueOverflowAtMs,
     demandReportAtMs: reportAtMs ?? prev.demandReportAtMs,
+    demandReportIntervalMs: reportIntervalMs,
     demandSinceMs,
   };
   const readings: Record<string, InputReading> = {

@@ -88,9 +88,11 @@ export interface DefaultState {
   verifiedAtMs: number | null;
   /** Soft-cordon: when the current drain began; null when not draining. */
   drainStartedAtMs: number | null;
-  /** Pre-warm: desired min_containers and when it was last raised. */
+  /** Pre-warm: desired min_containers and when it was last raised (or found still needed). */
   prewarmMin: number;
   prewarmRaisedAtMs: number | null;
+  /** When pre-warm last asked for more containers than before: they are coming for a cold start after it. */
+  prewarmIncreasedAtMs: number | null;
   /** Decayed Modal container-seconds over roughly the last hour (cost cap). */
   containerSeconds: number;
   /**
@@ -103,6 +105,8 @@ export interface DefaultState {
   queueOverflowAtMs: number | null;
   /** The load report the demand averages last took in (its observedAtMs); null: none yet. */
   demandReportAtMs: number | null;
+  /** How far apart the last two load reports came (ms); null until two have. */
+  demandReportIntervalMs: number | null;
   /**
    * The first load report the averages started from (its observedAtMs): until they have run a few
    * windows, λ_fast is still mostly that one report and carries its noise. null: none yet, or memory

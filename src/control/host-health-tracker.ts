@@ -6,7 +6,7 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import type { ProbeView } from '../discovery/host-prober.js';
 import type { LoadView } from '../lrs/load-view.js';
 import { fleetHealth, judgeEnvoy, type FleetHealth, type HostJudgement } from '../model/host-health.js';
-import { probeEvidence, withProbe } from '../model/probe-evidence.js';
+import { probeEvidence, upOnly, withProbe } from '../model/probe-evidence.js';
 import type { Publisher } from './publisher.js';
 
 interface EnvoyVerdicts {
@@ -41,15 +41,19 @@ export class HostHealthTracker {
     const endpoints = this.publisher.inHouseOf(service);
     const cordons = this.publisher.cordonsOf(service);
     const { evidence, ignoredAllDown } = this.probeEvidenceOf(service, endpoints, cordons);
+    const shown: Array<ReadonlyMap<string, HostJudgement>> = [];
     for (const report of reports) {
       const prev = known.get(report.nodeId);
       // Each report is judged once; until the next one, its verdicts stand (the probe's, where newer).
       const verdicts =
         prev && prev.receivedAtMs === report.receivedAtMs ? prev.verdicts : judgeEnvoy(endpoints, cordons, report, prev?.verdicts);
-      live.set(report.nodeId, {
-        receivedAtMs: report.receivedAtMs,
-        verdicts: evidence.size > 0 ? withProbe(verdicts, report.receivedAtMs - report.windowMs, evidence) : verdicts,
-      });
+      // Kept for the next report: the probe's passes (a host counted back starts afresh, so a quiet
+      // window does not restore the failure it had); its failures are applied on output only, so
+      // they end with the probe's evidence (a reload, the all-down guard) rather than outlive it.
+      const windowStartMs = report.receivedAtMs - report.windowMs;
+      const kept = evidence.size > 0 ? withProbe(verdicts, windowStartMs, upOnly(evidence)) : verdicts;
+      live.set(report.nodeId, { receivedAtMs: report.receivedAtMs, verdicts: kept });
+      shown.push(evidence.size > 0 ? withProbe(kept, windowStartMs, evidence) : kept);
     }
     if (ignoredAllDown !== this.probeIgnored.has(service)) {
       if (ignoredAllDown) {
@@ -58,7 +62,7 @@ export class HostHealthTracker {
       } else this.probeIgnored.delete(service);
     }
     this.perService.set(service, live);
-    const next = fleetHealth([...live.values()].map((v) => v.verdicts));
+    const next = fleetHealth(shown);
     const before = this.publisher.hostHealthOf(service);
     if (sameHealth(before, next)) return;
     const changes = [...next].filter(([k, h]) => before.get(k)?.verdict !== h.verdict).map(([k, h]) => `${k} ${h.verdict}`);

@@ -1,7 +1,8 @@
 // Spillway's own probe of in-house hosts (`in_house.probe`): an HTTP GET of each host on the
 // service's interval, judged by thresholds (model/probe-state.ts). Envoy tells Spillway which hosts
 // it uses only once per load report; a probe sees a host die or come back within one interval, so
-// capacity (and the Modal share) can follow before the next report. It never changes Envoy's routing.
+// capacity (and the Modal share) can follow before the next report. It publishes no health status:
+// Envoy's routing is left to its own health checks and ejection.
 import { Agent, request } from 'node:http';
 import type { HealthCheckConfig, InHouseEndpoint, ServiceConfig } from '../config/config-types.js';
 import type { Clock } from '../core/clock.js';
@@ -35,7 +36,9 @@ const SYNC_MS = 1000;
 
 export class HostProber implements ProbeView {
   private readonly states = new Map<string, Map<string, ProbeState>>();
-  private readonly chains = new Map<string, Cancel>();
+  /** Each probed service's next round, and which chain it belongs to (a chain ended and restarted by reloads is a new one). */
+  private readonly chains = new Map<string, { cancel: Cancel; id: number }>();
+  private nextChainId = 0;
   private readonly check: HostCheck;
   private readonly agent: Agent | undefined;
   private readonly log: Logger;
@@ -59,7 +62,7 @@ export class HostProber implements ProbeView {
 
   stop(): void {
     this.stopSync?.();
-    for (const cancel of this.chains.values()) cancel();
+    for (const c of this.chains.values()) c.cancel();
     this.chains.clear();
     this.agent?.destroy();
   }
@@ -72,27 +75,37 @@ export class HostProber implements ProbeView {
     return this.o.services().find((s) => s.name === service)?.inHouseHealth.probe;
   }
 
-  /** Starts a chain for each service with a probe; a chain ends itself when its probe goes. */
+  /** Starts a chain for each service with a probe, and ends (forgetting its states) each whose probe a reload removed. */
   private sync(): void {
+    const probed = new Set<string>();
     for (const s of this.o.services()) {
-      if (s.inHouseHealth.probe && !this.chains.has(s.name))
-        this.chains.set(
-          s.name,
-          this.o.scheduler.after(0, () => void this.round(s.name)),
-        );
+      if (!s.inHouseHealth.probe) continue;
+      probed.add(s.name);
+      if (!this.chains.has(s.name)) {
+        const id = this.nextChainId++;
+        this.chains.set(s.name, { id, cancel: this.o.scheduler.after(0, () => void this.round(s.name, id)) });
+      }
+    }
+    for (const [name, chain] of this.chains) {
+      if (probed.has(name)) continue;
+      chain.cancel();
+      this.chains.delete(name);
+      this.states.delete(name);
     }
   }
 
-  private async round(service: string): Promise<void> {
+  private async round(service: string, id: number): Promise<void> {
     const cfg = this.probeOf(service);
     if (!cfg) {
-      this.chains.delete(service);
-      this.states.delete(service);
+      if (this.chains.get(service)?.id === id) {
+        this.chains.delete(service);
+        this.states.delete(service);
+      }
       return;
     }
     const endpoints = this.o.endpointsOf(service);
     const results = await Promise.all(endpoints.map((e) => this.check(e.address, e.port, cfg.path, cfg.timeoutMs).catch(() => false)));
-    if (!this.chains.has(service)) return; // stopped meanwhile
+    if (this.chains.get(service)?.id !== id) return; // ended (stop, or a reload) meanwhile
     const now = this.o.clock.nowMs();
     const before = this.states.get(service) ?? new Map<string, ProbeState>();
     const next = new Map<string, ProbeState>();
@@ -113,10 +126,7 @@ export class HostProber implements ProbeView {
         this.log.error({ service, error: err instanceof Error ? err.message : String(err) }, 'probe change not applied');
       }
     }
-    this.chains.set(
-      service,
-      this.o.scheduler.after(cfg.intervalMs, () => void this.round(service)),
-    );
+    this.chains.set(service, { id, cancel: this.o.scheduler.after(cfg.intervalMs, () => void this.round(service, id)) });
   }
 }
 

@@ -430,6 +430,62 @@ describe('default policy', () => {
       expect(full[0]!.reason).toContain('Modal queue full');
     });
 
+    it("never lets Modal hold more than it queues (2,000) on top of the containers' slots", () => {
+      const calm = run(10, () => ({ offered: 500 }), waiting);
+      const step = run(1, () => ({ offered: 1500, ...cold, modalInProgress: 0 }), waiting, last(calm));
+      // 140 + 1,077 × 7 ≈ 7,700 would fit the budget; Modal queues 2,000 synchronous calls at most.
+      expect(Number(/(\d+) more may wait in Modal/.exec(step[0]!.reason)?.[1])).toBe(140 + 2000);
+    });
+
+    it('containers asked for but never shown stop counting after 1.5 cold starts; a base floor never counted', () => {
+      const calm = run(10, () => ({ offered: 500 }), waiting);
+      // Pre-warm asked for 14; Modal shows 4 and no more (a quota) for 16 s.
+      const after = run(
+        16,
+        () => ({ offered: 1500, runners: 4, runningInputs: 0, inputHeadroom: 0, modalInProgress: 0 }),
+        waiting,
+        last(calm),
+      );
+      expect(after[0]!.reason).toMatch(/14 containers warm in 8\.0 s/);
+      expect(last(after).reason).toMatch(/; 4 containers/);
+      // A base of 5 containers pre-warm never raised: nothing was asked of Modal, nothing is coming.
+      const based = makePolicy({ default: { modalWaitBudgetMs: 15_000, prewarm: { baseMinContainers: 5 } } });
+      const small = run(10, () => ({ offered: 500 }), based);
+      // 690 rps: an excess of 50 rps needs 1 container, under the base, so pre-warm asks for nothing new.
+      const over = run(1, () => ({ offered: 690, ...cold, modalInProgress: 0 }), based, last(small));
+      expect(over[0]!.reason).not.toContain('may wait in Modal');
+    });
+
+    it('queues nothing that would wait past the budget, however long the service time', () => {
+      // 20 s per request: the old bound, slots × (1 − (8 − 5) / 20), was still positive.
+      const slow = makePolicy({ modalServiceTimeMs: 20_000, default: { modalWaitBudgetMs: 5_000 } });
+      // Up to 400 containers (200 rps at 20 s): a 100 rps excess is one Modal can catch up with, so
+      // only the wait says no.
+      const calm = run(10, () => ({ offered: 500, maxContainers: 400 }), slow);
+      const step = run(1, () => ({ offered: 740, ...cold, maxContainers: 400, modalInProgress: 0 }), slow, last(calm));
+      expect(step[0]!.autoscaler!.minContainers).toBeGreaterThan(0);
+      expect(step[0]!.reason).not.toContain('may wait in Modal');
+      expect(step[0]!.inputs['modal_take_rps']!.value).toBeLessThan(1);
+    });
+
+    it('fills the room over the time to the next load report (in-flight in Modal changes only with reports)', () => {
+      const every = (gapMs: number): Decision => {
+        let prev: Decision | undefined;
+        for (let i = 0; i < 10; i++) prev = decide(prev, inputs(T0 + i * gapMs, { offered: 500 }), T0 + i * gapMs, waiting);
+        const at = T0 + 10 * gapMs;
+        return decide(prev, inputs(at, { offered: 1500, ...cold, modalInProgress: 0 }), at, waiting);
+      };
+      const oneS = every(1000).inputs['modal_capacity_rps']!.value;
+      const threeS = every(3000).inputs['modal_capacity_rps']!.value;
+      expect(oneS / threeS).toBeCloseTo(3, 1);
+    });
+
+    it('queues nothing while Modal cannot be observed', () => {
+      const calm = run(10, () => ({ offered: 500 }), waiting);
+      const blind = run(1, () => ({ offered: 1500, noStats: true, failures: 5, modalInProgress: 0 }), waiting, last(calm));
+      expect(blind[0]!.reason).not.toContain('may wait in Modal');
+    });
+
     it('without the budget (the default) the same step into a cold tier is shed at the edge', () => {
       const calm = run(10, () => ({ offered: 500 }));
       const step = run(1, () => ({ offered: 1500, ...cold, modalInProgress: 0 }), policy, last(calm));

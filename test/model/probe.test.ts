@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CordonState } from '../../src/model/cordons.js';
 import { HostVerdict, type HostJudgement } from '../../src/model/host-health.js';
-import { probeEvidence, withProbe } from '../../src/model/probe-evidence.js';
+import { probeEvidence, upOnly, withProbe } from '../../src/model/probe-evidence.js';
 import { nextProbeState, type ProbeState } from '../../src/model/probe-state.js';
 
 const cfg = { healthyThreshold: 1, unhealthyThreshold: 2 };
@@ -59,6 +59,26 @@ describe('the probe laid over load-report verdicts', () => {
     expect(withProbe(verdicts, 6_000, evidence)).toEqual(verdicts);
   });
 
+  it('counts out a host the report says nothing of (discovered since) when the probe finds it down', () => {
+    const { evidence } = probeEvidence(
+      endpoints,
+      new Map(),
+      probes([
+        [1, false, 5_000],
+        [2, true, 5_000],
+        [3, true, 5_000],
+      ]),
+      true,
+    );
+    const only2and3 = judged([
+      [2, HostVerdict.Serving],
+      [3, HostVerdict.Serving],
+    ]);
+    expect(withProbe(only2and3, 4_000, evidence).get(key(1))?.verdict).toBe(HostVerdict.Failing);
+    // What is kept for the next report holds the passes only: a failure must not outlive the probe's evidence.
+    expect(withProbe(only2and3, 4_000, upOnly(evidence)).has(key(1))).toBe(false);
+  });
+
   it('does not count a host back while Envoy may still hold it out (its own health check or ejection)', () => {
     const { evidence } = probeEvidence(
       endpoints,
@@ -92,6 +112,30 @@ describe('the probe laid over load-report verdicts', () => {
       true,
     );
     expect(drained.ignoredAllDown).toBe(true);
+    // A soft-cordoned (DEGRADED) host's passing probe does not hide that every open one fails.
+    const degraded = probeEvidence(
+      endpoints,
+      new Map([[key(3), CordonState.Degraded]]),
+      probes([
+        [1, false, 1],
+        [2, false, 1],
+        [3, true, 1],
+      ]),
+      true,
+    );
+    expect(degraded.ignoredAllDown).toBe(true);
+    // Nor does a host not probed yet (just discovered).
+    expect(
+      probeEvidence(
+        endpoints,
+        new Map(),
+        probes([
+          [1, false, 1],
+          [2, false, 1],
+        ]),
+        true,
+      ).ignoredAllDown,
+    ).toBe(true);
     // One host up: the failures are believed.
     const some = probeEvidence(
       endpoints,
