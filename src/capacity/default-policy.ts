@@ -227,8 +227,9 @@ const ASKED_GRACE_COLD_STARTS = 1.5;
 /**
  * What Modal may queue: containers up or coming (runners Modal shows, or asked for by pre-warm and not
  * shown yet) serve what waits for them once warm, so a spilled request may wait inside Modal up to
- * the wait budget, cold start included. Modal is given, per second of plan, the room left in that
- * queue: slots + rate × (budget − time until the last of them is warm) − what Envoy has in Modal now.
+ * the wait budget, cold start included. Modal is given the room left in that queue — slots + rate ×
+ * (budget − time until the last of them is warm) − what Envoy has in Modal now — spread over the time
+ * to the next load report (Envoy's count of requests in Modal moves only with reports).
  * Only while Modal can catch up (the excess within what every container it may run serves): past
  * that the queue would only grow, adding wait without serving one more request, and the excess is
  * shed at the edge. Bounded by requests in Modal, not by a rate.
