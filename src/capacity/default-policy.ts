@@ -303,14 +303,13 @@ export function decideDefault(
   const firstReport =
     first || (reportAtMs !== undefined && prev.demandReportAtMs === null && prev.lambdaFast === 0 && prev.lambdaSlow === 0);
   const demandSinceMs = firstReport ? (reportAtMs ?? null) : prev.demandSinceMs;
-  const avgDtMs =
-    firstReport || sameReport
-      ? 0
-      : reportAtMs !== undefined && prev.demandReportAtMs !== null
-        ? clamp(reportAtMs - prev.demandReportAtMs, 0, 60_000)
-        : dtMs;
-  const newReport = !firstReport && !sameReport && reportAtMs !== undefined && prev.demandReportAtMs !== null;
-  const reportIntervalMs = newReport ? clamp(reportAtMs - prev.demandReportAtMs!, 0, 60_000) : prev.demandReportIntervalMs;
+  // A new report after a known one: the time between them (also how far apart reports come).
+  const sinceLastReportMs =
+    !firstReport && !sameReport && reportAtMs !== undefined && prev.demandReportAtMs !== null
+      ? clamp(reportAtMs - prev.demandReportAtMs, 0, 60_000)
+      : undefined;
+  const avgDtMs = firstReport || sameReport ? 0 : (sinceLastReportMs ?? dtMs);
+  const reportIntervalMs = sinceLastReportMs ?? prev.demandReportIntervalMs;
   const lambdaFast = firstReport ? lambda : ewma(prev.lambdaFast, lambda, avgDtMs, cfg.fastWindowMs);
   const lambdaSlow = firstReport ? lambda : ewma(prev.lambdaSlow, lambda, avgDtMs, cfg.slowWindowMs);
   const slope = avgDtMs > 0 ? (lambdaFast - prev.lambdaFast) / (avgDtMs / 1000) : 0;
@@ -524,7 +523,7 @@ export function decideDefault(
     const clearlyUnder = lambda + CLEAR_NOISE_SIGMAS * noise < muTarget * (1 - cfg.startMargin);
     const crowdOver = nNeed === 0 && share === 0 && clearlyUnder;
     if (nNeed >= prewarmMin && nNeed > base) {
-      if (nNeed > prewarmMin) prewarmIncreasedAtMs = nowMs;
+      if (askedNow) prewarmIncreasedAtMs = nowMs;
       prewarmMin = nNeed;
       prewarmRaisedAtMs = nowMs;
     } else if (prewarmRaisedAtMs !== null && (crowdOver || nowMs - prewarmRaisedAtMs >= cfg.prewarm.cooldownMs)) {
