@@ -118,14 +118,14 @@ export const POLICIES = {
     modal_service_time_ms: SERVICE_MS + 10,
     cold_start_ms: COLD_START_MS,
   },
-  // The default policy for patient clients: a spilled request may wait up to 15 s inside Modal, a
-  // cold start included (modal_wait_budget_ms), so a crowd queues into a tier that is starting.
-  wait: {
+  // The default policy for clients that would rather be refused at once than wait: no request waits
+  // inside Modal for a slot (modal_wait_budget_ms 0), so a crowd into a cold tier is shed at the edge.
+  'no-wait': {
     policy: 'default',
     in_house_service_time_ms: SERVICE_MS,
     modal_service_time_ms: SERVICE_MS + 10,
     cold_start_ms: COLD_START_MS,
-    modal_wait_budget_ms: 15_000,
+    modal_wait_budget_ms: 0,
   },
 } as const;
 export type PolicyName = keyof typeof POLICIES;

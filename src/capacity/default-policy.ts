@@ -252,7 +252,10 @@ function modalQueueRoom(
   },
 ): { rps: number; note: string } {
   const cfg = policy.default;
-  const budgetS = cfg.modalWaitBudgetMs / 1000;
+  // A request the route gives up on before Modal serves it is a failure, not goodput: the budget never
+  // runs past the route's timeout, less the service itself.
+  const routeS = (inputs.routeTimeoutMs ?? 0) / 1000;
+  const budgetS = routeS > 0 ? Math.min(cfg.modalWaitBudgetMs / 1000, routeS - o.w) : cfg.modalWaitBudgetMs / 1000;
   // Asked for and not shown yet count as coming only for a while after the ask: Modal may run fewer
   // (a quota, a deploy that reset the floor), and slots that never come would let the queue outgrow the budget.
   const comingAsked = o.askedAtMs !== null && nowMs - o.askedAtMs <= ASKED_GRACE_COLD_STARTS * cfg.coldStartMs && o.asked > o.runners;
@@ -267,10 +270,10 @@ function modalQueueRoom(
   // A request queued now waits at least until they are warm: past the budget, none may be.
   const bound = waitS >= budgetS ? 0 : Math.min(slots + (slots / o.w) * (budgetS - waitS), slots + MODAL_MAX_QUEUED);
   const room = Math.max(0, bound - inModal);
-  if (room <= 0) return { rps: 0, note: `; Modal queue full: ${Math.round(inModal)} in Modal, budget ${budgetS} s` };
+  if (room <= 0) return { rps: 0, note: `; Modal queue full: ${Math.round(inModal)} in Modal, budget ${+budgetS.toFixed(1)} s` };
   return {
     rps: room / Math.max(1, o.horizonS),
-    note: `; ${containers} containers ${waitS > 0 ? `warm in ${waitS.toFixed(1)} s` : 'warm'}, ${Math.round(room)} more may wait in Modal (budget ${budgetS} s)`,
+    note: `; ${containers} containers ${waitS > 0 ? `warm in ${waitS.toFixed(1)} s` : 'warm'}, ${Math.round(room)} more may wait in Modal (budget ${+budgetS.toFixed(1)} s)`,
   };
 }
 

@@ -33,6 +33,8 @@ export interface ControllerInputs {
   modalMaxContainers: number;
   /** Modal's workspace rate limit, sustained requests per second: a ceiling on the Modal share (429 past it). */
   modalRateLimitRps?: number;
+  /** The route's timeout (ms; absent or 0: none): a request queued in Modal longer than this fails anyway. */
+  routeTimeoutMs?: number;
 }
 
 /** What a decision does with a service's traffic. */

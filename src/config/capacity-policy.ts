@@ -63,8 +63,8 @@ export interface DefaultPolicyConfig {
   coldStartMs: number;
   /**
    * The longest a spilled request may wait inside Modal for a slot (a cold start included): Modal is
-   * given what its containers, up or starting, will start serving within it. 0 = only warm slots
-   * and the cold probe.
+   * given what its containers, up or starting, will start serving within it, and never longer than
+   * the service's route timeout allows. 0 = only warm slots and the cold probe.
    */
   modalWaitBudgetMs: number;
   unobservable: UnobservableMode;
@@ -116,7 +116,7 @@ export const DEFAULT_POLICY: CapacityPolicy = {
     deadBand: 0.03,
     probeInputs: 2,
     coldStartMs: 8_000,
-    modalWaitBudgetMs: 0,
+    modalWaitBudgetMs: 15_000,
     unobservable: 'decay',
     decayTauMs: 180_000,
     maxModalErrorRatio: 0.05,

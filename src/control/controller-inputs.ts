@@ -43,5 +43,6 @@ export function controllerInputsFor(service: ServiceConfig, src: InputSources): 
     modalMaxInputs: modal.maxInputs,
     modalMaxContainers: modal.maxContainers,
     modalRateLimitRps: modal.rateLimit.rps,
+    routeTimeoutMs: service.route.timeoutMs,
   };
 }

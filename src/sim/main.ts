@@ -2,7 +2,7 @@
 // "Trace simulator" only). Deterministic: fixed seeds, no wall clock in the results.
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { DEFAULT_SIM, simulate, type SimResult } from './engine.js';
-import { defaultController, oracle, seedController, staticSplit, waitController } from './policies.js';
+import { defaultController, noWaitController, oracle, seedController, staticSplit } from './policies.js';
 import { traces } from './traces.js';
 import { figuresOf, overloadCell, renderSection, replaceSection } from './report.js';
 
@@ -14,7 +14,7 @@ const started = performance.now();
 const results: SimResult[] = [];
 for (const tr of traces()) {
   if (only && tr.name !== only) continue;
-  const rows = [staticSplit(0.25), seedController(), defaultController(), waitController(), oracle()].map((ctl) =>
+  const rows = [staticSplit(0.25), seedController(), defaultController(), noWaitController(), oracle()].map((ctl) =>
     simulate(tr, ctl, { ...DEFAULT_SIM, ...tr.params }),
   );
   const o = rows.find((r) => r.policy === 'oracle')!;

@@ -28,9 +28,8 @@ export function modelController(name: string, policy: CapacityPolicy, tickMs: nu
 
 export const seedController = (): SimController => modelController('seed', makePolicy({ name: 'seed' }), 3_000);
 export const defaultController = (): SimController => modelController('default', makePolicy(), 1_000);
-/** The default policy for patient clients: a spilled request may wait 15 s inside Modal (modal_wait_budget_ms). */
-export const waitController = (): SimController =>
-  modelController('wait 15 s', makePolicy({ default: { modalWaitBudgetMs: 15_000 } }), 1_000);
+/** The default policy for clients that would rather be refused at once than wait: nothing waits inside Modal (modal_wait_budget_ms 0). */
+export const noWaitController = (): SimController => modelController('no-wait', makePolicy({ default: { modalWaitBudgetMs: 0 } }), 1_000);
 
 /**
  * What could be served with the same capacities and cold starts: a causal oracle that knows the

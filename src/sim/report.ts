@@ -81,7 +81,7 @@ export function renderSection(results: SimResult[], traces: Trace[], p: SimParam
     '',
   );
   lines.push(
-    'Policies: `static 25 %` (fixed split), `seed` (3 s poll), `default` (1 s tick), `wait 15 s` (the default policy with `modal_wait_budget_ms: 15000`: a spilled request may wait up to 15 s inside Modal, a cold start included), `oracle`: what could be served with the same capacities and cold starts — exact demand of the instant, no LRS or xDS delay, instant autoscaler updates, the exact excess spilled and the rest shed; it cannot see a flash crowd coming.',
+    'Policies: `static 25 %` (fixed split), `seed` (3 s poll), `default` (1 s tick; a spilled request may wait up to `modal_wait_budget_ms`, 15 s by default, inside Modal, a cold start included), `no-wait` (the default policy with `modal_wait_budget_ms: 0`: a crowd into a cold tier is shed at the edge until Modal is warm), `oracle`: what could be served with the same capacities and cold starts — exact demand of the instant, no LRS or xDS delay, instant autoscaler updates, the exact excess spilled and the rest shed; it cannot see a flash crowd coming.',
     '',
   );
   lines.push(

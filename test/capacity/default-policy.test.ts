@@ -5,7 +5,9 @@ import { makePolicy, type CapacityPolicy } from '../../src/config/capacity-polic
 import type { Decision } from '../../src/capacity/types.js';
 import { inputs, silentInputs, T0, type Scenario } from './fixtures.js';
 
-const policy = makePolicy();
+// Most cases pin what Modal takes from its warm and starting containers alone, with the wait budget
+// (on by default) off; the budget has its own block below.
+const policy = makePolicy({ default: { modalWaitBudgetMs: 0 } });
 const warm: Scenario = { runners: 12, runningInputs: 20, inputHeadroom: 80 }; // 100 inputs ≈ 769 rps
 
 /** Ticks once per second for `seconds`, scenario chosen per second; returns every decision. */
@@ -409,7 +411,7 @@ describe('default policy', () => {
   });
 
   describe('modal_wait_budget_ms: containers up or coming may queue what they serve within the budget', () => {
-    const waiting = makePolicy({ default: { modalWaitBudgetMs: 15_000 } });
+    const waiting = makePolicy(); // the default: 15 s
     // 40 containers × 10 inputs at 130 ms ⇒ 3,077 rps once warm; cold start 8 s.
     const cold = { runners: 0, runningInputs: 0, inputHeadroom: 0 };
 
@@ -486,7 +488,7 @@ describe('default policy', () => {
       expect(blind[0]!.reason).not.toContain('may wait in Modal');
     });
 
-    it('without the budget (the default) the same step into a cold tier is shed at the edge', () => {
+    it('with the budget off the same step into a cold tier is shed at the edge', () => {
       const calm = run(10, () => ({ offered: 500 }));
       const step = run(1, () => ({ offered: 1500, ...cold, modalInProgress: 0 }), policy, last(calm));
       expect(step[0]!.inputs['modal_take_rps']!.value).toBeLessThan(5);
@@ -499,6 +501,19 @@ describe('default policy', () => {
       const step = run(1, () => ({ offered: 1500, ...cold, maxContainers: 4, modalInProgress: 0 }), waiting, last(calm));
       expect(step[0]!.inputs['modal_take_rps']!.value).toBeLessThan(5);
       expect(step[0]!.plan.dropPercent).toBeGreaterThan(40);
+    });
+
+    it("never past the route's timeout: a request Envoy gives up on is no goodput", () => {
+      const calm = run(10, () => ({ offered: 500 }), waiting);
+      const at = last(calm).atMs + 1000;
+      const step = decide(last(calm), inputs(at, { offered: 1500, ...cold, modalInProgress: 0, routeTimeoutMs: 9_500 }), at, waiting);
+      // 9.5 s of route less the 0.13 s service: 140 slots + 1,077 rps × (9.37 − 8 s to warm).
+      expect(step.reason).toMatch(/14 containers warm in 8\.0 s, \d+ more may wait in Modal \(budget 9\.4 s\)/);
+      expect(Number(/(\d+) more may wait in Modal/.exec(step.reason)?.[1])).toBe(Math.round(140 + (140 / 0.13) * (9.5 - 0.13 - 8)));
+      // A route timeout shorter than the cold start: nothing may wait.
+      const tight = decide(last(calm), inputs(at, { offered: 1500, ...cold, modalInProgress: 0, routeTimeoutMs: 5_000 }), at, waiting);
+      expect(tight.reason).not.toContain('may wait in Modal');
+      expect(tight.inputs['modal_take_rps']!.value).toBeLessThan(5);
     });
 
     it('a budget shorter than the wait for containers to warm queues nothing', () => {

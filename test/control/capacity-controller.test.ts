@@ -124,7 +124,8 @@ describe('CapacityController in virtual time', () => {
     const ctl = new CapacityController({
       clock: vt,
       scheduler: vt,
-      services: [{ service: 'svc', policy: makePolicy({}) }],
+      // Warm capacity alone (no wait budget): losing containers must lower the share.
+      services: [{ service: 'svc', policy: makePolicy({ default: { modalWaitBudgetMs: 0 } }) }],
       readInputs: () => {
         const d: Decision | undefined = ctl.current('svc');
         const share: number = d && d.plan.modalHealth === 'HEALTHY' ? d.plan.modalWeight / 1000 : 0;
