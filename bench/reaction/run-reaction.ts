@@ -43,6 +43,8 @@ export const REACTION_RIG: Omit<RigOptions, 'mergeWindowMs'> = {
     // Pessimistic on purpose: LOW containers cap the share at 12.5 %, HIGH lets it reach the 25 % wanted.
     modal_service_time_ms: 500,
     prewarm: { enabled: false },
+    // Warm capacity alone bounds the share: a wait budget would let a queue cover the excess whatever runs.
+    modal_wait_budget_ms: 0,
   },
 };
 

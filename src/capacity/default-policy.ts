@@ -261,19 +261,23 @@ function modalQueueRoom(
   const comingAsked = o.askedAtMs !== null && nowMs - o.askedAtMs <= ASKED_GRACE_COLD_STARTS * cfg.coldStartMs && o.asked > o.runners;
   const containers = Math.min(inputs.modalMaxContainers, comingAsked ? o.asked : o.runners);
   const ceilingRps = (inputs.modalMaxContainers * inputs.modalMaxInputs) / o.w;
+  if (cfg.modalWaitBudgetMs > 0 && budgetS <= 0 && containers > 0) return { rps: 0, note: "; the route's timeout leaves no wait in Modal" };
   if (budgetS <= 0 || !o.usable || containers === 0 || o.excessRps > ceilingRps) return { rps: 0, note: '' };
   const slots = containers * inputs.modalMaxInputs;
   const askedWarmAtMs = comingAsked && o.askedAtMs !== null ? o.askedAtMs + cfg.coldStartMs : nowMs;
   const lastWarmAtMs = Math.max(nowMs, askedWarmAtMs, ...startingRunners.groups.map((g) => g.warmAtMs));
   const waitS = (lastWarmAtMs - nowMs) / 1000;
   const inModal = inputs.modal?.inProgress ?? 0;
+  const budget = `budget ${+budgetS.toFixed(1)} s${budgetS * 1000 < cfg.modalWaitBudgetMs ? ", the route's timeout" : ''}`;
   // A request queued now waits at least until they are warm: past the budget, none may be.
-  const bound = waitS >= budgetS ? 0 : Math.min(slots + (slots / o.w) * (budgetS - waitS), slots + MODAL_MAX_QUEUED);
+  if (waitS >= budgetS)
+    return { rps: 0, note: `; ${containers} containers warm in ${waitS.toFixed(1)} s, too late for any wait (${budget})` };
+  const bound = Math.min(slots + (slots / o.w) * (budgetS - waitS), slots + MODAL_MAX_QUEUED);
   const room = Math.max(0, bound - inModal);
-  if (room <= 0) return { rps: 0, note: `; Modal queue full: ${Math.round(inModal)} in Modal, budget ${+budgetS.toFixed(1)} s` };
+  if (room <= 0) return { rps: 0, note: `; Modal queue full: ${Math.round(inModal)} in Modal (${budget})` };
   return {
     rps: room / Math.max(1, o.horizonS),
-    note: `; ${containers} containers ${waitS > 0 ? `warm in ${waitS.toFixed(1)} s` : 'warm'}, ${Math.round(room)} more may wait in Modal (budget ${+budgetS.toFixed(1)} s)`,
+    note: `; ${containers} containers ${waitS > 0 ? `warm in ${waitS.toFixed(1)} s` : 'warm'}, ${Math.round(room)} more may wait in Modal (${budget})`,
   };
 }
 

@@ -33,7 +33,7 @@ export interface ControllerInputs {
   modalMaxContainers: number;
   /** Modal's workspace rate limit, sustained requests per second: a ceiling on the Modal share (429 past it). */
   modalRateLimitRps?: number;
-  /** The route's timeout (ms; absent or 0: none): a request queued in Modal longer than this fails anyway. */
+  /** How long Envoy lets a request wait (ms; the route's or a retry attempt's timeout; absent or 0: none): one queued in Modal longer fails anyway. */
   routeTimeoutMs?: number;
 }
 

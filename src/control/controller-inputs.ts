@@ -1,5 +1,5 @@
 import type { ControllerInputs } from '../capacity/types.js';
-import type { InHouseEndpoint, ServiceConfig } from '../config/config-types.js';
+import type { InHouseEndpoint, RouteConfig, ServiceConfig } from '../config/config-types.js';
 import type { FleetHealth } from '../model/host-health.js';
 import type { ModalStatsStatus } from '../model/inputs.js';
 import type { LoadView } from '../lrs/load-view.js';
@@ -43,6 +43,16 @@ export function controllerInputsFor(service: ServiceConfig, src: InputSources): 
     modalMaxInputs: modal.maxInputs,
     modalMaxContainers: modal.maxContainers,
     modalRateLimitRps: modal.rateLimit.rps,
-    routeTimeoutMs: service.route.timeoutMs,
+    routeTimeoutMs: requestDeadlineMs(service.route),
   };
+}
+
+/**
+ * How long Envoy lets one request to the service wait (0: no limit): the route's timeout, or each
+ * attempt's (a retry's per_try_timeout), whichever is shorter — an attempt cut short fails however
+ * long the route would have waited.
+ */
+export function requestDeadlineMs(route: RouteConfig): number {
+  const limits = [route.timeoutMs, route.retry.perTryTimeoutMs].filter((ms) => ms > 0);
+  return limits.length > 0 ? Math.min(...limits) : 0;
 }

@@ -322,10 +322,12 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
     }
     return best;
   };
+  // Envoy gives up on a request past the route's timeout wherever it waits, Modal's queue included.
+  const modalWaitLimitMs = p.routeTimeoutMs > 0 ? Math.min(p.modalCapMs, p.routeTimeoutMs) : p.modalCapMs;
   const drainBacklog = (now: number): void => {
     while (bHead < backlog.length) {
       const arrival = backlog[bHead]!;
-      if (now - arrival > p.modalCapMs) {
+      if (now - arrival > modalWaitLimitMs) {
         bHead++;
         errors++;
         lrs.mErr++;

@@ -41,6 +41,7 @@ function randomWalk(seed: number, p: CapacityPolicy, ticks: number): { d: Decisi
 describe.each([
   ['seed', makePolicy({ name: 'seed' })],
   ['default', makePolicy()],
+  ['default/no-wait', makePolicy({ default: { modalWaitBudgetMs: 0 } })],
   ['default/zero', makePolicy({ default: { unobservable: 'zero' } })],
 ])('properties of %s', (_name, p) => {
   const runs = [1, 2, 3, 4, 5, 6].flatMap((seed) => randomWalk(seed, p, 300));
@@ -71,8 +72,13 @@ describe.each([
 describe('properties of the default policy', () => {
   const p = makePolicy();
   const runs = [11, 12, 13, 14].flatMap((seed) => randomWalk(seed, p, 400));
+  const noWait = makePolicy({ default: { modalWaitBudgetMs: 0 } });
+  const noWaitRuns = [11, 12, 13, 14].flatMap((seed) => randomWalk(seed, noWait, 400));
 
-  it('never sends Modal more than it can serve now (warm capacity + bounded probe, within quantisation and dead band)', () => {
+  it.each([
+    ['with no wait budget: warm capacity + bounded probe', noWait, noWaitRuns],
+    ["with the default wait budget: that + the queue's room", p, runs],
+  ])('never sends Modal more than it can take (%s), within quantisation and dead band', (_n, p, runs) => {
     const over = runs.filter(({ d }) => {
       if (d.plan.modalHealth !== 'HEALTHY' || d.plan.modalWeight === 0) return false;
       const capRps = d.inputs['modal_capacity_rps']!.value;
@@ -83,6 +89,17 @@ describe('properties of the default policy', () => {
     });
     expect(over.map(({ d }) => d.reason)).toEqual([]);
     expect(runs.filter(({ d }) => d.plan.modalWeight > 0).length).toBeGreaterThan(50);
+  });
+
+  it("never lets requests in Modal outgrow what Modal queues (2,000) on top of its containers' slots", () => {
+    const rooms = runs.flatMap(({ d, sc }) => {
+      const m = /(\d+) more may wait in Modal/.exec(d.reason);
+      return m
+        ? [{ room: Number(m[1]), inModal: sc.modalInProgress ?? 0, max: (sc.maxContainers ?? 40) * (sc.maxInputs ?? 10) + 2000 }]
+        : [];
+    });
+    expect(rooms.length).toBeGreaterThan(20);
+    expect(rooms.filter((x) => x.room + x.inModal > x.max)).toEqual([]);
   });
 
   it('at steady demand, nothing changes inside the hold window once settled', () => {

@@ -1,24 +1,28 @@
-// The core promise through a real Envoy: a flash crowd into a cold Modal tier is shed at the edge
-// (fast 503s) rather than queued in in-house backends, and once Modal is warm it takes the excess.
+// The core promise through a real Envoy: a flash crowd into a cold Modal tier never queues in
+// in-house backends. With the wait budget off it is shed at the edge (fast 503s) until Modal is
+// warm; with the default budget the excess waits inside Modal for the containers starting for it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRig, type Rig } from '../../bench/reaction/rig.js';
 import { spillingWithRoom } from '../support/decisions.js';
 import { startOpenLoad } from '../support/open-loop.js';
 import { waitFor } from '../../tools/wait-for.js';
 
-describe('a flash crowd into a cold Modal tier, through a real Envoy', () => {
+// In-house: 3 hosts × 4 slots × 200 ms = 60 rps flat out (target 48, max 54); each host queues 8
+// then answers 503 itself. Modal: nothing warm, a 4 s cold start.
+const startColdRig = (capacity: Record<string, unknown>): Promise<Rig> =>
+  startRig({
+    inHouse: { hosts: 3, slots: 4, serviceMs: 200 },
+    modal: { maxInputs: 4, targetInputs: 3, maxContainers: 10, minContainers: 0, coldStartMs: 4000, scaledownWindowMs: 10_000 },
+    lrsIntervalMs: 500,
+    tickMs: 500,
+    pollIntervalMs: 500,
+    capacity: { policy: 'default', in_house_service_time_ms: 200, modal_service_time_ms: 210, cold_start_ms: 4000, ...capacity },
+  });
+
+describe('a flash crowd into a cold Modal tier with no wait budget, through a real Envoy', () => {
   let rig: Rig;
   beforeAll(async () => {
-    // In-house: 3 hosts × 4 slots × 200 ms = 60 rps flat out (target 48, max 57); each host queues 8
-    // then answers 503 itself. Modal: nothing warm, a 4 s cold start.
-    rig = await startRig({
-      inHouse: { hosts: 3, slots: 4, serviceMs: 200 },
-      modal: { maxInputs: 4, targetInputs: 3, maxContainers: 10, minContainers: 0, coldStartMs: 4000, scaledownWindowMs: 10_000 },
-      lrsIntervalMs: 500,
-      tickMs: 500,
-      pollIntervalMs: 500,
-      capacity: { policy: 'default', in_house_service_time_ms: 200, modal_service_time_ms: 210, cold_start_ms: 4000 },
-    });
+    rig = await startColdRig({ modal_wait_budget_ms: 0 });
   }, 60_000);
   afterAll(async () => {
     await rig?.close();
@@ -65,6 +69,54 @@ describe('a flash crowd into a cold Modal tier, through a real Envoy', () => {
       const now = rig.app.controller!.current('echo');
       const recent = JSON.stringify([now?.mode, now?.plan.dropPercent, now?.reason]);
       expect(warm.byTier.shed + warm.byTier.otherError, `${JSON.stringify(warm)} ${recent}`).toBeLessThan(0.05 * warm.sent);
+    } finally {
+      await load.stop();
+    }
+  });
+});
+
+describe('a flash crowd into a cold Modal tier with the default wait budget, through a real Envoy', () => {
+  let rig: Rig;
+  beforeAll(async () => {
+    rig = await startColdRig({});
+  }, 60_000);
+  afterAll(async () => {
+    await rig?.close();
+  });
+
+  const rejected = (): number => rig.inHouse.reduce((n, b) => n + b.state().rejected, 0);
+  const answered = (): number => rig.inHouse.reduce((n, b) => n + b.state().rejected + b.state().served, 0);
+
+  it('sends the excess to wait in Modal for the containers starting for it: served late, not shed, in-house not overloaded', async () => {
+    // Room for the crowd waiting out the cold start (≈ 100 rps × 4 s) in the load tool itself.
+    const load = startOpenLoad(`${rig.baseUrl}/work?ms=200`, 150, 2000);
+    try {
+      await waitFor(
+        () => /more may wait in Modal/.test(rig.app.controller!.current('echo')?.reason ?? ''),
+        10_000,
+        'the excess queued into a starting Modal tier',
+      );
+      await new Promise((r) => setTimeout(r, 1000));
+      const [r0, a0] = [rejected(), answered()];
+      load.reset();
+      const cold = load.stats(); // still counts the window's requests as they complete
+      await new Promise((r) => setTimeout(r, 3000));
+      load.reset();
+      const inHouse503 = rejected() - r0;
+      const inHouseAll = answered() - a0;
+      const done = (): number => cold.byTier.inHouse + cold.byTier.modal + cold.byTier.shed + cold.byTier.otherError;
+      await waitFor(() => done() >= cold.sent, 20_000, 'every request of the cold window answered');
+      console.log(
+        `cold, budget: sent ${cold.sent}, shed ${cold.byTier.shed}, in-house ${cold.byTier.inHouse} (${inHouse503} of ${inHouseAll} its own 503s), Modal ${cold.byTier.modal}, other ${cold.byTier.otherError}`,
+      );
+      const excess = Math.max(0, 1 - 54 / (cold.sent / 3));
+      expect(excess).toBeGreaterThan(0.2);
+      // The excess is served by Modal once its containers are up; the edge sheds little of it (the
+      // no-budget case above sheds over 60 % of it).
+      expect(cold.byTier.modal).toBeGreaterThan(0.6 * excess * cold.sent);
+      expect(cold.byTier.shed).toBeLessThan(0.3 * excess * cold.sent);
+      expect(cold.byTier.otherError).toBeLessThan(0.05 * cold.sent);
+      expect(inHouse503).toBeLessThanOrEqual(0.15 * inHouseAll);
     } finally {
       await load.stop();
     }

@@ -20,8 +20,8 @@ describe('capacity controller with real Envoy and the fake Modal', () => {
     try {
       // The Modal locality appears in Envoy and Modal serves part of the traffic.
       await waitFor(async () => (await envoyModalLocality(rig.envoy)).weight > 0, 20_000, 'Modal locality in Envoy');
-      // While Modal is cold what neither tier can take is shed; once its containers are warm it takes
-      // the whole excess and nothing is shed.
+      // While Modal is cold the excess waits in it for the containers starting (the default wait
+      // budget); once they are warm Modal takes the whole excess and nothing is shed.
       const spilling = await waitFor(
         () => {
           const d = rig.app.controller!.current('echo')!;
