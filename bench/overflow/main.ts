@@ -33,6 +33,15 @@ for (const p of policies) if (!(p in POLICIES)) throw new Error(`unknown policy 
 if (values.write && !(policies.includes('seed') && policies.includes('default')))
   throw new Error('--write needs the seed and default policies (the table compares them)');
 const log = (s: string): void => void process.stdout.write(`${s}\n`);
+/** How the section describes each policy it has rows for. */
+const POLICY_NOTES: ReadonlyArray<readonly [PolicyName, string]> = [
+  ['seed', '`seed`'],
+  ['default', '`default` (a spilled request may wait up to `modal_wait_budget_ms`, 15 s by default, inside Modal, a cold start included)'],
+  [
+    'no-wait',
+    '`no-wait` — the default policy with `modal_wait_budget_ms: 0`, for clients that would rather be refused at once than wait: a crowd into a cold tier is shed at the edge until Modal is warm',
+  ],
+];
 const started = new Date();
 
 /** A real run in the figures the simulator reports, against the simulated oracle of the same cell. */
@@ -150,7 +159,11 @@ if (values.write) {
     '',
     `Produced by \`${command}\` on ${started.toISOString().slice(0, 10)} (${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)} at the end; results in \`${path}\`).`,
     '',
-    'Each cell runs Spillway with the capacity controller, a real Envoy, the fake Modal with real cold starts and three in-house backends with 4 slots and a queue of 8 each (3 × 4 × 200 ms ⇒ 60 rps at ρ = 1, target 48 rps, maximum 54 rps at the default policy\'s max_utilization 0.9), under open-loop Poisson load for 60 s (the load tool keeps up to 4,096 requests in flight, so a crowd waiting in Modal\'s queue is never refused by the tool); Spillway probes the backends every 250 ms (`in_house.probe`); the simulator runs the same cell with the same parameters. Policies: `seed`, `default` (a spilled request may wait up to `modal_wait_budget_ms`, 15 s by default, inside Modal, a cold start included), and `no-wait` — the default policy with `modal_wait_budget_ms: 0`, for clients that would rather be refused at once than wait: a crowd into a cold tier is shed at the edge until Modal is warm. Figures and targets are those of the "Trace simulator" section; "feasible" is the simulated causal oracle on the same cell. Real p50/p99 are over every response (fast 503s included), the simulator\'s over served requests.',
+    "Each cell runs Spillway with the capacity controller, a real Envoy, the fake Modal with real cold starts and three in-house backends with 4 slots and a queue of 8 each (3 × 4 × 200 ms ⇒ 60 rps at ρ = 1, target 48 rps, maximum 54 rps at the default policy's max_utilization 0.9), under open-loop Poisson load for 60 s (the load tool keeps up to 4,096 requests in flight, so a crowd waiting in Modal's queue is never refused by the tool); Spillway probes the backends every 250 ms (`in_house.probe`); the simulator runs the same cell with the same parameters. Policies: " +
+      POLICY_NOTES.filter(([name]) => policies.includes(name))
+        .map(([, note]) => note)
+        .join('; ') +
+      '. Figures and targets are those of the "Trace simulator" section; "feasible" is the simulated causal oracle on the same cell. Real p50/p99 are over every response (fast 503s included), the simulator\'s over served requests.',
     '',
     ...cells.map((c) => `- **${c}**: ${CELLS[c].description}`),
     '',

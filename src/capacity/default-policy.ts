@@ -261,8 +261,8 @@ function modalQueueRoom(
   const comingAsked = o.askedAtMs !== null && nowMs - o.askedAtMs <= ASKED_GRACE_COLD_STARTS * cfg.coldStartMs && o.asked > o.runners;
   const containers = Math.min(inputs.modalMaxContainers, comingAsked ? o.asked : o.runners);
   const ceilingRps = (inputs.modalMaxContainers * inputs.modalMaxInputs) / o.w;
-  if (cfg.modalWaitBudgetMs > 0 && budgetS <= 0 && containers > 0) return { rps: 0, note: "; the route's timeout leaves no wait in Modal" };
-  if (budgetS <= 0 || !o.usable || containers === 0 || o.excessRps > ceilingRps) return { rps: 0, note: '' };
+  if (!o.usable || containers === 0 || o.excessRps > ceilingRps) return { rps: 0, note: '' };
+  if (budgetS <= 0) return { rps: 0, note: cfg.modalWaitBudgetMs > 0 ? "; the route's timeout leaves no wait in Modal" : '' };
   const slots = containers * inputs.modalMaxInputs;
   const askedWarmAtMs = comingAsked && o.askedAtMs !== null ? o.askedAtMs + cfg.coldStartMs : nowMs;
   const lastWarmAtMs = Math.max(nowMs, askedWarmAtMs, ...startingRunners.groups.map((g) => g.warmAtMs));

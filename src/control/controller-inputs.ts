@@ -48,11 +48,11 @@ export function controllerInputsFor(service: ServiceConfig, src: InputSources): 
 }
 
 /**
- * How long Envoy lets one request to the service wait (0: no limit): the route's timeout, or each
- * attempt's (a retry's per_try_timeout), whichever is shorter — an attempt cut short fails however
- * long the route would have waited.
+ * How long Envoy lets one request to the service wait (0: no limit): the shortest of the route's
+ * timeout, each attempt's (a retry's per_try_timeout) and the idle timeout — a request waiting in
+ * Modal's queue moves no bytes, so the idle timeout resets it too.
  */
 export function requestDeadlineMs(route: RouteConfig): number {
-  const limits = [route.timeoutMs, route.retry.perTryTimeoutMs].filter((ms) => ms > 0);
+  const limits = [route.timeoutMs, route.retry.perTryTimeoutMs, route.idleTimeoutMs].filter((ms) => ms > 0);
   return limits.length > 0 ? Math.min(...limits) : 0;
 }

@@ -324,15 +324,19 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
   };
   // Envoy gives up on a request past the route's timeout wherever it waits, Modal's queue included.
   const modalWaitLimitMs = p.routeTimeoutMs > 0 ? Math.min(p.modalCapMs, p.routeTimeoutMs) : p.modalCapMs;
+  /** Fails what waited past the limit (the backlog is in arrival order: the oldest are at its head). */
+  const expireBacklog = (now: number): void => {
+    while (bHead < backlog.length && now - backlog[bHead]! > modalWaitLimitMs) {
+      bHead++;
+      errors++;
+      lrs.mErr++;
+    }
+  };
   const drainBacklog = (now: number): void => {
     while (bHead < backlog.length) {
+      expireBacklog(now);
+      if (bHead >= backlog.length) return;
       const arrival = backlog[bHead]!;
-      if (now - arrival > modalWaitLimitMs) {
-        bHead++;
-        errors++;
-        lrs.mErr++;
-        continue;
-      }
       const c = freeContainer();
       if (c < 0) return;
       bHead++;
@@ -479,6 +483,8 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
         }
         // Modal's autoscaler: enough containers for running + backlog at target_inputs, never
         // below min_containers; idle containers go after the scaledown window.
+        // Requests Envoy gave up on are no demand, and no longer in Modal for the next report.
+        expireBacklog(now);
         let running = 0;
         let live = 0;
         for (const c of containers) {
@@ -512,6 +518,7 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
       case K.Lrs: {
         const dt = (now - lastLrsAt) / 1000;
         lastLrsAt = now;
+        expireBacklog(now);
         let mFlight = backlog.length - bHead;
         for (const c of containers) mFlight += c.stopped ? 0 : c.inFlight;
         const base = { service: 'svc', observedAtMs: now };

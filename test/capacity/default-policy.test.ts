@@ -451,7 +451,7 @@ describe('default policy', () => {
       expect(after[0]!.reason).toMatch(/14 containers warm in 8\.0 s/);
       expect(last(after).reason).toMatch(/; 4 containers/);
       // A base of 5 containers pre-warm never raised: nothing was asked of Modal, nothing is coming.
-      const based = makePolicy({ default: { modalWaitBudgetMs: 15_000, prewarm: { baseMinContainers: 5 } } });
+      const based = makePolicy({ default: { prewarm: { baseMinContainers: 5 } } });
       const small = run(10, () => ({ offered: 500 }), based);
       // 690 rps: an excess of 50 rps needs 1 container, under the base, so pre-warm asks for nothing new.
       const over = run(1, () => ({ offered: 690, ...cold, modalInProgress: 0 }), based, last(small));
