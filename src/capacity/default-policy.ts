@@ -252,9 +252,9 @@ function modalQueueRoom(
   },
 ): { rps: number; note: string } {
   const cfg = policy.default;
-  // A request the route gives up on before Modal serves it is a failure, not goodput: the budget never
-  // runs past the route's timeout, less the service itself.
-  const routeS = (inputs.routeTimeoutMs ?? 0) / 1000;
+  // A request Envoy gives up on before Modal serves it is a failure, not goodput: the budget never runs
+  // past how long Envoy lets it wait, less the service itself.
+  const routeS = (inputs.requestDeadlineMs ?? 0) / 1000;
   const budgetS = routeS > 0 ? Math.min(cfg.modalWaitBudgetMs / 1000, routeS - o.w) : cfg.modalWaitBudgetMs / 1000;
   // Asked for and not shown yet count as coming only for a while after the ask: Modal may run fewer
   // (a quota, a deploy that reset the floor), and slots that never come would let the queue outgrow the budget.

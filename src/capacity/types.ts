@@ -33,8 +33,11 @@ export interface ControllerInputs {
   modalMaxContainers: number;
   /** Modal's workspace rate limit, sustained requests per second: a ceiling on the Modal share (429 past it). */
   modalRateLimitRps?: number;
-  /** How long Envoy lets a request wait (ms; the route's or a retry attempt's timeout; absent or 0: none): one queued in Modal longer fails anyway. */
-  routeTimeoutMs?: number;
+  /**
+   * How long Envoy lets a request wait (ms; the shortest of the route's, a retry attempt's and the idle
+   * timeout; absent or 0: none): one queued in Modal longer fails anyway.
+   */
+  requestDeadlineMs?: number;
 }
 
 /** What a decision does with a service's traffic. */

@@ -43,7 +43,7 @@ export function controllerInputsFor(service: ServiceConfig, src: InputSources): 
     modalMaxInputs: modal.maxInputs,
     modalMaxContainers: modal.maxContainers,
     modalRateLimitRps: modal.rateLimit.rps,
-    routeTimeoutMs: requestDeadlineMs(service.route),
+    requestDeadlineMs: requestDeadlineMs(service.route),
   };
 }
 

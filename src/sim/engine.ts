@@ -551,7 +551,7 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
           modalMaxInputs: p.modalMaxInputs,
           modalTargetInputs: p.modalTargetInputs,
           modalMaxContainers: p.modalMaxContainers,
-          routeTimeoutMs: p.routeTimeoutMs,
+          requestDeadlineMs: p.routeTimeoutMs,
         };
         lrs.inIssued = lrs.inOk = lrs.inErr = lrs.mIssued = lrs.mOk = lrs.mErr = lrs.dropped = 0;
         heap.push(now + p.lrsIntervalMs, K.Lrs);

@@ -506,17 +506,17 @@ describe('default policy', () => {
     it("never past the route's timeout: a request Envoy gives up on is no goodput", () => {
       const calm = run(10, () => ({ offered: 500 }), waiting);
       const at = last(calm).atMs + 1000;
-      const step = decide(last(calm), inputs(at, { offered: 1500, ...cold, modalInProgress: 0, routeTimeoutMs: 9_500 }), at, waiting);
+      const step = decide(last(calm), inputs(at, { offered: 1500, ...cold, modalInProgress: 0, requestDeadlineMs: 9_500 }), at, waiting);
       // 9.5 s of route less the 0.13 s service: 140 slots + 1,077 rps × (9.37 − 8 s to warm).
       expect(step.reason).toMatch(/14 containers warm in 8\.0 s, \d+ more may wait in Modal \(budget 9\.4 s, the route's timeout\)/);
       expect(Number(/(\d+) more may wait in Modal/.exec(step.reason)?.[1])).toBe(Math.round(140 + (140 / 0.13) * (9.5 - 0.13 - 8)));
       // A route timeout shorter than the cold start: nothing may wait.
-      const tight = decide(last(calm), inputs(at, { offered: 1500, ...cold, modalInProgress: 0, routeTimeoutMs: 5_000 }), at, waiting);
+      const tight = decide(last(calm), inputs(at, { offered: 1500, ...cold, modalInProgress: 0, requestDeadlineMs: 5_000 }), at, waiting);
       expect(tight.reason).not.toContain('may wait in Modal');
       expect(tight.reason).toContain("14 containers warm in 8.0 s, too late for any wait (budget 4.9 s, the route's timeout)");
       expect(tight.inputs['modal_take_rps']!.value).toBeLessThan(5);
       // A route timeout within the service time itself: no wait at all.
-      const none = decide(last(calm), inputs(at, { offered: 1500, ...cold, modalInProgress: 0, routeTimeoutMs: 100 }), at, waiting);
+      const none = decide(last(calm), inputs(at, { offered: 1500, ...cold, modalInProgress: 0, requestDeadlineMs: 100 }), at, waiting);
       expect(none.reason).toContain("the route's timeout leaves no wait in Modal");
     });
 

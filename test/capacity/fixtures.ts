@@ -25,7 +25,7 @@ export interface Scenario {
   noStats?: boolean;
   /** Modal's workspace rate limit, rps (absent: none). */
   rateLimitRps?: number;
-  routeTimeoutMs?: number;
+  requestDeadlineMs?: number;
   inHouseMaxRps?: number;
   capacityScaler?: number;
   /** Counting noise of the offered rate, rps (what LRS's Poisson counts allow; absent: exact). */
@@ -68,7 +68,7 @@ export function inputs(now: number, s: Scenario = {}): ControllerInputs {
     modalTargetInputs: 8,
     modalMaxContainers: s.maxContainers ?? 40,
     ...(s.rateLimitRps !== undefined ? { modalRateLimitRps: s.rateLimitRps } : {}),
-    ...(s.routeTimeoutMs !== undefined ? { routeTimeoutMs: s.routeTimeoutMs } : {}),
+    ...(s.requestDeadlineMs !== undefined ? { requestDeadlineMs: s.requestDeadlineMs } : {}),
     ...(s.inHouseMaxRps !== undefined ? { inHouseMaxRps: s.inHouseMaxRps } : {}),
     ...(s.capacityScaler !== undefined ? { capacityScaler: s.capacityScaler } : {}),
   };

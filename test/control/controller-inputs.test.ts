@@ -16,13 +16,13 @@ function inputsWithRoute(route: string) {
 
 describe('controller inputs: how long Envoy lets a request wait', () => {
   it('is the shortest of the route timeout, a retry attempt timeout and the idle timeout (a queued request moves no bytes)', () => {
-    expect(inputsWithRoute('      timeout_ms: 0\n      idle_timeout_ms: 6000\n').routeTimeoutMs).toBe(6000);
-    expect(inputsWithRoute('      timeout_ms: 9000\n').routeTimeoutMs).toBe(9000);
-    expect(inputsWithRoute('      timeout_ms: 9000\n      retry: { per_try_timeout_ms: 4000 }\n').routeTimeoutMs).toBe(4000);
-    expect(inputsWithRoute('      timeout_ms: 0\n      retry: { per_try_timeout_ms: 4000 }\n').routeTimeoutMs).toBe(4000);
+    expect(inputsWithRoute('      timeout_ms: 0\n      idle_timeout_ms: 6000\n').requestDeadlineMs).toBe(6000);
+    expect(inputsWithRoute('      timeout_ms: 9000\n').requestDeadlineMs).toBe(9000);
+    expect(inputsWithRoute('      timeout_ms: 9000\n      retry: { per_try_timeout_ms: 4000 }\n').requestDeadlineMs).toBe(4000);
+    expect(inputsWithRoute('      timeout_ms: 0\n      retry: { per_try_timeout_ms: 4000 }\n').requestDeadlineMs).toBe(4000);
   });
 
   it('is 0 (no limit) when none is set: a timeout of 0 disables it in Envoy', () => {
-    expect(inputsWithRoute('      timeout_ms: 0\n      idle_timeout_ms: 0\n').routeTimeoutMs).toBe(0);
+    expect(inputsWithRoute('      timeout_ms: 0\n      idle_timeout_ms: 0\n').requestDeadlineMs).toBe(0);
   });
 });
