@@ -3,10 +3,18 @@
 // tuned for a control plane that must notice etcd coming back within about a second (etcd3's defaults
 // back a watch off for up to 30 s and close a host for 5 s after three failures).
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry } from 'cockatiel';
-import { Etcd3, isRecoverableError, type IOptions, type Namespace } from 'etcd3';
+import type * as Etcd3Module from 'etcd3';
+import type { Etcd3, IOptions, Namespace } from 'etcd3';
 import type { EtcdConfig } from '../config/config-types.js';
 import { errorMessage } from '../core/errors.js';
+
+// etcd3 (with its own proto-loader and protos, ≈ 10 MiB of RSS) is loaded on the first connection:
+// a single Spillway never pays for it.
+const require = createRequire(import.meta.url);
+let etcd3: typeof Etcd3Module | undefined;
+const loadEtcd3 = (): typeof Etcd3Module => (etcd3 ??= require('etcd3') as typeof Etcd3Module);
 
 export interface EtcdConnection {
   readonly client: Etcd3;
@@ -24,6 +32,7 @@ export interface EtcdClientOptions {
 export class EtcdSetupError extends Error {}
 
 export function connectEtcd(cfg: EtcdConfig, prefix: string, opts: EtcdClientOptions): EtcdConnection {
+  const { Etcd3, isRecoverableError } = loadEtcd3();
   const options: IOptions = {
     hosts: cfg.endpoints,
     dialTimeout: opts.callTimeoutMs,
