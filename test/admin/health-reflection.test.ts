@@ -100,7 +100,9 @@ describe('health and reflection over gRPC', () => {
       await vt.advance(3000);
       expect(await check(rig, 'echo')).toBe('NOT_SERVING');
       modal.ready = true;
-      for (let i = 0; i < 20 && (await check(rig, 'echo')) !== 'SERVING'; i++) await vt.advance(1000);
+      // The failed polls backed off with full jitter under a ceiling of up to 30 s (stats-poller.ts):
+      // the next poll may be that far away in virtual time.
+      for (let i = 0; i < 40 && (await check(rig, 'echo')) !== 'SERVING'; i++) await vt.advance(1000);
       expect(await check(rig, 'echo')).toBe('SERVING');
       expect(await check(rig, '')).toBe('SERVING');
       await new Promise((r) => setTimeout(r, 50));
