@@ -19,23 +19,31 @@ const startColdRig = (capacity: Record<string, unknown>): Promise<Rig> =>
     capacity: { policy: 'default', in_house_service_time_ms: 200, modal_service_time_ms: 210, cold_start_ms: 4000, ...capacity },
   });
 
-describe('a flash crowd into a cold Modal tier with no wait budget, through a real Envoy', () => {
-  let rig: Rig;
+/** A cold rig for the enclosing describe, with the in-house backends' own 503s and answers so far. */
+function useColdRig(capacity: Record<string, unknown>): { rig: () => Rig; rejected: () => number; answered: () => number } {
+  let started: Rig | undefined;
   beforeAll(async () => {
-    rig = await startColdRig({ modal_wait_budget_ms: 0 });
+    started = await startColdRig(capacity);
   }, 60_000);
   afterAll(async () => {
-    await rig?.close();
+    await started?.close();
   });
+  const rig = (): Rig => started!;
+  return {
+    rig,
+    rejected: () => rig().inHouse.reduce((n, b) => n + b.state().rejected, 0),
+    answered: () => rig().inHouse.reduce((n, b) => n + b.state().rejected + b.state().served, 0),
+  };
+}
 
-  const rejected = (): number => rig.inHouse.reduce((n, b) => n + b.state().rejected, 0);
-  const answered = (): number => rig.inHouse.reduce((n, b) => n + b.state().rejected + b.state().served, 0);
+describe('a flash crowd into a cold Modal tier with no wait budget, through a real Envoy', () => {
+  const { rig, rejected, answered } = useColdRig({ modal_wait_budget_ms: 0 });
 
   it('sheds what neither tier can take while Modal is cold, keeps in-house backends out of overload, then spills', async () => {
-    const load = startOpenLoad(`${rig.baseUrl}/work?ms=200`, 150);
+    const load = startOpenLoad(`${rig().baseUrl}/work?ms=200`, 150);
     try {
       // The first report shows the crowd: shedding starts with Modal still cold.
-      await waitFor(() => (rig.app.controller!.current('echo')?.plan.dropPercent ?? 0) > 0, 10_000, 'shedding while Modal is cold');
+      await waitFor(() => (rig().app.controller!.current('echo')?.plan.dropPercent ?? 0) > 0, 10_000, 'shedding while Modal is cold');
       // Let the queues that filled before the first report drain (one report interval).
       await new Promise((r) => setTimeout(r, 1000));
       const [r0, a0] = [rejected(), answered()];
@@ -58,7 +66,7 @@ describe('a flash crowd into a cold Modal tier with no wait budget, through a re
       // backends share the test's event loop, which a busy CI machine slows.
       expect(inHouse503).toBeLessThanOrEqual(0.15 * inHouseAll);
       // Warm containers take the excess: Modal serves, and shedding falls away.
-      await waitFor(() => (spillingWithRoom(rig.app.controller!.current('echo')) ? true : undefined), 30_000, 'spilling with Modal warm');
+      await waitFor(() => (spillingWithRoom(rig().app.controller!.current('echo')) ? true : undefined), 30_000, 'spilling with Modal warm');
       load.reset();
       await new Promise((r) => setTimeout(r, 3000));
       const warm = load.stats();
@@ -66,7 +74,7 @@ describe('a flash crowd into a cold Modal tier with no wait budget, through a re
         `warm: sent ${warm.sent}, shed ${warm.byTier.shed}, in-house ${warm.byTier.inHouse}, Modal ${warm.byTier.modal}, other ${warm.byTier.otherError}`,
       );
       expect(warm.byTier.modal).toBeGreaterThan(0.4 * warm.sent);
-      const now = rig.app.controller!.current('echo');
+      const now = rig().app.controller!.current('echo');
       const recent = JSON.stringify([now?.mode, now?.plan.dropPercent, now?.reason]);
       expect(warm.byTier.shed + warm.byTier.otherError, `${JSON.stringify(warm)} ${recent}`).toBeLessThan(0.05 * warm.sent);
     } finally {
@@ -76,24 +84,15 @@ describe('a flash crowd into a cold Modal tier with no wait budget, through a re
 });
 
 describe('a flash crowd into a cold Modal tier with the default wait budget, through a real Envoy', () => {
-  let rig: Rig;
-  beforeAll(async () => {
-    rig = await startColdRig({});
-  }, 60_000);
-  afterAll(async () => {
-    await rig?.close();
-  });
-
-  const rejected = (): number => rig.inHouse.reduce((n, b) => n + b.state().rejected, 0);
-  const answered = (): number => rig.inHouse.reduce((n, b) => n + b.state().rejected + b.state().served, 0);
+  const { rig, rejected, answered } = useColdRig({});
 
   it('sends the excess to wait in Modal for the containers starting for it: served late, not shed, in-house not overloaded', async () => {
     // Room for the crowd waiting out the cold start (≈ 100 rps × 4 s) in the load tool itself.
-    const load = startOpenLoad(`${rig.baseUrl}/work?ms=200`, 150, 2000);
+    const load = startOpenLoad(`${rig().baseUrl}/work?ms=200`, 150, 2000);
     try {
       const opened = await waitFor(
         () => {
-          const reason = rig.app.controller!.current('echo')?.reason ?? '';
+          const reason = rig().app.controller!.current('echo')?.reason ?? '';
           return /more may wait in Modal/.test(reason) ? reason : undefined;
         },
         10_000,
