@@ -300,7 +300,12 @@ function reasonOf(
   const base = planReason(source, decision, override, now);
   if (!modal || modal.lookedUp) return base;
   // Said first: until the function is found nothing about Modal can be observed.
-  const retry = modal.nextDelayMs !== undefined ? `; retrying in ${Math.max(1, Math.round(modal.nextDelayMs / 1000))} s` : '';
+  // Between attempts the reason gives the delay; while one runs (up to the lookup timeout) it says so.
+  const retry = modal.lookupInFlight
+    ? '; retry under way'
+    : modal.nextDelayMs !== undefined
+      ? `; retrying in ${Math.max(1, Math.round(modal.nextDelayMs / 1000))} s`
+      : '';
   const tries = modal.lookupFailures > 0 ? ` (${modal.lookupFailures} failed attempt${modal.lookupFailures === 1 ? '' : 's'}${retry})` : '';
   return `${modal.lastError ?? 'Modal function not looked up yet'}${tries}; ${base}`;
 }

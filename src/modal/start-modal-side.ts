@@ -37,6 +37,8 @@ export interface ModalFeedStatus extends ModalPollerStatus {
   lookedUp: boolean;
   /** Failed lookup attempts so far, while not looked up. */
   lookupFailures: number;
+  /** A lookup attempt is under way (between attempts there is a retry delay instead). */
+  lookupInFlight?: boolean;
 }
 
 /** What the controller, admin and metrics read of the Modal side. */
@@ -141,5 +143,6 @@ function pendingStatus(l: LookupStatus): ModalFeedStatus {
     backoffCeilingMs: l.backoffCeilingMs,
     lookedUp: false,
     lookupFailures: l.consecutiveFailures,
+    lookupInFlight: l.attempts > l.consecutiveFailures,
   };
 }

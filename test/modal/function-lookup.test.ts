@@ -137,4 +137,25 @@ describe('startModalSide while Modal cannot be reached', () => {
     expect(side.actuator.current('shop')).toEqual({ minContainers: 2 });
     side.close();
   });
+
+  it('says whether a retry is under way or waiting out its delay', async () => {
+    const vt = new VirtualTime(0);
+    const side = startModalSide({
+      functions: [shop],
+      clock: vt,
+      scheduler: vt,
+      api: scriptedApi({ shop: ['down', 'hang'] }),
+      poll: { intervalMs: 1_000 },
+      lookup: { timeoutMs: 3_000, backoff: { baseMs: 1_000, maxMs: 8_000 }, random: () => 1 },
+    });
+    await side.firstLookups;
+    expect(side.status('shop')).toMatchObject({ lookupFailures: 1, lookupInFlight: false, nextDelayMs: 1_000 });
+    await vt.advance(1_000); // the second attempt starts and hangs
+    const during = side.status('shop')!;
+    expect(during).toMatchObject({ lookupFailures: 1, lookupInFlight: true });
+    expect(during.nextDelayMs).toBeUndefined();
+    await vt.advance(3_000); // cut by the timeout: waiting again
+    expect(side.status('shop')).toMatchObject({ lookupFailures: 2, lookupInFlight: false });
+    side.close();
+  });
 });
