@@ -74,10 +74,13 @@ export class SpillwayChild implements BenchServer {
     const ready = await new Promise<ChildReady>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${name} child did not start in 30 s: ${stderr}`)), 30_000);
       proc.once('exit', (code) => reject(new Error(`${name} child exited (${code}) before ready: ${stderr}`)));
-      lines.once('line', (l) => {
+      const onReady = (l: string): void => {
+        if (!l.startsWith('{')) return; // a V8 trace line printed during start-up
+        lines.off('line', onReady);
         clearTimeout(timer);
         resolve(JSON.parse(l) as ChildReady);
-      });
+      };
+      lines.on('line', onReady);
     });
     const child = new SpillwayChild(proc, ready.xdsPort, ready.pid);
     child.name = name;
@@ -114,6 +117,11 @@ export class SpillwayChild implements BenchServer {
   }
 
   private onLine(line: string): void {
+    // V8 trace flags (BENCH_CHILD_V8_FLAGS=--trace-deopt …) print to stdout too: pass them through.
+    if (!line.startsWith('{')) {
+      if (process.env['BENCH_CHILD_V8_FLAGS']) process.stderr.write(`[${this.name}] ${line}\n`);
+      return;
+    }
     const reply = JSON.parse(line) as ChildReply;
     const p = this.pending.get(reply.id);
     if (!p) return;

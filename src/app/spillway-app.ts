@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { startAdmin, type AdminEndpoint } from '../admin/start-admin.js';
 import type { Decision } from '../capacity/types.js';
 import type { ServiceConfig, SpillwayConfig } from '../config/config-types.js';
-import { CapacityController } from '../control/capacity-controller.js';
+import { CapacityController, type LoadReportRequests } from '../control/capacity-controller.js';
 import { controllerInputsFor } from '../control/controller-inputs.js';
 import { LocalOperatorActions } from '../control/operator-actions.js';
 import { OverrideStore } from '../control/override-store.js';
@@ -282,6 +282,8 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
         load: () => load,
         onDecision: (service, d) => sink.decision(service, d),
         onDecided: (service, d) => sink.decided(service, d),
+        // The Envoys reporting to this process (in replica mode, the leader's own).
+        loadReports: { followUp: (_service, afterMs) => void lrs.followUp(afterMs) },
         teardown,
       })
     : undefined;
@@ -549,6 +551,7 @@ function createController(
     load: () => LoadView;
     onDecision: (service: string, d: Decision) => void;
     onDecided: (service: string, d: Decision) => void;
+    loadReports: LoadReportRequests;
     teardown: Teardown;
   },
 ): CapacityController {
@@ -573,6 +576,7 @@ function createController(
     onDecision: env.onDecision,
     onDecided: env.onDecided,
     autoscaler: modal.actuator,
+    loadReports: env.loadReports,
   });
   env.teardown.add(() => controller.stop());
   return controller;

@@ -15,7 +15,9 @@ export function decide(previous: Decision | undefined, inputs: ControllerInputs,
   const hasLoad = inputs.inHouse !== undefined || inputs.modal !== undefined || inputs.drops !== undefined;
   if (!hasLoad && previous) {
     const reason = previous.reason.startsWith(HOLDING) ? previous.reason : `${HOLDING}; last decision: ${previous.reason}`;
-    return { ...previous, reason, changed: false };
+    // A held decision asks for nothing new (no report to look at again).
+    const { loadFollowUp: _none, ...held } = previous;
+    return { ...held, reason, changed: false };
   }
   // A policy switch (config reload) starts the new policy from a clean state.
   const prev = previous && previous.policy === policy.name ? previous : undefined;
@@ -44,6 +46,7 @@ export function decide(previous: Decision | undefined, inputs: ControllerInputs,
     inputs: { ...readings, ...out.readings },
     changed: !samePlan(previous?.plan, out.plan),
     ...(out.autoscaler ? { autoscaler: out.autoscaler } : {}),
+    ...(out.loadFollowUp ? { loadFollowUp: out.loadFollowUp } : {}),
     state: out.state,
   };
 }

@@ -8,11 +8,20 @@ import { ModalHealth, planForShare, shareOf, type TrafficPlan } from '../model/t
 import type { PolicyOutcome } from './seed-policy.js';
 import { clamp } from '../core/numbers.js';
 import { modalWarmInputs, pct } from './signals.js';
-import { Mode, type AutoscalerIntent, type ControllerInputs, type DefaultState, type InputReading, type StartingRunners } from './types.js';
+import {
+  Mode,
+  type AutoscalerIntent,
+  type ControllerInputs,
+  type DefaultState,
+  type InputReading,
+  type LoadFollowUp,
+  type StartingRunners,
+} from './types.js';
 import type { ModalStatsSample } from '../model/inputs.js';
 
 export interface DefaultOutcome extends PolicyOutcome<DefaultState> {
   autoscaler?: AutoscalerIntent;
+  loadFollowUp?: LoadFollowUp;
   readings: Record<string, InputReading>;
 }
 
@@ -35,6 +44,7 @@ export function initialDefaultState(): DefaultState {
     queueOverflowAtMs: null,
     demandReportAtMs: null,
     demandReportIntervalMs: null,
+    lastReportRps: null,
     demandSinceMs: null,
   };
 }
@@ -55,6 +65,7 @@ export function upgradeSavedState(state: unknown): void {
   if (!('demandReportAtMs' in st)) st['demandReportAtMs'] = initial.demandReportAtMs;
   if (!('demandSinceMs' in st)) st['demandSinceMs'] = initial.demandSinceMs;
   if (!('demandReportIntervalMs' in st)) st['demandReportIntervalMs'] = initial.demandReportIntervalMs;
+  if (!('lastReportRps' in st)) st['lastReportRps'] = initial.lastReportRps;
   if (!('prewarmIncreasedAtMs' in st)) st['prewarmIncreasedAtMs'] = initial.prewarmIncreasedAtMs;
 }
 
@@ -78,6 +89,19 @@ const QUEUE_TOLERANCE = 0.5;
 const QUEUE_DRAIN_S = 2;
 /** A surplus counts as a queue this long after the backends last refused requests with it in flight. */
 const QUEUE_MEMORY_MS = 5_000;
+/**
+ * A report that moved from the previous one by this many σ of their noise asks the Envoys for the
+ * next report sooner: a step that began shortly before a report shows in it only as
+ * a fraction (the report counts the old and the new rate over its window), and waiting a whole
+ * interval for the report that shows all of it is most of the reaction time. A second look costs
+ * one extra report; the spill itself still waits for a step or the average.
+ */
+const FOLLOW_UP_SIGMAS = 1;
+/**
+ * How soon the second look comes: long enough to count a step by its noise at tens of rps (a
+ * doubling from 48 rps clears 2.5 σ in half a second about nine times in ten, in 0.3 s two in three).
+ */
+export const FOLLOW_UP_AFTER_MS = 500;
 /** Drop changes smaller than this many points are not published (each is an EDS push). */
 const DROP_DEAD_BAND = 3;
 const ewma = (prev: number, x: number, dtMs: number, tauMs: number): number => prev + (1 - Math.exp(-dtMs / tauMs)) * (x - prev);
@@ -327,6 +351,7 @@ export function decideDefault(
   const noise = inputs.offeredNoiseRps ?? 0;
   const planOnReport = Math.abs(lambda - lambdaFast) > stepThreshold(lambdaFast, noise);
   const lambdaPlan = planOnReport ? lambda : lambdaFast;
+  const loadFollowUp = followUpFor({ lambda, lambdaFast, lastReport: prev.lastReportRps, noise, newReport: sinceLastReportMs, prevPlan });
 
   // 2. In-house: what it serves at the target and at most, from capacity alone (never from a
   //    transient queue), scaled for planned drains.
@@ -568,6 +593,7 @@ export function decideDefault(
     queueOverflowAtMs,
     demandReportAtMs: reportAtMs ?? prev.demandReportAtMs,
     demandReportIntervalMs: reportIntervalMs,
+    lastReportRps: reportAtMs !== undefined ? lambda : prev.lastReportRps,
     demandSinceMs,
   };
   const readings: Record<string, InputReading> = {
@@ -582,7 +608,41 @@ export function decideDefault(
     shed_rps: { value: Math.round(shedRps), ageMs: 0 },
   };
   if (rateLimit !== undefined) readings['modal_rate_limit_rps'] = { value: rateLimit, ageMs: 0 };
-  return { plan, mode, reason: why, state, readings, ...(autoscaler ? { autoscaler } : {}) };
+  return { plan, mode, reason: why, state, readings, ...(autoscaler ? { autoscaler } : {}), ...(loadFollowUp ? { loadFollowUp } : {}) };
+}
+
+/**
+ * Whether to ask for the next load report sooner (FOLLOW_UP_SIGMAS), on a new report that moved from
+ * the one before it by more than the two reports' noise, at the two turns where an interval's wait
+ * costs most: up while nothing is spilled or shed (the start of an overflow), down while something
+ * is (its end: paid or refused traffic to release). Compared with the previous report, not the
+ * average: after an overflow the average is still high while the reports are back down, and a
+ * sustained rise asks once, not until the average has caught up. Never on a report that was itself
+ * a second look.
+ */
+function followUpFor(o: {
+  lambda: number;
+  lambdaFast: number;
+  /** The previous report's offered rate, if any. */
+  lastReport: number | null;
+  noise: number;
+  /** Time since the previous report, when this decision sees a new one. */
+  newReport: number | undefined;
+  prevPlan: TrafficPlan | undefined;
+}): LoadFollowUp | undefined {
+  if (o.newReport === undefined || o.newReport < 1.5 * FOLLOW_UP_AFTER_MS || o.noise <= 0) return undefined;
+  const from = o.lastReport ?? o.lambdaFast;
+  // The difference of two reports carries both their noises (taken as equal).
+  const band = FOLLOW_UP_SIGMAS * Math.SQRT2 * o.noise;
+  // A soft-cordoned Modal (a drain) keeps its weight but takes nothing: not acting.
+  const spilling = (o.prevPlan?.modalWeight ?? 0) > 0 && o.prevPlan?.modalHealth === ModalHealth.Healthy;
+  const acting = spilling || (o.prevPlan?.dropPercent ?? 0) > 0;
+  const moved = o.lambda - from;
+  if (acting ? moved >= -band : moved <= band) return undefined;
+  return {
+    afterMs: FOLLOW_UP_AFTER_MS,
+    reason: `load report ${moved > 0 ? 'rose' : 'fell'} to ${Math.round(o.lambda)} rps from ${Math.round(from)} (noise ±${Math.round(o.noise)}): next report in ${FOLLOW_UP_AFTER_MS} ms`,
+  };
 }
 
 /**

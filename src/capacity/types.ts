@@ -112,6 +112,8 @@ export interface DefaultState {
   demandReportAtMs: number | null;
   /** How far apart the last two load reports came (ms); null until two have. */
   demandReportIntervalMs: number | null;
+  /** The offered rate the last load report showed (rps); null: none yet. The follow-up rule compares a new report with it. */
+  lastReportRps: number | null;
   /**
    * The first load report the averages started from (its observedAtMs): until they have run a few
    * windows, λ_fast is still mostly that one report and carries its noise. null: none yet, or memory
@@ -145,5 +147,13 @@ export interface Decision {
   changed: boolean;
   /** Desired Modal autoscaler settings (default policy with pre-warm); absent when not managed. */
   autoscaler?: AutoscalerIntent;
+  /** Ask the Envoys for their next load report sooner (default policy): the last one looked like the start of a step. */
+  loadFollowUp?: LoadFollowUp;
   state: PolicyState;
+}
+
+/** A second look at demand: the next LRS report from every Envoy `afterMs` from now, then the usual interval. */
+export interface LoadFollowUp {
+  afterMs: number;
+  reason: string;
 }

@@ -23,6 +23,12 @@ export interface AutoscalerIntents {
   apply(service: string, settings: { minContainers: number }): Promise<unknown>;
 }
 
+/** Where a decision's second look at demand goes: the LRS server (lrs/lrs-server.ts). */
+export interface LoadReportRequests {
+  /** Asks every connected Envoy for its next load report `afterMs` from now. */
+  followUp(service: string, afterMs: number): void;
+}
+
 export interface ServiceCapacityConfig {
   service: string;
   policy: CapacityPolicy;
@@ -40,6 +46,7 @@ export interface CapacityControllerOptions {
   /** Called after every decision, changed or not (the controller's memory moved on). */
   onDecided?: (service: string, decision: Decision) => void;
   autoscaler?: AutoscalerIntents;
+  loadReports?: LoadReportRequests;
   tickMs?: number;
 }
 
@@ -137,6 +144,10 @@ export class CapacityController {
     }
     this.opts.onDecided?.(svc.service, decision);
     this.stateAutoscalerIntent(svc.service, decision);
+    if (decision.loadFollowUp && this.opts.loadReports) {
+      this.log.debug({ service: svc.service, reason: decision.loadFollowUp.reason }, 'load report follow-up');
+      this.opts.loadReports.followUp(svc.service, decision.loadFollowUp.afterMs);
+    }
   }
 
   private stateAutoscalerIntent(service: string, decision: Decision): void {

@@ -129,7 +129,7 @@ export function restoreDecision(
     return { why: `the capacity model cannot show the shape of its memory: ${err instanceof Error ? err.message : String(err)}` };
   }
   // Fields that only some decisions carry.
-  const optional = new Set(['autoscaler']);
+  const optional = new Set(['autoscaler', 'loadFollowUp']);
   const keys = new Set([...Object.keys(template), ...Object.keys(d)]);
   for (const key of keys) {
     if (!(key in d)) {
@@ -149,11 +149,15 @@ export function restoreDecision(
     (typeof d['reason'] === 'string' ? undefined : 'decision.reason: expected a string') ??
     inputsProblem(d['inputs']) ??
     (d['autoscaler'] === undefined ? undefined : autoscalerProblem(d['autoscaler'])) ??
+    (d['loadFollowUp'] === undefined ? undefined : shapeMismatch({ afterMs: 0, reason: '' }, d['loadFollowUp'], 'decision.loadFollowUp')) ??
     // The policy's memory: exactly the shape the running model keeps.
     shapeMismatch(template['state'], d['state'], 'decision.state') ??
     // Anything else a decision carries (fields added later): the template's shape.
     [...Object.keys(template)]
-      .filter((k) => !['service', 'atMs', 'policy', 'mode', 'plan', 'reason', 'inputs', 'changed', 'autoscaler', 'state'].includes(k))
+      .filter(
+        (k) =>
+          !['service', 'atMs', 'policy', 'mode', 'plan', 'reason', 'inputs', 'changed', 'autoscaler', 'loadFollowUp', 'state'].includes(k),
+      )
       .map((k) => shapeMismatch(template[k], d[k], `decision.${k}`))
       .find((p) => p !== undefined) ??
     plainJsonProblem(d, 'decision');

@@ -19,6 +19,12 @@ import type { ReportLimits } from './load-report.js';
 import { AggregatedLoadView, type LocalLoadView } from './load-view.js';
 
 export const DEFAULT_LRS_INTERVAL_MS = 1000;
+/**
+ * Follow-ups go to a few Envoys only. Many Envoys' reports are spread over the interval, so the sum
+ * is brought up to date within a fraction of it anyway; and an early report restarts each Envoy's
+ * timer at the same moment, so thousands would from then on report in one burst.
+ */
+export const MAX_FOLLOW_UP_ENVOYS = 16;
 
 export interface LrsServiceOptions {
   clock: Clock;
@@ -48,6 +54,12 @@ export interface LrsService {
   refresh(): void;
   /** Changes the reporting interval and re-instructs every Envoy. */
   setIntervalMs(ms: number): void;
+  /**
+   * Asks every reporting Envoy for its next report `afterMs` from now (shorter than the interval),
+   * then the usual interval again; at most once per interval per Envoy, and only while at most
+   * MAX_FOLLOW_UP_ENVOYS report. Returns how many were asked.
+   */
+  followUp(afterMs: number): number;
   /** Node ids with an open LRS stream. */
   connectedNodes(): string[];
   /** Stops the expiry sweep and ends every open stream. */
@@ -63,6 +75,9 @@ interface StreamState {
   nodeId?: string;
   /** What this Envoy was last told, to re-send only on change. */
   instructedKey?: string;
+  /** Told to report sooner: its next report restores the usual interval. */
+  followingUp: boolean;
+  lastFollowUpAtMs?: number;
   closed: boolean;
 }
 
@@ -99,15 +114,16 @@ export function createLrsService(options: LrsServiceOptions): LrsService {
     const key = `${intervalMs}|${clusters.join(',')}`;
     if (stream.instructedKey === key) return;
     stream.instructedKey = key;
-    const response: LoadStatsResponse = {
-      clusters,
-      send_all_clusters: false,
-      load_reporting_interval: durationFromMs(intervalMs),
-      // Per-endpoint counts tell which in-house hosts Envoy really sends to (capacity follows health).
-      report_endpoint_granularity: true,
-    };
-    stream.call.write(response);
+    stream.call.write(instructions(intervalMs));
   };
+
+  const instructions = (everyMs: number): LoadStatsResponse => ({
+    clusters,
+    send_all_clusters: false,
+    load_reporting_interval: durationFromMs(everyMs),
+    // Per-endpoint counts tell which in-house hosts Envoy really sends to (capacity follows health).
+    report_endpoint_granularity: true,
+  });
 
   const finish = (stream: StreamState): void => {
     if (stream.closed) return;
@@ -148,6 +164,11 @@ export function createLrsService(options: LrsServiceOptions): LrsService {
       logger.debug({ nodeId, streamId: stream.id }, 'LRS stream opened');
       instruct(stream);
     }
+    if (stream.followingUp) {
+      // The report asked for came (empty or not): back to the usual interval (Envoy restarts its timer on a reply).
+      stream.followingUp = false;
+      instruct(stream);
+    }
     if (request.cluster_stats.length === 0) return;
     const result = aggregator.ingest(stream.nodeId, stream.id, request.cluster_stats, clock.nowMs());
     if (result.rejected.length > 0) {
@@ -162,7 +183,7 @@ export function createLrsService(options: LrsServiceOptions): LrsService {
       call.emit('error', { code: ticket.code, details: ticket.details });
       return;
     }
-    const stream: StreamState = { id: nextStreamId++, call, ticket, closed: false };
+    const stream: StreamState = { id: nextStreamId++, call, ticket, followingUp: false, closed: false };
     streams.add(stream);
     call.on('data', (request: LoadStatsRequest__Output) => {
       try {
@@ -203,6 +224,27 @@ export function createLrsService(options: LrsServiceOptions): LrsService {
       cancelSweep();
       cancelSweep = every(scheduler, intervalMs, sweep);
       refresh();
+    },
+    followUp(afterMs: number): number {
+      const ms = validInterval(afterMs);
+      if (ms >= intervalMs) return 0;
+      const now = clock.nowMs();
+      let asked = 0;
+      let reporting = 0;
+      for (const stream of streams) if (!stream.closed && stream.nodeId !== undefined) reporting++;
+      if (reporting > MAX_FOLLOW_UP_ENVOYS) return 0;
+      for (const stream of streams) {
+        if (stream.closed || stream.nodeId === undefined || stream.followingUp) continue;
+        if (stream.lastFollowUpAtMs !== undefined && now - stream.lastFollowUpAtMs < intervalMs) continue;
+        stream.followingUp = true;
+        stream.lastFollowUpAtMs = now;
+        // Forget what it was told, so the report that answers restores the usual interval.
+        stream.instructedKey = undefined;
+        stream.call.write(instructions(ms));
+        asked++;
+      }
+      if (asked > 0) logger.debug({ afterMs: ms, envoys: asked }, 'asked for an early load report');
+      return asked;
     },
     connectedNodes: () => [...new Set([...streams].flatMap((s) => (s.nodeId === undefined ? [] : [s.nodeId])))].sort(),
     close(): void {

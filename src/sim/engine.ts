@@ -126,6 +126,8 @@ export interface TickAction {
   minContainers?: number;
   /** Oracle only: bypass xDS delay/merge and actuator delay. */
   instant?: boolean;
+  /** Ask for the next load report this soon (ms), as Spillway's LRS server does on a decision's follow-up. */
+  loadFollowUpMs?: number;
 }
 
 export interface SimController {
@@ -415,6 +417,11 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
 
   let nextArrival = rng.exp(1000 / Math.max(1e-6, trace.rate(0)));
   let lastLrsAt = 0;
+  // The report Envoy will send next: a follow-up moves it (Envoy restarts its timer on a new
+  // interval), so an earlier scheduled report that no longer matches is skipped.
+  let nextLrsAt = lrsPhaseMs;
+  let followingUp = false;
+  let lastFollowUpAt = -Infinity;
   for (;;) {
     const tEv = heap.peekT();
     const now = Math.min(tEv, nextArrival);
@@ -516,6 +523,7 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
         break;
       }
       case K.Lrs: {
+        if (now !== nextLrsAt) break;
         const dt = (now - lastLrsAt) / 1000;
         lastLrsAt = now;
         expireBacklog(now);
@@ -554,7 +562,10 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
           requestDeadlineMs: p.routeTimeoutMs,
         };
         lrs.inIssued = lrs.inOk = lrs.inErr = lrs.mIssued = lrs.mOk = lrs.mErr = lrs.dropped = 0;
-        heap.push(now + p.lrsIntervalMs, K.Lrs);
+        // After a follow-up's report Spillway restores the usual interval (lrs-server.ts).
+        followingUp = false;
+        nextLrsAt = now + p.lrsIntervalMs;
+        heap.push(nextLrsAt, K.Lrs);
         if (ctl.nudge) heap.push(now + 20, K.Nudge);
         break;
       }
@@ -613,6 +624,14 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
             params: p,
           });
           if (act.plan) publish(act.plan, now, act.instant === true);
+          // As lrs-server.ts: only shorter than the interval, at most once per interval, not while one is due.
+          const fu = act.loadFollowUpMs;
+          if (fu !== undefined && fu < p.lrsIntervalMs && !followingUp && now - lastFollowUpAt >= p.lrsIntervalMs) {
+            followingUp = true;
+            lastFollowUpAt = now;
+            nextLrsAt = Math.round(now + fu);
+            heap.push(nextLrsAt, K.Lrs);
+          }
           if (act.minContainers !== undefined && act.minContainers !== minContainers) {
             const spacing = act.minContainers > minContainers ? p.actuatorRaiseIntervalMs : p.actuatorMinIntervalMs;
             if (act.instant) minContainers = act.minContainers;

@@ -21,7 +21,11 @@ export function modelController(name: string, policy: CapacityPolicy, tickMs: nu
     nudge: policy.name === PolicyName.Default,
     tick: ({ nowMs, inputs }) => {
       prev = decide(prev, inputs, nowMs, policy);
-      return { plan: prev.plan, ...(prev.autoscaler ? { minContainers: prev.autoscaler.minContainers } : {}) };
+      return {
+        plan: prev.plan,
+        ...(prev.autoscaler ? { minContainers: prev.autoscaler.minContainers } : {}),
+        ...(prev.loadFollowUp ? { loadFollowUpMs: prev.loadFollowUp.afterMs } : {}),
+      };
     },
   };
 }

@@ -52,6 +52,13 @@ export class ResponseBodies {
     body: Buffer.alloc(0),
   };
 
+  /** The same for delta, whose lists are built per stream (delta-state.ts): compared element by element. */
+  private readonly lastDelta: { typeUrl: TypeUrl | undefined; resources: readonly EncodedResource[]; body: Buffer } = {
+    typeUrl: undefined,
+    resources: [],
+    body: Buffer.alloc(0),
+  };
+
   constructor(private readonly protos: SpillwayProtos) {}
 
   /**
@@ -82,11 +89,18 @@ export class ResponseBodies {
   }
 
   deltaResponse(typeUrl: TypeUrl, resources: readonly EncodedResource[], envelope: DeltaEnvelope): DeltaDiscoveryResponse {
-    const body = remember(this.delta, key(typeUrl, resources), () =>
-      this.protos.envoy.service.discovery.v3.DeltaDiscoveryResponse.serialize({
-        resources: resources.map((r) => ({ name: r.name, version: r.version, resource: { type_url: typeUrl, value: r.value } })),
-      }),
-    );
+    const last = this.lastDelta;
+    const body =
+      last.typeUrl === typeUrl && sameResources(last.resources, resources)
+        ? last.body
+        : remember(this.delta, key(typeUrl, resources), () =>
+            this.protos.envoy.service.discovery.v3.DeltaDiscoveryResponse.serialize({
+              resources: resources.map((r) => ({ name: r.name, version: r.version, resource: { type_url: typeUrl, value: r.value } })),
+            }),
+          );
+    last.typeUrl = typeUrl;
+    last.resources = resources;
+    last.body = body;
     const head: Array<number | string> = [
       DELTA.system_version_info,
       envelope.system_version_info,
@@ -105,6 +119,13 @@ export class ResponseBodies {
     };
     return response;
   }
+}
+
+/** The same resource objects in the same order (a snapshot's resources are immutable). */
+function sameResources(a: readonly EncodedResource[], b: readonly EncodedResource[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Versions are content hashes of the encoded bytes: equal names and versions, equal bytes. */

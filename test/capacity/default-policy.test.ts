@@ -664,3 +664,55 @@ describe('missing inputs', () => {
     expect(after.reason).toMatch(/verified \d+ s ago/);
   });
 });
+
+describe('a second look at demand: the next load report sooner, at the turns', () => {
+  // The small service (6 slots at 100 ms: target 48 rps, max 54) at 24 rps, 1 s reports, counting noise.
+  const small = { capacity: 6, ...warm };
+  const at = (offered: number, windowS = 1): Scenario => ({ offered, ...small, offeredNoiseRps: Math.sqrt(offered * windowS) / windowS });
+
+  it('asks for it when a report rises by more than its noise while nothing is spilled, and acts on the answer', () => {
+    const steady = run(20, () => at(24));
+    expect(steady.every((d) => d.loadFollowUp === undefined)).toBe(true);
+    // A step to 96 rps that began 0.2 s before the report: the report counts 38 rps, 2.3 σ over the
+    // previous one, which is neither a step nor over a line. Nothing moves, but the next report is asked for.
+    const partial = run(1, () => at(38), policy, last(steady))[0]!;
+    expect(partial.plan).toMatchObject({ modalWeight: 0, dropPercent: 0 });
+    expect(partial.loadFollowUp).toEqual({ afterMs: 500, reason: expect.stringMatching(/^load report rose to 38 rps from 24/) });
+    // Half a second later, a report of the new rate alone: a step by its (wider) noise, so it spills.
+    const now = partial.atMs + 500;
+    const answer = decide(partial, inputs(now, at(96, 0.5)), now, policy);
+    expect(answer.mode).toBe('spilling');
+    // An answer is never followed up itself.
+    expect(answer.loadFollowUp).toBeUndefined();
+    // Within its noise, a report asks for nothing.
+    expect(run(1, () => at(28), policy, last(steady))[0]!.loadFollowUp).toBeUndefined();
+  });
+
+  it('compares with the previous report, not the average: after an overflow the average is still high', () => {
+    // 10 s at 96 rps, then 24 rps again: Modal is released (drained: soft-cordoned, no traffic), and
+    // after 6 s the 5 s average is still ≈ 46 rps, so a report of 38 rps is under the average — but
+    // 14 rps over the reports before it.
+    const burst = run(10, () => at(96));
+    const back = run(6, () => at(24), policy, last(burst));
+    expect(last(back).mode).toBe('draining');
+    expect(last(back).inputs['lambda_fast_rps']!.value).toBeGreaterThan(40);
+    expect(run(1, () => at(38), policy, last(back))[0]!.loadFollowUp?.afterMs).toBe(500);
+  });
+
+  it('while spilling, asks for it when demand falls, not when it rises', () => {
+    const spilling = run(20, () => at(96));
+    expect(last(spilling).mode).toBe('spilling');
+    expect(run(1, () => at(60), policy, last(spilling))[0]!.loadFollowUp?.reason).toMatch(/^load report fell to 60 rps/);
+    expect(run(1, () => at(130), policy, last(spilling))[0]!.loadFollowUp).toBeUndefined();
+  });
+
+  it('asks for nothing on a tick that sees no new report, nor while every Envoy is silent', () => {
+    const steady = run(20, () => at(24));
+    const partial = run(1, () => at(38), policy, last(steady))[0]!;
+    expect(partial.loadFollowUp).toBeDefined();
+    // The same report again on the next tick (its observedAtMs has not moved).
+    const again = decide(partial, { ...inputs(partial.atMs, at(38)) }, partial.atMs + 250, policy);
+    expect(again.loadFollowUp).toBeUndefined();
+    expect(decide(partial, silentInputs(partial.atMs + 1000, at(38)), partial.atMs + 1000, policy).loadFollowUp).toBeUndefined();
+  });
+});

@@ -148,4 +148,40 @@ describe('CapacityController in virtual time', () => {
     ctl.stop();
     expect(vt.pending()).toBe(0);
   });
+
+  it("hands a decision's request for an early load report to the LRS side, once per report that asks", async () => {
+    const vt = new VirtualTime();
+    const start = vt.nowMs();
+    // Reports once a second (observed on the whole second); 24 rps, then 38 rps from 10 s.
+    const reportAt = (now: number): number => start + Math.floor((now - start) / 1000) * 1000;
+    const offered = (at: number): number => (at - start < 10_000 ? 24 : 38);
+    const asked: Array<{ service: string; afterMs: number; atMs: number }> = [];
+    const ctl = new CapacityController({
+      clock: vt,
+      scheduler: vt,
+      services: [{ service: 'svc', policy: makePolicy({}) }],
+      readInputs: () => {
+        const at = reportAt(vt.nowMs());
+        const rps = offered(at);
+        return inputs(at, {
+          offered: rps,
+          offeredNoiseRps: Math.sqrt(rps),
+          capacity: 6,
+          runners: 12,
+          runningInputs: 20,
+          inputHeadroom: 80,
+        });
+      },
+      onDecision: () => {},
+      loadReports: { followUp: (service, afterMs) => void asked.push({ service, afterMs, atMs: vt.nowMs() - start }) },
+      tickMs: 250,
+    });
+    ctl.start();
+    await vt.advance(9_900);
+    expect(asked).toEqual([]);
+    await vt.advance(3_000);
+    // The report at 10 s rose by 2.3 σ: asked once (four ticks see that report), and not for the same level again.
+    expect(asked).toEqual([{ service: 'svc', afterMs: 500, atMs: 10_000 }]);
+    ctl.stop();
+  });
 });

@@ -170,4 +170,37 @@ describe('LRS from a real Envoy (api_type GRPC) agrees with what the backends sa
     expect(within(lrs.inHouse, backends.inHouse, 0.05), `in-house ${lrs.inHouse} vs ${backends.inHouse}`).toBe(true);
     expect(within(lrs.modal, backends.modal, 0.05), `modal ${lrs.modal} vs ${backends.modal}`).toBe(true);
   });
+
+  it('a follow-up brings the next report early, then the usual interval again', async () => {
+    // Light traffic so that every report carries the service.
+    const load = sendAtFixedRate(`http://127.0.0.1:${topo.listenerPort}/`, 20, 4000);
+    const arrivals: number[] = [];
+    let askedAtMs = 0;
+    let asked = -1;
+    let lastObserved = -1;
+    const off = app.lrs.view.subscribe((snap: LoadSnapshot) => {
+      const s = snap.services.find((x) => x.service === 'echo');
+      if (!s || s.observedAtMs === lastObserved) return;
+      lastObserved = s.observedAtMs;
+      arrivals.push(Date.now());
+      // Just after the second report: without the follow-up the next one is a whole interval away.
+      if (arrivals.length === 2) {
+        askedAtMs = Date.now();
+        asked = app.lrs.followUp(150);
+      }
+    });
+    try {
+      await waitFor(() => arrivals.length >= 4, 5_000, 'four reports');
+    } finally {
+      off();
+    }
+    await load;
+    expect(asked).toBe(1);
+    const early = arrivals[2]! - askedAtMs;
+    const after = arrivals[3]! - arrivals[2]!;
+    console.log(`follow-up: next report ${early} ms after asking (interval ${INTERVAL_MS} ms), the one after ${after} ms later`);
+    expect(early).toBeLessThan(350);
+    // Back on the usual interval (a stuck short interval would give ≈ 150 ms).
+    expect(after).toBeGreaterThan(350);
+  });
 });

@@ -7,7 +7,7 @@ import type { LoadStatsRequest } from '../../src/generated/envoy/service/load_st
 import type { LoadStatsResponse__Output } from '../../src/generated/envoy/service/load_stats/v3/LoadStatsResponse.js';
 import { IN_HOUSE_LOCALITY, MODAL_LOCALITY } from '../../src/model/localities.js';
 import type { LoadSnapshot } from '../../src/lrs/load-view.js';
-import { addLrsService, createLrsService, type LrsService } from '../../src/lrs/lrs-server.js';
+import { addLrsService, createLrsService, MAX_FOLLOW_UP_ENVOYS, type LrsService } from '../../src/lrs/lrs-server.js';
 import { loadProtos } from '../../src/protos/load-protos.js';
 import { VirtualTime } from '../support/virtual-time.js';
 
@@ -208,5 +208,45 @@ describe('LRS server over gRPC', () => {
 
     const a = connect('envoy-a');
     expect((await a.nextResponse()).clusters).toEqual(['api', 'search']);
+  });
+
+  it('a follow-up asks each reporting Envoy for one report sooner, then the usual interval again; at most once per interval', async () => {
+    const a = connect('envoy-a');
+    const b = connect('envoy-b');
+    await Promise.all([a.nextResponse(), b.nextResponse()]);
+    // Only Envoys that said who they are, and never at or past the usual interval.
+    expect(lrs.followUp(1000)).toBe(0);
+    expect(lrs.followUp(400)).toBe(2);
+    for (const envoy of [a, b]) {
+      const early = await envoy.nextResponse();
+      expect(early.load_reporting_interval).toEqual({ seconds: '0', nanos: 400_000_000 });
+      expect(early.clusters).toEqual(['api', 'search']);
+    }
+    // Asked again within the interval: nothing sent.
+    expect(lrs.followUp(400)).toBe(0);
+    // A's early report comes: A goes back to the usual interval; B, still due, is not told yet.
+    a.call.write(report('api', 400, { inProgress: 1, issued: 8 }));
+    expect((await a.nextResponse()).load_reporting_interval).toEqual({ seconds: '1', nanos: 0 });
+    await waitForLoad(lrs, (s) => s.services[0]?.localities['in-house'].issuedRps === 20);
+    expect(b.pending()).toBe(0);
+    b.call.write(report('api', 400, { inProgress: 0, issued: 4 }));
+    expect((await b.nextResponse()).load_reporting_interval).toEqual({ seconds: '1', nanos: 0 });
+    // A usual report after that changes nothing on the stream.
+    a.call.write(report('api', 1000, { inProgress: 1, issued: 20 }));
+    await waitForLoad(lrs, (s) => s.services[0]?.localities['in-house'].issuedRps === 30);
+    expect(a.pending()).toBe(0);
+    // One interval on, a new follow-up may be asked.
+    await time.advance(1000);
+    expect(lrs.followUp(400)).toBe(2);
+  });
+
+  it('asks no follow-up of a large fleet, whose spread reports keep the sum fresh anyway', async () => {
+    const fleet = Array.from({ length: MAX_FOLLOW_UP_ENVOYS + 1 }, (_, i) => connect(`envoy-${i}`));
+    await Promise.all(fleet.map((e) => e.nextResponse()));
+    expect(lrs.followUp(400)).toBe(0);
+    fleet[0]!.call.end();
+    await fleet[0]!.ended;
+    await waitForLoad(lrs, (s) => s.connectedEnvoys === MAX_FOLLOW_UP_ENVOYS);
+    expect(lrs.followUp(400)).toBe(MAX_FOLLOW_UP_ENVOYS);
   });
 });

@@ -96,6 +96,30 @@ describe('trace simulator', () => {
     expect(firstAt(40_000, 10 * params.slotsPerHost) - 40_000).toBeGreaterThan(600);
   });
 
+  it('a follow-up brings the next load report early, then the usual interval again, as Envoy does', () => {
+    const flat: Trace = { ...step, name: 'mini-flat', durationS: 12, rate: () => 300 };
+    const reports = new Set<number>();
+    let askedAt: number | undefined;
+    const asker = {
+      name: 'asker',
+      tickMs: 100,
+      tick: (ctx: Parameters<SimController['tick']>[0]) => {
+        reports.add(ctx.inputs.inHouse!.observedAtMs);
+        // On the first tick after the fifth report, ask for the next one in 300 ms; then ask again,
+        // too soon (within the interval since the first ask), on every tick until 0.9 s after it.
+        if (reports.size === 5 && askedAt === undefined) askedAt = ctx.nowMs;
+        return askedAt !== undefined && ctx.nowMs - askedAt < 900 ? { loadFollowUpMs: 300 } : {};
+      },
+    } satisfies SimController;
+    simulate(flat, asker);
+    const at = [...reports].sort((a, b) => a - b);
+    const gaps = at.slice(1).map((t, i) => t - at[i]!);
+    expect(at[5]! - askedAt!).toBe(300);
+    // Before it and after it, the usual interval: the repeated ask inside the interval changed nothing.
+    expect(gaps.slice(0, 3).every((g) => g === DEFAULT_SIM.lrsIntervalMs)).toBe(true);
+    expect(gaps.slice(5).every((g) => g === DEFAULT_SIM.lrsIntervalMs)).toBe(true);
+  });
+
   it('seed pushes weights more often than default on the same trace', () => {
     const s = simulate(step, seedController());
     const d = simulate(step, defaultController());
