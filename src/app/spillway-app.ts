@@ -570,6 +570,7 @@ function createController(
             cordons: (name) => env.publisher.cordonsOf(name),
             inHouse: (name) => env.publisher.inHouseOf(name),
             hostHealth: (name) => env.publisher.hostHealthOf(name),
+            reportIntervalMs: config.lrs.intervalMs,
           })
         : undefined;
     },

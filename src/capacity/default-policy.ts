@@ -385,8 +385,9 @@ export function decideDefault(
   const queue = modalQueueRoom(startingRunners, inputs, nowMs, policy, {
     asked: !cfg.prewarm.enabled ? 0 : askedNow ? prewarm.nNeed : prev.prewarmMin,
     askedAtMs: askedNow ? nowMs : prev.prewarmIncreasedAtMs,
-    // Reports come about this far apart (in-flight in Modal changes only with them).
-    horizonS: (reportIntervalMs ?? 1000) / 1000,
+    // Reports come about this far apart (in-flight in Modal changes only with them): the configured
+    // interval when known (an early report, or several Envoys' spread reports, come closer), else as seen.
+    horizonS: (inputs.reportIntervalMs ?? reportIntervalMs ?? 1000) / 1000,
     runners,
     // The stated service time: in-flight over rate would count the queue's own wait as service.
     w: wM,
@@ -617,8 +618,7 @@ export function decideDefault(
  * costs most: up while nothing is spilled or shed (the start of an overflow), down while something
  * is (its end: paid or refused traffic to release). Compared with the previous report, not the
  * average: after an overflow the average is still high while the reports are back down, and a
- * sustained rise asks once, not until the average has caught up. Never on a report that was itself
- * a second look.
+ * sustained rise asks once, not until the average has caught up.
  */
 function followUpFor(o: {
   lambda: number;
@@ -630,7 +630,10 @@ function followUpFor(o: {
   newReport: number | undefined;
   prevPlan: TrafficPlan | undefined;
 }): LoadFollowUp | undefined {
-  if (o.newReport === undefined || o.newReport < 1.5 * FOLLOW_UP_AFTER_MS || o.noise <= 0) return undefined;
+  // Not asked again on the answer itself: the LRS server asks each Envoy at most once per interval
+  // (and the simulator does the same). With several Envoys the sum moves on each one's report, so
+  // the time since the last one is no guide here.
+  if (o.newReport === undefined || o.noise <= 0) return undefined;
   const from = o.lastReport ?? o.lambdaFast;
   // The difference of two reports carries both their noises (taken as equal).
   const band = FOLLOW_UP_SIGMAS * Math.SQRT2 * o.noise;

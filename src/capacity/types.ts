@@ -17,6 +17,8 @@ export interface ControllerInputs {
    * over their windows); absent or 0: treated as exact.
    */
   offeredNoiseRps?: number;
+  /** The LRS interval Envoys are told (lrs.interval_ms); absent: inferred from the reports. */
+  reportIntervalMs?: number;
   /** Modal stats feed: last good sample plus how polling is going. */
   modalStats: ModalStatsStatus;
   /** Sum of max concurrent requests over the healthy in-house endpoints. */

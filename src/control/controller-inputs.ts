@@ -13,6 +13,8 @@ export interface InputSources {
   inHouse?: (service: string) => readonly InHouseEndpoint[];
   /** Which in-house hosts Envoy really sends to (LRS per-endpoint stats). */
   hostHealth?: (service: string) => FleetHealth;
+  /** The interval Envoys are told to report at (lrs.interval_ms). */
+  reportIntervalMs?: number;
 }
 
 /**
@@ -44,6 +46,7 @@ export function controllerInputsFor(service: ServiceConfig, src: InputSources): 
     modalMaxContainers: modal.maxContainers,
     modalRateLimitRps: modal.rateLimit.rps,
     requestDeadlineMs: requestDeadlineMs(service.route),
+    ...(src.reportIntervalMs !== undefined ? { reportIntervalMs: src.reportIntervalMs } : {}),
   };
 }
 

@@ -227,7 +227,8 @@ export function createLrsService(options: LrsServiceOptions): LrsService {
     },
     followUp(afterMs: number): number {
       const ms = validInterval(afterMs);
-      if (ms >= intervalMs) return 0;
+      // Never shorter than the report windows the aggregator accepts (lrs.limits.min_report_interval_ms).
+      if (ms >= intervalMs || ms < (options.limits?.minWindowMs ?? 0)) return 0;
       const now = clock.nowMs();
       let asked = 0;
       let reporting = 0;

@@ -560,6 +560,7 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
           modalTargetInputs: p.modalTargetInputs,
           modalMaxContainers: p.modalMaxContainers,
           requestDeadlineMs: p.routeTimeoutMs,
+          reportIntervalMs: p.lrsIntervalMs,
         };
         lrs.inIssued = lrs.inOk = lrs.inErr = lrs.mIssued = lrs.mOk = lrs.mErr = lrs.dropped = 0;
         // After a follow-up's report Spillway restores the usual interval (lrs-server.ts).

@@ -679,13 +679,24 @@ describe('a second look at demand: the next load report sooner, at the turns', (
     expect(partial.plan).toMatchObject({ modalWeight: 0, dropPercent: 0 });
     expect(partial.loadFollowUp).toEqual({ afterMs: 500, reason: expect.stringMatching(/^load report rose to 38 rps from 24/) });
     // Half a second later, a report of the new rate alone: a step by its (wider) noise, so it spills.
+    // (It rose again, but the LRS server asks each Envoy at most once per interval.)
     const now = partial.atMs + 500;
     const answer = decide(partial, inputs(now, at(96, 0.5)), now, policy);
     expect(answer.mode).toBe('spilling');
-    // An answer is never followed up itself.
-    expect(answer.loadFollowUp).toBeUndefined();
     // Within its noise, a report asks for nothing.
     expect(run(1, () => at(28), policy, last(steady))[0]!.loadFollowUp).toBeUndefined();
+  });
+
+  it("with several Envoys the sum moves on each one's report, closer than the interval: a rise still asks", () => {
+    // Four Envoys reporting 250 ms apart; a step to 96 rps reaches the sum through one of them.
+    let d = last(run(20, () => at(24)));
+    for (let k = 1; k <= 4; k++) {
+      const now = d.atMs + 250;
+      d = decide(d, inputs(now, at(24)), now, policy);
+      expect(d.loadFollowUp).toBeUndefined();
+    }
+    const now = d.atMs + 250;
+    expect(decide(d, inputs(now, at(42)), now, policy).loadFollowUp?.afterMs).toBe(500);
   });
 
   it('compares with the previous report, not the average: after an overflow the average is still high', () => {

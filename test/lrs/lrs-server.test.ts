@@ -7,6 +7,7 @@ import type { LoadStatsRequest } from '../../src/generated/envoy/service/load_st
 import type { LoadStatsResponse__Output } from '../../src/generated/envoy/service/load_stats/v3/LoadStatsResponse.js';
 import { IN_HOUSE_LOCALITY, MODAL_LOCALITY } from '../../src/model/localities.js';
 import type { LoadSnapshot } from '../../src/lrs/load-view.js';
+import { DEFAULT_REPORT_LIMITS } from '../../src/lrs/load-report.js';
 import { addLrsService, createLrsService, MAX_FOLLOW_UP_ENVOYS, type LrsService } from '../../src/lrs/lrs-server.js';
 import { loadProtos } from '../../src/protos/load-protos.js';
 import { VirtualTime } from '../support/virtual-time.js';
@@ -248,5 +249,36 @@ describe('LRS server over gRPC', () => {
     await fleet[0]!.ended;
     await waitForLoad(lrs, (s) => s.connectedEnvoys === MAX_FOLLOW_UP_ENVOYS);
     expect(lrs.followUp(400)).toBe(MAX_FOLLOW_UP_ENVOYS);
+  });
+
+  it('asks for no report shorter than the windows it accepts (lrs.limits.min_report_interval_ms)', async () => {
+    const strict = createLrsService({
+      clock: time,
+      scheduler: time,
+      logger: silentLogger,
+      clusters: () => services,
+      intervalMs: 1000,
+      limits: { ...DEFAULT_REPORT_LIMITS, minWindowMs: 600 },
+    });
+    const strictServer = new grpc.Server();
+    addLrsService(strictServer, strict, loadProtos().protos);
+    const port = await new Promise<number>((resolve, reject) =>
+      strictServer.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    const Client = loadProtos().protos.envoy.service.load_stats.v3.LoadReportingService;
+    const strictClient = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    try {
+      const envoy = new ReportingEnvoy(strictClient.StreamLoadStats());
+      envoy.call.write({ node: { id: 'envoy-a', cluster: 'edge' } });
+      await envoy.nextResponse();
+      // A 500 ms report would be refused as absurd: not asked for. 700 ms is.
+      expect(strict.followUp(500)).toBe(0);
+      expect(strict.followUp(700)).toBe(1);
+      expect((await envoy.nextResponse()).load_reporting_interval).toEqual({ seconds: '0', nanos: 700_000_000 });
+    } finally {
+      strict.close();
+      strictClient.close();
+      strictServer.forceShutdown();
+    }
   });
 });
