@@ -351,7 +351,6 @@ export function decideDefault(
   const noise = inputs.offeredNoiseRps ?? 0;
   const planOnReport = Math.abs(lambda - lambdaFast) > stepThreshold(lambdaFast, noise);
   const lambdaPlan = planOnReport ? lambda : lambdaFast;
-  const loadFollowUp = followUpFor({ lambda, lambdaFast, lastReport: prev.lastReportRps, noise, newReport: sinceLastReportMs, prevPlan });
 
   // 2. In-house: what it serves at the target and at most, from capacity alone (never from a
   //    transient queue), scaled for planned drains.
@@ -404,6 +403,9 @@ export function decideDefault(
   //    in-house takes the rest up to its maximum; what neither can take is shed at the edge.
   const excessUp = Math.max(0, lambdaPlan - muTarget);
   const spillingBefore = (prevPlan?.modalWeight ?? 0) > 0 && prevPlan?.modalHealth === ModalHealth.Healthy;
+  // Spilling or shedding: a report that fell asks for a second look, one that rose does not.
+  const acting = spillingBefore || (prevPlan?.dropPercent ?? 0) > 0;
+  const loadFollowUp = followUpFor({ lambda, lambdaFast, lastReport: prev.lastReportRps, noise, newReport: sinceLastReportMs, acting });
   // Hysteresis: start when smoothed demand is clearly over the target — or at once on a step well
   // over both the target and the recent average; stop as soon as demand is back at the target.
   const startAt = muTarget * (1 + cfg.startMargin);
@@ -628,7 +630,8 @@ function followUpFor(o: {
   noise: number;
   /** Time since the previous report, when this decision sees a new one. */
   newReport: number | undefined;
-  prevPlan: TrafficPlan | undefined;
+  /** Spilling (a soft-cordoned Modal in a drain takes nothing: not spilling) or shedding. */
+  acting: boolean;
 }): LoadFollowUp | undefined {
   // Not asked again on the answer itself: the LRS server asks each Envoy at most once per interval
   // (and the simulator does the same). With several Envoys the sum moves on each one's report, so
@@ -637,11 +640,8 @@ function followUpFor(o: {
   const from = o.lastReport ?? o.lambdaFast;
   // The difference of two reports carries both their noises (taken as equal).
   const band = FOLLOW_UP_SIGMAS * Math.SQRT2 * o.noise;
-  // A soft-cordoned Modal (a drain) keeps its weight but takes nothing: not acting.
-  const spilling = (o.prevPlan?.modalWeight ?? 0) > 0 && o.prevPlan?.modalHealth === ModalHealth.Healthy;
-  const acting = spilling || (o.prevPlan?.dropPercent ?? 0) > 0;
   const moved = o.lambda - from;
-  if (acting ? moved >= -band : moved <= band) return undefined;
+  if (o.acting ? moved >= -band : moved <= band) return undefined;
   return {
     afterMs: FOLLOW_UP_AFTER_MS,
     reason: `load report ${moved > 0 ? 'rose' : 'fell'} to ${Math.round(o.lambda)} rps from ${Math.round(from)} (noise ±${Math.round(o.noise)}): next report in ${FOLLOW_UP_AFTER_MS} ms`,
