@@ -117,7 +117,8 @@ export class SpillwayChild implements BenchServer {
   }
 
   private onLine(line: string): void {
-    // V8 trace flags (BENCH_CHILD_V8_FLAGS=--trace-deopt …) print to stdout too: pass them through.
+    // V8 trace flags (BENCH_CHILD_V8_FLAGS=--trace-deopt …) print to stdout too: pass them through. They can
+    // interleave with a reply on the pipe (and that request then never settles): prefer --logfile.
     if (!line.startsWith('{')) {
       if (process.env['BENCH_CHILD_V8_FLAGS']) process.stderr.write(`[${this.name}] ${line}\n`);
       return;

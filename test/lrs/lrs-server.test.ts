@@ -215,7 +215,7 @@ describe('LRS server over gRPC', () => {
     const a = connect('envoy-a');
     const b = connect('envoy-b');
     await Promise.all([a.nextResponse(), b.nextResponse()]);
-    // Only Envoys that said who they are, and never at or past the usual interval.
+    // Never at or past the usual interval.
     expect(lrs.followUp(1000)).toBe(0);
     expect(lrs.followUp(400)).toBe(2);
     for (const envoy of [a, b]) {
