@@ -405,7 +405,14 @@ export function decideDefault(
   const spillingBefore = (prevPlan?.modalWeight ?? 0) > 0 && prevPlan?.modalHealth === ModalHealth.Healthy;
   // Spilling or shedding: a report that fell asks for a second look, one that rose does not.
   const acting = spillingBefore || (prevPlan?.dropPercent ?? 0) > 0;
-  const loadFollowUp = followUpFor({ lambda, lambdaFast, lastReport: prev.lastReportRps, noise, newReport: sinceLastReportMs, acting });
+  const loadFollowUp = followUpFor({
+    lambda,
+    lambdaFast,
+    lastReport: prev.lastReportRps,
+    noise,
+    newReport: sinceLastReportMs !== undefined,
+    acting,
+  });
   // Hysteresis: start when smoothed demand is clearly over the target — or at once on a step well
   // over both the target and the recent average; stop as soon as demand is back at the target.
   const startAt = muTarget * (1 + cfg.startMargin);
@@ -628,15 +635,15 @@ function followUpFor(o: {
   /** The previous report's offered rate, if any. */
   lastReport: number | null;
   noise: number;
-  /** Time since the previous report, when this decision sees a new one. */
-  newReport: number | undefined;
+  /** This decision sees a new report (after a known one). */
+  newReport: boolean;
   /** Spilling (a soft-cordoned Modal in a drain takes nothing: not spilling) or shedding. */
   acting: boolean;
 }): LoadFollowUp | undefined {
   // Not asked again on the answer itself: the LRS server asks each Envoy at most once per interval
   // (and the simulator does the same). With several Envoys the sum moves on each one's report, so
   // the time since the last one is no guide here.
-  if (o.newReport === undefined || o.noise <= 0) return undefined;
+  if (!o.newReport || o.noise <= 0) return undefined;
   const from = o.lastReport ?? o.lambdaFast;
   // The difference of two reports carries both their noises (taken as equal).
   const band = FOLLOW_UP_SIGMAS * Math.SQRT2 * o.noise;

@@ -16,6 +16,7 @@ import { refusalOf, withBoundedRequests } from '../xds/bounded-requests.js';
 import { StreamTicket, XdsGate } from '../xds/xds-gate.js';
 import { LoadAggregator } from './load-aggregator.js';
 import type { ReportLimits } from './load-report.js';
+import { mayAskEarlyReport } from './early-report.js';
 import { AggregatedLoadView, type LocalLoadView } from './load-view.js';
 
 export const DEFAULT_LRS_INTERVAL_MS = 1000;
@@ -227,16 +228,23 @@ export function createLrsService(options: LrsServiceOptions): LrsService {
     },
     followUp(afterMs: number): number {
       const ms = validInterval(afterMs);
-      // Never shorter than the report windows the aggregator accepts (lrs.limits.min_report_interval_ms).
-      if (ms >= intervalMs || ms < (options.limits?.minWindowMs ?? 0)) return 0;
       const now = clock.nowMs();
+      const minWindowMs = options.limits?.minWindowMs ?? 0;
       let asked = 0;
       let reporting = 0;
       for (const stream of streams) if (!stream.closed && stream.nodeId !== undefined) reporting++;
       if (reporting > MAX_FOLLOW_UP_ENVOYS) return 0;
       for (const stream of streams) {
-        if (stream.closed || stream.nodeId === undefined || stream.followingUp) continue;
-        if (stream.lastFollowUpAtMs !== undefined && now - stream.lastFollowUpAtMs < intervalMs) continue;
+        if (stream.closed || stream.nodeId === undefined) continue;
+        const ask = {
+          afterMs: ms,
+          intervalMs,
+          minWindowMs,
+          pending: stream.followingUp,
+          lastAskedAtMs: stream.lastFollowUpAtMs,
+          nowMs: now,
+        };
+        if (!mayAskEarlyReport(ask)) continue;
         stream.followingUp = true;
         stream.lastFollowUpAtMs = now;
         // Forget what it was told, so the report that answers restores the usual interval.

@@ -13,6 +13,7 @@ import { ModalHealth, samePlan, WEIGHT_TOTAL, type TrafficPlan } from '../model/
 import { buildLoadAssignment } from '../resources/endpoints.js';
 import { modelOfAssignment, trafficShares, type HostHealth } from './envoy-model.js';
 import type { ControllerInputs } from '../capacity/types.js';
+import { mayAskEarlyReport } from '../lrs/early-report.js';
 import { EventHeap } from './heap.js';
 import { Rng } from './prng.js';
 import { toModalStatsSample } from '../modal/stats-mapping.js';
@@ -421,7 +422,7 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
   // interval), so an earlier scheduled report that no longer matches is skipped.
   let nextLrsAt = lrsPhaseMs;
   let followingUp = false;
-  let lastFollowUpAt = -Infinity;
+  let lastFollowUpAt: number | undefined;
   for (;;) {
     const tEv = heap.peekT();
     const now = Math.min(tEv, nextArrival);
@@ -625,9 +626,19 @@ export function simulate(trace: Trace, ctl: SimController, p: SimParams = DEFAUL
             params: p,
           });
           if (act.plan) publish(act.plan, now, act.instant === true);
-          // As lrs-server.ts: only shorter than the interval, at most once per interval, not while one is due.
+          // The LRS server's rule (lrs/early-report.ts); the simulated Envoy accepts any window.
           const fu = act.loadFollowUpMs;
-          if (fu !== undefined && fu < p.lrsIntervalMs && !followingUp && now - lastFollowUpAt >= p.lrsIntervalMs) {
+          if (
+            fu !== undefined &&
+            mayAskEarlyReport({
+              afterMs: fu,
+              intervalMs: p.lrsIntervalMs,
+              minWindowMs: 0,
+              pending: followingUp,
+              lastAskedAtMs: lastFollowUpAt,
+              nowMs: now,
+            })
+          ) {
             followingUp = true;
             lastFollowUpAt = now;
             nextLrsAt = Math.round(now + fu);

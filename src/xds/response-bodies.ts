@@ -43,21 +43,8 @@ export interface DeltaEnvelope {
 
 /** Encoded `resources` fields, keyed by type, names and content versions. */
 export class ResponseBodies {
-  private readonly sotw = new Map<string, Buffer>();
-  private readonly delta = new Map<string, Buffer>();
-  /** The list asked for last: a push asks for one shared list stream after stream (sotw-state.ts). */
-  private readonly lastSotw: { typeUrl: TypeUrl | undefined; resources: readonly EncodedResource[] | undefined; body: Buffer } = {
-    typeUrl: undefined,
-    resources: undefined,
-    body: Buffer.alloc(0),
-  };
-
-  /** The same for delta, whose lists are built per stream (delta-state.ts): compared element by element. */
-  private readonly lastDelta: { typeUrl: TypeUrl | undefined; resources: readonly EncodedResource[]; body: Buffer } = {
-    typeUrl: undefined,
-    resources: [],
-    body: Buffer.alloc(0),
-  };
+  private readonly sotw: Bodies = { cache: new Map(), last: { typeUrl: undefined, resources: [], body: Buffer.alloc(0) } };
+  private readonly delta: Bodies = { cache: new Map(), last: { typeUrl: undefined, resources: [], body: Buffer.alloc(0) } };
 
   constructor(private readonly protos: SpillwayProtos) {}
 
@@ -66,18 +53,11 @@ export class ResponseBodies {
    * service's serializer from withPreEncodedResponses can write it; the `resources` array is empty).
    */
   sotwResponse(typeUrl: TypeUrl, resources: readonly EncodedResource[], envelope: SotwEnvelope): DiscoveryResponse {
-    const last = this.lastSotw;
-    const body =
-      last.resources === resources && last.typeUrl === typeUrl
-        ? last.body
-        : remember(this.sotw, key(typeUrl, resources), () =>
-            this.protos.envoy.service.discovery.v3.DiscoveryResponse.serialize({
-              resources: resources.map((r) => ({ type_url: typeUrl, value: r.value })),
-            }),
-          );
-    last.typeUrl = typeUrl;
-    last.resources = resources;
-    last.body = body;
+    const body = bodyFor(this.sotw, typeUrl, resources, () =>
+      this.protos.envoy.service.discovery.v3.DiscoveryResponse.serialize({
+        resources: resources.map((r) => ({ type_url: typeUrl, value: r.value })),
+      }),
+    );
     const head = [SOTW.version_info, envelope.version_info, SOTW.type_url, envelope.type_url, SOTW.nonce, envelope.nonce];
     const response: WithPreEncoded<DiscoveryResponse> = {
       version_info: envelope.version_info,
@@ -89,18 +69,11 @@ export class ResponseBodies {
   }
 
   deltaResponse(typeUrl: TypeUrl, resources: readonly EncodedResource[], envelope: DeltaEnvelope): DeltaDiscoveryResponse {
-    const last = this.lastDelta;
-    const body =
-      last.typeUrl === typeUrl && sameResources(last.resources, resources)
-        ? last.body
-        : remember(this.delta, key(typeUrl, resources), () =>
-            this.protos.envoy.service.discovery.v3.DeltaDiscoveryResponse.serialize({
-              resources: resources.map((r) => ({ name: r.name, version: r.version, resource: { type_url: typeUrl, value: r.value } })),
-            }),
-          );
-    last.typeUrl = typeUrl;
-    last.resources = resources;
-    last.body = body;
+    const body = bodyFor(this.delta, typeUrl, resources, () =>
+      this.protos.envoy.service.discovery.v3.DeltaDiscoveryResponse.serialize({
+        resources: resources.map((r) => ({ name: r.name, version: r.version, resource: { type_url: typeUrl, value: r.value } })),
+      }),
+    );
     const head: Array<number | string> = [
       DELTA.system_version_info,
       envelope.system_version_info,
@@ -121,8 +94,29 @@ export class ResponseBodies {
   }
 }
 
+/**
+ * One protocol's encoded bodies: by type, names and versions, and the list asked for last — a push
+ * asks for one list stream after stream (SotW shares the array itself; delta builds an equal one per
+ * stream, so the last list is compared element by element before the key is built).
+ */
+interface Bodies {
+  cache: Map<string, Buffer>;
+  last: { typeUrl: TypeUrl | undefined; resources: readonly EncodedResource[]; body: Buffer };
+}
+
+function bodyFor(bodies: Bodies, typeUrl: TypeUrl, resources: readonly EncodedResource[], encode: () => Buffer): Buffer {
+  const last = bodies.last;
+  if (last.typeUrl === typeUrl && sameResources(last.resources, resources)) return last.body;
+  const body = remember(bodies.cache, key(typeUrl, resources), encode);
+  last.typeUrl = typeUrl;
+  last.resources = resources;
+  last.body = body;
+  return body;
+}
+
 /** The same resource objects in the same order (a snapshot's resources are immutable). */
 function sameResources(a: readonly EncodedResource[], b: readonly EncodedResource[]): boolean {
+  if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;

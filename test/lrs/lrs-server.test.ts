@@ -82,6 +82,18 @@ function waitForLoad(lrs: LrsService, predicate: (s: LoadSnapshot) => boolean): 
   });
 }
 
+/** Serves the LRS service on a loopback port and connects a client to it. */
+async function serve(lrs: LrsService): Promise<{ server: grpc.Server; client: LoadReportingServiceClient }> {
+  const server = new grpc.Server();
+  const { protos } = loadProtos();
+  addLrsService(server, lrs, protos);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  const Client = protos.envoy.service.load_stats.v3.LoadReportingService;
+  return { server, client: new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) };
+}
+
 describe('LRS server over gRPC', () => {
   let time: VirtualTime;
   let server: grpc.Server;
@@ -93,14 +105,7 @@ describe('LRS server over gRPC', () => {
     time = new VirtualTime();
     services = ['search', 'api'];
     lrs = createLrsService({ clock: time, scheduler: time, logger: silentLogger, clusters: () => services, intervalMs: 1000 });
-    server = new grpc.Server();
-    addLrsService(server, lrs, loadProtos().protos);
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-    );
-    const { protos } = loadProtos();
-    const Client = protos.envoy.service.load_stats.v3.LoadReportingService;
-    client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    ({ server, client } = await serve(lrs));
   });
 
   afterEach(() => {
@@ -260,13 +265,7 @@ describe('LRS server over gRPC', () => {
       intervalMs: 1000,
       limits: { ...DEFAULT_REPORT_LIMITS, minWindowMs: 600 },
     });
-    const strictServer = new grpc.Server();
-    addLrsService(strictServer, strict, loadProtos().protos);
-    const port = await new Promise<number>((resolve, reject) =>
-      strictServer.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-    );
-    const Client = loadProtos().protos.envoy.service.load_stats.v3.LoadReportingService;
-    const strictClient = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const { server: strictServer, client: strictClient } = await serve(strict);
     try {
       const envoy = new ReportingEnvoy(strictClient.StreamLoadStats());
       envoy.call.write({ node: { id: 'envoy-a', cluster: 'edge' } });
