@@ -45,6 +45,7 @@ export function initialDefaultState(): DefaultState {
     demandReportAtMs: null,
     demandReportIntervalMs: null,
     lastReportRps: null,
+    inHouseInFlightAvg: null,
     demandSinceMs: null,
   };
 }
@@ -66,6 +67,7 @@ export function upgradeSavedState(state: unknown): void {
   if (!('demandSinceMs' in st)) st['demandSinceMs'] = initial.demandSinceMs;
   if (!('demandReportIntervalMs' in st)) st['demandReportIntervalMs'] = initial.demandReportIntervalMs;
   if (!('lastReportRps' in st)) st['lastReportRps'] = initial.lastReportRps;
+  if (!('inHouseInFlightAvg' in st)) st['inHouseInFlightAvg'] = initial.inHouseInFlightAvg;
   if (!('prewarmIncreasedAtMs' in st)) st['prewarmIncreasedAtMs'] = initial.prewarmIncreasedAtMs;
 }
 
@@ -102,6 +104,19 @@ const FOLLOW_UP_SIGMAS = 1;
  * doubling from 48 rps clears 2.5 σ in half a second about nine times in ten, in 0.3 s two in three).
  */
 export const FOLLOW_UP_AFTER_MS = 500;
+/**
+ * The in-flight gauge in each report sees a step within one service time, where the counts see
+ * only the fraction of the window after it: a step begun 0.15 s before a report with a 0.2 s
+ * service time has nearly its whole new rate in flight. While in-house takes everything, a report
+ * whose in-house in-flight rose this many σ (Poisson) over its recent average asks for a second look.
+ * Read only then: while spilling or shedding the split moves the gauge, and long-lived requests
+ * (streams) make it no rate at all — an average of the gauge, not Little's law, is the baseline.
+ */
+const FOLLOW_UP_IN_FLIGHT_SIGMAS = 2;
+/** The gauge's average follows a few reports (an overflow's high in-flight is forgotten in seconds). */
+const FOLLOW_UP_IN_FLIGHT_TAU_MS = 2_000;
+/** The average's own noise, as a share of one gauge's variance (an EWMA over two intervals: ≈ 1/4). */
+const IN_FLIGHT_AVG_VARIANCE_SHARE = 0.25;
 /** Drop changes smaller than this many points are not published (each is an EDS push). */
 const DROP_DEAD_BAND = 3;
 const ewma = (prev: number, x: number, dtMs: number, tauMs: number): number => prev + (1 - Math.exp(-dtMs / tauMs)) * (x - prev);
@@ -405,11 +420,21 @@ export function decideDefault(
   const spillingBefore = (prevPlan?.modalWeight ?? 0) > 0 && prevPlan?.modalHealth === ModalHealth.Healthy;
   // Spilling or shedding: a report that fell asks for a second look, one that rose does not.
   const acting = spillingBefore || (prevPlan?.dropPercent ?? 0) > 0;
+  const inHouseInFlight = inputs.inHouse?.inProgress ?? 0;
+  // Taken in once per new report, like the demand averages.
+  const inHouseInFlightAvg =
+    reportAtMs === undefined
+      ? prev.inHouseInFlightAvg
+      : firstReport || prev.inHouseInFlightAvg === null
+        ? inHouseInFlight
+        : ewma(prev.inHouseInFlightAvg, inHouseInFlight, avgDtMs, FOLLOW_UP_IN_FLIGHT_TAU_MS);
   const loadFollowUp = followUpFor({
     lambda,
     lambdaFast,
     lastReport: prev.lastReportRps,
     noise,
+    inHouseInFlight,
+    inHouseInFlightAvg: prev.inHouseInFlightAvg,
     newReport: sinceLastReportMs !== undefined,
     acting,
   });
@@ -438,7 +463,6 @@ export function decideDefault(
   // and for QUEUE_MEMORY_MS after: in flight alone also counts long-lived requests (streams,
   // WebSockets), which are no queue. Never below half the maximum: a queue is drained over a few
   // reports, not by shedding everything at once.
-  const inHouseInFlight = inputs.inHouse?.inProgress ?? 0;
   const inFlightAtMax = cfg.maxUtilization * Math.max(0, inputs.inHouseCapacity) * (inputs.capacityScaler ?? 1);
   const surplus = inHouseInFlight - inFlightAtMax;
   const surplusNow = surplus > QUEUE_TOLERANCE * inFlightAtMax;
@@ -604,6 +628,7 @@ export function decideDefault(
     demandReportAtMs: reportAtMs ?? prev.demandReportAtMs,
     demandReportIntervalMs: reportIntervalMs,
     lastReportRps: reportAtMs !== undefined ? lambda : prev.lastReportRps,
+    inHouseInFlightAvg,
     demandSinceMs,
   };
   const readings: Record<string, InputReading> = {
@@ -622,12 +647,14 @@ export function decideDefault(
 }
 
 /**
- * Whether to ask for the next load report sooner (FOLLOW_UP_SIGMAS), on a new report that moved from
- * the one before it by more than the two reports' noise, at the two turns where an interval's wait
- * costs most: up while nothing is spilled or shed (the start of an overflow), down while something
- * is (its end: paid or refused traffic to release). Compared with the previous report, not the
- * average: after an overflow the average is still high while the reports are back down, and a
- * sustained rise asks once, not until the average has caught up.
+ * Whether to ask for the next load report sooner, on a new report, at the two turns where an
+ * interval's wait costs most: up while nothing is spilled or shed (the start of an overflow), down
+ * while something is (its end: paid or refused traffic to release). Up: the report's offered rate
+ * rose from the previous report's by more than their noise (FOLLOW_UP_SIGMAS), or its in-house
+ * in-flight gauge rose over its average (FOLLOW_UP_IN_FLIGHT_SIGMAS), which shows a step the counts
+ * have barely begun to. Down: the offered rate fell likewise. Compared with the previous report, not
+ * the demand average: after an overflow the average is still high while the reports are back down,
+ * and a sustained rise asks once, not until the average has caught up.
  */
 function followUpFor(o: {
   lambda: number;
@@ -635,6 +662,9 @@ function followUpFor(o: {
   /** The previous report's offered rate, if any. */
   lastReport: number | null;
   noise: number;
+  /** In-house requests in flight in this report, and their average over the reports before it. */
+  inHouseInFlight: number;
+  inHouseInFlightAvg: number | null;
   /** This decision sees a new report (after a known one). */
   newReport: boolean;
   /** Spilling (a soft-cordoned Modal in a drain takes nothing: not spilling) or shedding. */
@@ -643,15 +673,26 @@ function followUpFor(o: {
   // Not asked again on the answer itself: the LRS server asks each Envoy at most once per interval
   // (and the simulator does the same). With several Envoys the sum moves on each one's report, so
   // the time since the last one is no guide here.
-  if (!o.newReport || o.noise <= 0) return undefined;
+  if (!o.newReport) return undefined;
+  const next = `next report in ${FOLLOW_UP_AFTER_MS} ms`;
   const from = o.lastReport ?? o.lambdaFast;
   // The difference of two reports carries both their noises (taken as equal).
   const band = FOLLOW_UP_SIGMAS * Math.SQRT2 * o.noise;
   const moved = o.lambda - from;
-  if (o.acting ? moved >= -band : moved <= band) return undefined;
+  if (o.noise > 0 && (o.acting ? moved < -band : moved > band)) {
+    return {
+      afterMs: FOLLOW_UP_AFTER_MS,
+      reason: `load report ${moved > 0 ? 'rose' : 'fell'} to ${Math.round(o.lambda)} rps from ${Math.round(from)} (noise ±${Math.round(o.noise)}): ${next}`,
+    };
+  }
+  if (o.acting || o.inHouseInFlightAvg === null) return undefined;
+  // Poisson in flight (at least one request's worth), plus the average's own noise.
+  const avg = o.inHouseInFlightAvg;
+  const inFlightBand = FOLLOW_UP_IN_FLIGHT_SIGMAS * Math.sqrt(Math.max(1, avg) * (1 + IN_FLIGHT_AVG_VARIANCE_SHARE));
+  if (o.inHouseInFlight - avg <= inFlightBand) return undefined;
   return {
     afterMs: FOLLOW_UP_AFTER_MS,
-    reason: `load report ${moved > 0 ? 'rose' : 'fell'} to ${Math.round(o.lambda)} rps from ${Math.round(from)} (noise ±${Math.round(o.noise)}): next report in ${FOLLOW_UP_AFTER_MS} ms`,
+    reason: `in-house requests in flight rose to ${Math.round(o.inHouseInFlight)} from about ${avg.toFixed(1)} (load report ${Math.round(o.lambda)} rps): ${next}`,
   };
 }
 

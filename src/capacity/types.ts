@@ -117,6 +117,11 @@ export interface DefaultState {
   /** The offered rate the last load report showed (rps); null: none yet. The follow-up rule compares a new report with it. */
   lastReportRps: number | null;
   /**
+   * In-house requests in flight, averaged over recent load reports (τ FOLLOW_UP_IN_FLIGHT_TAU_MS);
+   * null: no report yet. The follow-up rule compares a new report's gauge with it.
+   */
+  inHouseInFlightAvg: number | null;
+  /**
    * The first load report the averages started from (its observedAtMs): until they have run a few
    * windows, λ_fast is still mostly that one report and carries its noise. null: none yet, or memory
    * from a version that did not record it (averages long settled).
