@@ -3,7 +3,7 @@
 // and with the window set to 0, ≥ 3 runs each; `--modes single,replicas` adds three replicas on etcd
 // with the Envoy on a follower. Writes bench/results/reaction-<time>.json.
 // `--input lrs`: the input is a step in the offered load instead, which only Envoy's load reports
-// carry (run-lrs-reaction.ts); `--windows` and `--modes` do not apply.
+// carry (run-lrs-reaction.ts); `--windows` does not apply.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -33,17 +33,18 @@ const log = (s: string): void => void process.stdout.write(`${s}\n`);
 const started = new Date();
 const byConfig = new Map<string, ReactionRun[]>();
 const labelOf = (w: number | undefined, mode: string): string =>
-  lrsInput
+  (lrsInput
     ? `LRS step ${LOW_RPS} → ${HIGH_RPS} rps (lrs.interval_ms ${LRS_REACTION_RIG.lrsIntervalMs})`
-    : (w === undefined ? 'merge window unset (Envoy default 1 s)' : `update_merge_window ${w} ms`) +
-      (mode === 'replicas' ? ', 3 replicas on etcd (Envoy on a follower)' : '');
+    : w === undefined
+      ? 'merge window unset (Envoy default 1 s)'
+      : `update_merge_window ${w} ms`) + (mode === 'replicas' ? ', 3 replicas on etcd (Envoy on a follower)' : '');
 // Interleaved (A, B, A, B, …) so machine noise lands on every configuration alike.
 for (let r = 0; r < runs; r++) {
-  for (const mode of lrsInput ? ['single'] : modes) {
+  for (const mode of modes) {
     for (const w of lrsInput ? [undefined] : windows) {
       log(`${labelOf(w, mode)}: run ${r + 1}/${runs} (load ${loadavg()[0]!.toFixed(2)})`);
       const run = lrsInput
-        ? await runLrsReaction({ changes, seed: 100 + r }, log)
+        ? await runLrsReaction({ changes, seed: 100 + r, ...(mode === 'replicas' ? { replicas: 3 } : {}) }, log)
         : await runReaction({ changes, mergeWindowMs: w, seed: 100 + r, ...(mode === 'replicas' ? { replicas: 3 } : {}) }, log);
       const list = byConfig.get(labelOf(w, mode)) ?? [];
       list.push(run);
@@ -56,7 +57,7 @@ const table = markdown(summaries);
 const out = {
   started: started.toISOString(),
   finished: new Date().toISOString(),
-  command: `npm run bench:reaction -- --runs ${runs} --changes ${changes} ${lrsInput ? '--input lrs' : `--windows ${values.windows} --modes ${values.modes}`}`,
+  command: `npm run bench:reaction -- --runs ${runs} --changes ${changes} ${lrsInput ? '--input lrs' : `--windows ${values.windows}`} --modes ${values.modes}`,
   machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavgAtEnd: loadavg() },
   rig: lrsInput ? LRS_REACTION_RIG : REACTION_RIG,
   summaries,

@@ -39,12 +39,16 @@ const UP_S = [4, 6] as const;
 const DOWN_S = [7, 9] as const;
 const WARM_S = 10;
 
-export async function runLrsReaction(o: { changes: number; seed: number }, log: (s: string) => void): Promise<ReactionRun> {
-  const rig = await startRig(LRS_REACTION_RIG);
+export async function runLrsReaction(
+  o: { changes: number; seed: number; replicas?: number },
+  log: (s: string) => void,
+): Promise<ReactionRun> {
+  // With replicas the Envoy reports to a follower; the leader decides on the load the follower shares.
+  const rig = await startRig({ ...LRS_REACTION_RIG, ...(o.replicas !== undefined ? { replicas: o.replicas } : {}) });
   const poller = new AdminPoller(rig.envoy.adminUrl, 5);
   const rec = new PipelineRecorder(rig.app, rig.attached, poller);
   const reports: Array<{ at: number; offered: number }> = [];
-  const offReports = rig.app.lrs.view.subscribe((snap) => {
+  const offReports = rig.attached.lrs.view.subscribe((snap) => {
     const s = snap.services.find((x) => x.service === SERVICE);
     if (!s) return;
     const offered = s.localities['in-house'].issuedRps + s.localities.modal.issuedRps + s.drops.droppedRps;
@@ -92,7 +96,7 @@ export async function runLrsReaction(o: { changes: number; seed: number }, log: 
     const spanMs = (poller.latest?.atMs ?? 0) - (poller.firstAt ?? 0);
     return {
       mergeWindowMs: null,
-      replicas: 1,
+      replicas: o.replicas ?? 1,
       changes,
       adminPolls: polls,
       adminPollMeanMs: polls > 1 ? Math.round((10 * spanMs) / polls) / 10 : NaN,

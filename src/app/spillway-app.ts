@@ -282,7 +282,8 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
         load: () => load,
         onDecision: (service, d) => sink.decision(service, d),
         onDecided: (service, d) => sink.decided(service, d),
-        // The Envoys reporting to this process (in replica mode, the leader's own).
+        // The Envoys reporting to this process (in replica mode, the leader's own; followers ask
+        // theirs when they read the decision from etcd).
         loadReports: { followUp: (_service, afterMs) => void lrs.followUp(afterMs) },
         teardown,
       })
@@ -308,6 +309,7 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
       actuator: modal?.actuator,
       memoryIntervalMs: config.controller.tickMs,
       onDecision: (service, d) => decisions.emit(service, d),
+      onLoadFollowUp: (_service, afterMs) => void lrs.followUp(afterMs),
       ...(deps.monotonicMs ? { monotonicMs: deps.monotonicMs } : {}),
     }).catch(failStart);
     const r = replica;

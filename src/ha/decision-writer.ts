@@ -1,6 +1,7 @@
 // The leader's decisions, into etcd. A new plan goes out at once, with the decision that made it
 // (plans/<service>) and the controller's memory (controller/<service>) in the same fenced
-// transaction; between plan changes only the memory is written, at most once per controller tick, so
+// transaction; so does a decision asking for a second look at demand (the followers read it from the
+// memory and ask their own Envoys); otherwise only the memory is written, at most once per controller tick, so
 // a new leader resumes from memory at most a tick old. One transaction per service at a time; a write
 // etcd could not take is retried with the newest decision (every write is a whole value: repeating
 // one is harmless).
@@ -48,13 +49,19 @@ export class DecisionWriter {
     this.log = opts.logger.child({ component: 'ha-leader' });
   }
 
-  /** The controller decided (every tick): the plan goes out now if it changed, the memory within the interval. */
+  /**
+   * The controller decided (every tick): the plan goes out now if it changed, and so does a decision
+   * asking for a second look at demand (every replica asks its own Envoys when it reads it); the
+   * memory otherwise within the interval.
+   */
   offer(service: string, decision: Decision): void {
     if (this.closed) return;
     const st = this.state(service);
-    st.latest = decision;
+    // A second look not yet written is not lost to a later decision that does not ask for one.
+    const unwrittenFollowUp = st.latest?.loadFollowUp;
+    st.latest = decision.loadFollowUp || !unwrittenFollowUp ? decision : { ...decision, loadFollowUp: unwrittenFollowUp };
     if (st.inFlight) return;
-    if (!samePlan(st.written, decision.plan)) {
+    if (urgent(st, st.latest)) {
       st.timer?.();
       st.timer = undefined;
       void this.flush(service);
@@ -120,8 +127,13 @@ export class DecisionWriter {
     // A decision offered while this one was on the wire.
     const next = this.state(service).latest as Decision | undefined;
     if (next) {
-      if (!samePlan(st.written, next.plan)) void this.flush(service);
+      if (urgent(st, next)) void this.flush(service);
       else this.schedule(service, st, this.opts.memoryIntervalMs);
     }
   }
+}
+
+/** Written at once rather than within the memory interval: a new plan, or a second look at demand. */
+function urgent(st: ServiceWrites, d: Decision): boolean {
+  return !samePlan(st.written, d.plan) || d.loadFollowUp !== undefined;
 }

@@ -1,6 +1,6 @@
 // Every replica publishes what the group's keys say: each change of the copy (mirror.ts) goes to the
 // write side it belongs to — a plan and its decision to the plan router, the controller's memory to
-// what admin shows, a cordon to the publisher, an override to the plan router, the Modal address to
+// what admin shows (and its ask for a second look at demand to this replica's LRS server), a cordon to the publisher, an override to the plan router, the Modal address to
 // the publisher, another replica's load to the fleet view. A value that does not decode, or that does
 // not fit this replica's configuration, is logged and left out; what serves stays as it was.
 import type { Decision } from '../capacity/types.js';
@@ -25,6 +25,8 @@ export interface GroupStateTargets {
   logger: Logger;
   /** A plan from the group was published here (app.onDecision). */
   onDecision: (service: string, decision: Decision) => void;
+  /** The leader's decision asks for a second look at demand: this replica asks its own Envoys. */
+  onLoadFollowUp: (service: string, afterMs: number) => void;
 }
 
 export class GroupStateApplier {
@@ -80,7 +82,13 @@ export class GroupStateApplier {
       case KeyFamily.Controller: {
         if (!this.opts.publisher.service(first) || text === undefined) return;
         const rec = this.decoded(decodeController(text, first), change);
-        if (rec) this.opts.router.seedDecision(first, rec.decision);
+        if (!rec) return;
+        this.opts.router.seedDecision(first, rec.decision);
+        // The leader asked its own Envoys already. Only a fresh ask: memory read again after a
+        // restart or a lost watch is history (a clock skew between hosts over the wait drops it).
+        const followUp = rec.decision.loadFollowUp;
+        if (followUp && rec.leader !== this.opts.self && this.opts.clock.nowMs() - rec.decision.atMs < followUp.afterMs)
+          this.opts.onLoadFollowUp(first, followUp.afterMs);
         return;
       }
       case KeyFamily.Cordons: {

@@ -66,6 +66,8 @@ export interface ReplicaOptions {
   memoryIntervalMs: number;
   /** A plan from the group was published here (app.onDecision). */
   onDecision: (service: string, decision: Decision) => void;
+  /** The leader asked for a second look at demand: ask this replica's Envoys for their next report sooner. */
+  onLoadFollowUp: (service: string, afterMs: number) => void;
   /** Monotonic milliseconds (tests may pass their own). */
   monotonicMs?: () => number;
 }
@@ -170,6 +172,7 @@ class ReplicaImpl implements Replica {
       clock: opts.clock,
       logger: this.log,
       onDecision: opts.onDecision,
+      onLoadFollowUp: opts.onLoadFollowUp,
     });
     this.actions = new ReplicatedActions({
       group: this.group,

@@ -716,12 +716,17 @@ describe('a second look at demand: the next load report sooner, at the turns', (
     const steady = run(20, () => at(24));
     const early = run(1, () => ({ ...at(31), inHouseInProgress: 10 }), policy, last(steady))[0]!;
     expect(early.plan).toMatchObject({ modalWeight: 0, dropPercent: 0 });
-    expect(early.loadFollowUp).toEqual({ afterMs: 500, reason: expect.stringMatching(/^in-house requests in flight rose to 10 from about 2\.4/) });
+    expect(early.loadFollowUp).toEqual({
+      afterMs: 500,
+      reason: expect.stringMatching(/^in-house requests in flight rose to 10 from about 2\.4/),
+    });
     // The gauge's own noise asks for nothing (5 in flight: 1.5 σ over 2.4).
     expect(run(1, () => ({ ...at(24), inHouseInProgress: 5 }), policy, last(steady))[0]!.loadFollowUp).toBeUndefined();
     // After an overflow the gauge's average has come back down within seconds.
     const back = run(6, () => at(24), policy, last(run(10, () => at(96))));
-    expect(run(1, () => ({ ...at(31), inHouseInProgress: 10 }), policy, last(back))[0]!.loadFollowUp?.reason).toMatch(/^in-house requests in flight rose/);
+    expect(run(1, () => ({ ...at(31), inHouseInProgress: 10 }), policy, last(back))[0]!.loadFollowUp?.reason).toMatch(
+      /^in-house requests in flight rose/,
+    );
     // While spilling, in-house in flight moves with the split: not read.
     const spilling = run(20, () => at(96));
     expect(run(1, () => ({ ...at(96), inHouseInProgress: 15 }), policy, last(spilling))[0]!.loadFollowUp).toBeUndefined();

@@ -11,6 +11,7 @@ describe('replica records', () => {
     delete d.state.queueOverflowAtMs;
     delete d.state.demandReportAtMs;
     delete d.state.demandSinceMs;
+    delete d.state.inHouseInFlightAvg;
     const text = JSON.stringify({ leader: 'replica-1', epoch: 'e1', decision: d, asOfMs: T0 });
     const r = decodeController(text, 'svc');
     expect(r.ok && r.value.decision.state).toMatchObject({
@@ -18,6 +19,7 @@ describe('replica records', () => {
       queueOverflowAtMs: null,
       demandReportAtMs: null,
       demandSinceMs: null,
+      inHouseInFlightAvg: null,
     });
   });
 });

@@ -1,0 +1,101 @@
+// The leader's decision writer against a real etcd, in virtual time: between plan changes the
+// controller's memory waits for the memory interval, but a decision asking for a second look at
+// demand goes out at once (the followers ask their own Envoys when they read it), and a later
+// decision that does not ask does not erase an ask not yet written.
+import type { Namespace } from 'etcd3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decide } from '../../src/capacity/decide.js';
+import type { Decision } from '../../src/capacity/types.js';
+import { makePolicy } from '../../src/config/capacity-policy.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { DecisionWriter } from '../../src/ha/decision-writer.js';
+import { connectEtcd, type EtcdConnection } from '../../src/ha/etcd-client.js';
+import type { Fence } from '../../src/ha/fence.js';
+import { keys } from '../../src/ha/keys.js';
+import { decodeController } from '../../src/ha/records.js';
+import { startEtcd, type EtcdHandle } from '../../tools/etcd/etcd-process.js';
+import { waitFor } from '../../tools/wait-for.js';
+import { inputs, T0 } from '../capacity/fixtures.js';
+import { VirtualTime } from '../support/virtual-time.js';
+
+const FOLLOW_UP = { afterMs: 500, reason: 'load report rose' };
+const noAsk = ({ loadFollowUp: _, ...d }: Decision): Decision => d;
+
+describe('the decision writer (real etcd)', () => {
+  let etcd: EtcdHandle;
+  let conn: EtcdConnection;
+  let group: Namespace;
+
+  beforeAll(async () => {
+    etcd = await startEtcd();
+    conn = connectEtcd({ endpoints: [etcd.url] }, '/spillway/writer-test', { callTimeoutMs: 1_000 });
+    group = conn.group;
+  });
+  afterAll(async () => {
+    conn?.close();
+    await etcd?.close();
+  });
+
+  const stand = async (): Promise<Fence> => {
+    const res = await group.leaseClient.leaseGrant({ TTL: 30 });
+    const key = keys.election(res.ID);
+    const txn = await group.if(key, 'Create', '==', 0).then(group.put(key).value('{}').lease(res.ID)).commit();
+    return { key, token: BigInt(txn.header.revision), leaseId: res.ID };
+  };
+  const memory = async (service: string): Promise<Decision | undefined> => {
+    const text = await group.get(keys.controller(service)).string();
+    if (text === null) return undefined;
+    const r = decodeController(text, service);
+    if (!r.ok) throw new Error(r.error);
+    return r.value.decision;
+  };
+
+  it('writes an ask for a second look at once, and keeps it when a later decision does not ask', async () => {
+    const vt = new VirtualTime(T0);
+    const service = 'svc';
+    const writer = new DecisionWriter({
+      group,
+      fence: await stand(),
+      replica: 'replica-1',
+      memoryIntervalMs: 1_000,
+      storedPlan: () => undefined,
+      onFencedOut: (why) => {
+        throw new Error(why);
+      },
+      clock: vt,
+      scheduler: vt,
+      logger: silentLogger,
+    });
+    const policy = makePolicy();
+    const first = decide(undefined, inputs(T0, { offered: 50 }), T0, policy);
+    writer.offer(service, first);
+    await waitFor(async () => (await memory(service))?.atMs === first.atMs, 5_000, 'the first decision (a new plan)');
+
+    // The same plan, no ask: the memory waits for the interval (virtual time does not move).
+    const quiet = noAsk(decide(first, inputs(T0 + 100, { offered: 50 }), T0 + 100, policy));
+    expect(quiet.plan).toEqual(first.plan);
+    writer.offer(service, quiet);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await memory(service))?.atMs).toBe(first.atMs);
+
+    // The same plan, asking for a second look: written now, ask and all.
+    const asking: Decision = { ...quiet, atMs: T0 + 200, loadFollowUp: FOLLOW_UP };
+    writer.offer(service, asking);
+    // Offered while that write is on the wire: a decision that does not ask.
+    const later: Decision = { ...quiet, atMs: T0 + 250 };
+    writer.offer(service, later);
+    await waitFor(async () => (await memory(service))?.atMs === T0 + 200, 5_000, 'the asking decision, at once');
+    expect((await memory(service))?.loadFollowUp).toEqual(FOLLOW_UP);
+
+    // A new plan on the wire, an ask queued behind it, then a decision without one before the ask
+    // is written: the memory written next still asks.
+    const spill: Decision = { ...quiet, atMs: T0 + 1_300, plan: { ...quiet.plan, modalWeight: quiet.plan.modalWeight + 100 } };
+    expect(spill.plan).not.toEqual(first.plan);
+    writer.offer(service, spill);
+    writer.offer(service, { ...spill, atMs: T0 + 1_310, loadFollowUp: FOLLOW_UP });
+    writer.offer(service, { ...spill, atMs: T0 + 1_320 });
+    await waitFor(async () => (await memory(service))?.atMs === T0 + 1_320, 5_000, 'the last decision, with the ask');
+    expect((await memory(service))?.loadFollowUp).toEqual(FOLLOW_UP);
+    writer.close();
+  });
+});
