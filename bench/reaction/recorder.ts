@@ -12,7 +12,7 @@ export interface Stamped<T> {
 export class PipelineRecorder {
   readonly samples: Stamped<{ runners: number; headroom: number | undefined }>[] = [];
   /** at = the controller tick that decided (Decision.atMs): our listener runs only after publish and send. */
-  readonly decisions: Stamped<{ modalWeight: number; mode: string; reason: string }>[] = [];
+  readonly decisions: Stamped<{ modalWeight: number; mode: string; reason: string; followUp?: string }>[] = [];
   /** at = snapshot built and handed to the cache (its set() pushes to the ADS streams synchronously). */
   readonly publishes: Stamped<{ edsVersion: string }>[] = [];
   readonly sent: Stamped<{ version: string }>[] = [];
@@ -39,7 +39,15 @@ export class PipelineRecorder {
     }
     this.offs.push(
       app.onDecision((_s, d) =>
-        this.decisions.push({ at: d.atMs, v: { modalWeight: d.plan.modalWeight, mode: d.mode, reason: d.reason } }),
+        this.decisions.push({
+          at: d.atMs,
+          v: {
+            modalWeight: d.plan.modalWeight,
+            mode: d.mode,
+            reason: d.reason,
+            ...(d.loadFollowUp ? { followUp: d.loadFollowUp.reason } : {}),
+          },
+        }),
       ),
     );
     const cache = app.cache;

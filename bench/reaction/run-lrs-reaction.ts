@@ -47,12 +47,12 @@ export async function runLrsReaction(
   const rig = await startRig({ ...LRS_REACTION_RIG, ...(o.replicas !== undefined ? { replicas: o.replicas } : {}) });
   const poller = new AdminPoller(rig.envoy.adminUrl, 5);
   const rec = new PipelineRecorder(rig.app, rig.attached, poller);
-  const reports: Array<{ at: number; offered: number }> = [];
+  const reports: Array<{ at: number; offered: number; inHouseInFlight: number }> = [];
   const offReports = rig.attached.lrs.view.subscribe((snap) => {
     const s = snap.services.find((x) => x.service === SERVICE);
     if (!s) return;
     const offered = s.localities['in-house'].issuedRps + s.localities.modal.issuedRps + s.drops.droppedRps;
-    if (reports.at(-1)?.offered !== offered) reports.push({ at: nowMs(), offered });
+    if (reports.at(-1)?.offered !== offered) reports.push({ at: nowMs(), offered, inHouseInFlight: s.localities['in-house'].inProgress });
   });
   const abort = new AbortController();
   const rand = mulberry32(o.seed);
@@ -104,6 +104,7 @@ export async function runLrsReaction(
       weightChecks: { ok: 0, mismatched: 0 },
       decisions: rec.decisions,
       samples: rec.samples,
+      loadReports: reports,
     };
   } finally {
     abort.abort();

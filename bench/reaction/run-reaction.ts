@@ -59,6 +59,8 @@ export interface ReactionRun {
   /** Every decision and stats sample, for auditing the attribution. */
   decisions: PipelineRecorder['decisions'];
   samples: PipelineRecorder['samples'];
+  /** LRS input: each load report the Envoy's Spillway received (offered rps, in-house in flight). */
+  loadReports?: Array<{ at: number; offered: number; inHouseInFlight: number }>;
 }
 
 async function modalEnvoyWeight(adminUrl: string): Promise<number> {

@@ -101,9 +101,11 @@ const QUEUE_MEMORY_MS = 5_000;
 const FOLLOW_UP_SIGMAS = 1;
 /**
  * How soon the second look comes: long enough to count a step by its noise at tens of rps (a
- * doubling from 48 rps clears 2.5 σ in half a second about nine times in ten, in 0.3 s two in three).
+ * doubling from 48 rps clears 2.5 σ in half a second about nine times in ten, in 0.4 s three in four,
+ * a quadrupling from 24 rps almost always), short enough that a step begun up to ≈ 0.65 s before the
+ * report that asked (later ones show enough in it to act at once) is acted on within 1.1 s.
  */
-export const FOLLOW_UP_AFTER_MS = 500;
+export const FOLLOW_UP_AFTER_MS = 400;
 /**
  * The in-flight gauge in each report sees a step within one service time, where the counts see
  * only the fraction of the window after it: a step begun 0.15 s before a report with a 0.2 s
@@ -112,7 +114,7 @@ export const FOLLOW_UP_AFTER_MS = 500;
  * Read only then: while spilling or shedding the split moves the gauge, and long-lived requests
  * (streams) make it no rate at all — an average of the gauge, not Little's law, is the baseline.
  */
-const FOLLOW_UP_IN_FLIGHT_SIGMAS = 2;
+const FOLLOW_UP_IN_FLIGHT_SIGMAS = 2.5;
 /** The gauge's average follows a few reports (an overflow's high in-flight is forgotten in seconds). */
 const FOLLOW_UP_IN_FLIGHT_TAU_MS = 2_000;
 /** The average's own noise, as a share of one gauge's variance (an EWMA over two intervals: ≈ 1/4). */

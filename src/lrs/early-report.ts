@@ -14,8 +14,13 @@ export interface EarlyReportAsk {
   nowMs: number;
 }
 
-/** Shorter than the interval, not below the accepted windows, none pending, and at most once per interval. */
+/**
+ * Shorter than the interval, not below the accepted windows, none pending, and not sooner than one
+ * early window after the last ask (a report that crossed the ask on the wire clears `pending` early).
+ * An early report may itself ask again: a step that begins just before the answer to an ask made
+ * on noise must not wait a whole interval, which once-per-interval made it do.
+ */
 export function mayAskEarlyReport(a: EarlyReportAsk): boolean {
   if (a.afterMs >= a.intervalMs || a.afterMs < a.minWindowMs || a.pending) return false;
-  return a.lastAskedAtMs === undefined || a.nowMs - a.lastAskedAtMs >= a.intervalMs;
+  return a.lastAskedAtMs === undefined || a.nowMs - a.lastAskedAtMs >= a.afterMs;
 }

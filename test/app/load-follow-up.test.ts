@@ -1,10 +1,11 @@
 // The second look at demand, wired end to end: a load report that rose makes the controller's
 // decision ask the LRS server, which tells the reporting Envoy (here a gRPC client speaking LRS) to
-// send its next report in 500 ms, then the usual interval again. In one Spillway, and in a group of
+// send its next report sooner (FOLLOW_UP_AFTER_MS), then the usual interval again. In one Spillway, and in a group of
 // two replicas on a real etcd with the Envoy on the follower (the leader decides, the follower asks).
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
+import { FOLLOW_UP_AFTER_MS } from '../../src/capacity/default-policy.js';
 import type { LoadStatsRequest } from '../../src/generated/envoy/service/load_stats/v3/LoadStatsRequest.js';
 import type { LoadStatsResponse__Output } from '../../src/generated/envoy/service/load_stats/v3/LoadStatsResponse.js';
 import { IN_HOUSE_LOCALITY } from '../../src/model/localities.js';
@@ -77,7 +78,7 @@ async function reportARise(xdsPort: number): Promise<LoadStatsResponse__Output[]
     expect(received).toHaveLength(1);
     call.write(report(60));
     await waitFor(() => received.length === 2, 3_000, 'an early-report instruction');
-    expect(received[1]!.load_reporting_interval).toEqual({ seconds: '0', nanos: 500_000_000 });
+    expect(received[1]!.load_reporting_interval).toEqual({ seconds: '0', nanos: FOLLOW_UP_AFTER_MS * 1_000_000 });
     // The early report comes: the usual interval again.
     call.write(report(62));
     await waitFor(() => received.length === 3, 3_000, 'the usual interval again');

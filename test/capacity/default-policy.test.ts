@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/capacity/decide.js';
-import { initialDefaultState, trackStartingRunners, upgradeSavedState } from '../../src/capacity/default-policy.js';
+import { FOLLOW_UP_AFTER_MS, initialDefaultState, trackStartingRunners, upgradeSavedState } from '../../src/capacity/default-policy.js';
 import { makePolicy, type CapacityPolicy } from '../../src/config/capacity-policy.js';
 import type { Decision } from '../../src/capacity/types.js';
 import { inputs, silentInputs, T0, type Scenario } from './fixtures.js';
@@ -677,7 +677,10 @@ describe('a second look at demand: the next load report sooner, at the turns', (
     // previous one, which is neither a step nor over a line. Nothing moves, but the next report is asked for.
     const partial = run(1, () => at(38), policy, last(steady))[0]!;
     expect(partial.plan).toMatchObject({ modalWeight: 0, dropPercent: 0 });
-    expect(partial.loadFollowUp).toEqual({ afterMs: 500, reason: expect.stringMatching(/^load report rose to 38 rps from 24/) });
+    expect(partial.loadFollowUp).toEqual({
+      afterMs: FOLLOW_UP_AFTER_MS,
+      reason: expect.stringMatching(/^load report rose to 38 rps from 24/),
+    });
     // Half a second later, a report of the new rate alone: a step by its (wider) noise, so it spills.
     // (It rose again, but the LRS server asks each Envoy at most once per interval.)
     const now = partial.atMs + 500;
@@ -696,7 +699,7 @@ describe('a second look at demand: the next load report sooner, at the turns', (
       expect(d.loadFollowUp).toBeUndefined();
     }
     const now = d.atMs + 250;
-    expect(decide(d, inputs(now, at(42)), now, policy).loadFollowUp?.afterMs).toBe(500);
+    expect(decide(d, inputs(now, at(42)), now, policy).loadFollowUp?.afterMs).toBe(FOLLOW_UP_AFTER_MS);
   });
 
   it('compares with the previous report, not the average: after an overflow the average is still high', () => {
@@ -707,7 +710,7 @@ describe('a second look at demand: the next load report sooner, at the turns', (
     const back = run(6, () => at(24), policy, last(burst));
     expect(last(back).mode).toBe('draining');
     expect(last(back).inputs['lambda_fast_rps']!.value).toBeGreaterThan(40);
-    expect(run(1, () => at(38), policy, last(back))[0]!.loadFollowUp?.afterMs).toBe(500);
+    expect(run(1, () => at(38), policy, last(back))[0]!.loadFollowUp?.afterMs).toBe(FOLLOW_UP_AFTER_MS);
   });
 
   it("asks for it when the in-house in-flight gauge jumps, before the report's counts show the step", () => {
@@ -717,7 +720,7 @@ describe('a second look at demand: the next load report sooner, at the turns', (
     const early = run(1, () => ({ ...at(31), inHouseInProgress: 10 }), policy, last(steady))[0]!;
     expect(early.plan).toMatchObject({ modalWeight: 0, dropPercent: 0 });
     expect(early.loadFollowUp).toEqual({
-      afterMs: 500,
+      afterMs: FOLLOW_UP_AFTER_MS,
       reason: expect.stringMatching(/^in-house requests in flight rose to 10 from about 2\.4/),
     });
     // The gauge's own noise asks for nothing (5 in flight: 1.5 σ over 2.4).

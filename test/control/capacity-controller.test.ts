@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { FOLLOW_UP_AFTER_MS } from '../../src/capacity/default-policy.js';
 import type { Decision } from '../../src/capacity/types.js';
 import { makePolicy } from '../../src/config/capacity-policy.js';
 import { CapacityController } from '../../src/control/capacity-controller.js';
@@ -181,7 +182,7 @@ describe('CapacityController in virtual time', () => {
     expect(asked).toEqual([]);
     await vt.advance(3_000);
     // The report at 10 s rose by 2.3 σ: asked once (four ticks see that report), and not for the same level again.
-    expect(asked).toEqual([{ service: 'svc', afterMs: 500, atMs: 10_000 }]);
+    expect(asked).toEqual([{ service: 'svc', afterMs: FOLLOW_UP_AFTER_MS, atMs: 10_000 }]);
     ctl.stop();
   });
 });
