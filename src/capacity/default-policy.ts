@@ -46,6 +46,7 @@ export function initialDefaultState(): DefaultState {
     demandReportIntervalMs: null,
     lastReportRps: null,
     inHouseInFlightAvg: null,
+    corroboratedReportAtMs: null,
     demandSinceMs: null,
   };
 }
@@ -68,6 +69,7 @@ export function upgradeSavedState(state: unknown): void {
   if (!('demandReportIntervalMs' in st)) st['demandReportIntervalMs'] = initial.demandReportIntervalMs;
   if (!('lastReportRps' in st)) st['lastReportRps'] = initial.lastReportRps;
   if (!('inHouseInFlightAvg' in st)) st['inHouseInFlightAvg'] = initial.inHouseInFlightAvg;
+  if (!('corroboratedReportAtMs' in st)) st['corroboratedReportAtMs'] = initial.corroboratedReportAtMs;
   if (!('prewarmIncreasedAtMs' in st)) st['prewarmIncreasedAtMs'] = initial.prewarmIncreasedAtMs;
 }
 
@@ -103,13 +105,14 @@ const FOLLOW_UP_SIGMAS = 1;
  * How soon the second look comes: long enough to count a step by its noise at tens of rps (a
  * doubling from 48 rps clears 2.5 σ in half a second about nine times in ten, in 0.4 s three in four,
  * a quadrupling from 24 rps almost always), short enough that a step begun up to ≈ 0.65 s before the
- * report that asked (later ones show enough in it to act at once) is acted on within 1.1 s.
+ * report that asked (later ones show enough in it to act at once) is acted on within 1.1 s at a 1 s
+ * interval (bench:reaction --input lrs).
  */
 export const FOLLOW_UP_AFTER_MS = 400;
 /**
  * The in-flight gauge in each report sees a step within one service time, where the counts see
  * only the fraction of the window after it: a step begun 0.15 s before a report with a 0.2 s
- * service time has nearly its whole new rate in flight. While in-house takes everything, a report
+ * service time has three quarters of its new rate in flight, and a seventh of it in the counts. While in-house takes everything, a report
  * whose in-house in-flight rose this many σ (Poisson) over its recent average asks for a second look.
  * Read only then: while spilling or shedding the split moves the gauge, and long-lived requests
  * (streams) make it no rate at all — an average of the gauge, not Little's law, is the baseline.
@@ -119,6 +122,13 @@ const FOLLOW_UP_IN_FLIGHT_SIGMAS = 2.5;
 const FOLLOW_UP_IN_FLIGHT_TAU_MS = 2_000;
 /** The average's own noise, as a share of one gauge's variance (an EWMA over two intervals: ≈ 1/4). */
 const IN_FLIGHT_AVG_VARIANCE_SHARE = 0.25;
+/**
+ * A rise whose report also shows the in-house in-flight gauge jumped is a step at this many σ of its
+ * counts instead of STEP_NOISE_SIGMAS: two independent signals agreeing (together rarer on noise
+ * than 2.5 σ of the counts alone), and an early report's short window, noisy on its own, then
+ * suffices to act on (bench:reaction --input lrs: about one early report in six did not).
+ */
+const CORROBORATED_STEP_SIGMAS = 1.5;
 /** Drop changes smaller than this many points are not published (each is an EDS push). */
 const DROP_DEAD_BAND = 3;
 const ewma = (prev: number, x: number, dtMs: number, tauMs: number): number => prev + (1 - Math.exp(-dtMs / tauMs)) * (x - prev);
@@ -132,8 +142,15 @@ function demandReportAt(inputs: ControllerInputs): number | undefined {
 }
 
 /** How far a report must move from `base` to be a step rather than counting noise. */
-export function stepThreshold(base: number, noiseRps: number): number {
-  return Math.max(STEP_MARGIN * base, STEP_NOISE_SIGMAS * noiseRps);
+export function stepThreshold(base: number, noiseRps: number, sigmas: number = STEP_NOISE_SIGMAS): number {
+  return Math.max(STEP_MARGIN * base, sigmas * noiseRps);
+}
+
+/** In-house in flight jumped over its average by more than its noise (FOLLOW_UP_IN_FLIGHT_SIGMAS). */
+function inFlightJumped(inFlight: number, avg: number | null): boolean {
+  if (avg === null) return false;
+  // Poisson in flight (at least one request's worth), plus the average's own noise.
+  return inFlight - avg > FOLLOW_UP_IN_FLIGHT_SIGMAS * Math.sqrt(Math.max(1, avg) * (1 + IN_FLIGHT_AVG_VARIANCE_SHARE));
 }
 
 /** Modal capacity in inputs the policy may rely on now, and why. */
@@ -366,7 +383,22 @@ export function decideDefault(
   // weights), and the latest report as soon as it moves by a step either way. One report's noise
   // is what its counts allow (Poisson), at the rate it reports.
   const noise = inputs.offeredNoiseRps ?? 0;
-  const planOnReport = Math.abs(lambda - lambdaFast) > stepThreshold(lambdaFast, noise);
+  // While in-house takes everything, a jump in its in-flight gauge on a new report corroborates a
+  // rise in the counts (item 1 of docs/capacity-model.md: "A second look").
+  const spillingBefore = (prevPlan?.modalWeight ?? 0) > 0 && prevPlan?.modalHealth === ModalHealth.Healthy;
+  const acting = spillingBefore || (prevPlan?.dropPercent ?? 0) > 0;
+  const newReport = sinceLastReportMs !== undefined;
+  const inHouseInFlight = inputs.inHouse?.inProgress ?? 0;
+  // Judged once per report, when it is new (the gauge's average then takes it in, and the spill it
+  // starts makes `acting` true): decisions between reports see the same verdict.
+  const corroborated = newReport
+    ? !acting && inFlightJumped(inHouseInFlight, prev.inHouseInFlightAvg)
+    : sameReport && prev.corroboratedReportAtMs !== null && prev.corroboratedReportAtMs === reportAtMs;
+  const riseSigmas = corroborated ? CORROBORATED_STEP_SIGMAS : STEP_NOISE_SIGMAS;
+  const planOnReport =
+    lambda > lambdaFast
+      ? lambda - lambdaFast > stepThreshold(lambdaFast, noise, riseSigmas)
+      : lambdaFast - lambda > stepThreshold(lambdaFast, noise);
   const lambdaPlan = planOnReport ? lambda : lambdaFast;
 
   // 2. In-house: what it serves at the target and at most, from capacity alone (never from a
@@ -419,10 +451,6 @@ export function decideDefault(
   // 4. The split, in rates: Modal takes the excess over the in-house target up to what it can take;
   //    in-house takes the rest up to its maximum; what neither can take is shed at the edge.
   const excessUp = Math.max(0, lambdaPlan - muTarget);
-  const spillingBefore = (prevPlan?.modalWeight ?? 0) > 0 && prevPlan?.modalHealth === ModalHealth.Healthy;
-  // Spilling or shedding: a report that fell asks for a second look, one that rose does not.
-  const acting = spillingBefore || (prevPlan?.dropPercent ?? 0) > 0;
-  const inHouseInFlight = inputs.inHouse?.inProgress ?? 0;
   // Taken in once per new report, like the demand averages.
   const inHouseInFlightAvg =
     reportAtMs === undefined
@@ -437,7 +465,8 @@ export function decideDefault(
     noise,
     inHouseInFlight,
     inHouseInFlightAvg: prev.inHouseInFlightAvg,
-    newReport: sinceLastReportMs !== undefined,
+    inFlightJumped: corroborated,
+    newReport,
     acting,
   });
   // Hysteresis: start when smoothed demand is clearly over the target — or at once on a step well
@@ -455,7 +484,7 @@ export function decideDefault(
   const fastNoise = noise > 0 ? Math.sqrt(fromFirst * noise * noise + (1 - fromFirst) * settledVar) : 0;
   const startLine = startAt + CLEAR_NOISE_SIGMAS * fastNoise;
   const stepBase = Math.max(muTarget, lambdaFast);
-  const step = lambda - stepBase > stepThreshold(stepBase, noise);
+  const step = lambda - stepBase > stepThreshold(stepBase, noise, riseSigmas);
   // A queue in the backends (a surge's first interval, before any report showed it) is drained, not
   // left full: while Envoy holds clearly more in-house requests than the fleet's slots at its maximum
   // utilization, in-house is allowed less than its maximum until the surplus is gone. Counted in
@@ -631,6 +660,7 @@ export function decideDefault(
     demandReportIntervalMs: reportIntervalMs,
     lastReportRps: reportAtMs !== undefined ? lambda : prev.lastReportRps,
     inHouseInFlightAvg,
+    corroboratedReportAtMs: corroborated && reportAtMs !== undefined ? reportAtMs : newReport ? null : prev.corroboratedReportAtMs,
     demandSinceMs,
   };
   const readings: Record<string, InputReading> = {
@@ -667,6 +697,8 @@ function followUpFor(o: {
   /** In-house requests in flight in this report, and their average over the reports before it. */
   inHouseInFlight: number;
   inHouseInFlightAvg: number | null;
+  /** …and whether it jumped over that average (read only while nothing is spilled or shed). */
+  inFlightJumped: boolean;
   /** This decision sees a new report (after a known one). */
   newReport: boolean;
   /** Spilling (a soft-cordoned Modal in a drain takes nothing: not spilling) or shedding. */
@@ -687,14 +719,10 @@ function followUpFor(o: {
       reason: `load report ${moved > 0 ? 'rose' : 'fell'} to ${Math.round(o.lambda)} rps from ${Math.round(from)} (noise ±${Math.round(o.noise)}): ${next}`,
     };
   }
-  if (o.acting || o.inHouseInFlightAvg === null) return undefined;
-  // Poisson in flight (at least one request's worth), plus the average's own noise.
-  const avg = o.inHouseInFlightAvg;
-  const inFlightBand = FOLLOW_UP_IN_FLIGHT_SIGMAS * Math.sqrt(Math.max(1, avg) * (1 + IN_FLIGHT_AVG_VARIANCE_SHARE));
-  if (o.inHouseInFlight - avg <= inFlightBand) return undefined;
+  if (!o.inFlightJumped || o.inHouseInFlightAvg === null) return undefined;
   return {
     afterMs: FOLLOW_UP_AFTER_MS,
-    reason: `in-house requests in flight rose to ${Math.round(o.inHouseInFlight)} from about ${avg.toFixed(1)} (load report ${Math.round(o.lambda)} rps): ${next}`,
+    reason: `in-house requests in flight rose to ${Math.round(o.inHouseInFlight)} from about ${o.inHouseInFlightAvg.toFixed(1)} (load report ${Math.round(o.lambda)} rps): ${next}`,
   };
 }
 

@@ -121,6 +121,8 @@ export interface DefaultState {
    * null: no report yet. The follow-up rule compares a new report's gauge with it.
    */
   inHouseInFlightAvg: number | null;
+  /** The load report (its observedAtMs) whose rise the in-house in-flight gauge corroborated; null: not the latest. */
+  corroboratedReportAtMs: number | null;
   /**
    * The first load report the averages started from (its observedAtMs): until they have run a few
    * windows, λ_fast is still mostly that one report and carries its noise. null: none yet, or memory

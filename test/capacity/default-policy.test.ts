@@ -735,6 +735,21 @@ describe('a second look at demand: the next load report sooner, at the turns', (
     expect(run(1, () => ({ ...at(96), inHouseInProgress: 15 }), policy, last(spilling))[0]!.loadFollowUp).toBeUndefined();
   });
 
+  it('acts on a short early report when the in-flight gauge corroborates its rise, and not without it', () => {
+    // Reports of 40 rps, then an early report (0.4 s) of 68 rps: 2.2 σ of its own noise (±13) over
+    // the average — no step by its counts alone. With in-house in flight jumping from ≈ 4 to 12
+    // (the new arrivals of the last 100 ms), the two signals together are a step: it spills, and
+    // the ticks before the next report keep to it.
+    const steady = run(20, () => at(40));
+    const now = last(steady).atMs + 400;
+    const quiet = decide(last(steady), inputs(now, at(68, 0.4)), now, policy);
+    expect(quiet.mode).toBe('in-house');
+    const corroborated = decide(last(steady), inputs(now, { ...at(68, 0.4), inHouseInProgress: 12 }), now, policy);
+    expect(corroborated.mode).toBe('spilling');
+    const tick = decide(corroborated, inputs(now, { ...at(68, 0.4), inHouseInProgress: 12 }), now + 250, policy);
+    expect(tick.plan).toEqual(corroborated.plan);
+  });
+
   it('while spilling, asks for it when demand falls, not when it rises', () => {
     const spilling = run(20, () => at(96));
     expect(last(spilling).mode).toBe('spilling');

@@ -12,6 +12,7 @@ describe('replica records', () => {
     delete d.state.demandReportAtMs;
     delete d.state.demandSinceMs;
     delete d.state.inHouseInFlightAvg;
+    delete d.state.corroboratedReportAtMs;
     const text = JSON.stringify({ leader: 'replica-1', epoch: 'e1', decision: d, asOfMs: T0 });
     const r = decodeController(text, 'svc');
     expect(r.ok && r.value.decision.state).toMatchObject({
@@ -20,6 +21,7 @@ describe('replica records', () => {
       demandReportAtMs: null,
       demandSinceMs: null,
       inHouseInFlightAvg: null,
+      corroboratedReportAtMs: null,
     });
   });
 });
