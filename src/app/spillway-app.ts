@@ -34,7 +34,7 @@ import { createDnsClient, type DnsClient } from '../discovery/dns-client.js';
 import { InHouseFleet } from '../discovery/in-house-fleet.js';
 import { ModalAddressWatcher } from '../discovery/modal-addresses.js';
 import { startReplica, type Replica } from '../ha/replica.js';
-import { addLrsService, createLrsService, type LrsService } from '../lrs/lrs-server.js';
+import { addLrsService, createLrsService, MAX_FOLLOW_UP_ENVOYS, type LrsService } from '../lrs/lrs-server.js';
 import type { LoadView } from '../lrs/load-view.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
 import { createSpillwayMetrics } from '../metrics/spillway-metrics.js';
@@ -273,6 +273,12 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     },
     decided: () => decided.emit(),
   };
+  // A second look at demand: this process's Envoys are asked for an early load report, unless the
+  // group (in replica mode every replica's Envoys, all asked at once) is over MAX_FOLLOW_UP_ENVOYS.
+  let groupEnvoys = (): number => lrs.view.snapshot().connectedEnvoys;
+  const askEarlyReports = (afterMs: number): void => {
+    if (groupEnvoys() <= MAX_FOLLOW_UP_ENVOYS) lrs.followUp(afterMs);
+  };
   const controller = modal
     ? createController(config, driven, modal, {
         clock,
@@ -284,7 +290,7 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
         onDecided: (service, d) => sink.decided(service, d),
         // The Envoys reporting to this process (in replica mode, the leader's own; followers ask
         // theirs when they read the decision from etcd).
-        loadReports: { followUp: (_service, afterMs) => void lrs.followUp(afterMs) },
+        loadReports: { followUp: (_service, afterMs) => askEarlyReports(afterMs) },
         teardown,
       })
     : undefined;
@@ -309,12 +315,13 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
       actuator: modal?.actuator,
       memoryIntervalMs: config.controller.tickMs,
       onDecision: (service, d) => decisions.emit(service, d),
-      onLoadFollowUp: (_service, afterMs) => void lrs.followUp(afterMs),
+      onLoadFollowUp: (_service, afterMs) => askEarlyReports(afterMs),
       ...(deps.monotonicMs ? { monotonicMs: deps.monotonicMs } : {}),
     }).catch(failStart);
     const r = replica;
     teardown.add(() => r.stop());
     load = r.load;
+    groupEnvoys = () => r.groupEnvoys();
     sink = {
       decision: (service, d) => r.decided(service, d),
       decided: (service, d) => {

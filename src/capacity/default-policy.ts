@@ -47,6 +47,7 @@ export function initialDefaultState(): DefaultState {
     lastReportRps: null,
     inHouseInFlightAvg: null,
     corroboratedReportAtMs: null,
+    stepRps: null,
     demandSinceMs: null,
   };
 }
@@ -54,8 +55,11 @@ export function initialDefaultState(): DefaultState {
 /**
  * Brings memory saved by an earlier version to this one's shape before it is used — restored after a
  * restart, or resumed by a new leader from its predecessor: the fields added on 2026-11-29
- * (startingRunners, queueOverflowAtMs, demandReportAtMs, demandSinceMs) start as at a first start (runners already up
- * count as warm, no queue seen; averages that were already running are taken as settled). Anything that is not the default policy's state is left as it is.
+ * (startingRunners, queueOverflowAtMs, demandReportAtMs, demandSinceMs) and since (demandReportIntervalMs,
+ * lastReportRps, prewarmIncreasedAtMs, inHouseInFlightAvg, corroboratedReportAtMs, stepRps) start as at a first
+ * start (runners already up count as warm, no queue seen; averages that were already running are
+ * taken as settled; no report to compare the next with). Anything that is not the default policy's
+ * state is left as it is.
  */
 export function upgradeSavedState(state: unknown): void {
   if (typeof state !== 'object' || state === null || Array.isArray(state)) return;
@@ -70,6 +74,7 @@ export function upgradeSavedState(state: unknown): void {
   if (!('lastReportRps' in st)) st['lastReportRps'] = initial.lastReportRps;
   if (!('inHouseInFlightAvg' in st)) st['inHouseInFlightAvg'] = initial.inHouseInFlightAvg;
   if (!('corroboratedReportAtMs' in st)) st['corroboratedReportAtMs'] = initial.corroboratedReportAtMs;
+  if (!('stepRps' in st)) st['stepRps'] = initial.stepRps;
   if (!('prewarmIncreasedAtMs' in st)) st['prewarmIncreasedAtMs'] = initial.prewarmIncreasedAtMs;
 }
 
@@ -395,10 +400,21 @@ export function decideDefault(
     ? !acting && inFlightJumped(inHouseInFlight, prev.inHouseInFlightAvg)
     : sameReport && prev.corroboratedReportAtMs !== null && prev.corroboratedReportAtMs === reportAtMs;
   const riseSigmas = corroborated ? CORROBORATED_STEP_SIGMAS : STEP_NOISE_SIGMAS;
-  const planOnReport =
+  const stepped =
     lambda > lambdaFast
       ? lambda - lambdaFast > stepThreshold(lambdaFast, noise, riseSigmas)
       : lambdaFast - lambda > stepThreshold(lambdaFast, noise);
+  // A step goes on while the reports after it stay with it: within a step of the report planned on
+  // before, and still clearly (1 σ) on its side of the average. Otherwise a report a little under
+  // the bar after a step, its average still far behind, handed the plan back to the average, and a
+  // spill the step had started stopped one report later.
+  const stepRps = prev.stepRps;
+  const stepGoesOn =
+    stepRps !== null &&
+    Math.sign(lambda - lambdaFast) === Math.sign(stepRps - lambdaFast) &&
+    Math.abs(lambda - lambdaFast) > noise &&
+    Math.abs(lambda - stepRps) <= stepThreshold(stepRps, noise);
+  const planOnReport = stepped || stepGoesOn;
   const lambdaPlan = planOnReport ? lambda : lambdaFast;
 
   // 2. In-house: what it serves at the target and at most, from capacity alone (never from a
@@ -661,6 +677,7 @@ export function decideDefault(
     lastReportRps: reportAtMs !== undefined ? lambda : prev.lastReportRps,
     inHouseInFlightAvg,
     corroboratedReportAtMs: corroborated && reportAtMs !== undefined ? reportAtMs : newReport ? null : prev.corroboratedReportAtMs,
+    stepRps: planOnReport ? lambda : null,
     demandSinceMs,
   };
   const readings: Record<string, InputReading> = {
@@ -704,9 +721,9 @@ function followUpFor(o: {
   /** Spilling (a soft-cordoned Modal in a drain takes nothing: not spilling) or shedding. */
   acting: boolean;
 }): LoadFollowUp | undefined {
-  // Not asked again on the answer itself: the LRS server asks each Envoy at most once per interval
-  // (and the simulator does the same). With several Envoys the sum moves on each one's report, so
-  // the time since the last one is no guide here.
+  // Asking again before the answer has come changes nothing: the LRS server (and the simulator)
+  // never asks an Envoy whose early report is due (src/lrs/early-report.ts). With several Envoys the
+  // sum moves on each one's report, so the time since the last one is no guide here.
   if (!o.newReport) return undefined;
   const next = `next report in ${FOLLOW_UP_AFTER_MS} ms`;
   const from = o.lastReport ?? o.lambdaFast;

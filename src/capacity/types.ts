@@ -123,6 +123,8 @@ export interface DefaultState {
   inHouseInFlightAvg: number | null;
   /** The load report (its observedAtMs) whose rise the in-house in-flight gauge corroborated; null: not the latest. */
   corroboratedReportAtMs: number | null;
+  /** The offered rate of the report the plan last followed as a step (rps); null: the plan follows the average. */
+  stepRps: number | null;
   /**
    * The first load report the averages started from (its observedAtMs): until they have run a few
    * windows, λ_fast is still mostly that one report and carries its noise. null: none yet, or memory

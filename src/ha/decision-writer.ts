@@ -57,9 +57,7 @@ export class DecisionWriter {
   offer(service: string, decision: Decision): void {
     if (this.closed) return;
     const st = this.state(service);
-    // A second look not yet written is not lost to a later decision that does not ask for one.
-    const unwrittenFollowUp = st.latest?.loadFollowUp;
-    st.latest = decision.loadFollowUp || !unwrittenFollowUp ? decision : { ...decision, loadFollowUp: unwrittenFollowUp };
+    st.latest = keepAsk(st.latest, decision);
     if (st.inFlight) return;
     if (urgent(st, st.latest)) {
       st.timer?.();
@@ -118,7 +116,7 @@ export class DecisionWriter {
     }
     if (outcome.kind === 'unavailable') {
       this.log.debug({ service, error: outcome.error }, 'cannot write the decision to etcd; retrying');
-      st.latest ??= d;
+      st.latest = st.latest ? keepAsk(d, st.latest) : d;
       this.schedule(service, st, RETRY_MS);
       return;
     }
@@ -131,6 +129,16 @@ export class DecisionWriter {
       else this.schedule(service, st, this.opts.memoryIntervalMs);
     }
   }
+}
+
+/**
+ * `newer`, still carrying the ask for a second look `older` made if that was not written yet and is
+ * within its wait (a later decision that does not ask must not lose it; a stale one is dropped).
+ */
+function keepAsk(older: Decision | undefined, newer: Decision): Decision {
+  const ask = older?.loadFollowUp;
+  if (!older || !ask || newer.loadFollowUp || newer.atMs - older.atMs >= ask.afterMs) return newer;
+  return { ...newer, loadFollowUp: ask };
 }
 
 /** Written at once rather than within the memory interval: a new plan, or a second look at demand. */

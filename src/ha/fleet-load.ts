@@ -176,6 +176,13 @@ export class FleetLoadView implements LoadView {
     return this.snapshot().services.find((s) => s.service === name);
   }
 
+  /** Envoys connected to the whole group: this replica's and, as last shared, every other's. */
+  groupEnvoys(): number {
+    let n = this.local.snapshot().connectedEnvoys;
+    for (const r of this.remote.values()) n += r.connectedEnvoys;
+    return n;
+  }
+
   /** This replica's own Envoys' per-endpoint reports: host health is judged by each replica from its own. */
   endpointReports(service: string): ReturnType<LoadView['endpointReports']> {
     return this.local.endpointReports(service);

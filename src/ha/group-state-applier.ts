@@ -87,8 +87,10 @@ export class GroupStateApplier {
         // The leader asked its own Envoys already. Only a fresh ask: memory read again after a
         // restart or a lost watch is history (a clock skew between hosts over the wait drops it).
         const followUp = rec.decision.loadFollowUp;
-        if (followUp && rec.leader !== this.opts.self && this.opts.clock.nowMs() - rec.decision.atMs < followUp.afterMs)
-          this.opts.onLoadFollowUp(first, followUp.afterMs);
+        if (!followUp || rec.leader === this.opts.self) return;
+        const ageMs = this.opts.clock.nowMs() - rec.decision.atMs;
+        if (ageMs < followUp.afterMs) this.opts.onLoadFollowUp(first, followUp.afterMs);
+        else this.log.debug({ service: first, ageMs }, 'not asking for an early load report: the ask is older than its wait');
         return;
       }
       case KeyFamily.Cordons: {

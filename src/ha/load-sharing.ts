@@ -1,8 +1,7 @@
 // Shares this replica's LRS reports with the group under load/<replica>, bound to its lease, at most
-// SHARES_PER_INTERVAL times per LRS interval: the first change after a quiet spell goes out at once,
-// later ones wait for the spell to end. Many Envoys' reports are then a few writes per interval, and
-// an early report (a second look at demand, asked for half an interval after the last) is not held
-// back for the rest of the interval.
+// once per SHARE_GAP: the first change after a quiet spell goes out at once, later ones wait for
+// the spell to end. Many Envoys' reports are then a few writes per interval, and an early report (a
+// second look at demand, asked for 400 ms after the report before) is not held back.
 import type { Namespace } from 'etcd3';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
@@ -23,7 +22,8 @@ export interface LoadSharingOptions {
   logger: Logger;
 }
 
-const SHARES_PER_INTERVAL = 4;
+/** A quarter of the LRS interval, and never more than 200 ms (under half an early report's wait). */
+const shareGapMs = (intervalMs: number): number => Math.min(intervalMs / 4, 200);
 
 export class LoadSharing {
   private lastAtMs = -Infinity;
@@ -48,7 +48,7 @@ export class LoadSharing {
       return;
     }
     if (this.timer) return;
-    const wait = Math.max(0, this.lastAtMs + this.opts.intervalMs / SHARES_PER_INTERVAL - this.opts.clock.nowMs());
+    const wait = Math.max(0, this.lastAtMs + shareGapMs(this.opts.intervalMs) - this.opts.clock.nowMs());
     this.timer = this.opts.scheduler.after(wait, () => {
       this.timer = undefined;
       void this.share();

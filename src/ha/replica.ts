@@ -81,6 +81,8 @@ export interface Replica {
   join(addresses: { xds: string; admin: string }): void;
   /** The group's load: what the leader decides from, and what admin shows. */
   readonly load: LoadView;
+  /** Envoys connected to the whole group (each replica's own, as last shared). */
+  groupEnvoys(): number;
   readonly actions: ReplicatedActions;
   status(): ReplicationStatus;
   /** Called when leadership, membership or the link to etcd changes. */
@@ -215,6 +217,10 @@ class ReplicaImpl implements Replica {
       this.evaluate();
       this.expireOverrides();
     });
+  }
+
+  groupEnvoys(): number {
+    return this.load.groupEnvoys();
   }
 
   status(): ReplicationStatus {

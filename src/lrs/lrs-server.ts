@@ -57,8 +57,8 @@ export interface LrsService {
   setIntervalMs(ms: number): void;
   /**
    * Asks every reporting Envoy for its next report `afterMs` from now (shorter than the interval),
-   * then the usual interval again; at most once per interval per Envoy, and only while at most
-   * MAX_FOLLOW_UP_ENVOYS report. Returns how many were asked.
+   * then the usual interval again; never an Envoy whose early report is still due (early-report.ts),
+   * and only while at most MAX_FOLLOW_UP_ENVOYS report. Returns how many were asked.
    */
   followUp(afterMs: number): number;
   /** Node ids with an open LRS stream. */

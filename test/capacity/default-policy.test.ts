@@ -682,7 +682,7 @@ describe('a second look at demand: the next load report sooner, at the turns', (
       reason: expect.stringMatching(/^load report rose to 38 rps from 24/),
     });
     // Half a second later, a report of the new rate alone: a step by its (wider) noise, so it spills.
-    // (It rose again, but the LRS server asks each Envoy at most once per interval.)
+    // (It rose again and asks again; the LRS server asks no Envoy whose early report is still due.)
     const now = partial.atMs + 500;
     const answer = decide(partial, inputs(now, at(96, 0.5)), now, policy);
     expect(answer.mode).toBe('spilling');
@@ -735,7 +735,7 @@ describe('a second look at demand: the next load report sooner, at the turns', (
     expect(run(1, () => ({ ...at(96), inHouseInProgress: 15 }), policy, last(spilling))[0]!.loadFollowUp).toBeUndefined();
   });
 
-  it('acts on a short early report when the in-flight gauge corroborates its rise, and not without it', () => {
+  it('acts on a short early report when the in-flight gauge corroborates its rise, not without it, and goes on with the step', () => {
     // Reports of 40 rps, then an early report (0.4 s) of 68 rps: 2.2 σ of its own noise (±13) over
     // the average — no step by its counts alone. With in-house in flight jumping from ≈ 4 to 12
     // (the new arrivals of the last 100 ms), the two signals together are a step: it spills, and
@@ -748,6 +748,13 @@ describe('a second look at demand: the next load report sooner, at the turns', (
     expect(corroborated.mode).toBe('spilling');
     const tick = decide(corroborated, inputs(now, { ...at(68, 0.4), inHouseInProgress: 12 }), now + 250, policy);
     expect(tick.plan).toEqual(corroborated.plan);
+    // The next (whole-second) report of 67 rps, under 2.5 σ of its noise from the average (≈ 47)
+    // but with the step: the spill goes on, not back to the average. Back at 42 rps, within 1 σ of
+    // the average, it follows the average again and the spill ends.
+    const next = decide(tick, inputs(now + 1_000, { ...at(67), inHouseInProgress: 5 }), now + 1_000, policy);
+    expect(next.mode).toBe('spilling');
+    const back = decide(next, inputs(now + 2_000, { ...at(42), inHouseInProgress: 4 }), now + 2_000, policy);
+    expect(back.mode).toBe('draining');
   });
 
   it('while spilling, asks for it when demand falls, not when it rises', () => {

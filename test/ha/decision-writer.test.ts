@@ -18,7 +18,7 @@ import { waitFor } from '../../tools/wait-for.js';
 import { inputs, T0 } from '../capacity/fixtures.js';
 import { VirtualTime } from '../support/virtual-time.js';
 
-const FOLLOW_UP = { afterMs: 500, reason: 'load report rose' };
+const FOLLOW_UP = { afterMs: 400, reason: 'load report rose' };
 const noAsk = ({ loadFollowUp: _, ...d }: Decision): Decision => d;
 
 describe('the decision writer (real etcd)', () => {
@@ -96,6 +96,16 @@ describe('the decision writer (real etcd)', () => {
     writer.offer(service, { ...spill, atMs: T0 + 1_320 });
     await waitFor(async () => (await memory(service))?.atMs === T0 + 1_320, 5_000, 'the last decision, with the ask');
     expect((await memory(service))?.loadFollowUp).toEqual(FOLLOW_UP);
+
+    // The same, but the later decision comes after the ask's wait: the stale ask is dropped.
+    const spill2: Decision = { ...spill, atMs: T0 + 2_000, plan: { ...spill.plan, modalWeight: spill.plan.modalWeight + 100 } };
+    writer.offer(service, spill2);
+    writer.offer(service, { ...spill2, atMs: T0 + 2_010, loadFollowUp: FOLLOW_UP });
+    writer.offer(service, { ...spill2, atMs: T0 + 2_010 + FOLLOW_UP.afterMs });
+    await waitFor(async () => (await memory(service))?.atMs === T0 + 2_000, 5_000, 'the new plan');
+    await new Promise((r) => setTimeout(r, 300));
+    // Not urgent without its ask: the memory waits for its interval (virtual time stands still).
+    expect((await memory(service))?.atMs).toBe(T0 + 2_000);
     writer.close();
   });
 });

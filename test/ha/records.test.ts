@@ -13,6 +13,7 @@ describe('replica records', () => {
     delete d.state.demandSinceMs;
     delete d.state.inHouseInFlightAvg;
     delete d.state.corroboratedReportAtMs;
+    delete d.state.stepRps;
     const text = JSON.stringify({ leader: 'replica-1', epoch: 'e1', decision: d, asOfMs: T0 });
     const r = decodeController(text, 'svc');
     expect(r.ok && r.value.decision.state).toMatchObject({
@@ -22,6 +23,7 @@ describe('replica records', () => {
       demandSinceMs: null,
       inHouseInFlightAvg: null,
       corroboratedReportAtMs: null,
+      stepRps: null,
     });
   });
 });
