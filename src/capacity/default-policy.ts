@@ -467,13 +467,17 @@ export function decideDefault(
   // 4. The split, in rates: Modal takes the excess over the in-house target up to what it can take;
   //    in-house takes the rest up to its maximum; what neither can take is shed at the edge.
   const excessUp = Math.max(0, lambdaPlan - muTarget);
-  // Taken in once per new report, like the demand averages.
+  // Taken in once per new report, like the demand averages, and only over reports whose window had
+  // in-house taking everything: while spilling or shedding there is none, and the first report after
+  // starts it afresh (traffic coming back from Modal raises in-house in flight with demand unchanged).
   const inHouseInFlightAvg =
-    reportAtMs === undefined
+    reportAtMs === undefined || sameReport
       ? prev.inHouseInFlightAvg
-      : firstReport || prev.inHouseInFlightAvg === null
-        ? inHouseInFlight
-        : ewma(prev.inHouseInFlightAvg, inHouseInFlight, avgDtMs, FOLLOW_UP_IN_FLIGHT_TAU_MS);
+      : acting
+        ? null
+        : firstReport || prev.inHouseInFlightAvg === null
+          ? inHouseInFlight
+          : ewma(prev.inHouseInFlightAvg, inHouseInFlight, avgDtMs, FOLLOW_UP_IN_FLIGHT_TAU_MS);
   const loadFollowUp = followUpFor({
     lambda,
     lambdaFast,

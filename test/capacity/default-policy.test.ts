@@ -730,6 +730,13 @@ describe('a second look at demand: the next load report sooner, at the turns', (
     expect(run(1, () => ({ ...at(31), inHouseInProgress: 10 }), policy, last(back))[0]!.loadFollowUp?.reason).toMatch(
       /^in-house requests in flight rose/,
     );
+    // Nor right after a spill: traffic back from Modal raises in-house in flight with demand unchanged
+    // (the gauge's average starts afresh with the first report after it).
+    const over = last(run(10, () => ({ ...at(96), inHouseInProgress: 2 })));
+    const release = run(1, () => ({ ...at(40), inHouseInProgress: 4 }), policy, over)[0]!;
+    expect(release.mode).toBe('draining');
+    const after = run(1, () => ({ ...at(40), inHouseInProgress: 20 }), policy, release)[0]!;
+    expect(after.loadFollowUp).toBeUndefined();
     // While spilling, in-house in flight moves with the split: not read.
     const spilling = run(20, () => at(96));
     expect(run(1, () => ({ ...at(96), inHouseInProgress: 15 }), policy, last(spilling))[0]!.loadFollowUp).toBeUndefined();
