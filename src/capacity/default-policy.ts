@@ -404,15 +404,16 @@ export function decideDefault(
     lambda > lambdaFast
       ? lambda - lambdaFast > stepThreshold(lambdaFast, noise, riseSigmas)
       : lambdaFast - lambda > stepThreshold(lambdaFast, noise);
-  // A step goes on while the reports after it stay with it: within a step of the report planned on
-  // before, and still clearly (1 σ) on its side of the average. Otherwise a report a little under
-  // the bar after a step, its average still far behind, handed the plan back to the average, and a
-  // spill the step had started stopped one report later.
+  // A step up goes on while the reports after it stay with it: within a step of the report planned
+  // on before, and still clearly (1 σ, and never under 6 % when reports carry no counts) over the
+  // average. Otherwise a report a little under the bar after a step, its average still far behind,
+  // handed the plan back to the average, and a spill the step had started stopped one report later.
+  // Only up: after a fall the average coming down to the reports is the release it should be.
   const stepRps = prev.stepRps;
   const stepGoesOn =
     stepRps !== null &&
-    Math.sign(lambda - lambdaFast) === Math.sign(stepRps - lambdaFast) &&
-    Math.abs(lambda - lambdaFast) > noise &&
+    stepRps > lambdaFast &&
+    lambda - lambdaFast > Math.max(noise, (STEP_MARGIN / STEP_NOISE_SIGMAS) * lambdaFast) &&
     Math.abs(lambda - stepRps) <= stepThreshold(stepRps, noise);
   const planOnReport = stepped || stepGoesOn;
   const lambdaPlan = planOnReport ? lambda : lambdaFast;
@@ -525,8 +526,8 @@ export function decideDefault(
   // in-house maximum before its 5 s average crossed the start line). A queue alone (demand within the
   // maximum) does not start spilling: one noisy second over capacity would pay Modal for it.
   const beyondInHouse = Math.max(0, lambdaPlan - inAllow);
-  // Over a line means clearly over it: on a step (λplan is then the report itself, already a 2.5 σ
-  // move) the report; otherwise the smoothed demand by more than its counting noise, so a tier
+  // Over a line means clearly over it: on a step (λplan is then the report itself, a 2.5 σ move, a
+  // corroborated 1.5 σ one, or one that stays with such a step) the report; otherwise the smoothed demand by more than its counting noise, so a tier
   // hovering near the line is not spilled or shed on noise — with the lag an average has behind a
   // rising demand (slope × τ) added back, so on a ramp spilling starts before in-house is offered its
   // whole capacity. The band in-house absorbs never reaches past halfway from its maximum to its

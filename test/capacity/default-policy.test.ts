@@ -755,13 +755,19 @@ describe('a second look at demand: the next load report sooner, at the turns', (
     expect(corroborated.mode).toBe('spilling');
     const tick = decide(corroborated, inputs(now, { ...at(68, 0.4), inHouseInProgress: 12 }), now + 250, policy);
     expect(tick.plan).toEqual(corroborated.plan);
-    // The next (whole-second) report of 67 rps, under 2.5 σ of its noise from the average (≈ 47)
-    // but with the step: the spill goes on, not back to the average. Back at 42 rps, within 1 σ of
-    // the average, it follows the average again and the spill ends.
-    const next = decide(tick, inputs(now + 1_000, { ...at(67), inHouseInProgress: 5 }), now + 1_000, policy);
+    // The next (whole-second) report of 65 rps, under 2.5 σ of its noise from the average (≈ 47)
+    // but with the step: the spill goes on, not back to the average. Back at 42 rps, under the
+    // average, it follows the average again and the spill ends.
+    const next = decide(tick, inputs(now + 1_000, { ...at(65), inHouseInProgress: 5 }), now + 1_000, policy);
     expect(next.mode).toBe('spilling');
     const back = decide(next, inputs(now + 2_000, { ...at(42), inHouseInProgress: 4 }), now + 2_000, policy);
     expect(back.mode).toBe('draining');
+    // Only a step up goes on: after a fall from 70 to 45 rps (a step), a report of 52, within 2.5 σ
+    // of the average (≈ 63), is not planned on: the plan follows the average down.
+    const fell = run(1, () => at(45), policy, last(run(20, () => at(70))))[0]!;
+    expect(fell.inputs['planned_demand_rps']!.value).toBe(45);
+    const after = run(1, () => at(52), policy, fell)[0]!;
+    expect(after.inputs['planned_demand_rps']!.value).toBeGreaterThan(58);
   });
 
   it('while spilling, asks for it when demand falls, not when it rises', () => {
