@@ -93,6 +93,10 @@ export function judgeEnvoy(
         verdict: failing ? HostVerdict.Failing : c.success > 0 ? HostVerdict.Serving : before.verdict,
         quietExpected: 0,
       });
+    } else if (previous && !previous.has(key)) {
+      // Published since this Envoy's last report: the window may have begun before Envoy had the
+      // host (a DNS answer, a file reload), so its silence here says nothing yet.
+      out.set(key, { verdict: HostVerdict.Serving, quietExpected: 0 });
     } else {
       const quietExpected = Math.min(before.quietExpected + expected, 1e9);
       out.set(key, { verdict: quietExpected >= MIN_EXPECTED_REQUESTS ? HostVerdict.Unused : before.verdict, quietExpected });

@@ -54,6 +54,16 @@ describe('host verdicts from per-endpoint load', () => {
     expect(v.get('10.0.0.2:80')?.quietExpected).toBeCloseTo(1, 0);
   });
 
+  it('a host published since the Envoy last reported is not judged quiet on the next report (its window may predate the host)', () => {
+    const before = judgeEnvoy(fleet.slice(0, 2), new Map(), report(40, { '10.0.0.1:80': ok(20), '10.0.0.2:80': ok(20) }), undefined);
+    const next = judgeEnvoy(fleet, new Map(), report(40, { '10.0.0.1:80': ok(20), '10.0.0.2:80': ok(20) }), before);
+    expect(next.get('10.0.0.3:80')).toEqual({ verdict: 'SERVING', quietExpected: 0 });
+    // From the report after, a silent host adds up as any other.
+    expect(
+      judgeEnvoy(fleet, new Map(), report(40, { '10.0.0.1:80': ok(20), '10.0.0.2:80': ok(20) }), next).get('10.0.0.3:80')?.verdict,
+    ).toBe('UNUSED');
+  });
+
   it('cordoned hosts are not judged (Spillway took them out itself)', () => {
     const v = judgeEnvoy(
       fleet,
