@@ -2,48 +2,26 @@
 // controller's memory waits for the memory interval, but a decision asking for a second look at
 // demand goes out at once (the followers ask their own Envoys when they read it), and a later
 // decision that does not ask does not erase an ask not yet written.
-import type { Namespace } from 'etcd3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/capacity/decide.js';
 import type { Decision } from '../../src/capacity/types.js';
 import { makePolicy } from '../../src/config/capacity-policy.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { DecisionWriter } from '../../src/ha/decision-writer.js';
-import { connectEtcd, type EtcdConnection } from '../../src/ha/etcd-client.js';
-import type { Fence } from '../../src/ha/fence.js';
 import { keys } from '../../src/ha/keys.js';
 import { decodeController } from '../../src/ha/records.js';
-import { startEtcd, type EtcdHandle } from '../../tools/etcd/etcd-process.js';
 import { waitFor } from '../../tools/wait-for.js';
 import { inputs, T0 } from '../capacity/fixtures.js';
+import { realEtcdGroup, standForLeader } from '../support/etcd-group.js';
 import { VirtualTime } from '../support/virtual-time.js';
 
 const FOLLOW_UP = { afterMs: 400, reason: 'load report rose' };
 const noAsk = ({ loadFollowUp: _, ...d }: Decision): Decision => d;
 
 describe('the decision writer (real etcd)', () => {
-  let etcd: EtcdHandle;
-  let conn: EtcdConnection;
-  let group: Namespace;
-
-  beforeAll(async () => {
-    etcd = await startEtcd();
-    conn = connectEtcd({ endpoints: [etcd.url] }, '/spillway/writer-test', { callTimeoutMs: 1_000 });
-    group = conn.group;
-  });
-  afterAll(async () => {
-    conn?.close();
-    await etcd?.close();
-  });
-
-  const stand = async (): Promise<Fence> => {
-    const res = await group.leaseClient.leaseGrant({ TTL: 30 });
-    const key = keys.election(res.ID);
-    const txn = await group.if(key, 'Create', '==', 0).then(group.put(key).value('{}').lease(res.ID)).commit();
-    return { key, token: BigInt(txn.header.revision), leaseId: res.ID };
-  };
+  const real = realEtcdGroup('/spillway/writer-test');
   const memory = async (service: string): Promise<Decision | undefined> => {
-    const text = await group.get(keys.controller(service)).string();
+    const text = await real.group.get(keys.controller(service)).string();
     if (text === null) return undefined;
     const r = decodeController(text, service);
     if (!r.ok) throw new Error(r.error);
@@ -54,8 +32,8 @@ describe('the decision writer (real etcd)', () => {
     const vt = new VirtualTime(T0);
     const service = 'svc';
     const writer = new DecisionWriter({
-      group,
-      fence: await stand(),
+      group: real.group,
+      fence: await standForLeader(real.group),
       replica: 'replica-1',
       memoryIntervalMs: 1_000,
       storedPlan: () => undefined,
