@@ -34,7 +34,7 @@ import { createDnsClient, type DnsClient } from '../discovery/dns-client.js';
 import { InHouseFleet } from '../discovery/in-house-fleet.js';
 import { ModalAddressWatcher } from '../discovery/modal-addresses.js';
 import { startReplica, type Replica } from '../ha/replica.js';
-import { addLrsService, createLrsService, MAX_FOLLOW_UP_ENVOYS, type LrsService } from '../lrs/lrs-server.js';
+import { addLrsService, createLrsService, type LrsService } from '../lrs/lrs-server.js';
 import type { LoadView } from '../lrs/load-view.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
 import { createSpillwayMetrics } from '../metrics/spillway-metrics.js';
@@ -273,11 +273,11 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
     },
     decided: () => decided.emit(),
   };
-  // A second look at demand: this process's Envoys are asked for an early load report, unless the
-  // group (in replica mode every replica's Envoys, all asked at once) is over MAX_FOLLOW_UP_ENVOYS.
-  let groupEnvoys = (): number => lrs.view.snapshot().connectedEnvoys;
+  // A second look at demand: this process's Envoys are asked for an early load report. In replica
+  // mode every replica asks its own at once, so the LRS server's Envoy cap counts the whole group.
+  let groupEnvoys: (() => number) | undefined;
   const askEarlyReports = (afterMs: number): void => {
-    if (groupEnvoys() <= MAX_FOLLOW_UP_ENVOYS) lrs.followUp(afterMs);
+    lrs.followUp(afterMs, groupEnvoys?.());
   };
   const controller = modal
     ? createController(config, driven, modal, {

@@ -58,9 +58,11 @@ export interface LrsService {
   /**
    * Asks every reporting Envoy for its next report `afterMs` from now (shorter than the interval),
    * then the usual interval again; never an Envoy whose early report is still due (early-report.ts),
-   * and only while at most MAX_FOLLOW_UP_ENVOYS report. Returns how many were asked.
+   * and only while at most MAX_FOLLOW_UP_ENVOYS report. `groupEnvoys`: in replica mode, how many
+   * Envoys the whole group would ask at once (every replica asks its own); the cap counts the larger
+   * of that and this server's own. Returns how many were asked.
    */
-  followUp(afterMs: number): number;
+  followUp(afterMs: number, groupEnvoys?: number): number;
   /** Node ids with an open LRS stream. */
   connectedNodes(): string[];
   /** Stops the expiry sweep and ends every open stream. */
@@ -226,14 +228,14 @@ export function createLrsService(options: LrsServiceOptions): LrsService {
       cancelSweep = every(scheduler, intervalMs, sweep);
       refresh();
     },
-    followUp(afterMs: number): number {
+    followUp(afterMs: number, groupEnvoys?: number): number {
       const ms = validInterval(afterMs);
       const now = clock.nowMs();
       const minWindowMs = options.limits?.minWindowMs ?? 0;
       let asked = 0;
       let reporting = 0;
       for (const stream of streams) if (!stream.closed && stream.nodeId !== undefined) reporting++;
-      if (reporting > MAX_FOLLOW_UP_ENVOYS) return 0;
+      if (Math.max(reporting, groupEnvoys ?? 0) > MAX_FOLLOW_UP_ENVOYS) return 0;
       for (const stream of streams) {
         if (stream.closed || stream.nodeId === undefined) continue;
         const ask = {

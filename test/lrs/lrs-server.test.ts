@@ -258,6 +258,14 @@ describe('LRS server over gRPC', () => {
     expect(lrs.followUp(400)).toBe(MAX_FOLLOW_UP_ENVOYS);
   });
 
+  it('counts the whole replica group against the cap: every replica asks its own Envoys at once', async () => {
+    const fleet = [connect('envoy-a'), connect('envoy-b')];
+    await Promise.all(fleet.map((e) => e.nextResponse()));
+    await waitForLoad(lrs, (s) => s.connectedEnvoys === 2);
+    expect(lrs.followUp(400, MAX_FOLLOW_UP_ENVOYS + 1)).toBe(0);
+    expect(lrs.followUp(400, MAX_FOLLOW_UP_ENVOYS)).toBe(2);
+  });
+
   it('asks for no report shorter than the windows it accepts (lrs.limits.min_report_interval_ms)', async () => {
     const strict = createLrsService({
       clock: time,
