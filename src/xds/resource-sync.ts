@@ -1,7 +1,8 @@
 // Per-resource sync state of one stream and one type: what the client runs, what is in flight and
 // what it rejected, with the version_info Envoy itself reports for each resource in its
-// config_dump. SyncStatus keeps one map of these per stream and type and feeds it from XdsEvents;
-// CSDS reads it. Mutating helpers over a map the caller owns (they run once per stream per push).
+// config_dump. SyncStatus keeps one ResourceLedger per stream and type and feeds it from XdsEvents;
+// CSDS reads it. It runs once per stream per push and is kept for every connected Envoy, so what
+// the client runs is stored compactly (see ResourceLedger) and tracks are built only when read.
 //
 // Envoy's per-resource version_info (checked against Envoy 1.40's config_dump):
 // - state of the world: the version_info of the response in which the resource's content last
@@ -57,97 +58,236 @@ export interface SentResponse {
   atMs: number;
 }
 
-const emptyTrack = (): ResourceTrack => ({ accepted: undefined, pending: undefined, rejected: undefined });
-
-/** The content the client will run once what is in flight lands. */
-function latestVersion(t: ResourceTrack): string | undefined {
-  if (t.pending) return t.pending.resource?.version;
-  return t.accepted?.resource.version;
-}
-
-export function noteResponseSent(tracks: Map<string, ResourceTrack>, sent: SentResponse): void {
-  for (const r of sent.resources) {
-    let t = tracks.get(r.name);
-    if (!t) {
-      t = emptyTrack();
-      tracks.set(r.name, t);
-    } else if (latestVersion(t) === r.version) {
-      // Unchanged content: Envoy keeps the resource, and the version_info it reports with it.
-      continue;
-    }
-    t.pending = {
-      resource: r,
-      versionInfo: sent.perResourceVersions ? r.version : sent.versionInfo,
-      seq: sent.seq,
-      nonce: sent.nonce,
-      atMs: sent.atMs,
-    };
-  }
-  for (const n of sent.removed) removed(tracks, n, sent);
-  if (sent.complete && tracks.size > sent.resources.length) {
-    const kept = new Set(sent.resources.map((r) => r.name));
-    for (const n of [...tracks.keys()]) if (!kept.has(n)) removed(tracks, n, sent);
-  }
-}
-
-/** A removal in flight (no closures on this path: it runs once per stream per push). */
-function removed(tracks: Map<string, ResourceTrack>, name: string, sent: SentResponse): void {
-  const t = tracks.get(name);
-  if (!t) return;
-  if (!t.accepted && !t.pending?.resource) {
-    tracks.delete(name);
-    return;
-  }
-  t.pending = { resource: undefined, versionInfo: sent.versionInfo, seq: sent.seq, nonce: sent.nonce, atMs: sent.atMs };
-}
-
-/** The order of the response `nonce` from what it left in flight; undefined when nothing is. */
-export function inFlightSeq(tracks: ReadonlyMap<string, ResourceTrack>, nonce: string): number | undefined {
-  for (const t of tracks.values()) if (t.pending?.nonce === nonce) return t.pending.seq;
-  return undefined;
-}
-
-function accept(tracks: Map<string, ResourceTrack>, name: string, t: ResourceTrack, atMs: number): void {
-  const p = t.pending;
-  if (!p) return;
-  if (!p.resource) {
-    tracks.delete(name);
-    return;
-  }
-  t.accepted = { resource: p.resource, versionInfo: p.versionInfo, atMs };
-  t.rejected = undefined;
-  t.pending = undefined;
-}
-
-/** An ACK of the response `seq`: it and every earlier response were applied. */
-export function noteResponseAcked(tracks: Map<string, ResourceTrack>, seq: number, atMs: number): void {
-  // Deleting the entry being visited is safe while iterating a Map.
-  for (const [name, t] of tracks) if (t.pending && t.pending.seq <= seq) accept(tracks, name, t, atMs);
+/** A change the client applied: new content for a resource, or (resource undefined) its removal. */
+interface AppliedChange {
+  name: string;
+  resource: EncodedResource | undefined;
+  versionInfo: string;
 }
 
 /**
- * A NACK of the response `seq`. Envoy applies what it can of a response and rejects the rest
- * (partial acceptance for CDS and LDS), naming what failed in the detail: when the detail names
- * some of the resources the response changed, only those are marked rejected; when it names none,
- * all of them are. Earlier responses were applied.
+ * What a client runs for one type: names, contents and the version_info Envoy reports for each.
+ * Immutable and shared: every stream that applied the same changes from the same set holds the same
+ * object (a cache of transitions, weakly held), so ten thousand Envoys running one configuration
+ * cost one copy of it. Only the times of acceptance are per stream (ResourceLedger).
  */
-export function noteResponseNacked(tracks: Map<string, ResourceTrack>, seq: number, detail: string, atMs: number): void {
-  const carried: Array<[string, ResourceTrack]> = [];
-  for (const [name, t] of tracks) {
-    if (!t.pending || t.pending.seq > seq) continue;
-    if (t.pending.seq < seq) accept(tracks, name, t, atMs);
-    else carried.push([name, t]);
+class RunningSet {
+  static readonly EMPTY = new RunningSet([], new Map(), [], []);
+  /** Transitions already made from this set, by the changes' key (weak: an unused set is collected). */
+  private readonly next = new Map<string, WeakRef<RunningSet>>();
+
+  private constructor(
+    /** Slot order; shared with the set this one came from when only contents changed. */
+    readonly names: readonly string[],
+    readonly slots: ReadonlyMap<string, number>,
+    readonly resources: readonly EncodedResource[],
+    readonly versionInfos: readonly string[],
+  ) {}
+
+  /** The set after `changes`, applied in order: updates keep their slot, additions go last, removals close up. */
+  after(changes: readonly AppliedChange[]): RunningSet {
+    let key = '';
+    for (const c of changes) key += c.resource ? `${c.name}\0${c.resource.version}\0${c.versionInfo}\n` : `${c.name}\n`;
+    const known = this.next.get(key)?.deref();
+    if (known) return known;
+    const made = this.apply(changes);
+    if (this.next.size >= 16) for (const [k, ref] of this.next) if (ref.deref() === undefined) this.next.delete(k);
+    this.next.set(key, new WeakRef(made));
+    return made;
   }
-  const named = carried.filter(([name]) => mentions(detail, name));
-  const blamed = new Set((named.length > 0 ? named : carried).map(([name]) => name));
-  for (const [name, t] of carried) {
-    if (!blamed.has(name)) {
-      accept(tracks, name, t, atMs);
-      continue;
+
+  private apply(changes: readonly AppliedChange[]): RunningSet {
+    if (changes.every((c) => c.resource !== undefined && this.slots.has(c.name))) {
+      const resources = this.resources.slice();
+      const versionInfos = this.versionInfos.slice();
+      for (const c of changes) {
+        const slot = this.slots.get(c.name)!;
+        resources[slot] = c.resource!;
+        versionInfos[slot] = c.versionInfo;
+      }
+      return new RunningSet(this.names, this.slots, resources, versionInfos);
     }
-    const p = t.pending!;
-    t.rejected = { resource: p.resource, versionInfo: p.versionInfo, detail, atMs };
-    t.pending = undefined;
+    const byName = new Map<string, [EncodedResource, string]>();
+    this.names.forEach((n, i) => byName.set(n, [this.resources[i]!, this.versionInfos[i]!]));
+    for (const c of changes) {
+      if (c.resource) byName.set(c.name, [c.resource, c.versionInfo]);
+      else byName.delete(c.name);
+    }
+    const names = [...byName.keys()];
+    const entries = [...byName.values()];
+    return new RunningSet(
+      names,
+      new Map(names.map((n, i) => [n, i])),
+      entries.map((e) => e[0]),
+      entries.map((e) => e[1]),
+    );
+  }
+}
+
+/**
+ * One stream's per-resource sync state for one type. What the client runs is the bulk of it (every
+ * resource of the type, for every connected Envoy): it is a shared RunningSet plus this stream's
+ * times of acceptance, one number per resource. What is in flight and what was rejected are few
+ * and short-lived: maps that exist only while they hold something. `tracks()` builds the
+ * ResourceTrack view.
+ */
+export class ResourceLedger {
+  private running = RunningSet.EMPTY;
+  /** Per slot of `running`: when this stream's client accepted that content. */
+  private acceptedAtMs: number[] = [];
+  /** Sent and not yet ACKed or NACKed (a removal: resource undefined). */
+  private pending: Map<string, InFlightContent> | undefined;
+  /** The latest content the client rejected, per name; cleared when a later one is accepted. */
+  private rejected: Map<string, RejectedContent> | undefined;
+
+  /** How many resources have any state (accepted, in flight or rejected). */
+  get size(): number {
+    return this.names().size;
+  }
+
+  /** The per-resource view (built on each call: read it, never keep it across events). */
+  tracks(): Map<string, ResourceTrack> {
+    const out = new Map<string, ResourceTrack>();
+    for (const name of this.names()) {
+      const slot = this.running.slots.get(name);
+      out.set(name, {
+        accepted:
+          slot === undefined
+            ? undefined
+            : { resource: this.running.resources[slot]!, versionInfo: this.running.versionInfos[slot]!, atMs: this.acceptedAtMs[slot]! },
+        pending: this.pending?.get(name),
+        rejected: this.rejected?.get(name),
+      });
+    }
+    return out;
+  }
+
+  private names(): Set<string> {
+    const names = new Set(this.running.names);
+    if (this.pending) for (const n of this.pending.keys()) names.add(n);
+    if (this.rejected) for (const n of this.rejected.keys()) names.add(n);
+    return names;
+  }
+
+  private has(name: string): boolean {
+    return this.running.slots.has(name) || this.pending?.has(name) === true || this.rejected?.has(name) === true;
+  }
+
+  /** The content the client will run once what is in flight lands. */
+  private latestVersion(name: string): string | undefined {
+    const p = this.pending?.get(name);
+    if (p) return p.resource?.version;
+    const slot = this.running.slots.get(name);
+    return slot === undefined ? undefined : this.running.resources[slot]!.version;
+  }
+
+  private setPending(name: string, content: InFlightContent): void {
+    (this.pending ??= new Map()).set(name, content);
+  }
+
+  /** A response was written (no closures on this path: it runs once per stream per push). */
+  sent(sent: SentResponse): void {
+    for (const r of sent.resources) {
+      // Unchanged content: Envoy keeps the resource, and the version_info it reports with it.
+      if (this.has(r.name) && this.latestVersion(r.name) === r.version) continue;
+      this.setPending(r.name, {
+        resource: r,
+        versionInfo: sent.perResourceVersions ? r.version : sent.versionInfo,
+        seq: sent.seq,
+        nonce: sent.nonce,
+        atMs: sent.atMs,
+      });
+    }
+    for (const n of sent.removed) this.removalSent(n, sent);
+    if (sent.complete) {
+      const names = this.names();
+      if (names.size > sent.resources.length) {
+        const kept = new Set(sent.resources.map((r) => r.name));
+        for (const n of names) if (!kept.has(n)) this.removalSent(n, sent);
+      }
+    }
+  }
+
+  /** A removal in flight; a resource the client never ran is simply forgotten. */
+  private removalSent(name: string, sent: SentResponse): void {
+    if (!this.has(name)) return;
+    if (!this.running.slots.has(name) && !this.pending?.get(name)?.resource) {
+      this.pending?.delete(name);
+      this.clearRejected(name);
+      return;
+    }
+    this.setPending(name, { resource: undefined, versionInfo: sent.versionInfo, seq: sent.seq, nonce: sent.nonce, atMs: sent.atMs });
+  }
+
+  /** The order of the response `nonce` from what it left in flight; undefined when nothing is. */
+  inFlightSeq(nonce: string): number | undefined {
+    if (this.pending) for (const p of this.pending.values()) if (p.nonce === nonce) return p.seq;
+    return undefined;
+  }
+
+  /** An ACK of the response `seq`: it and every earlier response were applied. */
+  acked(seq: number, atMs: number): void {
+    if (!this.pending) return;
+    const applied: AppliedChange[] = [];
+    for (const [name, p] of this.pending) if (p.seq <= seq) applied.push(this.settle(name, p));
+    this.apply(applied, atMs);
+  }
+
+  /**
+   * A NACK of the response `seq`. Envoy applies what it can of a response and rejects the rest
+   * (partial acceptance for CDS and LDS), naming what failed in the detail: when the detail names
+   * some of the resources the response changed, only those are marked rejected; when it names none,
+   * all of them are. Earlier responses were applied.
+   */
+  nacked(seq: number, detail: string, atMs: number): void {
+    if (!this.pending) return;
+    const applied: AppliedChange[] = [];
+    const carried: Array<[string, InFlightContent]> = [];
+    for (const [name, p] of this.pending) {
+      if (p.seq > seq) continue;
+      if (p.seq < seq) applied.push(this.settle(name, p));
+      else carried.push([name, p]);
+    }
+    const named = carried.filter(([name]) => mentions(detail, name));
+    const blamed = new Set((named.length > 0 ? named : carried).map(([name]) => name));
+    for (const [name, p] of carried) {
+      if (!blamed.has(name)) {
+        applied.push(this.settle(name, p));
+        continue;
+      }
+      (this.rejected ??= new Map()).set(name, { resource: p.resource, versionInfo: p.versionInfo, detail, atMs });
+      this.pending.delete(name);
+    }
+    this.apply(applied, atMs);
+  }
+
+  /** Takes a change out of flight: accepted content clears its rejection, a removal forgets it. */
+  private settle(name: string, p: InFlightContent): AppliedChange {
+    this.pending!.delete(name);
+    this.clearRejected(name);
+    return { name, resource: p.resource, versionInfo: p.versionInfo };
+  }
+
+  private apply(applied: readonly AppliedChange[], atMs: number): void {
+    if (this.pending?.size === 0) this.pending = undefined;
+    // A removal of what the client never ran changes nothing it runs.
+    const changes = applied.filter((c) => c.resource !== undefined || this.running.slots.has(c.name));
+    if (changes.length === 0) return;
+    const prev = this.running;
+    const next = prev.after(changes);
+    this.running = next;
+    if (next.names === prev.names) {
+      // Same slots (the usual push): stamp the changed ones in place.
+      for (const c of changes) this.acceptedAtMs[next.slots.get(c.name)!] = atMs;
+      return;
+    }
+    const changed = new Set(changes.map((c) => c.name));
+    this.acceptedAtMs = next.names.map((n) => (changed.has(n) ? atMs : this.acceptedAtMs[prev.slots.get(n)!]!));
+  }
+
+  private clearRejected(name: string): void {
+    if (!this.rejected?.delete(name)) return;
+    if (this.rejected.size === 0) this.rejected = undefined;
   }
 }
 

@@ -4,7 +4,7 @@
 import { Listeners } from '../core/listeners.js';
 import type { Clock } from '../core/clock.js';
 import type { NodeInfo } from './node-info.js';
-import { inFlightSeq, noteResponseAcked, noteResponseNacked, noteResponseSent, type ResourceTrack } from './resource-sync.js';
+import { ResourceLedger, type ResourceTrack } from './resource-sync.js';
 import { ADS_ORDER, isWildcardType, shortType, type TypeUrl } from './type-urls.js';
 import type { XdsEvent, XdsEvents } from './xds-events.js';
 
@@ -101,7 +101,7 @@ interface TypeState {
   /** The last version a latency sample was taken for (carried over a reconnect, see ackedBefore). */
   sampledVersion: string | undefined;
   /** Per resource: what the client runs, has in flight, rejected (resource-sync.ts). */
-  resources: Map<string, ResourceTrack>;
+  resources: ResourceLedger;
   /** The stream-local order of the response in `sent` (orders per-resource ACKs). */
   sentSeq: number;
 }
@@ -225,7 +225,7 @@ export class SyncStatus {
         state.lastResponseNacked = false;
         const seq = ++node.sends;
         state.sentSeq = seq;
-        noteResponseSent(state.resources, {
+        state.resources.sent({
           nonce,
           resources: event.content,
           removed: event.removed,
@@ -242,7 +242,7 @@ export class SyncStatus {
         state.acked = { version: event.version, nonce: event.nonce, atMs: event.atMs };
         if (state.sent?.nonce === event.nonce) state.lastResponseNacked = false;
         const seq = seqOf(state, event.nonce);
-        if (seq !== undefined) noteResponseAcked(state.resources, seq, event.atMs);
+        if (seq !== undefined) state.resources.acked(seq, event.atMs);
         this.sampleLatency(event.nodeId, state, event.typeUrl, event.version, event.atMs);
         break;
       }
@@ -251,7 +251,7 @@ export class SyncStatus {
         state.lastNack = { version: event.version, nonce: event.nonce, detail: event.detail, atMs: event.atMs };
         if (state.sent === undefined || state.sent.nonce === event.nonce) state.lastResponseNacked = true;
         const seq = seqOf(state, event.nonce);
-        if (seq !== undefined) noteResponseNacked(state.resources, seq, event.detail, event.atMs);
+        if (seq !== undefined) state.resources.nacked(seq, event.detail, event.atMs);
         break;
       }
       case 'holds': {
@@ -314,10 +314,10 @@ export class SyncStatus {
 
   /**
    * Per resource of a type, what a connected node runs, has in flight and rejected (for CSDS);
-   * empty when the node is not connected. The tracks are live: read them, never change them.
+   * empty when the node is not connected. Built on each call (a copy).
    */
   resources(nodeId: string, typeUrl: TypeUrl): ReadonlyMap<string, Readonly<ResourceTrack>> {
-    return this.nodes.get(nodeId)?.types.get(typeUrl)?.resources ?? EMPTY_TRACKS;
+    return this.nodes.get(nodeId)?.types.get(typeUrl)?.resources.tracks() ?? EMPTY_TRACKS;
   }
 
   private typeState(node: NodeState, typeUrl: TypeUrl): TypeState {
@@ -332,7 +332,7 @@ export class SyncStatus {
         staleNonces: 0,
         lastPublishToAckMs: undefined,
         sampledVersion: node.sampledBefore?.get(typeUrl),
-        resources: new Map(),
+        resources: new ResourceLedger(),
         sentSeq: 0,
       };
       node.types.set(typeUrl, state);
@@ -368,7 +368,7 @@ const EMPTY_TRACKS: ReadonlyMap<string, ResourceTrack> = new Map();
  */
 function seqOf(state: TypeState, nonce: string): number | undefined {
   if (state.sent?.nonce === nonce) return state.sentSeq;
-  return inFlightSeq(state.resources, nonce);
+  return state.resources.inFlightSeq(nonce);
 }
 
 /** Per type, the last sampled version: this stream's, else what its predecessors had sampled. */

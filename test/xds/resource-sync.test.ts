@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  clientResourceStatus,
-  noteResponseAcked,
-  noteResponseNacked,
-  noteResponseSent,
-  resourceConfigStatus,
-  type ResourceTrack,
-  type SentResponse,
-} from '../../src/xds/resource-sync.js';
+import { clientResourceStatus, resourceConfigStatus, ResourceLedger, type SentResponse } from '../../src/xds/resource-sync.js';
 import type { EncodedResource } from '../../src/xds/snapshot.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
 
@@ -31,88 +23,126 @@ const sotw = (seq: number, versionInfo: string, resources: EncodedResource[], co
 
 describe('per-resource sync (resource-sync.ts)', () => {
   it('SotW: a resource keeps the version_info of the response that last changed it (as Envoy reports it)', () => {
-    const tracks = new Map<string, ResourceTrack>();
-    noteResponseSent(tracks, sotw(1, 'V1', [res('a', 'a1'), res('b', 'b1')]));
-    expect(resourceConfigStatus(tracks.get('a'), res('a', 'a1'))).toBe('STALE');
-    expect(clientResourceStatus(tracks.get('a'), true)).toBe('REQUESTED');
-    noteResponseAcked(tracks, 1, 15);
+    const ledger = new ResourceLedger();
+    ledger.sent(sotw(1, 'V1', [res('a', 'a1'), res('b', 'b1')]));
+    expect(resourceConfigStatus(ledger.tracks().get('a'), res('a', 'a1'))).toBe('STALE');
+    expect(clientResourceStatus(ledger.tracks().get('a'), true)).toBe('REQUESTED');
+    ledger.acked(1, 15);
     // Only a changes in V2; b rides along unchanged.
-    noteResponseSent(tracks, sotw(2, 'V2', [res('a', 'a2'), res('b', 'b1')]));
-    noteResponseAcked(tracks, 2, 25);
-    expect(tracks.get('a')?.accepted?.versionInfo).toBe('V2');
-    expect(tracks.get('b')?.accepted?.versionInfo).toBe('V1');
-    expect(resourceConfigStatus(tracks.get('b'), res('b', 'b1'))).toBe('SYNCED');
-    expect(clientResourceStatus(tracks.get('b'), true)).toBe('ACKED');
+    ledger.sent(sotw(2, 'V2', [res('a', 'a2'), res('b', 'b1')]));
+    ledger.acked(2, 25);
+    expect(ledger.tracks().get('a')?.accepted?.versionInfo).toBe('V2');
+    expect(ledger.tracks().get('b')?.accepted?.versionInfo).toBe('V1');
+    expect(resourceConfigStatus(ledger.tracks().get('b'), res('b', 'b1'))).toBe('SYNCED');
+    expect(clientResourceStatus(ledger.tracks().get('b'), true)).toBe('ACKED');
     // The snapshot moved on and nothing was sent yet: STALE, not SYNCED.
-    expect(resourceConfigStatus(tracks.get('a'), res('a', 'a3'))).toBe('STALE');
+    expect(resourceConfigStatus(ledger.tracks().get('a'), res('a', 'a3'))).toBe('STALE');
   });
 
   it('delta: each resource reports its own version', () => {
-    const tracks = new Map<string, ResourceTrack>();
-    noteResponseSent(tracks, { ...sotw(1, 'SYS1', [res('a', 'a1')]), perResourceVersions: true, complete: false });
-    noteResponseAcked(tracks, 1, 15);
-    expect(tracks.get('a')?.accepted?.versionInfo).toBe('a1');
+    const ledger = new ResourceLedger();
+    ledger.sent({ ...sotw(1, 'SYS1', [res('a', 'a1')]), perResourceVersions: true, complete: false });
+    ledger.acked(1, 15);
+    expect(ledger.tracks().get('a')?.accepted?.versionInfo).toBe('a1');
   });
 
   it('a NACK marks the resources the detail names as rejected; the client keeps running the old one', () => {
-    const tracks = new Map<string, ResourceTrack>();
-    noteResponseSent(tracks, sotw(1, 'V1', [res('echo', 'e1'), res('echo2', 'f1')]));
-    noteResponseAcked(tracks, 1, 15);
-    noteResponseSent(tracks, sotw(2, 'V2', [res('echo', 'e2'), res('echo2', 'f2')]));
-    noteResponseNacked(tracks, 2, 'Error adding/updating cluster(s) echo: Invalid path: /nonexistent/ca.pem', 25);
-    const echo = tracks.get('echo');
+    const ledger = new ResourceLedger();
+    ledger.sent(sotw(1, 'V1', [res('echo', 'e1'), res('echo2', 'f1')]));
+    ledger.acked(1, 15);
+    ledger.sent(sotw(2, 'V2', [res('echo', 'e2'), res('echo2', 'f2')]));
+    ledger.nacked(2, 'Error adding/updating cluster(s) echo: Invalid path: /nonexistent/ca.pem', 25);
+    const echo = ledger.tracks().get('echo');
     expect(resourceConfigStatus(echo, res('echo', 'e2'))).toBe('ERROR');
     expect(clientResourceStatus(echo, true)).toBe('NACKED');
     expect(echo?.accepted?.versionInfo).toBe('V1');
     expect(echo?.rejected).toMatchObject({ versionInfo: 'V2', detail: expect.stringContaining('/nonexistent') });
     // echo2 is a longer name that merely contains "echo": Envoy applied it (partial acceptance).
-    expect(resourceConfigStatus(tracks.get('echo2'), res('echo2', 'f2'))).toBe('SYNCED');
+    expect(resourceConfigStatus(ledger.tracks().get('echo2'), res('echo2', 'f2'))).toBe('SYNCED');
     // The fix is accepted: the rejection is forgotten.
-    noteResponseSent(tracks, sotw(3, 'V3', [res('echo', 'e3'), res('echo2', 'f2')]));
-    noteResponseAcked(tracks, 3, 35);
-    expect(tracks.get('echo')?.rejected).toBeUndefined();
-    expect(resourceConfigStatus(tracks.get('echo'), res('echo', 'e3'))).toBe('SYNCED');
+    ledger.sent(sotw(3, 'V3', [res('echo', 'e3'), res('echo2', 'f2')]));
+    ledger.acked(3, 35);
+    expect(ledger.tracks().get('echo')?.rejected).toBeUndefined();
+    expect(resourceConfigStatus(ledger.tracks().get('echo'), res('echo', 'e3'))).toBe('SYNCED');
   });
 
   it('a NACK that names nothing blames every resource the response changed', () => {
-    const tracks = new Map<string, ResourceTrack>();
-    noteResponseSent(tracks, sotw(1, 'V1', [res('a', 'a1'), res('b', 'b1')]));
-    noteResponseNacked(tracks, 1, 'malformed response', 15);
-    expect(resourceConfigStatus(tracks.get('a'), res('a', 'a1'))).toBe('ERROR');
-    expect(resourceConfigStatus(tracks.get('b'), res('b', 'b1'))).toBe('ERROR');
-    expect(clientResourceStatus(tracks.get('a'), true)).toBe('NACKED');
+    const ledger = new ResourceLedger();
+    ledger.sent(sotw(1, 'V1', [res('a', 'a1'), res('b', 'b1')]));
+    ledger.nacked(1, 'malformed response', 15);
+    expect(resourceConfigStatus(ledger.tracks().get('a'), res('a', 'a1'))).toBe('ERROR');
+    expect(resourceConfigStatus(ledger.tracks().get('b'), res('b', 'b1'))).toBe('ERROR');
+    expect(clientResourceStatus(ledger.tracks().get('a'), true)).toBe('NACKED');
   });
 
   it('removals: omission in a complete SotW response, or a delta removal, deletes once ACKed', () => {
-    const tracks = new Map<string, ResourceTrack>();
-    noteResponseSent(tracks, sotw(1, 'V1', [res('a', 'a1'), res('b', 'b1')]));
-    noteResponseAcked(tracks, 1, 15);
-    noteResponseSent(tracks, sotw(2, 'V2', [res('a', 'a1')]));
-    expect(resourceConfigStatus(tracks.get('b'), undefined)).toBe('STALE');
-    noteResponseAcked(tracks, 2, 25);
-    expect(tracks.has('b')).toBe(false);
+    const ledger = new ResourceLedger();
+    ledger.sent(sotw(1, 'V1', [res('a', 'a1'), res('b', 'b1')]));
+    ledger.acked(1, 15);
+    ledger.sent(sotw(2, 'V2', [res('a', 'a1')]));
+    expect(resourceConfigStatus(ledger.tracks().get('b'), undefined)).toBe('STALE');
+    ledger.acked(2, 25);
+    expect(ledger.tracks().has('b')).toBe(false);
 
-    noteResponseSent(tracks, { ...sotw(3, 'S3', [], false), removed: ['a'], perResourceVersions: true });
-    expect(tracks.get('a')?.pending?.resource).toBeUndefined();
-    noteResponseAcked(tracks, 3, 35);
-    expect(tracks.size).toBe(0);
+    ledger.sent({ ...sotw(3, 'S3', [], false), removed: ['a'], perResourceVersions: true });
+    expect(ledger.tracks().get('a')?.pending?.resource).toBeUndefined();
+    ledger.acked(3, 35);
+    expect(ledger.size).toBe(0);
+  });
+
+  it('a removal keeps every other resource as it was (the compact store moves the last one into the hole)', () => {
+    const ledger = new ResourceLedger();
+    ledger.sent(sotw(1, 'V1', [res('a', 'a1'), res('b', 'b1'), res('c', 'c1')]));
+    ledger.acked(1, 15);
+    ledger.sent(sotw(2, 'V2', [res('b', 'b1'), res('c', 'c2')]));
+    ledger.acked(2, 25);
+    const tracks = ledger.tracks();
+    expect([...tracks.keys()].sort()).toEqual(['b', 'c']);
+    expect(tracks.get('b')?.accepted).toMatchObject({ versionInfo: 'V1', atMs: 15, resource: { version: 'b1' } });
+    expect(tracks.get('c')?.accepted).toMatchObject({ versionInfo: 'V2', atMs: 25, resource: { version: 'c2' } });
+    ledger.sent(sotw(3, 'V3', [res('a', 'a2'), res('b', 'b2'), res('c', 'c2')]));
+    ledger.acked(3, 35);
+    expect(ledger.tracks().get('a')?.accepted).toMatchObject({ versionInfo: 'V3', atMs: 35 });
+    expect(ledger.tracks().get('b')?.accepted).toMatchObject({ versionInfo: 'V3', resource: { version: 'b2' } });
+    expect(ledger.tracks().get('c')?.accepted).toMatchObject({ versionInfo: 'V2', atMs: 25 });
+  });
+
+  it('streams running the same configuration keep their own acceptance times and rejections', () => {
+    // Envoys that applied the same changes share what they run; when each accepted it is their own.
+    const early = new ResourceLedger();
+    const late = new ResourceLedger();
+    for (const [ledger, t] of [
+      [early, 15],
+      [late, 95],
+    ] as const) {
+      ledger.sent(sotw(1, 'V1', [res('a', 'a1'), res('b', 'b1')]));
+      ledger.acked(1, t);
+    }
+    early.sent(sotw(2, 'V2', [res('a', 'a2'), res('b', 'b1')]));
+    early.nacked(2, 'cluster a: bad', 30);
+    late.sent(sotw(2, 'V2', [res('a', 'a2'), res('b', 'b1')]));
+    late.acked(2, 100);
+    expect(early.tracks().get('a')).toMatchObject({ accepted: { versionInfo: 'V1', atMs: 15 }, rejected: { versionInfo: 'V2' } });
+    expect(late.tracks().get('a')).toMatchObject({ accepted: { versionInfo: 'V2', atMs: 100 }, rejected: undefined });
+    expect(early.tracks().get('b')?.accepted?.atMs).toBe(15);
+    expect(late.tracks().get('b')?.accepted?.atMs).toBe(95);
   });
 
   it('a SotW EDS response leaves out unchanged resources without deleting them', () => {
-    const tracks = new Map<string, ResourceTrack>();
-    noteResponseSent(tracks, sotw(1, 'V1', [res('a', 'a1'), res('b', 'b1')], false));
-    noteResponseAcked(tracks, 1, 15);
-    noteResponseSent(tracks, sotw(2, 'V2', [res('a', 'a2')], false));
-    noteResponseAcked(tracks, 2, 25);
-    expect(tracks.get('b')?.accepted?.versionInfo).toBe('V1');
+    const ledger = new ResourceLedger();
+    ledger.sent(sotw(1, 'V1', [res('a', 'a1'), res('b', 'b1')], false));
+    ledger.acked(1, 15);
+    ledger.sent(sotw(2, 'V2', [res('a', 'a2')], false));
+    ledger.acked(2, 25);
+    expect(ledger.tracks().get('b')?.accepted?.versionInfo).toBe('V1');
   });
 
   it('an ACK of a later response also settles earlier ones; NOT_SENT / DOES_NOT_EXIST without a track', () => {
-    const tracks = new Map<string, ResourceTrack>();
-    noteResponseSent(tracks, sotw(1, 'V1', [res('a', 'a1')], false));
-    noteResponseSent(tracks, sotw(2, 'V2', [res('b', 'b1')], false));
-    noteResponseAcked(tracks, 2, 25);
-    expect(tracks.get('a')?.accepted?.versionInfo).toBe('V1');
+    const ledger = new ResourceLedger();
+    ledger.sent(sotw(1, 'V1', [res('a', 'a1')], false));
+    ledger.sent(sotw(2, 'V2', [res('b', 'b1')], false));
+    ledger.acked(2, 25);
+    expect(ledger.tracks().get('a')?.accepted?.versionInfo).toBe('V1');
     expect(resourceConfigStatus(undefined, res('c', 'c1'))).toBe('NOT_SENT');
     expect(clientResourceStatus(undefined, false)).toBe('DOES_NOT_EXIST');
   });
