@@ -115,6 +115,8 @@ export class AdsServer {
     this.tickets.set(stream as AdsStream<unknown>, ticket);
     const session = open(this.bodies, () => stream.nextNonce());
     this.subscriptions.set(stream.id, (t) => session.subscription(t));
+    // The gate bounds a delta subscription's size from the names the session holds (no second copy).
+    if (protocol === 'delta') ticket.subscribedNames = (t) => (isKnownTypeUrl(t) ? session.subscription(t)?.names : undefined);
     const build = (typeUrl: TypeUrl, snap: Snapshot, force: boolean): Resp | undefined => {
       const step = session.respond(typeUrl, snap, force);
       if (step.holds !== undefined) {

@@ -7,6 +7,7 @@ import type { DeltaDiscoveryResponse } from '../generated/envoy/service/discover
 import { WARMS_WITH, type ProtocolSession, type ResponseStep } from './protocol.js';
 import type { ResponseBodies } from './response-bodies.js';
 import type { EncodedResource, TypeSnapshot } from './snapshot.js';
+import { internMap, internSet, mapAfter } from './shared-contents.js';
 import { sortedNames } from './sorted-names.js';
 import { isWildcardType, type TypeUrl } from './type-urls.js';
 
@@ -78,8 +79,15 @@ export function onDeltaRequest(prev: DeltaTypeState | undefined, req: DeltaReque
   // Leaving wildcard, the client drops what only '*' covered: forget it, so that a later '*' (or
   // name) subscribe is answered in full rather than assumed held.
   if (leftWildcard && !wildcard) for (const n of [...clientHas.keys()]) if (!names.has(n)) clientHas.delete(n);
-  // Every field present, always in this order: one object shape for V8.
-  const base: DeltaTypeState = { typeUrl: req.typeUrl, wildcard, names, clientHas, lastNack: prev?.lastNack };
+  // Every field present, always in this order: one object shape for V8. The set and the map are
+  // the shared copies (shared-contents.ts): every stream holding the same keeps one.
+  const base: DeltaTypeState = {
+    typeUrl: req.typeUrl,
+    wildcard,
+    names: internSet(names),
+    clientHas: internMap(clientHas),
+    lastNack: prev?.lastNack,
+  };
   if (req.errorDetail !== undefined) {
     // What was sent stays recorded as held, so the rejected content is not resent (no NACK loop).
     return { state: withClientHas(base, base.clientHas, { nonce: req.nonce, detail: req.errorDetail }), kind: 'nack' };
@@ -118,10 +126,7 @@ export function pendingDelta(state: DeltaTypeState, snap: TypeSnapshot): DeltaRe
 
 /** The state after a delta response was written: the client now holds what was sent. */
 export function afterDeltaSend(state: DeltaTypeState, body: DeltaResponseBody): DeltaTypeState {
-  const clientHas = new Map(state.clientHas);
-  for (const r of body.resources) clientHas.set(r.name, r.version);
-  for (const n of body.removed) clientHas.delete(n);
-  return withClientHas(state, clientHas);
+  return withClientHas(state, mapAfter(state.clientHas, body.resources, body.removed));
 }
 
 /** A copy with another clientHas (and lastNack): one object literal, fields in a fixed order (see sotw-state's withFields). */
@@ -183,9 +188,8 @@ export function openDeltaSession(
       const dependent = body.resources.length > 0 ? WARMS_WITH[typeUrl] : undefined;
       const waiting = dependent && types.get(dependent);
       if (dependent && waiting) {
-        const clientHas = new Map(waiting.clientHas);
-        for (const r of body.resources) clientHas.delete(r.name);
-        types.set(dependent, withClientHas(waiting, clientHas));
+        const forgotten = body.resources.map((r) => r.name);
+        types.set(dependent, withClientHas(waiting, mapAfter(waiting.clientHas, [], forgotten)));
       }
       const response = bodies.deltaResponse(typeUrl, body.resources, {
         system_version_info: version,

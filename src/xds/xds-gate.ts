@@ -58,8 +58,8 @@ export class StreamTicket {
   tokens: number;
   refilledAtMs: number;
   released = false;
-  /** Delta: explicitly subscribed names per type (the session keeps its own; this only counts). */
-  deltaNames: Map<string, Set<string>> | undefined;
+  /** Delta: the names the stream's session holds per type (set by the ADS server; the limit counts from them). */
+  subscribedNames: ((typeUrl: string) => ReadonlySet<string> | undefined) | undefined;
 
   constructor(
     readonly service: GateService,
@@ -186,7 +186,7 @@ export class XdsGate {
     ticket.released = true;
     decrement(this.perConnection, ticket.connection);
     if (ticket.nodeId !== undefined) decrement(this.perNode, nodeKey(ticket.service, ticket.nodeId));
-    ticket.deltaNames = undefined;
+    ticket.subscribedNames = undefined;
   }
 
   /** Open streams per connection and node (for tests and the fuzz report). */
@@ -264,11 +264,11 @@ export class XdsGate {
     const sub = req.resource_names_subscribe;
     const unsub = req.resource_names_unsubscribe;
     if (!req.type_url || ((sub?.length ?? 0) === 0 && (unsub?.length ?? 0) === 0)) return undefined;
-    ticket.deltaNames ??= new Map();
-    let names = ticket.deltaNames.get(req.type_url);
-    if (!names) ticket.deltaNames.set(req.type_url, (names = new Set()));
-    for (const n of unsub ?? []) names.delete(n);
+    // What the subscription would hold after this request, applied as the session applies it
+    // (subscribe, then unsubscribe); built only for requests that change it.
+    const names = new Set(ticket.subscribedNames?.(req.type_url));
     for (const n of sub ?? []) if (n !== '*') names.add(n);
+    for (const n of unsub ?? []) names.delete(n);
     if (names.size <= this.limits.maxNamesPerSubscription) return undefined;
     const P = LIMIT_PATHS.xds;
     return {
