@@ -76,7 +76,8 @@ export function renderCompare(r: CompareResults, resultsFile: string, notes: rea
       const { metrics, ahead } = cells(r, streams, protocol);
       const s = r.runs[`spillway/${streams}/${protocol}`] ?? [];
       const g = r.runs[`go-control-plane/${streams}/${protocol}`] ?? [];
-      const rss = cell(s, g, (x) => x.rssPerStream / 1024);
+      // After the pushes: a stream's cost once it has been sent and has ACKed several versions.
+      const rss = cell(s, g, (x) => (x.rssPerStreamAfterPushes ?? x.rssPerStream) / 1024);
       const first = cell(s, g, (x) => x.firstPushP99Ms);
       const lost = `${s.reduce((a, x) => a + x.streamsLost, 0)} / ${g.reduce((a, x) => a + x.streamsLost, 0)}`;
       rows.push(
@@ -113,7 +114,7 @@ export function renderCompare(r: CompareResults, resultsFile: string, notes: rea
     '',
     'Each cell: Spillway / go-control-plane medians over runs (Spillway ÷ go-control-plane: median ratio; range of the per-run ratios). Below 1× Spillway is ahead.',
     '',
-    '| streams | protocol | ACK p99 ms | last ACK ms | CPU/push ms | first push p99 ms | RSS/stream KiB | streams lost | verdict |',
+    '| streams | protocol | ACK p99 ms | last ACK ms | CPU/push ms | first push p99 ms | RSS/stream KiB after the pushes | streams lost | verdict |',
     '|---:|---|---|---|---|---|---|---|---|',
     ...rows,
     '',

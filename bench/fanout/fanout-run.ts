@@ -70,6 +70,13 @@ export interface RunResult {
   rssConnected: number;
   rssPerStream: number;
   heapPerStream: number;
+  /**
+   * The same two after the pushes (after a full GC): what a stream costs once it has been sent and
+   * has ACKed several versions (nonces and versions remembered, per-resource acceptance). Absent in
+   * results written before 2026-11-30.
+   */
+  rssPerStreamAfterPushes?: number;
+  heapPerStreamAfterPushes?: number;
   /** Streams that ended before the run was over (should be 0). */
   streamsLost: number;
   pushes: PushResult[];
@@ -194,6 +201,7 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       await child.request({ cmd: 'profile-stop', path: `${o.cpuProfDir}/spillway.cpuprofile` });
       await clientProfiler.stop(`${o.cpuProfDir}/load-client.cpuprofile`);
     }
+    const settled = await child.request({ cmd: 'stats', gc: true });
     const rssIdle = idle.rss ?? 0;
     const rssConnected = connected.rss ?? 0;
     const at = (p: PushResult, k: string): number => p.ackMs[k] ?? Number.NaN;
@@ -209,6 +217,8 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       rssConnected,
       rssPerStream: round((rssConnected - rssIdle) / o.streams),
       heapPerStream: round(((connected.heapUsed ?? 0) - (idle.heapUsed ?? 0)) / o.streams),
+      rssPerStreamAfterPushes: round(((settled.rss ?? 0) - rssIdle) / o.streams),
+      heapPerStreamAfterPushes: round(((settled.heapUsed ?? 0) - (idle.heapUsed ?? 0)) / o.streams),
       streamsLost: client.stats().ended,
       pushes,
       firstPushP99Ms: round(at(pushes[0]!, 'p99'), 2),
@@ -239,7 +249,7 @@ export function describeRun(r: RunResult): string {
   const measuredP99 = r.pushes.filter((p) => !p.warmup).map((p) => p.ackMs['p99'] ?? 0);
   return (
     `${r.server ?? 'spillway'} N=${r.streams} ${r.protocol}: start RSS ${round((r.rssStart ?? 0) / 2 ** 20)} MiB; ${r.idleCpuMsPerS !== undefined ? `idle CPU ${r.idleCpuMsPerS} ms/s; ` : ''}sync ${r.syncMs} ms; ACK p50 ${r.p50Ms} p99 ${r.p99Ms} max ${r.maxMs} ms (server p99 ${r.serverP99Ms}); ` +
-    `publish ${r.publishMs} ms; CPU ${r.cpuMsPerPush} ms/push; RSS ${round(r.rssPerStream / 1024)} KiB/stream; ` +
+    `publish ${r.publishMs} ms; CPU ${r.cpuMsPerPush} ms/push; RSS ${round(r.rssPerStream / 1024)} KiB/stream (${round((r.rssPerStreamAfterPushes ?? Number.NaN) / 1024)} after the pushes); ` +
     `${r.sentBytesPerPush} B sent/push; lost ${r.streamsLost}; stages p99 sent ${round(stageP99(r, 'sentMs'))} received ${round(stageP99(r, 'receiveMs'))} acked ${r.p99Ms}; p99 spread over measured pushes ${round(percentile(measuredP99, 0))}–${round(percentile(measuredP99, 1))}; first push p99 ${r.firstPushP99Ms} ms, CPU ${r.firstPushCpuMs} ms${r.otherThreadsCpuMsPerPush !== undefined ? `; off the main thread ${r.otherThreadsCpuMsPerPush} ms/push` : ''}`
   );
 }

@@ -7,6 +7,7 @@ import type { DeltaDiscoveryResponse } from '../generated/envoy/service/discover
 import { WARMS_WITH, type ProtocolSession, type ResponseStep } from './protocol.js';
 import type { ResponseBodies } from './response-bodies.js';
 import type { EncodedResource, TypeSnapshot } from './snapshot.js';
+import { SentNonces } from './sent-nonces.js';
 import { internMap, internSet, mapAfter } from './shared-contents.js';
 import { sortedNames } from './sorted-names.js';
 import { isWildcardType, type TypeUrl } from './type-urls.js';
@@ -134,17 +135,14 @@ export function withClientHas(s: DeltaTypeState, clientHas: ReadonlyMap<string, 
   return { typeUrl: s.typeUrl, wildcard: s.wildcard, names: s.names, clientHas, lastNack };
 }
 
-/** Sent nonces remembered per stream, so an ACK or NACK can be reported with the version it concerns. */
-const REMEMBERED_NONCES = 64;
-
 /** One delta stream's protocol state over every type: the rules the ADS glue applies. */
 export function openDeltaSession(
   bodies: ResponseBodies,
   nextNonce: () => string,
 ): ProtocolSession<DeltaDiscoveryRequest__Output, DeltaDiscoveryResponse> {
   const types = new Map<TypeUrl, DeltaTypeState>();
-  /** nonce → system version sent. */
-  const sentVersions = new Map<string, string>();
+  /** The system version sent with each recent nonce. */
+  const sent = new SentNonces();
   /** Per type, the system version the client was last brought to (by a response, or by having nothing to get). */
   const versionReached = new Map<TypeUrl, string>();
   return {
@@ -158,7 +156,7 @@ export function openDeltaSession(
         ...(errorDetail !== undefined ? { errorDetail } : {}),
       });
       types.set(typeUrl, outcome.state);
-      const version = sentVersions.get(req.response_nonce) ?? '';
+      const version = sent.versionOf(req.response_nonce) ?? '';
       // Subscription changes ride on any request, ACK, NACK or stale: reconsider the type unless
       // the request was a plain ACK (it changed nothing, and pushes do not wait for ACKs).
       const flush = outcome.kind !== 'ack';
@@ -181,8 +179,7 @@ export function openDeltaSession(
       versionReached.set(typeUrl, version);
       const nonce = nextNonce();
       types.set(typeUrl, afterDeltaSend(state, body));
-      sentVersions.set(nonce, version);
-      if (sentVersions.size > REMEMBERED_NONCES) sentVersions.delete(sentVersions.keys().next().value as string);
+      sent.add(nonce, version);
       // Envoy need not re-subscribe a dependent it already watches: treat the dependents of what was
       // sent as not held, so they follow in this flush.
       const dependent = body.resources.length > 0 ? WARMS_WITH[typeUrl] : undefined;

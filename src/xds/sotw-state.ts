@@ -6,6 +6,7 @@ import type { DiscoveryResponse } from '../generated/envoy/service/discovery/v3/
 import { WARMS_WITH, type ProtocolSession, type RequestVerdict, type ResponseStep } from './protocol.js';
 import type { ResponseBodies } from './response-bodies.js';
 import type { EncodedResource, TypeSnapshot } from './snapshot.js';
+import { SentNonces } from './sent-nonces.js';
 import { sortedNames } from './sorted-names.js';
 import { isWildcardType, type TypeUrl } from './type-urls.js';
 
@@ -19,8 +20,6 @@ export interface SotwTypeState {
   readonly explicitEver: boolean;
   readonly lastNonceSent: string | undefined;
   readonly lastVersionSent: string | undefined;
-  /** The last few nonces sent with their versions, so a NACK names the version it rejected. */
-  readonly recentSends: ReadonlyArray<readonly [nonce: string, version: string]>;
   /**
    * The snapshot the last response brought the client to: a response carries every wanted
    * resource that differs from what the client holds, so afterwards the client holds this
@@ -42,6 +41,8 @@ export interface SotwRequest {
   nonce: string;
   names: readonly string[];
   errorDetail?: string;
+  /** The version this stream sent with `nonce`, if it still remembers (sent-nonces.ts). */
+  sentVersion?: string;
 }
 
 export type RequestKind = 'init' | 'ack' | 'nack' | 'stale' | 'unsubscribe';
@@ -64,7 +65,6 @@ export function initialTypeState(typeUrl: TypeUrl): SotwTypeState {
     explicitEver: false,
     lastNonceSent: undefined,
     lastVersionSent: undefined,
-    recentSends: [],
     heldFrom: undefined,
     ackedVersion: undefined,
     lastNack: undefined,
@@ -85,7 +85,6 @@ export function withFields(s: SotwTypeState, o: Partial<SotwTypeState>): SotwTyp
     explicitEver: o.explicitEver ?? s.explicitEver,
     lastNonceSent: 'lastNonceSent' in o ? o.lastNonceSent : s.lastNonceSent,
     lastVersionSent: 'lastVersionSent' in o ? o.lastVersionSent : s.lastVersionSent,
-    recentSends: o.recentSends ?? s.recentSends,
     heldFrom: 'heldFrom' in o ? o.heldFrom : s.heldFrom,
     ackedVersion: 'ackedVersion' in o ? o.ackedVersion : s.ackedVersion,
     lastNack: 'lastNack' in o ? o.lastNack : s.lastNack,
@@ -140,7 +139,7 @@ export function onSotwRequest(prev: SotwTypeState | undefined, req: SotwRequest)
     // The rejected version is the one sent with the NACKed nonce (an older response may be NACKed
     // after a newer one went out). Names it adds are answered on the next in-order request.
     const { state, added } = applyNames(base, req.names);
-    const version = base.recentSends.find(([n]) => n === req.nonce)?.[1] ?? '';
+    const version = req.sentVersion ?? '';
     return {
       state: withFields(state, {
         forceRespond: state.forceRespond || added,
@@ -248,10 +247,7 @@ function computePending(state: SotwTypeState, snap: TypeSnapshot, all: boolean):
 
 /** The state after pendingResponse(state, snap, …) was written with this nonce. */
 export function afterSend(state: SotwTypeState, snap: TypeSnapshot, nonce: string): SotwTypeState {
-  const recent = state.recentSends;
-  const sent = [nonce, snap.version] as const;
-  const recentSends = recent.length < 8 ? [...recent, sent] : [...recent.slice(1), sent];
-  return withFields(state, { lastNonceSent: nonce, lastVersionSent: snap.version, recentSends, heldFrom: snap, forceRespond: false });
+  return withFields(state, { lastNonceSent: nonce, lastVersionSent: snap.version, heldFrom: snap, forceRespond: false });
 }
 
 /** One SotW stream's protocol state over every type: the rules the ADS glue applies. */
@@ -260,14 +256,17 @@ export function openSotwSession(
   nextNonce: () => string,
 ): ProtocolSession<DiscoveryRequest__Output, DiscoveryResponse> {
   const types = new Map<TypeUrl, SotwTypeState>();
+  const sent = new SentNonces();
   return {
     onRequest(typeUrl, req, errorDetail, snap): RequestVerdict {
+      const sentVersion = errorDetail !== undefined ? sent.versionOf(req.response_nonce) : undefined;
       const outcome = onSotwRequest(types.get(typeUrl), {
         typeUrl,
         versionInfo: req.version_info,
         nonce: req.response_nonce,
         names: req.resource_names,
         ...(errorDetail !== undefined ? { errorDetail } : {}),
+        ...(sentVersion !== undefined ? { sentVersion } : {}),
       });
       types.set(typeUrl, outcome.state);
       const verdict = (kind: RequestVerdict['kind'], version: string): RequestVerdict => ({
@@ -306,6 +305,7 @@ export function openSotwSession(
       if (!state || !resources) return {};
       const nonce = nextNonce();
       types.set(typeUrl, afterSend(state, typeSnap, nonce));
+      sent.add(nonce, typeSnap.version);
       // The dependent's own re-request after warming looks exactly like an ACK: answer it too.
       const dependent = WARMS_WITH[typeUrl];
       const waiting = dependent && types.get(dependent);

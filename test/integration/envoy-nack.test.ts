@@ -54,6 +54,8 @@ describe.each(['GRPC', 'DELTA_GRPC'] as const)('a resource Envoy rejects (Envoy 
 
     const nack = await waitFor(() => events.find((e) => e.kind === 'nack' && e.typeUrl === TypeUrl.Cluster), 15_000, 'CDS NACK');
     expect(nack.kind === 'nack' && nack.detail).toContain('/nonexistent/spillway-ca.pem');
+    // The NACK is reported with the version it rejected: the one sent with the nonce Envoy answered.
+    expect(nack.kind === 'nack' && nack.version).toBe(badVersion);
     const status = app.syncStatus.node(`envoy-nack-1-${apiType}`).find((r) => r.typeUrl === TypeUrl.Cluster);
     expect(status?.status).toBe('ERROR');
     expect(status?.lastNack?.detail).toContain('nonexistent');

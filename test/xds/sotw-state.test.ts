@@ -8,12 +8,16 @@ const snap = (typeUrl: TypeUrl, items: Array<[string, string]>, version = 'v'): 
   version,
   resources: new Map(items.map(([n, v]) => [n, res(typeUrl, n, v)])),
 });
-const req = (typeUrl: TypeUrl, over: Partial<{ versionInfo: string; nonce: string; names: string[]; errorDetail: string }> = {}) => ({
+const req = (
+  typeUrl: TypeUrl,
+  over: Partial<{ versionInfo: string; nonce: string; names: string[]; errorDetail: string; sentVersion: string }> = {},
+) => ({
   typeUrl,
   versionInfo: over.versionInfo ?? '',
   nonce: over.nonce ?? '',
   names: over.names ?? [],
   ...(over.errorDetail !== undefined ? { errorDetail: over.errorDetail } : {}),
+  ...(over.sentVersion !== undefined ? { sentVersion: over.sentVersion } : {}),
 });
 
 /** Runs INIT then one send, returning the state as the client saw it (nonce n1). */
@@ -102,7 +106,7 @@ describe('SotW decision table', () => {
 
   it('NACK is recognised by error_detail, not by version, and is never answered', () => {
     const st = initAndSend(TypeUrl.Cluster, [], cds);
-    const o = onSotwRequest(st, req(TypeUrl.Cluster, { versionInfo: '', nonce: 'n1', errorDetail: 'bad cluster' }));
+    const o = onSotwRequest(st, req(TypeUrl.Cluster, { versionInfo: '', nonce: 'n1', errorDetail: 'bad cluster', sentVersion: 'c1' }));
     expect(o.kind).toBe('nack');
     expect(o.respond).toBe(false);
     expect(o.state.lastNack).toEqual({ version: 'c1', nonce: 'n1', detail: 'bad cluster' });
@@ -175,7 +179,7 @@ describe('SotW decision table', () => {
     expect(pendingResponse(o.state, eds, o.namesAdded)?.map((r) => r.name)).toEqual(['a']);
   });
 
-  it('a NACK of an older response names the version that response carried, and answers names it adds', () => {
+  it('a NACK of an older response names the version that response carried (as the session remembers it), and answers names it adds', () => {
     const st1 = initAndSend(TypeUrl.Endpoint, ['a'], eds); // n1 carries e1
     const e2 = snap(
       TypeUrl.Endpoint,
@@ -186,7 +190,7 @@ describe('SotW decision table', () => {
       'e2',
     );
     const st2 = afterSend(st1, e2, 'n2');
-    const o = onSotwRequest(st2, req(TypeUrl.Endpoint, { nonce: 'n1', names: ['a', 'b'], errorDetail: 'bad' }));
+    const o = onSotwRequest(st2, req(TypeUrl.Endpoint, { nonce: 'n1', names: ['a', 'b'], errorDetail: 'bad', sentVersion: 'e1' }));
     expect(o.state.lastNack?.version).toBe('e1');
     expect(o.state.forceRespond).toBe(true);
     const next = onSotwRequest(o.state, req(TypeUrl.Endpoint, { nonce: 'n2', names: ['a', 'b'] }));
