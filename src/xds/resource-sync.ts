@@ -8,6 +8,7 @@
 // - state of the world: the version_info of the response in which the resource's content last
 //   changed: Envoy keeps a resource whose content hash is unchanged, and its old version with it;
 // - delta: the resource's own version (Resource.version).
+import { keyPart } from './shared-contents.js';
 import type { EncodedResource } from './snapshot.js';
 
 export interface AcceptedContent {
@@ -87,7 +88,8 @@ class RunningSet {
   /** The set after `changes`, applied in order: updates keep their slot, additions go last, removals close up. */
   after(changes: readonly AppliedChange[]): RunningSet {
     let key = '';
-    for (const c of changes) key += c.resource ? `${c.name}\0${c.resource.version}\0${c.versionInfo}\n` : `${c.name}\n`;
+    for (const c of changes)
+      key += c.resource ? keyPart(c.name) + keyPart(c.resource.version) + keyPart(c.versionInfo) : `-${keyPart(c.name)}`;
     const known = this.next.get(key)?.deref();
     if (known) return known;
     const made = this.apply(changes);

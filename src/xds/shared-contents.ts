@@ -23,21 +23,30 @@ class WeakTable<T extends object> {
   }
 }
 
+/**
+ * One string of a key, length-prefixed: names come from clients (subscriptions, initial versions)
+ * and may hold any character, so no separator could keep two different contents' keys apart, and a
+ * collision would hand one Envoy another's subscription.
+ */
+export function keyPart(s: string): string {
+  return `${s.length}:${s}`;
+}
+
 const sets = new WeakTable<ReadonlySet<string>>();
 const maps = new WeakTable<ReadonlyMap<string, string>>();
 
 /** The shared set with the same names (insertion order is not kept: readers sort, see sorted-names.ts). */
 export function internSet(names: ReadonlySet<string>): ReadonlySet<string> {
-  const key = [...names].sort().join('\n');
+  const key = [...names].sort().map(keyPart).join('');
   return sets.get(key) ?? sets.set(key, names);
 }
 
 /** The shared map with the same entries (iteration order is not kept). */
 export function internMap(entries: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
   const key = [...entries]
-    .map(([name, version]) => `${name}\0${version}`)
+    .map(([name, version]) => keyPart(name) + keyPart(version))
     .sort()
-    .join('\n');
+    .join('');
   return maps.get(key) ?? maps.set(key, entries);
 }
 
@@ -55,8 +64,8 @@ export function mapAfter(
   removed: readonly string[],
 ): ReadonlyMap<string, string> {
   let key = '';
-  for (const r of set) key += `${r.name}\0${r.version}\n`;
-  for (const n of removed) key += `-${n}\n`;
+  for (const r of set) key += keyPart(r.name) + keyPart(r.version);
+  for (const n of removed) key += `-${keyPart(n)}`;
   let table = transitions.get(prev);
   const known = table?.get(key);
   if (known) return known;
