@@ -156,7 +156,7 @@ export function openDeltaSession(
         ...(errorDetail !== undefined ? { errorDetail } : {}),
       });
       types.set(typeUrl, outcome.state);
-      const version = sent.versionOf(req.response_nonce) ?? '';
+      const version = sent.versionOf(typeUrl, req.response_nonce) ?? '';
       // Subscription changes ride on any request, ACK, NACK or stale: reconsider the type unless
       // the request was a plain ACK (it changed nothing, and pushes do not wait for ACKs).
       const flush = outcome.kind !== 'ack';
@@ -179,7 +179,7 @@ export function openDeltaSession(
       versionReached.set(typeUrl, version);
       const nonce = nextNonce();
       types.set(typeUrl, afterDeltaSend(state, body));
-      sent.add(nonce, version);
+      sent.add(typeUrl, nonce, version);
       // Envoy need not re-subscribe a dependent it already watches: treat the dependents of what was
       // sent as not held, so they follow in this flush.
       const dependent = body.resources.length > 0 ? WARMS_WITH[typeUrl] : undefined;

@@ -59,6 +59,9 @@ export interface SentResponse {
   atMs: number;
 }
 
+/** Transitions remembered per RunningSet: a push leads every stream the same way, so one is the usual. */
+const MAX_TRANSITIONS = 8;
+
 /** A change the client applied: new content for a resource, or (resource undefined) its removal. */
 interface AppliedChange {
   name: string;
@@ -93,7 +96,9 @@ class RunningSet {
     const known = this.next.get(key)?.deref();
     if (known) return known;
     const made = this.apply(changes);
-    if (this.next.size >= 16) for (const [k, ref] of this.next) if (ref.deref() === undefined) this.next.delete(k);
+    // Forget transitions whose result is gone (their keys can be long), and keep at most a few.
+    for (const [k, ref] of this.next) if (ref.deref() === undefined) this.next.delete(k);
+    if (this.next.size >= MAX_TRANSITIONS) this.next.delete(this.next.keys().next().value!);
     this.next.set(key, new WeakRef(made));
     return made;
   }
@@ -144,7 +149,7 @@ export class ResourceLedger {
 
   /** How many resources have any state (accepted, in flight or rejected). */
   get size(): number {
-    return this.names().size;
+    return this.countNames();
   }
 
   /** The per-resource view (built on each call: read it, never keep it across events). */
@@ -169,6 +174,15 @@ export class ResourceLedger {
     if (this.pending) for (const n of this.pending.keys()) names.add(n);
     if (this.rejected) for (const n of this.rejected.keys()) names.add(n);
     return names;
+  }
+
+  private countNames(): number {
+    let n = this.running.names.length;
+    if (this.pending) for (const name of this.pending.keys()) if (!this.running.slots.has(name)) n++;
+    if (this.rejected) {
+      for (const name of this.rejected.keys()) if (!this.running.slots.has(name) && !this.pending?.has(name)) n++;
+    }
+    return n;
   }
 
   private has(name: string): boolean {
@@ -201,12 +215,10 @@ export class ResourceLedger {
       });
     }
     for (const n of sent.removed) this.removalSent(n, sent);
-    if (sent.complete) {
-      const names = this.names();
-      if (names.size > sent.resources.length) {
-        const kept = new Set(sent.resources.map((r) => r.name));
-        for (const n of names) if (!kept.has(n)) this.removalSent(n, sent);
-      }
+    // Counted first, without building the set of names: this runs for every stream on every CDS/LDS push.
+    if (sent.complete && this.countNames() > sent.resources.length) {
+      const kept = new Set(sent.resources.map((r) => r.name));
+      for (const n of this.names()) if (!kept.has(n)) this.removalSent(n, sent);
     }
   }
 

@@ -32,17 +32,25 @@ export function keyPart(s: string): string {
   return `${s.length}:${s}`;
 }
 
+/**
+ * Larger contents are not shared by content: building their key costs as much as the contents, on
+ * every request that changes them. Fleets subscribe to far fewer names than this.
+ */
+export const MAX_SHARED_ENTRIES = 1024;
+
 const sets = new WeakTable<ReadonlySet<string>>();
 const maps = new WeakTable<ReadonlyMap<string, string>>();
 
 /** The shared set with the same names (insertion order is not kept: readers sort, see sorted-names.ts). */
 export function internSet(names: ReadonlySet<string>): ReadonlySet<string> {
+  if (names.size > MAX_SHARED_ENTRIES) return names;
   const key = [...names].sort().map(keyPart).join('');
   return sets.get(key) ?? sets.set(key, names);
 }
 
 /** The shared map with the same entries (iteration order is not kept). */
 export function internMap(entries: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
+  if (entries.size > MAX_SHARED_ENTRIES) return entries;
   const key = [...entries]
     .map(([name, version]) => keyPart(name) + keyPart(version))
     .sort()

@@ -259,7 +259,7 @@ export function openSotwSession(
   const sent = new SentNonces();
   return {
     onRequest(typeUrl, req, errorDetail, snap): RequestVerdict {
-      const sentVersion = errorDetail !== undefined ? sent.versionOf(req.response_nonce) : undefined;
+      const sentVersion = errorDetail !== undefined ? sent.versionOf(typeUrl, req.response_nonce) : undefined;
       const outcome = onSotwRequest(types.get(typeUrl), {
         typeUrl,
         versionInfo: req.version_info,
@@ -305,7 +305,7 @@ export function openSotwSession(
       if (!state || !resources) return {};
       const nonce = nextNonce();
       types.set(typeUrl, afterSend(state, typeSnap, nonce));
-      sent.add(nonce, typeSnap.version);
+      sent.add(typeUrl, nonce, typeSnap.version);
       // The dependent's own re-request after warming looks exactly like an ACK: answer it too.
       const dependent = WARMS_WITH[typeUrl];
       const waiting = dependent && types.get(dependent);

@@ -264,17 +264,21 @@ export class XdsGate {
     const sub = req.resource_names_subscribe;
     const unsub = req.resource_names_unsubscribe;
     if (!req.type_url || ((sub?.length ?? 0) === 0 && (unsub?.length ?? 0) === 0)) return undefined;
-    // What the subscription would hold after this request, applied as the session applies it
-    // (subscribe, then unsubscribe); built only for requests that change it.
-    const names = new Set(ticket.subscribedNames?.(req.type_url));
-    for (const n of sub ?? []) if (n !== '*') names.add(n);
-    for (const n of unsub ?? []) names.delete(n);
-    if (names.size <= this.limits.maxNamesPerSubscription) return undefined;
+    // How many names the subscription would hold after this request, applied as the session applies
+    // it (subscribe, then unsubscribe), counted from the request's names alone: the cost of a
+    // one-name change must not grow with the subscription.
+    const held = ticket.subscribedNames?.(req.type_url);
+    const added = new Set<string>();
+    for (const n of sub ?? []) if (n !== '*' && !held?.has(n)) added.add(n);
+    const dropped = new Set<string>();
+    for (const n of unsub ?? []) if (held?.has(n) || added.has(n)) dropped.add(n);
+    const size = (held?.size ?? 0) + added.size - dropped.size;
+    if (size <= this.limits.maxNamesPerSubscription) return undefined;
     const P = LIMIT_PATHS.xds;
     return {
       code: grpc.status.RESOURCE_EXHAUSTED,
       rule: P.maxNamesPerSubscription,
-      details: `the subscription to ${req.type_url} would hold ${names.size} names; ${P.maxNamesPerSubscription} = ${this.limits.maxNamesPerSubscription}`,
+      details: `the subscription to ${req.type_url} would hold ${size} names; ${P.maxNamesPerSubscription} = ${this.limits.maxNamesPerSubscription}`,
     };
   }
 

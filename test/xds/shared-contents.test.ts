@@ -24,9 +24,12 @@ describe('shared delta contents (shared-contents.ts)', () => {
     const m1 = internMap(new Map([['x\u00001', '2']]));
     const m2 = internMap(new Map([['x', '1\u00002']]));
     expect(m1).not.toBe(m2);
-    const empty = internMap(new Map());
-    const removedDash = mapAfter(internMap(new Map([['-a', '1']])), [], ['-a']);
-    expect(mapAfter(empty, [{ name: '-a', version: '1' }], [])).not.toBe(removedDash);
-    expect(mapAfter(empty, [{ name: '-a', version: '1' }], []).get('-a')).toBe('1');
+    // From one start, setting '-x' and removing 'x\u00001' are different steps.
+    const start = internMap(new Map([['x\u00001', 'v']]));
+    const setDash = mapAfter(start, [{ name: '-x', version: '1' }], []);
+    const removed = mapAfter(start, [], ['x\u00001']);
+    expect(removed).not.toBe(setDash);
+    expect([...removed]).toEqual([]);
+    expect(setDash.get('-x')).toBe('1');
   });
 });
