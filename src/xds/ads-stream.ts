@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Cancel } from '../core/scheduler.js';
+import { PerType } from './per-type.js';
 import type { Snapshot } from './snapshot.js';
 import { ADS_ORDER, type TypeUrl } from './type-urls.js';
 
@@ -23,7 +24,7 @@ export class AdsStream<Resp> {
   closed = false;
   cancelWatch: Cancel = () => {};
   /** Type → whether to send even if the client appears to have everything. */
-  private readonly dirty = new Map<TypeUrl, boolean>();
+  private readonly dirty = new PerType<boolean>();
   private readonly noncePrefix = randomBytes(4).toString('hex');
   private nonceSeq = 0;
 

@@ -5,6 +5,7 @@
 import type { DeltaDiscoveryRequest__Output } from '../generated/envoy/service/discovery/v3/DeltaDiscoveryRequest.js';
 import type { DeltaDiscoveryResponse } from '../generated/envoy/service/discovery/v3/DeltaDiscoveryResponse.js';
 import { WARMS_WITH, type ProtocolSession, type ResponseStep } from './protocol.js';
+import { PerType } from './per-type.js';
 import type { ResponseBodies } from './response-bodies.js';
 import type { EncodedResource, TypeSnapshot } from './snapshot.js';
 import { SentNonces } from './sent-nonces.js';
@@ -140,11 +141,11 @@ export function openDeltaSession(
   bodies: ResponseBodies,
   nextNonce: () => string,
 ): ProtocolSession<DeltaDiscoveryRequest__Output, DeltaDiscoveryResponse> {
-  const types = new Map<TypeUrl, DeltaTypeState>();
+  const types = new PerType<DeltaTypeState>();
   /** The system version sent with each recent nonce. */
   const sent = new SentNonces();
   /** Per type, the system version the client was last brought to (by a response, or by having nothing to get). */
-  const versionReached = new Map<TypeUrl, string>();
+  const versionReached = new PerType<string>();
   return {
     onRequest(typeUrl, req, errorDetail) {
       const outcome = onDeltaRequest(types.get(typeUrl), {

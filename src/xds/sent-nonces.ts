@@ -5,7 +5,7 @@
 import { ADS_ORDER, type TypeUrl } from './type-urls.js';
 
 /** Responses remembered per stream and type. */
-export const REMEMBERED_NONCES_PER_TYPE = 8;
+export const REMEMBERED_NONCES_PER_TYPE = 4;
 
 export class SentNonces {
   /** Type i's ring is slots [i × R, (i + 1) × R). */

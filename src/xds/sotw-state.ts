@@ -4,6 +4,7 @@
 import type { DiscoveryRequest__Output } from '../generated/envoy/service/discovery/v3/DiscoveryRequest.js';
 import type { DiscoveryResponse } from '../generated/envoy/service/discovery/v3/DiscoveryResponse.js';
 import { WARMS_WITH, type ProtocolSession, type RequestVerdict, type ResponseStep } from './protocol.js';
+import { PerType } from './per-type.js';
 import type { ResponseBodies } from './response-bodies.js';
 import type { EncodedResource, TypeSnapshot } from './snapshot.js';
 import { SentNonces } from './sent-nonces.js';
@@ -255,7 +256,7 @@ export function openSotwSession(
   bodies: ResponseBodies,
   nextNonce: () => string,
 ): ProtocolSession<DiscoveryRequest__Output, DiscoveryResponse> {
-  const types = new Map<TypeUrl, SotwTypeState>();
+  const types = new PerType<SotwTypeState>();
   const sent = new SentNonces();
   return {
     onRequest(typeUrl, req, errorDetail, snap): RequestVerdict {

@@ -4,6 +4,7 @@
 import { Listeners } from '../core/listeners.js';
 import type { Clock } from '../core/clock.js';
 import type { NodeInfo } from './node-info.js';
+import { PerType } from './per-type.js';
 import { ResourceLedger, type ResourceTrack } from './resource-sync.js';
 import { ADS_ORDER, isWildcardType, shortType, type TypeUrl } from './type-urls.js';
 import type { XdsEvent, XdsEvents } from './xds-events.js';
@@ -114,7 +115,7 @@ interface NodeState {
   openedAtMs: number;
   /** Responses sent on this stream so far (orders them for per-resource ACKs). */
   sends: number;
-  types: Map<TypeUrl, TypeState>;
+  types: PerType<TypeState>;
   /** What this node's previous stream had sampled, if it reconnected (see ackedBefore). */
   sampledBefore: ReadonlyMap<TypeUrl, string> | undefined;
 }
@@ -200,7 +201,7 @@ export class SyncStatus {
         protocol: event.protocol,
         openedAtMs: event.atMs,
         sends: 0,
-        types: new Map(),
+        types: new PerType(),
         sampledBefore,
       });
       return;
@@ -374,7 +375,10 @@ function seqOf(state: TypeState, nonce: string): number | undefined {
 /** Per type, the last sampled version: this stream's, else what its predecessors had sampled. */
 function sampledVersions(node: NodeState): Map<TypeUrl, string> {
   const sampled = new Map(node.sampledBefore ?? []);
-  for (const [t, st] of node.types) if (st.sampledVersion !== undefined) sampled.set(t, st.sampledVersion);
+  for (const t of ADS_ORDER) {
+    const sampledVersion = node.types.get(t)?.sampledVersion;
+    if (sampledVersion !== undefined) sampled.set(t, sampledVersion);
+  }
   return sampled;
 }
 
