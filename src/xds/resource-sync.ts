@@ -8,7 +8,7 @@
 // - state of the world: the version_info of the response in which the resource's content last
 //   changed: Envoy keeps a resource whose content hash is unchanged, and its old version with it;
 // - delta: the resource's own version (Resource.version).
-import { keyPart } from './shared-contents.js';
+import { keyPart, WeakTable } from './shared-contents.js';
 import type { EncodedResource } from './snapshot.js';
 
 export interface AcceptedContent {
@@ -59,7 +59,7 @@ export interface SentResponse {
   atMs: number;
 }
 
-/** Transitions remembered per RunningSet: a push leads every stream the same way, so one is the usual. */
+/** Transitions remembered per RunningSet (their keys can be long): a push leads every stream the same way, so one is the usual. */
 const MAX_TRANSITIONS = 8;
 
 /** A change the client applied: new content for a resource, or (resource undefined) its removal. */
@@ -78,7 +78,7 @@ interface AppliedChange {
 class RunningSet {
   static readonly EMPTY = new RunningSet([], new Map(), [], []);
   /** Transitions already made from this set, by the changes' key (weak: an unused set is collected). */
-  private readonly next = new Map<string, WeakRef<RunningSet>>();
+  private readonly next = new WeakTable<RunningSet>(MAX_TRANSITIONS);
 
   private constructor(
     /** Slot order; shared with the set this one came from when only contents changed. */
@@ -93,14 +93,7 @@ class RunningSet {
     let key = '';
     for (const c of changes)
       key += c.resource ? keyPart(c.name) + keyPart(c.resource.version) + keyPart(c.versionInfo) : `-${keyPart(c.name)}`;
-    const known = this.next.get(key)?.deref();
-    if (known) return known;
-    const made = this.apply(changes);
-    // Forget transitions whose result is gone (their keys can be long), and keep at most a few.
-    for (const [k, ref] of this.next) if (ref.deref() === undefined) this.next.delete(k);
-    if (this.next.size >= MAX_TRANSITIONS) this.next.delete(this.next.keys().next().value!);
-    this.next.set(key, new WeakRef(made));
-    return made;
+    return this.next.get(key) ?? this.next.set(key, this.apply(changes));
   }
 
   private apply(changes: readonly AppliedChange[]): RunningSet {

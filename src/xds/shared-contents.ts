@@ -6,17 +6,24 @@
 //   resources), cached per starting map so that only the first stream pays for building the next.
 // Every value is held weakly: contents no stream holds any more are collected.
 
-class WeakTable<T extends object> {
+/** Values by key, held weakly: an entry goes once its value is collected, or (maxEntries) the oldest when full. */
+export class WeakTable<T extends object> {
   private readonly byKey = new Map<string, WeakRef<T>>();
   private readonly cleanup = new FinalizationRegistry<string>((key) => {
     if (this.byKey.get(key)?.deref() === undefined) this.byKey.delete(key);
   });
+
+  constructor(private readonly maxEntries = Infinity) {}
 
   get(key: string): T | undefined {
     return this.byKey.get(key)?.deref();
   }
 
   set(key: string, value: T): T {
+    if (this.byKey.size >= this.maxEntries) {
+      for (const [k, ref] of this.byKey) if (ref.deref() === undefined) this.byKey.delete(k);
+      if (this.byKey.size >= this.maxEntries) this.byKey.delete(this.byKey.keys().next().value!);
+    }
     this.byKey.set(key, new WeakRef(value));
     this.cleanup.register(value, key);
     return value;
