@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First, before any other module loads: see core/start-up-heap.ts.
+import './core/hold-young-generation.js';
 import { parseArgs } from 'node:util';
 import { startSpillway } from './app/spillway-app.js';
 import { loadConfig } from './config/load-config.js';

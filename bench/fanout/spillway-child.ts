@@ -1,6 +1,8 @@
 // Spillway as the benchmark's child process, so its CPU time and RSS are measured alone. Prints
 // {ready, xdsPort} once serving, then answers JSON-line commands on stdin (child-protocol.ts).
 // Run with: node --expose-gc --import tsx bench/fanout/spillway-child.ts [services]
+// First, as in src/cli.ts (the production entry this child stands in for).
+import '../../src/core/hold-young-generation.js';
 import { createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { startSpillway } from '../../src/app/spillway-app.js';

@@ -28,6 +28,7 @@ import { Listeners } from '../core/listeners.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { realScheduler, type Scheduler } from '../core/scheduler.js';
 import { Teardown } from '../core/teardown.js';
+import { releaseYoungGeneration } from '../core/start-up-heap.js';
 import { HostHealthTracker } from '../control/host-health-tracker.js';
 import { HostProber } from '../discovery/host-prober.js';
 import { createDnsClient, type DnsClient } from '../discovery/dns-client.js';
@@ -128,6 +129,7 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   // A failed start-up undoes what was started, so an embedder (or a test) that catches the error is
   // not left with pollers and timers running.
   const failStart = async (err: unknown): Promise<never> => {
+    releaseYoungGeneration();
     await teardown.run();
     throw err;
   };
@@ -476,6 +478,8 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   // A permanent Modal answer (no credentials, unknown function) on the first lookup stops start-up,
   // naming the service; anything transient is retried while the service serves its fail-safe.
   if (modal) await modal.firstLookups.catch(failStart);
+  // Start-up's long-lived objects are in; from here the young generation grows as serving needs.
+  releaseYoungGeneration();
 
   return {
     config,
