@@ -78,10 +78,12 @@ export function renderCompare(r: CompareResults, resultsFile: string, notes: rea
       const g = r.runs[`go-control-plane/${streams}/${protocol}`] ?? [];
       // After the pushes: a stream's cost once it has been sent and has ACKed several versions.
       const rss = cell(s, g, (x) => (x.rssPerStreamAfterPushes ?? x.rssPerStream) / 1024);
+      // The second half of the streams alone: a stream's cost without the one-off growth the first ones bring.
+      const margin = cell(s, g, (x) => (x.rssPerStreamMarginal ?? Number.NaN) / 1024);
       const first = cell(s, g, (x) => x.firstPushP99Ms);
       const lost = `${s.reduce((a, x) => a + x.streamsLost, 0)} / ${g.reduce((a, x) => a + x.streamsLost, 0)}`;
       rows.push(
-        `| ${n(streams)} | ${protocol} | ${metrics.map(fmtCell).join(' | ')} | ${fmtCell(first)} | ${fmtCell(rss)} | ${lost} | ${ahead ? 'ahead' : '**behind**'} |`,
+        `| ${n(streams)} | ${protocol} | ${metrics.map(fmtCell).join(' | ')} | ${fmtCell(first)} | ${fmtCell(rss)} | ${fmtCell(margin)} | ${lost} | ${ahead ? 'ahead' : '**behind**'} |`,
       );
     }
   }
@@ -114,8 +116,8 @@ export function renderCompare(r: CompareResults, resultsFile: string, notes: rea
     '',
     'Each cell: Spillway / go-control-plane medians over runs (Spillway ÷ go-control-plane: median ratio; range of the per-run ratios). Below 1× Spillway is ahead.',
     '',
-    '| streams | protocol | ACK p99 ms | last ACK ms | CPU/push ms | first push p99 ms | RSS/stream KiB after the pushes | streams lost | verdict |',
-    '|---:|---|---|---|---|---|---|---|---|',
+    '| streams | protocol | ACK p99 ms | last ACK ms | CPU/push ms | first push p99 ms | RSS/stream KiB after the pushes | RSS/stream KiB at the margin (N/2 → N, after the sync) | streams lost | verdict |',
+    '|---:|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     `At rest: RSS of the freshly started server with no stream (after a full GC), and CPU with N streams connected and in sync while nothing changes (ms of CPU per second, over ${r.options.idleMs / 1000} s, starting ${IDLE_SETTLE_MS / 1000} s after the last stream synced).`,

@@ -65,9 +65,13 @@ export class AdsLoadClient {
     };
   }
 
-  /** Opens every stream (not waiting for them to sync). */
-  async open(): Promise<void> {
-    const { streams, streamsPerChannel, openPerSecond } = this.opts;
+  /**
+   * Opens streams up to `upTo` (default: all of them), continuing from those already open, without
+   * waiting for them to sync. Opening in two steps lets a run measure between them.
+   */
+  async open(upTo = this.opts.streams): Promise<void> {
+    const { streamsPerChannel, openPerSecond } = this.opts;
+    const until = Math.min(upTo, this.opts.streams);
     // Open in small batches every 10 ms: a bounded rate without a timer per stream.
     const perTick = Math.max(1, Math.round(openPerSecond / 100));
     const hooks: StreamHooks = {
@@ -75,8 +79,9 @@ export class AdsLoadClient {
       edsAcked: (_s, record) => this.onEdsAck(record),
       ended: (s, reason) => this.onEnded(reason, s.synced),
     };
-    for (let i = 0; i < streams && !this.closed; i++) {
-      if (i > 0 && i % perTick === 0) await sleep(10);
+    const from = this.streams.length;
+    for (let i = from; i < until && !this.closed; i++) {
+      if (i > from && (i - from) % perTick === 0) await sleep(10);
       const channelIndex = Math.floor(i / streamsPerChannel);
       const channel = this.channels[channelIndex] ?? new GrpcH2Connection(this.opts.target);
       this.channels[channelIndex] = channel;
@@ -90,7 +95,7 @@ export class AdsLoadClient {
     }
   }
 
-  /** Resolves once every stream has ACKed CDS, EDS, LDS and RDS at least once. */
+  /** Resolves once every stream opened so far has ACKed CDS, EDS, LDS and RDS at least once. */
   async waitSynced(timeoutMs: number): Promise<void> {
     if (this.allSynced()) return;
     this.failIfSyncImpossible();
@@ -153,7 +158,7 @@ export class AdsLoadClient {
   }
 
   private allSynced(): boolean {
-    return this.streams.length === this.opts.streams && this.syncedCount >= this.opts.streams;
+    return this.streams.length > 0 && this.syncedCount >= this.streams.length;
   }
 
   private versionDone(version: string): boolean {

@@ -71,6 +71,13 @@ export interface RunResult {
   rssPerStream: number;
   heapPerStream: number;
   /**
+   * The same two over the second half of the streams only (RSS and heap at N less at N/2, over N/2):
+   * a stream's cost at the margin, without one-off growth. Absent in results written before
+   * 2026-11-30 17:30 UTC, when streams opened in one go.
+   */
+  rssPerStreamMarginal?: number;
+  heapPerStreamMarginal?: number;
+  /**
    * The same two after the pushes (after a full GC): what a stream costs once it has been sent and
    * has ACKed several versions (nonces and versions remembered, per-resource acceptance). Absent in
    * results written before 2026-11-30.
@@ -130,10 +137,20 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     primer.close();
     for (let i = 0; i < 100 && (await child.request({ cmd: 'stats' })).streams !== 0; i++) await sleep(20);
     const idle = await child.request({ cmd: 'stats', gc: true });
+    // Streams open in two halves with a measurement between them: the second half's RSS is what a
+    // stream costs at the margin, without the one-off growth the first streams bring (V8's young
+    // generation grows to what serving needs, allocator pools).
+    const half = Math.floor(o.streams / 2);
     const t0 = performance.now();
+    await client.open(half);
+    await client.waitSynced(30_000 + half * 20);
+    let syncMs = performance.now() - t0;
+    await sleep(500);
+    const halfway = await child.request({ cmd: 'stats', gc: true });
+    const t1 = performance.now();
     await client.open();
     await client.waitSynced(30_000 + o.streams * 20);
-    const syncMs = performance.now() - t0;
+    syncMs += performance.now() - t1;
     await sleep(500);
     const connected = await child.request({ cmd: 'stats', gc: true });
     if (connected.streams !== o.streams) throw new Error(`${child.name} reports ${connected.streams} streams, expected ${o.streams}`);
@@ -217,6 +234,8 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       rssConnected,
       rssPerStream: round((rssConnected - rssIdle) / o.streams),
       heapPerStream: round(((connected.heapUsed ?? 0) - (idle.heapUsed ?? 0)) / o.streams),
+      rssPerStreamMarginal: round((rssConnected - (halfway.rss ?? 0)) / (o.streams - half)),
+      heapPerStreamMarginal: round(((connected.heapUsed ?? 0) - (halfway.heapUsed ?? 0)) / (o.streams - half)),
       rssPerStreamAfterPushes: round(((settled.rss ?? 0) - rssIdle) / o.streams),
       heapPerStreamAfterPushes: round(((settled.heapUsed ?? 0) - (idle.heapUsed ?? 0)) / o.streams),
       streamsLost: client.stats().ended,
@@ -249,7 +268,7 @@ export function describeRun(r: RunResult): string {
   const measuredP99 = r.pushes.filter((p) => !p.warmup).map((p) => p.ackMs['p99'] ?? 0);
   return (
     `${r.server ?? 'spillway'} N=${r.streams} ${r.protocol}: start RSS ${round((r.rssStart ?? 0) / 2 ** 20)} MiB; ${r.idleCpuMsPerS !== undefined ? `idle CPU ${r.idleCpuMsPerS} ms/s; ` : ''}sync ${r.syncMs} ms; ACK p50 ${r.p50Ms} p99 ${r.p99Ms} max ${r.maxMs} ms (server p99 ${r.serverP99Ms}); ` +
-    `publish ${r.publishMs} ms; CPU ${r.cpuMsPerPush} ms/push; RSS ${round(r.rssPerStream / 1024)} KiB/stream (${round((r.rssPerStreamAfterPushes ?? Number.NaN) / 1024)} after the pushes); ` +
+    `publish ${r.publishMs} ms; CPU ${r.cpuMsPerPush} ms/push; RSS ${round(r.rssPerStream / 1024)} KiB/stream (${round((r.rssPerStreamMarginal ?? Number.NaN) / 1024)} at the margin, ${round((r.rssPerStreamAfterPushes ?? Number.NaN) / 1024)} after the pushes); ` +
     `${r.sentBytesPerPush} B sent/push; lost ${r.streamsLost}; stages p99 sent ${round(stageP99(r, 'sentMs'))} received ${round(stageP99(r, 'receiveMs'))} acked ${r.p99Ms}; p99 spread over measured pushes ${round(percentile(measuredP99, 0))}–${round(percentile(measuredP99, 1))}; first push p99 ${r.firstPushP99Ms} ms, CPU ${r.firstPushCpuMs} ms${r.otherThreadsCpuMsPerPush !== undefined ? `; off the main thread ${r.otherThreadsCpuMsPerPush} ms/push` : ''}`
   );
 }
