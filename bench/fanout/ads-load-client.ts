@@ -98,12 +98,10 @@ export class AdsLoadClient {
   /** Resolves once every stream opened so far has ACKed CDS, EDS, LDS and RDS at least once. */
   async waitSynced(timeoutMs: number): Promise<void> {
     if (this.allSynced()) return;
+    const synced = new Promise<void>((resolve, reject) => this.syncWaiters.push({ resolve, reject }));
+    // With the waiter registered, so a stream that already ended unsynced fails it now.
     this.failIfSyncImpossible();
-    await withTimeout(
-      new Promise<void>((resolve, reject) => this.syncWaiters.push({ resolve, reject })),
-      timeoutMs,
-      () => `streams not synced: ${JSON.stringify(this.stats())}`,
-    );
+    await withTimeout(synced, timeoutMs, () => `streams not synced: ${JSON.stringify(this.stats())}`);
   }
 
   /** Resolves once every live stream has ACKed this EDS version. */

@@ -3,6 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { AdsLoadClient, type Protocol } from './ads-load-client.js';
 import { SpillwayChild, type BenchServer } from './child-handle.js';
+import type { ChildReply } from './child-protocol.js';
 import { CpuProfiler } from './cpu-profiler.js';
 import { serviceName } from './fanout-config.js';
 import { distribution, median, percentile, round } from './stats.js';
@@ -71,9 +72,10 @@ export interface RunResult {
   rssPerStream: number;
   heapPerStream: number;
   /**
-   * The same two over the second half of the streams only (RSS and heap at N less at N/2, over N/2):
-   * a stream's cost at the margin, without one-off growth. Absent in results written before
-   * 2026-11-30 17:30 UTC, when streams opened in one go.
+   * The same two over the streams opened after the midpoint only (RSS and heap at N less at the
+   * midpoint, over the streams opened since): a stream's cost at the margin, without one-off growth.
+   * Absent below two connections' worth of streams, and in results written before 2026-11-30
+   * 17:15 UTC, when streams opened in one go.
    */
   rssPerStreamMarginal?: number;
   heapPerStreamMarginal?: number;
@@ -139,14 +141,20 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     const idle = await child.request({ cmd: 'stats', gc: true });
     // Streams open in two halves with a measurement between them: the second half's RSS is what a
     // stream costs at the margin, without the one-off growth the first streams bring (V8's young
-    // generation grows to what serving needs, allocator pools).
-    const half = Math.floor(o.streams / 2);
+    // generation grows to what serving needs, allocator pools). The halves are whole HTTP/2
+    // connections, so both pay the same connection costs; below two connections' worth, one go.
+    const half = Math.floor(o.streams / 2 / o.streamsPerChannel) * o.streamsPerChannel;
     const t0 = performance.now();
-    await client.open(half);
-    await client.waitSynced(30_000 + half * 20);
-    let syncMs = performance.now() - t0;
-    await sleep(500);
-    const halfway = await child.request({ cmd: 'stats', gc: true });
+    let halfway: ChildReply | undefined;
+    let syncMs = 0;
+    if (half > 0) {
+      await client.open(half);
+      await client.waitSynced(30_000 + half * 20);
+      syncMs = performance.now() - t0;
+      await sleep(500);
+      halfway = await child.request({ cmd: 'stats', gc: true });
+      if (halfway.streams !== half) throw new Error(`${child.name} reports ${halfway.streams} streams halfway, expected ${half}`);
+    }
     const t1 = performance.now();
     await client.open();
     await client.waitSynced(30_000 + o.streams * 20);
@@ -234,8 +242,12 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       rssConnected,
       rssPerStream: round((rssConnected - rssIdle) / o.streams),
       heapPerStream: round(((connected.heapUsed ?? 0) - (idle.heapUsed ?? 0)) / o.streams),
-      rssPerStreamMarginal: round((rssConnected - (halfway.rss ?? 0)) / (o.streams - half)),
-      heapPerStreamMarginal: round(((connected.heapUsed ?? 0) - (halfway.heapUsed ?? 0)) / (o.streams - half)),
+      ...(halfway
+        ? {
+            rssPerStreamMarginal: round((rssConnected - (halfway.rss ?? 0)) / (o.streams - half)),
+            heapPerStreamMarginal: round(((connected.heapUsed ?? 0) - (halfway.heapUsed ?? 0)) / (o.streams - half)),
+          }
+        : {}),
       rssPerStreamAfterPushes: round(((settled.rss ?? 0) - rssIdle) / o.streams),
       heapPerStreamAfterPushes: round(((settled.heapUsed ?? 0) - (idle.heapUsed ?? 0)) / o.streams),
       streamsLost: client.stats().ended,

@@ -149,7 +149,7 @@ export function renderSection(opts: {
     '',
     `Setup: Spillway runs alone in a child process (\`bench/fanout/spillway-child.ts\` compiled by tsc and run by plain \`node\`, as production runs \`dist/\`; \`--runtime tsx\` runs it through tsx instead, ${opts.services} services, 4 in-house endpoints + 1 Modal endpoint each, log level info written to /dev/null). ` +
       `The load tool (\`bench/fanout/ads-load-client.ts\`) runs in the benchmark process and opens N Envoy-like ADS streams (${opts.streamsPerChannel} per HTTP/2 connection): wildcard CDS → EDS by cluster → LDS → RDS by the HCM's route name, every response ACKed. ` +
-      `Each run: start Spillway, open and sync N streams, then change one service's Modal share (\`publisher.setPlan\`, EDS only) ${opts.warmup} times to warm up and ${opts.pushes} times measured, each time waiting until every stream has ACKed the new EDS version.`,
+      `Each run: start Spillway, open and sync N streams (in two halves of whole connections, measured between them), then change one service's Modal share (\`publisher.setPlan\`, EDS only) ${opts.warmup} times to warm up and ${opts.pushes} times measured, each time waiting until every stream has ACKed the new EDS version.`,
     '',
     'Columns (each: median over runs, range in parentheses; a run\'s value is the median over its measured pushes, "last ACK" the worst measured push):',
     '- **ACK p50 / p99**: per-stream time from the publish call inside Spillway (wall clock stamped by the child) to the stream writing its ACK; **last ACK**: the slowest stream (convergence of all N).',

@@ -120,6 +120,16 @@ export interface SpillwayApp {
 }
 
 export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}): Promise<SpillwayApp> {
+  try {
+    return await start(config, deps);
+  } catch (err) {
+    // A failed start leaves the caller free to do what it will (core/start-up-heap.ts).
+    releaseYoungGeneration();
+    throw err;
+  }
+}
+
+async function start(config: SpillwayConfig, deps: AppDeps): Promise<SpillwayApp> {
   const clock = deps.clock ?? systemClock;
   const scheduler = deps.scheduler ?? realScheduler;
   const logger = deps.logger ?? silentLogger;
@@ -129,7 +139,6 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   // A failed start-up undoes what was started, so an embedder (or a test) that catches the error is
   // not left with pollers and timers running.
   const failStart = async (err: unknown): Promise<never> => {
-    releaseYoungGeneration();
     await teardown.run();
     throw err;
   };
@@ -137,6 +146,13 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   // The publish path: desired state → validated snapshot → cache, and what Envoys have of it.
   const cache = new SnapshotCache();
   const events = new XdsEvents();
+  // The young generation stays held past start-up while no Envoy is connected, so an idle Spillway
+  // keeps it small; the first xDS stream lets it grow as serving needs (core/start-up-heap.ts).
+  const offFirstStream = events.on((e) => {
+    if (e.kind !== 'stream-opened') return;
+    offFirstStream();
+    releaseYoungGeneration();
+  });
   const publisher = new Publisher(cache, protos, config.services, logger);
   const syncStatus = new SyncStatus({ clock, events, currentVersion: (t) => cache.current()?.types[t].version });
   teardown.add(() => syncStatus.close());
@@ -478,8 +494,6 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   // A permanent Modal answer (no credentials, unknown function) on the first lookup stops start-up,
   // naming the service; anything transient is retried while the service serves its fail-safe.
   if (modal) await modal.firstLookups.catch(failStart);
-  // Start-up's long-lived objects are in; from here the young generation grows as serving needs.
-  releaseYoungGeneration();
 
   return {
     config,

@@ -2,9 +2,9 @@
 // exactly that: modules, Envoy's protos and the warmed push path are tens of MiB of long-lived
 // objects. Left alone, the young generation reached its 2 × 16 MiB maximum before the first Envoy
 // connected and kept those pages: a started Spillway with no stream held ≈ 120 MiB of RSS, 32 MiB
-// of it an empty young generation. Holding V8's growth factor at 1 until start-up is over keeps it
-// at its initial size; once serving, push load grows it as it needs (the factor is read at each
-// growth, so setting it at run time takes effect).
+// of it an empty young generation. Holding V8's growth factor at 1 until the first Envoy connects
+// keeps it at its initial size through start-up and while Spillway idles; serving then grows it as
+// push load needs (the factor is read at each growth, so setting it at run time takes effect).
 import { setFlagsFromString } from 'node:v8';
 
 const GROWTH_FLAG = '--semi-space-growth-factor';
@@ -13,17 +13,20 @@ const V8_DEFAULT_GROWTH = 2;
 
 let held = false;
 
-/** The growth factor the process was launched with (a `--semi-space-growth-factor=N` of its own), else V8's default. */
+/**
+ * The growth factor the process was launched with (`node --semi-space-growth-factor=N`; the last one
+ * wins, as in V8), else V8's default. NODE_OPTIONS may not carry this flag, so it is not looked at.
+ */
 function launchGrowthFactor(): number {
-  const flags = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)];
-  for (const f of flags) {
+  let factor = V8_DEFAULT_GROWTH;
+  for (const f of process.execArgv) {
     const m = /^--semi[-_]space[-_]growth[-_]factor=(\d+)$/.exec(f);
-    if (m) return Number(m[1]);
+    if (m) factor = Number(m[1]);
   }
-  return V8_DEFAULT_GROWTH;
+  return factor;
 }
 
-/** Keeps the young generation at its current size until releaseYoungGeneration(). */
+/** Keeps the young generation from growing (V8 may still shrink it) until releaseYoungGeneration(). */
 export function holdYoungGeneration(): void {
   if (held) return;
   held = true;
@@ -35,8 +38,4 @@ export function releaseYoungGeneration(): void {
   if (!held) return;
   held = false;
   setFlagsFromString(`${GROWTH_FLAG}=${launchGrowthFactor()}`);
-}
-
-export function youngGenerationHeld(): boolean {
-  return held;
 }
