@@ -280,7 +280,7 @@ export function describeRun(r: RunResult): string {
   const measuredP99 = r.pushes.filter((p) => !p.warmup).map((p) => p.ackMs['p99'] ?? 0);
   return (
     `${r.server ?? 'spillway'} N=${r.streams} ${r.protocol}: start RSS ${round((r.rssStart ?? 0) / 2 ** 20)} MiB; ${r.idleCpuMsPerS !== undefined ? `idle CPU ${r.idleCpuMsPerS} ms/s; ` : ''}sync ${r.syncMs} ms; ACK p50 ${r.p50Ms} p99 ${r.p99Ms} max ${r.maxMs} ms (server p99 ${r.serverP99Ms}); ` +
-    `publish ${r.publishMs} ms; CPU ${r.cpuMsPerPush} ms/push; RSS ${round(r.rssPerStream / 1024)} KiB/stream (${round((r.rssPerStreamMarginal ?? Number.NaN) / 1024)} at the margin, ${round((r.rssPerStreamAfterPushes ?? Number.NaN) / 1024)} after the pushes); ` +
+    `publish ${r.publishMs} ms; CPU ${r.cpuMsPerPush} ms/push; RSS ${round(r.rssPerStream / 1024)} KiB/stream (${r.rssPerStreamMarginal !== undefined ? `${round(r.rssPerStreamMarginal / 1024)} at the margin, ` : ''}${round((r.rssPerStreamAfterPushes ?? Number.NaN) / 1024)} after the pushes); ` +
     `${r.sentBytesPerPush} B sent/push; lost ${r.streamsLost}; stages p99 sent ${round(stageP99(r, 'sentMs'))} received ${round(stageP99(r, 'receiveMs'))} acked ${r.p99Ms}; p99 spread over measured pushes ${round(percentile(measuredP99, 0))}–${round(percentile(measuredP99, 1))}; first push p99 ${r.firstPushP99Ms} ms, CPU ${r.firstPushCpuMs} ms${r.otherThreadsCpuMsPerPush !== undefined ? `; off the main thread ${r.otherThreadsCpuMsPerPush} ms/push` : ''}`
   );
 }
