@@ -14,7 +14,7 @@ export async function waitFor<T>(
       const v = await cond();
       if (v) return v as Truthy<T>;
     } catch (err) {
-      if (err instanceof Error && /^(envoy|etcd) exited/.test(err.message)) throw err;
+      if (err instanceof Error && /^(envoy|etcd|spillway serve) exited/.test(err.message)) throw err;
       lastErr = err;
     }
     if (Date.now() > deadline) {

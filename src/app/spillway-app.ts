@@ -123,7 +123,7 @@ export async function startSpillway(config: SpillwayConfig, deps: AppDeps = {}):
   try {
     return await start(config, deps);
   } catch (err) {
-    // A failed start leaves the caller free to do what it will (core/start-up-heap.ts).
+    // A caller that catches is not left with the young generation held (core/start-up-heap.ts).
     releaseYoungGeneration();
     throw err;
   }

@@ -40,7 +40,7 @@ describe('spillway admin verbs', () => {
     await rig?.close();
   });
 
-  /** Runs a verb in-process, as src/cli.ts does, capturing what it prints. */
+  /** Runs a verb in-process, as src/cli/main.ts does, capturing what it prints. */
   const run = async (verb: AdminVerb, args: string[], env: NodeJS.ProcessEnv = { SPILLWAY_ADMIN_TOKEN: TOKEN }) => {
     let out = '';
     let err = '';
