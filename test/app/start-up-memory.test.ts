@@ -10,14 +10,9 @@ import { freePort } from '../../tools/ports.js';
 import { REPO_ROOT } from '../../tools/repo.js';
 import { waitFor } from '../../tools/wait-for.js';
 import { AdsTestClient } from '../support/ads-client.js';
+import { seriesValue } from '../support/prometheus.js';
 
 const MiB = 1024 * 1024;
-
-/** One metric's value from a Prometheus text exposition (undefined when absent). */
-function metricValue(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 // A started Spillway used to hold an empty 32 MiB young generation that start-up's long-lived
 // objects had grown (src/core/start-up-heap.ts). Run as production runs it, the compiled
@@ -84,7 +79,7 @@ describe('spillway serve at rest', () => {
     child.once('exit', (code) => (exited = code));
     const scrape = async (): Promise<string> => (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
     const youngGeneration = async (): Promise<number | undefined> =>
-      metricValue(await scrape(), 'nodejs_heap_space_size_total_bytes{space="new"}');
+      seriesValue(await scrape(), 'nodejs_heap_space_size_total_bytes{space="new"}');
     // Scrapes allocate, and V8 grows the young generation when what a scavenge finds mostly
     // survives: keep many in flight at once.
     const load = async (): Promise<number | undefined> => {

@@ -2,15 +2,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { planForShare } from '../../src/model/traffic-plan.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
 import { AdsTestClient } from '../support/ads-client.js';
+import { seriesValue as series } from '../support/prometheus.js';
 import { startAdminRig, type AdminRig } from '../admin/harness.js';
 
 const node = { id: 'metrics-node', cluster: 'test' };
-
-/** The value of one series in Prometheus text format, or undefined when absent. */
-function series(text: string, name: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? undefined : Number(line.slice(name.length + 1));
-}
 
 describe('Prometheus /metrics', () => {
   let rig: AdminRig;
