@@ -357,7 +357,20 @@ export class AutoscalerSim {
     c.cancelTimer();
     const running: RunningInput = { input, container: c, startedAtMs, cancel: () => {} };
     this.inFlight.set(input.id, running);
-    if (Number.isFinite(input.serviceMs)) running.cancel = this.scheduler.after(input.serviceMs, () => this.complete(running));
+    if (Number.isFinite(input.serviceMs)) {
+      // Node may run a timer a millisecond before the system clock says it is due (it counts from
+      // the event loop's cached time): an input runs at least its service time by the clock its
+      // times are reported with, so re-arm for what is left.
+      const due = startedAtMs + input.serviceMs;
+      const arm = (ms: number): void => {
+        running.cancel = this.scheduler.after(ms, () => {
+          const left = due - this.clock.nowMs();
+          if (left > 0) arm(left);
+          else this.complete(running);
+        });
+      };
+      arm(input.serviceMs);
+    }
     input.onStart?.(c.id);
   }
 
