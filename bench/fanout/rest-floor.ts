@@ -40,7 +40,10 @@ const script = [
   `const v8 = await import('node:v8');`,
   `let app, logger, fixture, protos, started;`,
   `const out = [];`,
-  `const read = () => { gc(); gc(); const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size; out.push([process.memoryUsage().rss, process.memoryUsage().heapUsed, young]); };`,
+  `const fs = await import('node:fs');`,
+  // Linux splits RSS into anonymous pages (the heaps: this process's own) and file pages (the node binary and shared libraries, mapped as code runs).
+  `const kib = (field) => { const line = fs.readFileSync('/proc/self/status', 'utf8').split('\\n').find((l) => l.startsWith(field + ':')); return line ? parseInt(line.slice(field.length + 1), 10) * 1024 : NaN; };`,
+  `const read = () => { gc(); gc(); const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size; out.push([process.memoryUsage().rss, process.memoryUsage().heapUsed, young, kib('RssAnon'), kib('RssFile')]); };`,
   ...STEPS.map(([, code]) => `${code} read();`),
   `await started.stop();`,
   `process.stdout.write(JSON.stringify(out));`,
@@ -54,12 +57,12 @@ for (let i = 0; i < Number(values.runs); i++) {
 }
 const MiB = 2 ** 20;
 console.log(`RSS after two full GCs, medians of ${runs.length} processes (range)`);
-console.log('| step | RSS MiB | JS heap used MiB | young generation MiB |');
-console.log('|---|---:|---:|---:|');
+console.log('| step | RSS MiB | of which anonymous | of which file pages | JS heap used MiB | young generation MiB |');
+console.log('|---|---:|---:|---:|---:|---:|');
 STEPS.forEach(([label], i) => {
   const col = (k: number): number[] => runs.map((r) => (r[i]?.[k] ?? Number.NaN) / MiB);
   const rss = col(0);
   console.log(
-    `| ${label} | ${round(median(rss), 1)} (${round(Math.min(...rss), 1)}–${round(Math.max(...rss), 1)}) | ${round(median(col(1)), 1)} | ${round(median(col(2)), 1)} |`,
+    `| ${label} | ${round(median(rss), 1)} (${round(Math.min(...rss), 1)}–${round(Math.max(...rss), 1)}) | ${round(median(col(3)), 1)} | ${round(median(col(4)), 1)} | ${round(median(col(1)), 1)} | ${round(median(col(2)), 1)} |`,
   );
 });
