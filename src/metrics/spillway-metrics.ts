@@ -7,6 +7,7 @@ import type { Publisher } from '../control/publisher.js';
 import type { ReadModel } from '../control/read-model.js';
 import type { RecorderStats } from '../control/state-recorder.js';
 import type { ModalFeeds } from '../modal/start-modal-side.js';
+import { ModalFailure } from '../model/inputs.js';
 import type { SyncStatus } from '../xds/sync-status.js';
 import type { RefusalEvent } from '../xds/xds-gate.js';
 import { ADS_ORDER, isWildcardType, shortType } from '../xds/type-urls.js';
@@ -179,7 +180,21 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
   tallied('spillway_xds_acks_total', 'xDS ACKs received, by type', tally.ack);
   tallied('spillway_xds_nacks_total', 'xDS NACKs received, by type', tally.nack);
   const count = (counts: Map<string, number>, type: string): void => void counts.set(type, (counts.get(type) ?? 0) + 1);
-  const pollErrors = counter('spillway_modal_poll_errors_total', 'Failed Modal stats polls', ['service']);
+  const pollErrors = counter(
+    'spillway_modal_poll_errors_total',
+    'Failed Modal stats polls, by what failed (rate_limited, unavailable, timeout, rejected, other)',
+    ['service', 'reason'],
+  );
+  const autoscalerUpdates = counter(
+    'spillway_modal_autoscaler_updates_total',
+    "Autoscaler updates Modal applied (the controller's pre-warm and its release)",
+    ['service'],
+  );
+  const autoscalerErrors = counter(
+    'spillway_modal_autoscaler_errors_total',
+    "Failed calls to Modal's autoscaler API (updates and read-backs), by what failed",
+    ['service', 'reason'],
+  );
   const lookupErrors = counter('spillway_modal_lookup_errors_total', 'Failed Modal function lookups', ['service']);
   const decisions = counter('spillway_decisions_total', 'Capacity decisions that changed the plan, by resulting mode', ['service', 'mode']);
   const publishes = counter('spillway_snapshot_publishes_total', 'Snapshots published (content changed)', []);
@@ -244,7 +259,11 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
     src.modal?.onStatus((s) => {
       if (!s.lookedUp) {
         if (s.lookupFailures > 0) lookupErrors.inc({ service: s.service });
-      } else if (s.consecutiveFailures > 0) pollErrors.inc({ service: s.service });
+      } else if (s.consecutiveFailures > 0) pollErrors.inc({ service: s.service, reason: s.lastFailure ?? ModalFailure.Other });
+    }) ?? (() => {}),
+    src.modal?.onAutoscalerCall((r) => {
+      if (r.outcome === 'applied') autoscalerUpdates.inc({ service: r.service });
+      else if (r.outcome === 'failed') autoscalerErrors.inc({ service: r.service, reason: r.failure ?? ModalFailure.Other });
     }) ?? (() => {}),
   ];
 

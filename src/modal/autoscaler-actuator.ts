@@ -3,8 +3,11 @@
 // when they drift (a deploy resets the autoscaler to the app's static configuration).
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
+import { Listeners } from '../core/listeners.js';
 import { silentLogger, type Logger } from '../core/logger.js';
+import type { ModalFailure } from '../model/inputs.js';
 import { every, type Cancel, type Scheduler } from '../core/scheduler.js';
+import { modalFailureOf } from './errors.js';
 import type { AutoscalerSettings, ModalFunctionHandle } from './types.js';
 
 export interface AutoscalerActuatorOptions {
@@ -51,6 +54,8 @@ export interface ActuationResult {
   current?: AutoscalerSettings;
   deferredUntilMs?: number;
   error?: string;
+  /** What kind of failure `error` was, when a call to Modal failed. */
+  failure?: ModalFailure;
 }
 
 interface ServiceActuation {
@@ -76,12 +81,14 @@ export class ModalAutoscalerActuator {
   private readonly raiseIntervalMs: number;
   private stopReconciling: Cancel = () => {};
   private gate: ActuationGate | undefined;
+  private readonly calls: Listeners<[ActuationResult]>;
 
   constructor(
     handles: readonly ModalFunctionHandle[],
     private readonly opts: AutoscalerActuatorOptions,
   ) {
     this.log = (opts.logger ?? silentLogger).child({ component: 'modal-autoscaler' });
+    this.calls = new Listeners<[ActuationResult]>((err) => this.log.error({ error: errorMessage(err) }, 'autoscaler call listener threw'));
     this.minIntervalMs = opts.minIntervalMs ?? 10_000;
     this.raiseIntervalMs = Math.min(opts.raiseIntervalMs ?? 2_000, this.minIntervalMs);
     for (const handle of handles) this.attach(handle);
@@ -146,8 +153,19 @@ export class ModalAutoscalerActuator {
       s.current = await s.handle.updateAutoscaler({});
       return { service, outcome: 'unchanged', intended: s.intended ?? {}, current: s.current };
     } catch (err) {
-      return { service, outcome: 'failed', intended: s.intended ?? {}, error: errorMessage(err) };
+      return this.called({
+        service,
+        outcome: 'failed',
+        intended: s.intended ?? {},
+        error: errorMessage(err),
+        failure: modalFailureOf(err),
+      });
     }
+  }
+
+  /** Called after every call to Modal's autoscaler API: an update applied, or any call (update or read-back) that failed. */
+  onCall(fn: (result: ActuationResult) => void): Cancel {
+    return this.calls.add(fn);
   }
 
   /** Puts every update behind a gate (replicas); see ActuationGate. */
@@ -233,16 +251,22 @@ export class ModalAutoscalerActuator {
       s.lastApplied = s.current;
       this.log.info({ service, intended, current: s.current }, 'modal autoscaler updated');
       this.gate?.applied(service, intended, s.current);
-      return this.record(s, { service, outcome: 'applied', intended, current: s.current });
+      return this.called(this.record(s, { service, outcome: 'applied', intended, current: s.current }));
     } catch (err) {
       const error = errorMessage(err);
-      this.log.warn({ service, error }, 'modal autoscaler update failed');
-      return this.record(s, { service, outcome: 'failed', intended, error, ...cur(s) });
+      const failure = modalFailureOf(err);
+      this.log.warn({ service, failure, error }, 'modal autoscaler update failed');
+      return this.called(this.record(s, { service, outcome: 'failed', intended, error, failure, ...cur(s) }));
     } finally {
       s.inFlight = false;
       // An intent that changed while this update was on the wire goes out in its own slot (not after a hold: the leader sends it).
       if (!held && s.intended && !matches(s.intended, s.current)) void this.send(s, false);
     }
+  }
+
+  private called(r: ActuationResult): ActuationResult {
+    this.calls.emit(r);
+    return r;
   }
 
   private record(s: ServiceActuation, r: ActuationResult): ActuationResult {

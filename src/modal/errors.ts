@@ -1,4 +1,5 @@
 import { errorMessage } from '../core/errors.js';
+import { ModalFailure } from '../model/inputs.js';
 
 /**
  * A permanent problem with the Modal side (missing or rejected credentials, unknown function): retrying
@@ -26,6 +27,24 @@ export class ModalUnavailableError extends Error {
     super(`modal[${service}]: ${message}`);
     this.name = 'ModalUnavailableError';
   }
+}
+
+/** A failed call to Modal's API: its text already redacted, and what kind of failure it was. */
+export class ModalCallError extends Error {
+  constructor(
+    readonly failure: ModalFailure,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ModalCallError';
+  }
+}
+
+/** The kind of failure an error from a Modal call stands for. */
+export function modalFailureOf(err: unknown): ModalFailure {
+  if (err instanceof ModalTimeoutError) return ModalFailure.Timeout;
+  if (err instanceof ModalCallError) return err.failure;
+  return ModalFailure.Other;
 }
 
 /** Raised when a stats call outlives the poller's per-call timeout. */

@@ -3,7 +3,8 @@
 // and input_headroom; Modal calls that client internal, so every such use stays in this file.
 import type { Function_, Logger as ModalLogger, ModalClient } from 'modal';
 import { silentLogger, type Logger } from '../core/logger.js';
-import { ModalConfigError, ModalUnavailableError, redactSecrets, safeErrorMessage } from './errors.js';
+import { ModalFailure } from '../model/inputs.js';
+import { ModalCallError, ModalConfigError, ModalUnavailableError, redactSecrets, safeErrorMessage } from './errors.js';
 import type { AutoscalerSettings, ModalApi, ModalFunctionHandle, ModalFunctionRef, RawFunctionStats } from './types.js';
 
 export interface ModalSdkOptions {
@@ -116,6 +117,14 @@ class SdkModalApi implements ModalApi {
  */
 const PERMANENT_CODES: ReadonlySet<number> = new Set([3, 5, 7, 9, 16]);
 
+/** The kind of failure a gRPC status code (grpc.status numbering) stands for; undefined: not a status at all. */
+function failureOfCode(code: number | undefined): ModalFailure {
+  if (code === 8) return ModalFailure.RateLimited; // RESOURCE_EXHAUSTED
+  if (code === 14 || code === 4) return ModalFailure.Unavailable; // UNAVAILABLE, DEADLINE_EXCEEDED
+  if (code !== undefined && PERMANENT_CODES.has(code)) return ModalFailure.Rejected;
+  return ModalFailure.Other;
+}
+
 /** The status code of a gRPC client error (the SDK's nice-grpc ClientError), if err is one. */
 function grpcCodeOf(err: unknown): number | undefined {
   if (!(err instanceof Error) || err.name !== 'ClientError') return undefined;
@@ -146,7 +155,7 @@ class SdkFunctionHandle implements ModalFunctionHandle {
       return readStatsReply(reply);
     } catch (err) {
       // eslint-disable-next-line preserve-caught-error -- the original may carry a token; only its redacted text leaves this adapter
-      throw new Error(safeErrorMessage(err, this.secrets));
+      throw new ModalCallError(failureOfCode(grpcCodeOf(err)), safeErrorMessage(err, this.secrets));
     }
   }
 
@@ -161,7 +170,7 @@ class SdkFunctionHandle implements ModalFunctionHandle {
       });
     } catch (err) {
       // eslint-disable-next-line preserve-caught-error -- the original may carry a token; only its redacted text leaves this adapter
-      throw new Error(safeErrorMessage(err, this.secrets));
+      throw new ModalCallError(failureOfCode(grpcCodeOf(err)), safeErrorMessage(err, this.secrets));
     }
   }
 }

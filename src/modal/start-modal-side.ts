@@ -5,7 +5,7 @@ import type { Clock } from '../core/clock.js';
 import { Listeners } from '../core/listeners.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { Cancel, Scheduler } from '../core/scheduler.js';
-import { ModalAutoscalerActuator } from './autoscaler-actuator.js';
+import { ModalAutoscalerActuator, type ActuationResult } from './autoscaler-actuator.js';
 import type { BackoffPolicy } from './backoff.js';
 import { FunctionLookup, type LookupStatus } from './function-lookup.js';
 import { connectModalSdk, type ModalSdkOptions } from './modal-sdk.js';
@@ -47,6 +47,8 @@ export interface ModalFeeds {
   status(service: string): ModalFeedStatus | undefined;
   /** Called after every lookup attempt and every stats poll. */
   onStatus(fn: (status: ModalFeedStatus) => void): Cancel;
+  /** Called after every call to Modal's autoscaler API that was applied or failed. */
+  onAutoscalerCall(fn: (result: ActuationResult) => void): Cancel;
 }
 
 export interface ModalSide extends ModalFeeds {
@@ -116,6 +118,7 @@ export function startModalSide(opts: ModalSideOptions): ModalSide {
     services: () => opts.functions.map((f) => f.service),
     status,
     onStatus: (fn) => listeners.add(fn),
+    onAutoscalerCall: (fn) => actuator.onCall(fn),
     close() {
       for (const off of offs) off();
       listeners.clear();

@@ -7,7 +7,7 @@ import type { Cancel, Scheduler } from '../core/scheduler.js';
 import { errorMessage } from '../core/errors.js';
 import type { ModalStatsSample, ModalStatsStatus } from '../model/inputs.js';
 import { backoffCeilingMs, fullJitterDelayMs, type BackoffPolicy } from './backoff.js';
-import { ModalTimeoutError } from './errors.js';
+import { ModalTimeoutError, modalFailureOf } from './errors.js';
 import { sampleAgeMs, toModalStatsSample } from './stats-mapping.js';
 import type { ModalFunctionHandle, RawFunctionStats } from './types.js';
 
@@ -152,12 +152,15 @@ export class ModalStatsPoller {
     } catch (err) {
       const failures = feed.status.consecutiveFailures + 1;
       const message = errorMessage(err);
-      feed.status = { ...feed.status, consecutiveFailures: failures, lastError: message };
+      feed.status = { ...feed.status, consecutiveFailures: failures, lastError: message, lastFailure: modalFailureOf(err) };
       feed.backoffCeilingMs = backoffCeilingMs(failures, this.backoff);
       feed.nextDelayMs = fullJitterDelayMs(failures, this.backoff, this.random);
       // One warning when a feed breaks, then debug lines: a long outage must not flood the log.
       const level = failures === 1 ? 'warn' : 'debug';
-      this.log[level]({ service, failures, error: message, retryInMs: Math.round(feed.nextDelayMs) }, 'modal stats poll failed');
+      this.log[level](
+        { service, failures, failure: feed.status.lastFailure, error: message, retryInMs: Math.round(feed.nextDelayMs) },
+        'modal stats poll failed',
+      );
     }
     this.statusListeners.emit(feed.status);
   }

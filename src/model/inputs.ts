@@ -24,8 +24,26 @@ export interface ModalStatsStatus {
   /** Consecutive failed polls since the last success. */
   consecutiveFailures: number;
   lastError?: string;
+  /** What kind of failure lastError was (metrics count failures by it). */
+  lastFailure?: ModalFailure;
   lastAttemptAtMs?: number;
 }
+
+/**
+ * Why a call to Modal's API failed: rate limited (RESOURCE_EXHAUSTED: Modal is up, and asking
+ * harder makes it worse), unavailable (unreachable, UNAVAILABLE, a deadline Modal's side reported),
+ * timeout (Spillway's own per-call limit cut it), rejected (an answer that says the request itself
+ * is wrong: credentials, permissions, an unknown function), other (anything else, e.g. an answer
+ * that does not decode).
+ */
+export const ModalFailure = {
+  RateLimited: 'rate_limited',
+  Unavailable: 'unavailable',
+  Timeout: 'timeout',
+  Rejected: 'rejected',
+  Other: 'other',
+} as const;
+export type ModalFailure = (typeof ModalFailure)[keyof typeof ModalFailure];
 
 /** Which of a service's two localities a load figure is about. */
 export const LocalityKind = { InHouse: 'in-house', Modal: 'modal' } as const;

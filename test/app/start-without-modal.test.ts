@@ -97,6 +97,26 @@ describe('start-up whatever Modal is doing', () => {
       await waitFor(async () => (await check('echo')) === 'SERVING', 10_000, 'echo SERVING once Modal is observed');
       const after = await (await fetch(`http://127.0.0.1:${app.metricsPort}/metrics`)).text();
       expect(after).toMatch(/spillway_modal_function_looked_up\{service="echo"\} 1/);
+
+      // What failed is in the metrics: Modal rate limiting the stats polls is not an outage, and
+      // the autoscaler's calls are counted too.
+      const scrape = async (): Promise<string> => (await fetch(`http://127.0.0.1:${app!.metricsPort}/metrics`)).text();
+      fake.setFaults({ statsError: 'RESOURCE_EXHAUSTED' });
+      await waitFor(
+        async () => /spillway_modal_poll_errors_total\{service="echo",reason="rate_limited"\} [1-9]/.test(await scrape()),
+        10_000,
+        'a rate-limited poll counted',
+      );
+      fake.setFaults({});
+      await app.modal!.actuator.apply('echo', { minContainers: 1 });
+      await waitFor(async () => /spillway_modal_autoscaler_updates_total\{service="echo"\} [1-9]/.test(await scrape()), 10_000, 'an update counted');
+      fake.setFaults({ apiOutage: true });
+      await app.modal!.actuator.apply('echo', { minContainers: 2 });
+      await waitFor(
+        async () => /spillway_modal_autoscaler_errors_total\{service="echo",reason="unavailable"\} [1-9]/.test(await scrape()),
+        20_000,
+        'a failed update counted',
+      );
     } finally {
       health.close();
       admin.close();

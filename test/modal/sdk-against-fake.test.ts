@@ -10,6 +10,8 @@ import { connectModalSdk } from '../../src/modal/modal-sdk.js';
 import { waitFor } from '../../tools/wait-for.js';
 import { startModalSide } from '../../src/modal/start-modal-side.js';
 import type { ModalApi, ModalFunctionHandle } from '../../src/modal/types.js';
+import type { ActuationResult } from '../../src/modal/autoscaler-actuator.js';
+import { ModalFailure } from '../../src/model/inputs.js';
 import { startFakeModal, type FakeModal } from '../../tools/fake-modal/start-fake-modal.js';
 
 const TOKEN_ID = 'ak-SpillwayTestTokenId42';
@@ -211,17 +213,21 @@ describe('poller over the real SDK under faults', () => {
       fake.setFaults({ statsError: 'UNAVAILABLE' });
       await until(() => (status()?.consecutiveFailures ?? 0) >= 3);
       expect(status()?.lastError).toMatch(/UNAVAILABLE/);
+      expect(status()?.lastFailure).toBe(ModalFailure.Unavailable);
 
       fake.setFaults({ statsMalformed: true });
       const before = status()?.consecutiveFailures ?? 0;
       await until(() => (status()?.consecutiveFailures ?? 0) > before && /parsing/.test(status()?.lastError ?? ''));
+      expect(status()?.lastFailure).toBe(ModalFailure.Other);
 
       fake.setFaults({});
       await until(() => status()?.consecutiveFailures === 0);
       expect(status()?.lastError).toBeUndefined();
+      expect(status()?.lastFailure).toBeUndefined();
 
       fake.setFaults({ statsDelayMs: 2000 });
       await until(() => /timed out after 150 ms/.test(status()?.lastError ?? ''));
+      expect(status()?.lastFailure).toBe(ModalFailure.Timeout);
 
       // Frozen stats keep answering, but nothing in them changes while the real state does.
       fake.setFaults({ statsFrozen: true });
@@ -235,6 +241,47 @@ describe('poller over the real SDK under faults', () => {
       expect(status()?.last?.runningInputs).not.toBe(fake.state().functions[0]?.stats.runningInputs);
       expect((await work).status).toBe(200);
     } finally {
+      side.close();
+    }
+  });
+});
+
+describe('what failed, named for metrics', () => {
+  it('tells a rate limit from an outage and a rejection, for stats polls and autoscaler calls', async () => {
+    const side = await startModalSide({
+      functions: [shop],
+      clock: systemClock,
+      scheduler: realScheduler,
+      sdk: { credentials, serverUrl: fake.controlUrl },
+      poll: { intervalMs: 20, timeoutMs: 2000, backoff: { baseMs: 10, maxMs: 40 } },
+      autoscaler: { minIntervalMs: 0 },
+    });
+    const status = () => side.poller.status('shop');
+    const calls: ActuationResult[] = [];
+    side.onAutoscalerCall((r) => calls.push(r));
+    try {
+      await until(() => status()?.last !== undefined);
+      // Modal is up and says no: asking harder makes it worse, so it is told apart from an outage.
+      fake.setFaults({ statsError: 'RESOURCE_EXHAUSTED' });
+      await until(() => status()?.lastFailure === ModalFailure.RateLimited, 10_000);
+      expect(status()?.lastError).toMatch(/RESOURCE_EXHAUSTED/);
+      fake.setFaults({ statsError: 'PERMISSION_DENIED' });
+      await until(() => status()?.lastFailure === ModalFailure.Rejected, 10_000);
+
+      fake.setFaults({});
+      await until(() => status()?.consecutiveFailures === 0);
+      expect((await side.actuator.apply('shop', { minContainers: 1 })).outcome).toBe('applied');
+      fake.setFaults({ apiOutage: true });
+      const failed = await side.actuator.apply('shop', { minContainers: 2 });
+      expect(failed).toMatchObject({ outcome: 'failed', failure: ModalFailure.Unavailable });
+      // Every call that reached Modal's autoscaler API is reported once: the one applied, the one that failed.
+      expect(calls.map((c) => [c.outcome, c.failure])).toEqual([
+        ['applied', undefined],
+        ['failed', ModalFailure.Unavailable],
+      ]);
+    } finally {
+      fake.setFaults({});
+      await side.actuator.apply('shop', { minContainers: 0 }).catch(() => undefined);
       side.close();
     }
   });
