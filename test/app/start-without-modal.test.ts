@@ -109,7 +109,11 @@ describe('start-up whatever Modal is doing', () => {
       );
       fake.setFaults({});
       await app.modal!.actuator.apply('echo', { minContainers: 1 });
-      await waitFor(async () => /spillway_modal_autoscaler_updates_total\{service="echo"\} [1-9]/.test(await scrape()), 10_000, 'an update counted');
+      await waitFor(
+        async () => /spillway_modal_autoscaler_updates_total\{service="echo"\} [1-9]/.test(await scrape()),
+        10_000,
+        'an update counted',
+      );
       fake.setFaults({ apiOutage: true });
       await app.modal!.actuator.apply('echo', { minContainers: 2 });
       await waitFor(
