@@ -3,7 +3,8 @@
 // decider sums them. An Envoy counts once wherever its stream is: per Envoy and service the newest
 // report wins, so an Envoy that moved to another replica is not counted again from the grace its old
 // replica still gives it. A replica that dies takes its load with it: its reports stop counting when
-// they expire (3 LRS intervals), and its key goes with its lease.
+// they expire (3 LRS intervals), and its key goes with its lease. Another replica's times are read on
+// this replica's clock (onLocalClock): hosts' clocks differ, and a report window is only seconds.
 import { Listeners } from '../core/listeners.js';
 import type { Clock } from '../core/clock.js';
 import { LOCALITY_KINDS } from '../model/localities.js';
@@ -114,6 +115,24 @@ export function decodeReplicaLoad(text: string): Decoded<ReplicaLoad> {
 }
 
 /**
+ * Another replica's shared load with its times moved onto this replica's clock, as if published when
+ * it arrived (observedAtMs). Hosts' clocks differ: a follower's clock 3 s behind the leader's would
+ * otherwise have every report it shares expire on arrival (reports count for 3 LRS intervals), and
+ * one ahead would keep reports counting past their life. The shift is exact up to etcd's delivery
+ * time. A value read again later (a restarted replica's first read) counts as just published: it
+ * counts for at most the life its reports had left, as it would with agreeing clocks.
+ */
+export function onLocalClock(load: ReplicaLoad, observedAtMs: number): ReplicaLoad {
+  const shift = observedAtMs - load.publishedAtMs;
+  if (shift === 0) return load;
+  return {
+    ...load,
+    publishedAtMs: observedAtMs,
+    samples: load.samples.map((s) => ({ ...s, receivedAtMs: s.receivedAtMs + shift, expiresAtMs: s.expiresAtMs + shift })),
+  };
+}
+
+/**
  * The group's load at atMs from every replica's live samples: per Envoy and service the newest
  * report (a report that moved with its Envoy replaces the one left behind), then summed per service.
  */
@@ -159,7 +178,7 @@ export class FleetLoadView implements LoadView {
   /** Another replica's shared load arrived (undefined: its key went with its lease). */
   setRemote(replica: string, load: ReplicaLoad | undefined): void {
     if (replica === this.self) return;
-    if (load) this.remote.set(replica, load);
+    if (load) this.remote.set(replica, onLocalClock(load, this.clock.nowMs()));
     else this.remote.delete(replica);
     this.notify();
   }

@@ -12,7 +12,7 @@ import type { Publisher } from '../control/publisher.js';
 import { endpointKey } from '../model/cordons.js';
 import { decodeReplicaLoad, type FleetLoadView } from './fleet-load.js';
 import { KeyFamily, parseKey, type ParsedKey } from './keys.js';
-import type { MirrorChange } from './mirror.js';
+import { MirrorOrigin, type MirrorChange } from './mirror.js';
 import { decodeController, decodeCordon, decodeModalAddress, decodeOverride, decodePlan, type Decoded } from './records.js';
 
 export interface GroupStateTargets {
@@ -37,7 +37,7 @@ export class GroupStateApplier {
   }
 
   /** Applies one batch of the copy's changes (one etcd transaction, or a whole read). */
-  apply(changes: readonly MirrorChange[]): void {
+  apply(changes: readonly MirrorChange[], origin: MirrorOrigin): void {
     // Within a batch: what plans depend on first (addresses, cordons), overrides last.
     const order = (c: MirrorChange): number => {
       const f = parseKey(c.kind === 'put' ? c.entry.key : c.key)?.family;
@@ -48,14 +48,14 @@ export class GroupStateApplier {
       const parsed = parseKey(key);
       if (!parsed) continue;
       try {
-        this.applyOne(parsed, change);
+        this.applyOne(parsed, change, origin);
       } catch (err) {
         this.log.error({ key, error: errorMessage(err) }, 'cannot apply a group key');
       }
     }
   }
 
-  private applyOne(k: ParsedKey, change: MirrorChange): void {
+  private applyOne(k: ParsedKey, change: MirrorChange, origin: MirrorOrigin): void {
     const text = change.kind === 'put' ? change.entry.value : undefined;
     const [first = '', second = ''] = k.parts;
     switch (k.family) {
@@ -84,13 +84,15 @@ export class GroupStateApplier {
         const rec = this.decoded(decodeController(text, first), change);
         if (!rec) return;
         this.opts.router.seedDecision(first, rec.decision);
-        // The leader asked its own Envoys already. Only a fresh ask: memory read again after a
-        // restart or a lost watch is history (a clock skew between hosts over the wait drops it).
+        // The leader asked its own Envoys already. Only an ask the watch brings is fresh: memory read
+        // whole (a restart, a lost watch) is history. Told by where it came from, not by its time,
+        // which is the leader's clock: hosts' clocks differ by more than the ask's wait (400 ms).
+        // A watch resuming after a break may bring an old ask too; its cost is one early report.
         const followUp = rec.decision.loadFollowUp;
         if (!followUp || rec.leader === this.opts.self) return;
-        const ageMs = this.opts.clock.nowMs() - rec.decision.atMs;
-        if (ageMs < followUp.afterMs) this.opts.onLoadFollowUp(first, followUp.afterMs);
-        else this.log.debug({ service: first, ageMs }, 'not asking for an early load report: the ask is older than its wait');
+        if (origin === MirrorOrigin.Watch) this.opts.onLoadFollowUp(first, followUp.afterMs);
+        else
+          this.log.debug({ service: first }, 'not asking for an early load report: the ask was read with the group state, not just made');
         return;
       }
       case KeyFamily.Cordons: {

@@ -21,6 +21,13 @@ export interface MirrorEntry {
 
 export type MirrorChange = { kind: 'put'; entry: MirrorEntry } | { kind: 'delete'; key: string; previous: MirrorEntry | undefined };
 
+/**
+ * Where a batch comes from: a whole read of the group (its state, written at any time before) or the
+ * watch (written just now, or while the watch was resuming after a break).
+ */
+export const MirrorOrigin = { Read: 'read', Watch: 'watch' } as const;
+export type MirrorOrigin = (typeof MirrorOrigin)[keyof typeof MirrorOrigin];
+
 export interface MirrorOptions {
   group: Namespace;
   scheduler: Scheduler;
@@ -38,7 +45,7 @@ export class GroupMirror {
   private closed = false;
   private retryMs = RETRY_MIN_MS;
   private cancelRetry: Cancel = () => {};
-  private readonly batches: Listeners<[readonly MirrorChange[]]>;
+  private readonly batches: Listeners<[readonly MirrorChange[], MirrorOrigin]>;
   private readonly links = new Listeners<[boolean]>();
   private readonly waiters: Array<{ rev: bigint; resolve: () => void }> = [];
   private readonly log: Logger;
@@ -46,7 +53,7 @@ export class GroupMirror {
   constructor(private readonly opts: MirrorOptions) {
     this.log = opts.logger.child({ component: 'ha-mirror' });
     // A listener's bug must not stop the copy from following etcd.
-    this.batches = new Listeners<[readonly MirrorChange[]]>((err) =>
+    this.batches = new Listeners<[readonly MirrorChange[], MirrorOrigin]>((err) =>
       this.log.error({ error: errorMessage(err) }, 'applying group state failed'),
     );
   }
@@ -70,8 +77,8 @@ export class GroupMirror {
     return [...this.entries.values()].filter((e) => e.key.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
-  /** Called with every batch of changes, in revision order (the first read is one batch of puts). */
-  onChanges(fn: (changes: readonly MirrorChange[]) => void): () => void {
+  /** Called with every batch of changes, in revision order (the first read is one batch of puts), and where it came from. */
+  onChanges(fn: (changes: readonly MirrorChange[], origin: MirrorOrigin) => void): () => void {
     return this.batches.add(fn);
   }
 
@@ -138,7 +145,7 @@ export class GroupMirror {
     }
     // A whole read defines the state, even at a lower revision (an etcd restored from scratch).
     this.rev = rev;
-    if (changes.length > 0) this.batches.emit(changes);
+    if (changes.length > 0) this.batches.emit(changes, MirrorOrigin.Read);
     this.advance(rev);
     await this.watchFrom(rev + 1n);
     this.retryMs = RETRY_MIN_MS;
@@ -187,7 +194,7 @@ export class GroupMirror {
     const rev = BigInt(res.header.revision);
     // Listeners see the revision the batch brings the copy to.
     if (rev > this.rev) this.rev = rev;
-    if (changes.length > 0) this.batches.emit(changes);
+    if (changes.length > 0) this.batches.emit(changes, MirrorOrigin.Watch);
     this.advance(rev);
   }
 

@@ -189,8 +189,8 @@ class ReplicaImpl implements Replica {
     // Followers never actuate: the actuator starts idle and only a leader wakes it.
     this.opts.actuator?.release();
     this.opts.actuator?.setGate(this.gate());
-    this.mirror.onChanges((changes) => {
-      this.applier.apply(changes);
+    this.mirror.onChanges((changes, origin) => {
+      this.applier.apply(changes, origin);
       this.evaluate();
     });
     this.mirror.onConnection(() => this.evaluate());

@@ -111,7 +111,14 @@ describe('a second look at demand, through the app', () => {
     await reportARise(app.xdsPort);
   });
 
-  it('replicas: the leader decides on a follower’s report, and the follower asks its Envoy', async () => {
+  // Hosts' clocks differ: a follower's report must count on the leader whatever the follower's
+  // clock says (reports count for 3 LRS intervals), and the leader's ask must reach the follower's
+  // Envoy whatever the leader's clock says (the ask waits 400 ms).
+  it.each([
+    ['the same clock', 0],
+    ['its clock 5 s behind the leader’s', -5_000],
+    ['its clock 5 s ahead of the leader’s', 5_000],
+  ])('replicas: the leader decides on a follower’s report, and the follower asks its Envoy (follower with %s)', async (_, skewMs) => {
     fake = await startFakeModal({ credentials, functions: [{ appName: 'spillway-follow', functionName: 'echo' }] });
     etcd = await startEtcd();
     for (const [i, port] of [20032, 20033].entries()) {
@@ -119,6 +126,7 @@ describe('a second look at demand, through the app', () => {
       const app = await startSpillway(configFrom({ ...serviceConfig(port), ha }), {
         modalSdk: { credentials, serverUrl: fake.controlUrl },
         warmUp: false,
+        ...(i === 1 ? { clock: { nowMs: () => Date.now() + skewMs } } : {}),
       });
       apps.push(app);
       if (i === 0) await waitFor(() => app.replica?.status().isLeader, 20_000, 'the first replica to lead');

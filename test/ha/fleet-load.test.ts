@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeReplicaLoad, encodeReplicaLoad, fleetServices } from '../../src/ha/fleet-load.js';
-import type { NodeServiceSample } from '../../src/lrs/load-view.js';
+import { decodeReplicaLoad, encodeReplicaLoad, FleetLoadView, fleetServices } from '../../src/ha/fleet-load.js';
+import type { LoadSnapshot, LocalLoadView, NodeServiceSample } from '../../src/lrs/load-view.js';
 
 /** One Envoy's report of service echo: `issued` rps in-house, a fifth of it to Modal, received at `at`. */
 function sample(nodeId: string, issued: number, at: number, opts: { expiresAtMs?: number; connected?: boolean } = {}): NodeServiceSample {
@@ -76,5 +76,34 @@ describe('fleet load', () => {
       ok: false,
       error: expect.stringContaining('w must be a positive window'),
     });
+  });
+
+  it("reads another replica's reports on its own clock, whatever the other host's clock says", () => {
+    let now = 1_000_000;
+    const time = { nowMs: () => now };
+    const own = [sample('envoy-own', 10, 999_900, { expiresAtMs: 2_000_000 })];
+    // Only what the fleet view reads of this replica's own load.
+    const local = {
+      nodeSamples: () => own,
+      snapshot: () => ({ atMs: now, services: fleetServices([own], now), connectedEnvoys: 1, rejected: {} as LoadSnapshot['rejected'] }),
+      subscribe: () => () => {},
+    } as Partial<LocalLoadView> as LocalLoadView;
+    const view = new FleetLoadView(time, local, 'leader');
+    const issuedNow = (): number => issued([...view.snapshot().services]);
+    // Each follower shares a report it received 100 ms before publishing, counting for 3 s, in its
+    // own clock: one 5 s behind this replica's, one 5 s ahead.
+    const shared = (replica: string, skewMs: number, rps: number) => {
+      const publishedAtMs = time.nowMs() + skewMs;
+      return { replica, publishedAtMs, connectedEnvoys: 1, samples: [sample(`envoy-${replica}`, rps, publishedAtMs - 100)] };
+    };
+    view.setRemote('behind', shared('behind', -5_000, 20));
+    view.setRemote('ahead', shared('ahead', 5_000, 30));
+    // Both count now: read on the other clocks, the one behind would have expired 2 s ago.
+    expect(issuedNow()).toBe(60);
+    // And both stop counting when their 3 s are up here, not 5 s later for the one ahead.
+    now = 1_000_000 + 2_899;
+    expect(issuedNow()).toBe(60);
+    now = 1_000_000 + 2_900;
+    expect(issuedNow()).toBe(10);
   });
 });

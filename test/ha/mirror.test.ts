@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/logger.js';
 import { realScheduler } from '../../src/core/scheduler.js';
 import { connectEtcd, type EtcdConnection } from '../../src/ha/etcd-client.js';
-import { GroupMirror, type MirrorChange } from '../../src/ha/mirror.js';
+import { GroupMirror, MirrorOrigin, type MirrorChange } from '../../src/ha/mirror.js';
 import { startEtcd, type EtcdHandle } from '../../tools/etcd/etcd-process.js';
 import { waitFor } from '../../tools/wait-for.js';
 
@@ -61,6 +61,7 @@ describe('group mirror (real etcd)', () => {
     }),
   });
   const batches: MirrorChange[][] = [];
+  const origins: MirrorOrigin[] = [];
 
   beforeAll(async () => {
     etcd = await startEtcd();
@@ -70,7 +71,10 @@ describe('group mirror (real etcd)', () => {
     proxy = await cuttableProxy(new URL(etcd.url));
     conn = connectEtcd({ endpoints: [proxy.url] }, PREFIX, { callTimeoutMs: 1_000 });
     mirror = new GroupMirror({ group: conn.group, scheduler: realScheduler, logger: capture });
-    mirror.onChanges((c) => batches.push([...c]));
+    mirror.onChanges((c, origin) => {
+      batches.push([...c]);
+      origins.push(origin);
+    });
     await mirror.start();
   });
   afterAll(async () => {
@@ -86,6 +90,7 @@ describe('group mirror (real etcd)', () => {
   it('starts from what the group holds, and only the group', () => {
     expect(values()).toEqual({ 'plans/echo': 'p1' });
     expect(batches).toHaveLength(1);
+    expect(origins).toEqual([MirrorOrigin.Read]);
     expect(mirror.connected()).toBe(true);
   });
 
@@ -100,6 +105,8 @@ describe('group mirror (real etcd)', () => {
     expect(batches.slice(before).map((b) => b.map((c) => (c.kind === 'put' ? `put ${c.entry.key}` : `delete ${c.key}`)))).toEqual([
       ['put plans/echo', 'put controller/echo'],
     ]);
+    // Written while the copy followed: from the watch, so the group's readers may take it as just made.
+    expect(origins.slice(before)).toEqual([MirrorOrigin.Watch]);
     const del = await ns.delete().key('controller/echo');
     await mirror.reached(BigInt(del.header.revision));
     expect(values()).toEqual({ 'plans/echo': 'p2' });
@@ -126,5 +133,7 @@ describe('group mirror (real etcd)', () => {
     expect(values()).toEqual({ 'plans/echo': 'p3', 'overrides/echo': 'o1' });
     expect(logText).toContain('etcd watch cancelled; reading the group state again');
     expect(batches.at(-1)?.find((c) => c.kind === 'delete')).toMatchObject({ key: 'cordons/echo/10.0.0.1:80' });
+    // Caught up by reading the group again: history, not news.
+    expect(origins.at(-1)).toBe(MirrorOrigin.Read);
   });
 });
