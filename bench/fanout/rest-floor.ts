@@ -21,8 +21,9 @@ const STEPS: Array<[string, string]> = [
   ['+ @grpc/grpc-js', `await import('@grpc/grpc-js');`],
   ['+ @grpc/proto-loader, protobufjs', `await import('@grpc/proto-loader'); await import('protobufjs');`],
   [
-    '+ pino, prom-client, yaml, cockatiel, grpc-health-check, @grpc/reflection, ws',
-    `for (const m of ['pino', 'prom-client', 'yaml', 'cockatiel', 'grpc-health-check', '@grpc/reflection', 'ws']) await import(m);`,
+    // What a started Spillway has loaded besides the gRPC stack (its require cache; prom-client brings @opentelemetry/api).
+    '+ pino, prom-client, yaml, cockatiel, grpc-health-check, @grpc/reflection',
+    `for (const m of ['pino', 'prom-client', 'yaml', 'cockatiel', 'grpc-health-check', '@grpc/reflection']) await import(m);`,
   ],
   [
     "+ Spillway's modules",
