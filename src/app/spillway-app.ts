@@ -482,12 +482,13 @@ async function start(config: SpillwayConfig, deps: AppDeps): Promise<SpillwayApp
   });
   teardown.add(() => metrics.close());
   const pages = admin ? [(req: IncomingMessage, res: ServerResponse) => admin.statusPage.handle(req, res)] : [];
-  const metricsServer: MetricsServer | undefined = await startMetricsServer(config.metrics.listen, metrics, logger, pages).catch(
-    (err: unknown) => {
-      log.error({ err: errorMessage(err) }, 'metrics endpoint not started');
-      return undefined;
-    },
-  );
+  const metricsServer: MetricsServer | undefined = await startMetricsServer(config.metrics.listen, metrics, logger, pages, {
+    ...(config.metrics.tls ? { tls: config.metrics.tls } : {}),
+    scheduler,
+  }).catch((err: unknown) => {
+    log.error({ err: errorMessage(err) }, 'metrics endpoint not started');
+    return undefined;
+  });
   if (metricsServer) teardown.add(() => metricsServer.stop());
   replica?.join({ xds: `${config.xds.listen.host}:${xdsPort}`, admin: admin ? `${config.admin.listen.host}:${admin.port}` : '' });
 

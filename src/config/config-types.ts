@@ -216,7 +216,8 @@ export interface SpillwayConfig {
     tls?: TlsFilesConfig;
     limits: AdminLimits;
   };
-  metrics: { listen: HostPort };
+  /** Prometheus /metrics and the status page: plain HTTP, or HTTPS with a tls block (files followed as they rotate). */
+  metrics: { listen: HostPort; tls?: TlsFilesConfig };
   controller: { tickMs: number };
   modalApi: {
     pollIntervalMs: number;

@@ -320,7 +320,7 @@ export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = {}): Pa
   const xds = r.obj(top['xds'], 'xds', ['listen', 'max_connection_age_ms', 'tls', 'node_identity', 'limits']) ?? {};
   const lrs = r.obj(top['lrs'], 'lrs', ['interval_ms', 'reporters', 'limits']) ?? {};
   const admin = r.obj(top['admin'], 'admin', ['listen', 'token_env', 'read_token_env', 'tls', 'limits']) ?? {};
-  const metrics = r.obj(top['metrics'], 'metrics', ['listen']) ?? {};
+  const metrics = r.obj(top['metrics'], 'metrics', ['listen', 'tls']) ?? {};
   const controller = r.obj(top['controller'], 'controller', ['tick_ms']) ?? {};
   const modalApi =
     r.obj(top['modal_api'], 'modal_api', ['poll_interval_ms', 'timeout_ms', 'reconcile_interval_ms', 'autoscaler_min_interval_ms']) ?? {};
@@ -387,7 +387,10 @@ export function parseConfigObject(raw: unknown, env: NodeJS.ProcessEnv = {}): Pa
       ...optional('tls', readTls(r, admin['tls'], 'admin.tls')),
       limits: readAdminLimits(r, admin['limits']),
     },
-    metrics: { listen: r.hostPort(metrics['listen'], 'metrics.listen', { host: '127.0.0.1', port: 18082 }) },
+    metrics: {
+      listen: r.hostPort(metrics['listen'], 'metrics.listen', { host: '127.0.0.1', port: 18082 }),
+      ...optional('tls', readTls(r, metrics['tls'], 'metrics.tls')),
+    },
     controller: { tickMs: r.int(controller, 'tick_ms', 'controller', 1000, 50, 60_000) },
     modalApi: {
       pollIntervalMs: r.int(modalApi, 'poll_interval_ms', 'modal_api', 2000, 100, 600_000),

@@ -1,8 +1,13 @@
 // Serves GET /metrics (Prometheus text format) on metrics.listen, and whatever other read-only
-// pages the composition root routes here (the status page).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+// pages the composition root routes here (the status page): plain HTTP, or HTTPS with metrics.tls,
+// whose files are followed as they rotate (new handshakes get the new certificate).
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TlsFilesConfig } from '../config/security-config.js';
 import type { HostPort } from '../core/host-port.js';
+import type { Scheduler } from '../core/scheduler.js';
+import { ReloadingCertificates } from '../xds/server-tls.js';
 import { errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { SpillwayMetrics } from './spillway-metrics.js';
@@ -15,14 +20,22 @@ export interface MetricsServer {
   stop(): Promise<void>;
 }
 
+export interface MetricsServerOptions {
+  /** HTTPS with these files (mutual TLS with a client CA); plain HTTP without. */
+  tls?: TlsFilesConfig;
+  /** Drives the certificate re-reads (tls.reload_interval_ms). */
+  scheduler?: Scheduler;
+}
+
 export async function startMetricsServer(
   listen: HostPort,
   metrics: SpillwayMetrics,
   logger: Logger = silentLogger,
   routes: readonly HttpRoute[] = [],
+  opts: MetricsServerOptions = {},
 ): Promise<MetricsServer> {
   const log = logger.child({ component: 'metrics' });
-  const server: Server = createServer((req, res) => {
+  const handle: RequestListener = (req, res) => {
     for (const route of routes) if (route(req, res)) return;
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' || path !== '/metrics') {
@@ -36,20 +49,51 @@ export async function startMetricsServer(
         res.writeHead(500, { 'content-type': 'text/plain' }).end('scrape failed\n');
       },
     );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new Error(`cannot listen on ${listen.host}:${listen.port}: ${err.message}`)));
-    server.listen(listen.port, listen.host, () => resolve());
-  });
+  };
+  // Files are read now: a missing or unusable one is refused here, naming the field.
+  const certs = opts.tls
+    ? new ReloadingCertificates(opts.tls, { path: 'metrics.tls', logger, ...(opts.scheduler ? { scheduler: opts.scheduler } : {}) })
+    : undefined;
+  const secureContext = (c: ReloadingCertificates): { cert: Buffer; key: Buffer; ca?: Buffer } => {
+    const { cert, key, ca } = c.material();
+    return { cert, key, ...(ca ? { ca } : {}) };
+  };
+  const server: Server = certs
+    ? createHttpsServer(
+        {
+          ...secureContext(certs),
+          requestCert: opts.tls?.clientCaFile !== undefined,
+          rejectUnauthorized: opts.tls?.requireClientCert ?? false,
+        },
+        handle,
+      )
+    : createServer(handle);
+  // A rotation on disk: new handshakes use the new files; open connections keep theirs.
+  if (certs)
+    certs.addIdentityCertificateListener(() => (server as ReturnType<typeof createHttpsServer>).setSecureContext(secureContext(certs)));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err) => reject(new Error(`cannot listen on ${listen.host}:${listen.port}: ${err.message}`)));
+      server.listen(listen.port, listen.host, () => resolve());
+    });
+  } catch (err) {
+    certs?.close();
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
+  const scheme = certs ? 'https' : 'http';
   log.info(
-    { metrics: `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port}/metrics` },
+    {
+      metrics: `${scheme}://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port}/metrics`,
+      transport: !opts.tls ? 'plaintext' : opts.tls.requireClientCert ? 'mutual TLS' : 'TLS',
+    },
     'Prometheus metrics serving',
   );
   return {
     port,
     stop: () =>
       new Promise<void>((resolve) => {
+        certs?.close();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

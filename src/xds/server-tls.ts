@@ -80,6 +80,12 @@ export class ReloadingCertificates implements grpc.experimental.CertificateProvi
     this.cancelTimer();
   }
 
+  /** The certificate, key and client CA serving now (the last set that loaded). */
+  material(): { cert: Buffer; key: Buffer; ca: Buffer | undefined } {
+    const { cert, key, ca } = this.current;
+    return { cert, key, ca };
+  }
+
   addCaCertificateListener(listener: CaListener): void {
     this.caListeners.add(listener);
     const ca = this.current.ca;

@@ -34,7 +34,9 @@ describe('security configuration', () => {
       },
       lrs: { reporters: ['edge-*'], limits: { max_requests_per_second: 5000 } },
       admin: { listen: '127.0.0.1:0', tls: { cert_file: '/a.pem', key_file: '/a.key' }, limits: { max_reason_bytes: 64 } },
+      metrics: { listen: '127.0.0.1:0', tls: { cert_file: '/m.pem', key_file: '/m.key', reload_interval_ms: 1000 } },
     });
+    expect(c.metrics.tls).toEqual({ certFile: '/m.pem', keyFile: '/m.key', requireClientCert: false, reloadIntervalMs: 1000 });
     expect(c.xds.tls).toEqual({
       certFile: '/s.pem',
       keyFile: '/s.key',
@@ -60,6 +62,7 @@ describe('security configuration', () => {
         },
         lrs: { reporters: [], limits: { min_report_interval_ms: 5000, max_report_interval_ms: 1000 } },
         admin: { listen: '127.0.0.1:0', read_token_env: 'NOPE', limits: { max_reason_bytes: -1 } },
+        metrics: { listen: '127.0.0.1:0', tls: { key_file: '/m.key' } },
       }),
     ).toEqual([
       'admin.read_token_env: names NOPE, which is not set or empty',
@@ -74,6 +77,7 @@ describe('security configuration', () => {
       'lrs.reporters: must list at least one node id pattern (use "*" for any)',
       'lrs.limits.min_report_interval_ms: must not exceed lrs.limits.max_report_interval_ms (1000)',
       'admin.limits.max_reason_bytes: must be between 1 and 65536, got -1',
+      'metrics.tls.cert_file: is required',
     ]);
   });
 
