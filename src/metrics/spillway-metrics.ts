@@ -6,6 +6,7 @@ import type { Decision } from '../capacity/types.js';
 import type { Publisher } from '../control/publisher.js';
 import type { ReadModel } from '../control/read-model.js';
 import type { RecorderStats } from '../control/state-recorder.js';
+import { AutoscalerCall } from '../modal/autoscaler-actuator.js';
 import type { ModalFeeds } from '../modal/start-modal-side.js';
 import { ModalFailure } from '../model/inputs.js';
 import type { SyncStatus } from '../xds/sync-status.js';
@@ -185,17 +186,26 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
     'Failed Modal stats polls, by what failed (rate_limited, unavailable, timeout, rejected, other)',
     ['service', 'reason'],
   );
-  const autoscalerUpdates = counter(
-    'spillway_modal_autoscaler_updates_total',
-    "Autoscaler updates Modal applied (the controller's pre-warm and its release)",
-    ['service'],
+  const autoscalerCalls = counter(
+    'spillway_modal_autoscaler_calls_total',
+    "Calls to Modal's autoscaler API (call: update, read_back), answered or failed",
+    ['service', 'call'],
   );
   const autoscalerErrors = counter(
     'spillway_modal_autoscaler_errors_total',
-    "Failed calls to Modal's autoscaler API (updates and read-backs), by what failed",
-    ['service', 'reason'],
+    "Failed calls to Modal's autoscaler API, by call and what failed (rate_limited, unavailable, rejected, other)",
+    ['service', 'call', 'reason'],
   );
   const lookupErrors = counter('spillway_modal_lookup_errors_total', 'Failed Modal function lookups', ['service']);
+  // Every failure series exists from the start at 0, so increase() sees a service's first failure.
+  for (const service of src.modal?.services() ?? []) {
+    for (const reason of Object.values(ModalFailure)) {
+      pollErrors.inc({ service, reason }, 0);
+      for (const call of Object.values(AutoscalerCall)) {
+        if (reason !== ModalFailure.Timeout) autoscalerErrors.inc({ service, call, reason }, 0);
+      }
+    }
+  }
   const decisions = counter('spillway_decisions_total', 'Capacity decisions that changed the plan, by resulting mode', ['service', 'mode']);
   const publishes = counter('spillway_snapshot_publishes_total', 'Snapshots published (content changed)', []);
   const rejected = counter('spillway_snapshot_rejected_total', 'Configurations refused by validation (last good kept serving)', []);
@@ -261,9 +271,9 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
         if (s.lookupFailures > 0) lookupErrors.inc({ service: s.service });
       } else if (s.consecutiveFailures > 0) pollErrors.inc({ service: s.service, reason: s.lastFailure ?? ModalFailure.Other });
     }) ?? (() => {}),
-    src.modal?.onAutoscalerCall((r) => {
-      if (r.outcome === 'applied') autoscalerUpdates.inc({ service: r.service });
-      else if (r.outcome === 'failed') autoscalerErrors.inc({ service: r.service, reason: r.failure ?? ModalFailure.Other });
+    src.modal?.onAutoscalerCall((e) => {
+      autoscalerCalls.inc({ service: e.service, call: e.call });
+      if (e.failure) autoscalerErrors.inc({ service: e.service, call: e.call, reason: e.failure });
     }) ?? (() => {}),
   ];
 

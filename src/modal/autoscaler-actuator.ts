@@ -5,8 +5,9 @@ import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import { Listeners } from '../core/listeners.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import type { ModalFailure } from '../model/inputs.js';
+import { ModalFailure } from '../model/inputs.js';
 import { every, type Cancel, type Scheduler } from '../core/scheduler.js';
+import { backoffCeilingMs } from './backoff.js';
 import { modalFailureOf } from './errors.js';
 import type { AutoscalerSettings, ModalFunctionHandle } from './types.js';
 
@@ -47,6 +48,18 @@ export interface ActuationGate {
   applied(service: string, intended: AutoscalerSettings, current: AutoscalerSettings): void;
 }
 
+/** The two calls the actuator makes to Modal's autoscaler API. */
+export const AutoscalerCall = { Update: 'update', ReadBack: 'read_back' } as const;
+export type AutoscalerCall = (typeof AutoscalerCall)[keyof typeof AutoscalerCall];
+
+/** One call that reached Modal's autoscaler API (metrics count them), and what failed if it did. */
+export interface AutoscalerCallEvent {
+  service: string;
+  call: AutoscalerCall;
+  /** Absent: Modal answered. */
+  failure?: ModalFailure;
+}
+
 export interface ActuationResult {
   service: string;
   outcome: ActuationOutcome;
@@ -72,6 +85,10 @@ interface ServiceActuation {
   cancelDeferred?: Cancel;
   /** The last update's outcome (applied or failed). */
   lastResult?: ActuationResult;
+  /** Updates failed in a row; each one doubles the wait before the next (retryAtMs). */
+  failures: number;
+  /** After a failure, no update goes out before this. */
+  retryAtMs?: number;
 }
 
 export class ModalAutoscalerActuator {
@@ -81,14 +98,17 @@ export class ModalAutoscalerActuator {
   private readonly raiseIntervalMs: number;
   private stopReconciling: Cancel = () => {};
   private gate: ActuationGate | undefined;
-  private readonly calls: Listeners<[ActuationResult]>;
+  private readonly calls: Listeners<[AutoscalerCallEvent]>;
+  private closed = false;
 
   constructor(
     handles: readonly ModalFunctionHandle[],
     private readonly opts: AutoscalerActuatorOptions,
   ) {
     this.log = (opts.logger ?? silentLogger).child({ component: 'modal-autoscaler' });
-    this.calls = new Listeners<[ActuationResult]>((err) => this.log.error({ error: errorMessage(err) }, 'autoscaler call listener threw'));
+    this.calls = new Listeners<[AutoscalerCallEvent]>((err) =>
+      this.log.error({ error: errorMessage(err) }, 'autoscaler call listener threw'),
+    );
     this.minIntervalMs = opts.minIntervalMs ?? 10_000;
     this.raiseIntervalMs = Math.min(opts.raiseIntervalMs ?? 2_000, this.minIntervalMs);
     for (const handle of handles) this.attach(handle);
@@ -96,7 +116,7 @@ export class ModalAutoscalerActuator {
 
   /** Declares a service whose function is not looked up yet: its intents are kept and sent once it is attached. */
   declare(service: string): void {
-    if (!this.services.has(service)) this.services.set(service, { service, inFlight: false });
+    if (!this.services.has(service)) this.services.set(service, { service, inFlight: false, failures: 0 });
   }
 
   /** Hands over a looked-up function; an intent declared before goes out now. */
@@ -104,7 +124,7 @@ export class ModalAutoscalerActuator {
     const service = handle.ref.service;
     const s = this.services.get(service);
     if (!s) {
-      this.services.set(service, { service, handle, inFlight: false });
+      this.services.set(service, { service, handle, inFlight: false, failures: 0 });
       return;
     }
     s.handle = handle;
@@ -151,20 +171,17 @@ export class ModalAutoscalerActuator {
     if (!s.handle) return { service, outcome: 'failed', intended: s.intended ?? {}, error: NOT_LOOKED_UP };
     try {
       s.current = await s.handle.updateAutoscaler({});
+      this.calls.emit({ service, call: AutoscalerCall.ReadBack });
       return { service, outcome: 'unchanged', intended: s.intended ?? {}, current: s.current };
     } catch (err) {
-      return this.called({
-        service,
-        outcome: 'failed',
-        intended: s.intended ?? {},
-        error: errorMessage(err),
-        failure: modalFailureOf(err),
-      });
+      const failure = modalFailureOf(err);
+      this.calls.emit({ service, call: AutoscalerCall.ReadBack, failure });
+      return { service, outcome: 'failed', intended: s.intended ?? {}, error: errorMessage(err), failure };
     }
   }
 
-  /** Called after every call to Modal's autoscaler API: an update applied, or any call (update or read-back) that failed. */
-  onCall(fn: (result: ActuationResult) => void): Cancel {
+  /** Called after every call that reached Modal's autoscaler API (updates and read-backs), answered or failed. */
+  onCall(fn: (event: AutoscalerCallEvent) => void): Cancel {
     return this.calls.add(fn);
   }
 
@@ -197,6 +214,8 @@ export class ModalAutoscalerActuator {
       delete s.current;
       delete s.lastApplied;
       delete s.lastSentAtMs;
+      delete s.retryAtMs;
+      s.failures = 0;
     }
   }
 
@@ -213,14 +232,18 @@ export class ModalAutoscalerActuator {
     return this.get(service).lastResult;
   }
 
+  /** Stops for good: no update or retry goes out after this, even from a call still on the wire. */
   close(): void {
+    this.closed = true;
     this.stopReconciling();
     for (const s of this.services.values()) s.cancelDeferred?.();
+    this.calls.clear();
   }
 
   private async send(s: ServiceActuation, force: boolean): Promise<ActuationResult> {
     const service = s.service;
     const intended = s.intended ?? {};
+    if (this.closed) return { service, outcome: 'deferred', intended, error: 'the autoscaler actuator is closed', ...cur(s) };
     if (!force && matches(intended, s.current)) return { service, outcome: 'unchanged', intended, ...cur(s) };
     const now = this.opts.clock.nowMs();
     // attach() sends it once the function is known.
@@ -229,7 +252,7 @@ export class ModalAutoscalerActuator {
     if (s.inFlight) return { service, outcome: 'deferred', intended, deferredUntilMs: now, ...cur(s) };
     const raise = (intended.minContainers ?? 0) > (s.current?.minContainers ?? 0);
     const spacing = raise ? this.raiseIntervalMs : this.minIntervalMs;
-    const allowedAt = s.lastSentAtMs === undefined ? now : s.lastSentAtMs + spacing;
+    const allowedAt = Math.max(s.lastSentAtMs === undefined ? now : s.lastSentAtMs + spacing, s.retryAtMs ?? now);
     if (allowedAt > now) {
       // Coalesce: one timer per service, and it sends whatever is intended when it fires.
       s.cancelDeferred ??= this.opts.scheduler.after(allowedAt - now, () => {
@@ -249,24 +272,33 @@ export class ModalAutoscalerActuator {
       }
       s.current = await handle.updateAutoscaler(intended);
       s.lastApplied = s.current;
+      s.failures = 0;
+      delete s.retryAtMs;
       this.log.info({ service, intended, current: s.current }, 'modal autoscaler updated');
       this.gate?.applied(service, intended, s.current);
-      return this.called(this.record(s, { service, outcome: 'applied', intended, current: s.current }));
+      this.calls.emit({ service, call: AutoscalerCall.Update });
+      return this.record(s, { service, outcome: 'applied', intended, current: s.current });
     } catch (err) {
       const error = errorMessage(err);
       const failure = modalFailureOf(err);
-      this.log.warn({ service, failure, error }, 'modal autoscaler update failed');
-      return this.called(this.record(s, { service, outcome: 'failed', intended, error, failure, ...cur(s) }));
+      // Retried, but later each time: an outage or a rate limit is not helped by asking at the usual pace
+      // (a rate limit least of all: the wait starts twice as long).
+      s.failures++;
+      const waitMs = backoffCeilingMs(s.failures + (failure === ModalFailure.RateLimited ? 1 : 0), {
+        baseMs: Math.max(RETRY_BASE_MS, spacing),
+        maxMs: RETRY_MAX_MS,
+      });
+      s.retryAtMs = now + waitMs;
+      this.log.warn({ service, failure, error, failures: s.failures, retryInMs: waitMs }, 'modal autoscaler update failed');
+      this.calls.emit({ service, call: AutoscalerCall.Update, failure });
+      return this.record(s, { service, outcome: 'failed', intended, error, failure, ...cur(s) });
     } finally {
       s.inFlight = false;
-      // An intent that changed while this update was on the wire goes out in its own slot (not after a hold: the leader sends it).
-      if (!held && s.intended && !matches(s.intended, s.current)) void this.send(s, false);
+      // What is intended and not in place goes out in its own slot: an intent that changed while this
+      // update was on the wire, or the same one again after a failure's wait. Not after a hold (the
+      // leader sends it), nor once closed.
+      if (!held && !this.closed && s.intended && !matches(s.intended, s.current)) void this.send(s, false);
     }
-  }
-
-  private called(r: ActuationResult): ActuationResult {
-    this.calls.emit(r);
-    return r;
   }
 
   private record(s: ServiceActuation, r: ActuationResult): ActuationResult {
@@ -280,6 +312,10 @@ export class ModalAutoscalerActuator {
     return s;
   }
 }
+
+/** A failed update's first retry waits at least this (more when the usual spacing is longer), then twice as long each time. */
+const RETRY_BASE_MS = 1_000;
+const RETRY_MAX_MS = 300_000;
 
 const NOT_LOOKED_UP = 'the Modal function is not looked up yet; the intent is sent once it is';
 

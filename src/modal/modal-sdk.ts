@@ -3,6 +3,7 @@
 // and input_headroom; Modal calls that client internal, so every such use stays in this file.
 import type { Function_, Logger as ModalLogger, ModalClient } from 'modal';
 import { silentLogger, type Logger } from '../core/logger.js';
+import { errorMessage } from '../core/errors.js';
 import { ModalFailure } from '../model/inputs.js';
 import { ModalCallError, ModalConfigError, ModalUnavailableError, redactSecrets, safeErrorMessage } from './errors.js';
 import type { AutoscalerSettings, ModalApi, ModalFunctionHandle, ModalFunctionRef, RawFunctionStats } from './types.js';
@@ -117,10 +118,27 @@ class SdkModalApi implements ModalApi {
  */
 const PERMANENT_CODES: ReadonlySet<number> = new Set([3, 5, 7, 9, 16]);
 
+/**
+ * Codes that say Modal's side failed this time (grpc.status numbering): CANCELLED, UNKNOWN,
+ * DEADLINE_EXCEEDED, ABORTED, INTERNAL, UNAVAILABLE. The SDK retries them; so does Spillway.
+ */
+const TRANSIENT_CODES: ReadonlySet<number> = new Set([1, 2, 4, 10, 13, 14]);
+
+/**
+ * The kind of failure an error from the SDK stands for, by its gRPC status. A reply that does not
+ * decode is INTERNAL too (grpc-js's "Response message parsing error"), but it is not Modal failing
+ * this time: it is other.
+ */
+function failureOfError(err: unknown): ModalFailure {
+  const code = grpcCodeOf(err);
+  if (code === 13 && /parsing error/i.test(errorMessage(err))) return ModalFailure.Other;
+  return failureOfCode(code);
+}
+
 /** The kind of failure a gRPC status code (grpc.status numbering) stands for; undefined: not a status at all. */
 function failureOfCode(code: number | undefined): ModalFailure {
   if (code === 8) return ModalFailure.RateLimited; // RESOURCE_EXHAUSTED
-  if (code === 14 || code === 4) return ModalFailure.Unavailable; // UNAVAILABLE, DEADLINE_EXCEEDED
+  if (code !== undefined && TRANSIENT_CODES.has(code)) return ModalFailure.Unavailable;
   if (code !== undefined && PERMANENT_CODES.has(code)) return ModalFailure.Rejected;
   return ModalFailure.Other;
 }
@@ -155,7 +173,7 @@ class SdkFunctionHandle implements ModalFunctionHandle {
       return readStatsReply(reply);
     } catch (err) {
       // eslint-disable-next-line preserve-caught-error -- the original may carry a token; only its redacted text leaves this adapter
-      throw new ModalCallError(failureOfCode(grpcCodeOf(err)), safeErrorMessage(err, this.secrets));
+      throw new ModalCallError(failureOfError(err), safeErrorMessage(err, this.secrets));
     }
   }
 
@@ -170,7 +188,7 @@ class SdkFunctionHandle implements ModalFunctionHandle {
       });
     } catch (err) {
       // eslint-disable-next-line preserve-caught-error -- the original may carry a token; only its redacted text leaves this adapter
-      throw new ModalCallError(failureOfCode(grpcCodeOf(err)), safeErrorMessage(err, this.secrets));
+      throw new ModalCallError(failureOfError(err), safeErrorMessage(err, this.secrets));
     }
   }
 }

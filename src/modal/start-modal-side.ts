@@ -5,7 +5,7 @@ import type { Clock } from '../core/clock.js';
 import { Listeners } from '../core/listeners.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { Cancel, Scheduler } from '../core/scheduler.js';
-import { ModalAutoscalerActuator, type ActuationResult } from './autoscaler-actuator.js';
+import { ModalAutoscalerActuator, type AutoscalerCallEvent } from './autoscaler-actuator.js';
 import type { BackoffPolicy } from './backoff.js';
 import { FunctionLookup, type LookupStatus } from './function-lookup.js';
 import { connectModalSdk, type ModalSdkOptions } from './modal-sdk.js';
@@ -47,8 +47,8 @@ export interface ModalFeeds {
   status(service: string): ModalFeedStatus | undefined;
   /** Called after every lookup attempt and every stats poll. */
   onStatus(fn: (status: ModalFeedStatus) => void): Cancel;
-  /** Called after every call to Modal's autoscaler API that was applied or failed. */
-  onAutoscalerCall(fn: (result: ActuationResult) => void): Cancel;
+  /** Called after every call that reached Modal's autoscaler API (updates and read-backs). */
+  onAutoscalerCall(fn: (event: AutoscalerCallEvent) => void): Cancel;
 }
 
 export interface ModalSide extends ModalFeeds {

@@ -31,10 +31,10 @@ export interface ModalStatsStatus {
 
 /**
  * Why a call to Modal's API failed: rate limited (RESOURCE_EXHAUSTED: Modal is up, and asking
- * harder makes it worse), unavailable (unreachable, UNAVAILABLE, a deadline Modal's side reported),
- * timeout (Spillway's own per-call limit cut it), rejected (an answer that says the request itself
- * is wrong: credentials, permissions, an unknown function), other (anything else, e.g. an answer
- * that does not decode).
+ * harder makes it worse), unavailable (unreachable, or Modal's side failed this time: UNAVAILABLE,
+ * INTERNAL, UNKNOWN, DEADLINE_EXCEEDED, ABORTED, CANCELLED), timeout (Spillway's own per-call limit
+ * cut a stats poll), rejected (an answer that says the request itself is wrong: credentials,
+ * permissions, an unknown function), other (anything else, e.g. an answer that does not decode).
  */
 export const ModalFailure = {
   RateLimited: 'rate_limited',

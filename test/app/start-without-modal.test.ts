@@ -84,6 +84,8 @@ describe('start-up whatever Modal is doing', () => {
       const metrics = await (await fetch(`http://127.0.0.1:${app.metricsPort}/metrics`)).text();
       expect(metrics).toMatch(/spillway_modal_function_looked_up\{service="echo"\} 0/);
       expect(metrics).toMatch(/spillway_modal_lookup_errors_total\{service="echo"\} [1-9]/);
+      // Failure series exist from the start, so increase() sees the first one.
+      expect(metrics).toMatch(/spillway_modal_poll_errors_total\{service="echo",reason="rate_limited"\} 0/);
 
       // Modal's API comes up: the lookup succeeds on a retry and stats flow.
       fake = await startFakeModal({
@@ -110,14 +112,15 @@ describe('start-up whatever Modal is doing', () => {
       fake.setFaults({});
       await app.modal!.actuator.apply('echo', { minContainers: 1 });
       await waitFor(
-        async () => /spillway_modal_autoscaler_updates_total\{service="echo"\} [1-9]/.test(await scrape()),
+        async () => /spillway_modal_autoscaler_calls_total\{service="echo",call="update"\} [1-9]/.test(await scrape()),
         10_000,
         'an update counted',
       );
       fake.setFaults({ apiOutage: true });
       await app.modal!.actuator.apply('echo', { minContainers: 2 });
       await waitFor(
-        async () => /spillway_modal_autoscaler_errors_total\{service="echo",reason="unavailable"\} [1-9]/.test(await scrape()),
+        async () =>
+          /spillway_modal_autoscaler_errors_total\{service="echo",call="update",reason="unavailable"\} [1-9]/.test(await scrape()),
         20_000,
         'a failed update counted',
       );

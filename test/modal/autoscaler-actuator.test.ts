@@ -1,6 +1,8 @@
 // Autoscaler actuation: rate limit, read-back and re-apply after drift, over a handle backed by the sim.
 import { describe, expect, it } from 'vitest';
 import { ModalAutoscalerActuator } from '../../src/modal/autoscaler-actuator.js';
+import { ModalCallError } from '../../src/modal/errors.js';
+import { ModalFailure } from '../../src/model/inputs.js';
 import type { AutoscalerSim } from '../../tools/fake-modal/autoscaler-sim.js';
 import { autoscalerSim, simHandle, type SimHandle } from '../support/modal-handle.js';
 import { VirtualTime } from '../support/virtual-time.js';
@@ -96,5 +98,47 @@ describe('ModalAutoscalerActuator', () => {
     const sent = handle.updates.length;
     await vt.advance(60_000);
     expect(handle.updates).toHaveLength(sent); // closed: no more read-backs
+  });
+
+  it('retries a failed update later each time, a rate limit later still, and stops when closed', async () => {
+    const { vt, handle, act } = setup();
+    const real = handle.updateAutoscaler.bind(handle);
+    const tries: number[] = [];
+    let answer: () => Promise<never> = () => Promise.reject(new ModalCallError(ModalFailure.Unavailable, 'UNAVAILABLE: down'));
+    handle.updateAutoscaler = () => {
+      tries.push(vt.nowMs());
+      return answer();
+    };
+    // A lower intent (usual spacing 10 s): retried after 10, 20, 40 s, not every 10 s.
+    expect(await act.apply('shop', { minContainers: 0, scaledownWindowMs: 60_000 })).toMatchObject({
+      outcome: 'failed',
+      failure: 'unavailable',
+    });
+    await vt.advance(75_000);
+    expect(tries).toEqual([0, 10_000, 30_000, 70_000]);
+    // Rate limited: the next wait starts one doubling further.
+    answer = () => Promise.reject(new ModalCallError(ModalFailure.RateLimited, 'RESOURCE_EXHAUSTED: slow down'));
+    await vt.advance(80_000);
+    expect(tries.slice(4)).toEqual([150_000]);
+    // Modal answers again: the update goes through and the waits start over.
+    handle.updateAutoscaler = real;
+    // Five failures, the last rate limited: 320 s (an outage's fifth wait would be 160 s).
+    await vt.advance(245_000);
+    expect(act.lastResult('shop')?.outcome).toBe('failed');
+    await vt.advance(75_000);
+    expect(act.lastResult('shop')?.outcome).toBe('applied');
+    handle.updateAutoscaler = () => {
+      tries.push(vt.nowMs());
+      return answer();
+    };
+    const at = vt.nowMs();
+    await vt.advance(10_000);
+    expect(await act.apply('shop', { minContainers: 0, scaledownWindowMs: 120_000 })).toMatchObject({ outcome: 'failed' });
+    expect(tries.at(-1)).toBe(at + 10_000);
+    // Closed: nothing goes out again, whatever is still intended.
+    act.close();
+    const count = tries.length;
+    await vt.advance(600_000);
+    expect(tries).toHaveLength(count);
   });
 });

@@ -10,7 +10,7 @@ import { connectModalSdk } from '../../src/modal/modal-sdk.js';
 import { waitFor } from '../../tools/wait-for.js';
 import { startModalSide } from '../../src/modal/start-modal-side.js';
 import type { ModalApi, ModalFunctionHandle } from '../../src/modal/types.js';
-import type { ActuationResult } from '../../src/modal/autoscaler-actuator.js';
+import type { AutoscalerCallEvent } from '../../src/modal/autoscaler-actuator.js';
 import { ModalFailure } from '../../src/model/inputs.js';
 import { startFakeModal, type FakeModal } from '../../tools/fake-modal/start-fake-modal.js';
 
@@ -257,7 +257,7 @@ describe('what failed, named for metrics', () => {
       autoscaler: { minIntervalMs: 0 },
     });
     const status = () => side.poller.status('shop');
-    const calls: ActuationResult[] = [];
+    const calls: AutoscalerCallEvent[] = [];
     side.onAutoscalerCall((r) => calls.push(r));
     try {
       await until(() => status()?.last !== undefined);
@@ -267,6 +267,9 @@ describe('what failed, named for metrics', () => {
       expect(status()?.lastError).toMatch(/RESOURCE_EXHAUSTED/);
       fake.setFaults({ statsError: 'PERMISSION_DENIED' });
       await until(() => status()?.lastFailure === ModalFailure.Rejected, 10_000);
+      // An error on Modal's side this time is an outage's kind, not "other".
+      fake.setFaults({ statsError: 'INTERNAL' });
+      await until(() => status()?.lastFailure === ModalFailure.Unavailable, 10_000);
 
       fake.setFaults({});
       await until(() => status()?.consecutiveFailures === 0);
@@ -274,10 +277,15 @@ describe('what failed, named for metrics', () => {
       fake.setFaults({ apiOutage: true });
       const failed = await side.actuator.apply('shop', { minContainers: 2 });
       expect(failed).toMatchObject({ outcome: 'failed', failure: ModalFailure.Unavailable });
-      // Every call that reached Modal's autoscaler API is reported once: the one applied, the one that failed.
-      expect(calls.map((c) => [c.outcome, c.failure])).toEqual([
-        ['applied', undefined],
-        ['failed', ModalFailure.Unavailable],
+      expect(await side.actuator.readBack('shop')).toMatchObject({ outcome: 'failed', failure: ModalFailure.Unavailable });
+      fake.setFaults({});
+      expect((await side.actuator.readBack('shop')).outcome).toBe('unchanged');
+      // Every call that reached Modal's autoscaler API is reported once, answered or failed.
+      expect(calls.map((c) => [c.call, c.failure])).toEqual([
+        ['update', undefined],
+        ['update', ModalFailure.Unavailable],
+        ['read_back', ModalFailure.Unavailable],
+        ['read_back', undefined],
       ]);
     } finally {
       fake.setFaults({});
