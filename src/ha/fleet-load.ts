@@ -4,9 +4,10 @@
 // report wins, so an Envoy that moved to another replica is not counted again from the grace its old
 // replica still gives it. A replica that dies takes its load with it: its reports stop counting when
 // they expire (3 LRS intervals), and its key goes with its lease. Another replica's times are read on
-// this replica's clock (onLocalClock): hosts' clocks differ, and a report window is only seconds.
+// this replica's clock (offsetOf, onLocalClock): hosts' clocks differ, and a report window is only seconds.
 import { Listeners } from '../core/listeners.js';
 import type { Clock } from '../core/clock.js';
+import { MirrorOrigin } from './mirror.js';
 import { LOCALITY_KINDS } from '../model/localities.js';
 import type { LocalityKind } from '../model/inputs.js';
 import { sumService, type ServiceSample } from '../lrs/load-aggregator.js';
@@ -115,22 +116,27 @@ export function decodeReplicaLoad(text: string): Decoded<ReplicaLoad> {
 }
 
 /**
- * Another replica's shared load with its times moved onto this replica's clock, as if published when
- * it arrived (observedAtMs). Hosts' clocks differ: a follower's clock 3 s behind the leader's would
- * otherwise have every report it shares expire on arrival (reports count for 3 LRS intervals), and
- * one ahead would keep reports counting past their life. The shift is exact up to etcd's delivery
- * time. A value read again later (a restarted replica's first read) counts as just published: it
- * counts for at most the life its reports had left, as it would with agreeing clocks.
+ * Another replica's shared load with its times moved by offsetMs (this replica's clock minus the
+ * other's) onto this replica's clock. Hosts' clocks differ: a follower's clock 3 s behind the
+ * leader's would otherwise have every report it shares expire on arrival (reports count for 3 LRS
+ * intervals), and one ahead would keep reports counting past their life.
  */
-export function onLocalClock(load: ReplicaLoad, observedAtMs: number): ReplicaLoad {
-  const shift = observedAtMs - load.publishedAtMs;
-  if (shift === 0) return load;
-  return {
-    ...load,
-    publishedAtMs: observedAtMs,
-    samples: load.samples.map((s) => ({ ...s, receivedAtMs: s.receivedAtMs + shift, expiresAtMs: s.expiresAtMs + shift })),
-  };
+export function onLocalClock(load: ReplicaLoad, offsetMs: number): ReplicaLoad {
+  if (offsetMs === 0) return load;
+  // The decoded value is this view's own copy: shifted in place.
+  load.publishedAtMs += offsetMs;
+  for (const s of load.samples) {
+    s.receivedAtMs += offsetMs;
+    s.expiresAtMs += offsetMs;
+  }
+  return load;
 }
+
+/**
+ * How long the clock offset learned from another replica's values is trusted. Short, so a clock
+ * stepped back is followed within seconds; long enough to span a watch that breaks and resumes.
+ */
+const OFFSET_WINDOW_MS = 10_000;
 
 /**
  * The group's load at atMs from every replica's live samples: per Envoy and service the newest
@@ -165,6 +171,8 @@ export function fleetServices(sources: Iterable<readonly NodeServiceSample[]>, a
  */
 export class FleetLoadView implements LoadView {
   private readonly remote = new Map<string, ReplicaLoad>();
+  /** Per replica, (arrival − published) of the values the watch brought lately: arrival time is its own clock's offset plus etcd's delay. */
+  private readonly arrivals = new Map<string, Array<{ atMs: number; deltaMs: number }>>();
   private readonly listeners = new Listeners<[LoadSnapshot]>();
 
   constructor(
@@ -175,12 +183,29 @@ export class FleetLoadView implements LoadView {
     local.subscribe(() => this.notify());
   }
 
-  /** Another replica's shared load arrived (undefined: its key went with its lease). */
-  setRemote(replica: string, load: ReplicaLoad | undefined): void {
+  /**
+   * Another replica's shared load arrived (undefined: its key went with its lease), from the watch
+   * (just written, or replayed as the watch resumed) or a whole read (written any time before).
+   */
+  setRemote(replica: string, load: ReplicaLoad | undefined, origin: MirrorOrigin): void {
     if (replica === this.self) return;
-    if (load) this.remote.set(replica, onLocalClock(load, this.clock.nowMs()));
+    if (load) this.remote.set(replica, onLocalClock(load, this.offsetOf(replica, load, origin)));
     else this.remote.delete(replica);
     this.notify();
+  }
+
+  /**
+   * This replica's clock minus the other's: the least (arrival − published) among the values the
+   * watch brought in the last OFFSET_WINDOW_MS, since etcd's delay only adds to it. A value replayed
+   * after a break, or read whole, is placed by that offset, so it counts for the life it has left,
+   * not as if just written. With nothing learned yet, its times are taken as written.
+   */
+  private offsetOf(replica: string, load: ReplicaLoad, origin: MirrorOrigin): number {
+    const now = this.clock.nowMs();
+    const recent = (this.arrivals.get(replica) ?? []).filter((a) => now - a.atMs < OFFSET_WINDOW_MS);
+    if (origin === MirrorOrigin.Watch) recent.push({ atMs: now, deltaMs: now - load.publishedAtMs });
+    this.arrivals.set(replica, recent);
+    return recent.length === 0 ? 0 : Math.min(...recent.map((a) => a.deltaMs));
   }
 
   snapshot(): LoadSnapshot {

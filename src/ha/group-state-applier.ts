@@ -61,7 +61,7 @@ export class GroupStateApplier {
     switch (k.family) {
       case KeyFamily.Load: {
         if (first === this.opts.self) return;
-        this.opts.load.setRemote(first, text === undefined ? undefined : this.decoded(decodeReplicaLoad(text), change));
+        this.opts.load.setRemote(first, text === undefined ? undefined : this.decoded(decodeReplicaLoad(text), change), origin);
         return;
       }
       case KeyFamily.Plans: {

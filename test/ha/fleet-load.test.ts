@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeReplicaLoad, encodeReplicaLoad, FleetLoadView, fleetServices } from '../../src/ha/fleet-load.js';
+import { MirrorOrigin } from '../../src/ha/mirror.js';
 import type { LoadSnapshot, LocalLoadView, NodeServiceSample } from '../../src/lrs/load-view.js';
 
 /** One Envoy's report of service echo: `issued` rps in-house, a fifth of it to Modal, received at `at`. */
@@ -78,32 +79,61 @@ describe('fleet load', () => {
     });
   });
 
-  it("reads another replica's reports on its own clock, whatever the other host's clock says", () => {
-    let now = 1_000_000;
-    const time = { nowMs: () => now };
-    const own = [sample('envoy-own', 10, 999_900, { expiresAtMs: 2_000_000 })];
+  /** A fleet view at a settable time, this replica's own Envoy reporting 10 rps throughout. */
+  function leaderView(startMs: number): { view: FleetLoadView; at: (ms: number) => void; issuedNow: () => number } {
+    let now = startMs;
+    const own = [sample('envoy-own', 10, startMs - 100, { expiresAtMs: Number.MAX_SAFE_INTEGER })];
     // Only what the fleet view reads of this replica's own load.
     const local = {
       nodeSamples: () => own,
       snapshot: () => ({ atMs: now, services: fleetServices([own], now), connectedEnvoys: 1, rejected: {} as LoadSnapshot['rejected'] }),
       subscribe: () => () => {},
     } as Partial<LocalLoadView> as LocalLoadView;
-    const view = new FleetLoadView(time, local, 'leader');
-    const issuedNow = (): number => issued([...view.snapshot().services]);
-    // Each follower shares a report it received 100 ms before publishing, counting for 3 s, in its
-    // own clock: one 5 s behind this replica's, one 5 s ahead.
-    const shared = (replica: string, skewMs: number, rps: number) => {
-      const publishedAtMs = time.nowMs() + skewMs;
-      return { replica, publishedAtMs, connectedEnvoys: 1, samples: [sample(`envoy-${replica}`, rps, publishedAtMs - 100)] };
-    };
-    view.setRemote('behind', shared('behind', -5_000, 20));
-    view.setRemote('ahead', shared('ahead', 5_000, 30));
+    const view = new FleetLoadView({ nowMs: () => now }, local, 'leader');
+    return { view, at: (ms) => (now = ms), issuedNow: () => issued([...view.snapshot().services]) };
+  }
+
+  /** What a replica shares at `publishedAtMs` by its own clock: one report received 100 ms before, counting for 3 s. */
+  const shared = (replica: string, publishedAtMs: number, rps: number) => ({
+    replica,
+    publishedAtMs,
+    connectedEnvoys: 1,
+    samples: [sample(`envoy-${replica}`, rps, publishedAtMs - 100)],
+  });
+
+  it("reads another replica's reports on its own clock, whatever the other host's clock says", () => {
+    const { view, at, issuedNow } = leaderView(1_000_000);
+    // One follower's clock is 5 s behind this replica's, the other's 5 s ahead.
+    view.setRemote('behind', shared('behind', 1_000_000 - 5_000, 20), MirrorOrigin.Watch);
+    view.setRemote('ahead', shared('ahead', 1_000_000 + 5_000, 30), MirrorOrigin.Watch);
     // Both count now: read on the other clocks, the one behind would have expired 2 s ago.
     expect(issuedNow()).toBe(60);
     // And both stop counting when their 3 s are up here, not 5 s later for the one ahead.
-    now = 1_000_000 + 2_899;
+    at(1_000_000 + 2_899);
     expect(issuedNow()).toBe(60);
-    now = 1_000_000 + 2_900;
+    at(1_000_000 + 2_900);
+    expect(issuedNow()).toBe(10);
+  });
+
+  it('counts a value read again, or replayed by a resumed watch, for the life it has left, not as if just written', () => {
+    const { view, at, issuedNow } = leaderView(1_000_000);
+    // Nothing learned of the other's clock yet (a restarted leader's first read): times as written.
+    // Shared 10 s ago, its report long expired.
+    view.setRemote('follower', shared('follower', 990_000, 20), MirrorOrigin.Read);
+    expect(issuedNow()).toBe(10);
+    // The follower's clock is 5 s behind; the watch brings its values as it writes them.
+    at(1_001_000);
+    view.setRemote('follower', shared('follower', 996_000, 20), MirrorOrigin.Watch);
+    expect(issuedNow()).toBe(30);
+    // The watch breaks and resumes 4 s later, replaying a value written 3 s before the break
+    // (follower's clock 994_000 = 999_000 here): its report expired at 1_002_000 here.
+    at(1_005_000);
+    view.setRemote('follower', shared('follower', 994_000, 40), MirrorOrigin.Watch);
+    expect(issuedNow()).toBe(10);
+    // A whole read of a value written 1 s ago (follower's clock 999_000 = 1_004_000 here) counts 2 s more.
+    view.setRemote('follower', shared('follower', 999_000, 25), MirrorOrigin.Read);
+    expect(issuedNow()).toBe(35);
+    at(1_006_900);
     expect(issuedNow()).toBe(10);
   });
 });
