@@ -1,4 +1,4 @@
-// The security and input-bound parts of the config: TLS files (xDS/LRS and admin), the rule binding
+// The security and input-bound parts of the config: TLS files (xDS/LRS, admin and metrics), the rule binding
 // a node id to its client certificate, who may report load, and every limit on what one client may
 // send. Each limit has a safe default and its YAML path (LIMIT_PATHS), which the status refusing a
 // client names, so an operator sees which knob was hit.

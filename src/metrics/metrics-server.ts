@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { TlsFilesConfig } from '../config/security-config.js';
 import type { HostPort } from '../core/host-port.js';
 import type { Scheduler } from '../core/scheduler.js';
@@ -18,6 +19,22 @@ export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
 export interface MetricsServer {
   readonly port: number;
   stop(): Promise<void>;
+}
+
+/**
+ * With a client CA whose certificates are asked for but not required (require_client_cert: false),
+ * TLS lets a client with no certificate through, and one whose certificate does not verify too. The
+ * second is refused here: a certificate offered is one the operator's CA must have signed.
+ */
+function refusingUntrustedClients(handle: RequestListener): RequestListener {
+  return (req, res) => {
+    const socket = req.socket as TLSSocket;
+    if (!socket.authorized && Object.keys(socket.getPeerCertificate()).length > 0) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('client certificate not signed by metrics.tls.client_ca_file\n');
+      return;
+    }
+    handle(req, res);
+  };
 }
 
 export interface MetricsServerOptions {
@@ -65,7 +82,7 @@ export async function startMetricsServer(
           requestCert: opts.tls?.clientCaFile !== undefined,
           rejectUnauthorized: opts.tls?.requireClientCert ?? false,
         },
-        handle,
+        refusingUntrustedClients(handle),
       )
     : createServer(handle);
   // A rotation on disk: new handshakes use the new files; open connections keep theirs.

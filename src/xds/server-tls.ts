@@ -1,4 +1,6 @@
-// TLS for a gRPC port, with certificates rotated on disk picked up without a restart. grpc-js
+// TLS for Spillway's ports, with certificates rotated on disk picked up without a restart: the gRPC
+// ports through grpc-js's certificate providers, the metrics port's HTTPS through the same
+// ReloadingCertificates (metrics/metrics-server.ts). grpc-js
 // (experimental.createCertificateProviderServerCredentials) re-keys its HTTP/2 server whenever a
 // CertificateProvider announces new material; open connections keep the session they have. Its own
 // FileWatcherCertificateProvider announces whatever it read, and grpc-js then refuses every new
@@ -29,7 +31,7 @@ interface Material {
 export class TlsFilesError extends Error {}
 
 export interface ServerTlsOptions {
-  /** Config path of the block (xds.tls, admin.tls): what errors and logs name. */
+  /** Config path of the block (xds.tls, admin.tls, metrics.tls): what errors and logs name. */
   path: string;
   scheduler?: Scheduler;
   logger?: Logger;

@@ -46,10 +46,13 @@ function fetchPlain(port: number): Promise<number> {
 describe('metrics.tls', () => {
   let rig: AdminRig | undefined;
   let pki: TestPki | undefined;
+  let other: TestPki | undefined;
   afterEach(async () => {
     await rig?.close();
     rig = undefined;
     pki?.cleanup();
+    other?.cleanup();
+    other = undefined;
   });
 
   it('serves /metrics and the status page over HTTPS, only to clients with a certificate from the client CA, and follows a rotation', async () => {
@@ -83,11 +86,11 @@ describe('metrics.tls', () => {
       transport: 'mutual TLS',
     });
 
-    // No client certificate, an untrusted server certificate, plaintext: refused.
+    // No client certificate, one from another CA, plaintext: refused.
+    other = makeTestPki(['elsewhere.internal']);
+    const stranger = issueCert(other, 'stranger', { cn: 'stranger', usage: 'client' });
     await expect(fetchTls(port, '/metrics', { ca: pki.caPem })).rejects.toThrow();
-    await expect(fetchTls(port, '/metrics', { cert: scraper.certPem, key: scraper.keyPem })).rejects.toThrow(
-      /self.signed|unable to verify|certificate/i,
-    );
+    await expect(fetchTls(port, '/metrics', { ca: pki.caPem, cert: stranger.certPem, key: stranger.keyPem })).rejects.toThrow();
     await expect(fetchPlain(port)).rejects.toThrow();
 
     // A new certificate written over the files: new connections get it, without a restart.
@@ -95,6 +98,28 @@ describe('metrics.tls', () => {
     replaceCert(renewed, server);
     const fingerprint = new X509Certificate(renewed.certPem).fingerprint256;
     await waitFor(async () => (await fetchTls(port, '/metrics', trusted)).served === fingerprint, 5_000, 'the renewed certificate served');
+  });
+
+  it('with client certificates asked for but not required: serves a client without one, refuses one from another CA', async () => {
+    pki = makeTestPki(['spillway-metrics.internal']);
+    other = makeTestPki(['elsewhere.internal']);
+    const server = issueCert(pki, 'metrics-server', { ips: ['127.0.0.1'], usage: 'server' });
+    const scraper = issueCert(pki, 'prometheus', { cn: 'prometheus', usage: 'client' });
+    const stranger = issueCert(other, 'stranger', { cn: 'stranger', usage: 'client' });
+    rig = await startAdminRig({
+      raw: rawConfig({
+        metrics: {
+          listen: '127.0.0.1:0',
+          tls: { cert_file: server.certPath, key_file: server.keyPath, client_ca_file: pki.caPath, require_client_cert: false },
+        },
+      }),
+    });
+    const port = rig.app.metricsPort!;
+    expect((await fetchTls(port, '/metrics', { ca: pki.caPem })).status).toBe(200);
+    expect((await fetchTls(port, '/metrics', { ca: pki.caPem, cert: scraper.certPem, key: scraper.keyPem })).status).toBe(200);
+    const refused = await fetchTls(port, '/metrics', { ca: pki.caPem, cert: stranger.certPem, key: stranger.keyPem });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatch(/metrics\.tls\.client_ca_file/);
   });
 
   it('a certificate that cannot be read leaves the metrics port closed and says which field, while xDS and admin serve', async () => {
