@@ -565,7 +565,11 @@ function startModal(config: SpillwayConfig, driven: readonly ServiceConfig[], en
     poll: { intervalMs: config.modalApi.pollIntervalMs, timeoutMs: config.modalApi.timeoutMs },
     // An attempt is an auth call and a lookup, each of which the SDK retries: allow it three calls' time.
     lookup: { timeoutMs: 3 * config.modalApi.timeoutMs, ...env.deps.modalLookup },
-    autoscaler: { minIntervalMs: config.modalApi.autoscalerMinIntervalMs, reconcileIntervalMs: config.modalApi.reconcileIntervalMs },
+    autoscaler: {
+      minIntervalMs: config.modalApi.autoscalerMinIntervalMs,
+      reconcileIntervalMs: config.modalApi.reconcileIntervalMs,
+      callTimeoutMs: config.modalApi.timeoutMs,
+    },
     deferLookups: true,
   });
 }

@@ -193,7 +193,7 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
   );
   const autoscalerErrors = counter(
     'spillway_modal_autoscaler_errors_total',
-    "Failed calls to Modal's autoscaler API, by call and what failed (rate_limited, unavailable, rejected, other)",
+    "Failed calls to Modal's autoscaler API, by call and what failed (rate_limited, unavailable, timeout, rejected, other)",
     ['service', 'call', 'reason'],
   );
   const lookupErrors = counter('spillway_modal_lookup_errors_total', 'Failed Modal function lookups', ['service']);
@@ -201,9 +201,7 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
   for (const service of src.modal?.services() ?? []) {
     for (const reason of Object.values(ModalFailure)) {
       pollErrors.inc({ service, reason }, 0);
-      for (const call of Object.values(AutoscalerCall)) {
-        if (reason !== ModalFailure.Timeout) autoscalerErrors.inc({ service, call, reason }, 0);
-      }
+      for (const call of Object.values(AutoscalerCall)) autoscalerErrors.inc({ service, call, reason }, 0);
     }
   }
   const decisions = counter('spillway_decisions_total', 'Capacity decisions that changed the plan, by resulting mode', ['service', 'mode']);

@@ -8,7 +8,7 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import { ModalFailure } from '../model/inputs.js';
 import { every, type Cancel, type Scheduler } from '../core/scheduler.js';
 import { backoffCeilingMs } from './backoff.js';
-import { modalFailureOf } from './errors.js';
+import { ModalTimeoutError, modalFailureOf } from './errors.js';
 import type { AutoscalerSettings, ModalFunctionHandle } from './types.js';
 
 export interface AutoscalerActuatorOptions {
@@ -24,6 +24,11 @@ export interface AutoscalerActuatorOptions {
   raiseIntervalMs?: number;
   /** How often Modal is read back and a drifted intent re-applied (a deploy resets it). Default 30 s. */
   reconcileIntervalMs?: number;
+  /**
+   * A call still pending after this is abandoned and counted as failed (timeout), so a hung connection
+   * cannot hold the service's one update slot. Default 5 s (modal_api.timeout_ms).
+   */
+  callTimeoutMs?: number;
 }
 
 export type ActuationOutcome =
@@ -170,7 +175,7 @@ export class ModalAutoscalerActuator {
     const s = this.get(service);
     if (!s.handle) return { service, outcome: 'failed', intended: s.intended ?? {}, error: NOT_LOOKED_UP };
     try {
-      s.current = await s.handle.updateAutoscaler({});
+      s.current = await this.timed(s.handle.updateAutoscaler({}));
       this.calls.emit({ service, call: AutoscalerCall.ReadBack });
       return { service, outcome: 'unchanged', intended: s.intended ?? {}, current: s.current };
     } catch (err) {
@@ -270,7 +275,7 @@ export class ModalAutoscalerActuator {
         this.log.info({ service, intended }, 'modal autoscaler update held back: this replica does not lead the group');
         return this.record(s, { service, outcome: 'held', intended, ...cur(s) });
       }
-      s.current = await handle.updateAutoscaler(intended);
+      s.current = await this.timed(handle.updateAutoscaler(intended));
       s.lastApplied = s.current;
       s.failures = 0;
       delete s.retryAtMs;
@@ -288,7 +293,7 @@ export class ModalAutoscalerActuator {
         baseMs: Math.max(RETRY_BASE_MS, spacing),
         maxMs: RETRY_MAX_MS,
       });
-      s.retryAtMs = now + waitMs;
+      s.retryAtMs = this.opts.clock.nowMs() + waitMs;
       this.log.warn({ service, failure, error, failures: s.failures, retryInMs: waitMs }, 'modal autoscaler update failed');
       this.calls.emit({ service, call: AutoscalerCall.Update, failure });
       return this.record(s, { service, outcome: 'failed', intended, error, failure, ...cur(s) });
@@ -299,6 +304,28 @@ export class ModalAutoscalerActuator {
       // leader sends it), nor once closed.
       if (!held && !this.closed && s.intended && !matches(s.intended, s.current)) void this.send(s, false);
     }
+  }
+
+  /**
+   * The call, or a ModalTimeoutError once callTimeoutMs has passed (on the injected scheduler). The SDK
+   * call cannot be cancelled: if it lands later, Modal may hold an older intent until the next
+   * read-back finds the drift and re-applies (reconcileIntervalMs).
+   */
+  private timed<T>(call: Promise<T>): Promise<T> {
+    const ms = this.opts.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    return new Promise<T>((resolve, reject) => {
+      const cancel = this.opts.scheduler.after(ms, () => reject(new ModalTimeoutError(ms, 'autoscaler')));
+      call.then(
+        (v) => {
+          cancel();
+          resolve(v);
+        },
+        (err: unknown) => {
+          cancel();
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    });
   }
 
   private record(s: ServiceActuation, r: ActuationResult): ActuationResult {
@@ -316,6 +343,7 @@ export class ModalAutoscalerActuator {
 /** A failed update's first retry waits at least this (more when the usual spacing is longer), then twice as long each time. */
 const RETRY_BASE_MS = 1_000;
 const RETRY_MAX_MS = 300_000;
+const DEFAULT_CALL_TIMEOUT_MS = 5_000;
 
 const NOT_LOOKED_UP = 'the Modal function is not looked up yet; the intent is sent once it is';
 

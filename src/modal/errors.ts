@@ -47,10 +47,13 @@ export function modalFailureOf(err: unknown): ModalFailure {
   return ModalFailure.Other;
 }
 
-/** Raised when a stats call outlives the poller's per-call timeout. */
+/** Raised when a call to Modal's API outlives Spillway's per-call limit (modal_api.timeout_ms). */
 export class ModalTimeoutError extends Error {
-  constructor(readonly timeoutMs: number) {
-    super(`Modal stats call timed out after ${timeoutMs} ms`);
+  constructor(
+    readonly timeoutMs: number,
+    what: 'stats' | 'autoscaler',
+  ) {
+    super(`Modal ${what} call timed out after ${timeoutMs} ms`);
     this.name = 'ModalTimeoutError';
   }
 }

@@ -23,7 +23,7 @@ export interface ModalSideOptions {
   poll?: { intervalMs?: number; timeoutMs?: number; backoff?: BackoffPolicy; random?: () => number };
   /** Function lookups: per-attempt timeout (default 15 s) and backoff between attempts. */
   lookup?: { timeoutMs?: number; backoff?: BackoffPolicy; random?: () => number };
-  autoscaler?: { minIntervalMs?: number; reconcileIntervalMs?: number };
+  autoscaler?: { minIntervalMs?: number; reconcileIntervalMs?: number; callTimeoutMs?: number };
   /**
    * Leave the first lookups to startLookups(): loading the SDK and looking functions up costs CPU a
    * starting Spillway should spend on binding its ports first.

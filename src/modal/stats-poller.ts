@@ -172,7 +172,7 @@ export class ModalStatsPoller {
     return new Promise<RawFunctionStats>((resolve, reject) => {
       const cancelTimeout = this.opts.scheduler.after(this.timeoutMs, () => {
         abort.abort();
-        reject(new ModalTimeoutError(this.timeoutMs));
+        reject(new ModalTimeoutError(this.timeoutMs, 'stats'));
       });
       feed.handle.currentStats(abort.signal).then(
         (raw) => {

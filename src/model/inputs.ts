@@ -32,8 +32,8 @@ export interface ModalStatsStatus {
 /**
  * Why a call to Modal's API failed: rate limited (RESOURCE_EXHAUSTED: Modal is up, and asking
  * harder makes it worse), unavailable (unreachable, or Modal's side failed this time: UNAVAILABLE,
- * INTERNAL, UNKNOWN, DEADLINE_EXCEEDED, ABORTED, CANCELLED), timeout (Spillway's own per-call limit
- * cut a stats poll), rejected (an answer that says the request itself is wrong: credentials,
+ * INTERNAL, UNKNOWN, DEADLINE_EXCEEDED, ABORTED, CANCELLED), timeout (Spillway's own per-call limit,
+ * modal_api.timeout_ms, cut it), rejected (an answer that says the request itself is wrong: credentials,
  * permissions, an unknown function), other (anything else, e.g. an answer that does not decode).
  */
 export const ModalFailure = {

@@ -56,7 +56,7 @@ describe('ModalAutoscalerActuator', () => {
       return new Promise((res) => (release = () => res(reply)));
     };
     const first = act.apply('shop', { minContainers: 2 });
-    await vt.advance(5_000);
+    await vt.advance(4_000); // slow, but within the call's time limit (5 s)
     expect(await act.apply('shop', { minContainers: 5 })).toMatchObject({ outcome: 'deferred' });
     expect(handle.updates).toHaveLength(1);
     handle.updateAutoscaler = slow;
@@ -140,5 +140,24 @@ describe('ModalAutoscalerActuator', () => {
     const count = tries.length;
     await vt.advance(600_000);
     expect(tries).toHaveLength(count);
+  });
+
+  it('cuts a call that hangs, so the slot is free again: counted as a timeout and retried after the wait', async () => {
+    const { vt, handle, act } = setup();
+    const real = handle.updateAutoscaler.bind(handle);
+    handle.updateAutoscaler = () => new Promise(() => {}); // a black-holed connection: no answer, ever
+    const events: string[] = [];
+    act.onCall((e) => events.push(`${e.call}:${e.failure ?? 'ok'}`));
+    const pending = act.apply('shop', { minContainers: 2 });
+    await vt.advance(5_000);
+    expect(await pending).toMatchObject({ outcome: 'failed', failure: 'timeout', error: 'Modal autoscaler call timed out after 5000 ms' });
+    expect(events).toEqual(['update:timeout']);
+    // Modal answers again: the retry, 2 s after the failure (a raise's spacing), goes through.
+    handle.updateAutoscaler = real;
+    await vt.advance(1_999);
+    expect(events).toEqual(['update:timeout']);
+    await vt.advance(1);
+    expect(act.lastResult('shop')?.outcome).toBe('applied');
+    expect(events).toEqual(['update:timeout', 'update:ok']);
   });
 });
