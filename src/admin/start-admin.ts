@@ -45,6 +45,8 @@ export interface AdminEndpoint {
   /** The live status page; the HTTP server that carries it (the metrics port) routes to it. */
   readonly statusPage: StatusPage;
   stop(): Promise<void>;
+  /** When the admin port's certificate expires (ms since the epoch); undefined in plaintext. */
+  tlsNotAfterMs(): number | undefined;
 }
 
 export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
@@ -148,6 +150,7 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminEndpoint> {
     health,
     feed,
     statusPage,
+    tlsNotAfterMs: () => tlsDone.notAfterMs(),
     async stop() {
       stopAll();
       tlsDone.close();

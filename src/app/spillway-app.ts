@@ -38,7 +38,7 @@ import { startReplica, type Replica } from '../ha/replica.js';
 import { addLrsService, createLrsService, type LrsService } from '../lrs/lrs-server.js';
 import type { LoadView } from '../lrs/load-view.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
-import { createSpillwayMetrics } from '../metrics/spillway-metrics.js';
+import { createSpillwayMetrics, TlsPort } from '../metrics/spillway-metrics.js';
 import type { ModalSdkOptions } from '../modal/modal-sdk.js';
 import { startModalSide, type ModalSide, type ModalSideOptions } from '../modal/start-modal-side.js';
 import type { ModalApi } from '../modal/types.js';
@@ -470,6 +470,8 @@ async function start(config: SpillwayConfig, deps: AppDeps): Promise<SpillwayApp
     return undefined;
   });
   if (admin) teardown.add(() => admin.stop());
+  // The metrics port starts below, serving these metrics; its certificate is read at scrape time.
+  let metricsNotAfterMs = (): number | undefined => undefined;
   const metrics = createSpillwayMetrics({
     read,
     events,
@@ -479,6 +481,14 @@ async function start(config: SpillwayConfig, deps: AppDeps): Promise<SpillwayApp
     onDecision,
     onRefused: (fn) => gate.onRefused(fn),
     ...(stateRecorder ? { stateSaves: () => stateRecorder.stats } : {}),
+    certificates: () =>
+      (
+        [
+          [TlsPort.Xds, xdsTls.notAfterMs()],
+          [TlsPort.Admin, admin?.tlsNotAfterMs()],
+          [TlsPort.Metrics, metricsNotAfterMs()],
+        ] as const
+      ).flatMap(([port, notAfterMs]) => (notAfterMs === undefined ? [] : [{ port, notAfterMs }])),
   });
   teardown.add(() => metrics.close());
   const pages = admin ? [(req: IncomingMessage, res: ServerResponse) => admin.statusPage.handle(req, res)] : [];
@@ -489,7 +499,10 @@ async function start(config: SpillwayConfig, deps: AppDeps): Promise<SpillwayApp
     log.error({ err: errorMessage(err) }, 'metrics endpoint not started');
     return undefined;
   });
-  if (metricsServer) teardown.add(() => metricsServer.stop());
+  if (metricsServer) {
+    metricsNotAfterMs = () => metricsServer.tlsNotAfterMs();
+    teardown.add(() => metricsServer.stop());
+  }
   replica?.join({ xds: `${config.xds.listen.host}:${xdsPort}`, admin: admin ? `${config.admin.listen.host}:${admin.port}` : '' });
 
   // A permanent Modal answer (no credentials, unknown function) on the first lookup stops start-up,

@@ -18,6 +18,8 @@ export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 export interface MetricsServer {
   readonly port: number;
+  /** When the port's certificate expires (ms since the epoch); undefined in plaintext. */
+  tlsNotAfterMs(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -108,6 +110,7 @@ export async function startMetricsServer(
   );
   return {
     port,
+    tlsNotAfterMs: () => certs?.notAfterMs(),
     stop: () =>
       new Promise<void>((resolve) => {
         certs?.close();

@@ -26,7 +26,13 @@ export interface MetricsSources {
   stateSaves?: () => RecorderStats;
   /** Clients the xDS port refused (limits, node identity, reporters). */
   onRefused?(fn: (e: RefusalEvent) => void): () => void;
+  /** When each TLS port's certificate expires, read at scrape time (ports without TLS are left out). */
+  certificates?: () => ReadonlyArray<{ port: TlsPort; notAfterMs: number }>;
 }
+
+/** Spillway's ports that can serve TLS. */
+export const TlsPort = { Xds: 'xds', Admin: 'admin', Metrics: 'metrics' } as const;
+export type TlsPort = (typeof TlsPort)[keyof typeof TlsPort];
 
 export interface SpillwayMetrics {
   readonly registry: Registry;
@@ -150,6 +156,11 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
     'spillway_xds_out_of_sync_seconds',
     'Longest time a connected Envoy has lacked the config it should run (sent and not applied, or CDS/LDS never sent), per xDS type; 0 when all are in sync',
     ['type'],
+  );
+  const certExpiry = gauge(
+    'spillway_tls_certificate_expiry_timestamp_seconds',
+    'When the certificate each TLS port serves now stops being valid (its notAfter, Unix seconds); follows rotations. Alert on it minus time()',
+    ['port'],
   );
   const dropped = gauge('spillway_dropped_rps', 'Requests per second Envoy dropped on purpose (drop_overloads, LRS)', ['service']);
   // Replicas only (`ha:`): absent for a single Spillway.
@@ -312,8 +323,10 @@ export function createSpillwayMetrics(src: MetricsSources): SpillwayMetrics {
       haDegraded,
       haMembers,
       haToken,
+      certExpiry,
     ])
       g.reset();
+    for (const c of src.certificates?.() ?? []) certExpiry.set({ port: c.port }, c.notAfterMs / 1000);
     costTotal.length = 0;
     const now = src.read.nowMs();
     const ha = src.read.replication();

@@ -172,7 +172,7 @@ class SdkFunctionHandle implements ModalFunctionHandle {
       );
       return readStatsReply(reply);
     } catch (err) {
-      // eslint-disable-next-line preserve-caught-error -- the original may carry a token; only its redacted text leaves this adapter
+      // The original may carry a token: only its redacted text leaves this adapter.
       throw new ModalCallError(failureOfError(err), safeErrorMessage(err, this.secrets));
     }
   }
@@ -187,7 +187,7 @@ class SdkFunctionHandle implements ModalFunctionHandle {
         scaledownWindowMs: current.scaledownWindowMs,
       });
     } catch (err) {
-      // eslint-disable-next-line preserve-caught-error -- the original may carry a token; only its redacted text leaves this adapter
+      // The original may carry a token: only its redacted text leaves this adapter.
       throw new ModalCallError(failureOfError(err), safeErrorMessage(err, this.secrets));
     }
   }

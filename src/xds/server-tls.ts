@@ -82,6 +82,16 @@ export class ReloadingCertificates implements grpc.experimental.CertificateProvi
     this.cancelTimer();
   }
 
+  /** When the certificate serving now stops being valid (its notAfter), ms since the epoch; undefined if unreadable. */
+  notAfterMs(): number | undefined {
+    try {
+      const ms = Date.parse(new X509Certificate(this.current.cert).validTo);
+      return Number.isFinite(ms) ? ms : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The certificate, key and client CA serving now (the last set that loaded). */
   material(): { cert: Buffer; key: Buffer; ca: Buffer | undefined } {
     const { cert, key, ca } = this.current;
@@ -153,11 +163,14 @@ export interface ServerCredentialsHandle {
   close(): void;
   /** Re-reads now (tests; the timer does this every reload_interval_ms). */
   reload(): boolean;
+  /** When the certificate serving now expires (ms since the epoch); undefined in plaintext. */
+  notAfterMs(): number | undefined;
 }
 
 /** Plaintext without a tls block; otherwise TLS (mutual with a client CA) that follows the files. */
 export function serverCredentials(tls: TlsFilesConfig | undefined, opts: ServerTlsOptions): ServerCredentialsHandle {
-  if (!tls) return { credentials: grpc.ServerCredentials.createInsecure(), close: () => {}, reload: () => false };
+  if (!tls)
+    return { credentials: grpc.ServerCredentials.createInsecure(), close: () => {}, reload: () => false, notAfterMs: () => undefined };
   const certs = new ReloadingCertificates(tls, opts);
   // grpc-js's declaration names the two providers the other way round; its implementation takes
   // (identity, CA or null, require client certificate).
@@ -166,5 +179,5 @@ export function serverCredentials(tls: TlsFilesConfig | undefined, opts: ServerT
     tls.clientCaFile !== undefined ? certs : null,
     tls.requireClientCert,
   );
-  return { credentials, close: () => certs.close(), reload: () => certs.reload() };
+  return { credentials, close: () => certs.close(), reload: () => certs.reload(), notAfterMs: () => certs.notAfterMs() };
 }

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { X509Certificate } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
 import { loadAdminProtos } from '../../src/admin/admin-protos.js';
@@ -183,6 +184,11 @@ describe('admin over mutual TLS', () => {
       const deadline = (): grpc.Metadata => bearer(ADMIN_TOKEN);
       const ok = await unary(alice.Cordon.bind(alice), { service: 'echo', endpoint: '10.0.0.1:80', reason: 'maintenance' }, deadline());
       expect(ok.err).toBeUndefined();
+      // The admin certificate's expiry is in the metrics (the metrics port itself is plaintext here).
+      const scraped = await (await fetch(`http://127.0.0.1:${rig.app.metricsPort}/metrics`)).text();
+      const notAfterS = Date.parse(new X509Certificate(server.certPem).validTo) / 1000;
+      expect(scraped).toContain(`spillway_tls_certificate_expiry_timestamp_seconds{port="admin"} ${notAfterS}`);
+      expect(scraped).not.toMatch(/spillway_tls_certificate_expiry_timestamp_seconds\{port="(xds|metrics)"\}/);
       const line = rig.logs.find((l) => l['audit'] === true)!;
       expect(line['who']).toMatchObject({ tokenName: 'SPILLWAY_TEST_ADMIN_TOKEN', client: 'spiffe://spillway.test/operator/alice' });
       for (const c of [anonymous, plaintext]) {

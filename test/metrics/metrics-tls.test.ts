@@ -81,6 +81,12 @@ describe('metrics.tls', () => {
     expect(scrape.body).toMatch(/spillway_locality_weight\{service="echo",locality="modal"\}/);
     expect(scrape.served).toBe(new X509Certificate(server.certPem).fingerprint256);
     expect((await fetchTls(port, '/status', trusted)).status).toBe(200);
+    // The certificate's expiry is a metric, for the port that serves TLS only.
+    const expiry = (body: string): string | undefined =>
+      /^spillway_tls_certificate_expiry_timestamp_seconds\{port="metrics"\} (\d+)$/m.exec(body)?.[1];
+    const notAfter = (pem: string): string => String(Date.parse(new X509Certificate(pem).validTo) / 1000);
+    expect(expiry(scrape.body)).toBe(notAfter(server.certPem));
+    expect(scrape.body).not.toMatch(/spillway_tls_certificate_expiry_timestamp_seconds\{port="(xds|admin)"\}/);
     expect(rig.logs.find((l) => l['msg'] === 'Prometheus metrics serving')).toMatchObject({
       metrics: `https://127.0.0.1:${port}/metrics`,
       transport: 'mutual TLS',
@@ -94,10 +100,11 @@ describe('metrics.tls', () => {
     await expect(fetchPlain(port)).rejects.toThrow();
 
     // A new certificate written over the files: new connections get it, without a restart.
-    const renewed = issueCert(pki, 'metrics-server-renewed', { ips: ['127.0.0.1'], usage: 'server' });
+    const renewed = issueCert(pki, 'metrics-server-renewed', { ips: ['127.0.0.1'], usage: 'server', days: 9 });
     replaceCert(renewed, server);
     const fingerprint = new X509Certificate(renewed.certPem).fingerprint256;
     await waitFor(async () => (await fetchTls(port, '/metrics', trusted)).served === fingerprint, 5_000, 'the renewed certificate served');
+    expect(expiry((await fetchTls(port, '/metrics', trusted)).body)).toBe(notAfter(renewed.certPem));
   });
 
   it('with client certificates asked for but not required: serves a client without one, refuses one from another CA', async () => {

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { X509Certificate } from 'node:crypto';
 import { startSpillway, type SpillwayApp } from '../../src/app/spillway-app.js';
 import { createLogger } from '../../src/core/logger.js';
 import type { DiscoveryRequest } from '../../src/generated/envoy/service/discovery/v3/DiscoveryRequest.js';
@@ -134,6 +135,10 @@ describe('xDS port over mutual TLS', () => {
       sotw({ node: { id: 'edge-1' }, type_url: TypeUrl.Cluster }),
     );
     expect(r.messages).toBeGreaterThan(0);
+    // The xDS certificate's expiry is in the metrics.
+    const scraped = await (await fetch(`http://127.0.0.1:${app!.metricsPort}/metrics`)).text();
+    const notAfterS = Date.parse(new X509Certificate(server.certPem).validTo) / 1000;
+    expect(scraped).toContain(`spillway_tls_certificate_expiry_timestamp_seconds{port="xds"} ${notAfterS}`);
   });
 
   it('refuses the handshake without a client certificate, and with one from another CA', async () => {
