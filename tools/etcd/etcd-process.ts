@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../ports.js';
+import { stablePort } from '../ports.js';
 import { waitFor } from '../wait-for.js';
 import { findEtcdBin } from './etcd-bin.js';
 
@@ -39,8 +39,8 @@ export interface EtcdHandle {
 export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdHandle> {
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? join(mkdtempSync(join(tmpdir(), 'spillway-etcd-')), 'data');
-  const clientPort = await freePort();
-  const peerPort = await freePort();
+  const clientPort = await stablePort();
+  const peerPort = await stablePort();
   const url = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   const bin = findEtcdBin();

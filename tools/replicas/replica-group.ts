@@ -13,7 +13,7 @@ import { loadAdminProtos } from '../../src/admin/admin-protos.js';
 import type { AdminClient } from '../../src/generated/spillway/admin/v1/Admin.js';
 import type { State__Output } from '../../src/generated/spillway/admin/v1/State.js';
 import { startEtcd, type EtcdHandle } from '../etcd/etcd-process.js';
-import { freePort } from '../ports.js';
+import { stablePort } from '../ports.js';
 import { waitFor } from '../wait-for.js';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -73,7 +73,8 @@ export async function startReplicaGroup(opts: ReplicaGroupOptions): Promise<Repl
   const replicas: ReplicaProcess[] = [];
   for (let i = 0; i < opts.replicas; i++) {
     const id = `replica-${i + 1}`;
-    const [xdsPort, adminPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+    // A replica is started again on the same ports: ones no other test's connection can take meanwhile.
+    const [xdsPort, adminPort, metricsPort] = [await stablePort(), await stablePort(), await stablePort()];
     const configPath = join(dir, `${id}.yaml`);
     writeFileSync(
       configPath,
