@@ -36,3 +36,24 @@ export function every(scheduler: Scheduler, ms: number, fn: () => void | Promise
     cancelTimer();
   };
 }
+
+/**
+ * The call's outcome, or a rejection with timedOut()'s error once ms have passed on the scheduler
+ * (so a hung call is cut even in virtual time); the call's own failure passes through as it is. The
+ * call itself is not cancelled: timedOut() may abort it.
+ */
+export function withDeadline<T>(scheduler: Scheduler, ms: number, call: Promise<T>, timedOut: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const cancel = scheduler.after(ms, () => reject(timedOut()));
+    call.then(
+      (v) => {
+        cancel();
+        resolve(v);
+      },
+      (err: unknown) => {
+        cancel();
+        reject(err);
+      },
+    );
+  });
+}

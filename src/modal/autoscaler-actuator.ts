@@ -6,7 +6,7 @@ import { errorMessage } from '../core/errors.js';
 import { Listeners } from '../core/listeners.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { ModalFailure } from '../model/inputs.js';
-import { every, type Cancel, type Scheduler } from '../core/scheduler.js';
+import { every, withDeadline, type Cancel, type Scheduler } from '../core/scheduler.js';
 import { backoffCeilingMs } from './backoff.js';
 import { ModalTimeoutError, modalFailureOf } from './errors.js';
 import type { AutoscalerSettings, ModalFunctionHandle } from './types.js';
@@ -313,19 +313,7 @@ export class ModalAutoscalerActuator {
    */
   private timed<T>(call: Promise<T>): Promise<T> {
     const ms = this.opts.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
-    return new Promise<T>((resolve, reject) => {
-      const cancel = this.opts.scheduler.after(ms, () => reject(new ModalTimeoutError(ms, 'autoscaler')));
-      call.then(
-        (v) => {
-          cancel();
-          resolve(v);
-        },
-        (err: unknown) => {
-          cancel();
-          reject(err instanceof Error ? err : new Error(String(err)));
-        },
-      );
-    });
+    return withDeadline(this.opts.scheduler, ms, call, () => new ModalTimeoutError(ms, 'autoscaler'));
   }
 
   private record(s: ServiceActuation, r: ActuationResult): ActuationResult {

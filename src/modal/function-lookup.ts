@@ -7,7 +7,7 @@ import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import { Listeners } from '../core/listeners.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import type { Cancel, Scheduler } from '../core/scheduler.js';
+import { withDeadline, type Cancel, type Scheduler } from '../core/scheduler.js';
 import { backoffCeilingMs, fullJitterDelayMs, type BackoffPolicy } from './backoff.js';
 import { ModalConfigError, ModalUnavailableError } from './errors.js';
 import type { ModalApi, ModalFunctionHandle, ModalFunctionRef } from './types.js';
@@ -196,28 +196,16 @@ export class FunctionLookup {
     return this.api;
   }
 
-  /** Races an attempt against a scheduler timer, so a hung call is cut even in virtual time. */
+  /** An attempt, cut after timeoutMs on the scheduler (even in virtual time). */
   private withTimeout<T>(ref: ModalFunctionRef, call: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const cancel = this.opts.scheduler.after(this.opts.timeoutMs, () =>
-        reject(
-          new ModalUnavailableError(
-            ref.service,
-            `looking up Modal function '${ref.appName}/${ref.functionName}' timed out after ${this.opts.timeoutMs} ms`,
-          ),
-        ),
-      );
-      call.then(
-        (v) => {
-          cancel();
-          resolve(v);
-        },
-        (err: unknown) => {
-          cancel();
-          reject(err);
-        },
-      );
-    });
+    const ms = this.opts.timeoutMs;
+    return withDeadline(
+      this.opts.scheduler,
+      ms,
+      call,
+      () =>
+        new ModalUnavailableError(ref.service, `looking up Modal function '${ref.appName}/${ref.functionName}' timed out after ${ms} ms`),
+    );
   }
 
   private noteFirst(service: string, err: ModalConfigError | undefined): void {

@@ -3,7 +3,7 @@
 import { Listeners } from '../core/listeners.js';
 import type { Clock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import type { Cancel, Scheduler } from '../core/scheduler.js';
+import { withDeadline, type Cancel, type Scheduler } from '../core/scheduler.js';
 import { errorMessage } from '../core/errors.js';
 import type { ModalStatsSample, ModalStatsStatus } from '../model/inputs.js';
 import { backoffCeilingMs, fullJitterDelayMs, type BackoffPolicy } from './backoff.js';
@@ -165,25 +165,13 @@ export class ModalStatsPoller {
     this.statusListeners.emit(feed.status);
   }
 
-  /** Races the call against a scheduler timer, so a hung call is cut even in virtual time. */
+  /** The stats call, cut (and aborted) after timeoutMs on the scheduler, even in virtual time. */
   private callWithTimeout(feed: ServiceFeed): Promise<RawFunctionStats> {
     const abort = new AbortController();
     feed.inFlight = abort;
-    return new Promise<RawFunctionStats>((resolve, reject) => {
-      const cancelTimeout = this.opts.scheduler.after(this.timeoutMs, () => {
-        abort.abort();
-        reject(new ModalTimeoutError(this.timeoutMs, 'stats'));
-      });
-      feed.handle.currentStats(abort.signal).then(
-        (raw) => {
-          cancelTimeout();
-          resolve(raw);
-        },
-        (err: unknown) => {
-          cancelTimeout();
-          reject(err);
-        },
-      );
+    return withDeadline(this.opts.scheduler, this.timeoutMs, feed.handle.currentStats(abort.signal), () => {
+      abort.abort();
+      return new ModalTimeoutError(this.timeoutMs, 'stats');
     }).finally(() => {
       if (feed.inFlight === abort) feed.inFlight = undefined;
     });
