@@ -39,6 +39,8 @@ export interface ServerTlsOptions {
 
 export class ReloadingCertificates implements grpc.experimental.CertificateProvider {
   private current: Material;
+  /** The serving certificate's notAfter (ms since the epoch), read once per certificate in describe(). */
+  private notAfter: number | undefined;
   private lastRefused = '';
   private readonly caListeners = new Set<CaListener>();
   private readonly identityListeners = new Set<IdentityListener>();
@@ -84,12 +86,7 @@ export class ReloadingCertificates implements grpc.experimental.CertificateProvi
 
   /** When the certificate serving now stops being valid (its notAfter), ms since the epoch; undefined if unreadable. */
   notAfterMs(): number | undefined {
-    try {
-      const ms = Date.parse(new X509Certificate(this.current.cert).validTo);
-      return Number.isFinite(ms) ? ms : undefined;
-    } catch {
-      return undefined;
-    }
+    return this.notAfter;
   }
 
   /** The certificate, key and client CA serving now (the last set that loaded). */
@@ -139,9 +136,13 @@ export class ReloadingCertificates implements grpc.experimental.CertificateProvi
     return { cert, key, ca, digest };
   }
 
+  /** What the log says of the certificate now serving; also notes its notAfter (one parse per certificate). */
   private describe(m: Material): Record<string, string> {
+    this.notAfter = undefined;
     try {
       const x = new X509Certificate(m.cert);
+      const ms = Date.parse(x.validTo);
+      if (Number.isFinite(ms)) this.notAfter = ms;
       return { subject: x.subject.replace(/\n/g, ', '), notAfter: x.validTo, fingerprint: x.fingerprint256 };
     } catch {
       return {};
