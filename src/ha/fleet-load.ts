@@ -121,7 +121,7 @@ export function decodeReplicaLoad(text: string): Decoded<ReplicaLoad> {
  * leader's would otherwise have every report it shares expire on arrival (reports count for 3 LRS
  * intervals), and one ahead would keep reports counting past their life.
  */
-export function onLocalClock(load: ReplicaLoad, offsetMs: number): ReplicaLoad {
+function onLocalClock(load: ReplicaLoad, offsetMs: number): ReplicaLoad {
   if (offsetMs === 0) return load;
   // The decoded value is this view's own copy: shifted in place.
   load.publishedAtMs += offsetMs;
